@@ -1,0 +1,124 @@
+/**
+ * One row per commit check: set/delete lines applied to gateway A's working configuration, once
+ * making it fail with the named code and once staying (or becoming) valid.
+ */
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadText } from './load.js';
+import { commitCheck } from './check.js';
+import { Chassis } from '../../chassis/chassis.js';
+import type { MessageCode } from './messages.js';
+
+const BASE = readFileSync(join(import.meta.dirname, '../../topologies/gw-a.conf'), 'utf8');
+const SA = 'set security ipsec security-association manual-sa1 manual direction bidirectional';
+const SA2 = 'set security ipsec security-association sa2 manual direction bidirectional';
+const IKE_PROP = 'set security ike proposal p1';
+const IKE_OK = [`${IKE_PROP} authentication-method pre-shared-keys`, `${IKE_PROP} authentication-algorithm sha1`, `${IKE_PROP} encryption-algorithm 3des-cbc`, `${IKE_PROP} dh-group group2`];
+
+function run(lines: string[], chassis = new Chassis('m10')) {
+  const tree = loadText(lines.join('\n'), { into: loadText(BASE), format: 'set' });
+  return commitCheck(tree, { chassis });
+}
+const codes = (lines: string[], sev: 'error' | 'warning' = 'error') =>
+  run(lines).diagnostics.filter(d => d.severity === sev).map(d => d.code);
+
+interface Row { name: string; code: MessageCode; bad: string[]; good: string[]; severity?: 'warning' }
+const ROWS: Row[] = [
+  { name: 'spi range', code: 'RANGE', bad: [`${SA} spi 255`], good: [`${SA} spi 256`] },
+  { name: 'spi upper bound', code: 'RANGE', bad: [`${SA} spi 16640`], good: [`${SA} spi 16639`] },
+  { name: 'auxiliary-spi range', code: 'RANGE', bad: [`${SA} protocol bundle`, `${SA} auxiliary-spi 100`], good: [`${SA} protocol bundle`, `${SA} auxiliary-spi 2313`] },
+  { name: 'ipsec lifetime range', code: 'RANGE', bad: ['set security ipsec proposal p protocol esp', 'set security ipsec proposal p authentication-algorithm hmac-md5-96', 'set security ipsec proposal p lifetime-seconds 179'], good: ['set security ipsec proposal p protocol esp', 'set security ipsec proposal p authentication-algorithm hmac-md5-96', 'set security ipsec proposal p lifetime-seconds 180'] },
+  { name: 'ike lifetime range', code: 'RANGE', bad: [...IKE_OK, `${IKE_PROP} lifetime-seconds 86401`], good: [...IKE_OK, `${IKE_PROP} lifetime-seconds 86400`] },
+  { name: 'cache-size range', code: 'RANGE', bad: ['set security certificates cache-size 63'], good: ['set security certificates cache-size 64'] },
+  { name: 'cache-size upper', code: 'RANGE', bad: ['set security certificates cache-size 4294967296'], good: ['set security certificates cache-size 4294967295'] },
+  { name: 'maximum-certificates range', code: 'RANGE', bad: ['set security certificates maximum-certificates 63'], good: ['set security certificates maximum-certificates 64'] },
+  { name: 'enrollment-retry range', code: 'RANGE', bad: ['set security certificates enrollment-retry 101'], good: ['set security certificates enrollment-retry 100'] },
+  { name: 'path-length range', code: 'RANGE', bad: ['set security certificates path-length 1'], good: ['set security certificates path-length 2'] },
+  { name: 'replay-window-size 32 or 64', code: 'ONE_OF', bad: ['set security ipsec security-association d dynamic ipsec-policy pol', 'set security ipsec security-association d dynamic replay-window-size 48', 'set security ipsec policy pol proposals pr', 'set security ipsec proposal pr protocol ah', 'set security ipsec proposal pr authentication-algorithm hmac-md5-96'], good: ['set security ipsec security-association d dynamic ipsec-policy pol', 'set security ipsec security-association d dynamic replay-window-size 32', 'set security ipsec policy pol proposals pr', 'set security ipsec proposal pr protocol ah', 'set security ipsec proposal pr authentication-algorithm hmac-md5-96'] },
+  { name: 'hmac-md5-96 ascii key is 16 characters', code: 'KEY_LENGTH', bad: [`${SA} authentication key ascii-text 123412341234123`], good: [`${SA} authentication key ascii-text 1234123412341235`] },
+  { name: 'hmac-md5-96 hex key is 32 digits', code: 'KEY_LENGTH', bad: [`${SA} authentication key hexadecimal 0011223344556677`], good: [`${SA} authentication key hexadecimal 00112233445566778899aabbccddeeff`] },
+  { name: 'hmac-sha1-96 ascii key is 20 characters', code: 'KEY_LENGTH', bad: [`${SA} authentication algorithm hmac-sha1-96`], good: [`${SA} authentication algorithm hmac-sha1-96`, `${SA} authentication key ascii-text 12341234123412341234`] },
+  { name: 'hmac-sha1-96 hex key is 40 digits', code: 'KEY_LENGTH', bad: [`${SA} authentication algorithm hmac-sha1-96`, `${SA} authentication key hexadecimal 00112233445566778899aabbccddeeff`], good: [`${SA} authentication algorithm hmac-sha1-96`, `${SA} authentication key hexadecimal 00112233445566778899aabbccddeeff00112233`] },
+  { name: 'des-cbc ascii key is 8 characters', code: 'KEY_LENGTH', bad: [`${SA} encryption algorithm des-cbc`], good: [`${SA} encryption algorithm des-cbc`, `${SA} encryption key ascii-text 8bytekey`] },
+  { name: 'des-cbc hex key is 16 digits', code: 'KEY_LENGTH', bad: [`${SA} encryption algorithm des-cbc`, `${SA} encryption key hexadecimal 0011223344`], good: [`${SA} encryption algorithm des-cbc`, `${SA} encryption key hexadecimal 133457799bbcdff1`] },
+  { name: '3des-cbc ascii key is 24 characters', code: 'KEY_LENGTH', bad: [`${SA} encryption key ascii-text 12345678901234567890123`], good: [`${SA} encryption key ascii-text 123456789012345678901234`] },
+  { name: '3des-cbc hex key is 48 digits', code: 'KEY_LENGTH', bad: [`${SA} encryption key hexadecimal 00112233`], good: [`${SA} encryption key hexadecimal 0123456789abcdeffedcba987654321089abcdef01234567`] },
+  { name: 'hex key has only hex digits', code: 'KEY_NOT_HEX', bad: [`${SA} encryption key hexadecimal 0123456789abcdeffedcba987654321089abcdef0123456z`], good: [`${SA} encryption key hexadecimal 0123456789abcdeffedcba987654321089abcdef01234567`] },
+  { name: 'DES weak key', code: 'DES_WEAK_KEY', bad: [`${SA} encryption algorithm des-cbc`, `${SA} encryption key hexadecimal 0101010101010101`], good: [`${SA} encryption algorithm des-cbc`, `${SA} encryption key hexadecimal 0101010101010102`.replace('0102', '0123')] },
+  { name: 'DES semi-weak key (parity bits ignored)', code: 'DES_WEAK_KEY', bad: [`${SA} encryption algorithm des-cbc`, `${SA} encryption key hexadecimal 00FF00FF00FF00FF`], good: [`${SA} encryption algorithm des-cbc`, `${SA} encryption key hexadecimal 0123456789abcdef`] },
+  { name: '3DES first 8 bytes equal second 8 (warning)', code: 'TDES_DEGENERATE', severity: 'warning', bad: [`${SA} encryption key ascii-text 12345678123456789abcdefg`], good: [`${SA} encryption key ascii-text 123456789abcdefg12345678`] },
+  { name: 'no encryption with protocol ah', code: 'AH_NO_ENCRYPTION', bad: [`${SA} protocol ah`], good: [`${SA} protocol ah`, `delete security ipsec security-association manual-sa1 manual direction bidirectional encryption`] },
+  { name: 'auxiliary-spi only with bundle', code: 'AUX_SPI_ONLY_BUNDLE', bad: [`${SA} auxiliary-spi 2313`], good: [`${SA} auxiliary-spi 2313`, `${SA} protocol bundle`] },
+  { name: 'bundle needs auxiliary-spi', code: 'BUNDLE_NEEDS_AUX_SPI', bad: [`${SA} protocol bundle`], good: [`${SA} protocol bundle`, `${SA} auxiliary-spi 3000`] },
+  { name: 'direction needs protocol', code: 'MISSING_STATEMENT', bad: ['delete security ipsec security-association manual-sa1 manual direction bidirectional protocol'], good: [] },
+  { name: 'direction needs spi', code: 'MISSING_STATEMENT', bad: ['delete security ipsec security-association manual-sa1 manual direction bidirectional spi'], good: [] },
+  { name: 'manual needs a direction', code: 'MANUAL_NEEDS_DIRECTION', bad: ['delete security ipsec security-association manual-sa1 manual direction', 'set security ipsec security-association manual-sa1 manual'], good: [] },
+  { name: 'SPI and protocol unique across manual SAs', code: 'DUPLICATE_SPI', bad: [`${SA2} protocol esp`, `${SA2} spi 2312`, `${SA2} authentication algorithm hmac-md5-96`, `${SA2} authentication key ascii-text 1234123412341234`, 'set interfaces es-0/1/0 unit 1 family inet ipsec-sa sa2', 'set interfaces es-0/1/0 unit 1 tunnel source 10.5.5.5', 'set interfaces es-0/1/0 unit 1 tunnel destination 10.7.7.7'], good: [`${SA2} protocol ah`, `${SA2} spi 2312`, `${SA2} authentication algorithm hmac-md5-96`, `${SA2} authentication key ascii-text 1234123412341234`, 'set interfaces es-0/1/0 unit 1 family inet ipsec-sa sa2', 'set interfaces es-0/1/0 unit 1 tunnel source 10.5.5.5', 'set interfaces es-0/1/0 unit 1 tunnel destination 10.7.7.7'] },
+  { name: 'bidirectional excludes inbound/outbound', code: 'BIDIRECTIONAL_EXCLUSIVE', bad: ['set security ipsec security-association manual-sa1 manual direction inbound protocol esp'], good: [] },
+  { name: 'IKE policy proposals resolve', code: 'UNDEFINED_REF', bad: [...IKE_OK, 'set interfaces es-0/1/0 unit 1 tunnel destination 10.9.9.9', 'set security ike policy 10.9.9.9 proposals nope', 'set security ike policy 10.9.9.9 pre-shared-key ascii-text secret'], good: [...IKE_OK, 'set interfaces es-0/1/0 unit 1 tunnel destination 10.9.9.9', 'set security ike policy 10.9.9.9 proposals p1', 'set security ike policy 10.9.9.9 pre-shared-key ascii-text secret'] },
+  { name: 'IPsec policy proposals resolve', code: 'UNDEFINED_REF', bad: ['set security ipsec policy pol proposals nope'], good: ['set security ipsec policy pol proposals pr', 'set security ipsec proposal pr protocol esp', 'set security ipsec proposal pr encryption-algorithm 3des-cbc'] },
+  { name: 'dynamic ipsec-policy resolves', code: 'UNDEFINED_REF', bad: ['set security ipsec security-association d dynamic ipsec-policy nope'], good: ['set security ipsec security-association d dynamic ipsec-policy pol', 'set security ipsec policy pol proposals pr', 'set security ipsec proposal pr protocol esp', 'set security ipsec proposal pr encryption-algorithm 3des-cbc'] },
+  { name: 'interface ipsec-sa resolves', code: 'UNDEFINED_REF', bad: ['set interfaces es-0/1/0 unit 0 family inet ipsec-sa nope'], good: [] },
+  { name: 'filter ipsec-sa resolves', code: 'UNDEFINED_REF', bad: ['set firewall filter ipsec-encrypt-policy-filter term term1 then ipsec-sa nope'], good: [] },
+  { name: 'filter input resolves', code: 'UNDEFINED_REF', bad: ['set interfaces fe-0/0/0 unit 0 family inet filter input nope'], good: ['set interfaces fe-0/0/0 unit 0 family inet filter input ipsec-decrypt-policy-filter'] },
+  { name: 'filter output resolves', code: 'UNDEFINED_REF', bad: ['set interfaces fe-0/0/0 unit 0 family inet filter output nope'], good: [] },
+  { name: 'unused definitions are warnings', code: 'UNUSED', severity: 'warning', bad: ['set firewall filter unused term t then accept'], good: [] },
+  { name: 'an SA under protocols bgp is not commit-checked', code: 'UNDEFINED_REF', bad: ['set interfaces es-0/1/0 unit 0 family inet ipsec-sa nope'], good: ['set protocols bgp group g neighbor 10.6.6.6 ipsec-sa not-defined-anywhere'] },
+  { name: 'tunnel source is local', code: 'TUNNEL_SOURCE_NOT_LOCAL', bad: ['set interfaces es-0/1/0 unit 0 tunnel source 10.5.5.6'], good: [] },
+  { name: 'IKE policy peer is a tunnel destination', code: 'IKE_PEER_NOT_TUNNEL', bad: [...IKE_OK, 'set security ike policy 10.9.9.9 proposals p1', 'set security ike policy 10.9.9.9 pre-shared-key ascii-text secret'], good: [...IKE_OK, 'set security ike policy 10.6.6.6 proposals p1', 'set security ike policy 10.6.6.6 pre-shared-key ascii-text secret'] },
+  { name: 'es- interface needs a tunnel-mode SA', code: 'ES_SA_NOT_TUNNEL', bad: ['set security ipsec security-association manual-sa1 mode transport', 'delete firewall filter ipsec-encrypt-policy-filter term term1 then ipsec-sa', 'set firewall filter ipsec-encrypt-policy-filter term term1 then accept'], good: ['set security ipsec security-association manual-sa1 mode tunnel'] },
+  { name: 'transport mode is only for BGP', code: 'TRANSPORT_ONLY_BGP', bad: ['set security ipsec security-association t mode transport', `set security ipsec security-association t manual direction bidirectional protocol ah`, 'set security ipsec security-association t manual direction bidirectional spi 999', 'set security ipsec security-association t manual direction bidirectional authentication algorithm hmac-md5-96', 'set security ipsec security-association t manual direction bidirectional authentication key ascii-text 1234123412341234', 'set firewall filter ipsec-encrypt-policy-filter term t2 then ipsec-sa t'], good: ['set security ipsec security-association t mode transport', `set security ipsec security-association t manual direction bidirectional protocol ah`, 'set security ipsec security-association t manual direction bidirectional spi 999', 'set security ipsec security-association t manual direction bidirectional authentication algorithm hmac-md5-96', 'set security ipsec security-association t manual direction bidirectional authentication key ascii-text 1234123412341234', 'set protocols bgp group g neighbor 10.6.6.6 ipsec-sa t'] },
+  { name: 'es- interface needs an ES PIC', code: 'NO_ES_PIC', bad: ['set interfaces es-0/2/0 unit 0'], good: ['set interfaces es-0/1/0 unit 5'] },
+  { name: 'ipsec-sa only on es- interfaces', code: 'NOT_ES_INTERFACE', bad: ['set interfaces fe-0/0/0 unit 0 family inet ipsec-sa manual-sa1'], good: [] },
+  { name: 'es- with ipsec-sa needs a tunnel', code: 'ES_NEEDS_TUNNEL', bad: ['delete interfaces es-0/1/0 unit 0 tunnel destination'], good: [] },
+  { name: 'one terminating action per term', code: 'TERMINATING_ACTIONS', bad: ['set firewall filter ipsec-encrypt-policy-filter term default then discard'], good: ['set firewall filter ipsec-encrypt-policy-filter term default then count c'] },
+  { name: 'static route needs one next hop kind', code: 'ROUTE_ONE_NEXTHOP', bad: ['set routing-options static route 10.9.0.0/16 discard', 'set routing-options static route 10.9.0.0/16 reject'], good: ['set routing-options static route 10.9.0.0/16 discard'] },
+  { name: 'port names are known', code: 'UNKNOWN_PORT', bad: ['set firewall filter ipsec-encrypt-policy-filter term term1 from destination-port nosuchport'], good: ['set firewall filter ipsec-encrypt-policy-filter term term1 from destination-port https'] },
+  { name: 'port ranges are ordered', code: 'PORT_RANGE', bad: ['set firewall filter ipsec-encrypt-policy-filter term term1 from destination-port 2000-1000'], good: ['set firewall filter ipsec-encrypt-policy-filter term term1 from destination-port 1000-2000'] },
+  { name: 'IKE proposal needs its algorithms', code: 'IKE_PROPOSAL_NEEDS', bad: [`${IKE_PROP} authentication-method pre-shared-keys`], good: IKE_OK },
+  { name: 'pre-shared-keys policy needs a key', code: 'IKE_POLICY_NEEDS_PSK', bad: [...IKE_OK, 'set security ike policy 10.6.6.6 proposals p1'], good: [...IKE_OK, 'set security ike policy 10.6.6.6 proposals p1', 'set security ike policy 10.6.6.6 pre-shared-key hexadecimal 0102030abbcd'] },
+  { name: 'local certificate has one source', code: 'CERT_LOCAL_ONE_SOURCE', bad: ['set security certificates local c load-key-file /tmp/a.pem', 'set security certificates local c certificate-key-string "-----BEGIN"'], good: ['set security certificates local c load-key-file /tmp/a.pem'] },
+  { name: 'manual or dynamic, not both', code: 'SA_BOTH_KINDS', bad: ['set security ipsec security-association manual-sa1 dynamic ipsec-policy x'], good: [] },
+];
+
+describe('commit checks', () => {
+  it('the base configuration commits cleanly', () => {
+    expect(run([]).ok).toBe(true);
+    expect(run([]).diagnostics).toEqual([]);
+  });
+  for (const row of ROWS) {
+    it(`${row.name}: ${row.code}`, () => {
+      expect(codes(row.bad, row.severity ?? 'error')).toContain(row.code);
+      const good = run(row.good);
+      expect(good.diagnostics.filter(d => d.code === row.code && d.severity === (row.severity ?? 'error'))).toEqual([]);
+      if (!row.severity) expect(good.ok, JSON.stringify(good.diagnostics)).toBe(true);
+    });
+  }
+  it('more than 512 dynamic SAs on one ES PIC is a warning', () => {
+    const lines = ['set security ipsec proposal pr protocol esp', 'set security ipsec proposal pr encryption-algorithm 3des-cbc', 'set security ipsec policy pol proposals pr'];
+    for (let i = 0; i < 513; i++) {
+      lines.push(`set security ipsec security-association d${i} dynamic ipsec-policy pol`);
+      lines.push(`set interfaces es-0/1/0 unit ${i + 1} family inet ipsec-sa d${i}`);
+      lines.push(`set interfaces es-0/1/0 unit ${i + 1} tunnel source 10.5.5.5`);
+      lines.push(`set interfaces es-0/1/0 unit ${i + 1} tunnel destination 10.${100 + (i >> 8)}.${i & 255}.1`);
+    }
+    const r = run(lines);
+    expect(r.ok).toBe(true);
+    expect(r.diagnostics.map(d => d.code)).toContain('DYNAMIC_SA_LIMIT');
+  });
+  it('a failed check compiles nothing', () => {
+    const r = run([`${SA} spi 1`]);
+    expect(r.ok).toBe(false);
+    expect(r.model).toBeUndefined();
+  });
+  it('compiles manual-sa1 into key bytes for both directions', () => {
+    const m = run([]).model!;
+    const sa = m.sas.get('manual-sa1')!;
+    expect(sa.mode).toBe('tunnel');
+    expect(sa.manual!.inbound!.spi).toBe(2312);
+    expect(sa.manual!.outbound!.enc!.key.toString()).toBe('123456789009876543211234');
+    expect(sa.manual!.outbound!.auth!.key.toString()).toBe('1234123412341234');
+    expect(m.filters.get('ipsec-encrypt-policy-filter')!.terms[0]!.action).toEqual({ kind: 'ipsec-sa', sa: 'manual-sa1' });
+  });
+});

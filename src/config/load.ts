@@ -1,0 +1,139 @@
+/**
+ * Loading configuration text, brace form or set/delete lines, into a CNode tree. Both forms go
+ * through `applyWords`; errors carry the user's line and column and are shown the way JUNOS's
+ * `load` shows them. Loading never touches an existing tree unless it succeeds whole.
+ */
+import { tokenize, Token, LexError } from './lexer.js';
+import { CNode, newRoot, applyWords, SyntaxError_, Pos, Op } from './tree.js';
+
+export interface LoadError { file: string; line: number; col: number; token: string; path: string[]; statement: string; message: string }
+
+export class LoadFailure extends Error {
+  constructor(public errors: LoadError[]) { super(formatLoadErrors(errors)); }
+}
+
+export function formatLoadErrors(errors: LoadError[]): string {
+  const out: string[] = [];
+  for (const e of errors) {
+    out.push(`${e.file}:${e.line}:(${e.col}) ${e.message}${e.message === 'syntax error' ? ': ' + e.token : ''}`);
+    out.push(`  [edit${e.path.length ? ' ' + e.path.join(' ') : ''}]`);
+    out.push(`    '${e.statement}'`);
+    out.push(`      ${e.message}`);
+  }
+  out.push(`load complete (${errors.length} errors)`);
+  return out.join('\n');
+}
+
+const SET_OPS = new Set(['set', 'delete', 'deactivate', 'activate']);
+
+/** Is this text set/delete lines rather than the brace form? */
+export function looksLikeSetFormat(text: string): boolean {
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('/*')) continue;
+    const first = line.split(/\s+/)[0]!;
+    return SET_OPS.has(first);
+  }
+  return false;
+}
+
+function stmtText(words: Token[], end: string): string {
+  return words.map(w => (w.kind === 'string' ? JSON.stringify(w.text) : w.text)).join(' ') + end;
+}
+
+function toLoadError(file: string, e: unknown, words: Token[], pos: Pos, end: string): LoadError {
+  if (e instanceof SyntaxError_) {
+    const t = e.token ?? words[0];
+    return { file, line: t?.line ?? 0, col: t?.col ?? 0, token: t?.text ?? '', path: e.path, statement: stmtText(words, end), message: e.message };
+  }
+  throw e;
+}
+
+/** Merge brace-form text into `root` (mutates it). Returns the errors; none means it all applied. */
+function loadBraceInto(root: CNode, text: string, file: string): LoadError[] {
+  const errors: LoadError[] = [];
+  let toks: Token[];
+  try { toks = tokenize(text); } catch (e) {
+    if (e instanceof LexError) return [{ file, line: e.line, col: e.col, token: '', path: [], statement: '', message: e.message }];
+    throw e;
+  }
+  let i = 0;
+  // parse a sequence of statements until '}' (or end when top-level); pos null = inside a failed block
+  const block = (pos: Pos | null, top: boolean): void => {
+    while (i < toks.length) {
+      if (toks[i]!.kind === '}') {
+        if (top) { const t = toks[i]!; errors.push({ file, line: t.line, col: t.col, token: '}', path: [], statement: '}', message: "syntax error, unmatched '}'" }); i++; continue; }
+        i++;
+        return;
+      }
+      const words: Token[] = [];
+      let inactive = false;
+      if (toks[i]!.kind === 'word' && toks[i]!.text === 'inactive:') { inactive = true; i++; }
+      if (toks[i]?.kind === 'word' && toks[i]!.text === 'protect:') i++;
+      while (i < toks.length && toks[i]!.kind !== ';' && toks[i]!.kind !== '{' && toks[i]!.kind !== '}') words.push(toks[i++]!);
+      const endTok = toks[i];
+      if (!endTok || endTok.kind === '}') {
+        const t = words[words.length - 1] ?? toks[i - 1]!;
+        if (words.length) errors.push({ file, line: t.line, col: t.col + t.text.length, token: t.text, path: pos?.path ?? [], statement: stmtText(words, ''), message: "syntax error, expecting ';' or '{'" });
+        if (!endTok) { if (!top) { const l = toks[toks.length - 1]; errors.push({ file, line: l?.line ?? 0, col: l?.col ?? 0, token: '', path: [], statement: '', message: "syntax error, missing '}'" }); } return; }
+        continue;
+      }
+      i++;
+      const hasBlock = endTok.kind === '{';
+      let next: Pos | null = null;
+      if (pos) {
+        if (words.length === 0) {
+          if (!hasBlock) continue; // stray ';'
+          errors.push({ file, line: endTok.line, col: endTok.col, token: '{', path: pos.path, statement: '{', message: 'syntax error' });
+        } else {
+          try { next = applyWords(pos, words, 'set', hasBlock, inactive); }
+          catch (e) { errors.push(toLoadError(file, e, words, pos, hasBlock ? ' {' : ';')); }
+        }
+      }
+      if (hasBlock) block(next, false);
+    }
+    if (!top) { const l = toks[toks.length - 1]; errors.push({ file, line: l?.line ?? 0, col: l?.col ?? 0, token: '', path: [], statement: '', message: "syntax error, missing '}'" }); }
+  };
+  block({ node: root, path: [] }, true);
+  return errors;
+}
+
+/** Apply set/delete/deactivate/activate lines to `root` (mutates it). */
+function loadSetInto(root: CNode, text: string, file: string, base: Pos = { node: root, path: [] }): LoadError[] {
+  const errors: LoadError[] = [];
+  let toks: Token[];
+  try { toks = tokenize(text, true); } catch (e) {
+    if (e instanceof LexError) return [{ file, line: e.line, col: e.col, token: '', path: [], statement: '', message: e.message }];
+    throw e;
+  }
+  let line: Token[] = [];
+  const flush = () => {
+    const words = line;
+    line = [];
+    if (words.length === 0) return;
+    const op = words[0]!;
+    if (op.kind !== 'word' || !SET_OPS.has(op.text)) {
+      errors.push({ file, line: op.line, col: op.col, token: op.text, path: base.path, statement: stmtText(words, ''), message: 'syntax error' });
+      return;
+    }
+    const rest = words.slice(1);
+    try { applyWords(base, rest, op.text as Op, false); }
+    catch (e) { errors.push(toLoadError(file, e, words, base, '')); }
+  };
+  for (const t of toks) {
+    if (t.kind === 'newline') flush();
+    else line.push(t);
+  }
+  flush();
+  return errors;
+}
+
+/** Load into a copy of `into` (or an empty tree); throws LoadFailure, leaving `into` untouched. */
+export function loadText(text: string, opts: { file?: string; into?: CNode; format?: 'set' | 'brace' } = {}): CNode {
+  const file = opts.file ?? 'terminal';
+  const root = opts.into ? opts.into.clone() : newRoot();
+  const format = opts.format ?? (looksLikeSetFormat(text) ? 'set' : 'brace');
+  const errors = format === 'set' ? loadSetInto(root, text, file) : loadBraceInto(root, text, file);
+  if (errors.length) throw new LoadFailure(errors);
+  return root;
+}

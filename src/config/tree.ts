@@ -1,0 +1,272 @@
+/**
+ * The parsed, JUNOS-shaped configuration tree (references are still names). One walker,
+ * `applyWords`, interprets a statement's words against the schema; the brace loader and the
+ * set/delete loader both use it, so both formats share one grammar.
+ */
+import { Def, ROOT, childDef, valueSyntaxOk, canonicalValue, describeType } from './schema.js';
+import { encodeSecret9, isSecret9 } from './secret.js';
+import type { Token } from './lexer.js';
+
+export class CNode {
+  children: CNode[] = [];
+  values: string[] = [];
+  inactive = false;
+  line = 0;
+  constructor(public def: Def, public keyword: string, public key?: string, public keyless = false) {}
+
+  /** Words shown for this node in a path: `unit 0`, `fe-0/0/1`, `family`. */
+  head(): string[] {
+    if (this.keyless) return [this.key!];
+    return this.key !== undefined ? [this.keyword, this.key] : [this.keyword];
+  }
+  private index?: Map<string, CNode>;
+  private indexed?: CNode[];
+  find(keyword: string, key?: string): CNode | undefined {
+    if (this.children.length < 8) return this.children.find(ch => ch.keyword === keyword && ch.key === key);
+    if (this.indexed !== this.children || this.index!.size !== this.children.length) {
+      this.index = new Map(this.children.map(ch => [ch.keyword + '\0' + (ch.key ?? ''), ch]));
+      this.indexed = this.children;
+    }
+    return this.index!.get(keyword + '\0' + (key ?? ''));
+  }
+  /** Append a child, keeping the lookup index current. */
+  add(ch: CNode): CNode {
+    this.children.push(ch);
+    if (this.indexed === this.children) this.index!.set(ch.keyword + '\0' + (ch.key ?? ''), ch);
+    return ch;
+  }
+  all(keyword: string): CNode[] { return this.children.filter(ch => ch.keyword === keyword); }
+  /** Active child by keyword (inactive statements do not exist for the router). */
+  get(keyword: string): CNode | undefined {
+    return this.children.find(ch => ch.keyword === keyword && !ch.inactive);
+  }
+  entries(keyword: string): CNode[] { return this.children.filter(ch => ch.keyword === keyword && !ch.inactive); }
+  value(keyword: string): string | undefined { return this.get(keyword)?.values[0]; }
+  has(keyword: string): boolean { return this.get(keyword) !== undefined; }
+  clone(): CNode {
+    const n = new CNode(this.def, this.keyword, this.key, this.keyless);
+    n.values = this.values.slice();
+    n.inactive = this.inactive;
+    n.line = this.line;
+    n.children = this.children.map(ch => ch.clone());
+    return n;
+  }
+}
+
+export const newRoot = () => new CNode(ROOT, '');
+
+export class SyntaxError_ extends Error {
+  constructor(message: string, public token: Token | undefined, public path: string[]) { super(message); }
+}
+
+export type Op = 'set' | 'delete' | 'deactivate' | 'activate';
+
+/** Where a statement's words left us: at a node, or at a list keyword still waiting for its key. */
+export interface Pos { node: CNode; path: string[]; pendingList?: { def: Def; keyword: string } }
+
+function syntaxError(tok: Token | undefined, pos: Pos, what = 'syntax error'): never {
+  throw new SyntaxError_(what, tok, pos.path);
+}
+
+function getOrCreate(parent: CNode, def: Def, keyword: string, key: string | undefined, keyless: boolean, line: number, create: boolean): CNode | undefined {
+  let n = parent.find(keyword, key);
+  if (!n && create) {
+    n = new CNode(def, keyword, key, keyless);
+    n.line = line;
+    parent.add(n);
+  }
+  return n;
+}
+
+/** Read a leaf's value tokens starting at words[i]; returns the values and the next index. */
+function readLeafValue(def: Def, words: Token[], i: number, pos: Pos): [string[], number] {
+  const t = def.type!;
+  const tok = words[i];
+  if (!tok || tok.kind === '[' || tok.kind === ']') syntaxError(tok ?? words[i - 1], pos, `missing argument: expecting ${describeType(t)}`);
+  if (t.t === 'secret') {
+    const kind = tok.text;
+    if (kind !== 'ascii-text' && kind !== 'hexadecimal') syntaxError(tok, pos);
+    const v = words[i + 1];
+    if (!v || v.kind === '[' || v.kind === ']') syntaxError(tok, pos, 'missing argument: expecting key');
+    return [[kind, isSecret9(v.text) ? v.text : encodeSecret9(v.text)], i + 2];
+  }
+  if (t.t === 'tracefile') {
+    const vals = [tok.text];
+    let j = i + 1;
+    while (j < words.length) {
+      const k = words[j]!;
+      if (k.text === 'world-readable' || k.text === 'no-world-readable') { vals.push(k.text); j++; continue; }
+      if (k.text !== 'files' && k.text !== 'size') syntaxError(k, pos);
+      const v = words[j + 1];
+      if (!v || !(k.text === 'files' ? /^\d+$/.test(v.text) : /^\d+[kmg]?$/i.test(v.text))) syntaxError(v ?? k, pos);
+      vals.push(k.text, v.text);
+      j += 2;
+    }
+    return [vals, j];
+  }
+  if (!valueSyntaxOk(t, tok.text)) syntaxError(tok, pos);
+  return [[canonicalValue(t, tok.text)], i + 1];
+}
+
+/**
+ * Apply one statement (its words, after the enclosing block's position) to the tree.
+ * Returns the position reached, so a brace block can continue from it.
+ */
+export function applyWords(start: Pos, words: Token[], op: Op, hasBlock: boolean, inactive = false): Pos {
+  let pos: Pos = { ...start, path: start.path.slice() };
+  const create = op === 'set';
+  let i = 0;
+  let last: CNode | undefined;
+  const missing = (tok: Token) => { throw new SyntaxError_(`statement not found: ${[...pos.path].join(' ')} ${tok.text}`.trim(), tok, pos.path); };
+  while (i < words.length) {
+    const tok = words[i]!;
+    if (pos.pendingList) {
+      const { def, keyword } = pos.pendingList;
+      if (tok.kind !== 'word' && tok.kind !== 'string') syntaxError(tok, pos);
+      if (!valueSyntaxOk(def.keyType!, tok.text)) syntaxError(tok, pos);
+      const key = canonicalValue(def.keyType!, tok.text);
+      const n = getOrCreate(pos.node, def, keyword, key, false, tok.line, create);
+      if (!n) missing(tok);
+      last = n;
+      pos = { node: n!, path: [...pos.path, keyword, key] };
+      i++;
+      continue;
+    }
+    if (tok.kind !== 'word') syntaxError(tok, pos);
+    const found = childDef(pos.node.def, tok.text);
+    if (!found) syntaxError(tok, pos);
+    const { def, keyword, keyless } = found!;
+    switch (def.kind) {
+      case 'list':
+        if (keyless) {
+          const n = getOrCreate(pos.node, def, '*', tok.text, true, tok.line, create);
+          if (!n) missing(tok);
+          last = n;
+          pos = { node: n!, path: [...pos.path, tok.text] };
+        } else {
+          pos = { node: pos.node, path: pos.path, pendingList: { def, keyword } };
+        }
+        i++;
+        continue;
+      case 'container': {
+        const n = getOrCreate(pos.node, def, keyword, undefined, false, tok.line, create);
+        if (!n) missing(tok);
+        last = n;
+        pos = { node: n!, path: [...pos.path, keyword] };
+        i++;
+        continue;
+      }
+      case 'flag': {
+        if (i + 1 < words.length || hasBlock) syntaxError(words[i + 1] ?? tok, pos);
+        const n = getOrCreate(pos.node, def, keyword, undefined, false, tok.line, create);
+        if (!n) missing(tok);
+        last = n;
+        i++;
+        continue;
+      }
+      case 'leaf': {
+        if (op !== 'set' && i + 1 >= words.length) {
+          const n = pos.node.find(keyword);
+          if (!n) missing(tok);
+          last = n;
+          i++;
+          continue;
+        }
+        const [vals, j] = readLeafValue(def, words, i + 1, pos);
+        if (j < words.length || hasBlock) syntaxError(words[j] ?? tok, pos);
+        let n = pos.node.find(keyword);
+        if (op === 'set') {
+          if (!n) { n = new CNode(def, keyword); n.line = tok.line; pos.node.add(n); }
+          n.values = vals;
+        } else if (!n || n.values.join(' ') !== vals.join(' ')) {
+          if (!n || def.type!.t !== 'secret') missing(tok);
+        }
+        last = n;
+        i = j;
+        continue;
+      }
+      case 'leafList': {
+        const vals: string[] = [];
+        let j = i + 1;
+        if (words[j]?.kind === '[') {
+          j++;
+          while (j < words.length && words[j]!.kind !== ']') {
+            const [v, k] = readLeafValue(def, words, j, pos);
+            vals.push(...v);
+            j = k;
+          }
+          if (words[j]?.kind !== ']') syntaxError(words[j - 1], pos, "missing ']'");
+          j++;
+        } else if (j < words.length) {
+          const [v, k] = readLeafValue(def, words, j, pos);
+          vals.push(...v);
+          j = k;
+        } else if (op === 'set') {
+          syntaxError(tok, pos, `missing argument: expecting ${describeType(def.type!)}`);
+        }
+        if (j < words.length || hasBlock) syntaxError(words[j] ?? tok, pos);
+        let n = pos.node.find(keyword);
+        if (op === 'set') {
+          if (!n) { n = new CNode(def, keyword); n.line = tok.line; pos.node.add(n); }
+          for (const v of vals) if (!n.values.includes(v)) n.values.push(v);
+        } else {
+          if (!n) missing(tok);
+          if (op === 'delete' && vals.length > 0) {
+            for (const v of vals) if (!n!.values.includes(v)) missing(tok);
+            n!.values = n!.values.filter(v => !vals.includes(v));
+            if (n!.values.length === 0) pos.node.children.splice(pos.node.children.indexOf(n!), 1);
+            return pos;
+          }
+        }
+        last = n;
+        i = j;
+        continue;
+      }
+    }
+  }
+  if (pos.pendingList && !hasBlock && op === 'set') {
+    syntaxError(words[words.length - 1], pos, `missing argument: expecting ${describeType(pos.pendingList.def.keyType!)}`);
+  }
+  if (op === 'set' && inactive && last) last.inactive = true;
+  if (op === 'deactivate' || op === 'activate') {
+    if (!last) syntaxError(words[words.length - 1], pos);
+    last!.inactive = op === 'deactivate';
+  }
+  if (op === 'delete') {
+    if (pos.pendingList) {
+      // `delete firewall filter`: every entry of that list
+      pos.node.children = pos.node.children.filter(ch => ch.keyword !== pos.pendingList!.keyword);
+    } else if (last) {
+      const parent = findParent(start.node, last);
+      if (parent) parent.children.splice(parent.children.indexOf(last), 1);
+    } else if (words.length === 0) {
+      start.node.children = [];
+    }
+  }
+  return pos;
+}
+
+function findParent(from: CNode, target: CNode): CNode | undefined {
+  for (const ch of from.children) {
+    if (ch === target) return from;
+    const p = findParent(ch, target);
+    if (p) return p;
+  }
+  return undefined;
+}
+
+/** Walk a path of words to an existing node without changing anything. */
+export function lookup(root: CNode, words: string[]): CNode | undefined {
+  let node: CNode | undefined = root;
+  for (let i = 0; i < words.length && node; i++) {
+    const found = childDef(node.def, words[i]!);
+    if (!found) return undefined;
+    if (found.keyless) { node = node.find('*', words[i]); continue; }
+    if (found.def.kind === 'list') {
+      const key = words[++i];
+      if (key === undefined) return undefined;
+      node = node.find(found.keyword, canonicalValue(found.def.keyType!, key));
+    } else node = node.find(found.keyword);
+  }
+  return node;
+}
