@@ -1,0 +1,88 @@
+/**
+ * ESP (RFC 4303; RFC 2406 wire format): the bytes from the SPI to the ICV. Pure functions: the
+ * caller supplies sequence number and IV (random when omitted), so tests repeat exactly.
+ */
+import { createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
+import type { EncSpec, AuthSpec } from './algorithms.js';
+
+export interface EspKeys {
+  spi: number;
+  enc?: { spec: EncSpec; key: Buffer };   // key already expanded for OpenSSL
+  auth?: { spec: AuthSpec; key: Buffer };
+}
+export type OpenResult = { ok: true; payload: Buffer; nextHeader: number; seq: number } | { ok: false; reason: 'short-packet' | 'bad-icv' | 'bad-padding' | 'malformed' };
+
+/** Overhead in bytes ESP adds to `len` bytes of payload (header, IV, padding, trailer, ICV). */
+export function espOverhead(k: EspKeys, len: number): number {
+  const blk = k.enc ? k.enc.spec.blockSize : 4;
+  const pad = (blk - ((len + 2) % blk)) % blk;
+  return 8 + (k.enc ? k.enc.spec.ivLen : 0) + pad + 2 + (k.auth ? k.auth.spec.icvLen : 0);
+}
+
+const ZERO_IV = Buffer.alloc(16);
+
+export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: number, iv?: Buffer): Buffer {
+  const blk = k.enc ? k.enc.spec.blockSize : 4;
+  const padLen = (blk - ((payload.length + 2) % blk)) % blk;
+  const ivLen = k.enc ? k.enc.spec.ivLen : 0;
+  const icvLen = k.auth ? k.auth.spec.icvLen : 0;
+  const total = 8 + ivLen + payload.length + padLen + 2 + icvLen;
+  const out = Buffer.allocUnsafe(total);
+  out.writeUInt32BE(k.spi >>> 0, 0);
+  out.writeUInt32BE(seq >>> 0, 4);
+  // RFC 4303 2.4 default padding: 1, 2, 3, ...; then pad length and next header
+  const trailer = Buffer.allocUnsafe(padLen + 2);
+  for (let i = 0; i < padLen; i++) trailer[i] = i + 1;
+  trailer[padLen] = padLen;
+  trailer[padLen + 1] = nextHeader;
+  if (k.enc) {
+    const ivb = out.subarray(8, 8 + ivLen);
+    if (iv) iv.copy(ivb, 0, 0, ivLen); else randomFillSync(ivb);
+    const c = createCipheriv(k.enc.spec.openssl, k.enc.key, ivb);
+    c.setAutoPadding(false);
+    let o = 8 + ivLen;
+    o += c.update(payload).copy(out, o);
+    o += c.update(trailer).copy(out, o);
+    c.final().copy(out, o);
+  } else {
+    payload.copy(out, 8);
+    trailer.copy(out, 8 + payload.length);
+  }
+  if (k.auth) {
+    const h = createHmac(k.auth.spec.digest, k.auth.key);
+    h.update(out.subarray(0, total - icvLen));
+    h.digest().copy(out, total - icvLen, 0, icvLen);
+  }
+  return out;
+}
+
+/** Verify (ICV first, in constant time), then decrypt and check the padding. */
+export function espOpen(k: EspKeys, esp: Buffer): OpenResult {
+  const blk = k.enc ? k.enc.spec.blockSize : 4;
+  const ivLen = k.enc ? k.enc.spec.ivLen : 0;
+  const icvLen = k.auth ? k.auth.spec.icvLen : 0;
+  if (esp.length < 8 + ivLen + (k.enc ? blk : 2) + icvLen) return { ok: false, reason: 'short-packet' };
+  const end = esp.length - icvLen;
+  if (k.auth) {
+    const h = createHmac(k.auth.spec.digest, k.auth.key);
+    h.update(esp.subarray(0, end));
+    const icv = h.digest().subarray(0, icvLen);
+    if (!timingSafeEqual(icv, esp.subarray(end))) return { ok: false, reason: 'bad-icv' };
+  }
+  const ct = esp.subarray(8 + ivLen, end);
+  let pt: Buffer;
+  if (k.enc) {
+    if (ct.length % blk !== 0) return { ok: false, reason: 'malformed' };
+    const d = createDecipheriv(k.enc.spec.openssl, k.enc.key, ivLen ? esp.subarray(8, 8 + ivLen) : ZERO_IV.subarray(0, 8));
+    d.setAutoPadding(false);
+    const a = d.update(ct), b = d.final();
+    pt = b.length ? Buffer.concat([a, b]) : a;
+  } else pt = ct;
+  if (pt.length < 2) return { ok: false, reason: 'short-packet' };
+  const padLen = pt[pt.length - 2]!;
+  const nextHeader = pt[pt.length - 1]!;
+  if (padLen + 2 > pt.length) return { ok: false, reason: 'bad-padding' };
+  const padStart = pt.length - 2 - padLen;
+  for (let i = 0; i < padLen; i++) if (pt[padStart + i] !== i + 1) return { ok: false, reason: 'bad-padding' };
+  return { ok: true, payload: pt.subarray(0, padStart), nextHeader, seq: esp.readUInt32BE(4) };
+}

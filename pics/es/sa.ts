@@ -1,0 +1,175 @@
+/**
+ * One IPsec security association's state: keys, sequence number, replay window, lifetime and
+ * counters; `encapsulate` and `decapsulate` turn whole IPv4 packets into whole IPv4 packets
+ * (tunnel or transport mode; ESP, AH or bundle) or into a drop with a reason. Never throws on
+ * packet contents.
+ */
+import { ENC, AUTH } from './algorithms.js';
+import { espSeal, espOpen, espOverhead, EspKeys } from './esp.js';
+import { ahSeal, ahOpen, ahLength, AhKeys } from './ah.js';
+import { ReplayWindow } from './replay.js';
+import { parseIpv4, buildIpv4, PROTO_ESP, PROTO_AH, PROTO_IPIP } from '../../src/net/ipv4.js';
+import type { AuthAlg, EncAlg, IpsecProtocol } from '../../src/config/model.js';
+
+export const DROP_REASONS = ['no-sa', 'bad-icv', 'replay', 'too-old', 'bad-padding', 'short-packet', 'malformed', 'bad-next-header', 'expired', 'seq-exhausted'] as const;
+export type DropReason = typeof DROP_REASONS[number];
+export type SaResult = { ok: true; packet: Buffer } | { ok: false; reason: DropReason };
+
+export interface SaSpec {
+  name: string;
+  direction: 'inbound' | 'outbound';
+  protocol: IpsecProtocol;
+  mode: 'tunnel' | 'transport';
+  spi: number;
+  auxSpi?: number;
+  enc?: { algorithm: EncAlg; key: Buffer };
+  auth?: { algorithm: AuthAlg; key: Buffer };
+  tunnel?: { source: number; destination: number };
+  replayWindow?: 0 | 32 | 64;          // 0 or absent: none (manual SAs)
+  lifetime?: { hardSeconds: number };   // dynamic SAs only
+  manual: boolean;
+}
+
+export interface SaCounters {
+  packets: number; bytes: number;       // processed successfully (encrypted or decrypted)
+  drops: Record<DropReason, number>;
+}
+export const newDrops = (): Record<DropReason, number> => Object.fromEntries(DROP_REASONS.map(r => [r, 0])) as Record<DropReason, number>;
+
+export interface EncapOptions { iv?: Buffer; seq?: number; outerId?: number; ttl?: number }
+
+const SEQ_MAX = 0xffffffff;
+
+export class SecurityAssociation {
+  readonly esp?: EspKeys;
+  readonly ah?: AhKeys;
+  private nextSeq = 1;
+  private outerId = 0;
+  readonly window?: ReplayWindow;
+  readonly counters: SaCounters = { packets: 0, bytes: 0, drops: newDrops() };
+  readonly created: number;
+  state: 'active' | 'soft-expired' | 'expired' = 'active';
+
+  constructor(readonly spec: SaSpec, now = Date.now()) {
+    this.created = now;
+    const enc = spec.enc ? { spec: ENC[spec.enc.algorithm], key: ENC[spec.enc.algorithm].expandKey(spec.enc.key) } : undefined;
+    const auth = spec.auth ? { spec: AUTH[spec.auth.algorithm], key: spec.auth.key } : undefined;
+    if (spec.protocol === 'esp') this.esp = { spi: spec.spi, ...(enc ? { enc } : {}), ...(auth ? { auth } : {}) };
+    if (spec.protocol === 'ah') this.ah = { spi: spec.spi, auth: auth! };
+    if (spec.protocol === 'bundle') { this.ah = { spi: spec.spi, auth: auth! }; this.esp = { spi: spec.auxSpi!, ...(enc ? { enc } : {}) }; }
+    if (!spec.manual && spec.replayWindow) this.window = new ReplayWindow(spec.replayWindow);
+  }
+
+  get name() { return this.spec.name; }
+  /** The sequence number the next outbound packet will carry. */
+  get sequence() { return this.nextSeq; }
+  get softSeconds(): number | undefined { return this.spec.lifetime ? Math.floor(this.spec.lifetime.hardSeconds * 0.9) : undefined; }
+
+  /** Advance lifetimes; returns the event this call crossed, if any (for the key manager). */
+  tick(now: number): 'soft' | 'hard' | null {
+    const lt = this.spec.lifetime;
+    if (!lt || this.state === 'expired') return null;
+    const age = (now - this.created) / 1000;
+    if (age >= lt.hardSeconds) { this.state = 'expired'; return 'hard'; }
+    if (this.state === 'active' && age >= this.softSeconds!) { this.state = 'soft-expired'; return 'soft'; }
+    return null;
+  }
+  remainingSeconds(now: number): number | undefined {
+    const lt = this.spec.lifetime;
+    return lt ? Math.max(0, Math.ceil(lt.hardSeconds - (now - this.created) / 1000)) : undefined;
+  }
+
+  /** Bytes this SA adds to a packet of `len` bytes (for the es- interface MTU). */
+  overhead(len: number): number {
+    let o = this.spec.mode === 'tunnel' ? 20 : 0;
+    if (this.esp) o += espOverhead(this.esp, this.spec.mode === 'tunnel' ? len : len - 20);
+    if (this.ah) o += ahLength(this.ah);
+    return o;
+  }
+
+  private drop(reason: DropReason): SaResult {
+    this.counters.drops[reason]++;
+    return { ok: false, reason };
+  }
+
+  /** Outbound: an IPv4 packet in, the protected IPv4 packet out. */
+  encapsulate(pkt: Buffer, o: EncapOptions = {}): SaResult {
+    if (this.state === 'expired') return this.drop('expired');
+    const ip = parseIpv4(pkt);
+    if (!ip.ok) return this.drop('malformed');
+    const h = ip.value;
+    let seq: number;
+    if (o.seq !== undefined) seq = o.seq;
+    else {
+      if (this.nextSeq > SEQ_MAX) return this.drop('seq-exhausted');  // never wraps (RFC 4303 3.3.3)
+      seq = this.nextSeq++;
+    }
+    let outer: Buffer;
+    if (this.spec.mode === 'tunnel') {
+      const t = this.spec.tunnel!;
+      const id = o.outerId ?? (this.outerId = (this.outerId + 1) & 0xffff);
+      const fields = { tos: h.tos, id, ttl: o.ttl ?? 64, src: t.source, dst: t.destination };
+      const inner = pkt.subarray(0, h.totalLength);
+      if (this.spec.protocol === 'esp') outer = buildIpv4({ ...fields, protocol: PROTO_ESP }, espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv));
+      else if (this.spec.protocol === 'ah') outer = ahSeal(this.ah!, seq, fields, inner, PROTO_IPIP);
+      else outer = ahSeal(this.ah!, seq, fields, espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv), PROTO_ESP);
+    } else {
+      const payload = pkt.subarray(h.ihl, h.totalLength);
+      const fields = { tos: h.tos, id: h.id, ttl: h.ttl, df: h.df, src: h.src, dst: h.dst };
+      if (this.spec.protocol === 'esp') outer = buildIpv4({ ...fields, protocol: PROTO_ESP }, espSeal(this.esp!, seq, payload, h.protocol, o.iv));
+      else if (this.spec.protocol === 'ah') outer = ahSeal(this.ah!, seq, fields, payload, h.protocol);
+      else outer = ahSeal(this.ah!, seq, fields, espSeal(this.esp!, seq, payload, h.protocol, o.iv), PROTO_ESP);
+    }
+    this.counters.packets++;
+    this.counters.bytes += h.totalLength;
+    return { ok: true, packet: outer };
+  }
+
+  /** Inbound: the protected IPv4 packet in (already matched to this SA), the original packet out. */
+  decapsulate(pkt: Buffer): SaResult {
+    if (this.state === 'expired') return this.drop('expired');
+    const ip = parseIpv4(pkt);
+    if (!ip.ok) return this.drop(ip.error === 'short-packet' ? 'short-packet' : 'malformed');
+    const h = ip.value;
+    const p = pkt.subarray(0, h.totalLength);
+    // the sequence number sits at the same offset for AH (outermost in a bundle) and ESP
+    if (p.length < h.ihl + 12) return this.drop('short-packet');
+    const seq = p.readUInt32BE(h.ihl + (this.ah ? 8 : 4));
+    if (this.window) {
+      const v = this.window.check(seq);
+      if (v !== 'ok') return this.drop(v);
+    }
+    let payload: Buffer, nextHeader: number;
+    let espBytes: Buffer | undefined;
+    if (this.ah) {
+      if (h.protocol !== PROTO_AH) return this.drop('malformed');
+      const r = ahOpen(this.ah, p);
+      if (!r.ok) return this.drop(r.reason);
+      if (this.spec.protocol === 'bundle') {
+        if (r.nextHeader !== PROTO_ESP) return this.drop('bad-next-header');
+        espBytes = r.payload;
+      } else { payload = r.payload; nextHeader = r.nextHeader; }
+    } else {
+      if (h.protocol !== PROTO_ESP) return this.drop('malformed');
+      espBytes = p.subarray(h.ihl);
+    }
+    if (espBytes) {
+      const r = espOpen(this.esp!, espBytes);
+      if (!r.ok) return this.drop(r.reason);
+      payload = r.payload; nextHeader = r.nextHeader;
+    }
+    let out: Buffer;
+    if (this.spec.mode === 'tunnel') {
+      if (nextHeader! !== PROTO_IPIP) return this.drop('bad-next-header');
+      const inner = parseIpv4(payload!);
+      if (!inner.ok) return this.drop('malformed');
+      out = payload!.subarray(0, inner.value.totalLength);
+    } else {
+      out = buildIpv4({ tos: h.tos, id: h.id, df: h.df, ttl: h.ttl, protocol: nextHeader!, src: h.src, dst: h.dst }, payload!);
+    }
+    this.window?.update(seq);
+    this.counters.packets++;
+    this.counters.bytes += out.length;
+    return { ok: true, packet: out };
+  }
+}
