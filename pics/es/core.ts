@@ -1,0 +1,106 @@
+/**
+ * The ES PIC's processing core, free of threads: the SAs of each es- logical interface, built from
+ * the compiled configuration, and encrypt/decrypt that return results or counted drops. The worker
+ * thread (worker.ts) and the in-process engine (inline.ts) both run this.
+ */
+import { SecurityAssociation, SaSpec, SaResult, DropReason, newDrops } from './sa.js';
+import type { EsTunnelConfig } from '../../src/pfe/types.js';
+import type { ManualDirection } from '../../src/config/model.js';
+
+export interface TunnelSas { ifl: string; pic: string; saName: string; outbound?: SecurityAssociation; inbound?: SecurityAssociation; fingerprint: string }
+
+export interface SaSnapshot {
+  ifl: string; pic: string; name: string; direction: 'inbound' | 'outbound'; protocol: string; spi: number; auxSpi?: number;
+  mode: string; encryption?: string; authentication?: string; manual: boolean; state: string;
+  packets: number; bytes: number; drops: Record<DropReason, number>; sequence?: number; replayWindow?: number;
+  tunnel: { source: number; destination: number }; softSeconds?: number; remainingSeconds?: number;
+}
+export interface PicSnapshot { pic: string; drops: Record<DropReason, number>; encrypted: number; decrypted: number; restarts: number; sas: SaSnapshot[] }
+
+function fingerprint(t: EsTunnelConfig): string {
+  const b = (x: Buffer | undefined) => x?.toString('hex');
+  const d = (m?: ManualDirection) => m && [m.protocol, m.spi, m.auxSpi, m.enc?.algorithm, b(m.enc?.key), m.auth?.algorithm, b(m.auth?.key)];
+  return JSON.stringify([t.sa.name, t.sa.mode, t.source, t.destination, d(t.sa.manual?.inbound), d(t.sa.manual?.outbound), t.sa.dynamic]);
+}
+
+function specFor(t: EsTunnelConfig, dir: 'inbound' | 'outbound', m: ManualDirection): SaSpec {
+  return {
+    name: t.sa.name, direction: dir, protocol: m.protocol, mode: t.sa.mode, spi: m.spi, manual: true,
+    ...(m.auxSpi !== undefined ? { auxSpi: m.auxSpi } : {}),
+    ...(m.enc ? { enc: m.enc } : {}), ...(m.auth ? { auth: m.auth } : {}),
+    tunnel: dir === 'outbound' ? { source: t.source, destination: t.destination } : { source: t.destination, destination: t.source },
+  };
+}
+
+export class IpsecCore {
+  tunnels = new Map<string, TunnelSas>();
+  drops = newDrops();
+  encrypted = 0;
+  decrypted = 0;
+
+  /** Install the tunnels; an SA whose configuration did not change keeps its state and counters. */
+  configure(list: EsTunnelConfig[]): void {
+    const next = new Map<string, TunnelSas>();
+    for (const t of list) {
+      const fp = fingerprint(t);
+      const prev = this.tunnels.get(t.ifl);
+      if (prev && prev.fingerprint === fp) { next.set(t.ifl, prev); continue; }
+      const m = t.sa.manual;
+      // dynamic SAs get their keys from the IKE key manager (a later issue): until then, no SA
+      next.set(t.ifl, {
+        ifl: t.ifl, pic: t.pic, saName: t.sa.name, fingerprint: fp,
+        ...(m?.outbound ? { outbound: new SecurityAssociation(specFor(t, 'outbound', m.outbound)) } : {}),
+        ...(m?.inbound ? { inbound: new SecurityAssociation(specFor(t, 'inbound', m.inbound)) } : {}),
+      });
+    }
+    this.tunnels = next;
+  }
+
+  encrypt(ifl: string, pkt: Buffer): SaResult {
+    const sa = this.tunnels.get(ifl)?.outbound;
+    if (!sa) { this.drops['no-sa']++; return { ok: false, reason: 'no-sa' }; }
+    const r = sa.encapsulate(pkt);
+    if (r.ok) this.encrypted++; else this.drops[r.reason]++;
+    return r;
+  }
+  decrypt(ifl: string, pkt: Buffer): SaResult {
+    const sa = this.tunnels.get(ifl)?.inbound;
+    if (!sa) { this.drops['no-sa']++; return { ok: false, reason: 'no-sa' }; }
+    const r = sa.decapsulate(pkt);
+    if (r.ok) this.decrypted++; else this.drops[r.reason]++;
+    return r;
+  }
+  overhead(ifl: string, len: number): number { return this.tunnels.get(ifl)?.outbound?.overhead(len) ?? 0; }
+
+  tick(now: number): Array<{ ifl: string; direction: string; event: 'soft' | 'hard' }> {
+    const out: Array<{ ifl: string; direction: string; event: 'soft' | 'hard' }> = [];
+    for (const t of this.tunnels.values()) {
+      for (const sa of [t.outbound, t.inbound]) {
+        const e = sa?.tick(now);
+        if (e) out.push({ ifl: t.ifl, direction: sa!.spec.direction, event: e });
+      }
+    }
+    return out;
+  }
+
+  snapshot(now = Date.now()): SaSnapshot[] {
+    const out: SaSnapshot[] = [];
+    for (const t of this.tunnels.values()) {
+      for (const sa of [t.inbound, t.outbound]) {
+        if (!sa) continue;
+        const s = sa.spec;
+        out.push({
+          ifl: t.ifl, pic: t.pic, name: s.name, direction: s.direction, protocol: s.protocol.toUpperCase(), spi: s.spi,
+          ...(s.auxSpi !== undefined ? { auxSpi: s.auxSpi } : {}), mode: s.mode, manual: s.manual, state: sa.state,
+          ...(s.enc ? { encryption: s.enc.algorithm } : {}), ...(s.auth ? { authentication: s.auth.algorithm } : {}),
+          packets: sa.counters.packets, bytes: sa.counters.bytes, drops: { ...sa.counters.drops },
+          ...(s.direction === 'outbound' ? { sequence: sa.sequence } : {}),
+          ...(sa.window ? { replayWindow: sa.window.size } : {}),
+          tunnel: s.tunnel!, ...(sa.softSeconds !== undefined ? { softSeconds: sa.softSeconds } : {}),
+          ...(sa.remainingSeconds(now) !== undefined ? { remainingSeconds: sa.remainingSeconds(now) } : {}),
+        });
+      }
+    }
+    return out;
+  }
+}

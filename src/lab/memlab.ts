@@ -1,0 +1,55 @@
+/** Build in-memory labs: routers and simulated hosts joined by wires. */
+import { readFileSync } from 'node:fs';
+import { Router, RouterOptions } from '../router/router.js';
+import { Wire } from './wire.js';
+import { SimHost } from './host.js';
+
+export class MemLab {
+  routers = new Map<string, Router>();
+  hosts = new Map<string, SimHost>();
+  wires = new Map<string, Wire>();
+
+  router(name: string, config: string, opts: Partial<RouterOptions> = {}): Router {
+    const r = new Router({ name, ...opts });
+    const c = r.commitText(config, `${name}.conf`);
+    if (!c.ok) throw new Error(`${name}: ${c.output}`);
+    r.start(50);
+    this.routers.set(name, r);
+    return r;
+  }
+  host(name: string, addr: string, len: number, gw?: string): SimHost {
+    const h = new SimHost(name, addr, len, gw);
+    this.hosts.set(name, h);
+    return h;
+  }
+  /** link("gw-a:fe-0/0/1", "host-a") or link("gw-a:fe-0/0/0", "gw-b:fe-0/0/0") */
+  link(a: string, b: string): Wire {
+    const w = new Wire(a, b);
+    this.plug(a, w.a);
+    this.plug(b, w.b);
+    this.wires.set(`${a}--${b}`, w);
+    return w;
+  }
+  private plug(ep: string, end: Wire['a']): void {
+    const [node, ifd] = ep.split(':');
+    const r = this.routers.get(node!);
+    if (r) { r.pfe.attach(ifd!, end); return; }
+    const h = this.hosts.get(node!);
+    if (!h) throw new Error(`unknown node ${node}`);
+    h.attach(end);
+  }
+  async close(): Promise<void> { for (const r of this.routers.values()) await r.stop(); }
+}
+
+/** The chapter's Figure 11: host-a 10.1.1.1 - gw-a - gw-b - host-b 10.2.2.2, tunnel with manual-sa1. */
+export function figure11(topologiesDir: string, opts: Partial<RouterOptions> = {}) {
+  const lab = new MemLab();
+  const gwA = lab.router('gw-a', readFileSync(`${topologiesDir}/gw-a.conf`, 'utf8'), opts);
+  const gwB = lab.router('gw-b', readFileSync(`${topologiesDir}/gw-b.conf`, 'utf8'), opts);
+  const hostA = lab.host('host-a', '10.1.1.1', 24, '10.1.1.254');
+  const hostB = lab.host('host-b', '10.2.2.2', 24, '10.2.2.254');
+  lab.link('gw-a:fe-0/0/1', 'host-a');
+  const transit = lab.link('gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
+  lab.link('gw-b:fe-0/0/1', 'host-b');
+  return { lab, gwA, gwB, hostA, hostB, transit };
+}

@@ -1,0 +1,54 @@
+/**
+ * A router: a chassis with its PICs, the active configuration, the PFE and the ES PIC(s). A commit
+ * either applies whole or leaves everything exactly as it was.
+ */
+import { Chassis, PicPlacement } from '../../chassis/chassis.js';
+import { loadAndCheck, Diagnostic, RouterModel, CNode, formatDiagnostics } from '../config/index.js';
+import { Pfe } from '../pfe/pfe.js';
+import type { IpsecEngine } from '../pfe/types.js';
+import { InlineIpsec } from '../../pics/es/inline.js';
+
+export interface RouterOptions { name: string; model?: string; pics?: PicPlacement[]; ipsec?: IpsecEngine & { snapshot?: () => Promise<unknown>; close?: () => Promise<void> | void }; now?: () => number }
+export type CommitResult = { ok: true; warnings: Diagnostic[]; output: string } | { ok: false; output: string };
+
+export class Router {
+  readonly chassis: Chassis;
+  readonly pfe: Pfe;
+  readonly ipsec: NonNullable<RouterOptions['ipsec']>;
+  tree?: CNode;
+  model?: RouterModel;
+  readonly booted = Date.now();
+  lastCommit?: Date;
+  private timer?: NodeJS.Timeout;
+
+  constructor(readonly opts: RouterOptions) {
+    this.chassis = new Chassis(opts.model ?? 'm10', opts.pics);
+    this.ipsec = opts.ipsec ?? new InlineIpsec();
+    this.pfe = new Pfe(opts.name, this.chassis.interfaceNames(), this.ipsec, opts.now);
+  }
+  get name() { return this.model?.hostName ?? this.opts.name; }
+
+  /** Load, check, compile and apply configuration text (replacing the active configuration). */
+  commitText(text: string, file = 'terminal'): CommitResult {
+    const r = loadAndCheck(text, { file, chassis: this.chassis });
+    if (!r.ok) return { ok: false, output: r.output };
+    this.tree = r.tree;
+    this.model = r.model;
+    this.pfe.apply(r.model);
+    this.lastCommit = new Date();
+    return { ok: true, warnings: r.warnings, output: (r.warnings.length ? formatDiagnostics(r.warnings) + '\n' : '') + 'commit complete' };
+  }
+  /** Apply an already checked tree and model (the commit database does the checking). */
+  applyChecked(tree: CNode, model: RouterModel): void {
+    this.tree = tree; this.model = model; this.pfe.apply(model); this.lastCommit = new Date();
+  }
+
+  start(intervalMs = 250): void {
+    if (!this.timer) { this.timer = setInterval(() => this.pfe.tick(), intervalMs); this.timer.unref(); }
+  }
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.ipsec.close?.();
+  }
+}
