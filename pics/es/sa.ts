@@ -5,8 +5,8 @@
  * packet contents.
  */
 import { ENC, AUTH } from './algorithms.js';
-import { espSeal, espOpen, espOverhead, EspKeys } from './esp.js';
-import { ahSeal, ahOpen, ahLength, AhKeys } from './ah.js';
+import { espSeal, espOpen, EspKeys } from './esp.js';
+import { ahSeal, ahOpen, AhKeys } from './ah.js';
 import { ReplayWindow } from './replay.js';
 import { parseIpv4, buildIpv4, PROTO_ESP, PROTO_AH, PROTO_IPIP } from '../../src/net/ipv4.js';
 import type { AuthAlg, EncAlg, IpsecProtocol } from '../../src/config/model.js';
@@ -39,6 +39,21 @@ export const newDrops = (): Record<DropReason, number> => Object.fromEntries(DRO
 export interface EncapOptions { iv?: Buffer; seq?: number; outerId?: number; ttl?: number }
 
 const SEQ_MAX = 0xffffffff;
+
+/** Bytes an SA of this shape adds to a packet of `len` bytes; needs no keys (the PFE computes MTUs). */
+export function overheadFor(s: Pick<SaSpec, 'protocol' | 'mode' | 'enc' | 'auth'>, len: number): number {
+  const tunnel = s.mode === 'tunnel';
+  let o = tunnel ? 20 : 0;
+  const icv = s.auth ? AUTH[s.auth.algorithm].icvLen : 0;
+  if (s.protocol !== 'ah') {
+    const enc = s.enc ? ENC[s.enc.algorithm] : undefined;
+    const blk = enc ? enc.blockSize : 4;
+    const payload = tunnel ? len : len - 20;
+    o += 8 + (enc ? enc.ivLen : 0) + (blk - ((payload + 2) % blk)) % blk + 2 + (s.protocol === 'esp' ? icv : 0);
+  }
+  if (s.protocol !== 'esp') o += 12 + icv;
+  return o;
+}
 
 export class SecurityAssociation {
   readonly esp?: EspKeys;
@@ -80,12 +95,7 @@ export class SecurityAssociation {
   }
 
   /** Bytes this SA adds to a packet of `len` bytes (for the es- interface MTU). */
-  overhead(len: number): number {
-    let o = this.spec.mode === 'tunnel' ? 20 : 0;
-    if (this.esp) o += espOverhead(this.esp, this.spec.mode === 'tunnel' ? len : len - 20);
-    if (this.ah) o += ahLength(this.ah);
-    return o;
-  }
+  overhead(len: number): number { return overheadFor(this.spec, len); }
 
   private drop(reason: DropReason): SaResult {
     this.counters.drops[reason]++;

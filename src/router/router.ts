@@ -6,15 +6,24 @@ import { Chassis, PicPlacement } from '../../chassis/chassis.js';
 import { loadAndCheck, Diagnostic, RouterModel, CNode, formatDiagnostics } from '../config/index.js';
 import { Pfe } from '../pfe/pfe.js';
 import type { IpsecEngine } from '../pfe/types.js';
+import type { PicSnapshot } from '../../pics/es/core.js';
 import { InlineIpsec } from '../../pics/es/inline.js';
+import { EsPicSet } from '../../pics/es/es-pic.js';
 
-export interface RouterOptions { name: string; model?: string; pics?: PicPlacement[]; ipsec?: IpsecEngine & { snapshot?: () => Promise<unknown>; close?: () => Promise<void> | void }; now?: () => number }
+type Engine = IpsecEngine & { snapshot?: () => Promise<PicSnapshot>; close?: () => Promise<void> | void };
+export interface RouterOptions {
+  name: string; model?: string; pics?: PicPlacement[];
+  /** 'worker' (default): one worker thread per ES PIC; 'inline': in this thread; or an engine */
+  ipsec?: 'worker' | 'inline' | Engine;
+  now?: () => number;
+  onEvent?: (e: string) => void;
+}
 export type CommitResult = { ok: true; warnings: Diagnostic[]; output: string } | { ok: false; output: string };
 
 export class Router {
   readonly chassis: Chassis;
   readonly pfe: Pfe;
-  readonly ipsec: NonNullable<RouterOptions['ipsec']>;
+  readonly ipsec: Engine;
   tree?: CNode;
   model?: RouterModel;
   readonly booted = Date.now();
@@ -23,7 +32,10 @@ export class Router {
 
   constructor(readonly opts: RouterOptions) {
     this.chassis = new Chassis(opts.model ?? 'm10', opts.pics);
-    this.ipsec = opts.ipsec ?? new InlineIpsec();
+    const e = opts.ipsec ?? 'worker';
+    this.ipsec = e === 'inline' ? new InlineIpsec()
+      : e === 'worker' ? new EsPicSet(this.chassis.esPics().map(p => `${p.fpc}/${p.pic}`), { onEvent: opts.onEvent })
+      : e;
     this.pfe = new Pfe(opts.name, this.chassis.interfaceNames(), this.ipsec, opts.now);
   }
   get name() { return this.model?.hostName ?? this.opts.name; }

@@ -1,0 +1,168 @@
+/**
+ * The ES PIC as the PFE sees it: one worker thread per PIC, fed in batches (one transferred
+ * buffer per batch), watched by a heartbeat. A crashed or hung worker is replaced and its SAs are
+ * reinstalled from the last configuration; the PFE never waits for it.
+ */
+import { Worker } from 'node:worker_threads';
+import type { IpsecEngine, IpsecSink, EsTunnelConfig } from '../../src/pfe/types.js';
+import { BatchWriter, readBatch, OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './batch.js';
+import { overheadFor, DropReason, newDrops } from './sa.js';
+import type { PicSnapshot, SaSnapshot } from './core.js';
+
+function newWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
+  // running from TypeScript source (vitest): register tsx's loader inside the worker, then load it
+  const src = new URL('./worker.ts', import.meta.url).href;
+  return new Worker(`import('tsx/esm/api').then(m => { m.register(); return import(${JSON.stringify(src)}); })`, { eval: true });
+}
+
+export interface EsPicOptions { heartbeatMs?: number; hangMs?: number; onEvent?: (e: string) => void }
+
+export class EsPic implements IpsecEngine {
+  private worker?: Worker;
+  private sink?: IpsecSink;
+  private tunnels: EsTunnelConfig[] = [];
+  private ifls: string[] = [];
+  private index = new Map<string, number>();
+  private batch = new BatchWriter();
+  private scheduled = false;
+  private closing = false;
+  private seq = 0;
+  private waiting = new Map<number, (s: PicSnapshot) => void>();
+  private heartbeat?: NodeJS.Timeout;
+  private lastPong = Date.now();
+  restarts = 0;
+  lost = 0;
+  drops = newDrops();
+
+  constructor(readonly pic: string, private o: EsPicOptions = {}) { this.spawn(); }
+
+  private spawn(): void {
+    const w = newWorker();
+    this.worker = w;
+    this.lastPong = Date.now();
+    w.on('message', (m: { t: string; buf?: ArrayBuffer; id?: number } & Record<string, unknown>) => this.onMessage(m));
+    w.on('error', () => { /* the exit handler restarts it */ });
+    w.on('exit', () => { if (this.worker === w && !this.closing) this.restart('exit'); });
+    w.unref();
+    if (this.ifls.length) w.postMessage({ t: 'configure', tunnels: this.tunnels, ifls: this.ifls });
+    if (!this.heartbeat) {
+      const every = this.o.heartbeatMs ?? 500, hang = this.o.hangMs ?? 3000;
+      this.heartbeat = setInterval(() => {
+        if (Date.now() - this.lastPong > hang) { this.restart('hung'); return; }
+        this.worker?.postMessage({ t: 'ping', id: 0 });
+        this.worker?.postMessage({ t: 'tick', now: Date.now() });
+      }, every);
+      this.heartbeat.unref();
+    }
+  }
+
+  private restart(why: string): void {
+    const old = this.worker;
+    this.worker = undefined;
+    void old?.terminate();
+    this.restarts++;
+    this.o.onEvent?.(`ES PIC ${this.pic} worker ${why}; restarted with ${this.tunnels.length} tunnel(s) reinstalled`);
+    for (const r of this.waiting.values()) r(this.emptySnapshot());
+    this.waiting.clear();
+    this.spawn();
+  }
+
+  private onMessage(m: { t: string; buf?: ArrayBuffer; id?: number } & Record<string, unknown>): void {
+    this.lastPong = Date.now();
+    if (m.t === 'results' && m.buf) {
+      for (const [op, idx, pkt] of readBatch(m.buf)) {
+        const ifl = this.ifls[idx];
+        if (ifl === undefined) continue;
+        if (op === OP_OUTER) this.sink?.outer(ifl, pkt);
+        else if (op === OP_INNER) this.sink?.inner(ifl, pkt);
+      }
+    } else if (m.t === 'snapshot') {
+      const r = this.waiting.get(m.id!);
+      this.waiting.delete(m.id!);
+      const drops = newDrops();
+      for (const [k, v] of Object.entries(m.drops as Record<DropReason, number>)) drops[k as DropReason] = v + this.drops[k as DropReason];
+      r?.({ pic: this.pic, drops, encrypted: m.encrypted as number, decrypted: m.decrypted as number, restarts: this.restarts, sas: m.sas as SaSnapshot[] });
+    }
+  }
+
+  setSink(s: IpsecSink): void { this.sink = s; }
+
+  configure(tunnels: EsTunnelConfig[]): void {
+    this.tunnels = tunnels;
+    for (const t of tunnels) if (!this.index.has(t.ifl)) { this.index.set(t.ifl, this.ifls.length); this.ifls.push(t.ifl); }
+    this.worker?.postMessage({ t: 'configure', tunnels, ifls: this.ifls });
+  }
+
+  private queue(op: number, ifl: string, pkt: Buffer): void {
+    const idx = this.index.get(ifl);
+    if (idx === undefined || !this.worker) { this.drops['no-sa']++; this.lost++; return; }
+    this.batch.push(op, idx, pkt);
+    if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+  }
+  flush(): void {
+    this.scheduled = false;
+    if (!this.batch.length || !this.worker) return;
+    const ab = this.batch.take();
+    this.worker.postMessage({ t: 'batch', buf: ab }, [ab]);
+  }
+  encrypt(ifl: string, pkt: Buffer): void { this.queue(OP_ENCRYPT, ifl, pkt); }
+  decrypt(ifl: string, pkt: Buffer): void { this.queue(OP_DECRYPT, ifl, pkt); }
+
+  overhead(ifl: string, len: number): number {
+    const t = this.tunnels.find(x => x.ifl === ifl);
+    const d = t?.sa.manual?.outbound;
+    return t && d ? overheadFor({ protocol: d.protocol, mode: t.sa.mode, ...(d.enc ? { enc: d.enc } : {}), ...(d.auth ? { auth: d.auth } : {}) }, len) : 0;
+  }
+
+  private emptySnapshot(): PicSnapshot { return { pic: this.pic, drops: { ...this.drops }, encrypted: 0, decrypted: 0, restarts: this.restarts, sas: [] }; }
+
+  /** Counters and SA state, asked of the worker (answers empty if it does not answer in time). */
+  snapshot(timeoutMs = 1000): Promise<PicSnapshot> {
+    if (!this.worker) return Promise.resolve(this.emptySnapshot());
+    const id = ++this.seq;
+    return new Promise(res => {
+      const t = setTimeout(() => { this.waiting.delete(id); res(this.emptySnapshot()); }, timeoutMs);
+      this.waiting.set(id, s => { clearTimeout(t); res(s); });
+      this.worker!.postMessage({ t: 'snapshot', id });
+    });
+  }
+
+  /** Test hooks: make the worker crash or hang, as a broken PIC would. */
+  crashForTest(): void { this.worker?.postMessage({ t: 'crash' }); }
+  hangForTest(ms: number): void { this.worker?.postMessage({ t: 'hang', ms }); }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.worker?.terminate();
+    this.worker = undefined;
+  }
+}
+
+/** All the ES PICs of a router behind one IpsecEngine: each es- interface goes to its own PIC. */
+export class EsPicSet implements IpsecEngine {
+  readonly pics = new Map<string, EsPic>();
+  private byIfl = new Map<string, EsPic>();
+  constructor(pics: string[], o: EsPicOptions = {}) { for (const p of pics) this.pics.set(p, new EsPic(p, o)); }
+  setSink(s: IpsecSink) { for (const p of this.pics.values()) p.setSink(s); }
+  configure(tunnels: EsTunnelConfig[]): void {
+    this.byIfl.clear();
+    for (const [name, pic] of this.pics) {
+      const mine = tunnels.filter(t => t.pic === name);
+      for (const t of mine) this.byIfl.set(t.ifl, pic);
+      pic.configure(mine);
+    }
+  }
+  encrypt(ifl: string, pkt: Buffer) { this.byIfl.get(ifl)?.encrypt(ifl, pkt); }
+  decrypt(ifl: string, pkt: Buffer) { this.byIfl.get(ifl)?.decrypt(ifl, pkt); }
+  overhead(ifl: string, len: number) { return this.byIfl.get(ifl)?.overhead(ifl, len) ?? 0; }
+  async snapshot(): Promise<PicSnapshot> {
+    const all = await Promise.all([...this.pics.values()].map(p => p.snapshot()));
+    const drops = newDrops();
+    for (const s of all) for (const [k, v] of Object.entries(s.drops)) drops[k as DropReason] += v;
+    return { pic: [...this.pics.keys()].join(','), drops, encrypted: all.reduce((a, s) => a + s.encrypted, 0), decrypted: all.reduce((a, s) => a + s.decrypted, 0), restarts: all.reduce((a, s) => a + s.restarts, 0), sas: all.flatMap(s => s.sas) };
+  }
+  async perPic(): Promise<PicSnapshot[]> { return Promise.all([...this.pics.values()].map(p => p.snapshot())); }
+  async close(): Promise<void> { await Promise.all([...this.pics.values()].map(p => p.close())); }
+}

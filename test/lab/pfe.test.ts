@@ -1,0 +1,147 @@
+/** Issue 3's in-memory lab: two routers over static routes, filters, ICMP errors, ARP, commits. */
+import { describe, it, expect, afterEach } from 'vitest';
+import { MemLab } from '../../src/lab/memlab.js';
+import { ICMP_UNREACH, ICMP_TIME_EXCEEDED, UNREACH_NET, UNREACH_NEEDFRAG, UNREACH_ADMIN } from '../../src/net/l4.js';
+import { ipToInt } from '../../src/net/ip.js';
+import { PROTO_UDP } from '../../src/net/ipv4.js';
+import { buildUdp } from '../../src/net/l4.js';
+
+const R1 = `
+system { host-name r1; }
+interfaces {
+    fe-0/0/0 { unit 0 { family inet { address 10.0.0.1/30; } } }
+    fe-0/0/1 { unit 0 { family inet { filter { input lan-in; } address 192.168.1.1/24; } } }
+    fe-0/0/2 { mtu 1014; unit 0 { family inet { address 192.168.3.1/24; } } }
+}
+routing-options { static { route 192.168.2.0/24 next-hop 10.0.0.2; route 172.16.0.0/16 discard; } }
+firewall {
+    filter lan-in {
+        term block-telnet { from { protocol tcp; destination-port telnet; } then { count telnet; discard; } }
+        term block-udp-9 { from { protocol udp; destination-port 9; } then reject; }
+        term rest { then accept; }
+    }
+}`;
+const R2 = `
+system { host-name r2; }
+interfaces {
+    fe-0/0/0 { unit 0 { family inet { address 10.0.0.2/30; } } }
+    fe-0/0/1 { unit 0 { family inet { address 192.168.2.1/24; } } }
+}
+routing-options { static { route 192.168.1.0/24 next-hop 10.0.0.1; } }`;
+
+function build() {
+  const lab = new MemLab();
+  const r1 = lab.router('r1', R1), r2 = lab.router('r2', R2);
+  const h1 = lab.host('h1', '192.168.1.10', 24, '192.168.1.1');
+  const h2 = lab.host('h2', '192.168.2.20', 24, '192.168.2.1');
+  const h3 = lab.host('h3', '192.168.3.30', 24, '192.168.3.1');
+  lab.link('r1:fe-0/0/1', 'h1');
+  lab.link('r1:fe-0/0/0', 'r2:fe-0/0/0');
+  lab.link('r2:fe-0/0/1', 'h2');
+  lab.link('r1:fe-0/0/2', 'h3');
+  return { lab, r1, r2, h1, h2, h3 };
+}
+const settle = () => new Promise(r => setTimeout(r, 60));
+let lab: MemLab | undefined;
+afterEach(async () => { await lab?.close(); lab = undefined; });
+
+describe('PFE in an in-memory lab', () => {
+  it('forwards pings between two host subnets over static routes', async () => {
+    const t = build(); lab = t.lab;
+    const r = await t.h1.ping('192.168.2.20', { count: 3 });
+    expect(r.map(x => x.seq)).toEqual([1, 2, 3]);
+    expect(r[0]!.ttl).toBe(62);
+    expect(t.r1.pfe.ifls.get('fe-0/0/0.0')!.counters.outPackets).toBeGreaterThanOrEqual(3);
+    expect(t.r1.pfe.ifds.get('fe-0/0/0')!.arp.has(ipToInt('10.0.0.2'))).toBe(true);
+  });
+
+  it('a filter discards and counts what it should, and lets the rest through', async () => {
+    const t = build(); lab = t.lab;
+    const tcp = Buffer.alloc(20); tcp.writeUInt16BE(40000, 0); tcp.writeUInt16BE(23, 2); tcp[12] = 0x50;
+    for (let i = 0; i < 4; i++) t.h1.sendIp({ protocol: 6, src: t.h1.ip, dst: t.h2.ip, ttl: 64 }, tcp);
+    tcp.writeUInt16BE(22, 2);
+    t.h1.sendIp({ protocol: 6, src: t.h1.ip, dst: t.h2.ip, ttl: 64 }, tcp);
+    await settle();
+    const f = t.r1.pfe.filters.get('lan-in')!;
+    expect(f.counters.get('telnet')!.packets).toBe(4);
+    expect(t.r1.pfe.ifls.get('fe-0/0/1.0')!.counters.drops.get('filter-discard')).toBe(4);
+    expect(t.h2.received.filter(p => p[9] === 6)).toHaveLength(1);   // only the ssh segment
+    expect(f.terms.find(x => x.name === 'rest')!.hits.packets).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reject sends ICMP administratively prohibited', async () => {
+    const t = build(); lab = t.lab;
+    t.h1.sendIp({ protocol: PROTO_UDP, src: t.h1.ip, dst: t.h2.ip, ttl: 64 }, buildUdp({ src: t.h1.ip, dst: t.h2.ip }, 5000, 9, Buffer.from('x')));
+    await settle();
+    expect(t.h1.icmp).toContainEqual(expect.objectContaining({ type: ICMP_UNREACH, code: UNREACH_ADMIN, from: ipToInt('192.168.1.1') }));
+  });
+
+  it('TTL expiry, no route and DF over MTU produce the right ICMP', async () => {
+    const t = build(); lab = t.lab;
+    await t.h1.ping('192.168.2.20', { ttl: 1, timeoutMs: 100 });
+    expect(t.h1.icmp).toContainEqual(expect.objectContaining({ type: ICMP_TIME_EXCEEDED, code: 0, from: ipToInt('192.168.1.1') }));
+    await t.h1.ping('192.168.2.20', { ttl: 2, timeoutMs: 100 });
+    expect(t.h1.icmp).toContainEqual(expect.objectContaining({ type: ICMP_TIME_EXCEEDED, from: ipToInt('10.0.0.2') }));
+    await t.h1.ping('10.99.0.1', { timeoutMs: 100 });
+    expect(t.h1.icmp).toContainEqual(expect.objectContaining({ type: ICMP_UNREACH, code: UNREACH_NET }));
+    // fe-0/0/2 has media mtu 1014: IP MTU 1000
+    await t.h1.ping('192.168.3.30', { size: 1200, df: true, timeoutMs: 100 });
+    expect(t.h1.icmp).toContainEqual(expect.objectContaining({ type: ICMP_UNREACH, code: UNREACH_NEEDFRAG, rest: 1000 }));
+    expect(t.r1.pfe.drops.get('ttl-expired')).toBe(1);
+    expect(t.r1.pfe.drops.get('no-route')).toBe(1);
+    expect(t.r1.pfe.drops.get('df-mtu-exceeded')).toBe(1);
+  });
+
+  it('fragments what does not fit when DF is clear, and the host reassembles', async () => {
+    const t = build(); lab = t.lab;
+    const r = await t.h1.ping('192.168.3.30', { size: 2500 });
+    expect(r).toHaveLength(1);
+    expect(r[0]!.bytes).toBe(2508);
+  });
+
+  it('discard routes drop silently; unresolved ARP ends in host unreachable', async () => {
+    const t = build(); lab = t.lab;
+    await t.h1.ping('172.16.1.1', { timeoutMs: 100 });
+    expect(t.r1.pfe.drops.get('discard-route')).toBe(1);
+    await t.h1.ping('192.168.3.99', { timeoutMs: 3800 });
+    expect(t.h1.icmp).toContainEqual(expect.objectContaining({ type: ICMP_UNREACH, code: 1 }));
+    expect(t.r1.pfe.drops.get('arp-unresolved')).toBe(1);
+  });
+
+  it('a continuous ping loses nothing across an unrelated commit; ARP and counters survive', async () => {
+    const t = build(); lab = t.lab;
+    await t.h1.ping('192.168.2.20');
+    const before = t.r1.pfe.ifls.get('fe-0/0/0.0')!.counters.outPackets;
+    const pinging = t.h1.ping('192.168.2.20', { count: 20, intervalMs: 5, timeoutMs: 500 });
+    await new Promise(r => setTimeout(r, 30));
+    const c = t.r1.commitText(R1.replace('host-name r1;', 'host-name r1-renamed;') + '\ninterfaces { fe-0/0/3 { description spare; } }');
+    expect(c.ok).toBe(true);
+    expect(await pinging).toHaveLength(20);
+    expect(t.r1.pfe.ifds.get('fe-0/0/0')!.arp.size).toBe(1);
+    expect(t.r1.pfe.ifls.get('fe-0/0/0.0')!.counters.outPackets).toBeGreaterThan(before);
+    expect(t.r1.name).toBe('r1-renamed');
+  });
+
+  it('a failed commit changes nothing', async () => {
+    const t = build(); lab = t.lab;
+    const routes = t.r1.pfe.routes.size;
+    const c = t.r1.commitText(R1.replace('192.168.2.0/24 next-hop 10.0.0.2', '192.168.2.0/24 discard; route 192.168.9.0/24 next-hop 10.0.0.2; route 10.1.0.0/16 discard; route 10.1.0.0/16 reject'));
+    expect(c.ok).toBe(false);
+    expect(t.r1.pfe.routes.size).toBe(routes);
+    expect(await t.h1.ping('192.168.2.20')).toHaveLength(1);
+  });
+
+  it('malformed frames and packets are dropped and counted, never thrown', async () => {
+    const t = build(); lab = t.lab;
+    const port = t.lab.wires.get('r1:fe-0/0/1--h1')!.b;
+    const mac = t.r1.pfe.ifds.get('fe-0/0/1')!.mac;
+    const hdr = Buffer.concat([mac, Buffer.alloc(6, 2), Buffer.from([0x08, 0x00])]);
+    port.send(Buffer.alloc(5));
+    port.send(Buffer.concat([hdr, Buffer.from([0x45, 0, 0, 10])]));
+    port.send(Buffer.concat([hdr, Buffer.alloc(40, 0x45)]));
+    await settle();
+    expect(t.r1.pfe.drops.get('runt')).toBe(1);
+    expect([...t.r1.pfe.drops.keys()].filter(k => k.startsWith('ip-')).length).toBeGreaterThanOrEqual(1);
+    expect(await t.h1.ping('192.168.2.20')).toHaveLength(1);
+  });
+});
