@@ -56,6 +56,16 @@ export class IpsecCore {
     this.tunnels = next;
   }
 
+  /** `clear ipsec security-associations`: reinstall every SA fresh (counters, sequence numbers, windows). */
+  clear(): void {
+    for (const t of this.tunnels.values()) {
+      if (t.outbound) t.outbound = new SecurityAssociation(t.outbound.spec);
+      if (t.inbound) t.inbound = new SecurityAssociation(t.inbound.spec);
+    }
+    this.drops = newDrops();
+    this.encrypted = this.decrypted = 0;
+  }
+
   encrypt(ifl: string, pkt: Buffer): SaResult {
     const sa = this.tunnels.get(ifl)?.outbound;
     if (!sa) { this.drops['no-sa']++; return { ok: false, reason: 'no-sa' }; }

@@ -128,6 +128,8 @@ export class EsPic implements IpsecEngine {
     });
   }
 
+  clear(): void { this.drops = newDrops(); this.worker?.postMessage({ t: 'clear' }); }
+
   /** Test hooks: make the worker crash or hang, as a broken PIC would. */
   crashForTest(): void { this.worker?.postMessage({ t: 'crash' }); }
   hangForTest(ms: number): void { this.worker?.postMessage({ t: 'hang', ms }); }
@@ -163,6 +165,7 @@ export class EsPicSet implements IpsecEngine {
     for (const s of all) for (const [k, v] of Object.entries(s.drops)) drops[k as DropReason] += v;
     return { pic: [...this.pics.keys()].join(','), drops, encrypted: all.reduce((a, s) => a + s.encrypted, 0), decrypted: all.reduce((a, s) => a + s.decrypted, 0), restarts: all.reduce((a, s) => a + s.restarts, 0), sas: all.flatMap(s => s.sas) };
   }
+  clear() { for (const p of this.pics.values()) p.clear(); }
   async perPic(): Promise<PicSnapshot[]> { return Promise.all([...this.pics.values()].map(p => p.snapshot())); }
   async close(): Promise<void> { await Promise.all([...this.pics.values()].map(p => p.close())); }
 }

@@ -25,7 +25,7 @@ type Msg =
   | { t: 'snapshot'; id: number }
   | { t: 'ping'; id: number }
   | { t: 'tick'; now: number }
-  | { t: 'crash' } | { t: 'hang'; ms: number };
+  | { t: 'clear' } | { t: 'crash' } | { t: 'hang'; ms: number };
 
 parentPort!.on('message', (m: Msg) => {
   switch (m.t) {
@@ -55,6 +55,7 @@ parentPort!.on('message', (m: Msg) => {
       if (events.length) parentPort!.postMessage({ t: 'lifetime', events });
       break;
     }
+    case 'clear': core.clear(); break;
     case 'crash': throw new Error('ES PIC worker crash requested (test)');
     case 'hang': { const end = Date.now() + m.ms; while (Date.now() < end) { /* spin: a hung PIC */ } break; }
   }

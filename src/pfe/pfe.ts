@@ -30,7 +30,8 @@ export interface IflState {
   inFilter?: string; outFilter?: string; ipsecSa?: string; tunnel?: { source: number; destination: number };
   counters: IfCounters; mtu?: number; description?: string;
 }
-export type Tap = (ifd: string, dir: 'in' | 'out', frame: Buffer) => void;
+/** A packet watcher: Ethernet frames of physical ports, IP packets of es- interfaces (which have no frames). */
+export type Tap = (ifd: string, dir: 'in' | 'out', data: Buffer, kind: 'eth' | 'ip') => void;
 /** Returns true when it consumed the packet (e.g. a CLI ping waiting for its reply). */
 export type LocalListener = (pkt: Buffer) => boolean;
 
@@ -203,7 +204,7 @@ export class Pfe implements IpsecSink {
     const eth = e.value;
     if (!eth.dst.equals(d.mac) && !eth.dst.equals(BROADCAST)) return; // not for us (a shared segment)
     d.counters.rx(frame.length);
-    for (const t of this.taps) t(d.name, 'in', frame);
+    for (const t of this.taps) t(d.name, 'in', frame, 'eth');
     const l = this.ifls.get(`${d.name}.0`);
     if (eth.type === ETH_ARP) { this.handleArp(d, l, eth.payload); return; }
     if (eth.type !== ETH_IPV4) { d.counters.drop('unknown-ethertype'); return; }
@@ -217,7 +218,7 @@ export class Pfe implements IpsecSink {
   private sendFrame(d: IfdState, frame: Buffer): void {
     if (!d.port || !d.adminUp) { d.counters.drop('no-link'); return; }
     d.counters.tx(frame.length);
-    for (const t of this.taps) t(d.name, 'out', frame);
+    for (const t of this.taps) t(d.name, 'out', frame, 'eth');
     d.port.send(frame);
   }
 
@@ -361,7 +362,7 @@ export class Pfe implements IpsecSink {
     const mtu = this.esMtu(es);
     const frags = fragment(pkt, mtu);
     if (!frags) { this.countDrop('df-mtu-exceeded', es); this.icmpError(pkt, inIfl, ICMP_UNREACH, UNREACH_NEEDFRAG, mtu); return; }
-    for (const f of frags) { es.counters.tx(f.length); this.ipsec.encrypt(es.name, f); }
+    for (const f of frags) { es.counters.tx(f.length); es.ifd.counters.tx(f.length); for (const t of this.taps) t(es.ifd.name, 'out', f, 'ip'); this.ipsec.encrypt(es.name, f); }
   }
 
   // ---------------------------------------------------------------- from the ES PIC (IpsecSink)
@@ -376,6 +377,8 @@ export class Pfe implements IpsecSink {
   inner(ifl: string, pkt: Buffer): void {
     const l = this.ifls.get(ifl);
     if (!l) { this.countDrop('ipsec-no-interface'); return; }
+    l.ifd.counters.rx(pkt.length);
+    for (const t of this.taps) t(l.ifd.name, 'in', pkt, 'ip');
     this.ipInput(pkt, l);
   }
 

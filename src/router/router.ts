@@ -8,9 +8,10 @@ import { Pfe } from '../pfe/pfe.js';
 import type { IpsecEngine } from '../pfe/types.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
 import { InlineIpsec } from '../../pics/es/inline.js';
+import { RouterLog } from './log.js';
 import { EsPicSet } from '../../pics/es/es-pic.js';
 
-type Engine = IpsecEngine & { snapshot?: () => Promise<PicSnapshot>; close?: () => Promise<void> | void };
+type Engine = IpsecEngine & { snapshot?: () => Promise<PicSnapshot>; close?: () => Promise<void> | void; clear?: () => void };
 export interface RouterOptions {
   name: string; model?: string; pics?: PicPlacement[];
   /** 'worker' (default): one worker thread per ES PIC; 'inline': in this thread; or an engine */
@@ -27,6 +28,7 @@ export class Router {
   tree?: CNode;
   model?: RouterModel;
   readonly booted = Date.now();
+  readonly log = new RouterLog(() => this.name);
   lastCommit?: Date;
   private timer?: NodeJS.Timeout;
 
@@ -34,7 +36,7 @@ export class Router {
     this.chassis = new Chassis(opts.model ?? 'm10', opts.pics);
     const e = opts.ipsec ?? 'worker';
     this.ipsec = e === 'inline' ? new InlineIpsec()
-      : e === 'worker' ? new EsPicSet(this.chassis.esPics().map(p => `${p.fpc}/${p.pic}`), { onEvent: opts.onEvent })
+      : e === 'worker' ? new EsPicSet(this.chassis.esPics().map(p => `${p.fpc}/${p.pic}`), { onEvent: ev => { this.log.write('messages', 'kmd', ev); opts.onEvent?.(ev); } })
       : e;
     this.pfe = new Pfe(opts.name, this.chassis.interfaceNames(), this.ipsec, opts.now);
   }
@@ -48,6 +50,7 @@ export class Router {
     this.model = r.model;
     this.pfe.apply(r.model);
     this.lastCommit = new Date();
+    this.log.write('messages', 'mgd', `UI_COMMIT: configuration committed from ${file}`);
     return { ok: true, warnings: r.warnings, output: (r.warnings.length ? formatDiagnostics(r.warnings) + '\n' : '') + 'commit complete' };
   }
   /** Apply an already checked tree and model (the commit database does the checking). */

@@ -1,0 +1,598 @@
+/**
+ * The JUNOS command-line interpreter of one router: command text in, output text and effects out.
+ * The Ink console, `vrouter exec` and scripts all drive this one class. It never blocks the
+ * router: long commands (ping, traceroute, monitor traffic) are async and stop on their signal.
+ */
+import type { Router } from '../router/router.js';
+import { CommitDb } from './commitdb.js';
+import { splitWords, splitPipes, matchPrefix, CliError, Word, commonPrefix } from './words.js';
+import * as show from './show.js';
+import { ping, traceroute, monitor } from '../router/ops.js';
+import { showConfig, showSet } from '../config/display.js';
+import { lookup, applyWords, SyntaxError_, CNode, Pos } from '../config/tree.js';
+import { tokenize, LexError } from '../config/lexer.js';
+import { childDef, describeType, Def, ValueType, isIpv4 } from '../config/schema.js';
+import type { PicSnapshot } from '../../pics/es/core.js';
+import { readFileSync } from 'node:fs';
+
+export interface Session { write(s: string): void; signal?: AbortSignal }
+export interface ExecResult { exit?: boolean }
+
+interface Parsed { flags: Set<string>; opts: Map<string, string>; arg?: string; rest: string[]; endCol: number }
+interface Opt { name: string; help: string; arg?: string }
+interface OpNode {
+  name: string; help: string;
+  sub?: OpNode[];
+  flags?: Opt[];
+  arg?: { name: string; help: string; required?: boolean; rest?: boolean; complete?: () => string[] };
+  run?: (p: Parsed, io: Session) => Promise<void> | void;
+  displaySet?: boolean;   // accepts `| display set`
+}
+
+const HELP_PAD = 21;
+const line = (name: string, help: string) => `  ${name.padEnd(HELP_PAD)}${help}`;
+
+/** Output filters: `| match`, `| except`, `| count`, `| no-more`. */
+class PipeWriter implements Session {
+  private buf = '';
+  private count = 0;
+  constructor(private out: Session, private filters: Array<{ kind: string; re?: RegExp }>, readonly signal?: AbortSignal) {}
+  write(s: string): void {
+    if (!this.filters.some(f => f.kind !== 'no-more' && f.kind !== 'display-set' && f.kind !== 'compare')) { this.out.write(s); return; }
+    this.buf += s;
+    let i;
+    while ((i = this.buf.indexOf('\n')) >= 0) { this.emit(this.buf.slice(0, i)); this.buf = this.buf.slice(i + 1); }
+  }
+  private emit(l: string): void {
+    for (const f of this.filters) {
+      if (f.kind === 'match' && !f.re!.test(l)) return;
+      if (f.kind === 'except' && f.re!.test(l)) return;
+    }
+    if (this.filters.some(f => f.kind === 'count')) { this.count++; return; }
+    this.out.write(l + '\n');
+  }
+  end(): void {
+    if (this.buf) { this.emit(this.buf); this.buf = ''; }
+    if (this.filters.some(f => f.kind === 'count')) this.out.write(`Count: ${this.count} lines\n`);
+  }
+}
+
+export class Interpreter {
+  mode: 'op' | 'config' = 'op';
+  editPath: string[] = [];
+  private collecting?: { mode: 'merge' | 'override' | 'set' | 'replace'; lines: string[] };
+  readonly db: CommitDb;
+  private opRoot: OpNode;
+
+  constructor(readonly router: Router, db?: CommitDb) {
+    this.db = db ?? new CommitDb(router);
+    this.opRoot = { name: '', help: '', sub: this.opCommands() };
+  }
+
+  get prompt(): string { return this.collecting ? '' : `root@${this.router.name}${this.mode === 'op' ? '>' : '#'} `; }
+  /** The `[edit ...]` banner shown above the prompt in configuration mode. */
+  get banner(): string | undefined { return this.mode === 'config' && !this.collecting ? `[edit${this.editPath.length ? ' ' + this.editPath.join(' ') : ''}]` : undefined; }
+  get isCollecting(): boolean { return !!this.collecting; }
+
+  // ------------------------------------------------------------------ the operational grammar
+
+  private ifNames = () => [...this.router.pfe.ifds.keys(), ...this.router.pfe.ifls.keys()].sort();
+  private saNames = () => [...(this.router.model?.sas.keys() ?? [])];
+  private filterNames = () => [...this.router.pfe.filters.keys()];
+  private async pic(): Promise<PicSnapshot> {
+    return this.router.ipsec.snapshot ? await this.router.ipsec.snapshot() : { pic: '', drops: {} as PicSnapshot['drops'], encrypted: 0, decrypted: 0, restarts: 0, sas: [] };
+  }
+
+  private opCommands(): OpNode[] {
+    const r = this.router;
+    const ipsecSa: OpNode = {
+      name: 'security-associations', help: 'Show IPsec security associations',
+      flags: [{ name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
+      arg: { name: '<sa-name>', help: 'Name of security association', complete: this.saNames },
+      run: async (p, io) => io.write(show.ipsecSas(r, await this.pic(), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
+    };
+    const ikeSa: OpNode = { name: 'security-associations', help: 'Show IKE security associations', run: () => { /* no IKE SAs until the key manager exists */ } };
+    const ipsec: OpNode = { name: 'ipsec', help: 'Show IP Security information', sub: [ipsecSa] };
+    const ike: OpNode = { name: 'ike', help: 'Show Internet Key Exchange information', sub: [ikeSa] };
+    return [
+      {
+        name: 'show', help: 'Show system information', sub: [
+          {
+            name: 'interfaces', help: 'Show interface information',
+            flags: [{ name: 'terse', help: 'Display terse output' }, { name: 'extensive', help: 'Display extensive output' }, { name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
+            arg: { name: '<interface-name>', help: 'Name of physical or logical interface', complete: this.ifNames },
+            run: async (p, io) => {
+              if (p.arg && !r.pfe.ifds.has(p.arg.replace(/\.\d+$/, ''))) { io.write(`error: device ${p.arg} not found\n`); return; }
+              if (p.flags.has('terse')) io.write(show.interfacesTerse(r, p.arg));
+              else io.write(show.interfacesDetail(r, p.arg, p.flags.has('extensive') || p.flags.has('detail'), p.arg?.startsWith('es-') || !p.arg ? await this.pic() : undefined));
+            },
+          },
+          { name: 'route', help: 'Show routing table information', arg: { name: '<destination>', help: 'IP address and optional prefix length of destination' }, run: (p, io) => io.write(show.routes(r, p.arg)) },
+          {
+            name: 'firewall', help: 'Show firewall information',
+            flags: [{ name: 'filter', help: 'Name of filter', arg: '<filter-name>' }],
+            run: (p, io) => io.write(show.firewall(r, p.opts.get('filter'))),
+          },
+          ipsec, ike,
+          { name: 'security', help: 'Show security information', sub: [ipsec, ike] },
+          {
+            name: 'configuration', help: 'Show current configuration', displaySet: true,
+            arg: { name: '<statement>', help: 'Configuration hierarchy to show', rest: true },
+            run: () => { /* handled in runOp: it needs the pipes */ },
+          },
+          { name: 'chassis', help: 'Show chassis information', sub: [{ name: 'hardware', help: 'Show installed hardware components', run: (_p, io) => io.write(show.chassisHardware(r)) }] },
+          { name: 'system', help: 'Show system information', sub: [{ name: 'uptime', help: 'Show time since system and processes started', run: (_p, io) => io.write(show.systemUptime(r)) }] },
+          {
+            name: 'log', help: 'Show contents of log file', arg: { name: '<filename>', help: 'Name of log file', required: true, complete: () => r.log.names() },
+            run: (p, io) => {
+              const l = r.log.read(p.arg!);
+              if (!l) io.write(`error: could not resolve file: ${p.arg}\n`);
+              else io.write(l.map(x => x + '\n').join(''));
+            },
+          },
+        ],
+      },
+      {
+        name: 'ping', help: 'Ping remote target',
+        arg: { name: '<host>', help: 'Hostname or IP address of remote host', required: true },
+        flags: [
+          { name: 'count', help: 'Number of ping requests to send (1..2000000000 packets)', arg: '<count>' },
+          { name: 'source', help: 'Source address of echo request', arg: '<source>' },
+          { name: 'rapid', help: 'Send requests rapidly (default count of 5)' },
+          { name: 'size', help: 'Size of request packets (0..65468 bytes)', arg: '<size>' },
+          { name: 'ttl', help: 'IP time-to-live value (IPv6 hop-limit value) (hops)', arg: '<ttl>' },
+          { name: 'do-not-fragment', help: "Don't fragment echo request packets (IPv4)" },
+          { name: 'interval', help: 'Delay between ping requests (seconds)', arg: '<interval>' },
+          { name: 'wait', help: 'Delay after sending last packet (seconds)', arg: '<wait>' },
+        ],
+        run: async (p, io) => {
+          if (!isIpv4(p.arg!)) { io.write(`ping: cannot resolve ${p.arg}: Unknown host\n`); return; }
+          const n = (k: string) => (p.opts.has(k) ? Number(p.opts.get(k)) : undefined);
+          for (const k of ['count', 'size', 'ttl', 'interval', 'wait']) if (p.opts.has(k) && !Number.isFinite(n(k))) { io.write(`error: invalid value for ${k}: ${p.opts.get(k)}\n`); return; }
+          await ping(r, { host: p.arg!, count: n('count'), source: p.opts.get('source'), rapid: p.flags.has('rapid'), size: n('size'), ttl: n('ttl'), interval: n('interval'), wait: n('wait'), dontFragment: p.flags.has('do-not-fragment') }, io);
+        },
+      },
+      {
+        name: 'traceroute', help: 'Trace route to remote host',
+        arg: { name: '<host>', help: 'Hostname or IP address of remote host', required: true },
+        flags: [{ name: 'ttl', help: 'Maximum IP time-to-live value (hops)', arg: '<ttl>' }, { name: 'wait', help: 'Number of seconds to wait for response', arg: '<wait>' }],
+        run: async (p, io) => {
+          if (!isIpv4(p.arg!)) { io.write(`traceroute: unknown host ${p.arg}\n`); return; }
+          await traceroute(r, { host: p.arg!, maxHops: p.opts.has('ttl') ? Number(p.opts.get('ttl')) : undefined, wait: p.opts.has('wait') ? Number(p.opts.get('wait')) : undefined }, io);
+        },
+      },
+      {
+        name: 'monitor', help: 'Show real-time debugging information', sub: [{
+          name: 'traffic', help: 'Show real-time network traffic information',
+          flags: [{ name: 'interface', help: 'Name of interface', arg: '<interface-name>' }, { name: 'count', help: 'Number of packets to receive', arg: '<count>' }],
+          run: async (p, io) => {
+            const ifname = p.opts.get('interface') ?? [...r.pfe.ifds.keys()][0]!;
+            await monitor(r, { ifname, count: p.opts.has('count') ? Number(p.opts.get('count')) : undefined }, io);
+          },
+        }],
+      },
+      {
+        name: 'clear', help: 'Clear information in the system', sub: [
+          { name: 'ipsec', help: 'Clear IP Security information', sub: [{ name: 'security-associations', help: 'Clear IPsec security associations', run: () => { r.ipsec.clear?.(); r.log.write('messages', 'kmd', 'KMD_SA_CLEAR: IPsec security associations cleared by root'); } }] },
+          { name: 'firewall', help: 'Clear firewall counters', flags: [{ name: 'all', help: 'Clear all filters' }, { name: 'filter', help: 'Name of filter', arg: '<filter-name>' }], run: (p, io) => {
+            const f = p.opts.get('filter');
+            if (f && !r.pfe.filters.has(f)) { io.write(`error: filter ${f} not found\n`); return; }
+            for (const [name, fl] of r.pfe.filters) if (!f || name === f) fl.clear();
+          } },
+          { name: 'interfaces', help: 'Clear interface information', sub: [{ name: 'statistics', help: 'Clear statistics and error counters', flags: [{ name: 'all', help: 'Clear statistics on all interfaces' }], arg: { name: '<interface-name>', help: 'Name of interface', complete: this.ifNames }, run: (p, io) => {
+            if (p.arg && !r.pfe.ifds.has(p.arg.replace(/\.\d+$/, ''))) { io.write(`error: device ${p.arg} not found\n`); return; }
+            for (const d of r.pfe.ifds.values()) if (!p.arg || p.arg === d.name) d.counters.clear();
+            for (const l of r.pfe.ifls.values()) if (!p.arg || p.arg === l.name || p.arg === l.ifd.name) l.counters.clear();
+          } }] },
+        ],
+      },
+      { name: 'configure', help: 'Manipulate software configuration information', run: (_p, io) => { this.mode = 'config'; this.editPath = []; io.write('Entering configuration mode\n'); } },
+      { name: 'exit', help: 'Exit the management session', run: () => { /* runOp returns exit */ } },
+      { name: 'quit', help: 'Exit the management session', run: () => { /* runOp returns exit */ } },
+    ];
+  }
+
+  // ------------------------------------------------------------------ parsing
+
+  /** Walk the grammar; `upTo` words only (for help and completion). */
+  private parseOp(words: Word[], endCol: number): { node: OpNode; p: Parsed } {
+    let node = this.opRoot;
+    const p: Parsed = { flags: new Set(), opts: new Map(), rest: [], endCol };
+    let argsStarted = false;
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i]!;
+      if (node.sub && !argsStarted) {
+        const m = matchPrefix(w.text, node.sub);
+        if (m.kind === 'one') { node = m.item; continue; }
+        if (m.kind === 'ambiguous') throw new CliError(w.col, `'${w.text}' is ambiguous.`, 'Possible completions:\n' + m.items.map(x => line(x.name, x.help)).join('\n'));
+        if (!node.run) throw new CliError(w.col, 'syntax error, expecting <command>.');
+      }
+      argsStarted = true;
+      if (!node.run) throw new CliError(w.col, 'syntax error.');
+      const flags = (node.flags ?? []).filter(f => !p.flags.has(f.name) && !p.opts.has(f.name));
+      const m = node.arg?.rest && p.rest.length ? { kind: 'none' as const } : matchPrefix(w.text, flags);
+      if (m.kind === 'one') {
+        if (m.item.arg) {
+          const v = words[i + 1];
+          if (!v) throw new CliError(endCol, `syntax error, expecting ${m.item.arg}.`);
+          p.opts.set(m.item.name, v.text);
+          i++;
+        } else p.flags.add(m.item.name);
+        continue;
+      }
+      if (m.kind === 'ambiguous' && !node.arg) throw new CliError(w.col, `'${w.text}' is ambiguous.`, 'Possible completions:\n' + m.items.map(x => line(x.name, x.help)).join('\n'));
+      if (node.arg && (node.arg.rest || p.arg === undefined)) {
+        if (node.arg.rest) p.rest.push(w.text); else p.arg = w.text;
+        continue;
+      }
+      throw new CliError(w.col, 'syntax error.');
+    }
+    if (!node.run) throw new CliError(endCol, 'syntax error, expecting <command>.');
+    if (node.arg?.required && p.arg === undefined) throw new CliError(endCol, `syntax error, expecting ${node.arg.name}.`);
+    return { node, p };
+  }
+
+  private caret(e: CliError): string {
+    return `${' '.repeat(this.prompt.length + e.col)}^\n${e.message}\n${e.extra ? e.extra + '\n' : ''}`;
+  }
+
+  private parsePipes(parts: Array<{ text: string; col: number }>): Array<{ kind: string; re?: RegExp }> {
+    const out: Array<{ kind: string; re?: RegExp }> = [];
+    const pipes = [
+      { name: 'match', help: 'Show only text that matches a pattern' }, { name: 'except', help: 'Show only text that does not match a pattern' },
+      { name: 'count', help: 'Count occurrences' }, { name: 'no-more', help: "Don't paginate output" },
+      { name: 'display', help: 'Show additional kinds of information' }, { name: 'compare', help: 'Compare configuration changes with prior version' },
+    ];
+    for (const part of parts) {
+      const w = splitWords(part.text, part.col);
+      if (!w.length) throw new CliError(part.col, 'syntax error, expecting <command>.');
+      const m = matchPrefix(w[0]!.text, pipes);
+      if (m.kind !== 'one') throw new CliError(w[0]!.col, m.kind === 'ambiguous' ? `'${w[0]!.text}' is ambiguous.` : 'syntax error, expecting <command>.');
+      const k = m.item.name;
+      if (k === 'match' || k === 'except') {
+        if (w.length < 2) throw new CliError(part.col + part.text.length, 'syntax error, expecting <pattern>.');
+        let re: RegExp;
+        try { re = new RegExp(w.slice(1).map(x => x.text).join(' '), 'i'); } catch { throw new CliError(w[1]!.col, 'error: invalid regular expression'); }
+        out.push({ kind: k, re });
+      } else if (k === 'display') {
+        if (w[1]?.text !== 'set' && !(w[1] && 'set'.startsWith(w[1].text))) throw new CliError(w[1]?.col ?? part.col + part.text.length, 'syntax error, expecting set.');
+        out.push({ kind: 'display-set' });
+      } else out.push({ kind: k });
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ execution
+
+  async exec(text: string, io: Session): Promise<ExecResult> {
+    if (this.collecting) return this.collect(text, io);
+    const raw = text.replace(/\s+$/, '');
+    if (raw.trim() === '') return {};
+    if (raw.endsWith('?')) { io.write(this.help(raw.slice(0, -1))); return {}; }
+    const parts = splitPipes(raw);
+    const cmd = parts[0]!;
+    let filters: Array<{ kind: string; re?: RegExp }>;
+    try { filters = this.parsePipes(parts.slice(1)); } catch (e) { if (e instanceof CliError) { io.write(this.caret(e)); return {}; } throw e; }
+    const w = new PipeWriter(io, filters, io.signal);
+    try {
+      return this.mode === 'op' ? await this.runOp(cmd.text, filters, w) : await this.runConfig(cmd.text, filters, w);
+    } catch (e) {
+      if (e instanceof CliError) { w.write(this.caret(e)); return {}; }
+      throw e;
+    } finally { w.end(); }
+  }
+
+  private async runOp(text: string, filters: Array<{ kind: string }>, io: Session): Promise<ExecResult> {
+    const words = splitWords(text);
+    const { node, p } = this.parseOp(words, text.length + 1);
+    if (filters.some(f => f.kind === 'display-set' || f.kind === 'compare') && !node.displaySet) throw new CliError(text.length + 3, 'syntax error.');
+    if (node.name === 'exit' || node.name === 'quit') return { exit: true };
+    if (node.name === 'configuration') {
+      const tree = this.db.active;
+      const sub = p.rest.length ? lookup(tree, p.rest) : tree;
+      if (!sub) return {};
+      io.write(filters.some(f => f.kind === 'display-set') ? showSet(sub, p.rest) : showConfig(sub));
+      return {};
+    }
+    await node.run!(p, io);
+    return {};
+  }
+
+  // ------------------------------------------------------------------ configuration mode
+
+  private configCommands: Opt[] = [
+    { name: 'set', help: 'Set a parameter' }, { name: 'delete', help: 'Delete a data element' },
+    { name: 'activate', help: 'Remove the inactive tag from a statement' }, { name: 'deactivate', help: 'Add the inactive tag to a statement' },
+    { name: 'edit', help: 'Edit a sub-element' }, { name: 'show', help: 'Show a parameter' },
+    { name: 'up', help: 'Exit one level of configuration' }, { name: 'top', help: 'Exit to top level of configuration' },
+    { name: 'exit', help: 'Exit from this level' }, { name: 'quit', help: 'Quit from this level' },
+    { name: 'commit', help: 'Commit current set of changes' }, { name: 'rollback', help: 'Roll back to previous committed configuration' },
+    { name: 'load', help: 'Load configuration from ASCII file' }, { name: 'run', help: 'Run an operational-mode command' },
+  ];
+
+  private editPos(): Pos {
+    let pos: Pos = { node: this.db.candidate, path: [] };
+    if (this.editPath.length) {
+      const toks = tokenize(this.editPath.join(' '));
+      pos = applyWords(pos, toks, 'set', true);
+    }
+    return pos;
+  }
+
+  private applyConfig(op: 'set' | 'delete' | 'activate' | 'deactivate', rest: string, col: number): string {
+    let toks;
+    try { toks = tokenize(rest); } catch (e) { if (e instanceof LexError) throw new CliError(col + e.col - 1, 'syntax error.'); throw e; }
+    for (const t of toks) t.col += col - 1;
+    if (toks.length === 0 && op !== 'delete') throw new CliError(col, 'syntax error, expecting <statement>.');
+    const backup = this.db.candidate.clone();
+    try {
+      applyWords(this.editPos(), toks, op, false);
+    } catch (e) {
+      this.db.candidate = backup;
+      if (e instanceof SyntaxError_) {
+        if (e.message.startsWith('statement not found')) return 'warning: statement not found\n';
+        throw new CliError(e.token?.col ?? col, e.message === 'syntax error' ? 'syntax error.' : e.message);
+      }
+      throw e;
+    }
+    return '';
+  }
+
+  private async runConfig(text: string, filters: Array<{ kind: string }>, io: Session): Promise<ExecResult> {
+    const words = splitWords(text);
+    const first = words[0]!;
+    const m = matchPrefix(first.text, this.configCommands);
+    if (m.kind === 'ambiguous') throw new CliError(first.col, `'${first.text}' is ambiguous.`, 'Possible completions:\n' + m.items.map(x => line(x.name, x.help)).join('\n'));
+    if (m.kind === 'none') throw new CliError(first.col, 'syntax error, expecting <command>.');
+    const cmd = m.item.name;
+    const restCol = words[1]?.col ?? text.length + 1;
+    const rest = text.slice(restCol);
+    const arg = (i: number) => words[i]?.text;
+    switch (cmd) {
+      case 'set': case 'delete': case 'activate': case 'deactivate':
+        io.write(this.applyConfig(cmd, rest, restCol));
+        return {};
+      case 'edit': {
+        if (words.length < 2) throw new CliError(text.length + 1, 'syntax error, expecting <statement>.');
+        const backup = this.db.candidate.clone();
+        try {
+          const toks = tokenize(rest);
+          for (const t of toks) t.col += restCol - 1;
+          const pos = applyWords(this.editPos(), toks, 'set', true);
+          if (pos.node.def.kind !== 'container' && pos.node.def.kind !== 'list' || pos.pendingList) { this.db.candidate = backup; throw new CliError(restCol, 'syntax error.'); }
+          this.editPath = pos.path;
+        } catch (e) {
+          this.db.candidate = backup;
+          if (e instanceof SyntaxError_) throw new CliError(e.token?.col ?? restCol, 'syntax error.');
+          throw e;
+        }
+        return {};
+      }
+      case 'up': {
+        const n = Number(arg(1) ?? 1);
+        for (let i = 0; i < n && this.editPath.length; i++) this.upOne();
+        return {};
+      }
+      case 'top': this.editPath = []; return {};
+      case 'exit': case 'quit': {
+        if (arg(1) === 'configuration-mode' || this.editPath.length === 0) {
+          if (this.db.changed) io.write('The configuration has been changed but not committed\n');
+          io.write('Exiting configuration mode\n');
+          this.mode = 'op'; this.editPath = [];
+        } else this.upOne();
+        return {};
+      }
+      case 'show': {
+        if (filters.some(f => f.kind === 'compare')) {
+          const rb = words[1]?.text === 'rollback' ? Number(words[2]?.text) : undefined;
+          io.write(this.db.compare(rb));
+          return {};
+        }
+        const base = this.editPos().node;
+        const sub = words.length > 1 ? lookup(base, words.slice(1).map(w => w.text)) : base;
+        if (!sub) return {};
+        io.write(filters.some(f => f.kind === 'display-set') ? showSet(sub, [...this.editPath, ...words.slice(1).map(w => w.text)]) : showConfig(sub));
+        return {};
+      }
+      case 'commit': {
+        const sub = arg(1);
+        const subs = [{ name: 'check', help: '' }, { name: 'and-quit', help: '' }, { name: 'comment', help: '' }];
+        const sm = sub ? matchPrefix(sub, subs) : undefined;
+        if (sub && sm?.kind !== 'one') throw new CliError(words[1]!.col, 'syntax error.');
+        const which = sm?.kind === 'one' ? sm.item.name : undefined;
+        if (which === 'check') { io.write(this.db.check().output + '\n'); return {}; }
+        const r = this.db.commit();
+        io.write(r.output + '\n');
+        if (r.ok) {
+          this.router.log.write('messages', `mgd[${process.pid}]`, `UI_COMMIT: User 'root' requested 'commit' operation`);
+          if (which === 'and-quit') { io.write('Exiting configuration mode\n'); this.mode = 'op'; this.editPath = []; }
+        }
+        return {};
+      }
+      case 'rollback': {
+        const n = arg(1) === undefined ? 0 : Number(arg(1));
+        if (arg(1) !== undefined && !/^\d+$/.test(arg(1)!)) throw new CliError(words[1]!.col, 'syntax error, expecting <number>.');
+        io.write(this.db.rollback(n).output + '\n');
+        return {};
+      }
+      case 'load': {
+        const modes = [{ name: 'merge', help: '' }, { name: 'override', help: '' }, { name: 'set', help: '' }, { name: 'replace', help: '' }];
+        const mm = arg(1) ? matchPrefix(arg(1)!, modes) : { kind: 'none' as const };
+        if (mm.kind !== 'one') throw new CliError(words[1]?.col ?? text.length + 1, 'syntax error, expecting merge, override, replace or set.');
+        const src = arg(2);
+        if (!src) throw new CliError(text.length + 1, 'syntax error, expecting <filename> or terminal.');
+        const mode = mm.item.name as 'merge' | 'override' | 'set' | 'replace';
+        if ('terminal'.startsWith(src) && src.length >= 2) {
+          this.collecting = { mode, lines: [] };
+          io.write('[Type ^D at a new line to end input]\n');
+          return {};
+        }
+        let body: string;
+        try { body = readFileSync(src, 'utf8'); } catch { io.write(`error: file ${src} not found\n`); return {}; }
+        io.write(this.db.load(mode, body, src).output + '\n');
+        return {};
+      }
+      case 'run': {
+        if (words.length < 2) throw new CliError(text.length + 1, 'syntax error, expecting <command>.');
+        this.mode = 'op';
+        try { return await this.runOp(text.slice(restCol), filters, { write: s => io.write(s), signal: io.signal }).then(r => ({ ...r, exit: false })); }
+        catch (e) { if (e instanceof CliError) { e.col += restCol; } throw e; }
+        finally { this.mode = 'config'; }
+      }
+    }
+    return {};
+  }
+
+  private upOne(): void {
+    // drop the last statement of the path: a list entry is two words (keyword, key), a keyless one one word
+    const p = this.editPath;
+    const tree = this.db.candidate;
+    let n: CNode | undefined = tree;
+    const heads: number[] = [];
+    let i = 0;
+    while (i < p.length && n) {
+      const f = childDef(n.def, p[i]!);
+      if (!f) break;
+      const width = f.keyless || f.def.kind !== 'list' ? 1 : 2;
+      heads.push(width);
+      n = f.keyless ? n.find('*', p[i]) : f.def.kind === 'list' ? n.find(f.keyword, p[i + 1]) : n.find(f.keyword);
+      i += width;
+    }
+    const last = heads.pop() ?? 1;
+    this.editPath = p.slice(0, p.length - last);
+  }
+
+  private collect(text: string, io: Session): ExecResult {
+    const c = this.collecting!;
+    const eot = text.indexOf('\x04');
+    if (eot < 0) { c.lines.push(text); return {}; }
+    c.lines.push(text.slice(0, eot));
+    this.collecting = undefined;
+    io.write(this.db.load(c.mode, c.lines.join('\n'), 'terminal').output + '\n');
+    return {};
+  }
+
+  // ------------------------------------------------------------------ help and completion
+
+  /** The `?` listing for a partial line (everything before the `?`). */
+  help(partial: string): string {
+    const cands = this.candidates(partial);
+    if ('error' in cands) return this.caret(cands.error);
+    const lines = cands.items.map(c => line(c.name, c.help));
+    return lines.length ? `Possible completions:\n${lines.join('\n')}\n` : 'No valid completions\n';
+  }
+
+  /** Tab completion: the completed line, and the choices when more than one remains. */
+  complete(partial: string): { line: string; choices: string[] } {
+    const cands = this.candidates(partial);
+    if ('error' in cands) return { line: partial, choices: [] };
+    const word = /\s$/.test(partial) || partial === '' ? '' : partial.split(/\s+/).pop()!;
+    const names = cands.items.map(c => c.name).filter(n => !n.startsWith('<') && n !== '|');
+    if (names.length === 1) return { line: partial.slice(0, partial.length - word.length) + names[0] + ' ', choices: [] };
+    const cp = commonPrefix(names);
+    return { line: cp.length > word.length ? partial.slice(0, partial.length - word.length) + cp : partial, choices: names };
+  }
+
+  private candidates(partial: string): { items: Opt[] } | { error: CliError } {
+    const pipeParts = splitPipes(partial);
+    if (pipeParts.length > 1) {
+      const last = pipeParts[pipeParts.length - 1]!.text.trim();
+      const pipes = [{ name: 'count', help: 'Count occurrences' }, { name: 'display', help: 'Show additional kinds of information' }, { name: 'except', help: 'Show only text that does not match a pattern' }, { name: 'match', help: 'Show only text that matches a pattern' }, { name: 'no-more', help: "Don't paginate output" }, { name: 'compare', help: 'Compare configuration changes with prior version' }];
+      if (last.startsWith('display')) return { items: [{ name: 'set', help: 'Show configuration as set commands' }] };
+      return { items: pipes.filter(p => p.name.startsWith(last)) };
+    }
+    const trailingSpace = /\s$/.test(partial) || partial === '';
+    const words = splitWords(partial);
+    const done = trailingSpace ? words : words.slice(0, -1);
+    const word = trailingSpace ? '' : words[words.length - 1]!.text;
+    try {
+      const items = this.mode === 'op' ? this.opCandidates(done) : this.configCandidates(done);
+      return { items: items.filter(i => i.name.startsWith('<') || i.name === '|' || i.name.startsWith(word)) };
+    } catch (e) {
+      if (e instanceof CliError) return { error: e };
+      throw e;
+    }
+  }
+
+  private opCandidates(done: Word[]): Opt[] {
+    let node = this.opRoot;
+    let argsStarted = false;
+    const used = new Set<string>();
+    let argGiven = false;
+    for (let i = 0; i < done.length; i++) {
+      const w = done[i]!;
+      if (node.sub && !argsStarted) {
+        const m = matchPrefix(w.text, node.sub);
+        if (m.kind === 'one') { node = m.item; continue; }
+        if (!node.run) throw new CliError(w.col, m.kind === 'ambiguous' ? `'${w.text}' is ambiguous.` : 'syntax error, expecting <command>.');
+      }
+      argsStarted = true;
+      const m = matchPrefix(w.text, (node.flags ?? []).filter(f => !used.has(f.name)));
+      if (m.kind === 'one') { used.add(m.item.name); if (m.item.arg) { i++; if (i >= done.length) return [{ name: m.item.arg, help: m.item.help }]; } continue; }
+      if (node.arg) { argGiven = true; continue; }
+      throw new CliError(w.col, 'syntax error.');
+    }
+    const out: Opt[] = [];
+    if (node.run && !(node.arg?.required && !argGiven)) out.push({ name: '<[Enter]>', help: 'Execute this command' });
+    if (!argsStarted && node.sub) out.push(...node.sub.map(s => ({ name: s.name, help: s.help })));
+    if (node.arg && (!argGiven || node.arg.rest)) {
+      out.push({ name: node.arg.name, help: node.arg.help });
+      for (const c of node.arg.complete?.() ?? []) out.push({ name: c, help: '' });
+    }
+    out.push(...(node.flags ?? []).filter(f => !used.has(f.name)).map(f => ({ name: f.name, help: f.help })));
+    if (node.run) out.push({ name: '|', help: 'Pipe through a command' });
+    return out.sort((a, b) => (a.name.startsWith('<') ? -1 : 0) - (b.name.startsWith('<') ? -1 : 0) || (a.name === '|' ? 1 : 0) - (b.name === '|' ? 1 : 0) || a.name.localeCompare(b.name));
+  }
+
+  private configCandidates(done: Word[]): Opt[] {
+    if (done.length === 0) return this.configCommands.slice().sort((a, b) => a.name.localeCompare(b.name));
+    const cmd = matchPrefix(done[0]!.text, this.configCommands);
+    if (cmd.kind !== 'one') throw new CliError(done[0]!.col, 'syntax error, expecting <command>.');
+    if (cmd.item.name === 'run') return this.opCandidates(done.slice(1));
+    if (!['set', 'delete', 'edit', 'show', 'activate', 'deactivate'].includes(cmd.item.name)) return [{ name: '<[Enter]>', help: 'Execute this command' }];
+    // walk the schema from the edit path
+    let def: Def = this.editPos().node.def;
+    let pendingList: Def | undefined;
+    let leaf: Def | undefined;
+    let path = [...this.editPath];
+    for (const w of done.slice(1)) {
+      if (leaf) return [{ name: '<[Enter]>', help: 'Execute this command' }];
+      if (pendingList) { def = pendingList; pendingList = undefined; path.push(w.text); continue; }
+      const f = childDef(def, w.text);
+      if (!f) throw new CliError(w.col, 'syntax error.');
+      path.push(w.text);
+      if (f.def.kind === 'list' && !f.keyless) pendingList = f.def;
+      else if (f.def.kind === 'leaf' || f.def.kind === 'leafList') leaf = f.def;
+      else if (f.def.kind === 'flag') return [{ name: '<[Enter]>', help: 'Execute this command' }];
+      else def = f.def;
+    }
+    if (leaf) return this.valueCandidates(leaf.type!, path);
+    if (pendingList) {
+      const existing = lookup(this.db.candidate, path.slice(0, -1));
+      const keys = existing?.all(path[path.length - 1]!).map(n => n.key!) ?? [];
+      return [{ name: describeType(pendingList.keyType!).startsWith('<') ? describeType(pendingList.keyType!) : `<${path[path.length - 1]}>`, help: pendingList.help }, ...this.valueCandidates(pendingList.keyType!, path).filter(c => !c.name.startsWith('<')), ...keys.map(k => ({ name: k, help: '' }))];
+    }
+    const out: Opt[] = [];
+    for (const [k, d] of Object.entries(def.children ?? {})) {
+      if (k === '*') {
+        out.push({ name: describeType(d.keyType!), help: d.help });
+        const existing = lookup(this.db.candidate, path);
+        for (const n of existing?.all('*') ?? []) out.push({ name: n.key!, help: '' });
+        if (def === this.db.candidate.def.children?.interfaces || path[path.length - 1] === 'interfaces') for (const n of this.router.chassis.interfaceNames()) if (!out.some(o => o.name === n)) out.push({ name: n, help: '' });
+      } else out.push({ name: k, help: d.help });
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private valueCandidates(t: ValueType, path: string[]): Opt[] {
+    const base: Opt[] = [{ name: describeType(t).startsWith('<') || t.t !== 'enum' ? describeType(t) : '<value>', help: '' }];
+    if (t.t === 'enum') return t.values.map(v => ({ name: v, help: '' }));
+    const names = (p: string[], kw: string) => lookup(this.db.candidate, p)?.all(kw).map(n => ({ name: n.key!, help: '' })) ?? [];
+    if (t.t === 'word' && t.what === 'sa-name') return [...base, ...names(['security', 'ipsec'], 'security-association')];
+    if (t.t === 'word' && t.what === 'filter-name') return [...base, ...names(['firewall'], 'filter')];
+    if (t.t === 'word' && t.what === 'policy-name') return [...base, ...names(['security', 'ipsec'], 'policy')];
+    if (t.t === 'word' && t.what === 'proposal-name') return [...base, ...names(['security', path[1] === 'ike' ? 'ike' : 'ipsec'], 'proposal')];
+    if (t.t === 'secret') return [{ name: 'ascii-text', help: 'Format as text' }, { name: 'hexadecimal', help: 'Format as hexadecimal' }];
+    return base;
+  }
+}

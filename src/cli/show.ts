@@ -1,0 +1,228 @@
+/**
+ * Output of the operational `show` commands, following JUNOS's layouts and field order (see
+ * docs/cli.md for where this release's exact layout was not known). Pure: state in, text out.
+ */
+import type { Router } from '../router/router.js';
+import type { IflState, IfdState } from '../pfe/pfe.js';
+import type { PicSnapshot, SaSnapshot } from '../../pics/es/core.js';
+import { intToIp, maskOf, prefixStr } from '../net/ip.js';
+import { macStr } from '../net/ethernet.js';
+import { RouteTable, Route } from '../pfe/routes.js';
+
+const pad = (s: string | number, n: number) => String(s).padEnd(n);
+const lpad = (s: string | number, n: number) => String(s).padStart(n);
+
+function ifdSorted(r: Router): IfdState[] {
+  const order = (n: string) => (n.startsWith('fe-') ? 0 : n.startsWith('es-') ? 1 : 2);
+  return [...r.pfe.ifds.values()].sort((a, b) => order(a.name) - order(b.name) || a.name.localeCompare(b.name, 'en', { numeric: true }));
+}
+function iflsOf(r: Router, d: IfdState): IflState[] {
+  return [...r.pfe.ifls.values()].filter(l => l.ifd === d).sort((a, b) => a.unit - b.unit);
+}
+const linkUp = (d: IfdState) => d.kind !== 'fe' || !!d.port;
+const admin = (d: IfdState) => (d.adminUp ? 'up' : 'down');
+
+export function interfacesTerse(r: Router, only?: string): string {
+  const out = [`${pad('Interface', 24)}${pad('Admin', 6)}${pad('Link', 5)}${pad('Proto', 9)}${pad('Local', 22)}Remote`];
+  for (const d of ifdSorted(r)) {
+    if (only && d.name !== only && !only.startsWith(d.name + '.')) continue;
+    if (!only || only === d.name) out.push(`${pad(d.name, 24)}${pad(admin(d), 6)}${linkUp(d) ? 'up' : 'down'}`);
+    for (const l of iflsOf(r, d)) {
+      if (only && only.includes('.') && only !== l.name) continue;
+      const a = l.addresses;
+      const up = l.up && d.adminUp ? 'up' : 'down';
+      const ln = linkUp(d) && l.up && d.adminUp ? 'up' : 'down';
+      if (a.length === 0) { out.push(`${pad(l.name, 24)}${pad(up, 6)}${ln}`); continue; }
+      a.forEach((x, i) => {
+        const local = x.destination !== undefined || d.kind === 'lo' ? intToIp(x.local) : `${intToIp(x.local)}/${x.len}`;
+        const remote = x.destination !== undefined ? `--> ${intToIp(x.destination)}` : d.kind === 'lo' ? '--> 0/0' : '';
+        out.push(`${pad(i === 0 ? l.name : '', 24)}${pad(i === 0 ? up : '', 6)}${pad(i === 0 ? ln : '', 5)}${pad(i === 0 ? 'inet' : '', 9)}${pad(local, 22)}${remote}`.trimEnd());
+      });
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+function ifIndex(name: string): number {
+  let h = 0;
+  for (const c of name) h = (h * 31 + c.charCodeAt(0)) % 997;
+  return 128 + h;
+}
+
+export function interfacesDetail(r: Router, only: string | undefined, extensive: boolean, pic?: PicSnapshot): string {
+  const out: string[] = [];
+  for (const d of ifdSorted(r)) {
+    if (only && d.name !== only.replace(/\.\d+$/, '')) continue;
+    const type = d.kind === 'fe' ? 'Ethernet' : d.kind === 'es' ? 'IPSec' : 'Unspecified';
+    out.push(`Physical interface: ${d.name}, ${d.adminUp ? 'Enabled' : 'Administratively down'}, Physical link is ${linkUp(d) ? 'Up' : 'Down'}`);
+    out.push(`  Interface index: ${ifIndex(d.name)}, SNMP ifIndex: ${ifIndex(d.name) - 100}`);
+    if (d.description) out.push(`  Description: ${d.description}`);
+    const mtu = d.mtu ?? (d.kind === 'fe' ? 1514 : d.kind === 'es' ? 'Unlimited' : 'Unlimited');
+    out.push(`  Type: ${type}, Link-level type: ${type}, MTU: ${mtu}${d.kind === 'fe' ? ', Speed: 100mbps' : ''}`);
+    out.push(`  Device flags   : Present Running${linkUp(d) ? '' : ' Down'}`);
+    if (d.kind === 'fe') out.push(`  Current address: ${macStr(d.mac)}, Hardware address: ${macStr(d.mac)}`);
+    const c = d.counters;
+    if (extensive) {
+      out.push('  Traffic statistics:');
+      out.push(`   Input  bytes  : ${lpad(c.inBytes, 20)}`);
+      out.push(`   Output bytes  : ${lpad(c.outBytes, 20)}`);
+      out.push(`   Input  packets: ${lpad(c.inPackets, 20)}`);
+      out.push(`   Output packets: ${lpad(c.outPackets, 20)}`);
+      out.push(`  Input errors:`);
+      out.push(`    Errors: 0, Drops: ${c.dropTotal}${[...c.drops].map(([k, v]) => `, ${k}: ${v}`).join('')}`);
+    } else {
+      out.push(`  Input packets : ${c.inPackets}`);
+      out.push(`  Output packets: ${c.outPackets}`);
+    }
+    if (d.kind === 'es' && extensive && pic) {
+      out.push('  IPSec statistics:');
+      out.push(`    Encrypted packets: ${pic.encrypted}, Decrypted packets: ${pic.decrypted}, PIC restarts: ${pic.restarts}`);
+      const drops = Object.entries(pic.drops).filter(([, v]) => v > 0);
+      out.push(`    Drops: ${drops.length ? drops.map(([k, v]) => `${k}: ${v}`).join(', ') : 'none'}`);
+    }
+    for (const l of iflsOf(r, d)) {
+      if (only && only.includes('.') && only !== l.name) continue;
+      out.push('');
+      out.push(`  Logical interface ${l.name} (Index ${ifIndex(l.name) - 60}) (SNMP ifIndex ${ifIndex(l.name) - 90})`);
+      out.push(`    Flags: ${l.up ? 'SNMP-Traps' : 'Down SNMP-Traps'} Encapsulation: ${d.kind === 'fe' ? 'ENET2' : d.kind === 'es' ? 'IPSec' : 'Unspecified'}`);
+      if (l.description) out.push(`    Description: ${l.description}`);
+      if (l.tunnel) out.push(`    IP-Header ${intToIp(l.tunnel.destination)}:${intToIp(l.tunnel.source)}:50:df:64:00000000`);
+      const lc = l.counters;
+      out.push(`    Input packets : ${lc.inPackets}`);
+      out.push(`    Output packets: ${lc.outPackets}`);
+      if (extensive) {
+        out.push(`    Input bytes   : ${lc.inBytes}`);
+        out.push(`    Output bytes  : ${lc.outBytes}`);
+        out.push(`    Drops         : ${lc.dropTotal}${[...lc.drops].map(([k, v]) => `, ${k}: ${v}`).join('')}`);
+      }
+      if (l.ipsecSa) out.push(`    Security association: ${l.ipsecSa}`);
+      const ipMtu = d.kind === 'es' ? r.pfe.esMtu(l) : l.mtu ?? (d.kind === 'lo' ? 'Unlimited' : 1500);
+      out.push(`    Protocol inet, MTU: ${ipMtu}`);
+      if (l.inFilter || l.outFilter) out.push(`      Filters: ${l.inFilter ? `Input: ${l.inFilter}` : ''}${l.inFilter && l.outFilter ? ', ' : ''}${l.outFilter ? `Output: ${l.outFilter}` : ''}`);
+      l.addresses.forEach((a, i) => {
+        out.push(`      Addresses, Flags: ${i === 0 ? 'Is-Preferred Is-Primary' : 'Is-Preferred'}`);
+        if (a.destination !== undefined) out.push(`        Destination: ${intToIp(a.destination)}, Local: ${intToIp(a.local)}`);
+        else if (d.kind === 'lo' || a.len === 32) out.push(`        Local: ${intToIp(a.local)}`);
+        else out.push(`        Destination: ${prefixStr(a.prefix)}, Local: ${intToIp(a.local)}, Broadcast: ${intToIp((a.prefix.addr | ~maskOf(a.len)) >>> 0)}`);
+      });
+    }
+    out.push('');
+  }
+  if (!out.length) return `error: device ${only} not found\n`;
+  return out.join('\n');
+}
+
+function age(since: Date | undefined): string {
+  const s = Math.max(0, Math.floor((Date.now() - (since ?? new Date()).getTime()) / 1000));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
+}
+
+function nhText(rt: Route): string {
+  const nh = rt.nh;
+  switch (nh.kind) {
+    case 'local': return `Local via ${nh.ifl}`;
+    case 'direct': return `> via ${nh.ifl}`;
+    case 'tunnel': return `> via ${nh.ifl}`;
+    case 'gateway': return `> to ${intToIp(nh.gateway)} via ${nh.ifl}`;
+    case 'discard': return 'Discard';
+    case 'reject': return 'Reject';
+  }
+}
+
+export function routes(r: Router, prefix?: string): string {
+  const all = r.pfe.routes.all();
+  let list = all;
+  if (prefix) {
+    const [a, l] = prefix.split('/');
+    const addr = ((): number | undefined => { try { return (a!.split('.').length === 4 ? a!.split('.').reduce((x, o) => x * 256 + Number(o), 0) : undefined); } catch { return undefined; } })();
+    if (addr === undefined) return `error: invalid prefix ${prefix}\n`;
+    if (l !== undefined) list = all.filter(x => x.prefix.len === Number(l) && x.prefix.addr === ((addr & maskOf(Number(l))) >>> 0));
+    else { const best = r.pfe.routes.lookup(addr >>> 0); list = best ? [best] : []; }
+  }
+  const hidden = r.pfe.hiddenRoutes.length;
+  const out = ['', `inet.0: ${all.length} destinations, ${all.length + hidden} routes (${all.length} active, 0 holddown, ${hidden} hidden)`, '+ = Active Route, - = Last Active, * = Both', ''];
+  for (const rt of list) {
+    out.push(`${pad(prefixStr(rt.prefix), 19)}*[${rt.protocol}/${rt.preference}] ${age(r.lastCommit)}`);
+    out.push(`${' '.repeat(rt.nh.kind === 'local' || rt.nh.kind === 'discard' || rt.nh.kind === 'reject' ? 22 : 20)}${nhText(rt)}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+export function firewall(r: Router, only?: string): string {
+  const out: string[] = [];
+  for (const [name, f] of r.pfe.filters) {
+    if (only && name !== only) continue;
+    out.push('', `Filter: ${name}`);
+    if (f.counters.size) {
+      out.push('Counters:', `${pad('Name', 52)}${lpad('Bytes', 5)}${lpad('Packets', 21)}`);
+      for (const [cn, v] of f.counters) out.push(`${pad(cn, 52)}${lpad(v.bytes, 5)}${lpad(v.packets, 21)}`);
+    }
+    out.push('Terms:', `${pad('Name', 52)}${lpad('Bytes', 5)}${lpad('Packets', 21)}`);
+    for (const t of f.terms) out.push(`${pad(t.name, 52)}${lpad(t.hits.bytes, 5)}${lpad(t.hits.packets, 21)}`);
+  }
+  if (only && !out.length) return `error: filter ${only} not found\n`;
+  return out.join('\n') + '\n';
+}
+
+function saBlock(s: SaSnapshot, detail: boolean, now: number): string[] {
+  const out = [`  Direction: ${s.direction}, SPI: ${s.spi}, AUX-SPI: ${s.auxSpi ?? 0}`];
+  out.push(`    Mode: ${s.mode}, Type: ${s.manual ? 'manual' : 'dynamic'}, State: ${s.state === 'active' ? 'Installed' : s.state === 'expired' ? 'Expired' : 'Installed (soft expired)'}`);
+  out.push(`    Protocol: ${s.protocol}, Authentication: ${s.authentication ?? 'none'}, Encryption: ${s.encryption ?? 'none'}`);
+  out.push(`    Packets: ${s.packets}, Bytes: ${s.bytes}, Drops: ${Object.values(s.drops).reduce((a, b) => a + b, 0)}`);
+  if (detail) {
+    if (s.manual) out.push('    Soft lifetime: Unlimited', '    Hard lifetime: Unlimited');
+    else out.push(`    Soft lifetime: Expires in ${Math.max(0, (s.remainingSeconds ?? 0) - ((s.remainingSeconds ?? 0) - (s.softSeconds ?? 0)))} seconds`, `    Hard lifetime: Expires in ${s.remainingSeconds ?? 0} seconds`);
+    out.push(`    Anti-replay service: ${s.replayWindow ? `Enabled, Replay window size: ${s.replayWindow}` : 'Disabled'}`);
+    if (s.sequence !== undefined) out.push(`    Next sequence number: ${s.sequence}`);
+    const drops = Object.entries(s.drops).filter(([, v]) => v > 0);
+    out.push(`    Drops by reason: ${drops.length ? drops.map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`);
+  }
+  void now;
+  return out;
+}
+
+export function ipsecSas(r: Router, pic: PicSnapshot, level: 'brief' | 'standard' | 'detail', only?: string): string {
+  const now = Date.now();
+  const names = [...(r.model?.sas.keys() ?? [])].filter(n => !only || n === only);
+  if (only && names.length === 0) return `error: security association ${only} not found\n`;
+  const out: string[] = [];
+  if (level === 'brief') {
+    out.push(`${pad('Security association', 24)}${pad('Interface', 14)}${pad('Dir', 9)}${pad('SPI', 8)}${pad('Protocol', 9)}${pad('Mode', 10)}${pad('State', 11)}Packets`);
+    for (const s of pic.sas.filter(x => names.includes(x.name))) out.push(`${pad(s.name, 24)}${pad(s.ifl, 14)}${pad(s.direction, 9)}${pad(s.spi, 8)}${pad(s.protocol, 9)}${pad(s.mode, 10)}${pad(s.state === 'active' ? 'Installed' : s.state, 11)}${s.packets}`);
+    return out.join('\n') + '\n';
+  }
+  for (const name of names) {
+    const sa = r.model!.sas.get(name)!;
+    const ifl = [...r.pfe.ifls.values()].find(l => l.ipsecSa === name);
+    const installed = pic.sas.filter(s => s.name === name);
+    const fam = sa.mode === 'transport' ? '' : `, Interface family: ${ifl ? (ifl.up && ifl.ifd.adminUp ? 'Up' : 'Down') : 'Absent'}`;
+    out.push(`Security association: ${name}${fam}`, '');
+    if (ifl?.tunnel) out.push(`  Local gateway: ${intToIp(ifl.tunnel.source)}, Remote gateway: ${intToIp(ifl.tunnel.destination)}`);
+    if (ifl) out.push(`  Interface: ${ifl.name}`);
+    if (installed.length === 0) {
+      out.push(sa.mode === 'transport' ? '  Transport mode SA (used by BGP): not installed on an ES PIC' : sa.dynamic ? '  No IPsec SA negotiated (IKE key management is not available yet)' : '  Not installed');
+    }
+    for (const s of installed) out.push(...saBlock(s, level === 'detail', now), '');
+  }
+  return out.join('\n') + (out.length ? '\n' : '');
+}
+
+export function chassisHardware(r: Router): string {
+  const out = ['Hardware inventory:', `${pad('Item', 17)}${pad('Version', 9)}${pad('Part number', 13)}${pad('Serial number', 18)}Description`];
+  for (const h of r.chassis.hardware()) out.push(`${pad(h.item, 17)}${pad(h.version, 9)}${pad(h.part, 13)}${pad(h.serial, 18)}${h.description}`);
+  return out.join('\n') + '\n';
+}
+
+export function systemUptime(r: Router): string {
+  const fmt = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+  const ago = (d: Date) => age(d);
+  const now = new Date();
+  const out = [`Current time: ${fmt(now)}`, `System booted: ${fmt(new Date(r.booted))} (${ago(new Date(r.booted))} ago)`];
+  if (r.lastCommit) out.push(`Last configured: ${fmt(r.lastCommit)} (${ago(r.lastCommit)} ago) by root`);
+  const mins = Math.floor((Date.now() - r.booted) / 60000);
+  out.push(`${now.toISOString().slice(11, 16)}  up ${mins} min${mins === 1 ? '' : 's'}, 1 user`);
+  return out.join('\n') + '\n';
+}
+
+export { RouteTable };
