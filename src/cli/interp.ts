@@ -10,7 +10,7 @@ import * as show from './show.js';
 import { ping, traceroute, monitor } from '../router/ops.js';
 import { showConfig, showSet } from '../config/display.js';
 import { lookup, applyWords, SyntaxError_, CNode, Pos } from '../config/tree.js';
-import { tokenize, LexError } from '../config/lexer.js';
+import { tokenize, LexError, Token } from '../config/lexer.js';
 import { childDef, describeType, Def, ValueType, isIpv4 } from '../config/schema.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
 import { readFileSync } from 'node:fs';
@@ -30,7 +30,7 @@ interface OpNode {
 }
 
 const HELP_PAD = 21;
-const line = (name: string, help: string) => `  ${name.padEnd(HELP_PAD)}${help}`;
+const line = (name: string, help: string) => `  ${name.padEnd(HELP_PAD)}${help}`.trimEnd();
 
 /** Output filters: `| match`, `| except`, `| count`, `| no-more`. */
 class PipeWriter implements Session {
@@ -319,10 +319,64 @@ export class Interpreter {
     return pos;
   }
 
+  /**
+   * Expand abbreviated keywords (and enum values) of a configuration path against the schema, as
+   * JUNOS does in configuration mode: `set sec ipsec security-association sa1 man dir bi`.
+   */
+  private expand(toks: Token[]): Token[] {
+    let def: Def = this.editPos().node.def;
+    let pending: Def | undefined;
+    let leaf: Def | undefined;
+    const out: Token[] = [];
+    for (const t of toks) {
+      const tk = { ...t };
+      out.push(tk);
+      if (t.kind !== 'word') { continue; }
+      if (leaf) {
+        const ty = leaf.type!;
+        if (ty.t === 'enum' || ty.t === 'secret') {
+          const vals = ty.t === 'enum' ? ty.values : ['ascii-text', 'hexadecimal'];
+          const m = matchPrefix(t.text, vals.map(v => ({ name: v })));
+          if (m.kind === 'one') tk.text = m.item.name;
+          else if (m.kind === 'ambiguous') throw new CliError(t.col, `'${t.text}' is ambiguous.`);
+          if (ty.t === 'enum' || tk.text === t.text && !vals.includes(t.text)) leaf = undefined;
+          continue;
+        }
+        continue;
+      }
+      if (pending) {
+        const kt = pending.keyType!;
+        if (kt.t === 'enum') {
+          // aliases (bi-directional) name the same value: match the canonical spellings first
+          let m = matchPrefix(t.text, kt.values.map(v => ({ name: v })));
+          if (m.kind === 'none') m = matchPrefix(t.text, Object.keys(kt.aliases ?? {}).map(v => ({ name: v })));
+          if (m.kind === 'one') tk.text = m.item.name;
+          else if (m.kind === 'ambiguous') throw new CliError(t.col, `'${t.text}' is ambiguous.`);
+        }
+        def = pending; pending = undefined;
+        continue;
+      }
+      const names = Object.keys(def.children ?? {}).filter(k => k !== '*').map(k => ({ name: k }));
+      let f = childDef(def, t.text);
+      if (!f) {
+        const m = matchPrefix(t.text, names);
+        if (m.kind === 'ambiguous') throw new CliError(t.col, `'${t.text}' is ambiguous.`, 'Possible completions:\n' + m.items.map(x => line(x.name, def.children![x.name]!.help)).join('\n'));
+        if (m.kind === 'one') { tk.text = m.item.name; f = childDef(def, tk.text); }
+      }
+      if (!f) break;   // applyWords reports the syntax error where it is
+      if (f.def.kind === 'list' && !f.keyless) pending = f.def;
+      else if (f.def.kind === 'leaf' || f.def.kind === 'leafList') leaf = f.def;
+      else if (f.def.kind === 'flag') break;
+      else def = f.def;
+    }
+    return out.concat(toks.slice(out.length));
+  }
+
   private applyConfig(op: 'set' | 'delete' | 'activate' | 'deactivate', rest: string, col: number): string {
     let toks;
     try { toks = tokenize(rest); } catch (e) { if (e instanceof LexError) throw new CliError(col + e.col - 1, 'syntax error.'); throw e; }
     for (const t of toks) t.col += col - 1;
+    toks = this.expand(toks);
     if (toks.length === 0 && op !== 'delete') throw new CliError(col, 'syntax error, expecting <statement>.');
     const backup = this.db.candidate.clone();
     try {
@@ -356,8 +410,9 @@ export class Interpreter {
         if (words.length < 2) throw new CliError(text.length + 1, 'syntax error, expecting <statement>.');
         const backup = this.db.candidate.clone();
         try {
-          const toks = tokenize(rest);
+          let toks = tokenize(rest);
           for (const t of toks) t.col += restCol - 1;
+          toks = this.expand(toks);
           const pos = applyWords(this.editPos(), toks, 'set', true);
           if (pos.node.def.kind !== 'container' && pos.node.def.kind !== 'list' || pos.pendingList) { this.db.candidate = backup; throw new CliError(restCol, 'syntax error.'); }
           this.editPath = pos.path;
@@ -389,9 +444,10 @@ export class Interpreter {
           return {};
         }
         const base = this.editPos().node;
-        const sub = words.length > 1 ? lookup(base, words.slice(1).map(w => w.text)) : base;
+        const pathWords = words.length > 1 ? this.expand(tokenize(rest)).map(t => t.text) : [];
+        const sub = pathWords.length ? lookup(base, pathWords) : base;
         if (!sub) return {};
-        io.write(filters.some(f => f.kind === 'display-set') ? showSet(sub, [...this.editPath, ...words.slice(1).map(w => w.text)]) : showConfig(sub));
+        io.write(filters.some(f => f.kind === 'display-set') ? showSet(sub, [...this.editPath, ...pathWords]) : showConfig(sub));
         return {};
       }
       case 'commit': {
@@ -558,9 +614,14 @@ export class Interpreter {
     for (const w of done.slice(1)) {
       if (leaf) return [{ name: '<[Enter]>', help: 'Execute this command' }];
       if (pendingList) { def = pendingList; pendingList = undefined; path.push(w.text); continue; }
-      const f = childDef(def, w.text);
+      let f = childDef(def, w.text);
+      let word = w.text;
+      if (!f) {
+        const m = matchPrefix(w.text, Object.keys(def.children ?? {}).filter(k => k !== '*').map(k => ({ name: k })));
+        if (m.kind === 'one') { word = m.item.name; f = childDef(def, word); }
+      }
       if (!f) throw new CliError(w.col, 'syntax error.');
-      path.push(w.text);
+      path.push(word);
       if (f.def.kind === 'list' && !f.keyless) pendingList = f.def;
       else if (f.def.kind === 'leaf' || f.def.kind === 'leafList') leaf = f.def;
       else if (f.def.kind === 'flag') return [{ name: '<[Enter]>', help: 'Execute this command' }];
@@ -570,7 +631,8 @@ export class Interpreter {
     if (pendingList) {
       const existing = lookup(this.db.candidate, path.slice(0, -1));
       const keys = existing?.all(path[path.length - 1]!).map(n => n.key!) ?? [];
-      return [{ name: describeType(pendingList.keyType!).startsWith('<') ? describeType(pendingList.keyType!) : `<${path[path.length - 1]}>`, help: pendingList.help }, ...this.valueCandidates(pendingList.keyType!, path).filter(c => !c.name.startsWith('<')), ...keys.map(k => ({ name: k, help: '' }))];
+      const names = [...new Set([...this.valueCandidates(pendingList.keyType!, path).filter(c => !c.name.startsWith('<')).map(c => c.name), ...keys])].sort();
+      return [{ name: describeType(pendingList.keyType!).startsWith('<') ? describeType(pendingList.keyType!) : `<${path[path.length - 1]}>`, help: pendingList.help }, ...names.map(k => ({ name: k, help: '' }))];
     }
     const out: Opt[] = [];
     for (const [k, d] of Object.entries(def.children ?? {})) {
