@@ -2,11 +2,43 @@
 import { readFileSync } from 'node:fs';
 import { loadAndCheck, showConfig, showSet, loadText, LoadFailure, formatDiagnostics } from '../config/index.js';
 import { Chassis } from '../../chassis/chassis.js';
+import { join } from 'node:path';
+import { loadTopology, TopologyError } from '../lab/topology.js';
+import * as lab from '../lab/reallab.js';
+import { ControlClient } from '../daemon/control.js';
 
 const USAGE = `usage: vrouter <command> [options]
+  up TOPOLOGY [--detach]                  bring a lab up (foreground: Ctrl-C brings it down)
+  down TOPOLOGY                           remove everything the lab made
+  inspect TOPOLOGY --json                 nodes, processes, namespaces and link devices
+  exec TOPOLOGY NODE 'COMMAND' ...        run CLI commands on a running router
   check FILE [--chassis m5|m10|m20|m40]   commit-check a configuration file offline
   show-config FILE [--display set]        print the canonical form of a configuration file
 `;
+
+/** Run CLI commands on a lab's router through its control socket; exit 1 if any of them failed. */
+export async function execCommands(file: string, node: string, commands: string[], out: (s: string) => void): Promise<number> {
+  const t = loadTopology(file);
+  const n = t.nodes.get(node);
+  if (!n) { out(`vrouter: lab ${t.name} has no node ${node}\n`); return 2; }
+  if (n.kind === 'linux') { out(`vrouter: ${node} is a linux node; use: ip netns exec ${lab.hostNs(t.name, node)} COMMAND\n`); return 2; }
+  const c = new ControlClient(join(lab.runDir(t.name), `${node}.sock`));
+  try { await c.connect(); } catch { out(`vrouter: ${node} of lab ${t.name} is not running (is the lab up?)\n`); return 1; }
+  let failed = false;
+  const ac = new AbortController();
+  const onInt = () => ac.abort();
+  process.on('SIGINT', onInt);
+  try {
+    for (let i = 0; i < commands.length; i++) {
+      const r = await c.exec(commands[i] === '^D' ? '\x04' : commands[i]!, out, ac.signal);
+      if (r.closed) { out(`vrouter: ${node} closed the connection\n`); return 1; }
+      failed ||= r.error;
+      if (r.exit) break;
+    }
+    // a `load ... terminal` left open by the last argument ends here
+    return failed ? 1 : 0;
+  } finally { process.off('SIGINT', onInt); c.close(); }
+}
 
 function opt(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -46,6 +78,47 @@ export async function run(argv: string[]): Promise<number> {
           throw e;
         }
       }
+      case 'up': {
+        const detach = args.includes('--detach');
+        const file = args.filter(a => !a.startsWith('--'))[0];
+        if (!file) { err(USAGE); return 2; }
+        const t = loadTopology(file);
+        const t0 = Date.now();
+        let state;
+        try { state = await lab.up(t, s => out(s)); }
+        catch (e) { if (e instanceof lab.AlreadyUp) { out(e.message); return 0; } throw e; }
+        out(`lab ${t.name} is up (${((Date.now() - t0) / 1000).toFixed(1)} s): ${Object.entries(state.nodes).map(([k, v]) => `${k} (${v.kind === 'linux' ? 'netns ' + v.netns : 'pid ' + v.pid})`).join(', ')}`);
+        if (detach) return 0;
+        out('running in the foreground; Ctrl-C brings the lab down');
+        await new Promise<void>(res => { process.once('SIGINT', res); process.once('SIGTERM', res); });
+        lab.down(t);
+        out(`lab ${t.name} is down`);
+        return 0;
+      }
+      case 'down': {
+        const file = args[0];
+        if (!file) { err(USAGE); return 2; }
+        const t = loadTopology(file);
+        const removed = lab.down(t);
+        out(removed.length ? `lab ${t.name} is down (removed ${removed.join(', ')})` : `lab ${t.name} was not up`);
+        return 0;
+      }
+      case 'inspect': {
+        const file = args.filter(a => !a.startsWith('--'))[0];
+        if (!file) { err(USAGE); return 2; }
+        const s = lab.inspect(loadTopology(file));
+        if (args.includes('--json')) out(JSON.stringify({ name: s.name, nodes: s.nodes, links: s.links }, null, 2));
+        else {
+          for (const [k, v] of Object.entries(s.nodes)) out(`${k.padEnd(12)} ${v.kind.padEnd(12)} ${v.pid ?? '-'}\t${v.netns}`);
+          for (const l of s.links) out(`${l.endpoints.join(' <-> ').padEnd(40)} ip netns exec ${l.netns} tcpdump -i ${l.device}`);
+        }
+        return 0;
+      }
+      case 'exec': {
+        const [file, node, ...cmds] = args;
+        if (!file || !node || !cmds.length) { err(USAGE); return 2; }
+        return await execCommands(file, node, cmds, s => process.stdout.write(s));
+      }
       case undefined: case 'help': case '--help': case '-h':
         out(USAGE);
         return cmd === undefined ? 2 : 0;
@@ -54,7 +127,7 @@ export async function run(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
-    err(`vrouter: ${(e as Error).message}`);
+    err(e instanceof TopologyError ? e.message : `vrouter: ${(e as Error).message}`);
     return 1;
   }
 }

@@ -265,7 +265,7 @@ export class Pfe implements IpsecSink {
     l.counters.rx(pkt.length);
     if ((h.protocol === PROTO_ESP || h.protocol === PROTO_AH) && this.localAddrs.has(h.dst) && l.ifd.kind !== 'es') {
       const whole = this.reasm.add(pkt, this.now());
-      if (whole) this.ipsecIn(whole, h.protocol, h.dst);
+      if (whole) this.ipsecIn(whole, h.protocol, h.dst, l);
       return;
     }
     if (l.inFilter) {
@@ -286,13 +286,13 @@ export class Pfe implements IpsecSink {
     this.forward(pkt, l);
   }
 
-  private ipsecIn(pkt: Buffer, proto: number, dst: number): void {
+  private ipsecIn(pkt: Buffer, proto: number, dst: number, inIfl: IflState): void {
     const ihl = (pkt[0]! & 15) * 4;
     const off = proto === PROTO_ESP ? 0 : 4;
-    if (pkt.length < ihl + off + 4) { this.countDrop('ipsec-short-packet'); return; }
+    if (pkt.length < ihl + off + 4) { this.countDrop('ipsec-short-packet', inIfl); return; }
     const spi = pkt.readUInt32BE(ihl + off);
     const ifl = this.inboundSa.get(`${proto}/${spi}/${dst}`);
-    if (!ifl || !this.ipsec) { this.countDrop('ipsec-no-sa'); return; }
+    if (!ifl || !this.ipsec) { this.countDrop('ipsec-no-sa', inIfl); return; }
     this.ipsec.decrypt(ifl, pkt);
   }
 

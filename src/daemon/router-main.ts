@@ -1,0 +1,50 @@
+/**
+ * One router process of a lab: its chassis, PFE and ES PIC worker(s), attached to the lab's TAP
+ * devices, with a commit database on disk and a control socket. Started by `vrouter up` inside the
+ * lab's network namespace; restarted with its last committed configuration if it dies.
+ */
+import { readFileSync, writeFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Router } from '../router/router.js';
+import { CommitDb } from '../cli/commitdb.js';
+import { TapPort } from '../host/tap.js';
+import { serveControl } from './control.js';
+import type { PicPlacement } from '../../chassis/chassis.js';
+
+export interface RouterSpec { lab: string; node: string; model: string; pics: PicPlacement[]; ports: Record<string, string>; startupConfig?: string; runDir: string }
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as RouterSpec;
+  const stateDir = join(spec.runDir, spec.node);
+  mkdirSync(stateDir, { recursive: true });
+  const errFile = join(spec.runDir, `${spec.node}.error`);
+  rmSync(errFile, { force: true });
+  const fail = (msg: string) => { writeFileSync(errFile, msg + '\n'); process.stderr.write(msg + '\n'); process.exit(1); };
+  const router = new Router({ name: spec.node, model: spec.model, pics: spec.pics, onEvent: e => process.stderr.write(`${new Date().toISOString()} ${e}\n`) });
+  // a restarted router comes back with its last committed configuration
+  const last = join(stateDir, 'juniper.conf.0');
+  const text = existsSync(last) ? readFileSync(last, 'utf8') : spec.startupConfig ? readFileSync(spec.startupConfig, 'utf8') : '';
+  const c = router.commitText(text, existsSync(last) ? 'rollback 0' : spec.startupConfig ?? 'empty');
+  if (!c.ok) fail(`${spec.node}: startup configuration does not commit:\n${c.output}`);
+  const db = new CommitDb(router, stateDir);
+  const ports: TapPort[] = [];
+  for (const [ifd, dev] of Object.entries(spec.ports)) {
+    try { const p = new TapPort(dev); ports.push(p); router.pfe.attach(ifd, p); }
+    catch (e) { fail(`${spec.node}: ${ifd}: ${(e as Error).message}`); }
+  }
+  router.start();
+  const server = serveControl(join(spec.runDir, `${spec.node}.sock`), router, db);
+  await new Promise<void>(res => server.once('listening', () => res()));
+  writeFileSync(join(spec.runDir, `${spec.node}.pid`), String(process.pid));
+  writeFileSync(join(spec.runDir, `${spec.node}.ready`), new Date().toISOString());
+  const stop = async () => {
+    server.close();
+    for (const p of ports) p.close();
+    await router.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+main().catch(e => { process.stderr.write(`router: ${(e as Error).stack}\n`); process.exit(1); });

@@ -1,0 +1,206 @@
+/**
+ * Real labs: Linux network namespaces for hosts, one lab namespace holding a bridge per link, a
+ * persistent TAP per router port and a veth per host port, and one router process per router. The
+ * lab owns every device, so a router process that dies takes no host interface or address with it.
+ * Every name derives from the lab name, so `down` cleans up even after a crash or a killed `up`.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Topology, NodeSpec } from './topology.js';
+import type { RouterSpec } from '../daemon/router-main.js';
+import { loadAndCheck } from '../config/index.js';
+import { Chassis } from '../../chassis/chassis.js';
+
+export const RUN_ROOT = process.env.VROUTER_RUN ?? '/run/vrouter';
+export const runDir = (lab: string) => join(RUN_ROOT, lab);
+export const labNs = (lab: string) => `vr-${lab}`;
+export const hostNs = (lab: string, node: string) => `${lab}-${node}`;
+const h4 = (lab: string) => createHash('sha1').update(lab).digest('hex').slice(0, 4);
+export const bridgeName = (lab: string, i: number) => `vb${h4(lab)}${i}`;
+const tapName = (lab: string, i: number, side: number) => `vt${h4(lab)}${i}${side ? 'b' : 'a'}`;
+const vethName = (lab: string, i: number, side: number, peer: boolean) => `${peer ? 'vp' : 'vv'}${h4(lab)}${i}${side ? 'b' : 'a'}`;
+
+export interface LabState {
+  name: string; file: string; started: string;
+  nodes: Record<string, { kind: string; pid: number | null; netns: string }>;
+  links: Array<{ endpoints: [string, string]; netns: string; device: string }>;
+}
+
+function ip(args: string[], ns?: string): string {
+  const full = ns ? ['netns', 'exec', ns, 'ip', ...args] : args;
+  return execFileSync('ip', full, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+function tryRun(cmd: string, args: string[]): void { try { execFileSync(cmd, args, { stdio: 'ignore' }); } catch { /* already gone */ } }
+const nsList = (): string[] => { try { return ip(['netns', 'list']).split('\n').map(l => l.split(' ')[0]!).filter(Boolean); } catch { return []; } };
+const alive = (pid: number | null | undefined) => { if (!pid) return false; try { process.kill(pid, 0); return true; } catch { return false; } };
+
+function repoRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(d, 'package.json'))) { const p = dirname(d); if (p === d) break; d = p; }
+  return d;
+}
+
+export function preflight(): void {
+  if (process.getuid && process.getuid() !== 0) throw new Error('vrouter up needs root (it creates network namespaces and TAP devices)');
+  if (!existsSync('/dev/net/tun')) throw new Error('/dev/net/tun does not exist: this machine has no TUN/TAP support');
+  try { execFileSync('ip', ['-V'], { stdio: 'ignore' }); } catch { throw new Error("the 'ip' command (iproute2) is missing: run scripts/deps.sh"); }
+  if (!existsSync(join(repoRoot(), 'build', 'Release', 'vrouter_tap.node'))) throw new Error('the TAP addon is not built: run `npm ci` in the checkout');
+}
+
+export function readState(lab: string): LabState | undefined {
+  const f = join(runDir(lab), 'state.json');
+  return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) as LabState : undefined;
+}
+const routerPid = (lab: string, node: string): number | null => {
+  const f = join(runDir(lab), `${node}.pid`);
+  return existsSync(f) ? Number(readFileSync(f, 'utf8')) : null;
+};
+
+/** Commit-check every router's startup configuration before anything is created. */
+export function checkConfigs(t: Topology): string[] {
+  const errs: string[] = [];
+  for (const n of t.nodes.values()) {
+    if (n.kind === 'linux' || !n.startupConfig) continue;
+    const r = loadAndCheck(readFileSync(n.startupConfig, 'utf8'), { file: n.startupConfig, chassis: new Chassis(n.model, n.pics) });
+    if (!r.ok) errs.push(`${n.name}: startup configuration ${n.startupConfig} does not commit:\n${r.output}`);
+  }
+  return errs;
+}
+
+function portsOf(t: Topology, node: string): Record<string, string> {
+  const ports: Record<string, string> = {};
+  t.links.forEach((l, i) => l.endpoints.forEach((e, side) => { if (e.node === node) ports[e.ifname] = tapName(t.name, i, side); }));
+  return ports;
+}
+
+async function startRouter(t: Topology, n: NodeSpec, log: (s: string) => void): Promise<number> {
+  const dir = runDir(t.name);
+  for (const f of ['ready', 'pid', 'error']) rmSync(join(dir, `${n.name}.${f}`), { force: true });
+  const spec: RouterSpec = { lab: t.name, node: n.name, model: n.model!, pics: n.pics, ports: portsOf(t, n.name), startupConfig: n.startupConfig, runDir: dir };
+  const specFile = join(dir, `${n.name}.spec.json`);
+  writeFileSync(specFile, JSON.stringify(spec, null, 2));
+  const out = openSync(join(dir, `${n.name}.log`), 'a');
+  const child = spawn('ip', ['netns', 'exec', labNs(t.name), process.execPath, join(repoRoot(), 'dist', 'src', 'daemon', 'router-main.js'), specFile], { detached: true, stdio: ['ignore', out, out] });
+  child.unref();
+  closeSync(out);
+  const end = Date.now() + 30000;
+  while (Date.now() < end) {
+    if (existsSync(join(dir, `${n.name}.ready`))) return routerPid(t.name, n.name)!;
+    if (existsSync(join(dir, `${n.name}.error`))) throw new Error(readFileSync(join(dir, `${n.name}.error`), 'utf8').trim());
+    if (child.exitCode !== null) throw new Error(`${n.name}: router process exited (${child.exitCode}); see ${join(dir, n.name + '.log')}`);
+    await new Promise(r => setTimeout(r, 25));
+  }
+  throw new Error(`${n.name}: router did not become ready in 30 s; see ${join(dir, n.name + '.log')}`);
+  void log;
+}
+
+export function isUp(lab: string): boolean { return nsList().includes(labNs(lab)); }
+
+export function deadRouters(t: Topology): string[] {
+  return [...t.nodes.values()].filter(n => n.kind !== 'linux' && !alive(routerPid(t.name, n.name))).map(n => n.name);
+}
+
+/** Bring the lab up; resolves when every router has committed, every link is up and every exec line ran. */
+export async function up(t: Topology, log: (s: string) => void = () => {}): Promise<LabState> {
+  preflight();
+  if (isUp(t.name)) {
+    const dead = deadRouters(t);
+    if (!dead.length) throw new AlreadyUp(`lab ${t.name} is already up`);
+    for (const name of dead) { log(`restarting ${name} with its last committed configuration`); await startRouter(t, t.nodes.get(name)!, log); }
+    return writeState(t);
+  }
+  const errs = checkConfigs(t);
+  if (errs.length) throw new Error(errs.join('\n'));
+  const dir = runDir(t.name);
+  mkdirSync(RUN_ROOT, { recursive: true, mode: 0o700 });
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    const lns = labNs(t.name);
+    ip(['netns', 'add', lns]);
+    ip(['link', 'set', 'lo', 'up'], lns);
+    tryRun('ip', ['netns', 'exec', lns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    for (const n of t.nodes.values()) {
+      if (n.kind !== 'linux') continue;
+      const ns = hostNs(t.name, n.name);
+      ip(['netns', 'add', ns]);
+      ip(['link', 'set', 'lo', 'up'], ns);
+      tryRun('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    }
+    t.links.forEach((l, i) => {
+      const br = bridgeName(t.name, i);
+      ip(['link', 'add', br, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0'], lns);
+      l.endpoints.forEach((e, side) => {
+        const n = t.nodes.get(e.node)!;
+        if (n.kind === 'linux') {
+          const vv = vethName(t.name, i, side, false), vp = vethName(t.name, i, side, true), ns = hostNs(t.name, n.name);
+          ip(['link', 'add', vv, 'type', 'veth', 'peer', 'name', vp], lns);
+          ip(['link', 'set', vv, 'master', br, 'up'], lns);
+          ip(['link', 'set', vp, 'netns', ns], lns);
+          ip(['link', 'set', vp, 'name', e.ifname], ns);
+          ip(['link', 'set', e.ifname, 'up'], ns);
+        } else {
+          const tap = tapName(t.name, i, side);
+          ip(['tuntap', 'add', 'dev', tap, 'mode', 'tap'], lns);
+          ip(['link', 'set', tap, 'master', br, 'up'], lns);
+        }
+      });
+      ip(['link', 'set', br, 'up'], lns);
+    });
+    const routers = [...t.nodes.values()].filter(n => n.kind !== 'linux');
+    await Promise.all(routers.map(n => startRouter(t, n, log)));
+    for (const n of t.nodes.values()) {
+      for (const line of n.exec) {
+        try { execFileSync('ip', ['netns', 'exec', hostNs(t.name, n.name), 'sh', '-c', line], { stdio: ['ignore', 'pipe', 'pipe'] }); }
+        catch (e) { throw new Error(`${n.name}: exec '${line}' failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`); }
+      }
+    }
+    return writeState(t);
+  } catch (e) {
+    down(t);
+    throw e;
+  }
+}
+
+export class AlreadyUp extends Error {}
+
+function writeState(t: Topology): LabState {
+  const s: LabState = {
+    name: t.name, file: t.file, started: readState(t.name)?.started ?? new Date().toISOString(),
+    nodes: Object.fromEntries([...t.nodes.values()].map(n => [n.name, n.kind === 'linux'
+      ? { kind: n.kind, pid: null, netns: hostNs(t.name, n.name) }
+      : { kind: n.kind, pid: routerPid(t.name, n.name), netns: labNs(t.name) }])),
+    links: t.links.map((l, i) => ({ endpoints: l.endpoints.map(e => `${e.node}:${e.ifname}`) as [string, string], netns: labNs(t.name), device: bridgeName(t.name, i) })),
+  };
+  writeFileSync(join(runDir(t.name), 'state.json'), JSON.stringify(s, null, 2));
+  return s;
+}
+
+export function inspect(t: Topology): LabState {
+  const s = readState(t.name);
+  if (!s || !isUp(t.name)) throw new Error(`lab ${t.name} is not up`);
+  for (const [name, n] of Object.entries(s.nodes)) if (n.kind !== 'linux') n.pid = alive(routerPid(t.name, name)) ? routerPid(t.name, name) : null;
+  return s;
+}
+
+/** Remove everything the lab made: processes, namespaces (and so every device in them), state. */
+export function down(t: Pick<Topology, 'name'> & { nodes: Map<string, Pick<NodeSpec, 'name' | 'kind'>> }): string[] {
+  const removed: string[] = [];
+  const namespaces = [labNs(t.name), ...[...t.nodes.values()].filter(n => n.kind === 'linux').map(n => hostNs(t.name, n.name))];
+  const existing = new Set(nsList());
+  const pids = new Set<number>();
+  for (const n of t.nodes.values()) { const p = routerPid(t.name, n.name); if (p) pids.add(p); }
+  for (const ns of namespaces) if (existing.has(ns)) {
+    try { for (const p of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean)) pids.add(Number(p)); } catch { /* none */ }
+  }
+  for (const p of pids) { try { process.kill(p, 'SIGTERM'); } catch { /* gone */ } }
+  const end = Date.now() + 3000;
+  while ([...pids].some(alive) && Date.now() < end) execFileSync('sleep', ['0.05']);
+  for (const p of pids) if (alive(p)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+  for (const ns of namespaces) if (existing.has(ns)) { tryRun('ip', ['netns', 'del', ns]); removed.push(ns); }
+  rmSync(runDir(t.name), { recursive: true, force: true });
+  return removed;
+}

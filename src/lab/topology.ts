@@ -1,0 +1,132 @@
+/**
+ * Topology files in containerlab's shape:
+ *   name: gw-a-b
+ *   topology:
+ *     nodes:   { NAME: { kind: juniper_m10 | ... | linux, startup-config: FILE, exec: [..], pics: [..] } }
+ *     links:   [ { endpoints: ["gw-a:fe-0/0/1", "host-a:eth1"] } ]
+ * A wrong file is refused with the line and field of the mistake, before anything is created.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument, LineCounter, isMap, isSeq, isScalar, YAMLMap, Node as YNode } from 'yaml';
+import { Chassis, PicPlacement, DEFAULT_PICS } from '../../chassis/chassis.js';
+import { modelByName } from '../../chassis/models.js';
+import { PIC_CATALOG } from '../../pics/catalog.js';
+
+export interface NodeSpec { name: string; kind: string; model?: string; startupConfig?: string; exec: string[]; pics: PicPlacement[]; line: number }
+export interface Endpoint { node: string; ifname: string }
+export interface LinkSpec { endpoints: [Endpoint, Endpoint]; line: number }
+export interface Topology { name: string; file: string; dir: string; nodes: Map<string, NodeSpec>; links: LinkSpec[] }
+
+export class TopologyError extends Error {}
+
+const ROUTER_KINDS = ['juniper_m5', 'juniper_m10', 'juniper_m20', 'juniper_m40'];
+const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+const LINUX_IF_RE = /^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/;
+
+export function loadTopology(file: string): Topology {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new TopologyError(`${file}: no such file`);
+  const text = readFileSync(path, 'utf8');
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  const at = (n: YNode | null | undefined) => (n?.range ? lc.linePos(n.range[0]).line : 1);
+  const fail = (n: YNode | null | undefined, field: string, msg: string): never => { throw new TopologyError(`${file}:${at(n)}: ${field}: ${msg}`); };
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    throw new TopologyError(`${file}:${e.linePos?.[0]?.line ?? 1}: ${e.message.split('\n')[0]}`);
+  }
+  const root = doc.contents;
+  if (!isMap(root)) fail(root, 'file', 'expected a mapping with name and topology');
+  const get = (m: YAMLMap, k: string) => m.get(k, true) as YNode | undefined;
+  const rm = root as YAMLMap;
+  for (const it of rm.items) { const k = String((it.key as { value?: unknown })?.value); if (!['name', 'topology', 'prefix', 'mgmt'].includes(k)) fail(it.key as YNode, k, 'unknown field'); }
+  const nameN = get(rm, 'name');
+  if (!nameN || !isScalar(nameN)) fail(rm, 'name', 'is required');
+  const name = String((nameN as { value: unknown }).value);
+  if (!NAME_RE.test(name) || name.length > 20) fail(nameN, 'name', `'${name}' must be lowercase letters, digits and '-', at most 20 characters`);
+  const topo = get(rm, 'topology');
+  if (!topo || !isMap(topo)) fail(topo ?? rm, 'topology', 'is required (a mapping with nodes and links)');
+  const tm = topo as YAMLMap;
+  for (const it of tm.items) { const k = String((it.key as { value?: unknown })?.value); if (!['nodes', 'links', 'kinds', 'defaults'].includes(k)) fail(it.key as YNode, `topology.${k}`, 'unknown field'); }
+  const nodesN = get(tm, 'nodes');
+  if (!nodesN || !isMap(nodesN)) fail(nodesN ?? tm, 'topology.nodes', 'is required (a mapping of node names)');
+  const dir = dirname(path);
+  const nodes = new Map<string, NodeSpec>();
+  for (const it of (nodesN as YAMLMap).items) {
+    const nn = String((it.key as { value?: unknown }).value);
+    const field = `topology.nodes.${nn}`;
+    if (!NAME_RE.test(nn)) fail(it.key as YNode, field, `node name '${nn}' must be lowercase letters, digits and '-'`);
+    if (`${name}-${nn}`.length > 15 + 16) fail(it.key as YNode, field, 'lab and node names are too long together');
+    const v = it.value as YNode;
+    if (!isMap(v)) fail(v ?? (it.key as YNode), field, 'expected a mapping with kind');
+    const m = v as YAMLMap;
+    for (const f of m.items) { const k = String((f.key as { value?: unknown }).value); if (!['kind', 'startup-config', 'exec', 'pics', 'image'].includes(k)) fail(f.key as YNode, `${field}.${k}`, 'unknown field'); }
+    const kindN = get(m, 'kind');
+    const kind = kindN && isScalar(kindN) ? String(kindN.value) : fail(m, `${field}.kind`, 'is required');
+    if (kind !== 'linux' && !ROUTER_KINDS.includes(kind)) fail(kindN, `${field}.kind`, `'${kind}' is not one of ${[...ROUTER_KINDS, 'linux'].join(', ')}`);
+    const spec: NodeSpec = { name: nn, kind, exec: [], pics: [], line: at(it.key as YNode) };
+    const sc = get(m, 'startup-config');
+    if (sc) {
+      if (kind === 'linux') fail(sc, `${field}.startup-config`, 'only routers have a startup configuration');
+      const p = resolve(dir, String((sc as { value: unknown }).value));
+      if (!existsSync(p)) fail(sc, `${field}.startup-config`, `${String((sc as { value: unknown }).value)}: no such file (paths are relative to the topology file)`);
+      spec.startupConfig = p;
+    }
+    const ex = get(m, 'exec');
+    if (ex) {
+      if (!isSeq(ex)) fail(ex, `${field}.exec`, 'expected a list of commands');
+      if (kind !== 'linux') fail(ex, `${field}.exec`, 'only linux nodes run exec lines');
+      for (const e of (ex as { items: YNode[] }).items) {
+        if (!isScalar(e) || typeof e.value !== 'string') fail(e, `${field}.exec`, 'each command must be a string');
+        spec.exec.push(String((e as { value: unknown }).value));
+      }
+    }
+    if (kind !== 'linux') {
+      spec.model = kind.replace('juniper_', '');
+      const pics = get(m, 'pics');
+      if (pics) {
+        if (!isSeq(pics)) fail(pics, `${field}.pics`, 'expected a list like ["0/0:4x-fe", "0/1:es"]');
+        for (const p of (pics as { items: YNode[] }).items) {
+          const s = isScalar(p) ? String(p.value) : '';
+          const mm = /^(\d+)\/(\d+):([a-z0-9-]+)$/.exec(s);
+          if (!mm) fail(p, `${field}.pics`, `'${s}' is not FPC/PIC:TYPE (types: ${Object.keys(PIC_CATALOG).join(', ')})`);
+          spec.pics.push({ fpc: Number(mm![1]), pic: Number(mm![2]), type: mm![3]! });
+        }
+      } else spec.pics = DEFAULT_PICS;
+      try { new Chassis(spec.model, spec.pics); } catch (e) { fail(pics ?? kindN, `${field}.pics`, (e as Error).message); }
+      if (!modelByName(spec.model)) fail(kindN, `${field}.kind`, 'unknown model');
+    }
+    nodes.set(nn, spec);
+  }
+  const links: LinkSpec[] = [];
+  const linksN = get(tm, 'links');
+  const used = new Set<string>();
+  if (linksN) {
+    if (!isSeq(linksN)) fail(linksN, 'topology.links', 'expected a list of { endpoints: [a, b] }');
+    (linksN as { items: YNode[] }).items.forEach((l, i) => {
+      const field = `topology.links[${i}]`;
+      if (!isMap(l)) fail(l, field, 'expected { endpoints: ["node:if", "node:if"] }');
+      const eps = get(l as YAMLMap, 'endpoints');
+      if (!eps || !isSeq(eps) || (eps as { items: YNode[] }).items.length !== 2) fail(eps ?? l, `${field}.endpoints`, 'expected exactly two "node:interface" endpoints');
+      const parsed = (eps as { items: YNode[] }).items.map(e => {
+        const s = isScalar(e) ? String(e.value) : '';
+        const mm = /^([^:]+):(.+)$/.exec(s);
+        if (!mm) fail(e, `${field}.endpoints`, `'${s}' is not node:interface`);
+        const node = nodes.get(mm![1]!);
+        if (!node) fail(e, `${field}.endpoints`, `no node named '${mm![1]}'`);
+        const ifname = mm![2]!;
+        if (node!.kind === 'linux') { if (!LINUX_IF_RE.test(ifname)) fail(e, `${field}.endpoints`, `'${ifname}' is not a valid Linux interface name`); }
+        else {
+          const ch = new Chassis(node!.model, node!.pics);
+          if (!ch.interfaceNames().includes(ifname) || !ifname.startsWith('fe-')) fail(e, `${field}.endpoints`, `${node!.name} has no Ethernet port ${ifname} (it has ${ch.interfaceNames().filter(x => x.startsWith('fe-')).join(', ')})`);
+        }
+        if (used.has(s)) fail(e, `${field}.endpoints`, `${s} is already used by another link`);
+        used.add(s);
+        return { node: node!.name, ifname };
+      });
+      links.push({ endpoints: [parsed[0]!, parsed[1]!], line: at(l) });
+    });
+  }
+  return { name, file: path, dir, nodes, links };
+}
