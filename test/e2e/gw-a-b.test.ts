@@ -1,0 +1,89 @@
+/**
+ * The default lab for real: namespaces, TAPs, router processes. host-a pings host-b through the
+ * emulated gateways, the wire between the gateways carries only ESP with SPI 2312, a TCP transfer
+ * with full-size segments completes, crafted packets are dropped and counted, and `vrouter down`
+ * leaves nothing behind.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, sh, ROOT, Lab } from './helpers.js';
+
+describe.skipIf(!canRun)(`gw-a-b lab ${skipReason}`, () => {
+  let lab: Lab;
+  let hostA: string, hostB: string, transit: { netns: string; device: string };
+  beforeAll(() => {
+    buildOnce();
+    lab = labCopy('gw-a-b', 'a');
+    const r = vrouter('up', lab.file, '--detach');
+    expect(r.code, r.out + r.err).toBe(0);
+    const s = JSON.parse(vrouter('inspect', lab.file, '--json').out);
+    hostA = s.nodes['host-a'].netns; hostB = s.nodes['host-b'].netns;
+    transit = s.links.find((l: { endpoints: string[] }) => l.endpoints.join() === 'gw-a:fe-0/0/0,gw-b:fe-0/0/0');
+  });
+  afterAll(() => {
+    if (!lab) return;
+    cleanup(lab);
+    expect(leftovers(lab.name)).toEqual([]);
+  });
+
+  it('inspect describes nodes, processes and link devices', () => {
+    const s = JSON.parse(vrouter('inspect', lab.file, '--json').out);
+    expect(s.name).toBe(lab.name);
+    expect(s.nodes['gw-a']).toMatchObject({ kind: 'juniper_m10', netns: `vr-${lab.name}` });
+    expect(typeof s.nodes['gw-a'].pid).toBe('number');
+    expect(s.links).toHaveLength(3);
+    expect(vrouter('up', lab.file, '--detach').out).toContain('is already up');
+  });
+
+  it('ping from host-a reaches host-b; the transit link carries only ESP with SPI 2312', async () => {
+    const cap = spawn('ip', ['netns', 'exec', transit.netns, 'tcpdump', '-n', '-l', '-i', transit.device], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let lines = '';
+    cap.stdout.on('data', d => { lines += d; });
+    await new Promise(r => setTimeout(r, 800));
+    const p = inNs(hostA, 'ping', '-c', '5', '-i', '0.2', '-W', '2', '10.2.2.2');
+    expect(p.out).toMatch(/5 packets transmitted, 5 received/);
+    await new Promise(r => setTimeout(r, 1000));
+    cap.kill('SIGINT');
+    await new Promise(r => cap.on('exit', r));
+    const ip = lines.split('\n').filter(l => / IP /.test(l));
+    expect(ip.length).toBe(10);
+    for (const l of ip) expect(l).toMatch(/IP 10\.(5\.5\.5|6\.6\.6) > 10\.(6\.6\.6|5\.5\.5): ESP\(spi=0x00000908/);
+    expect(lines).not.toMatch(/ICMP/);
+  });
+
+  it('an iperf3 TCP transfer with full-size segments completes through the tunnel', () => {
+    inNs(hostB, 'iperf3', '-s', '-D', '-1');
+    sh('sleep', ['0.5']);
+    const r = inNs(hostA, 'iperf3', '-c', '10.2.2.2', '-t', '3', '-J');
+    expect(r.code, r.out.slice(0, 500)).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.end.sum_received.bytes).toBeGreaterThan(1_000_000);
+    // full-size segments: Linux sends 1500-byte DF segments, gw-a answers fragmentation-needed with the
+    // es- interface's MTU (1500 less the ESP overhead), and host-a's kernel learns it (path MTU discovery)
+    expect(inNs(hostA, 'ip', 'route', 'get', '10.2.2.2').out).toMatch(/mtu 1446/);
+    expect(vrouter('exec', lab.file, 'gw-a', 'show interfaces es-0/1/0.0 extensive').out).toMatch(/df-mtu-exceeded: [1-9]/);
+  });
+
+  it('crafted ESP/AH packets are dropped and counted, and the gateway keeps forwarding', () => {
+    const before = vrouter('exec', lab.file, 'gw-a', 'show interfaces fe-0/0/1.0 extensive', 'show ipsec security-associations detail').out;
+    const inj = inNs(hostA, process.execPath, join(ROOT, 'test/e2e/inject.mjs'), '10.5.5.5');
+    expect(inj.out).toContain('sent 5');
+    sh('sleep', ['0.5']);
+    const after = vrouter('exec', lab.file, 'gw-a', 'show interfaces fe-0/0/1.0 extensive', 'show ipsec security-associations detail', 'show interfaces es-0/1/0 extensive').out;
+    expect(after).toMatch(/ipsec-no-sa: 2/);                 // unknown ESP SPI and unknown AH SPI
+    expect(after).toMatch(/ipsec-short-packet: 1/);          // 2 bytes of ESP
+    expect(after).toMatch(/Drops by reason: bad-icv 1, short-packet 1/);
+    expect(before).not.toMatch(/bad-icv/);
+    expect(inNs(hostA, 'ping', '-c', '2', '-i', '0.2', '-W', '2', '10.2.2.2').out).toMatch(/2 received/);
+  });
+
+  it('vrouter exec runs configuration changes and reports errors with a non-zero exit', () => {
+    const bad = vrouter('exec', lab.file, 'gw-a', 'show bogus');
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain('syntax error');
+    const ok = vrouter('exec', lab.file, 'gw-a', 'show chassis hardware');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain('1x ES, ENCRYPTION SERVICES');
+  });
+});

@@ -1,0 +1,55 @@
+/** End-to-end helpers: a uniquely named copy of a lab, the vrouter command, and cleanup checks. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '../..');
+export const canRun = process.getuid?.() === 0 && existsSync('/dev/net/tun');
+export const skipReason = canRun ? '' : 'end-to-end tests need root and /dev/net/tun';
+
+let built = false;
+/** The daemon runs compiled code: make sure dist/ is current. */
+export function buildOnce(): void {
+  if (built) return;
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', ROOT], { stdio: 'inherit' });
+  built = true;
+}
+
+export interface Lab { name: string; dir: string; file: string }
+/** Copy topologies/<base>.yaml and its configs to a temp dir under a unique lab name. */
+export function labCopy(base: string, tag: string): Lab {
+  const dir = mkdtempSync(join(tmpdir(), 'vrouter-e2e-'));
+  for (const f of readdirSync(join(ROOT, 'topologies'))) cpSync(join(ROOT, 'topologies', f), join(dir, f));
+  const name = `e2e${tag}${process.pid % 1000}`;
+  const file = join(dir, `${base}.yaml`);
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^name: .*$/m, `name: ${name}`));
+  return { name, dir, file };
+}
+
+export function vrouter(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/vrouter.js'), ...args], { encoding: 'utf8', timeout: 120000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+export function sh(cmd: string, args: string[], timeout = 60000): { code: number; out: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout });
+  return { code: r.status ?? -1, out: (r.stdout ?? '') + (r.stderr ?? '') };
+}
+export const inNs = (ns: string, ...cmd: string[]) => sh('ip', ['netns', 'exec', ns, ...cmd]);
+
+/** What a lab may have left behind: namespaces, TAP/TUN devices, router processes. */
+export function leftovers(name: string): string[] {
+  const out: string[] = [];
+  const ns = sh('ip', ['netns', 'list']).out.split('\n').map(l => l.split(' ')[0]!).filter(n => n && (n === `vr-${name}` || n.startsWith(`${name}-`)));
+  out.push(...ns.map(n => `netns ${n}`));
+  const procs = sh('pgrep', ['-af', 'router-main']).out.split('\n').filter(l => l.includes(`/${name}/`));
+  out.push(...procs.map(p => `process ${p}`));
+  if (existsSync(`/run/vrouter/${name}`)) out.push(`dir /run/vrouter/${name}`);
+  return out;
+}
+
+export function cleanup(l: Lab): void {
+  vrouter('down', l.file);
+  rmSync(l.dir, { recursive: true, force: true });
+}
