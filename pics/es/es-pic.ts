@@ -166,6 +166,8 @@ export class EsPicSet implements IpsecEngine {
     return { pic: [...this.pics.keys()].join(','), drops, encrypted: all.reduce((a, s) => a + s.encrypted, 0), decrypted: all.reduce((a, s) => a + s.decrypted, 0), restarts: all.reduce((a, s) => a + s.restarts, 0), sas: all.flatMap(s => s.sas) };
   }
   clear() { for (const p of this.pics.values()) p.clear(); }
+  /** One PIC's own counters (`show interfaces es-F/P/0 extensive`). */
+  async snapshotPic(pic: string): Promise<PicSnapshot | undefined> { return this.pics.get(pic)?.snapshot(); }
   async perPic(): Promise<PicSnapshot[]> { return Promise.all([...this.pics.values()].map(p => p.snapshot())); }
   async close(): Promise<void> { await Promise.all([...this.pics.values()].map(p => p.close())); }
 }

@@ -83,6 +83,17 @@ export class Interpreter {
     return this.router.ipsec.snapshot ? await this.router.ipsec.snapshot() : { pic: '', drops: {} as PicSnapshot['drops'], encrypted: 0, decrypted: 0, restarts: 0, sas: [] };
   }
 
+  /** Each ES PIC's own snapshot, by FPC/PIC. */
+  private async picsByName(): Promise<Map<string, PicSnapshot>> {
+    const m = new Map<string, PicSnapshot>();
+    for (const p of this.router.chassis.esPics()) {
+      const name = `${p.fpc}/${p.pic}`;
+      const s = this.router.ipsec.snapshotPic ? await this.router.ipsec.snapshotPic(name) : await this.pic();
+      if (s) m.set(name, s);
+    }
+    return m;
+  }
+
   private opCommands(): OpNode[] {
     const r = this.router;
     const ipsecSa: OpNode = {
@@ -104,7 +115,7 @@ export class Interpreter {
             run: async (p, io) => {
               if (p.arg && !r.pfe.ifds.has(p.arg.replace(/\.\d+$/, ''))) { io.write(`error: device ${p.arg} not found\n`); return; }
               if (p.flags.has('terse')) io.write(show.interfacesTerse(r, p.arg));
-              else io.write(show.interfacesDetail(r, p.arg, p.flags.has('extensive') || p.flags.has('detail'), p.arg?.startsWith('es-') || !p.arg ? await this.pic() : undefined));
+              else io.write(show.interfacesDetail(r, p.arg, p.flags.has('extensive') || p.flags.has('detail'), await this.picsByName()));
             },
           },
           { name: 'route', help: 'Show routing table information', arg: { name: '<destination>', help: 'IP address and optional prefix length of destination' }, run: (p, io) => io.write(show.routes(r, p.arg)) },

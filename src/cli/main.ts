@@ -12,7 +12,8 @@ const USAGE = `usage: vrouter <command> [options]
   down TOPOLOGY                           remove everything the lab made
   inspect TOPOLOGY --json                 nodes, processes, namespaces and link devices
   exec TOPOLOGY NODE 'COMMAND' ...        run CLI commands on a running router
-  check FILE [--chassis m5|m10|m20|m40]   commit-check a configuration file offline
+  check FILE [--chassis m5|m10|m20|m40] [--pics 0/0:4x-fe,0/1:es,...]
+                                          commit-check a configuration file offline
   show-config FILE [--display set]        print the canonical form of a configuration file
 `;
 
@@ -56,7 +57,9 @@ export async function run(argv: string[]): Promise<number> {
   try {
     switch (cmd) {
       case 'check': {
-        const chassis = new Chassis(opt(args, '--chassis') ?? 'm10');
+        const picsOpt = opt(args, '--pics');
+        const pics = picsOpt?.split(',').map(x => { const m = /^(\d+)\/(\d+):([a-z0-9-]+)$/.exec(x.trim()); if (!m) throw new Error(`--pics: '${x}' is not FPC/PIC:TYPE`); return { fpc: Number(m[1]), pic: Number(m[2]), type: m[3]! }; });
+        const chassis = new Chassis(opt(args, '--chassis') ?? 'm10', pics);
         const file = args[0];
         if (!file) { err(USAGE); return 2; }
         const r = loadAndCheck(readFileSync(file, 'utf8'), { file, chassis });

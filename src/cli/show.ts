@@ -49,7 +49,7 @@ function ifIndex(name: string): number {
   return 128 + h;
 }
 
-export function interfacesDetail(r: Router, only: string | undefined, extensive: boolean, pic?: PicSnapshot): string {
+export function interfacesDetail(r: Router, only: string | undefined, extensive: boolean, pics: Map<string, PicSnapshot> = new Map()): string {
   const out: string[] = [];
   for (const d of ifdSorted(r)) {
     if (only && d.name !== only.replace(/\.\d+$/, '')) continue;
@@ -74,6 +74,7 @@ export function interfacesDetail(r: Router, only: string | undefined, extensive:
       out.push(`  Input packets : ${c.inPackets}`);
       out.push(`  Output packets: ${c.outPackets}`);
     }
+    const pic = d.kind === 'es' ? pics.get(d.name.replace(/^es-(\d+)\/(\d+)\/\d+$/, '$1/$2')) : undefined;
     if (d.kind === 'es' && extensive && pic) {
       out.push('  IPSec statistics:');
       out.push(`    Encrypted packets: ${pic.encrypted}, Decrypted packets: ${pic.decrypted}, PIC restarts: ${pic.restarts}`);

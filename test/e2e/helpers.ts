@@ -53,3 +53,22 @@ export function cleanup(l: Lab): void {
   vrouter('down', l.file);
   rmSync(l.dir, { recursive: true, force: true });
 }
+
+/** Capture on a lab link while `act` runs; returns tcpdump's lines. */
+export async function capture(netns: string, device: string, act: () => void | Promise<void>): Promise<string[]> {
+  const { spawn } = await import('node:child_process');
+  const cap = spawn('ip', ['netns', 'exec', netns, 'tcpdump', '-n', '-l', '-i', device], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let lines = '';
+  cap.stdout.on('data', d => { lines += d; });
+  await new Promise(r => setTimeout(r, 800));
+  await act();
+  await new Promise(r => setTimeout(r, 800));
+  cap.kill('SIGINT');
+  await new Promise(r => cap.on('exit', r));
+  return lines.split('\n').filter(l => / IP /.test(l));
+}
+
+export function linkOf(file: string, a: string, b: string): { netns: string; device: string } {
+  const s = JSON.parse(vrouter('inspect', file, '--json').out);
+  return s.links.find((l: { endpoints: string[] }) => l.endpoints.join() === `${a},${b}`);
+}

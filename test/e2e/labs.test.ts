@@ -1,0 +1,67 @@
+/** The other labs, each brought up for real: pings cross, and the transit wire shows the right protocol and SPIs. */
+import { describe, it, expect, afterEach } from 'vitest';
+import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, capture, linkOf, Lab } from './helpers.js';
+
+let lab: Lab | undefined;
+afterEach(() => { if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); lab = undefined; } });
+
+function bringUp(base: string, tag: string): Lab {
+  buildOnce();
+  const l = labCopy(base, tag);
+  lab = l;
+  const r = vrouter('up', l.file, '--detach');
+  expect(r.code, r.out + r.err).toBe(0);
+  return l;
+}
+const ns = (l: Lab, node: string) => `${l.name}-${node}`;
+const pings = (l: Lab, from: string, to: string) => inNs(ns(l, from), 'ping', '-c', '3', '-i', '0.2', '-W', '2', to).out;
+
+describe.skipIf(!canRun)(`labs ${skipReason}`, () => {
+  it('AH (the bidirectional example): authenticated, not encrypted', async () => {
+    const l = bringUp('ah', 'h');
+    const t = linkOf(l.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
+    const lines = await capture(t.netns, t.device, () => { expect(pings(l, 'host-a', '10.2.2.2')).toMatch(/3 received/); });
+    expect(lines.length, lines.join('\n')).toBe(6);
+    for (const x of lines) expect(x).toMatch(/AH\(spi=0x000007d1,seq=0x\w+[^)]*\): IP 10\.(1\.1\.1|2\.2\.2) > 10\.(2\.2\.2|1\.1\.1): ICMP echo (request|reply)/);
+  });
+
+  it('route-based: a static route to the es- destination sends traffic into the tunnel', async () => {
+    const l = bringUp('route-based', 'r');
+    expect(vrouter('exec', l.file, 'gw-a', 'show configuration interfaces fe-0/0/1').out).not.toContain('filter');
+    const t = linkOf(l.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
+    const lines = await capture(t.netns, t.device, () => { expect(pings(l, 'host-a', '10.2.2.2')).toMatch(/3 received/); });
+    expect(lines.length, lines.join('\n')).toBe(6);
+    for (const x of lines) expect(x).toMatch(/ESP\(spi=0x00000bb9/);
+  });
+
+  it('inbound and outbound SAs with different keys and SPIs', async () => {
+    const l = bringUp('inout', 'i');
+    const t = linkOf(l.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
+    const lines = await capture(t.netns, t.device, () => { expect(pings(l, 'host-a', '10.2.2.2')).toMatch(/3 received/); });
+    expect(lines.filter(x => /10\.5\.5\.5 > 10\.6\.6\.6: ESP\(spi=0x00004001/.test(x))).toHaveLength(3);
+    expect(lines.filter(x => /10\.6\.6\.6 > 10\.5\.5\.5: ESP\(spi=0x00004000/.test(x))).toHaveLength(3);
+    expect(vrouter('exec', l.file, 'gw-a', 'show ipsec security-associations brief').out).toMatch(/inbound\s+16384[\s\S]*outbound\s+16385/);
+  });
+
+  it('bundle: AH with the SPI over ESP with the auxiliary SPI', async () => {
+    const l = bringUp('bundle', 'b');
+    const t = linkOf(l.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
+    const lines = await capture(t.netns, t.device, () => { expect(pings(l, 'host-a', '10.2.2.2')).toMatch(/3 received/); });
+    expect(lines.length, lines.join('\n')).toBe(6);
+    for (const x of lines) expect(x).toMatch(/AH\(spi=0x00000fa0,seq=0x\w+[^)]*\): ESP\(spi=0x00000fa1/);
+  });
+
+  it('an M20 with two ES PICs carries two tunnels, one per PIC', async () => {
+    const l = bringUp('m20', 'm');
+    expect(vrouter('exec', l.file, 'gw-a', 'show chassis hardware').out).toMatch(/FPC 1[\s\S]*PIC 1\s+.*ENCRYPTION SERVICES/);
+    const t = linkOf(l.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
+    const lines = await capture(t.netns, t.device, () => {
+      expect(pings(l, 'host-a1', '10.2.2.2')).toMatch(/3 received/);
+      expect(pings(l, 'host-a2', '10.4.4.2')).toMatch(/3 received/);
+    });
+    expect(lines.filter(x => /ESP\(spi=0x00001389/.test(x))).toHaveLength(6);
+    expect(lines.filter(x => /ESP\(spi=0x0000138a/.test(x))).toHaveLength(6);
+    const ext = vrouter('exec', l.file, 'gw-a', 'show interfaces es-0/1/0 extensive', 'show interfaces es-1/1/0 extensive').out;
+    expect(ext.match(/Encrypted packets: 3, Decrypted packets: 3/g)).toHaveLength(2);
+  });
+});
