@@ -50,6 +50,9 @@ describe('Figure 11 in memory', () => {
       .replace('10.2.2.0/24;\n                }\n            }\n            then ipsec-sa', '10.2.2.0/24;\n                    10.2.3.0/24;\n                }\n            }\n            then ipsec-sa');
     expect(gwA.commitText(conf).ok).toBe(true);
     await hostA.ping('10.2.3.3', { count: 2, timeoutMs: 200 });
-    expect(gwB.pfe.ifls.get('es-0/1/0.0')!.counters.drops.get('filter-discard')).toBe(2);
+    // the packets may still be crossing the ES PIC workers when the pings time out: wait (bounded)
+    const drops = () => gwB.pfe.ifls.get('es-0/1/0.0')!.counters.drops.get('filter-discard');
+    for (let i = 0; i < 100 && drops() !== 2; i++) await new Promise(r => setTimeout(r, 20));
+    expect(drops()).toBe(2);
   });
 });
