@@ -6,12 +6,16 @@ import { join } from 'node:path';
 import { loadTopology, TopologyError } from '../lab/topology.js';
 import * as lab from '../lab/reallab.js';
 import { ControlClient } from '../daemon/control.js';
+import { openSync, writeSync, closeSync } from 'node:fs';
+import { pcapHeader, pcapRecord, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../net/pcap.js';
 
 const USAGE = `usage: vrouter <command> [options]
   up TOPOLOGY [--detach]                  bring a lab up (foreground: Ctrl-C brings it down)
   down TOPOLOGY                           remove everything the lab made
   inspect TOPOLOGY --json                 nodes, processes, namespaces and link devices
   exec TOPOLOGY NODE 'COMMAND' ...        run CLI commands on a running router
+  capture TOPOLOGY NODE:IF [-c N] -w FILE.pcap
+                                          write what crosses a router port (Ctrl-C stops)
   check FILE [--chassis m5|m10|m20|m40] [--pics 0/0:4x-fe,0/1:es,...]
                                           commit-check a configuration file offline
   show-config FILE [--display set]        print the canonical form of a configuration file
@@ -115,6 +119,30 @@ export async function run(argv: string[]): Promise<number> {
           for (const [k, v] of Object.entries(s.nodes)) out(`${k.padEnd(12)} ${v.kind.padEnd(12)} ${v.pid ?? '-'}\t${v.netns}`);
           for (const l of s.links) out(`${l.endpoints.join(' <-> ').padEnd(40)} ip netns exec ${l.netns} tcpdump -i ${l.device}`);
         }
+        return 0;
+      }
+      case 'capture': {
+        const count = opt(args, '-c');
+        const outFile = opt(args, '-w');
+        const [file, ep] = args;
+        if (!file || !ep || !outFile || !ep.includes(':')) { err(USAGE); return 2; }
+        const [node, ifname] = ep.split(':') as [string, string];
+        const t = loadTopology(file);
+        if (t.nodes.get(node)?.kind === 'linux' || !t.nodes.has(node)) { err(`vrouter: ${node} is not a router of lab ${t.name}`); return 2; }
+        const c = new ControlClient(join(lab.runDir(t.name), `${node}.sock`));
+        try { await c.connect(); } catch { err(`vrouter: ${node} of lab ${t.name} is not running`); return 1; }
+        const fd = outFile === '-' ? 1 : openSync(outFile, 'w');
+        writeSync(fd, pcapHeader(ifname.startsWith('es-') ? LINKTYPE_RAW : LINKTYPE_ETHERNET));
+        const ac = new AbortController();
+        const onInt = () => ac.abort();
+        process.on('SIGINT', onInt);
+        let n = 0;
+        const e = await c.capture(ifname, count ? Number(count) : undefined, (d, _k, tm) => { writeSync(fd, pcapRecord(d, tm)); n++; }, ac.signal);
+        process.off('SIGINT', onInt);
+        c.close();
+        if (fd !== 1) closeSync(fd);
+        if (e) { err(`vrouter: ${e}`); return 1; }
+        if (fd !== 1) err(`${n} packets captured on ${node}:${ifname}`);
         return 0;
       }
       case 'exec': {

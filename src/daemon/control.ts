@@ -38,13 +38,28 @@ export function serveControl(path: string, router: Router, db: CommitDb): Server
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
         const lineText = buf.slice(0, i); buf = buf.slice(i + 1);
-        let m: { id: number; cmd?: string; cancel?: boolean; help?: string; complete?: string; status?: boolean; hello?: boolean };
+        let m: { id: number; cmd?: string; cancel?: boolean; help?: string; complete?: string; status?: boolean; hello?: boolean; capture?: string; count?: number };
         try { m = JSON.parse(lineText); } catch { send({ error: 'bad request' }); continue; }
         if (m.cancel) { running.get(m.id)?.abort(); continue; }
         if (m.hello) { send({ id: m.id, done: true, prompt: it.prompt, banner: it.banner ?? null, name: router.name }); continue; }
         if (m.help !== undefined) { send({ id: m.id, out: it.help(m.help), done: true }); continue; }
         if (m.complete !== undefined) { send({ id: m.id, ...it.complete(m.complete), done: true }); continue; }
         if (m.status) { void routerStatus(router).then(s => send({ id: m.id, status: s, done: true })); continue; }
+        if (m.capture !== undefined) {
+          const ifd = m.capture.replace(/\.\d+$/, '');
+          if (!router.pfe.ifds.has(ifd)) { send({ id: m.id, error: `device ${m.capture} not found`, done: true }); continue; }
+          const ac = new AbortController();
+          running.set(m.id, ac);
+          let n = 0;
+          const off = router.pfe.addTap((name, _dir, data, kind) => {
+            if (name !== ifd) return;
+            send({ id: m.id, pkt: data.toString('base64'), kind, t: Date.now() });
+            if (m.count && ++n >= m.count) finish();
+          });
+          const finish = () => { off(); running.delete(m.id); send({ id: m.id, done: true }); };
+          ac.signal.addEventListener('abort', finish, { once: true });
+          continue;
+        }
         if (m.cmd === undefined) continue;
         const ac = new AbortController();
         running.set(m.id, ac);
@@ -110,5 +125,17 @@ export class ControlClient {
   async help(partial: string): Promise<string> { return String((await this.request({ help: partial }).done).out ?? ''); }
   async complete(partial: string): Promise<{ line: string; choices: string[] }> { const m = await this.request({ complete: partial }).done; return { line: String(m.line ?? partial), choices: (m.choices as string[]) ?? [] }; }
   async status(): Promise<RouterStatus | undefined> { return (await this.request({ status: true }).done).status as RouterStatus | undefined; }
+  /** Stream the packets crossing a port until `count` or the signal. */
+  async capture(ifname: string, count: number | undefined, onPkt: (data: Buffer, kind: 'eth' | 'ip', t: number) => void, signal?: AbortSignal): Promise<string | undefined> {
+    const id = this.nextId++;
+    const done = new Promise<Record<string, unknown>>(res => this.handlers.set(id, m => {
+      if (typeof m.pkt === 'string') onPkt(Buffer.from(m.pkt, 'base64'), m.kind as 'eth' | 'ip', m.t as number);
+      if (m.done) { this.handlers.delete(id); res(m); }
+    }));
+    this.sock!.write(JSON.stringify({ id, capture: ifname, ...(count ? { count } : {}) }) + '\n');
+    signal?.addEventListener('abort', () => this.sock?.write(JSON.stringify({ id, cancel: true }) + '\n'), { once: true });
+    const m = await done;
+    return m.error as string | undefined;
+  }
   close(): void { this.sock?.end(); this.sock?.destroy(); }
 }

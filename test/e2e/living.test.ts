@@ -49,6 +49,28 @@ describe.skipIf(!canRun)(`a living lab ${skipReason}`, () => {
     expect(conf).toContain('term term1');
   });
 
+  it('vrouter capture writes a pcap of what crosses a router port, for Ethernet ports and es- interfaces', async () => {
+    const { spawn } = await import('node:child_process');
+    const { readPcap } = await import('../../src/net/pcap.js');
+    const { decodeFrame, decodeIp } = await import('../../src/net/decode.js');
+    const dir = lab.dir;
+    const run = (ep: string, f: string) => new Promise<number>(res => {
+      const p = spawn(process.execPath, ['bin/vrouter.js', 'capture', lab.file, ep, '-c', '4', '-w', f], { cwd: `${import.meta.dirname}/../..` });
+      p.on('exit', c => res(c ?? -1));
+    });
+    const fe = run('gw-a:fe-0/0/0', `${dir}/fe.pcap`), es = run('gw-a:es-0/1/0', `${dir}/es.pcap`);
+    await new Promise(r => setTimeout(r, 600));
+    expect(ping(2)).toMatch(/2 received/);
+    expect(await fe).toBe(0);
+    expect(await es).toBe(0);
+    const a = readPcap(readFileSync(`${dir}/fe.pcap`));
+    expect(a.linktype).toBe(1);
+    expect(a.packets.map(decodeFrame).filter(l => l.includes('ESP(spi=0x00000908'))).toHaveLength(4);
+    const b = readPcap(readFileSync(`${dir}/es.pcap`));
+    expect(b.linktype).toBe(101);
+    expect(b.packets.map(decodeIp).every(l => /ICMP echo/.test(l))).toBe(true);
+  });
+
   it('a failing commit through exec exits non-zero and changes nothing', () => {
     const r = vrouter('exec', lab.file, 'gw-a', 'configure', 'set security ipsec security-association manual-sa1 manual direction bidirectional spi 9', 'commit', 'rollback 0', 'exit');
     expect(r.code).toBe(1);
