@@ -1,31 +1,36 @@
 /**
- * The ES PIC as the PFE sees it: one worker thread per PIC, fed in batches (one transferred
- * buffer per batch), watched by a heartbeat. A crashed or hung worker is replaced and its SAs are
- * reinstalled from the last configuration; the PFE never waits for it.
+ * The ES PIC as the PFE sees it: one worker thread per PIC. Packets go through shared-memory rings
+ * (ring.ts) with a futex wake-up per burst, control messages through a MessagePort; a heartbeat
+ * watches the worker. A crashed or hung worker is replaced and its SAs are reinstalled from the last
+ * configuration; the PFE never waits for it.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, MessageChannel, MessagePort } from 'node:worker_threads';
 import type { IpsecEngine, IpsecSink, EsTunnelConfig } from '../../src/pfe/types.js';
-import { BatchWriter, readBatch, OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './batch.js';
+import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './batch.js';
+import { Ring, newRing } from './ring.js';
 import { overheadFor, DropReason, newDrops } from './sa.js';
 import type { PicSnapshot, SaSnapshot } from './core.js';
 
-function newWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
+function newWorker(workerData: unknown, transferList: MessagePort[]): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData, transferList });
   // running from TypeScript source (vitest): register tsx's loader inside the worker, then load it
   const src = new URL('./worker.ts', import.meta.url).href;
-  return new Worker(`import('tsx/esm/api').then(m => { m.register(); return import(${JSON.stringify(src)}); })`, { eval: true });
+  return new Worker(`import('tsx/esm/api').then(m => { m.register(); return import(${JSON.stringify(src)}); })`, { eval: true, workerData, transferList });
 }
 
 export interface EsPicOptions { heartbeatMs?: number; hangMs?: number; onEvent?: (e: string) => void }
 
 export class EsPic implements IpsecEngine {
   private worker?: Worker;
+  private port?: MessagePort;
+  private toRing?: Ring;
+  private fromRing?: Ring;
+  private generation = 0;
   private sink?: IpsecSink;
   private tunnels: EsTunnelConfig[] = [];
   private ifls: string[] = [];
   private index = new Map<string, number>();
-  private batch = new BatchWriter();
-  private scheduled = false;
+  private wakeScheduled = false;
   private closing = false;
   private seq = 0;
   private waiting = new Map<number, (s: PicSnapshot) => void>();
@@ -33,32 +38,61 @@ export class EsPic implements IpsecEngine {
   private lastPong = Date.now();
   restarts = 0;
   lost = 0;
+  busy = 0;
   drops = newDrops();
 
   constructor(readonly pic: string, private o: EsPicOptions = {}) { this.spawn(); }
 
   private spawn(): void {
-    const w = newWorker();
+    const gen = ++this.generation;
+    const ch = new MessageChannel();
+    const toWorker = newRing(), fromWorker = newRing();
+    this.toRing = new Ring(toWorker);
+    this.fromRing = new Ring(fromWorker);
+    const w = newWorker({ port: ch.port2, toWorker, fromWorker }, [ch.port2]);
     this.worker = w;
+    this.port = ch.port1;
     this.lastPong = Date.now();
-    w.on('message', (m: { t: string; buf?: ArrayBuffer; id?: number } & Record<string, unknown>) => this.onMessage(m));
+    ch.port1.on('message', (m: { t: string; id?: number } & Record<string, unknown>) => this.onMessage(m));
+    ch.port1.unref();
     w.on('error', () => { /* the exit handler restarts it */ });
     w.on('exit', () => { if (this.worker === w && !this.closing) this.restart('exit'); });
     w.unref();
-    if (this.ifls.length) w.postMessage({ t: 'configure', tunnels: this.tunnels, ifls: this.ifls });
+    if (this.ifls.length) this.control({ t: 'configure', tunnels: this.tunnels, ifls: this.ifls });
+    void this.readLoop(gen, this.fromRing);
     if (!this.heartbeat) {
       const every = this.o.heartbeatMs ?? 500, hang = this.o.hangMs ?? 3000;
       this.heartbeat = setInterval(() => {
         if (Date.now() - this.lastPong > hang) { this.restart('hung'); return; }
-        this.worker?.postMessage({ t: 'ping', id: 0 });
-        this.worker?.postMessage({ t: 'tick', now: Date.now() });
+        this.control({ t: 'ping', id: 0 });
+        this.control({ t: 'tick', now: Date.now() });
       }, every);
       this.heartbeat.unref();
     }
   }
 
+  /** Results from the worker: drain the ring, then sleep (asynchronously) until woken. */
+  private async readLoop(gen: number, ring: Ring): Promise<void> {
+    while (gen === this.generation && !this.closing) {
+      const seen = ring.seq;
+      ring.drain((op, idx, pkt) => {
+        const ifl = this.ifls[idx];
+        if (ifl === undefined) return;
+        if (op === OP_OUTER) this.sink?.outer(ifl, pkt);
+        else if (op === OP_INNER) this.sink?.inner(ifl, pkt);
+      });
+      const w = ring.waitAsync(seen);
+      if (w) await w;
+    }
+  }
+
+  private control(m: object): void {
+    this.port?.postMessage(m);
+    this.toRing?.wake();
+  }
+
   private restart(why: string): void {
-    const old = this.worker;
+    const old = this.worker, oldRing = this.fromRing;
     this.worker = undefined;
     void old?.terminate();
     this.restarts++;
@@ -66,18 +100,12 @@ export class EsPic implements IpsecEngine {
     for (const r of this.waiting.values()) r(this.emptySnapshot());
     this.waiting.clear();
     this.spawn();
+    oldRing?.wake();   // let the old read loop see it is finished
   }
 
-  private onMessage(m: { t: string; buf?: ArrayBuffer; id?: number } & Record<string, unknown>): void {
+  private onMessage(m: { t: string; id?: number } & Record<string, unknown>): void {
     this.lastPong = Date.now();
-    if (m.t === 'results' && m.buf) {
-      for (const [op, idx, pkt] of readBatch(m.buf)) {
-        const ifl = this.ifls[idx];
-        if (ifl === undefined) continue;
-        if (op === OP_OUTER) this.sink?.outer(ifl, pkt);
-        else if (op === OP_INNER) this.sink?.inner(ifl, pkt);
-      }
-    } else if (m.t === 'snapshot') {
+    if (m.t === 'snapshot') {
       const r = this.waiting.get(m.id!);
       this.waiting.delete(m.id!);
       const drops = newDrops();
@@ -91,21 +119,18 @@ export class EsPic implements IpsecEngine {
   configure(tunnels: EsTunnelConfig[]): void {
     this.tunnels = tunnels;
     for (const t of tunnels) if (!this.index.has(t.ifl)) { this.index.set(t.ifl, this.ifls.length); this.ifls.push(t.ifl); }
-    this.worker?.postMessage({ t: 'configure', tunnels, ifls: this.ifls });
+    this.control({ t: 'configure', tunnels, ifls: this.ifls });
   }
 
   private queue(op: number, ifl: string, pkt: Buffer): void {
     const idx = this.index.get(ifl);
     if (idx === undefined || !this.worker) { this.drops['no-sa']++; this.lost++; return; }
-    this.batch.push(op, idx, pkt);
-    if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+    if (!this.toRing!.push(op, idx, pkt)) { this.busy++; return; }
+    // one wake-up for everything queued while the current event (a TAP batch, say) is handled
+    if (!this.wakeScheduled) { this.wakeScheduled = true; queueMicrotask(() => { this.wakeScheduled = false; this.toRing?.wake(); }); }
   }
-  flush(): void {
-    this.scheduled = false;
-    if (!this.batch.length || !this.worker) return;
-    const ab = this.batch.take();
-    this.worker.postMessage({ t: 'batch', buf: ab }, [ab]);
-  }
+  /** Kept for callers that want the worker woken now. */
+  flush(): void { this.toRing?.wake(); }
   encrypt(ifl: string, pkt: Buffer): void { this.queue(OP_ENCRYPT, ifl, pkt); }
   decrypt(ifl: string, pkt: Buffer): void { this.queue(OP_DECRYPT, ifl, pkt); }
 
@@ -124,21 +149,24 @@ export class EsPic implements IpsecEngine {
     return new Promise(res => {
       const t = setTimeout(() => { this.waiting.delete(id); res(this.emptySnapshot()); }, timeoutMs);
       this.waiting.set(id, s => { clearTimeout(t); res(s); });
-      this.worker!.postMessage({ t: 'snapshot', id });
+      this.control({ t: 'snapshot', id });
     });
   }
 
-  clear(): void { this.drops = newDrops(); this.worker?.postMessage({ t: 'clear' }); }
+  clear(): void { this.drops = newDrops(); this.control({ t: 'clear' }); }
 
   /** Test hooks: make the worker crash or hang, as a broken PIC would. */
-  crashForTest(): void { this.worker?.postMessage({ t: 'crash' }); }
-  hangForTest(ms: number): void { this.worker?.postMessage({ t: 'hang', ms }); }
+  crashForTest(): void { this.control({ t: 'crash' }); }
+  hangForTest(ms: number): void { this.control({ t: 'hang', ms }); }
 
   async close(): Promise<void> {
     this.closing = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
-    await this.worker?.terminate();
+    const w = this.worker;
     this.worker = undefined;
+    this.fromRing?.wake();
+    this.port?.close();
+    await w?.terminate();
   }
 }
 

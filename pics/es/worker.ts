@@ -1,15 +1,21 @@
 /**
- * The ES PIC worker thread: it holds the keys and SA state (IpsecCore) and processes packet
- * batches. A thin message shell: every decision is in core.ts and sa.ts.
+ * The ES PIC worker thread: it holds the keys and SA state (IpsecCore) and processes packets from a
+ * shared-memory ring, sleeping on a futex when there are none. Control messages (configure,
+ * snapshots, heartbeats) arrive on a MessagePort read synchronously between batches. A thin shell:
+ * every decision is in core.ts and sa.ts.
  */
-import { parentPort } from 'node:worker_threads';
+import { workerData, receiveMessageOnPort, MessagePort } from 'node:worker_threads';
 import { IpsecCore } from './core.js';
-import { BatchWriter, readBatch, OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './batch.js';
+import { Ring, RingBuffers } from './ring.js';
+import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './batch.js';
 import type { EsTunnelConfig } from '../../src/pfe/types.js';
 import type { ManualDirection } from '../../src/config/model.js';
 
+const { port, toWorker, fromWorker } = workerData as { port: MessagePort; toWorker: RingBuffers; fromWorker: RingBuffers };
+const inRing = new Ring(toWorker), outRing = new Ring(fromWorker);
 const core = new IpsecCore();
 let ifls: string[] = [];
+let ringFull = 0;
 
 const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 function revive(t: EsTunnelConfig): EsTunnelConfig {
@@ -21,42 +27,36 @@ function revive(t: EsTunnelConfig): EsTunnelConfig {
 
 type Msg =
   | { t: 'configure'; tunnels: EsTunnelConfig[]; ifls: string[] }
-  | { t: 'batch'; buf: ArrayBuffer }
-  | { t: 'snapshot'; id: number }
-  | { t: 'ping'; id: number }
-  | { t: 'tick'; now: number }
+  | { t: 'snapshot'; id: number } | { t: 'ping'; id: number } | { t: 'tick'; now: number }
   | { t: 'clear' } | { t: 'crash' } | { t: 'hang'; ms: number };
 
-parentPort!.on('message', (m: Msg) => {
+function control(m: Msg): void {
   switch (m.t) {
-    case 'configure':
-      ifls = m.ifls;
-      core.configure(m.tunnels.map(revive));
-      break;
-    case 'batch': {
-      const out = new BatchWriter();
-      for (const [op, idx, pkt] of readBatch(m.buf)) {
-        const ifl = ifls[idx];
-        if (ifl === undefined) continue;
-        if (op === OP_ENCRYPT) { const r = core.encrypt(ifl, pkt); if (r.ok) out.push(OP_OUTER, idx, r.packet); }
-        else if (op === OP_DECRYPT) { const r = core.decrypt(ifl, pkt); if (r.ok) out.push(OP_INNER, idx, r.packet); }
-      }
-      if (out.length) { const ab = out.take(); parentPort!.postMessage({ t: 'results', buf: ab }, [ab]); }
-      break;
-    }
-    case 'snapshot':
-      parentPort!.postMessage({ t: 'snapshot', id: m.id, drops: core.drops, encrypted: core.encrypted, decrypted: core.decrypted, sas: core.snapshot() });
-      break;
-    case 'ping':
-      parentPort!.postMessage({ t: 'pong', id: m.id });
-      break;
-    case 'tick': {
-      const events = core.tick(m.now);
-      if (events.length) parentPort!.postMessage({ t: 'lifetime', events });
-      break;
-    }
+    case 'configure': ifls = m.ifls; core.configure(m.tunnels.map(revive)); break;
+    case 'snapshot': port.postMessage({ t: 'snapshot', id: m.id, drops: core.drops, encrypted: core.encrypted, decrypted: core.decrypted, ringFull, sas: core.snapshot() }); break;
+    case 'ping': port.postMessage({ t: 'pong', id: m.id }); break;
+    case 'tick': { const events = core.tick(m.now); if (events.length) port.postMessage({ t: 'lifetime', events }); break; }
     case 'clear': core.clear(); break;
     case 'crash': throw new Error('ES PIC worker crash requested (test)');
     case 'hang': { const end = Date.now() + m.ms; while (Date.now() < end) { /* spin: a hung PIC */ } break; }
   }
-});
+}
+
+for (;;) {
+  let m;
+  while ((m = receiveMessageOnPort(port))) control(m.message as Msg);
+  const seen = inRing.seq;
+  let produced = 0;
+  inRing.drain((op, idx, pkt) => {
+    const ifl = ifls[idx];
+    if (ifl === undefined) return;
+    const r = op === OP_ENCRYPT ? core.encrypt(ifl, pkt) : op === OP_DECRYPT ? core.decrypt(ifl, pkt) : undefined;
+    if (r?.ok) {
+      if (outRing.push(op === OP_ENCRYPT ? OP_OUTER : OP_INNER, idx, r.packet)) produced++;
+      else ringFull++;
+    }
+  });
+  if (produced) outRing.wake();
+  // sleep until the PFE pushes packets or a control message arrives (the sender wakes us too)
+  inRing.waitSync(seen, 200);
+}

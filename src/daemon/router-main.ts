@@ -20,7 +20,8 @@ async function main(): Promise<void> {
   const errFile = join(spec.runDir, `${spec.node}.error`);
   rmSync(errFile, { force: true });
   const fail = (msg: string) => { writeFileSync(errFile, msg + '\n'); process.stderr.write(msg + '\n'); process.exit(1); };
-  const router = new Router({ name: spec.node, model: spec.model, pics: spec.pics, onEvent: e => process.stderr.write(`${new Date().toISOString()} ${e}\n`) });
+  // VROUTER_ES_INLINE=1 (diagnostics): run the ES PIC in the router's main thread instead of a worker
+  const router = new Router({ name: spec.node, model: spec.model, pics: spec.pics, ipsec: process.env.VROUTER_ES_INLINE === '1' ? 'inline' : 'worker', onEvent: e => process.stderr.write(`${new Date().toISOString()} ${e}\n`) });
   // a restarted router comes back with its last committed configuration
   const last = join(stateDir, 'juniper.conf.0');
   const text = existsSync(last) ? readFileSync(last, 'utf8') : spec.startupConfig ? readFileSync(spec.startupConfig, 'utf8') : '';

@@ -83,7 +83,9 @@ async function startRouter(t: Topology, n: NodeSpec, log: (s: string) => void): 
   const specFile = join(dir, `${n.name}.spec.json`);
   writeFileSync(specFile, JSON.stringify(spec, null, 2));
   const out = openSync(join(dir, `${n.name}.log`), 'a');
-  const child = spawn('ip', ['netns', 'exec', labNs(t.name), process.execPath, join(repoRoot(), 'dist', 'src', 'daemon', 'router-main.js'), specFile], { detached: true, stdio: ['ignore', out, out] });
+  // VROUTER_PROFILE=DIR: CPU profiles of each router process and its ES PIC workers (written at exit)
+  const prof = process.env.VROUTER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.VROUTER_PROFILE}`] : [];
+  const child = spawn('ip', ['netns', 'exec', labNs(t.name), process.execPath, ...prof, join(repoRoot(), 'dist', 'src', 'daemon', 'router-main.js'), specFile], { detached: true, stdio: ['ignore', out, out] });
   child.unref();
   closeSync(out);
   const end = Date.now() + 30000;

@@ -42,9 +42,9 @@ async function picRate(pic: EsPic, pkts: Buffer[], rounds: number): Promise<numb
       outer: (ifl, pkt) => pic.decrypt(ifl, Buffer.from(pkt)),
       inner: (_ifl, pkt) => { inner++; bytes += pkt.length; if (inner === total) done(); else if (sent < total && inner % 128 === 0) pump(); },
     });
-    // keep a bounded number of packets in flight, in batches
-    const pump = () => { for (let k = 0; k < 256 && sent < total; k++) pic.encrypt('es-0/1/0.0', pkts[sent++ % pkts.length]!); };
-    pump(); pump(); pump(); pump();
+    // keep at most 1024 packets in flight, topped up in batches
+    const pump = () => { while (sent < total && sent - inner < 1024) pic.encrypt('es-0/1/0.0', pkts[sent++ % pkts.length]!); };
+    pump();
   });
   return bytes / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
