@@ -7,7 +7,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'chassis/**/*.test.ts', 'pics/**/*.test.ts', 'test/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'chassis/**/*.test.ts', 'pics/**/*.test.ts', 'test/**/*.test.ts', 'test/**/*.test.tsx'],
           exclude: ['node_modules', 'dist', 'test/e2e/**'],
           testTimeout: 20000,
         },

@@ -3,7 +3,7 @@
 set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in iproute2 iputils-ping tcpdump iperf3 python3-scapy g++ make python3 procps; do have "$p" || need+=("$p"); done
+for p in iproute2 iputils-ping tcpdump iperf3 python3-scapy g++ make python3 procps tmux; do have "$p" || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "deps: missing ${need[*]}; run as root to install them" >&2; exit 1; fi
   echo "deps: installing ${need[*]}"

@@ -3,14 +3,16 @@ import { readFileSync } from 'node:fs';
 import { loadAndCheck, showConfig, showSet, loadText, LoadFailure, formatDiagnostics } from '../config/index.js';
 import { Chassis } from '../../chassis/chassis.js';
 import { join } from 'node:path';
-import { loadTopology, TopologyError } from '../lab/topology.js';
+import { loadTopology, TopologyError, Topology } from '../lab/topology.js';
 import * as lab from '../lab/reallab.js';
 import { ControlClient } from '../daemon/control.js';
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { pcapHeader, pcapRecord, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../net/pcap.js';
 
 const USAGE = `usage: vrouter <command> [options]
-  up TOPOLOGY [--detach]                  bring a lab up (foreground: Ctrl-C brings it down)
+  up TOPOLOGY [--detach]                  bring a lab up and open the console on its first router
+                                          (leaving asks whether to bring the lab down)
+  console TOPOLOGY [NODE]                 the console of a running lab
   down TOPOLOGY                           remove everything the lab made
   inspect TOPOLOGY --json                 nodes, processes, namespaces and link devices
   exec TOPOLOGY NODE 'COMMAND' ...        run CLI commands on a running router
@@ -20,6 +22,17 @@ const USAGE = `usage: vrouter <command> [options]
                                           commit-check a configuration file offline
   show-config FILE [--display set]        print the canonical form of a configuration file
 `;
+
+/** The console on a lab's routers (first router unless NODE names one). */
+async function openConsole(t: Topology, node: string | undefined, foreground: boolean): Promise<'down' | 'leave'> {
+  const { RemoteLink } = await import('../console/link.js');
+  const { runConsole } = await import('../console/run.js');
+  const routers = [...t.nodes.values()].filter(n => n.kind !== 'linux').map(n => n.name);
+  if (node && !routers.includes(node)) throw new Error(`lab ${t.name} has no router ${node} (routers: ${routers.join(', ')})`);
+  const links = new Map<string, import('../console/link.js').RouterLink>();
+  for (const r of routers) links.set(r, await RemoteLink.open(r, join(lab.runDir(t.name), `${r}.sock`)));
+  return runConsole(links, node ?? routers[0]!, { lab: t.name, foreground });
+}
 
 /** Run CLI commands on a lab's router through its control socket; exit 1 if any of them failed. */
 export async function execCommands(file: string, node: string, commands: string[], out: (s: string) => void): Promise<number> {
@@ -96,10 +109,24 @@ export async function run(argv: string[]): Promise<number> {
         catch (e) { if (e instanceof lab.AlreadyUp) { out(e.message); return 0; } throw e; }
         out(`lab ${t.name} is up (${((Date.now() - t0) / 1000).toFixed(1)} s): ${Object.entries(state.nodes).map(([k, v]) => `${k} (${v.kind === 'linux' ? 'netns ' + v.netns : 'pid ' + v.pid})`).join(', ')}`);
         if (detach) return 0;
-        out('running in the foreground; Ctrl-C brings the lab down');
-        await new Promise<void>(res => { process.once('SIGINT', res); process.once('SIGTERM', res); });
-        lab.down(t);
-        out(`lab ${t.name} is down`);
+        if (!process.stdin.isTTY || !process.stdout.isTTY) {
+          out('running in the foreground (no terminal for the console); Ctrl-C brings the lab down');
+          await new Promise<void>(res => { process.once('SIGINT', res); process.once('SIGTERM', res); });
+          lab.down(t);
+          out(`lab ${t.name} is down`);
+          return 0;
+        }
+        const outcome = await openConsole(t, undefined, true);
+        if (outcome === 'down') { lab.down(t); out(`lab ${t.name} is down`); }
+        else out(`lab ${t.name} stays up; vrouter console ${file} attaches again, vrouter down ${file} removes it`);
+        return 0;
+      }
+      case 'console': {
+        const [file, node] = args;
+        if (!file) { err(USAGE); return 2; }
+        const t = loadTopology(file);
+        if (!lab.isUp(t.name)) { err(`vrouter: lab ${t.name} is not up`); return 1; }
+        await openConsole(t, node, false);
         return 0;
       }
       case 'down': {
