@@ -1,0 +1,65 @@
+/**
+ * The console in a real terminal: `vrouter up` under tmux (send-keys to type, capture-pane to read).
+ * Pings from host-a, then `show ipsec security-associations` lists manual-sa1 with SPI 2312 and
+ * counters that rise, `sh int te` lists es-0/1/0, and leaving brings the lab down.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { canRun, skipReason, buildOnce, labCopy, inNs, leftovers, cleanup, sh, ROOT, Lab } from './helpers.js';
+
+const hasTmux = sh('which', ['tmux']).code === 0;
+describe.skipIf(!canRun || !hasTmux)(`the console under tmux ${skipReason}`, () => {
+  let lab: Lab;
+  let tm: string;
+  const screen = () => sh('tmux', ['capture-pane', '-t', tm, '-p', '-S', '-2000']).out;
+  const keys = (...k: string[]) => sh('tmux', ['send-keys', '-t', tm, ...k]);
+  const waitFor = async (re: RegExp, ms = 20000) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) { const s = screen(); if (re.test(s)) return s; await new Promise(r => setTimeout(r, 100)); }
+    throw new Error(`the terminal never showed ${re}:\n${screen().split('\n').slice(-30).join('\n')}`);
+  };
+  /** Run a command and return only what it printed (from its prompt line to the next prompt). */
+  const command = async (cmd: string, until: RegExp) => {
+    const before = screen().length;
+    keys(cmd, 'Enter');
+    await waitFor(new RegExp(`root@gw-a> ${cmd.replace(/[|]/g, '\\|')}[\\s\\S]*${until.source}[\\s\\S]*root@gw-a>`));
+    const s = screen();
+    return s.slice(Math.max(0, s.lastIndexOf(`root@gw-a> ${cmd}`, s.length), before - 200));
+  };
+
+  beforeAll(async () => {
+    buildOnce();
+    lab = labCopy('gw-a-b', 'c');
+    tm = `vr${lab.name}`;
+    sh('tmux', ['new-session', '-d', '-s', tm, '-x', '120', '-y', '40', `cd ${ROOT} && node bin/vrouter.js up ${lab.file}; echo CONSOLE-EXITED; sleep 120`]);
+    await waitFor(/root@gw-a>/, 40000);
+  });
+  afterAll(() => {
+    sh('tmux', ['kill-session', '-t', tm]);
+    if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); }
+  });
+
+  it('shows manual-sa1 with SPI 2312 and counters that rise with pings; sh int te lists es-0/1/0', async () => {
+    expect(inNs(`${lab.name}-host-a`, 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.2.2.2').out).toMatch(/3 received/);
+    const first = await command('show ipsec security-associations', /Direction: outbound/);
+    expect(first).toContain('Security association: manual-sa1');
+    expect(first).toMatch(/Direction: inbound, SPI: 2312/);
+    const n1 = [...first.matchAll(/Packets: (\d+),/g)].map(m => Number(m[1]));
+    expect(n1).toEqual([3, 3]);
+    expect(inNs(`${lab.name}-host-a`, 'ping', '-c', '4', '-i', '0.2', '-W', '2', '10.2.2.2').out).toMatch(/4 received/);
+    keys('clear');   // a word typed and wiped with Ctrl-C must not disturb the next command
+    keys('C-c');
+    const second = await command('show ipsec security-associations', /Direction: outbound/);
+    const n2 = [...second.matchAll(/Packets: (\d+),/g)].map(m => Number(m[1])).slice(-2);
+    expect(n2).toEqual([7, 7]);
+    const te = await command('sh int te', /lo0\.0/);
+    expect(te).toMatch(/es-0\/1\/0\.0\s+up\s+up\s+inet\s+10\.1\.1\.8\s+--> 10\.1\.1\.9/);
+  });
+
+  it('leaving asks whether to bring the lab down, and yes does', async () => {
+    keys('exit', 'Enter');
+    await waitFor(/Bring lab \S+ down\? \[yes,no\] \(yes\)/);
+    keys('yes', 'Enter');
+    await waitFor(/is down[\s\S]*CONSOLE-EXITED/, 30000);
+    expect(leftovers(lab.name)).toEqual([]);
+  });
+});
