@@ -80,7 +80,9 @@ export class Interpreter {
   private saNames = () => [...(this.router.model?.sas.keys() ?? [])];
   private filterNames = () => [...this.router.pfe.filters.keys()];
   private async pic(): Promise<PicSnapshot> {
-    return this.router.ipsec.snapshot ? await this.router.ipsec.snapshot() : { pic: '', drops: {} as PicSnapshot['drops'], encrypted: 0, decrypted: 0, restarts: 0, sas: [] };
+    const es: PicSnapshot = this.router.ipsec.snapshot ? await this.router.ipsec.snapshot() : { pic: '', drops: {} as PicSnapshot['drops'], encrypted: 0, decrypted: 0, restarts: 0, sas: [] };
+    const re = await this.router.reIpsec.snapshot();
+    return { ...es, sas: [...es.sas, ...re.sas] };
   }
 
   /** Each ES PIC's own snapshot, by FPC/PIC. */

@@ -201,6 +201,8 @@ export function ipsecSas(r: Router, pic: PicSnapshot, level: 'brief' | 'standard
     out.push(`Security association: ${name}${fam}`, '');
     if (ifl?.tunnel) out.push(`  Local gateway: ${intToIp(ifl.tunnel.source)}, Remote gateway: ${intToIp(ifl.tunnel.destination)}`);
     if (ifl) out.push(`  Interface: ${ifl.name}`);
+    const re = installed.find(x => x.ifl.startsWith('re:'));
+    if (re) out.push(`  Local gateway: ${intToIp(re.tunnel.destination === re.tunnel.source ? re.tunnel.source : re.direction === 'outbound' ? re.tunnel.source : re.tunnel.destination)}, Remote gateway: ${intToIp(re.direction === 'outbound' ? re.tunnel.destination : re.tunnel.source)}`, `  Used by: BGP neighbor ${intToIp(re.direction === 'outbound' ? re.tunnel.destination : re.tunnel.source)} (transport mode, Routing Engine)`);
     if (installed.length === 0) {
       out.push(sa.mode === 'transport' ? '  Transport mode SA (used by BGP): not installed on an ES PIC' : sa.dynamic ? '  No IPsec SA negotiated (IKE key management is not available yet)' : '  Not installed');
     }

@@ -51,9 +51,16 @@ export class Pfe implements IpsecSink {
   private ipId = 1;
   model?: RouterModel;
 
-  constructor(readonly name: string, interfaceNames: string[], private ipsec?: IpsecEngine, private now: () => number = Date.now) {
+  /** Transport-mode SAs for BGP peers, processed by the router itself (the Routing Engine), not an ES PIC. */
+  private transportByPeer = new Map<number, string>();
+
+  constructor(readonly name: string, interfaceNames: string[], private ipsec?: IpsecEngine, private now: () => number = Date.now, private reIpsec?: IpsecEngine) {
     for (const n of [...interfaceNames, 'lo0']) this.ensureIfd(n);
     ipsec?.setSink(this);
+    reIpsec?.setSink({
+      outer: (_ifl, pkt) => { const r = this.routes.lookup(pkt.readUInt32BE(16)); if (r) this.output(pkt, r); else this.countDrop('no-route'); },
+      inner: (_ifl, pkt) => this.deliverLocal(pkt),
+    });
   }
 
   private ensureIfd(name: string): IfdState {
@@ -163,6 +170,23 @@ export class Pfe implements IpsecSink {
       if (inb) this.inboundSa.set(`${inb.protocol === 'esp' ? PROTO_ESP : PROTO_AH}/${inb.spi}/${l.tunnel.source}`, l.name);
     }
     this.ipsec?.configure(tunnels);
+    // transport-mode SAs named by BGP neighbors: the router's own traffic with that peer
+    this.transportByPeer.clear();
+    const transport: EsTunnelConfig[] = [];
+    for (const b of model.bgp) {
+      if (!b.neighbor || !b.ipsecSa) continue;
+      const sa = model.sas.get(b.ipsecSa);
+      if (!sa || sa.mode !== 'transport' || !sa.manual) continue;
+      const peer = ipToInt(b.neighbor);
+      const local = this.sourceFor(peer);
+      if (local === undefined) continue;
+      const ifl = `re:bgp-${b.neighbor}`;
+      this.transportByPeer.set(peer, ifl);
+      transport.push({ ifl, pic: 're', sa, source: local, destination: peer });
+      const inb = sa.manual.inbound;
+      if (inb) this.inboundSa.set(`${inb.protocol === 'esp' ? PROTO_ESP : PROTO_AH}/${inb.spi}/${local}`, ifl);
+    }
+    this.reIpsec?.configure(transport);
     // forget ARP entries that no longer sit on a subnet of their interface; announce our addresses
     for (const d of this.ifds.values()) {
       if (d.kind !== 'fe') continue;
@@ -292,6 +316,7 @@ export class Pfe implements IpsecSink {
     if (pkt.length < ihl + off + 4) { this.countDrop('ipsec-short-packet', inIfl); return; }
     const spi = pkt.readUInt32BE(ihl + off);
     const ifl = this.inboundSa.get(`${proto}/${spi}/${dst}`);
+    if (ifl?.startsWith('re:') && this.reIpsec) { this.reIpsec.decrypt(ifl, pkt); return; }
     if (!ifl || !this.ipsec) { this.countDrop('ipsec-no-sa', inIfl); return; }
     this.ipsec.decrypt(ifl, pkt);
   }
@@ -409,6 +434,8 @@ export class Pfe implements IpsecSink {
 
   /** Send a packet the router itself made (ICMP, CLI ping, outer tunnel packets). */
   originate(pkt: Buffer): void {
+    const t = this.reIpsec && this.transportByPeer.get(pkt.readUInt32BE(16));
+    if (t && pkt[9] !== PROTO_ESP && pkt[9] !== PROTO_AH && this.localAddrs.has(pkt.readUInt32BE(12))) { this.reIpsec!.encrypt(t, pkt); return; }
     const route = this.routes.lookup(pkt.readUInt32BE(16));
     if (!route) { this.countDrop('no-route'); return; }
     this.output(pkt, route);

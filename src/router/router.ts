@@ -25,6 +25,8 @@ export class Router {
   readonly chassis: Chassis;
   readonly pfe: Pfe;
   readonly ipsec: Engine;
+  /** Transport-mode SAs (BGP), processed by the Routing Engine rather than an ES PIC. */
+  readonly reIpsec: InlineIpsec;
   tree?: CNode;
   model?: RouterModel;
   readonly booted = Date.now();
@@ -38,7 +40,8 @@ export class Router {
     this.ipsec = e === 'inline' ? new InlineIpsec()
       : e === 'worker' ? new EsPicSet(this.chassis.esPics().map(p => `${p.fpc}/${p.pic}`), { onEvent: ev => { this.log.write('messages', 'kmd', ev); opts.onEvent?.(ev); } })
       : e;
-    this.pfe = new Pfe(opts.name, this.chassis.interfaceNames(), this.ipsec, opts.now);
+    this.reIpsec = new InlineIpsec();
+    this.pfe = new Pfe(opts.name, this.chassis.interfaceNames(), this.ipsec, opts.now, this.reIpsec);
   }
   get name() { return this.model?.hostName ?? this.opts.name; }
 

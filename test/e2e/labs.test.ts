@@ -65,3 +65,18 @@ describe.skipIf(!canRun)(`labs ${skipReason}`, () => {
     expect(ext.match(/Encrypted packets: 3, Decrypted packets: 3/g)).toHaveLength(2);
   });
 });
+
+describe.skipIf(!canRun)(`transport lab ${skipReason}`, () => {
+  it("transport mode between the gateways' own addresses, for their BGP neighbor", async () => {
+    const l = bringUp('transport', 't');
+    const t = linkOf(l.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
+    const lines = await capture(t.netns, t.device, () => {
+      expect(vrouter('exec', l.file, 'gw-a', 'ping 10.0.0.2 count 3 interval 0.2').out).toMatch(/3 packets received/);
+    });
+    expect(lines).toHaveLength(6);
+    for (const x of lines) expect(x).toMatch(/IP 10\.0\.0\.[12] > 10\.0\.0\.[21]: ESP\(spi=0x0000012c/);
+    const sa = vrouter('exec', l.file, 'gw-a', 'show ipsec security-associations bgp-sa').out;
+    expect(sa).toMatch(/Mode: transport, Type: manual/);
+    expect([...sa.matchAll(/Packets: (\d+),/g)].map(m => Number(m[1]))).toEqual([3, 3]);
+  });
+});
