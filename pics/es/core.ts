@@ -66,18 +66,15 @@ export class IpsecCore {
     this.encrypted = this.decrypted = 0;
   }
 
-  encrypt(ifl: string, pkt: Buffer): SaResult {
-    const sa = this.tunnels.get(ifl)?.outbound;
+  encrypt(ifl: string, pkt: Buffer): SaResult { return this.process(ifl, 'outbound', pkt); }
+  decrypt(ifl: string, pkt: Buffer): SaResult { return this.process(ifl, 'inbound', pkt); }
+  private process(ifl: string, dir: 'inbound' | 'outbound', pkt: Buffer): SaResult {
+    const sa = this.tunnels.get(ifl)?.[dir];
     if (!sa) { this.drops['no-sa']++; return { ok: false, reason: 'no-sa' }; }
-    const r = sa.encapsulate(pkt);
-    if (r.ok) this.encrypted++; else this.drops[r.reason]++;
-    return r;
-  }
-  decrypt(ifl: string, pkt: Buffer): SaResult {
-    const sa = this.tunnels.get(ifl)?.inbound;
-    if (!sa) { this.drops['no-sa']++; return { ok: false, reason: 'no-sa' }; }
-    const r = sa.decapsulate(pkt);
-    if (r.ok) this.decrypted++; else this.drops[r.reason]++;
+    const r = dir === 'outbound' ? sa.encapsulate(pkt) : sa.decapsulate(pkt);
+    if (!r.ok) this.drops[r.reason]++;
+    else if (dir === 'outbound') this.encrypted++;
+    else this.decrypted++;
     return r;
   }
   overhead(ifl: string, len: number): number { return this.tunnels.get(ifl)?.outbound?.overhead(len) ?? 0; }

@@ -31,6 +31,8 @@ interface OpNode {
 
 const HELP_PAD = 21;
 const line = (name: string, help: string) => `  ${name.padEnd(HELP_PAD)}${help}`.trimEnd();
+const ambiguous = (w: { text: string; col: number }, items: Array<{ name: string; help: string }>) =>
+  new CliError(w.col, `'${w.text}' is ambiguous.`, 'Possible completions:\n' + items.map(x => line(x.name, x.help)).join('\n'));
 
 /** Output filters: `| match`, `| except`, `| count`, `| no-more`. */
 class PipeWriter implements Session {
@@ -207,8 +209,13 @@ export class Interpreter {
 
   // ------------------------------------------------------------------ parsing
 
-  /** Walk the grammar; `upTo` words only (for help and completion). */
-  private parseOp(words: Word[], endCol: number): { node: OpNode; p: Parsed } {
+  /**
+   * The one walk of the operational grammar: subcommands by unique prefix, then flags, options
+   * with a value, and the positional argument. Running a command (`parseOp`) and listing what may
+   * come next (`opCandidates`) both use it; for help, an option still waiting for its value is
+   * reported instead of being an error.
+   */
+  private walkOp(words: Word[], endCol: number, forHelp: boolean): { node: OpNode; p: Parsed; argsStarted: boolean; awaitingValue?: Opt } {
     let node = this.opRoot;
     const p: Parsed = { flags: new Set(), opts: new Map(), rest: [], endCol };
     let argsStarted = false;
@@ -217,7 +224,7 @@ export class Interpreter {
       if (node.sub && !argsStarted) {
         const m = matchPrefix(w.text, node.sub);
         if (m.kind === 'one') { node = m.item; continue; }
-        if (m.kind === 'ambiguous') throw new CliError(w.col, `'${w.text}' is ambiguous.`, 'Possible completions:\n' + m.items.map(x => line(x.name, x.help)).join('\n'));
+        if (m.kind === 'ambiguous') throw ambiguous(w, m.items);
         if (!node.run) throw new CliError(w.col, 'syntax error, expecting <command>.');
       }
       argsStarted = true;
@@ -227,19 +234,27 @@ export class Interpreter {
       if (m.kind === 'one') {
         if (m.item.arg) {
           const v = words[i + 1];
-          if (!v) throw new CliError(endCol, `syntax error, expecting ${m.item.arg}.`);
+          if (!v) {
+            if (forHelp) return { node, p, argsStarted, awaitingValue: m.item };
+            throw new CliError(endCol, `syntax error, expecting ${m.item.arg}.`);
+          }
           p.opts.set(m.item.name, v.text);
           i++;
         } else p.flags.add(m.item.name);
         continue;
       }
-      if (m.kind === 'ambiguous' && !node.arg) throw new CliError(w.col, `'${w.text}' is ambiguous.`, 'Possible completions:\n' + m.items.map(x => line(x.name, x.help)).join('\n'));
+      if (m.kind === 'ambiguous' && !node.arg) throw ambiguous(w, m.items);
       if (node.arg && (node.arg.rest || p.arg === undefined)) {
         if (node.arg.rest) p.rest.push(w.text); else p.arg = w.text;
         continue;
       }
       throw new CliError(w.col, 'syntax error.');
     }
+    return { node, p, argsStarted };
+  }
+
+  private parseOp(words: Word[], endCol: number): { node: OpNode; p: Parsed } {
+    const { node, p } = this.walkOp(words, endCol, false);
     if (!node.run) throw new CliError(endCol, 'syntax error, expecting <command>.');
     if (node.arg?.required && p.arg === undefined) throw new CliError(endCol, `syntax error, expecting ${node.arg.name}.`);
     return { node, p };
@@ -409,7 +424,7 @@ export class Interpreter {
     const words = splitWords(text);
     const first = words[0]!;
     const m = matchPrefix(first.text, this.configCommands);
-    if (m.kind === 'ambiguous') throw new CliError(first.col, `'${first.text}' is ambiguous.`, 'Possible completions:\n' + m.items.map(x => line(x.name, x.help)).join('\n'));
+    if (m.kind === 'ambiguous') throw ambiguous(first, m.items);
     if (m.kind === 'none') throw new CliError(first.col, 'syntax error, expecting <command>.');
     const cmd = m.item.name;
     const restCol = words[1]?.col ?? text.length + 1;
@@ -584,23 +599,10 @@ export class Interpreter {
   }
 
   private opCandidates(done: Word[]): Opt[] {
-    let node = this.opRoot;
-    let argsStarted = false;
-    const used = new Set<string>();
-    let argGiven = false;
-    for (let i = 0; i < done.length; i++) {
-      const w = done[i]!;
-      if (node.sub && !argsStarted) {
-        const m = matchPrefix(w.text, node.sub);
-        if (m.kind === 'one') { node = m.item; continue; }
-        if (!node.run) throw new CliError(w.col, m.kind === 'ambiguous' ? `'${w.text}' is ambiguous.` : 'syntax error, expecting <command>.');
-      }
-      argsStarted = true;
-      const m = matchPrefix(w.text, (node.flags ?? []).filter(f => !used.has(f.name)));
-      if (m.kind === 'one') { used.add(m.item.name); if (m.item.arg) { i++; if (i >= done.length) return [{ name: m.item.arg, help: m.item.help }]; } continue; }
-      if (node.arg) { argGiven = true; continue; }
-      throw new CliError(w.col, 'syntax error.');
-    }
+    const { node, p, argsStarted, awaitingValue } = this.walkOp(done, 0, true);
+    if (awaitingValue) return [{ name: awaitingValue.arg!, help: awaitingValue.help }];
+    const used = new Set<string>([...p.flags, ...p.opts.keys()]);
+    const argGiven = p.arg !== undefined || p.rest.length > 0;
     const out: Opt[] = [];
     if (node.run && !(node.arg?.required && !argGiven)) out.push({ name: '<[Enter]>', help: 'Execute this command' });
     if (!argsStarted && node.sub) out.push(...node.sub.map(s => ({ name: s.name, help: s.help })));
