@@ -105,6 +105,10 @@ export class EsPic implements IpsecEngine {
 
   private onMessage(m: { t: string; id?: number } & Record<string, unknown>): void {
     this.lastPong = Date.now();
+    if (m.t === 'lifetime') {
+      // soft and hard expiry of dynamic SAs: for the key manager (IKE) to come; logged meanwhile
+      for (const e of m.events as Array<{ ifl: string; direction: string; event: string }>) this.o.onEvent?.(`ES PIC ${this.pic}: ${e.direction} SA of ${e.ifl} reached its ${e.event} lifetime`);
+    }
     if (m.t === 'snapshot') {
       const r = this.waiting.get(m.id!);
       this.waiting.delete(m.id!);
