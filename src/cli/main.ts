@@ -25,6 +25,9 @@ const USAGE = `usage: vrouter <command> [options]
 
 /** The console on a lab's routers (first router unless NODE names one). */
 async function openConsole(t: Topology, node: string | undefined, foreground: boolean): Promise<'down' | 'leave'> {
+  // Ink turns interactive rendering off when it sees CI=true; on a real terminal the console is
+  // interactive whatever the environment says (tmux and CI runners pass CI through)
+  if (process.stdout.isTTY) for (const k of Object.keys(process.env)) if (k === 'CI' || k === 'CONTINUOUS_INTEGRATION' || k.startsWith('CI_')) delete process.env[k];
   const { RemoteLink } = await import('../console/link.js');
   const { runConsole } = await import('../console/run.js');
   const routers = [...t.nodes.values()].filter(n => n.kind !== 'linux').map(n => n.name);

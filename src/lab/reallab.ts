@@ -35,7 +35,12 @@ function ip(args: string[], ns?: string): string {
 }
 function tryRun(cmd: string, args: string[]): void { try { execFileSync(cmd, args, { stdio: 'ignore' }); } catch { /* already gone */ } }
 const nsList = (): string[] => { try { return ip(['netns', 'list']).split('\n').map(l => l.split(' ')[0]!).filter(Boolean); } catch { return []; } };
-const alive = (pid: number | null | undefined) => { if (!pid) return false; try { process.kill(pid, 0); return true; } catch { return false; } };
+/** Is this process running? A zombie (killed, not yet reaped by whoever adopted it) is not. */
+const alive = (pid: number | null | undefined) => {
+  if (!pid) return false;
+  try { process.kill(pid, 0); } catch { return false; }
+  try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+};
 
 function repoRoot(): string {
   let d = dirname(fileURLToPath(import.meta.url));
