@@ -408,12 +408,12 @@ export class Interpreter {
     if (toks.length === 0 && op !== 'delete') throw new CliError(col, 'syntax error, expecting <statement>.');
     const backup = this.db.candidate.clone();
     try {
-      applyWords(this.editPos(), toks, op, false);
+      applyWords(this.editPos(), toks, op, false, false, true);
     } catch (e) {
       this.db.candidate = backup;
       if (e instanceof SyntaxError_) {
         if (e.message.startsWith('statement not found')) return 'warning: statement not found\n';
-        throw new CliError(e.token?.col ?? col, e.message === 'syntax error' ? 'syntax error.' : e.message);
+        throw new CliError(e.token?.col ?? col, e.message === 'syntax error' ? 'syntax error.' : e.message.startsWith('Value ') ? e.message : e.message);
       }
       throw e;
     }

@@ -78,8 +78,17 @@ function getOrCreate(parent: CNode, def: Def, keyword: string, key: string | und
   return n;
 }
 
+/** With `ranges`, a number outside its schema range is refused where it is typed (CLI `set`). */
+function checkRange(t: Def['type'], tok: Token, pos: Pos, ranges: boolean): void {
+  if (!ranges || t?.t !== 'uint') return;
+  const n = Number(tok.text);
+  if (t.oneOf ? !t.oneOf.includes(n) : n < t.min || n > t.max) {
+    syntaxError(tok, pos, t.oneOf ? `Value ${tok.text} is not one of ${t.oneOf.join(', ')} at '${tok.text}'` : `Value ${tok.text} is not within range (${t.min}..${t.max}) at '${tok.text}'`);
+  }
+}
+
 /** Read a leaf's value tokens starting at words[i]; returns the values and the next index. */
-function readLeafValue(def: Def, words: Token[], i: number, pos: Pos): [string[], number] {
+function readLeafValue(def: Def, words: Token[], i: number, pos: Pos, ranges = false): [string[], number] {
   const t = def.type!;
   const tok = words[i];
   if (!tok || tok.kind === '[' || tok.kind === ']') syntaxError(tok ?? words[i - 1], pos, `missing argument: expecting ${describeType(t)}`);
@@ -105,6 +114,7 @@ function readLeafValue(def: Def, words: Token[], i: number, pos: Pos): [string[]
     return [vals, j];
   }
   if (!valueSyntaxOk(t, tok.text)) syntaxError(tok, pos);
+  checkRange(t, tok, pos, ranges);
   return [[canonicalValue(t, tok.text)], i + 1];
 }
 
@@ -112,7 +122,7 @@ function readLeafValue(def: Def, words: Token[], i: number, pos: Pos): [string[]
  * Apply one statement (its words, after the enclosing block's position) to the tree.
  * Returns the position reached, so a brace block can continue from it.
  */
-export function applyWords(start: Pos, words: Token[], op: Op, hasBlock: boolean, inactive = false): Pos {
+export function applyWords(start: Pos, words: Token[], op: Op, hasBlock: boolean, inactive = false, ranges = false): Pos {
   let pos: Pos = { ...start, path: start.path.slice() };
   const create = op === 'set';
   let i = 0;
@@ -124,6 +134,7 @@ export function applyWords(start: Pos, words: Token[], op: Op, hasBlock: boolean
       const { def, keyword } = pos.pendingList;
       if (tok.kind !== 'word' && tok.kind !== 'string') syntaxError(tok, pos);
       if (!valueSyntaxOk(def.keyType!, tok.text)) syntaxError(tok, pos);
+      if (create) checkRange(def.keyType, tok, pos, ranges);
       const key = canonicalValue(def.keyType!, tok.text);
       const n = getOrCreate(pos.node, def, keyword, key, false, tok.line, create);
       if (!n) missing(tok);
@@ -172,7 +183,7 @@ export function applyWords(start: Pos, words: Token[], op: Op, hasBlock: boolean
           i++;
           continue;
         }
-        const [vals, j] = readLeafValue(def, words, i + 1, pos);
+        const [vals, j] = readLeafValue(def, words, i + 1, pos, ranges && op === 'set');
         if (j < words.length || hasBlock) syntaxError(words[j] ?? tok, pos);
         let n = pos.node.find(keyword);
         if (op === 'set') {

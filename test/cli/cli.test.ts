@@ -112,7 +112,7 @@ describe('abbreviations, help, completion and errors (table)', () => {
 describe('configuration mode and the commit database', () => {
   it('edit, set, compare, a failing commit that changes nothing, then rollback', async () => {
     const activeBefore = await run('show configuration');
-    const out = await run('configure', 'edit security ipsec security-association manual-sa1 manual direction bidirectional', 'set spi 100', 'show | compare', 'commit', 'top', 'exit', 'show configuration security ipsec security-association manual-sa1 manual direction bidirectional spi');
+    const out = await run('configure', 'edit security ipsec security-association manual-sa1 manual direction bidirectional', 'set spi 300', 'set encryption key ascii-text tooshort', 'show | compare', 'commit', 'top', 'exit', 'show configuration security ipsec security-association manual-sa1 manual direction bidirectional spi');
     expectGolden(golden('config-failing-commit'), out);
     expect(await run('show configuration')).toBe(activeBefore);
     expect(await t.hostA.ping('10.2.2.2')).toHaveLength(1);
@@ -143,6 +143,15 @@ describe('configuration mode and the commit database', () => {
     const out = await run('configure', 'load set terminal', 'set interfaces fe-0/0/3 description spare', 'set interfaces fe-0/0/3 disable', '\x04', 'show interfaces fe-0/0/3', 'set interfaces fe-0/0/3 bogus', 'set security ipsec security-association x manual direction sideways', 'run show interfaces terse | match fe-0/0/3', 'exit', 'configure', 'rollback 0', 'exit');
     expectGolden(golden('config-load-run-errors'), out);
   });
+  it('set refuses an out-of-range number where it is typed, and changes nothing', async () => {
+    const out = await run('configure', 'set security ipsec security-association manual-sa1 manual direction bidirectional spi 100', 'show | compare', 'exit');
+    const lines = out.split('\n');
+    const i = lines.findIndex(l => l.includes('spi 100'));
+    expect(lines[i + 1]!.indexOf('^')).toBe(lines[i]!.indexOf('100'));
+    expect(lines[i + 2]).toBe("Value 100 is not within range (256..16639) at '100'");
+    expect(out).not.toContain('+   spi 100;');
+  });
+
   it('help and completion in configuration mode come from the schema and the configuration', async () => {
     await run('configure');
     try {
