@@ -139,20 +139,23 @@ export async function up(t: Topology, log: (s: string) => void = () => {}): Prom
     }
     t.links.forEach((l, i) => {
       const br = bridgeName(t.name, i);
-      ip(['link', 'add', br, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0'], lns);
+      // the lab's own devices stay silent (no IGMP reports, no snooping queries): a wire carries only
+      // what the routers and hosts send
+      ip(['link', 'add', br, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0', 'mcast_snooping', '0'], lns);
+      ip(['link', 'set', br, 'multicast', 'off'], lns);
       l.endpoints.forEach((e, side) => {
         const n = t.nodes.get(e.node)!;
         if (n.kind === 'linux') {
           const vv = vethName(t.name, i, side, false), vp = vethName(t.name, i, side, true), ns = hostNs(t.name, n.name);
           ip(['link', 'add', vv, 'type', 'veth', 'peer', 'name', vp], lns);
-          ip(['link', 'set', vv, 'master', br, 'up'], lns);
+          ip(['link', 'set', vv, 'multicast', 'off', 'master', br, 'up'], lns);
           ip(['link', 'set', vp, 'netns', ns], lns);
           ip(['link', 'set', vp, 'name', e.ifname], ns);
           ip(['link', 'set', e.ifname, 'up'], ns);
         } else {
           const tap = tapName(t.name, i, side);
           ip(['tuntap', 'add', 'dev', tap, 'mode', 'tap'], lns);
-          ip(['link', 'set', tap, 'master', br, 'up'], lns);
+          ip(['link', 'set', tap, 'multicast', 'off', 'master', br, 'up'], lns);
         }
       });
       ip(['link', 'set', br, 'up'], lns);

@@ -73,7 +73,7 @@ describe.skipIf(!canRun)(`transport lab ${skipReason}`, () => {
     const lines = await capture(t.netns, t.device, () => {
       expect(vrouter('exec', l.file, 'gw-a', 'ping 10.0.0.2 count 3 interval 0.2').out).toMatch(/3 packets received/);
     });
-    expect(lines).toHaveLength(6);
+    expect(lines, lines.join('\n')).toHaveLength(6);
     for (const x of lines) expect(x).toMatch(/IP 10\.0\.0\.[12] > 10\.0\.0\.[21]: ESP\(spi=0x0000012c/);
     const sa = vrouter('exec', l.file, 'gw-a', 'show ipsec security-associations bgp-sa').out;
     expect(sa).toMatch(/Mode: transport, Type: manual/);
