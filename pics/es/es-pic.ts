@@ -6,7 +6,7 @@
  */
 import { Worker, MessageChannel, MessagePort } from 'node:worker_threads';
 import type { IpsecEngine, IpsecSink, EsTunnelConfig } from '../../src/pfe/types.js';
-import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './batch.js';
+import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './ops.js';
 import { Ring, newRing } from './ring.js';
 import { overheadFor, DropReason, newDrops } from './sa.js';
 import type { PicSnapshot, SaSnapshot } from './core.js';

@@ -7,7 +7,7 @@
 import { workerData, receiveMessageOnPort, MessagePort } from 'node:worker_threads';
 import { IpsecCore } from './core.js';
 import { Ring, RingBuffers } from './ring.js';
-import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './batch.js';
+import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './ops.js';
 import type { EsTunnelConfig } from '../../src/pfe/types.js';
 import type { ManualDirection } from '../../src/config/model.js';
 
