@@ -16,6 +16,14 @@ import type { PicSnapshot } from '../../pics/es/core.js';
 import { readFileSync } from 'node:fs';
 
 export interface Session { write(s: string): void; signal?: AbortSignal }
+
+/**
+ * Did a command's output report an error? A caret line (every syntax or value error), an `error:`
+ * line, a failed commit or a load with errors. `vrouter exec` exits 1 on these.
+ */
+export function outputHasError(out: string): boolean {
+  return /^\s*\^$|^error: |configuration check-out failed|^load complete \(\d+ errors\)/m.test(out);
+}
 export interface ExecResult { exit?: boolean }
 
 interface Parsed { flags: Set<string>; opts: Map<string, string>; arg?: string; rest: string[]; endCol: number }

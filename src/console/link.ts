@@ -4,7 +4,7 @@
  * The console never reaches past this into engine internals.
  */
 import { ControlClient, RouterStatus, routerStatus } from '../daemon/control.js';
-import type { Interpreter } from '../cli/interp.js';
+import { Interpreter, outputHasError } from '../cli/interp.js';
 
 export interface CommandResult { error: boolean; exit: boolean; prompt: string; banner: string | null; collecting: boolean; closed?: boolean }
 export interface RouterLink {
@@ -48,7 +48,7 @@ export class LocalLink implements RouterLink {
   async exec(cmd: string, onOut: (s: string) => void, signal?: AbortSignal): Promise<CommandResult> {
     let out = '';
     const r = await this.it.exec(cmd, { write: s => { out += s; onOut(s); }, signal });
-    return { error: /^(error: |syntax error)/m.test(out), exit: !!r.exit, prompt: this.prompt, banner: this.banner, collecting: this.it.isCollecting };
+    return { error: outputHasError(out), exit: !!r.exit, prompt: this.prompt, banner: this.banner, collecting: this.it.isCollecting };
   }
   async help(p: string) { return this.it.help(p); }
   async complete(p: string) { return this.it.complete(p); }

@@ -7,11 +7,10 @@
  */
 import { createServer, createConnection, Server, Socket } from 'node:net';
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
-import { Interpreter } from '../cli/interp.js';
+import { Interpreter, outputHasError } from '../cli/interp.js';
 import type { CommitDb } from '../cli/commitdb.js';
 import type { Router } from '../router/router.js';
 
-const ERROR_RE = /^(error: |syntax error|.* is ambiguous\.$)|configuration check-out failed|^load complete \(\d+ errors\)/m;
 
 export interface RouterStatus { name: string; tunnels: Array<{ ifl: string; sa: string; up: boolean; packets: number }>; rxPackets: number; txPackets: number; time: number }
 
@@ -65,7 +64,7 @@ export function serveControl(path: string, router: Router, db: CommitDb): Server
         running.set(m.id, ac);
         let out = '';
         void it.exec(m.cmd, { write: s => { out += s; send({ id: m.id, out: s }); }, signal: ac.signal })
-          .then(r => send({ id: m.id, done: true, exit: !!r.exit, error: ERROR_RE.test(out), prompt: it.prompt, banner: it.banner ?? null, collecting: it.isCollecting }))
+          .then(r => send({ id: m.id, done: true, exit: !!r.exit, error: outputHasError(out), prompt: it.prompt, banner: it.banner ?? null, collecting: it.isCollecting }))
           .catch(e => send({ id: m.id, out: `error: ${(e as Error).message}\n`, done: true, error: true, prompt: it.prompt, banner: it.banner ?? null }))
           .finally(() => running.delete(m.id));
       }

@@ -186,3 +186,14 @@ describe('long-running commands', () => {
     expect(out).toContain('4 packets received by filter');
   });
 });
+
+describe('errors in output', () => {
+  it('outputHasError recognises every kind of failure and nothing else', async () => {
+    const { outputHasError } = await import('../../src/cli/interp.js');
+    expect(outputHasError(await run('show foo'))).toBe(true);
+    expect(outputHasError(await run('sh i'))).toBe(true);
+    expect(outputHasError(await run('show interfaces fe-9/9/9'))).toBe(true);
+    expect(outputHasError(await run('configure', 'set security ipsec security-association manual-sa1 manual direction bidirectional spi 9', 'exit'))).toBe(true);
+    expect(outputHasError(await run('show chassis hardware', 'show route'))).toBe(false);
+  });
+});

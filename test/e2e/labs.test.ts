@@ -80,3 +80,18 @@ describe.skipIf(!canRun)(`transport lab ${skipReason}`, () => {
     expect([...sa.matchAll(/Packets: (\d+),/g)].map(m => Number(m[1]))).toEqual([3, 3]);
   });
 });
+
+describe.skipIf(!canRun)(`cleaning up after a crash ${skipReason}`, () => {
+  it('vrouter down removes everything even when the routers were killed and the lab state is gone', async () => {
+    const l = bringUp('transport', 'k');
+    const s = JSON.parse(vrouter('inspect', l.file, '--json').out);
+    for (const n of ['gw-a', 'gw-b']) process.kill(s.nodes[n].pid, 'SIGKILL');
+    const { rmSync } = await import('node:fs');
+    rmSync(`/run/vrouter/${l.name}`, { recursive: true, force: true });
+    expect(leftovers(l.name).some(x => x.startsWith('netns'))).toBe(true);
+    const r = vrouter('down', l.file);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`vr-${l.name}`);
+    expect(leftovers(l.name)).toEqual([]);
+  });
+});

@@ -74,7 +74,7 @@ describe.skipIf(!canRun)(`a living lab ${skipReason}`, () => {
   it('a failing commit through exec exits non-zero and changes nothing', () => {
     const r = vrouter('exec', lab.file, 'gw-a', 'configure', 'set security ipsec security-association manual-sa1 manual direction bidirectional spi 9', 'commit', 'rollback 0', 'exit');
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/value 9 is not within range \(256\.\.16639\)/);
+    expect(r.out).toMatch(/Value 9 is not within range \(256\.\.16639\)/);
     expect(ping(2)).toMatch(/2 received/);
   });
 });
