@@ -38,12 +38,20 @@ export class Router {
     this.chassis = new Chassis(opts.model ?? 'm10', opts.pics);
     const e = opts.ipsec ?? 'worker';
     this.ipsec = e === 'inline' ? new InlineIpsec()
-      : e === 'worker' ? new EsPicSet(this.chassis.esPics().map(p => `${p.fpc}/${p.pic}`), { onEvent: ev => { this.log.write('messages', 'kmd', ev); opts.onEvent?.(ev); } })
+      : e === 'worker' ? new EsPicSet(this.chassis.esPics().map(p => `${p.fpc}/${p.pic}`), { onEvent: ev => this.securityEvent(ev) })
       : e;
     this.reIpsec = new InlineIpsec();
     this.pfe = new Pfe(opts.name, this.chassis.interfaceNames(), this.ipsec, opts.now, this.reIpsec);
   }
   get name() { return this.model?.hostName ?? this.opts.name; }
+
+  /** ES PIC and SA events: to `messages`, and to the security trace file (`kmd`, or the file named
+   *  by `security traceoptions file`), as the chapter says security tracing goes to /var/log/kmd. */
+  securityEvent(ev: string): void {
+    this.log.write('messages', 'kmd', ev);
+    this.log.write(this.model?.traceoptions?.file?.name ?? 'kmd', 'kmd', ev);
+    this.opts.onEvent?.(ev);
+  }
 
   /** Load, check, compile and apply configuration text (replacing the active configuration). */
   commitText(text: string, file = 'terminal'): CommitResult {
