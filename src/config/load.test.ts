@@ -58,6 +58,12 @@ describe('loading configuration text', () => {
     expect(decodeSecret9(v[1]!)).toBe('my secret key');
     expect(showConfig(again)).toBe(shown);
   });
+  it('an error in a key statement never shows the key in clear', () => {
+    const e = err('security { ike { policy 10.6.6.6 { pre-shared-key ascii-text my-very-secret extra; } } }');
+    expect(e.message).not.toContain('my-very-secret');
+    expect(e.message).toMatch(/'pre-shared-key ascii-text "\$9\$[^"]+" extra;'/);
+  });
+
   it('inactive: in brace form marks the statement', () => {
     const t = loadText('interfaces { inactive: fe-0/0/2 { disable; } }');
     expect(showSet(t)).toBe('set interfaces fe-0/0/2 disable\ndeactivate interfaces fe-0/0/2\n');

@@ -5,6 +5,7 @@
  */
 import { tokenize, Token, LexError } from './lexer.js';
 import { CNode, newRoot, applyWords, SyntaxError_, Pos, Op } from './tree.js';
+import { encodeSecret9, isSecret9 } from './secret.js';
 
 export interface LoadError { file: string; line: number; col: number; token: string; path: string[]; statement: string; message: string }
 
@@ -37,8 +38,13 @@ export function looksLikeSetFormat(text: string): boolean {
   return false;
 }
 
+/** A statement as the user wrote it, for an error message, with any key value shown as $9$. */
 function stmtText(words: Token[], end: string): string {
-  return words.map(w => (w.kind === 'string' ? JSON.stringify(w.text) : w.text)).join(' ') + end;
+  return words.map((w, i) => {
+    const prev = words[i - 1]?.text;
+    if ((prev === 'ascii-text' || prev === 'hexadecimal') && !isSecret9(w.text)) return JSON.stringify(encodeSecret9(w.text));
+    return w.kind === 'string' ? JSON.stringify(w.text) : w.text;
+  }).join(' ') + end;
 }
 
 function toLoadError(file: string, e: unknown, words: Token[], pos: Pos, end: string): LoadError {
