@@ -34,6 +34,7 @@ export function serveControl(path: string, router: Router, db: CommitDb): Server
     const send = (o: object) => { if (!sock.destroyed) sock.write(JSON.stringify(o) + '\n'); };
     sock.on('data', d => {
       buf += d.toString();
+      if (buf.length > 1 << 20) { sock.destroy(); return; }   // a request line is never that long
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
         const lineText = buf.slice(0, i); buf = buf.slice(i + 1);
