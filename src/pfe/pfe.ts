@@ -95,6 +95,7 @@ export class Pfe implements IpsecSink {
   /** Apply a committed model without disturbing what it does not change (ARP, counters, SA state). */
   apply(model: RouterModel): void {
     this.model = model;
+    this.esMtuCache.clear();
     const oldIfls = this.ifls;
     const ifls = new Map<string, IflState>();
     for (const d of this.ifds.values()) { d.adminUp = true; d.description = undefined; d.mtu = undefined; }
@@ -321,9 +322,13 @@ export class Pfe implements IpsecSink {
     this.ipsec.decrypt(ifl, pkt);
   }
 
+  /**
+   * Decrement the TTL in place: every buffer that reaches the PFE is its own (a TAP read, a wire
+   * delivery, a packet out of the ES PIC ring, or one the router built), so no copy is needed.
+   */
   private decrementTtl(pkt: Buffer, ttl: number, inIfl?: IflState): Buffer | null {
     if (ttl <= 1) { this.countDrop('ttl-expired', inIfl); this.icmpError(pkt, inIfl, ICMP_TIME_EXCEEDED, 0); return null; }
-    const out = Buffer.from(pkt);
+    const out = pkt;
     out[8] = ttl - 1;
     // incremental checksum update (RFC 1624): TTL is the high byte of its 16-bit word
     let sum = (~out.readUInt16BE(10) & 0xffff) + (~(ttl << 8) & 0xffff) + ((ttl - 1) << 8);
@@ -371,8 +376,16 @@ export class Pfe implements IpsecSink {
     for (const f of frags) this.l2send(out, nextIp, f);
   }
 
-  /** The MTU of an es- interface: the wire MTU toward the tunnel end less the SA's overhead. */
+  /** The MTU of an es- interface: the wire MTU toward the tunnel end less the SA overhead (cached until the next commit). */
   esMtu(es: IflState): number {
+    const cached = this.esMtuCache.get(es.name);
+    if (cached !== undefined) return cached;
+    const m = this.computeEsMtu(es);
+    this.esMtuCache.set(es.name, m);
+    return m;
+  }
+  private esMtuCache = new Map<string, number>();
+  private computeEsMtu(es: IflState): number {
     let wire = DEFAULT_MTU;
     const r = es.tunnel ? this.routes.lookup(es.tunnel.destination) : undefined;
     if (r && 'ifl' in r.nh) wire = this.ifls.get(r.nh.ifl)?.mtu ?? DEFAULT_MTU;

@@ -36,19 +36,21 @@ export function benchPfe(): void {
   const N = 50_000;
   const frames: Buffer[] = [];
   for (let i = 0; i < 256; i++) {
-    const src = ipToInt('10.0.0.5'), dst = ipToInt(`${20 + (i % 2)}.${i}.${(i * 7) & 255}.9`);
+    const src = ipToInt('10.0.0.5'), dst = ipToInt(`20.${i}.${(i * 7) & 255}.9`);   // every destination has a route
     const pkt = buildIpv4({ protocol: 17, src, dst, ttl: 64, id: i }, buildUdp({ src, dst }, 5000, 6000 + i, Buffer.alloc(18)));
     frames.push(buildEth(mac, Buffer.from('020000000001', 'hex'), ETH_IPV4, pkt)); // 14 + 20 + 8 + 18 = 60 (+4 FCS = 64 on a wire)
   }
-  const forward = () => { for (let i = 0; i < N; i++) inPort.rx!(frames[i & 255]!); };
-  let sink = 0;
-  const copy = () => { for (let i = 0; i < N; i++) { const f = Buffer.from(frames[i & 255]!); sink += f[20]!; outPort.send(f); } };
+  // the PFE gets its own copy of every frame, as it does from the TAP addon (which copies each frame
+  // out of the kernel); the baseline is that copy alone, handed to a sink
+  const forward = () => { for (let i = 0; i < N; i++) inPort.rx!(Buffer.from(frames[i & 255]!)); };
+  const copySink = new SinkPort();
+  const copy = () => { for (let i = 0; i < N; i++) copySink.send(Buffer.from(frames[i & 255]!)); };
   forward(); copy();
   const rate = (fn: () => void) => { const t = process.hrtime.bigint(); fn(); return N / (Number(process.hrtime.bigint() - t) / 1e9); };
   const fw: number[] = [], cp: number[] = [];
   for (let k = 0; k < 5; k++) { fw.push(rate(forward)); cp.push(rate(copy)); }
   fw.sort((a, b) => a - b); cp.sort((a, b) => a - b);
   const f = fw[2]!, c2 = cp[2]!;
-  if (outPort.frames < N * 5) throw new Error('frames were not forwarded');
-  console.log(`pfe forwarding 64B frames, 100-term filter, ${r.pfe.routes.size} routes: ${(f / 1000).toFixed(0)} kpps; frame copy only: ${(c2 / 1000).toFixed(0)} kpps; ratio=${(f / c2).toFixed(3)}${sink < 0 ? '' : ''}`);
+  if (outPort.frames !== N * 6) throw new Error(`only ${outPort.frames} of ${N * 6} frames were forwarded`);
+  console.log(`pfe forwarding 64B frames, 100-term filter, ${r.pfe.routes.size} routes: ${(f / 1000).toFixed(0)} kpps; frame copy only: ${(c2 / 1000).toFixed(0)} kpps; ratio=${(f / c2).toFixed(3)}`);
 }
