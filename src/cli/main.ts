@@ -114,7 +114,10 @@ export async function run(argv: string[]): Promise<number> {
         if (detach) return 0;
         if (!process.stdin.isTTY || !process.stdout.isTTY) {
           out('running in the foreground (no terminal for the console); Ctrl-C brings the lab down');
+          // signal handlers alone do not keep Node's event loop alive: hold it until Ctrl-C
+          const hold = setInterval(() => {}, 1 << 30);
           await new Promise<void>(res => { process.once('SIGINT', res); process.once('SIGTERM', res); });
+          clearInterval(hold);
           lab.down(t);
           out(`lab ${t.name} is down`);
           return 0;

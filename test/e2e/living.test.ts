@@ -3,6 +3,28 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, sh, Lab } from './helpers.js';
 
+describe.skipIf(!canRun)(`vrouter up in the foreground without a terminal ${skipReason}`, () => {
+  it('stays up until SIGINT, then brings the lab down', async () => {
+    buildOnce();
+    const { spawn } = await import('node:child_process');
+    const l = labCopy('gw-a-b', 'f');
+    try {
+      const p = spawn(process.execPath, ['bin/vrouter.js', 'up', l.file], { cwd: `${import.meta.dirname}/../..`, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      p.stdout.on('data', d => { out += d; });
+      const exited = new Promise<number>(res => p.on('exit', c => res(c ?? -1)));
+      for (let i = 0; i < 200 && !out.includes('Ctrl-C brings the lab down'); i++) await new Promise(r => setTimeout(r, 50));
+      await new Promise(r => setTimeout(r, 500));
+      expect(p.exitCode).toBeNull();                       // still in the foreground
+      expect(inNs(`${l.name}-host-a`, 'ping', '-c', '1', '-W', '2', '10.2.2.2').out).toMatch(/1 received/);
+      p.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(out).toContain(`lab ${l.name} is down`);
+      expect(leftovers(l.name)).toEqual([]);
+    } finally { cleanup(l); }
+  });
+});
+
 describe.skipIf(!canRun)(`a living lab ${skipReason}`, () => {
   let lab: Lab;
   const hostA = () => `${lab.name}-host-a`;
