@@ -25,6 +25,11 @@ export function statusText(s: ConsoleSession, width: number): string {
   return line.length > width ? line.slice(0, Math.max(0, width - 1)) + '>' : line;
 }
 
+/** The line being typed, with the cursor shown as an inverse cell. */
+function Line({ text, cursor }: { text: string; cursor: number }): React.ReactElement {
+  return <>{text.slice(0, cursor)}<Text inverse>{text[cursor] ?? ' '}</Text>{text.slice(cursor + 1)}</>;
+}
+
 export function App({ session }: { session: ConsoleSession }): React.ReactElement {
   useSession(session);
   const { stdout } = useStdout();
@@ -37,7 +42,10 @@ export function App({ session }: { session: ConsoleSession }): React.ReactElemen
     else if (key.upArrow) session.historyUp();
     else if (key.downArrow) session.historyDown();
     else if (key.backspace || key.delete) session.backspace();
-    else if (key.escape || key.ctrl || key.meta || key.leftArrow || key.rightArrow) { /* not used */ }
+    else if (key.leftArrow) session.left();
+    else if (key.rightArrow) session.right();
+    else if (key.ctrl && input.length === 1) session.type(String.fromCharCode(input.toLowerCase().charCodeAt(0) - 96));
+    else if (key.escape || key.meta) { /* not used */ }
     else if (input) session.type(input);
   });
   const items = session.lines.map((text, i) => ({ text, i }));
@@ -46,11 +54,11 @@ export function App({ session }: { session: ConsoleSession }): React.ReactElemen
       <Static items={items}>{item => <Text key={item.i}>{item.text === '' ? ' ' : item.text}</Text>}</Static>
       {session.partial ? <Text>{session.partial}</Text> : null}
       {session.pager.length ? <Text inverse>---(more)---</Text>
-        : session.confirm !== undefined ? <Text>{session.confirm}{session.input}<Text inverse> </Text></Text>
+        : session.confirm !== undefined ? <Text>{session.confirm}<Line text={session.input} cursor={session.cursor} /></Text>
         : session.running ? null
         : <>
             {session.banner ? <Text>{session.banner}</Text> : null}
-            <Text>{session.prompt}{session.input}<Text inverse> </Text></Text>
+            <Text>{session.prompt}<Line text={session.input} cursor={session.cursor} /></Text>
           </>}
       <Text dimColor wrap="truncate">{statusText(session, width)}</Text>
     </Box>

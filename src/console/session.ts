@@ -14,6 +14,8 @@ export class ConsoleSession extends EventEmitter {
   /** Lines already shown: append-only, rendered once each (Ink's <Static>). */
   readonly lines: string[] = [];
   input = '';
+  /** Where typing goes in `input` (0..input.length). */
+  cursor = 0;
   running = false;
   partial = '';
   pager: string[] = [];
@@ -78,34 +80,60 @@ export class ConsoleSession extends EventEmitter {
       if (ch === '\x04') { this.eof(); continue; }
       if (ch === '\t') { void this.tab(); continue; }
       if (ch === '\x7f' || ch === '\b') { this.backspace(); continue; }
+      if (this.editKey(ch)) continue;
       if (ch < ' ') continue;
-      if (this.confirm !== undefined) { this.input += ch; continue; }
-      if (this.pager.length) { this.pagerKey(ch); continue; }
-      if (ch === '?') { void this.showHelp(); continue; }
-      this.input += ch;
+      if (this.pager.length && this.confirm === undefined) { this.pagerKey(ch); continue; }
+      if (ch === '?' && this.confirm === undefined) { void this.showHelp(); continue; }
+      this.setInput(this.input.slice(0, this.cursor) + ch + this.input.slice(this.cursor), this.cursor + 1);
     }
     this.changed();
   }
+
+  private setInput(text: string, cursor = text.length): void {
+    this.input = text;
+    this.cursor = Math.max(0, Math.min(cursor, text.length));
+  }
+  /** Line editing, with the Emacs keys of the JUNOS CLI: Ctrl-A/E home/end, Ctrl-B/F left/right,
+   *  Ctrl-U kill the line, Ctrl-K kill to the end, Ctrl-W kill the word before the cursor. */
+  private editKey(ch: string): boolean {
+    const i = this.input, c = this.cursor;
+    switch (ch) {
+      case '\x01': this.cursor = 0; return true;
+      case '\x05': this.cursor = i.length; return true;
+      case '\x02': this.left(); return true;
+      case '\x06': this.right(); return true;
+      case '\x15': this.setInput(i.slice(c), 0); return true;
+      case '\x0b': this.setInput(i.slice(0, c), c); return true;
+      case '\x17': { const start = i.slice(0, c).replace(/\S+\s*$/, '').length; this.setInput(i.slice(0, start) + i.slice(c), start); return true; }
+      default: return false;
+    }
+  }
+  left(): void { if (this.cursor > 0) { this.cursor--; this.changed(); } }
+  right(): void { if (this.cursor < this.input.length) { this.cursor++; this.changed(); } }
   private typeahead = '';
-  backspace(): void { if (!this.running) { this.input = this.input.slice(0, -1); this.changed(); } }
+  backspace(): void {
+    if (this.running || this.cursor === 0) return;
+    this.setInput(this.input.slice(0, this.cursor - 1) + this.input.slice(this.cursor), this.cursor - 1);
+    this.changed();
+  }
   historyUp(): void {
     if (this.running || !this.history.length) return;
     this.histPos = this.histPos < 0 ? this.history.length - 1 : Math.max(0, this.histPos - 1);
-    this.input = this.history[this.histPos]!;
+    this.setInput(this.history[this.histPos]!);
     this.changed();
   }
   historyDown(): void {
     if (this.running || this.histPos < 0) return;
     this.histPos++;
-    if (this.histPos >= this.history.length) { this.histPos = -1; this.input = ''; } else this.input = this.history[this.histPos]!;
+    if (this.histPos >= this.history.length) { this.histPos = -1; this.setInput(''); } else this.setInput(this.history[this.histPos]!);
     this.changed();
   }
   /** Ctrl-C: cancel the running command, or drop the line being typed. */
   interrupt(): void {
     if (this.running) { this.abort?.abort(); return; }
     if (this.pager.length) { this.pager = []; this.changed(); return; }
-    if (this.confirm !== undefined) { this.confirm = undefined; this.input = ''; this.changed(); return; }
-    this.input = '';
+    if (this.confirm !== undefined) { this.confirm = undefined; this.setInput(''); this.changed(); return; }
+    this.setInput('');
     this.changed();
   }
   /** Ctrl-D: leave (at an empty prompt), or end `load ... terminal` input. */
@@ -120,7 +148,7 @@ export class ConsoleSession extends EventEmitter {
     if (this.running || this.pager.length || this.confirm !== undefined) return;
     const r = await this.router.complete(this.input);
     if (r.choices.length > 1 && r.line === this.input) { this.say(this.prompt + this.input); this.say(r.choices.map(c => `  ${c}`).join('\n')); }
-    this.input = r.line;
+    this.setInput(r.line);
     this.changed();
   }
 
@@ -135,7 +163,7 @@ export class ConsoleSession extends EventEmitter {
     if (this.pager.length) { this.pagerKey('\r'); return; }
     if (this.running) return;
     const line = this.input;
-    this.input = '';
+    this.setInput('');
     void this.run(line);
   }
 
@@ -198,7 +226,7 @@ export class ConsoleSession extends EventEmitter {
   private leave(): void {
     if (this.o.foreground) {
       this.confirm = `Bring lab ${this.o.lab} down? [yes,no] (yes) `;
-      this.input = '';
+      this.setInput('');
       this.changed();
       return;
     }
@@ -207,7 +235,7 @@ export class ConsoleSession extends EventEmitter {
   private answer(): void {
     const a = this.input.trim().toLowerCase();
     this.say(`${this.confirm}${this.input}`);
-    this.input = '';
+    this.setInput('');
     if (a === '' || a === 'y' || a === 'yes') this.finish('down');
     else if (a === 'n' || a === 'no') this.finish('leave');
     else { this.changed(); return; }

@@ -67,6 +67,34 @@ describe('console', () => {
     await c.type(DOWN); expect(c.session.input).toBe('');
   });
 
+  it('line editing: Left/Right insert in the middle, and the Emacs keys of the JUNOS CLI', async () => {
+    c = await renderConsole();
+    const LEFT = '\x1b[D', RIGHT = '\x1b[C';
+    await c.type('show hardware');
+    for (let i = 0; i < 'hardware'.length; i++) await c.type(LEFT);
+    await c.type('chassis ');
+    expect(c.session.input).toBe('show chassis hardware');
+    expect(c.session.cursor).toBe('show chassis '.length);
+    await c.type(RIGHT);
+    expect(c.session.cursor).toBe('show chassis h'.length);
+    await c.type('\x01');                     // Ctrl-A: home
+    expect(c.session.cursor).toBe(0);
+    await c.type('\x05');                     // Ctrl-E: end
+    expect(c.session.cursor).toBe(c.session.input.length);
+    await c.type('\x17');                     // Ctrl-W: the word before the cursor
+    expect(c.session.input).toBe('show chassis ');
+    await c.type('\x01'); await c.type('\x0b');  // Ctrl-A, Ctrl-K: everything after the cursor
+    expect(c.session.input).toBe('');
+    await c.type('show chassis hardware');
+    await c.type(LEFT); await c.type('\x7f');      // backspace before the cursor
+    expect(c.session.input).toBe('show chassis hardwae');
+    await c.type('\x15');                     // Ctrl-U: the whole line before the cursor
+    expect(c.session.input).toBe('e');
+    await c.type('\x05\x7f');
+    await c.type('show chassis hardware\r');
+    await c.waitFor(/ENCRYPTION SERVICES/);
+  });
+
   it('switch NODE changes router, and the prompt and status line show which', async () => {
     c = await renderConsole();
     await c.waitFor(/\*gw-a: tunnels 1\/1 up/);
