@@ -10,6 +10,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=${1:-10}
+# what this script needs beyond scripts/deps.sh: strongSwan 5.9 (Debian)
+need=()
+for p in strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bench-lab: installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }
+fi
+bash scripts/deps.sh
 LAB=topologies/gw-a-b.yaml
 V="node bin/vrouter.js"
 $V down $LAB >/dev/null 2>&1 || true
@@ -20,7 +30,7 @@ t0=$(date +%s.%N)
 $V up $LAB --detach >/dev/null
 until ip netns exec gw-a-b-host-a ping -c 1 -W 0.2 10.2.2.2 >/dev/null 2>&1; do :; done
 t1=$(date +%s.%N)
-echo "vrouter: up --detach to first ping: $(echo "$t1 - $t0" | bc) s"
+echo "vrouter: up --detach to first ping: $(python3 -c "print(f'{$t1 - $t0:.2f}')") s"
 for n in gw-a gw-b; do
   pid=$($V inspect $LAB --json | python3 -c "import json,sys; print(json.load(sys.stdin)['nodes']['$n']['pid'])")
   echo "vrouter: $n memory: $(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' /proc/$pid/status) (RSS, ES PIC worker included)"
