@@ -38,7 +38,7 @@ export class EsPic implements IpsecEngine {
   private lastPong = Date.now();
   restarts = 0;
   lost = 0;
-  busy = 0;
+  /** Drops on this side of the rings (no SA known for the interface, ring full). */
   drops = newDrops();
 
   constructor(readonly pic: string, private o: EsPicOptions = {}) { this.spawn(); }
@@ -114,6 +114,7 @@ export class EsPic implements IpsecEngine {
       this.waiting.delete(m.id!);
       const drops = newDrops();
       for (const [k, v] of Object.entries(m.drops as Record<DropReason, number>)) drops[k as DropReason] = v + this.drops[k as DropReason];
+      drops['pic-busy'] += (m.ringFull as number) ?? 0;   // results the worker could not hand back
       r?.({ pic: this.pic, drops, encrypted: m.encrypted as number, decrypted: m.decrypted as number, restarts: this.restarts, sas: m.sas as SaSnapshot[] });
     }
   }
@@ -129,12 +130,10 @@ export class EsPic implements IpsecEngine {
   private queue(op: number, ifl: string, pkt: Buffer): void {
     const idx = this.index.get(ifl);
     if (idx === undefined || !this.worker) { this.drops['no-sa']++; this.lost++; return; }
-    if (!this.toRing!.push(op, idx, pkt)) { this.busy++; return; }
+    if (!this.toRing!.push(op, idx, pkt)) { this.drops['pic-busy']++; return; }
     // one wake-up for everything queued while the current event (a TAP batch, say) is handled
     if (!this.wakeScheduled) { this.wakeScheduled = true; queueMicrotask(() => { this.wakeScheduled = false; this.toRing?.wake(); }); }
   }
-  /** Kept for callers that want the worker woken now. */
-  flush(): void { this.toRing?.wake(); }
   encrypt(ifl: string, pkt: Buffer): void { this.queue(OP_ENCRYPT, ifl, pkt); }
   decrypt(ifl: string, pkt: Buffer): void { this.queue(OP_DECRYPT, ifl, pkt); }
 
