@@ -5,7 +5,8 @@
 import type { Router } from '../router/router.js';
 import type { IflState, IfdState } from '../pfe/pfe.js';
 import type { PicSnapshot, SaSnapshot } from '../../pics/es/core.js';
-import { intToIp, maskOf, prefixStr } from '../net/ip.js';
+import { intToIp, ipToInt, maskOf, parsePrefix, prefixStr } from '../net/ip.js';
+import { isPrefix } from '../config/schema.js';
 import { macStr } from '../net/ethernet.js';
 import { RouteTable, Route } from '../pfe/routes.js';
 
@@ -135,11 +136,10 @@ export function routes(r: Router, prefix?: string): string {
   const all = r.pfe.routes.all();
   let list = all;
   if (prefix) {
-    const [a, l] = prefix.split('/');
-    const addr = ((): number | undefined => { try { return (a!.split('.').length === 4 ? a!.split('.').reduce((x, o) => x * 256 + Number(o), 0) : undefined); } catch { return undefined; } })();
-    if (addr === undefined) return `error: invalid prefix ${prefix}\n`;
-    if (l !== undefined) list = all.filter(x => x.prefix.len === Number(l) && x.prefix.addr === ((addr & maskOf(Number(l))) >>> 0));
-    else { const best = r.pfe.routes.lookup(addr >>> 0); list = best ? [best] : []; }
+    if (!isPrefix(prefix, true)) return `error: invalid prefix ${prefix}\n`;
+    // a prefix shows that route exactly; a bare address shows its longest match
+    const found = prefix.includes('/') ? r.pfe.routes.exact(parsePrefix(prefix)) : r.pfe.routes.lookup(ipToInt(prefix));
+    list = found ? [found] : [];
   }
   const hidden = r.pfe.hiddenRoutes.length;
   const out = ['', `inet.0: ${all.length} destinations, ${all.length + hidden} routes (${all.length} active, 0 holddown, ${hidden} hidden)`, '+ = Active Route, - = Last Active, * = Both', ''];

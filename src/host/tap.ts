@@ -1,18 +1,13 @@
 /** A PFE port backed by a Linux TAP device (our N-API addon in native/tap.cc). */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { repoRoot } from './paths.js';
 import type { Port } from '../pfe/types.js';
 
 interface NativeTap { start(cb: (frames: Buffer[]) => void): void; write(b: Buffer): boolean; close(): void; readonly name: string; readonly stats: { rx: number; tx: number; txDrops: number; batches: number } }
 let addon: { Tap: new (name: string) => NativeTap } | undefined;
 
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json'))) { const p = dirname(d); if (p === d) break; d = p; }
-  return d;
-}
 export function loadAddon(): { Tap: new (name: string) => NativeTap } {
   if (addon) return addon;
   const file = join(repoRoot(), 'build', 'Release', 'vrouter_tap.node');

@@ -7,8 +7,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { repoRoot } from '../host/paths.js';
 import type { Topology, NodeSpec } from './topology.js';
 import type { RouterSpec } from '../daemon/router-main.js';
 import { loadAndCheck } from '../config/index.js';
@@ -42,11 +42,6 @@ const alive = (pid: number | null | undefined) => {
   try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
 };
 
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json'))) { const p = dirname(d); if (p === d) break; d = p; }
-  return d;
-}
 
 export function preflight(): void {
   if (process.getuid && process.getuid() !== 0) throw new Error('vrouter up needs root (it creates network namespaces and TAP devices)');
