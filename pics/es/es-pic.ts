@@ -37,7 +37,6 @@ export class EsPic implements IpsecEngine {
   private heartbeat?: NodeJS.Timeout;
   private lastPong = Date.now();
   restarts = 0;
-  lost = 0;
   /** Drops on this side of the rings (no SA known for the interface, ring full). */
   drops = newDrops();
 
@@ -129,7 +128,7 @@ export class EsPic implements IpsecEngine {
 
   private queue(op: number, ifl: string, pkt: Buffer): void {
     const idx = this.index.get(ifl);
-    if (idx === undefined || !this.worker) { this.drops['no-sa']++; this.lost++; return; }
+    if (idx === undefined || !this.worker) { this.drops['no-sa']++; return; }
     if (!this.toRing!.push(op, idx, pkt)) { this.drops['pic-busy']++; return; }
     // one wake-up for everything queued while the current event (a TAP batch, say) is handled
     if (!this.wakeScheduled) { this.wakeScheduled = true; queueMicrotask(() => { this.wakeScheduled = false; this.toRing?.wake(); }); }
