@@ -148,4 +148,15 @@ describe('security association', () => {
       }
     }
   });
+
+  it('a packet that would not fit an IPv4 packet once protected is an oversize drop, never an exception', () => {
+    for (const p of PROTOS) {
+      const [o] = pair(p);
+      const big = buildIpv4({ protocol: PROTO_ICMP, src: ipToInt('10.1.1.1'), dst: ipToInt('10.2.2.2'), id: 1 }, Buffer.alloc(65535 - 20 - 8));
+      let r: ReturnType<SecurityAssociation['encapsulate']> | undefined;
+      expect(() => { r = o.encapsulate(big); }).not.toThrow();
+      expect(r).toEqual({ ok: false, reason: 'oversize' });
+      expect(o.counters.drops.oversize).toBe(1);
+    }
+  });
 });

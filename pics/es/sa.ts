@@ -11,7 +11,7 @@ import { ReplayWindow } from './replay.js';
 import { parseIpv4, buildIpv4, PROTO_ESP, PROTO_AH, PROTO_IPIP } from '../../src/net/ipv4.js';
 import type { AuthAlg, EncAlg, IpsecProtocol } from '../../src/config/model.js';
 
-export const DROP_REASONS = ['no-sa', 'bad-icv', 'replay', 'too-old', 'bad-padding', 'short-packet', 'malformed', 'bad-next-header', 'expired', 'seq-exhausted', 'pic-busy'] as const;
+export const DROP_REASONS = ['no-sa', 'bad-icv', 'replay', 'too-old', 'bad-padding', 'short-packet', 'malformed', 'bad-next-header', 'expired', 'seq-exhausted', 'oversize', 'pic-busy'] as const;
 export type DropReason = typeof DROP_REASONS[number];
 export type SaResult = { ok: true; packet: Buffer } | { ok: false; reason: DropReason };
 
@@ -108,6 +108,9 @@ export class SecurityAssociation {
     const ip = parseIpv4(pkt);
     if (!ip.ok) return this.drop('malformed');
     const h = ip.value;
+    // the protected packet must still fit an IPv4 packet (a transport SA sees the router's own
+    // packets whole, up to 65,535 bytes): too big is a drop, never an exception
+    if (h.totalLength + this.overhead(h.totalLength) > 65535) return this.drop('oversize');
     let seq: number;
     if (o.seq !== undefined) seq = o.seq;
     else {

@@ -49,8 +49,9 @@ export class SimHost {
       return;
     }
     if (e.value.type !== ETH_IPV4) return;
-    const whole = this.reasm.add(Buffer.from(e.value.payload), Date.now());
-    if (!whole) return;
+    const r = this.reasm.add(Buffer.from(e.value.payload), Date.now());
+    if (r.kind !== 'whole') return;
+    const whole = r.pkt;
     const h = parseIpv4(whole);
     if (!h.ok || h.value.dst !== this.ip) return;
     this.received.push(whole);

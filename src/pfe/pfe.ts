@@ -48,6 +48,8 @@ export class Pfe implements IpsecSink {
   private listeners = new Set<LocalListener>();
   private taps = new Set<Tap>();
   private reasm = new Reassembler();
+  /** Packets whose processing threw (a bug, never a crash): counted, and the first stack kept for `show log messages`. */
+  onInternalError?: (e: unknown) => void;
   private ipId = 1;
   model?: RouterModel;
 
@@ -56,6 +58,7 @@ export class Pfe implements IpsecSink {
 
   constructor(readonly name: string, interfaceNames: string[], private ipsec?: IpsecEngine, private now: () => number = Date.now, private reIpsec?: IpsecEngine) {
     for (const n of [...interfaceNames, 'lo0']) this.ensureIfd(n);
+    this.reasm.onDrop = (reason, n) => { for (let i = 0; i < n; i++) this.countDrop(reason); };
     ipsec?.setSink(this);
     reIpsec?.setSink({
       outer: (_ifl, pkt) => { const r = this.routes.lookup(pkt.readUInt32BE(16)); if (r) this.output(pkt, r); else this.countDrop('no-route'); },
@@ -222,7 +225,14 @@ export class Pfe implements IpsecSink {
 
   // ---------------------------------------------------------------- layer 2
 
-  private receiveFrame(d: IfdState, frame: Buffer): void {
+  /** A packet must never take the router down: whatever throws while handling one is a counted drop. */
+  private guard(fn: () => void, l?: IflState): void {
+    try { fn(); } catch (e) { this.countDrop('internal-error', l); this.onInternalError?.(e); }
+  }
+
+  private receiveFrame(d: IfdState, frame: Buffer): void { this.guard(() => this.frameIn(d, frame)); }
+
+  private frameIn(d: IfdState, frame: Buffer): void {
     if (!d.adminUp) return;
     const e = parseEth(frame);
     if (!e.ok) { d.counters.drop('runt'); this.countDrop('runt'); return; }
@@ -288,18 +298,16 @@ export class Pfe implements IpsecSink {
     const h = r.value;
     const pkt = raw.length === h.totalLength ? raw : raw.subarray(0, h.totalLength);
     l.counters.rx(pkt.length);
-    if ((h.protocol === PROTO_ESP || h.protocol === PROTO_AH) && this.localAddrs.has(h.dst) && l.ifd.kind !== 'es') {
-      const whole = this.reasm.add(pkt, this.now());
-      if (whole) this.ipsecIn(whole, h.protocol, h.dst, l);
-      return;
-    }
+    const ipsecForUs = (h.protocol === PROTO_ESP || h.protocol === PROTO_AH) && this.localAddrs.has(h.dst) && l.ifd.kind !== 'es';
     if (l.inFilter) {
+      // the input filter sees every packet, ESP and AH for the router's own addresses too (JUNOS
+      // applies it before the ES PIC)
       const f = this.filters.get(l.inFilter);
       if (!f) { this.countDrop('filter-missing', l); return; }
       const v = f.evaluate(packetKey(pkt));
       if (v.action === 'discard') { this.countDrop('filter-discard', l); return; }
       if (v.action === 'reject') { this.countDrop('filter-reject', l); this.icmpError(pkt, l, ICMP_UNREACH, UNREACH_ADMIN); return; }
-      if (v.action === 'ipsec-sa') {
+      if (v.action === 'ipsec-sa' && !ipsecForUs) {
         const es = this.ifls.get(this.saToIfl.get(v.sa) ?? '');
         if (!es) { this.countDrop('ipsec-sa-not-on-es', l); return; }
         if (this.localAddrs.has(h.dst)) { this.deliverLocal(pkt, l); return; }
@@ -308,7 +316,20 @@ export class Pfe implements IpsecSink {
         return;
       }
     }
+    if (ipsecForUs) {
+      const whole = this.reassemble(pkt, l);
+      if (whole) this.ipsecIn(whole, h.protocol, h.dst, l);
+      return;
+    }
     this.forward(pkt, l);
+  }
+
+  /** Reassemble a fragment for the router itself: the whole packet, or null (held or dropped, counted). */
+  private reassemble(pkt: Buffer, l?: IflState): Buffer | null {
+    const r = this.reasm.add(pkt, this.now());
+    if (r.kind === 'whole') return r.pkt;
+    if (r.kind === 'drop') for (let i = 0; i < r.fragments; i++) this.countDrop(r.reason, l);
+    return null;
   }
 
   private ipsecIn(pkt: Buffer, proto: number, dst: number, inIfl: IflState): void {
@@ -405,14 +426,16 @@ export class Pfe implements IpsecSink {
 
   // ---------------------------------------------------------------- from the ES PIC (IpsecSink)
 
-  outer(ifl: string, pkt: Buffer): void {
+  outer(ifl: string, pkt: Buffer): void { this.guard(() => this.outerIn(ifl, pkt)); }
+  inner(ifl: string, pkt: Buffer): void { this.guard(() => this.innerIn(ifl, pkt)); }
+  private outerIn(ifl: string, pkt: Buffer): void {
     const dst = pkt.readUInt32BE(16);
     const route = this.routes.lookup(dst);
     if (!route) { this.countDrop('no-route-to-tunnel-end', this.ifls.get(ifl)); return; }
     if ('ifl' in route.nh && route.nh.ifl === ifl) { this.countDrop('tunnel-loop', this.ifls.get(ifl)); return; }
     this.output(pkt, route);
   }
-  inner(ifl: string, pkt: Buffer): void {
+  private innerIn(ifl: string, pkt: Buffer): void {
     const l = this.ifls.get(ifl);
     if (!l) { this.countDrop('ipsec-no-interface'); return; }
     l.ifd.counters.rx(pkt.length);
@@ -423,7 +446,7 @@ export class Pfe implements IpsecSink {
   // ---------------------------------------------------------------- the router's own stack
 
   private deliverLocal(pkt: Buffer, inIfl?: IflState): void {
-    const whole = this.reasm.add(pkt, this.now());
+    const whole = this.reassemble(pkt, inIfl);
     if (!whole) return;
     for (const l of this.listeners) if (l(whole)) return;
     const h = parseIpv4(whole);

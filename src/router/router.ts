@@ -42,6 +42,10 @@ export class Router {
       : e;
     this.reIpsec = new InlineIpsec();
     this.pfe = new Pfe(opts.name, this.chassis.interfaceNames(), this.ipsec, opts.now, this.reIpsec);
+    // a packet that makes the PFE throw is a bug: it is dropped and counted (internal-error); the
+    // first few are logged with their stack so that they can be reported
+    let logged = 0;
+    this.pfe.onInternalError = e => { if (logged++ < 10) this.log.write('messages', 'pfe', `PFE internal error, packet dropped: ${(e as Error)?.stack ?? String(e)}`); };
   }
   get name() { return this.model?.hostName ?? this.opts.name; }
 
