@@ -50,13 +50,13 @@ describe('codecs', () => {
     for (const f of frags) expect(f.length).toBeLessThanOrEqual(576);
     const r = new Reassembler();
     let whole: Buffer | null = null;
-    for (const f of [...frags].reverse()) whole = r.add(f, 0) ?? whole;
+    for (const f of [...frags].reverse()) { const x = r.add(f, 0); if (x.kind === 'whole') whole = x.pkt; }
     expect(whole!.subarray(20).equals(data)).toBe(true);
     expect(ipv4ChecksumOk(whole!)).toBe(true);
     expect(fragment(buildIpv4({ protocol: PROTO_TCP, src, dst, df: true }, data), 1500)).toBeNull();
   });
   it('reassembly gives up on stale fragments and bounds its memory', () => {
-    const r = new Reassembler(1000, 4);
+    const r = new Reassembler({ timeoutMs: 1000, maxDatagrams: 4 });
     for (let id = 0; id < 10; id++) r.add(fragment(buildIpv4({ protocol: PROTO_UDP, src, dst, id }, Buffer.alloc(2000)), 576)![0]!, 0);
     expect(r.size).toBeLessThanOrEqual(4);
     r.expire(5000);
