@@ -27,7 +27,18 @@ export function outputHasError(out: string): boolean {
 export interface ExecResult { exit?: boolean }
 
 interface Parsed { flags: Set<string>; opts: Map<string, string>; arg?: string; rest: string[]; endCol: number }
-interface Opt { name: string; help: string; arg?: string }
+/** An option; `range` makes it numeric, checked where it is typed (`decimal`: fractions allowed). */
+interface Opt { name: string; help: string; arg?: string; range?: { min: number; max: number; decimal?: boolean } }
+
+/** A numeric option value outside its range is refused with a caret, as JUNOS does. */
+function checkOptValue(o: Opt, v: Word): void {
+  const r = o.range;
+  if (!r) return;
+  const ok = r.decimal ? /^\d+(\.\d+)?$|^\.\d+$/.test(v.text) : /^\d+$/.test(v.text);
+  if (!ok) throw new CliError(v.col, `syntax error, expecting ${o.arg}.`);
+  const n = Number(v.text);
+  if (n < r.min || n > r.max) throw new CliError(v.col, `Value ${v.text} is not within range (${r.min}..${r.max}) at '${v.text}'`);
+}
 interface OpNode {
   name: string; help: string;
   sub?: OpNode[];
@@ -159,26 +170,30 @@ export class Interpreter {
         name: 'ping', help: 'Ping remote target',
         arg: { name: '<host>', help: 'Hostname or IP address of remote host', required: true },
         flags: [
-          { name: 'count', help: 'Number of ping requests to send (1..2000000000 packets)', arg: '<count>' },
+          { name: 'count', help: 'Number of ping requests to send (1..2000000000 packets)', arg: '<count>', range: { min: 1, max: 2000000000 } },
           { name: 'source', help: 'Source address of echo request', arg: '<source>' },
           { name: 'rapid', help: 'Send requests rapidly (default count of 5)' },
-          { name: 'size', help: 'Size of request packets (0..65468 bytes)', arg: '<size>' },
-          { name: 'ttl', help: 'IP time-to-live value (IPv6 hop-limit value) (hops)', arg: '<ttl>' },
+          { name: 'size', help: 'Size of request packets (0..65468 bytes)', arg: '<size>', range: { min: 0, max: 65468 } },
+          { name: 'ttl', help: 'IP time-to-live value (IPv6 hop-limit value) (0..255 hops)', arg: '<ttl>', range: { min: 0, max: 255 } },
           { name: 'do-not-fragment', help: "Don't fragment echo request packets (IPv4)" },
-          { name: 'interval', help: 'Delay between ping requests (seconds)', arg: '<interval>' },
-          { name: 'wait', help: 'Delay after sending last packet (seconds)', arg: '<wait>' },
+          { name: 'interval', help: 'Delay between ping requests (0.1..10000 seconds)', arg: '<interval>', range: { min: 0.1, max: 10000, decimal: true } },
+          { name: 'wait', help: 'Delay after sending last packet (0..86400 seconds)', arg: '<wait>', range: { min: 0, max: 86400 } },
         ],
         run: async (p, io) => {
           if (!isIpv4(p.arg!)) { io.write(`ping: cannot resolve ${p.arg}: Unknown host\n`); return; }
           const n = (k: string) => (p.opts.has(k) ? Number(p.opts.get(k)) : undefined);
-          for (const k of ['count', 'size', 'ttl', 'interval', 'wait']) if (p.opts.has(k) && !Number.isFinite(n(k))) { io.write(`error: invalid value for ${k}: ${p.opts.get(k)}\n`); return; }
-          await ping(r, { host: p.arg!, count: n('count'), source: p.opts.get('source'), rapid: p.flags.has('rapid'), size: n('size'), ttl: n('ttl'), interval: n('interval'), wait: n('wait'), dontFragment: p.flags.has('do-not-fragment') }, io);
+          // JUNOS: `wait` without `count` sends 5 requests
+          const count = n('count') ?? (p.opts.has('wait') ? 5 : undefined);
+          await ping(r, { host: p.arg!, count, source: p.opts.get('source'), rapid: p.flags.has('rapid'), size: n('size'), ttl: n('ttl'), interval: n('interval'), wait: n('wait'), dontFragment: p.flags.has('do-not-fragment') }, io);
         },
       },
       {
         name: 'traceroute', help: 'Trace route to remote host',
         arg: { name: '<host>', help: 'Hostname or IP address of remote host', required: true },
-        flags: [{ name: 'ttl', help: 'Maximum IP time-to-live value (hops)', arg: '<ttl>' }, { name: 'wait', help: 'Number of seconds to wait for response', arg: '<wait>' }],
+        flags: [
+          { name: 'ttl', help: 'Maximum IP time-to-live value (1..255 hops)', arg: '<ttl>', range: { min: 1, max: 255 } },
+          { name: 'wait', help: 'Number of seconds to wait for response (1..86400)', arg: '<wait>', range: { min: 1, max: 86400 } },
+        ],
         run: async (p, io) => {
           if (!isIpv4(p.arg!)) { io.write(`traceroute: unknown host ${p.arg}\n`); return; }
           await traceroute(r, { host: p.arg!, maxHops: p.opts.has('ttl') ? Number(p.opts.get('ttl')) : undefined, wait: p.opts.has('wait') ? Number(p.opts.get('wait')) : undefined }, io);
@@ -187,7 +202,7 @@ export class Interpreter {
       {
         name: 'monitor', help: 'Show real-time debugging information', sub: [{
           name: 'traffic', help: 'Show real-time network traffic information',
-          flags: [{ name: 'interface', help: 'Name of interface', arg: '<interface-name>' }, { name: 'count', help: 'Number of packets to receive', arg: '<count>' }],
+          flags: [{ name: 'interface', help: 'Name of interface', arg: '<interface-name>' }, { name: 'count', help: 'Number of packets to receive (0..1000000)', arg: '<count>', range: { min: 0, max: 1000000 } }],
           run: async (p, io) => {
             const ifname = p.opts.get('interface') ?? [...r.pfe.ifds.keys()][0]!;
             await monitor(r, { ifname, count: p.opts.has('count') ? Number(p.opts.get('count')) : undefined }, io);
@@ -246,6 +261,7 @@ export class Interpreter {
             if (forHelp) return { node, p, argsStarted, awaitingValue: m.item };
             throw new CliError(endCol, `syntax error, expecting ${m.item.arg}.`);
           }
+          if (!forHelp) checkOptValue(m.item, v);
           p.opts.set(m.item.name, v.text);
           i++;
         } else p.flags.add(m.item.name);

@@ -64,7 +64,10 @@ export async function ping(r: Router, o: PingOptions, io: OpIO): Promise<{ sent:
       sent++;
       r.pfe.originate(pkt);
       const last = seq === count - 1;
-      const waitMs = last ? (o.wait ?? 1) * 1000 : o.rapid ? 100 : (o.interval ?? 1) * 1000;
+      // never starve the router: every request yields to the event loop (forwarding, the control
+      // socket, the ES PIC heartbeat), whatever the interval
+      await new Promise<void>(res => setImmediate(res));
+      const waitMs = last ? (o.wait ?? 1) * 1000 : o.rapid ? 100 : Math.max(100, (o.interval ?? 1) * 1000);
       const end = Date.now() + waitMs;
       while (Date.now() < end && !io.signal?.aborted) {
         if (o.rapid || last) { if (!pending.has(seq & 0xffff)) break; }
