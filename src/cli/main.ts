@@ -170,12 +170,12 @@ export async function run(argv: string[]): Promise<number> {
         const onInt = () => ac.abort();
         process.on('SIGINT', onInt);
         let n = 0;
-        const e = await c.capture(ifname, count ? Number(count) : undefined, (d, _k, tm) => { writeSync(fd, pcapRecord(d, tm)); n++; }, ac.signal);
+        const { error: e, dropped } = await c.capture(ifname, count ? Number(count) : undefined, (d, _k, tm) => { writeSync(fd, pcapRecord(d, tm)); n++; }, ac.signal);
         process.off('SIGINT', onInt);
         c.close();
         if (fd !== 1) closeSync(fd);
         if (e) { err(`vrouter: ${e}`); return 1; }
-        if (fd !== 1) err(`${n} packets captured on ${node}:${ifname}`);
+        if (fd !== 1) err(`${n} packets captured on ${node}:${ifname}${dropped ? `, ${dropped} dropped by the router (the capture was read too slowly)` : ''}`);
         return 0;
       }
       case 'exec': {

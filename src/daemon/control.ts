@@ -25,55 +25,122 @@ export async function routerStatus(r: Router): Promise<RouterStatus> {
   return { name: r.name, tunnels, rxPackets: rx, txPackets: tx, time: Date.now() };
 }
 
+/** One request, validated. Anything else on the socket is answered with an error and ignored. */
+export type Request =
+  | { id: number; kind: 'cmd'; cmd: string }
+  | { id: number; kind: 'cancel' }
+  | { id: number; kind: 'hello' }
+  | { id: number; kind: 'help'; text: string }
+  | { id: number; kind: 'complete'; text: string }
+  | { id: number; kind: 'status' }
+  | { id: number; kind: 'capture'; ifname: string; count?: number };
+
+export const CONTROL_LIMITS = {
+  lineBytes: 1 << 20,          // a request line is never longer (the longest is a pasted configuration)
+  running: 16,                 // commands and captures running at once on one connection
+  connections: 32,             // connections at once
+  outputBuffered: 16 << 20,    // a client that lets this much output pile up is not reading: closed
+  captureBuffered: 4 << 20,    // a capture beyond this much unsent data drops packets (counted)
+};
+
+/** Parse one request line: pure, never throws. */
+export function parseRequest(line: string): Request | { error: string; id?: number } {
+  let m: unknown;
+  try { m = JSON.parse(line); } catch { return { error: 'bad request: not JSON' }; }
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return { error: 'bad request: not an object' };
+  const o = m as Record<string, unknown>;
+  const id = o.id;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return { error: 'bad request: id must be a non-negative integer' };
+  const kinds = ['cmd', 'cancel', 'hello', 'help', 'complete', 'status', 'capture'].filter(k => k in o);
+  if (kinds.length !== 1) return { id, error: `bad request: exactly one of cmd, cancel, hello, help, complete, status, capture expected` };
+  const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  switch (kinds[0]) {
+    case 'cmd': { const c = str('cmd'); return c === undefined ? { id, error: 'bad request: cmd must be a string' } : { id, kind: 'cmd', cmd: c }; }
+    case 'help': case 'complete': {
+      const t = str(kinds[0]);
+      return t === undefined ? { id, error: `bad request: ${kinds[0]} must be a string` } : { id, kind: kinds[0] as 'help' | 'complete', text: t };
+    }
+    case 'cancel': case 'hello': case 'status':
+      return o[kinds[0]] === true ? { id, kind: kinds[0] as 'cancel' | 'hello' | 'status' } : { id, error: `bad request: ${kinds[0]} must be true` };
+    case 'capture': {
+      const ifname = str('capture');
+      if (ifname === undefined) return { id, error: 'bad request: capture must be an interface name' };
+      const count = o.count;
+      if (count !== undefined && (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1)) return { id, error: 'bad request: count must be a positive integer' };
+      return { id, kind: 'capture', ifname, ...(count !== undefined ? { count: count as number } : {}) };
+    }
+  }
+  return { id, error: 'bad request' };
+}
+
 export function serveControl(path: string, router: Router, db: CommitDb): Server {
   if (existsSync(path)) unlinkSync(path);
+  let connections = 0;
   const server = createServer(sock => {
+    if (connections >= CONTROL_LIMITS.connections) { sock.end(JSON.stringify({ error: 'too many connections' }) + '\n'); return; }
+    connections++;
     const it = new Interpreter(router, db);
     let buf = '';
     const running = new Map<number, AbortController>();
-    const send = (o: object) => { if (!sock.destroyed) sock.write(JSON.stringify(o) + '\n'); };
-    sock.on('data', d => {
-      buf += d.toString();
-      if (buf.length > 1 << 20) { sock.destroy(); return; }   // a request line is never that long
+    const send = (o: object) => {
+      if (sock.destroyed) return;
+      if (sock.writableLength > CONTROL_LIMITS.outputBuffered) { sock.destroy(); return; }   // the client stopped reading
+      sock.write(JSON.stringify(o) + '\n');
+    };
+    const handle = (line: string) => {
+      const q = parseRequest(line);
+      if ('error' in q) { send({ ...(q.id !== undefined ? { id: q.id } : {}), error: q.error, done: true }); return; }
+      const id = q.id;
+      if (q.kind === 'cancel') { running.get(id)?.abort(); return; }
+      if (q.kind === 'hello') { send({ id, done: true, prompt: it.prompt, banner: it.banner ?? null, name: router.name }); return; }
+      if (q.kind === 'help') { send({ id, out: it.help(q.text), done: true }); return; }
+      if (q.kind === 'complete') { send({ id, ...it.complete(q.text), done: true }); return; }
+      if (q.kind === 'status') { void routerStatus(router).then(s => send({ id, status: s, done: true }), e => send({ id, error: String(e), done: true })); return; }
+      if (running.has(id)) { send({ id, error: `request ${id} is already running`, done: true }); return; }
+      if (running.size >= CONTROL_LIMITS.running) { send({ id, error: 'too many requests running on this connection', done: true }); return; }
+      if (q.kind === 'capture') {
+        const ifd = q.ifname.replace(/\.\d+$/, '');
+        if (!router.pfe.ifds.has(ifd)) { send({ id, error: `device ${q.ifname} not found`, done: true }); return; }
+        const ac = new AbortController();
+        running.set(id, ac);
+        let n = 0, dropped = 0;
+        const off = router.pfe.addTap((name, _dir, data, kind) => {
+          if (name !== ifd) return;
+          // a reader slower than the port: drop (and count) rather than grow the router's memory
+          if (sock.writableLength > CONTROL_LIMITS.captureBuffered) { dropped++; return; }
+          send({ id, pkt: data.toString('base64'), kind, t: Date.now() });
+          if (q.count && ++n >= q.count) finish();
+        });
+        const finish = () => { off(); running.delete(id); send({ id, done: true, dropped }); };
+        ac.signal.addEventListener('abort', finish, { once: true });
+        return;
+      }
+      const ac = new AbortController();
+      running.set(id, ac);
+      let out = '';
+      void it.exec(q.cmd, { write: s => { if (out.length < 1 << 16) out += s; send({ id, out: s }); }, signal: ac.signal })
+        .then(r => send({ id, done: true, exit: !!r.exit, error: outputHasError(out), prompt: it.prompt, banner: it.banner ?? null, collecting: it.isCollecting }))
+        .catch(e => send({ id, out: `error: ${(e as Error).message}\n`, done: true, error: true, prompt: it.prompt, banner: it.banner ?? null }))
+        .finally(() => running.delete(id));
+    };
+    sock.setEncoding('utf8');   // a multi-byte character split across chunks stays whole
+    sock.on('data', (d: string) => {
+      buf += d;
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
-        const lineText = buf.slice(0, i); buf = buf.slice(i + 1);
-        let m: { id: number; cmd?: string; cancel?: boolean; help?: string; complete?: string; status?: boolean; hello?: boolean; capture?: string; count?: number };
-        try { m = JSON.parse(lineText); } catch { send({ error: 'bad request' }); continue; }
-        if (m.cancel) { running.get(m.id)?.abort(); continue; }
-        if (m.hello) { send({ id: m.id, done: true, prompt: it.prompt, banner: it.banner ?? null, name: router.name }); continue; }
-        if (m.help !== undefined) { send({ id: m.id, out: it.help(m.help), done: true }); continue; }
-        if (m.complete !== undefined) { send({ id: m.id, ...it.complete(m.complete), done: true }); continue; }
-        if (m.status) { void routerStatus(router).then(s => send({ id: m.id, status: s, done: true })); continue; }
-        if (m.capture !== undefined) {
-          const ifd = m.capture.replace(/\.\d+$/, '');
-          if (!router.pfe.ifds.has(ifd)) { send({ id: m.id, error: `device ${m.capture} not found`, done: true }); continue; }
-          const ac = new AbortController();
-          running.set(m.id, ac);
-          let n = 0;
-          const off = router.pfe.addTap((name, _dir, data, kind) => {
-            if (name !== ifd) return;
-            send({ id: m.id, pkt: data.toString('base64'), kind, t: Date.now() });
-            if (m.count && ++n >= m.count) finish();
-          });
-          const finish = () => { off(); running.delete(m.id); send({ id: m.id, done: true }); };
-          ac.signal.addEventListener('abort', finish, { once: true });
-          continue;
-        }
-        if (m.cmd === undefined) continue;
-        const ac = new AbortController();
-        running.set(m.id, ac);
-        let out = '';
-        void it.exec(m.cmd, { write: s => { out += s; send({ id: m.id, out: s }); }, signal: ac.signal })
-          .then(r => send({ id: m.id, done: true, exit: !!r.exit, error: outputHasError(out), prompt: it.prompt, banner: it.banner ?? null, collecting: it.isCollecting }))
-          .catch(e => send({ id: m.id, out: `error: ${(e as Error).message}\n`, done: true, error: true, prompt: it.prompt, banner: it.banner ?? null }))
-          .finally(() => running.delete(m.id));
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (line.length > CONTROL_LIMITS.lineBytes) { send({ error: 'request too long', done: true }); sock.destroy(); return; }
+        try { handle(line); } catch (e) { send({ error: `internal error: ${(e as Error).message}`, done: true }); }
       }
+      if (buf.length > CONTROL_LIMITS.lineBytes) { send({ error: 'request too long', done: true }); sock.destroy(); }
     });
-    sock.on('close', () => { for (const a of running.values()) a.abort(); });
+    sock.on('close', () => { connections--; for (const a of running.values()) a.abort(); });
     sock.on('error', () => { /* client went away */ });
   });
-  server.listen(path, () => chmodSync(path, 0o600));
+  // the socket file is created 0600 (root only) from the start: no window in which others can connect
+  const mask = process.umask(0o177);
+  try { server.listen(path, () => chmodSync(path, 0o600)); } finally { process.umask(mask); }
   return server;
 }
 
@@ -91,8 +158,9 @@ export class ControlClient {
       const t = setTimeout(() => { s.destroy(); rej(new Error(`no answer on ${this.path}`)); }, timeoutMs);
       s.once('connect', () => { clearTimeout(t); this.sock = s; res(); });
       s.once('error', e => { clearTimeout(t); rej(e); });
-      s.on('data', d => {
-        this.buf += d.toString();
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => {
+        this.buf += d;
         let i;
         while ((i = this.buf.indexOf('\n')) >= 0) {
           const m = JSON.parse(this.buf.slice(0, i)) as Record<string, unknown>;
@@ -125,8 +193,8 @@ export class ControlClient {
   async help(partial: string): Promise<string> { return String((await this.request({ help: partial }).done).out ?? ''); }
   async complete(partial: string): Promise<{ line: string; choices: string[] }> { const m = await this.request({ complete: partial }).done; return { line: String(m.line ?? partial), choices: (m.choices as string[]) ?? [] }; }
   async status(): Promise<RouterStatus | undefined> { return (await this.request({ status: true }).done).status as RouterStatus | undefined; }
-  /** Stream the packets crossing a port until `count` or the signal. */
-  async capture(ifname: string, count: number | undefined, onPkt: (data: Buffer, kind: 'eth' | 'ip', t: number) => void, signal?: AbortSignal): Promise<string | undefined> {
+  /** Stream the packets crossing a port until `count` or the signal; `dropped`: what the router could not send in time. */
+  async capture(ifname: string, count: number | undefined, onPkt: (data: Buffer, kind: 'eth' | 'ip', t: number) => void, signal?: AbortSignal): Promise<{ error?: string; dropped: number }> {
     const id = this.nextId++;
     const done = new Promise<Record<string, unknown>>(res => this.handlers.set(id, m => {
       if (typeof m.pkt === 'string') onPkt(Buffer.from(m.pkt, 'base64'), m.kind as 'eth' | 'ip', m.t as number);
@@ -135,7 +203,7 @@ export class ControlClient {
     this.sock!.write(JSON.stringify({ id, capture: ifname, ...(count ? { count } : {}) }) + '\n');
     signal?.addEventListener('abort', () => this.sock?.write(JSON.stringify({ id, cancel: true }) + '\n'), { once: true });
     const m = await done;
-    return m.error as string | undefined;
+    return { ...(typeof m.error === 'string' ? { error: m.error } : {}), dropped: Number(m.dropped ?? 0) };
   }
   close(): void { this.sock?.end(); this.sock?.destroy(); }
 }
