@@ -1,5 +1,6 @@
 /** `vrouter` subcommands. Each returns an exit code; none of them imports the console UI. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { loadAndCheck, showConfig, showSet, loadText, LoadFailure, formatDiagnostics } from '../config/index.js';
 import { Chassis } from '../../chassis/chassis.js';
 import { join } from 'node:path';
@@ -61,12 +62,26 @@ export async function execCommands(file: string, node: string, commands: string[
   } finally { process.off('SIGINT', onInt); c.close(); }
 }
 
-function opt(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  args.splice(i, 2);
-  return v;
+/** A configuration file's text, or a clear error (missing, a directory, unreadable). */
+function readConfigFile(file: string): string {
+  let st;
+  try { st = statSync(file); } catch { throw new UsageError(`cannot read ${file}: no such file`); }
+  if (st.isDirectory()) throw new UsageError(`cannot read ${file}: it is a directory, not a configuration file`);
+  try { return readFileSync(file, 'utf8'); } catch (e) { throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (e as Error).message}`); }
+}
+
+/** A mistake in how vrouter was called: the message, then the usage (exit 2). */
+class UsageError extends Error {}
+
+type Spec = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+/** Options and positionals of one subcommand, strictly: an unknown option or a missing value is an error. */
+function parse(args: string[], options: Spec, min: number, max = min) {
+  let r;
+  try { r = parseArgs({ args, options, allowPositionals: true, strict: true }); }
+  catch (e) { throw new UsageError((e as Error).message.replace(/^Option '(-\w, )?(--[\w-]+) <value>' argument missing$/, "option $2 needs a value")); }
+  if (r.positionals.length < min) throw new UsageError('missing argument');
+  if (r.positionals.length > max) throw new UsageError(`unexpected argument '${r.positionals[max]}'`);
+  return { values: r.values as Record<string, string | boolean | undefined>, pos: r.positionals };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -77,23 +92,25 @@ export async function run(argv: string[]): Promise<number> {
   try {
     switch (cmd) {
       case 'check': {
-        const picsOpt = opt(args, '--pics');
-        const pics = picsOpt?.split(',').map(x => { const m = /^(\d+)\/(\d+):([a-z0-9-]+)$/.exec(x.trim()); if (!m) throw new Error(`--pics: '${x}' is not FPC/PIC:TYPE`); return { fpc: Number(m[1]), pic: Number(m[2]), type: m[3]! }; });
-        const chassis = new Chassis(opt(args, '--chassis') ?? 'm10', pics);
-        const file = args[0];
-        if (!file) { err(USAGE); return 2; }
-        const r = loadAndCheck(readFileSync(file, 'utf8'), { file, chassis });
+        const { values, pos } = parse(args, { chassis: { type: 'string' }, pics: { type: 'string' } }, 1);
+        const picsOpt = values.pics as string | undefined;
+        const pics = picsOpt?.split(',').map(x => { const m = /^(\d+)\/(\d+):([a-z0-9-]+)$/.exec(x.trim()); if (!m) throw new UsageError(`--pics: '${x}' is not FPC/PIC:TYPE`); return { fpc: Number(m[1]), pic: Number(m[2]), type: m[3]! }; });
+        let chassis: Chassis;
+        try { chassis = new Chassis((values.chassis as string | undefined) ?? 'm10', pics); } catch (e) { throw new UsageError((e as Error).message); }
+        const file = pos[0]!;
+        const r = loadAndCheck(readConfigFile(file), { file, chassis });
         if (!r.ok) { out(r.output); return 1; }
         if (r.warnings.length) out(formatDiagnostics(r.warnings));
         out('configuration check succeeds');
         return 0;
       }
       case 'show-config': {
-        const display = opt(args, '--display');
-        const file = args[0];
-        if (!file) { err(USAGE); return 2; }
+        const { values, pos } = parse(args, { display: { type: 'string' } }, 1);
+        const display = values.display as string | undefined;
+        if (display !== undefined && display !== 'set') throw new UsageError(`--display takes 'set' (got '${display}')`);
+        const file = pos[0]!;
         try {
-          const tree = loadText(readFileSync(file, 'utf8'), { file });
+          const tree = loadText(readConfigFile(file), { file });
           out(display === 'set' ? showSet(tree) : showConfig(tree));
           return 0;
         } catch (e) {
@@ -102,9 +119,9 @@ export async function run(argv: string[]): Promise<number> {
         }
       }
       case 'up': {
-        const detach = args.includes('--detach');
-        const file = args.filter(a => !a.startsWith('--'))[0];
-        if (!file) { err(USAGE); return 2; }
+        const { values, pos } = parse(args, { detach: { type: 'boolean' } }, 1);
+        const detach = !!values.detach;
+        const file = pos[0]!;
         const t = loadTopology(file);
         const t0 = Date.now();
         let state;
@@ -128,26 +145,24 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case 'console': {
-        const [file, node] = args;
-        if (!file) { err(USAGE); return 2; }
+        const { pos } = parse(args, {}, 1, 2);
+        const [file, node] = pos as [string, string | undefined];
         const t = loadTopology(file);
         if (!lab.isUp(t.name)) { err(`vrouter: lab ${t.name} is not up`); return 1; }
         await openConsole(t, node, false);
         return 0;
       }
       case 'down': {
-        const file = args[0];
-        if (!file) { err(USAGE); return 2; }
+        const file = parse(args, {}, 1).pos[0]!;
         const t = loadTopology(file);
         const removed = lab.down(t);
         out(removed.length ? `lab ${t.name} is down (removed ${removed.join(', ')})` : `lab ${t.name} was not up`);
         return 0;
       }
       case 'inspect': {
-        const file = args.filter(a => !a.startsWith('--'))[0];
-        if (!file) { err(USAGE); return 2; }
-        const s = lab.inspect(loadTopology(file));
-        if (args.includes('--json')) out(JSON.stringify({ name: s.name, nodes: s.nodes, links: s.links }, null, 2));
+        const { values, pos } = parse(args, { json: { type: 'boolean' } }, 1);
+        const s = lab.inspect(loadTopology(pos[0]!));
+        if (values.json) out(JSON.stringify({ name: s.name, nodes: s.nodes, links: s.links }, null, 2));
         else {
           for (const [k, v] of Object.entries(s.nodes)) out(`${k.padEnd(12)} ${v.kind.padEnd(12)} ${v.pid ?? '-'}\t${v.netns}`);
           for (const l of s.links) out(`${l.endpoints.join(' <-> ').padEnd(40)} ip netns exec ${l.netns} tcpdump -i ${l.device}`);
@@ -155,10 +170,12 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case 'capture': {
-        const count = opt(args, '-c');
-        const outFile = opt(args, '-w');
-        const [file, ep] = args;
-        if (!file || !ep || !outFile || !ep.includes(':')) { err(USAGE); return 2; }
+        const { values, pos } = parse(args, { count: { type: 'string', short: 'c' }, write: { type: 'string', short: 'w' } }, 2);
+        const count = values.count as string | undefined, outFile = values.write as string | undefined;
+        const [file, ep] = pos as [string, string];
+        if (!outFile) throw new UsageError('capture needs -w FILE (or -w - for standard output)');
+        if (!ep.includes(':')) throw new UsageError(`'${ep}' is not NODE:INTERFACE`);
+        if (count !== undefined && !/^[1-9]\d{0,8}$/.test(count)) throw new UsageError(`-c takes a packet count (got '${count}')`);
         const [node, ifname] = ep.split(':') as [string, string];
         const t = loadTopology(file);
         if (t.nodes.get(node)?.kind === 'linux' || !t.nodes.has(node)) { err(`vrouter: ${node} is not a router of lab ${t.name}`); return 2; }
@@ -179,8 +196,9 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case 'exec': {
+        // no options: every word after TOPOLOGY NODE is a CLI command, whatever it starts with
         const [file, node, ...cmds] = args;
-        if (!file || !node || !cmds.length) { err(USAGE); return 2; }
+        if (!file || !node || !cmds.length) throw new UsageError('exec needs TOPOLOGY NODE and at least one command');
         return await execCommands(file, node, cmds, s => process.stdout.write(s));
       }
       case undefined: case 'help': case '--help': case '-h':
@@ -191,6 +209,7 @@ export async function run(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
+    if (e instanceof UsageError) { err(`vrouter ${cmd}: ${e.message}\n${USAGE}`); return 2; }
     err(e instanceof TopologyError ? e.message : `vrouter: ${(e as Error).message}`);
     return 1;
   }

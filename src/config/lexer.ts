@@ -39,7 +39,13 @@ export function tokenize(text: string, newlines = false): Token[] {
       let k = i + 1;
       while (k < n && text.charCodeAt(k) !== 34) {
         const d = text.charCodeAt(k);
-        if (d === 92 && k + 1 < n) { s += text[k + 1]; k += 2; continue; }
+        if (d === 92 && k + 1 < n) {
+          // escapes: \n and \t stand for a line break and a tab (a PEM text keeps its lines); others for the character
+          const e = text[k + 1]!;
+          s += e === 'n' ? '\n' : e === 't' ? '\t' : e;
+          k += 2;
+          continue;
+        }
         if (d === 10) { if (newlines) break; line++; lineStart = k + 1; }
         s += text[k]; k++;
       }
@@ -61,7 +67,7 @@ export function tokenize(text: string, newlines = false): Token[] {
 /** Quote a value for display the way JUNOS does: only when it needs it. */
 export function quoteIfNeeded(s: string): string {
   if (s === '' || /[\s;{}\[\]"#'\\]/.test(s) || s.startsWith('$9$')) {
-    return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
+    return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\t/g, '\\t') + '"';
   }
   return s;
 }

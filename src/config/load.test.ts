@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { loadText, LoadFailure, looksLikeSetFormat } from './load.js';
 import { showConfig, showSet } from './display.js';
-import { decodeSecret9 } from './secret.js';
+import { decodeSecret9, secretBytes } from './secret.js';
 import { lookup, CNode } from './tree.js';
 
 const err = (text: string, into?: CNode) => {
@@ -81,5 +81,32 @@ describe('loading configuration text', () => {
     const t = loadText('security { traceoptions { file kmd files 3 size 1m; flag ike; } }');
     expect(showConfig(t)).toContain('file kmd files 3 size 1m;');
     expect(err('security { traceoptions { file kmd files x; } }').errors[0]!.token).toBe('x');
+  });
+
+  it('certificate-key-string is a secret: $9$ in both display forms, its line breaks kept', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n';
+    const t = loadText(`security { certificates { local c { certificate-key-string ${JSON.stringify(pem)}; } } }`);
+    const brace = showConfig(t), set = showSet(t);
+    for (const out of [brace, set]) { expect(out).not.toContain('BEGIN'); expect(out).toContain('## SECRET-DATA'); }
+    const stored = lookup(t, ['security', 'certificates', 'local', 'c'])!.value('certificate-key-string')!;
+    expect(secretBytes(stored).toString('utf8')).toBe(pem);
+    // and back: what is displayed loads to the same bytes (a rollback file, say)
+    const again = lookup(loadText(brace), ['security', 'certificates', 'local', 'c'])!.value('certificate-key-string')!;
+    expect(secretBytes(again).toString('utf8')).toBe(pem);
+  });
+
+  it('a mistyped key statement never echoes the key, whatever the typo', () => {
+    for (const text of [
+      'set security ike policy 10.6.6.6 pre-shared-key ascii "my-very-secret"',
+      'set security ike policy 10.6.6.6 pre-shard-key ascii-text my-very-secret',
+      'set security ipsec security-association s manual direction bidirectional authentication key asci my-very-secret',
+      'sett security ike policy 10.6.6.6 pre-shared-key ascii-text my-very-secret',
+      'security { ike { policy 10.6.6.6 { pre-shared-key ascii my-very-secret; } } }',
+      'security { ike { policy 10.6.6.6 { pre-shared-key ascii-text my-very-secret; proposal [ a ]; } } }',
+    ]) {
+      const e = err(text);
+      expect(e.message, text).not.toContain('my-very-secret');
+      if (!text.includes('proposal [')) expect(e.message, text).toContain('$9$');
+    }
   });
 });

@@ -4,8 +4,9 @@
  * `load` shows them. Loading never touches an existing tree unless it succeeds whole.
  */
 import { tokenize, Token, LexError } from './lexer.js';
-import { CNode, newRoot, applyWords, SyntaxError_, Pos, Op } from './tree.js';
-import { encodeSecret9, isSecret9 } from './secret.js';
+import { CNode, newRoot, applyWords, SyntaxError_, Pos, Op, secretWords } from './tree.js';
+import { hideSecret } from './secret.js';
+import type { Def } from './schema.js';
 
 export interface LoadError { file: string; line: number; col: number; token: string; path: string[]; statement: string; message: string }
 
@@ -38,19 +39,21 @@ export function looksLikeSetFormat(text: string): boolean {
   return false;
 }
 
-/** A statement as the user wrote it, for an error message, with any key value shown as $9$. */
-function stmtText(words: Token[], end: string): string {
+/** A statement as the user wrote it, for an error message, with every secret value shown as $9$. */
+function stmtText(def: Def | undefined, words: Token[], end: string): string {
+  const secret = secretWords(def, words);
   return words.map((w, i) => {
-    const prev = words[i - 1]?.text;
-    if ((prev === 'ascii-text' || prev === 'hexadecimal') && !isSecret9(w.text)) return JSON.stringify(encodeSecret9(w.text));
+    if (secret[i]) return JSON.stringify(hideSecret(w.text));
     return w.kind === 'string' ? JSON.stringify(w.text) : w.text;
   }).join(' ') + end;
 }
 
-function toLoadError(file: string, e: unknown, words: Token[], pos: Pos, end: string): LoadError {
+function toLoadError(file: string, e: unknown, words: Token[], pos: Pos, end: string, prefix?: string): LoadError {
   if (e instanceof SyntaxError_) {
     const t = e.token ?? words[0];
-    return { file, line: t?.line ?? 0, col: t?.col ?? 0, token: t?.text ?? '', path: e.path, statement: stmtText(words, end), message: e.message };
+    const secret = secretWords(pos.node.def, words);
+    const token = t && secret[words.indexOf(t)] ? JSON.stringify(hideSecret(t.text)) : t?.text ?? '';
+    return { file, line: t?.line ?? 0, col: t?.col ?? 0, token, path: e.path, statement: (prefix ? prefix + ' ' : '') + stmtText(pos.node.def, words, end), message: e.message };
   }
   throw e;
 }
@@ -80,7 +83,7 @@ function loadBraceInto(root: CNode, text: string, file: string): LoadError[] {
       const endTok = toks[i];
       if (!endTok || endTok.kind === '}') {
         const t = words[words.length - 1] ?? toks[i - 1]!;
-        if (words.length) errors.push({ file, line: t.line, col: t.col + t.text.length, token: t.text, path: pos?.path ?? [], statement: stmtText(words, ''), message: "syntax error, expecting ';' or '{'" });
+        if (words.length) errors.push({ file, line: t.line, col: t.col + t.text.length, token: t.text, path: pos?.path ?? [], statement: stmtText(pos?.node.def, words, ''), message: "syntax error, expecting ';' or '{'" });
         if (!endTok) { if (!top) { const l = toks[toks.length - 1]; errors.push({ file, line: l?.line ?? 0, col: l?.col ?? 0, token: '', path: [], statement: '', message: "syntax error, missing '}'" }); } return; }
         continue;
       }
@@ -119,12 +122,12 @@ function loadSetInto(root: CNode, text: string, file: string, base: Pos = { node
     if (words.length === 0) return;
     const op = words[0]!;
     if (op.kind !== 'word' || !SET_OPS.has(op.text)) {
-      errors.push({ file, line: op.line, col: op.col, token: op.text, path: base.path, statement: stmtText(words, ''), message: 'syntax error' });
+      errors.push({ file, line: op.line, col: op.col, token: op.text, path: base.path, statement: stmtText(undefined, words, ''), message: 'syntax error' });
       return;
     }
     const rest = words.slice(1);
     try { applyWords(base, rest, op.text as Op, false); }
-    catch (e) { errors.push(toLoadError(file, e, words, base, '')); }
+    catch (e) { errors.push(toLoadError(file, e, words.slice(1), base, '', op.text)); }
   };
   for (const t of toks) {
     if (t.kind === 'newline') flush();

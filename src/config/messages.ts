@@ -9,6 +9,9 @@ export const MESSAGES = {
   UNUSED: "{0} '{1}' is defined but not used",
   KEY_LENGTH: '{0} key for {1} must be {2} {3} (got {4})',
   KEY_NOT_HEX: 'hexadecimal key must contain only hexadecimal digits',
+  KEY_HEX_ODD: 'hexadecimal key must have an even number of digits (whole bytes)',
+  KEY_EMPTY: 'key must not be empty',
+  KEY_NOT_ASCII: 'ascii-text key must contain only printable ASCII characters',
   KEY_WITHOUT_ALGORITHM: "'key' requires 'algorithm'",
   ALGORITHM_WITHOUT_KEY: "'algorithm' requires 'key'",
   DES_WEAK_KEY: '{0} key is a DES weak or semi-weak key (RFC 2409)',
@@ -43,12 +46,17 @@ export const MESSAGES = {
   UNKNOWN_PROTOCOL: "unknown protocol '{0}'",
   PORT_RANGE: 'port range {0} is invalid',
   CERT_LOCAL_ONE_SOURCE: "exactly one of 'certificate-key-string' and 'load-key-file' must be configured",
-  IKE_PROPOSAL_NEEDS: "IKE proposal requires '{0}'",
   IKE_POLICY_NEEDS_PSK: "proposal '{0}' uses pre-shared-keys; 'pre-shared-key' must be configured",
   IKE_POLICY_NEEDS_CERT: "proposal '{0}' uses {1}; 'local-certificate' must be configured",
   IPSEC_PROPOSAL_AH_ENCRYPTION: 'encryption-algorithm cannot be configured with protocol ah',
   ADDRESS_NETWORK: 'address {0} is the network or broadcast address of its subnet',
   DUPLICATE_ADDRESS: 'address {0} is also configured on {1}',
+  MANUAL_SA_TWO_UNITS: "manual security association '{0}' is already applied to {1}; a manual SA can protect only one tunnel",
+  DYNAMIC_SA_NO_IKE_POLICY: "dynamic security association '{0}': no IKE policy for the tunnel destination {1}, so IKE cannot negotiate it",
+  DYNAMIC_TRANSPORT: "security association '{0}': transport mode is supported only for manual SAs (BGP)",
+  BGP_SA_NOT_MANUAL: "security association '{0}' is dynamic; BGP can use only a manual transport-mode SA",
+  BGP_SA_NOT_TRANSPORT: "security association '{0}' is a tunnel-mode SA; BGP can use only a manual transport-mode SA",
+  URL_SCHEME: "{0} must have the form {1}",
 } as const;
 export type MessageCode = keyof typeof MESSAGES;
 

@@ -61,9 +61,9 @@ export interface FilterModel { name: string; terms: TermModel[] }
 export interface StaticRouteModel { prefix: Prefix; nextHops: string[]; discard: boolean; reject: boolean }
 
 export interface IkeProposalModel {
-  name: string; authenticationAlgorithm?: 'md5' | 'sha1';
-  authenticationMethod?: 'dsa-signatures' | 'pre-shared-keys' | 'rsa-signatures';
-  dhGroup?: 'group1' | 'group2'; encryptionAlgorithm?: EncAlg; lifetimeSeconds: number; description?: string;
+  name: string; authenticationAlgorithm: 'md5' | 'sha1';
+  authenticationMethod: 'dsa-signatures' | 'pre-shared-keys' | 'rsa-signatures';
+  dhGroup: 'group1' | 'group2'; encryptionAlgorithm: EncAlg; lifetimeSeconds: number; description?: string;
 }
 export interface IkePolicyModel {
   peer: string; mode: 'main' | 'aggressive'; proposals: string[]; preSharedKey?: Buffer;

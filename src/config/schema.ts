@@ -137,6 +137,7 @@ export const ROOT: Def = c('configuration', {
   }),
   protocols: c('Routing protocol configuration', {
     bgp: c('BGP options', {
+      'ipsec-sa': leaf('IPsec SA protecting every BGP session', { t: 'word', what: 'sa-name' }),
       group: l('Define a peer group', { t: 'word', what: 'group-name' }, {
         type: leaf('Type of peer group', en('internal', 'external')),
         'peer-as': leaf('Autonomous system number of the peer', u(1, 65535)),

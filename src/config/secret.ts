@@ -75,3 +75,15 @@ export function encodeSecret9(plain: string, seed?: Buffer): string {
   }
   return crypt;
 }
+
+/**
+ * Hide a secret value as it enters the configuration: its UTF-8 bytes as $9$ (a value that already
+ * is a well-formed $9$ string is kept as typed, as JUNOS does when a configuration is loaded back).
+ */
+export function hideSecret(text: string): string {
+  return isSecret9(text) ? text : encodeSecret9(Buffer.from(text, 'utf8').toString('latin1'));
+}
+/** The bytes a hidden secret stands for. */
+export function secretBytes(hidden: string): Buffer {
+  return Buffer.from(decodeSecret9(hidden) ?? hidden, 'latin1');
+}

@@ -4,7 +4,7 @@
  * set/delete loader both use it, so both formats share one grammar.
  */
 import { Def, ROOT, childDef, valueSyntaxOk, canonicalValue, describeType } from './schema.js';
-import { encodeSecret9, isSecret9 } from './secret.js';
+import { hideSecret } from './secret.js';
 import type { Token } from './lexer.js';
 
 export class CNode {
@@ -97,7 +97,7 @@ function readLeafValue(def: Def, words: Token[], i: number, pos: Pos, ranges = f
     if (kind !== 'ascii-text' && kind !== 'hexadecimal') syntaxError(tok, pos);
     const v = words[i + 1];
     if (!v || v.kind === '[' || v.kind === ']') syntaxError(tok, pos, 'missing argument: expecting key');
-    return [[kind, isSecret9(v.text) ? v.text : encodeSecret9(v.text)], i + 2];
+    return [[kind, hideSecret(v.text)], i + 2];
   }
   if (t.t === 'tracefile') {
     const vals = [tok.text];
@@ -115,6 +115,7 @@ function readLeafValue(def: Def, words: Token[], i: number, pos: Pos, ranges = f
   }
   if (!valueSyntaxOk(t, tok.text)) syntaxError(tok, pos);
   checkRange(t, tok, pos, ranges);
+  if (def.secret) return [[hideSecret(tok.text)], i + 1];   // e.g. certificate-key-string: never kept in clear
   return [[canonicalValue(t, tok.text)], i + 1];
 }
 
@@ -280,4 +281,47 @@ export function lookup(root: CNode, words: string[]): CNode | undefined {
     } else node = node.find(found.keyword);
   }
   return node;
+}
+
+const SECRET_KIND = new Set(['ascii-text', 'hexadecimal']);
+const LOOKS_SECRET = /key|secret|password|ascii|hex/i;
+
+/**
+ * Which words of a statement are secret values, by schema position: the key of a secret leaf
+ * (`pre-shared-key ascii-text KEY`), or every word of one without a kind keyword (a string secret,
+ * or a mistyped kind such as `ascii`). `def` is where the statement starts (undefined: unknown).
+ * Where the words stop fitting the schema (a typo), every word after one that looks like a secret's
+ * keyword is treated as secret, so that a mistyped statement never echoes a key.
+ */
+export function secretWords(def: Def | undefined, words: Token[]): boolean[] {
+  const mask = words.map(() => false);
+  let d = def;
+  let pendingList = false;
+  let i = 0;
+  while (i < words.length && d) {
+    const w = words[i]!;
+    if (pendingList) { pendingList = false; i++; continue; }
+    if (w.kind !== 'word' && w.kind !== 'string') { i++; continue; }
+    const f = childDef(d, w.text);
+    if (!f) break;
+    i++;
+    if (f.def.kind === 'leaf' || f.def.kind === 'leafList') {
+      if (f.def.secret) {
+        if (words[i] && SECRET_KIND.has(words[i]!.text)) { if (words[i + 1]) mask[i + 1] = true; i += 2; }
+        else { for (let j = i; j < words.length; j++) mask[j] = true; return mask; }
+      } else if (words[i]?.kind === '[') { while (i < words.length && words[i]!.kind !== ']') i++; i++; }
+      else i++;
+      continue;   // more statements may follow on the same line (a missing ';'): the parent's children
+    }
+    if (f.def.kind === 'flag') continue;
+    if (f.def.kind === 'list' && !f.keyless) pendingList = true;
+    d = f.def;
+  }
+  // off the schema: be careful with whatever follows a key-like word
+  let after = false;
+  for (let j = i; j < words.length; j++) {
+    if (after) mask[j] = !SECRET_KIND.has(words[j]!.text);
+    else if (LOOKS_SECRET.test(words[j]!.text)) after = true;
+  }
+  return mask;
 }
