@@ -56,12 +56,17 @@ export class IpsecCore {
     this.tunnels = next;
   }
 
-  /** `clear ipsec security-associations`: reinstall every SA fresh (counters, sequence numbers, windows). */
-  clear(): void {
+  /**
+   * `clear ipsec security-associations [SA]`: reinstall the SAs fresh (counters, sequence numbers,
+   * windows); all of them, or those of the named SA only (the PIC's own counters stay then).
+   */
+  clear(saName?: string): void {
     for (const t of this.tunnels.values()) {
+      if (saName !== undefined && t.saName !== saName) continue;
       if (t.outbound) t.outbound = new SecurityAssociation(t.outbound.spec);
       if (t.inbound) t.inbound = new SecurityAssociation(t.inbound.spec);
     }
+    if (saName !== undefined) return;
     this.drops = newDrops();
     this.encrypted = this.decrypted = 0;
   }

@@ -155,7 +155,7 @@ export class EsPic implements IpsecEngine {
     });
   }
 
-  clear(): void { this.drops = newDrops(); this.control({ t: 'clear' }); }
+  clear(saName?: string): void { if (saName === undefined) this.drops = newDrops(); this.control({ t: 'clear', ...(saName !== undefined ? { sa: saName } : {}) }); }
 
   /** Test hooks: make the worker crash or hang, as a broken PIC would. */
   crashForTest(): void { this.control({ t: 'crash' }); }
@@ -195,7 +195,7 @@ export class EsPicSet implements IpsecEngine {
     for (const s of all) for (const [k, v] of Object.entries(s.drops)) drops[k as DropReason] += v;
     return { pic: [...this.pics.keys()].join(','), drops, encrypted: all.reduce((a, s) => a + s.encrypted, 0), decrypted: all.reduce((a, s) => a + s.decrypted, 0), restarts: all.reduce((a, s) => a + s.restarts, 0), sas: all.flatMap(s => s.sas) };
   }
-  clear() { for (const p of this.pics.values()) p.clear(); }
+  clear(saName?: string) { for (const p of this.pics.values()) p.clear(saName); }
   /** One PIC's own counters (`show interfaces es-F/P/0 extensive`). */
   async snapshotPic(pic: string): Promise<PicSnapshot | undefined> { return this.pics.get(pic)?.snapshot(); }
   async perPic(): Promise<PicSnapshot[]> { return Promise.all([...this.pics.values()].map(p => p.snapshot())); }

@@ -13,7 +13,7 @@ export class InlineIpsec implements IpsecEngine {
   encrypt(ifl: string, pkt: Buffer) { const r = this.core.encrypt(ifl, pkt); if (r.ok) this.sink?.outer(ifl, r.packet); }
   decrypt(ifl: string, pkt: Buffer) { const r = this.core.decrypt(ifl, pkt); if (r.ok) this.sink?.inner(ifl, r.packet); }
   overhead(ifl: string, len: number) { return this.core.overhead(ifl, len); }
-  clear() { this.core.clear(); }
+  clear(saName?: string) { this.core.clear(saName); }
   async snapshot(): Promise<PicSnapshot> {
     return { pic: 'inline', drops: { ...this.core.drops }, encrypted: this.core.encrypted, decrypted: this.core.decrypted, restarts: 0, sas: this.core.snapshot() };
   }

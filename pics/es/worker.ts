@@ -28,7 +28,7 @@ function revive(t: EsTunnelConfig): EsTunnelConfig {
 type Msg =
   | { t: 'configure'; tunnels: EsTunnelConfig[]; ifls: string[] }
   | { t: 'snapshot'; id: number } | { t: 'ping'; id: number } | { t: 'tick'; now: number }
-  | { t: 'clear' } | { t: 'crash' } | { t: 'hang'; ms: number };
+  | { t: 'clear'; sa?: string } | { t: 'crash' } | { t: 'hang'; ms: number };
 
 function control(m: Msg): void {
   switch (m.t) {
@@ -36,7 +36,7 @@ function control(m: Msg): void {
     case 'snapshot': port.postMessage({ t: 'snapshot', id: m.id, drops: core.drops, encrypted: core.encrypted, decrypted: core.decrypted, ringFull, sas: core.snapshot() }); break;
     case 'ping': port.postMessage({ t: 'pong', id: m.id }); break;
     case 'tick': { const events = core.tick(m.now); if (events.length) port.postMessage({ t: 'lifetime', events }); break; }
-    case 'clear': core.clear(); break;
+    case 'clear': core.clear(m.sa); break;
     case 'crash': throw new Error('ES PIC worker crash requested (test)');
     case 'hang': { const end = Date.now() + m.ms; while (Date.now() < end) { /* spin: a hung PIC */ } break; }
   }

@@ -81,10 +81,10 @@ export class CommitDb {
   }
 
   /** `load merge|override|set` of text into the candidate; nothing changes unless all of it loads. */
-  load(mode: 'merge' | 'override' | 'set' | 'replace', text: string, file = 'terminal'): { ok: boolean; output: string } {
+  load(mode: 'merge' | 'override' | 'set' | 'replace', text: string, file = 'terminal', at?: string[]): { ok: boolean; output: string } {
     try {
       if (mode === 'override') this.candidate = loadText(text, { file });
-      else this.candidate = loadText(text, { file, into: this.candidate, ...(mode === 'set' ? { format: 'set' as const } : {}) });
+      else this.candidate = loadText(text, { file, into: this.candidate, ...(mode === 'set' ? { format: 'set' as const } : {}), ...(at?.length ? { at } : {}) });
       return { ok: true, output: 'load complete' };
     } catch (e) {
       if (e instanceof LoadFailure) return { ok: false, output: e.message };

@@ -49,7 +49,8 @@ interface OpNode {
 }
 
 const HELP_PAD = 21;
-const line = (name: string, help: string) => `  ${name.padEnd(HELP_PAD)}${help}`.trimEnd();
+/** A `?` line: the name in its column, the help after it (at least one space, however long the name). */
+const line = (name: string, help: string) => `  ${name.length >= HELP_PAD ? name + ' ' : name.padEnd(HELP_PAD)}${help}`.trimEnd();
 const ambiguous = (w: { text: string; col: number }, items: Array<{ name: string; help: string }>) =>
   new CliError(w.col, `'${w.text}' is ambiguous.`, 'Possible completions:\n' + items.map(x => line(x.name, x.help)).join('\n'));
 
@@ -81,7 +82,7 @@ class PipeWriter implements Session {
 export class Interpreter {
   mode: 'op' | 'config' = 'op';
   editPath: string[] = [];
-  private collecting?: { mode: 'merge' | 'override' | 'set' | 'replace'; lines: string[] };
+  private collecting?: { mode: 'merge' | 'override' | 'set' | 'replace'; lines: string[]; at?: string[] };
   readonly db: CommitDb;
   private opRoot: OpNode;
 
@@ -136,7 +137,7 @@ export class Interpreter {
             flags: [{ name: 'terse', help: 'Display terse output' }, { name: 'extensive', help: 'Display extensive output' }, { name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
             arg: { name: '<interface-name>', help: 'Name of physical or logical interface', complete: this.ifNames },
             run: async (p, io) => {
-              if (p.arg && !r.pfe.ifds.has(p.arg.replace(/\.\d+$/, ''))) { io.write(`error: device ${p.arg} not found\n`); return; }
+              if (p.arg && (!r.pfe.ifds.has(p.arg.replace(/\.\d+$/, '')) || (p.arg.includes('.') && !r.pfe.ifls.has(p.arg)))) { io.write(`error: device ${p.arg} not found\n`); return; }
               if (p.flags.has('terse')) io.write(show.interfacesTerse(r, p.arg));
               else io.write(show.interfacesDetail(r, p.arg, p.flags.has('extensive') || p.flags.has('detail'), await this.picsByName()));
             },
@@ -211,7 +212,17 @@ export class Interpreter {
       },
       {
         name: 'clear', help: 'Clear information in the system', sub: [
-          { name: 'ipsec', help: 'Clear IP Security information', sub: [{ name: 'security-associations', help: 'Clear IPsec security associations', run: () => { r.ipsec.clear?.(); r.log.write('messages', 'kmd', 'KMD_SA_CLEAR: IPsec security associations cleared by root'); } }] },
+          { name: 'ipsec', help: 'Clear IP Security information', sub: [{
+            name: 'security-associations', help: 'Clear IPsec security associations',
+            arg: { name: '<sa-name>', help: 'Name of security association', complete: this.saNames },
+            run: (p, io) => {
+              if (p.arg !== undefined && !r.model?.sas.has(p.arg)) { io.write(`error: security association ${p.arg} not found\n`); return; }
+              // ES PIC SAs and the Routing Engine's transport SAs (BGP) alike
+              r.ipsec.clear?.(p.arg);
+              r.reIpsec.clear(p.arg);
+              r.log.write('messages', 'kmd', `KMD_SA_CLEAR: IPsec security associations${p.arg ? ` of ${p.arg}` : ''} cleared by root`);
+            },
+          }] },
           { name: 'firewall', help: 'Clear firewall counters', flags: [{ name: 'all', help: 'Clear all filters' }, { name: 'filter', help: 'Name of filter', arg: '<filter-name>' }], run: (p, io) => {
             const f = p.opts.get('filter');
             if (f && !r.pfe.filters.has(f)) { io.write(`error: filter ${f} not found\n`); return; }
@@ -437,7 +448,7 @@ export class Interpreter {
       this.db.candidate = backup;
       if (e instanceof SyntaxError_) {
         if (e.message.startsWith('statement not found')) return 'warning: statement not found\n';
-        throw new CliError(e.token?.col ?? col, e.message === 'syntax error' ? 'syntax error.' : e.message.startsWith('Value ') ? e.message : e.message);
+        throw new CliError(e.token?.col ?? col, e.message === 'syntax error' ? 'syntax error.' : e.message, e.hint ? `(did you mean '${e.hint}'?)` : undefined);
       }
       throw e;
     }
@@ -530,14 +541,21 @@ export class Interpreter {
         const src = arg(2);
         if (!src) throw new CliError(text.length + 1, 'syntax error, expecting <filename> or terminal.');
         const mode = mm.item.name as 'merge' | 'override' | 'set' | 'replace';
+        // `relative`: the text is relative to the current [edit ...] level (not with override)
+        let at: string[] | undefined;
+        if (words[3]) {
+          if (!'relative'.startsWith(words[3].text) || mode === 'override') throw new CliError(words[3].col, mode === 'override' ? 'syntax error.' : 'syntax error, expecting relative.');
+          if (words[4]) throw new CliError(words[4].col, 'syntax error.');
+          at = this.editPath.slice();
+        }
         if ('terminal'.startsWith(src) && src.length >= 2) {
-          this.collecting = { mode, lines: [] };
+          this.collecting = { mode, lines: [], ...(at ? { at } : {}) };
           io.write('[Type ^D at a new line to end input]\n');
           return {};
         }
         let body: string;
         try { body = readFileSync(src, 'utf8'); } catch { io.write(`error: file ${src} not found\n`); return {}; }
-        io.write(this.db.load(mode, body, src).output + '\n');
+        io.write(this.db.load(mode, body, src, at).output + '\n');
         return {};
       }
       case 'run': {
@@ -576,7 +594,7 @@ export class Interpreter {
     if (eot < 0) { c.lines.push(text); return {}; }
     c.lines.push(text.slice(0, eot));
     this.collecting = undefined;
-    io.write(this.db.load(c.mode, c.lines.join('\n'), 'terminal').output + '\n');
+    io.write(this.db.load(c.mode, c.lines.join('\n'), 'terminal', c.at).output + '\n');
     return {};
   }
 

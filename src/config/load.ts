@@ -8,7 +8,7 @@ import { CNode, newRoot, applyWords, SyntaxError_, Pos, Op, secretWords } from '
 import { hideSecret } from './secret.js';
 import type { Def } from './schema.js';
 
-export interface LoadError { file: string; line: number; col: number; token: string; path: string[]; statement: string; message: string }
+export interface LoadError { file: string; line: number; col: number; token: string; path: string[]; statement: string; message: string; hint?: string }
 
 export class LoadFailure extends Error {
   constructor(public errors: LoadError[]) { super(formatLoadErrors(errors)); }
@@ -21,6 +21,7 @@ export function formatLoadErrors(errors: LoadError[]): string {
     out.push(`  [edit${e.path.length ? ' ' + e.path.join(' ') : ''}]`);
     out.push(`    '${e.statement}'`);
     out.push(`      ${e.message}`);
+    if (e.hint) out.push(`      (did you mean '${e.hint}'?)`);
   }
   out.push(`load complete (${errors.length} errors)`);
   return out.join('\n');
@@ -53,13 +54,13 @@ function toLoadError(file: string, e: unknown, words: Token[], pos: Pos, end: st
     const t = e.token ?? words[0];
     const secret = secretWords(pos.node.def, words);
     const token = t && secret[words.indexOf(t)] ? JSON.stringify(hideSecret(t.text)) : t?.text ?? '';
-    return { file, line: t?.line ?? 0, col: t?.col ?? 0, token, path: e.path, statement: (prefix ? prefix + ' ' : '') + stmtText(pos.node.def, words, end), message: e.message };
+    return { file, line: t?.line ?? 0, col: t?.col ?? 0, token, path: e.path, statement: (prefix ? prefix + ' ' : '') + stmtText(pos.node.def, words, end), message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
   }
   throw e;
 }
 
 /** Merge brace-form text into `root` (mutates it). Returns the errors; none means it all applied. */
-function loadBraceInto(root: CNode, text: string, file: string): LoadError[] {
+function loadBraceInto(root: CNode, text: string, file: string, base: Pos = { node: root, path: [] }): LoadError[] {
   const errors: LoadError[] = [];
   let toks: Token[];
   try { toks = tokenize(text); } catch (e) {
@@ -68,7 +69,15 @@ function loadBraceInto(root: CNode, text: string, file: string): LoadError[] {
   }
   let i = 0;
   // parse a sequence of statements until '}' (or end when top-level); pos null = inside a failed block
-  const block = (pos: Pos | null, top: boolean): void => {
+  // an unclosed block is reported once, where the text ends, naming the innermost block left open
+  let unclosedReported = false;
+  const unclosed = (opener: { path: string[]; statement: string } | undefined) => {
+    if (unclosedReported || !opener) return;
+    unclosedReported = true;
+    const l = toks[toks.length - 1];
+    errors.push({ file, line: l?.line ?? 0, col: (l?.col ?? 0) + (l?.text.length ?? 0), token: '', path: opener.path, statement: opener.statement, message: "syntax error, missing '}'" });
+  };
+  const block = (pos: Pos | null, top: boolean, opener?: { path: string[]; statement: string }): void => {
     while (i < toks.length) {
       if (toks[i]!.kind === '}') {
         if (top) { const t = toks[i]!; errors.push({ file, line: t.line, col: t.col, token: '}', path: [], statement: '}', message: "syntax error, unmatched '}'" }); i++; continue; }
@@ -84,7 +93,7 @@ function loadBraceInto(root: CNode, text: string, file: string): LoadError[] {
       if (!endTok || endTok.kind === '}') {
         const t = words[words.length - 1] ?? toks[i - 1]!;
         if (words.length) errors.push({ file, line: t.line, col: t.col + t.text.length, token: t.text, path: pos?.path ?? [], statement: stmtText(pos?.node.def, words, ''), message: "syntax error, expecting ';' or '{'" });
-        if (!endTok) { if (!top) { const l = toks[toks.length - 1]; errors.push({ file, line: l?.line ?? 0, col: l?.col ?? 0, token: '', path: [], statement: '', message: "syntax error, missing '}'" }); } return; }
+        if (!endTok) { if (!top) unclosed(opener); return; }
         continue;
       }
       i++;
@@ -99,11 +108,11 @@ function loadBraceInto(root: CNode, text: string, file: string): LoadError[] {
           catch (e) { errors.push(toLoadError(file, e, words, pos, hasBlock ? ' {' : ';')); }
         }
       }
-      if (hasBlock) block(next, false);
+      if (hasBlock) block(next, false, { path: pos?.path ?? [], statement: stmtText(pos?.node.def, words, ' {') });
     }
-    if (!top) { const l = toks[toks.length - 1]; errors.push({ file, line: l?.line ?? 0, col: l?.col ?? 0, token: '', path: [], statement: '', message: "syntax error, missing '}'" }); }
+    if (!top) unclosed(opener);
   };
-  block({ node: root, path: [] }, true);
+  block(base, true);
   return errors;
 }
 
@@ -138,11 +147,14 @@ function loadSetInto(root: CNode, text: string, file: string, base: Pos = { node
 }
 
 /** Load into a copy of `into` (or an empty tree); throws LoadFailure, leaving `into` untouched. */
-export function loadText(text: string, opts: { file?: string; into?: CNode; format?: 'set' | 'brace' } = {}): CNode {
+export function loadText(text: string, opts: { file?: string; into?: CNode; format?: 'set' | 'brace'; at?: string[] } = {}): CNode {
   const file = opts.file ?? 'terminal';
   const root = opts.into ? opts.into.clone() : newRoot();
   const format = opts.format ?? (looksLikeSetFormat(text) ? 'set' : 'brace');
-  const errors = format === 'set' ? loadSetInto(root, text, file) : loadBraceInto(root, text, file);
+  // `load ... relative`: statements are relative to an [edit ...] path (created if it is new)
+  let base: Pos = { node: root, path: [] };
+  if (opts.at?.length) base = applyWords(base, opts.at.map(w => ({ kind: 'word' as const, text: w, line: 0, col: 0 })), 'set', true);
+  const errors = format === 'set' ? loadSetInto(root, text, file, base) : loadBraceInto(root, text, file, base);
   if (errors.length) throw new LoadFailure(errors);
   return root;
 }

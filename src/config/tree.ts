@@ -56,7 +56,24 @@ export class CNode {
 export const newRoot = () => new CNode(ROOT, '');
 
 export class SyntaxError_ extends Error {
+  /** A statement of this level that the unknown word was probably meant to be (`proposal` -> `proposals`). */
+  hint?: string;
   constructor(message: string, public token: Token | undefined, public path: string[]) { super(message); }
+}
+
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) {
+    d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  }
+  return d[a.length]![b.length]!;
+}
+/** The statement of `def` closest to a mistyped word (plural/singular, or two edits away), if any. */
+export function suggest(def: Def, word: string): string | undefined {
+  if (word.length < 3) return undefined;
+  const names = Object.keys(def.children ?? {}).filter(k => k !== '*');
+  return names.find(n => n === word + 's' || n + 's' === word) ?? names.find(n => distance(n, word) <= (word.length > 6 ? 2 : 1));
 }
 
 export type Op = 'set' | 'delete' | 'deactivate' | 'activate';
@@ -146,7 +163,11 @@ export function applyWords(start: Pos, words: Token[], op: Op, hasBlock: boolean
     }
     if (tok.kind !== 'word') syntaxError(tok, pos);
     const found = childDef(pos.node.def, tok.text);
-    if (!found) syntaxError(tok, pos);
+    if (!found) {
+      const e = new SyntaxError_('syntax error', tok, pos.path);
+      e.hint = suggest(pos.node.def, tok.text);
+      throw e;
+    }
     const { def, keyword, keyless } = found!;
     switch (def.kind) {
       case 'list':

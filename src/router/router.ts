@@ -11,7 +11,7 @@ import { InlineIpsec } from '../../pics/es/inline.js';
 import { RouterLog } from './log.js';
 import { EsPicSet } from '../../pics/es/es-pic.js';
 
-type Engine = IpsecEngine & { snapshot?: () => Promise<PicSnapshot>; snapshotPic?: (pic: string) => Promise<PicSnapshot | undefined>; close?: () => Promise<void> | void; clear?: () => void };
+type Engine = IpsecEngine & { snapshot?: () => Promise<PicSnapshot>; snapshotPic?: (pic: string) => Promise<PicSnapshot | undefined>; close?: () => Promise<void> | void; clear?: (saName?: string) => void };
 export interface RouterOptions {
   name: string; model?: string; pics?: PicPlacement[];
   /** 'worker' (default): one worker thread per ES PIC; 'inline': in this thread; or an engine */
