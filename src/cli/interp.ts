@@ -28,10 +28,11 @@ export interface ExecResult { exit?: boolean }
 
 interface Parsed { flags: Set<string>; opts: Map<string, string>; arg?: string; rest: string[]; endCol: number }
 /** An option; `range` makes it numeric, checked where it is typed (`decimal`: fractions allowed). */
-interface Opt { name: string; help: string; arg?: string; range?: { min: number; max: number; decimal?: boolean } }
+interface Opt { name: string; help: string; arg?: string; range?: { min: number; max: number; decimal?: boolean }; address?: boolean }
 
 /** A numeric option value outside its range is refused with a caret, as JUNOS does. */
 function checkOptValue(o: Opt, v: Word): void {
+  if (o.address && !isIpv4(v.text)) throw new CliError(v.col, `syntax error, expecting ${o.arg}.`);
   const r = o.range;
   if (!r) return;
   const ok = r.decimal ? /^\d+(\.\d+)?$|^\.\d+$/.test(v.text) : /^\d+$/.test(v.text);
@@ -172,7 +173,7 @@ export class Interpreter {
         arg: { name: '<host>', help: 'Hostname or IP address of remote host', required: true },
         flags: [
           { name: 'count', help: 'Number of ping requests to send (1..2000000000 packets)', arg: '<count>', range: { min: 1, max: 2000000000 } },
-          { name: 'source', help: 'Source address of echo request', arg: '<source>' },
+          { name: 'source', help: 'Source address of echo request', arg: '<source>', address: true },
           { name: 'rapid', help: 'Send requests rapidly (default count of 5)' },
           { name: 'size', help: 'Size of request packets (0..65468 bytes)', arg: '<size>', range: { min: 0, max: 65468 } },
           { name: 'ttl', help: 'IP time-to-live value (IPv6 hop-limit value) (0..255 hops)', arg: '<ttl>', range: { min: 0, max: 255 } },

@@ -3,6 +3,8 @@
  * help text. The loader, the display, the commit check (ranges) and the CLI (help, completion) all
  * read this one table. Statements not listed here are syntax errors, never silently dropped.
  */
+import { isIpv4 } from '../net/ip.js';
+
 export type ValueType =
   | { t: 'word'; what?: string }
   | { t: 'string'; what?: string }
@@ -228,8 +230,7 @@ export function childDef(def: Def, word: string): { def: Def; keyword: string; k
   return null;
 }
 
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-export const isIpv4 = (s: string) => IPV4_RE.test(s);
+export { isIpv4 };
 export function isPrefix(s: string, bareOk = false): boolean {
   const m = /^([^/]+)\/(\d{1,2})$/.exec(s);
   if (!m) return bareOk && isIpv4(s);

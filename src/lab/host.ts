@@ -7,7 +7,7 @@ import type { Port } from '../pfe/types.js';
 import { parseEth, buildEth, parseArp, buildArp, ETH_ARP, ETH_IPV4, BROADCAST } from '../net/ethernet.js';
 import { parseIpv4, buildIpv4, PROTO_ICMP, Ipv4Fields } from '../net/ipv4.js';
 import { buildIcmp, parseIcmp, ICMP_ECHO, ICMP_ECHO_REPLY } from '../net/l4.js';
-import { ipToInt, maskOf } from '../net/ip.js';
+import { ipToInt, maskOf, prefixContains } from '../net/ip.js';
 import { Reassembler } from '../net/frag.js';
 
 export interface PingReply { seq: number; ttl: number; bytes: number; from: number; rttMs: number }
@@ -75,7 +75,7 @@ export class SimHost {
   sendIp(f: Ipv4Fields, payload: Buffer): void { this.sendRaw(buildIpv4(f, payload)); }
   sendRaw(pkt: Buffer): void {
     const dst = pkt.readUInt32BE(16);
-    const onLink = ((dst & maskOf(this.prefixLen)) >>> 0) === ((this.ip & maskOf(this.prefixLen)) >>> 0);
+    const onLink = prefixContains({ addr: (this.ip & maskOf(this.prefixLen)) >>> 0, len: this.prefixLen }, dst);
     const next = onLink || !this.gateway ? dst : ipToInt(this.gateway);
     const mac = this.arp.get(next);
     if (mac) { this.port!.send(buildEth(mac, this.mac, ETH_IPV4, pkt)); return; }

@@ -9,7 +9,7 @@ import { parseEth, buildEth, parseArp, buildArp, ETH_ARP, ETH_IPV4, BROADCAST } 
 import { parseIpv4, buildIpv4, ipv4ChecksumOk, PROTO_AH, PROTO_ESP, PROTO_ICMP, PROTO_UDP, PROTO_TCP } from '../net/ipv4.js';
 import { buildIcmp, parseIcmp, ICMP_ECHO, ICMP_ECHO_REPLY, ICMP_UNREACH, ICMP_TIME_EXCEEDED, UNREACH_NET, UNREACH_HOST, UNREACH_NEEDFRAG, UNREACH_ADMIN, UNREACH_PORT, UNREACH_PROTO } from '../net/l4.js';
 import { fragment, Reassembler } from '../net/frag.js';
-import { ipToInt, maskOf } from '../net/ip.js';
+import { ipToInt, onSubnet } from '../net/ip.js';
 import { RouteTable, Route, NextHop } from './routes.js';
 import { CompiledFilter, packetKey } from './filter.js';
 import { IfCounters } from './counters.js';
@@ -195,7 +195,7 @@ export class Pfe implements IpsecSink {
     for (const d of this.ifds.values()) {
       if (d.kind !== 'fe') continue;
       const l = this.ifls.get(`${d.name}.0`);
-      for (const ip of d.arp.keys()) if (!l?.addresses.some(a => ((ip & maskOf(a.len)) >>> 0) === a.prefix.addr)) d.arp.delete(ip);
+      for (const ip of d.arp.keys()) if (!l || !onSubnet(l.addresses, ip)) d.arp.delete(ip);
       if (l && usable(l)) for (const a of l.addresses) this.sendArp(d, 1, a.local, BROADCAST, a.local); // gratuitous ARP
     }
   }
@@ -216,7 +216,8 @@ export class Pfe implements IpsecSink {
           continue;
         }
         p.tries++; p.next = now + ARP_RETRY_MS;
-        const src = this.ifls.get(`${d.name}.0`)?.addresses.find(a => ((ip & maskOf(a.len)) >>> 0) === a.prefix.addr)?.local;
+        const l = this.ifls.get(`${d.name}.0`);
+        const src = l && onSubnet(l.addresses, ip)?.local;
         if (src !== undefined) this.sendArp(d, 1, src, BROADCAST, ip);
       }
     }
@@ -261,9 +262,9 @@ export class Pfe implements IpsecSink {
     const r = parseArp(payload);
     if (!r.ok || !l || !l.up) { d.counters.drop('bad-arp'); return; }
     const a = r.value;
-    const onSubnet = l.addresses.some(x => ((a.spa & maskOf(x.len)) >>> 0) === x.prefix.addr);
+    const fromSubnet = !!onSubnet(l.addresses, a.spa);
     const forMe = l.addresses.some(x => x.local === a.tpa);
-    if (onSubnet && (forMe || d.arp.has(a.spa) || d.pending.has(a.spa))) {
+    if (fromSubnet && (forMe || d.arp.has(a.spa) || d.pending.has(a.spa))) {
       d.arp.set(a.spa, { mac: Buffer.from(a.sha), expires: this.now() + ARP_TIMEOUT_MS });
       const p = d.pending.get(a.spa);
       if (p) { d.pending.delete(a.spa); for (const pkt of p.pkts) this.sendFrame(d, buildEth(a.sha, d.mac, ETH_IPV4, pkt)); }
@@ -283,7 +284,7 @@ export class Pfe implements IpsecSink {
     p.pkts.push(pkt);
     if (p.tries === 0) {
       p.tries = 1; p.next = this.now() + ARP_RETRY_MS;
-      const src = l.addresses.find(a => ((nextIp & maskOf(a.len)) >>> 0) === a.prefix.addr)?.local ?? l.addresses[0]?.local ?? 0;
+      const src = onSubnet(l.addresses, nextIp)?.local ?? l.addresses[0]?.local ?? 0;
       this.sendArp(d, 1, src, BROADCAST, nextIp);
     }
   }

@@ -82,4 +82,13 @@ describe('messages', () => {
     try { loadText('security { ike { policy 10.6.6.6 { proposal [ p1 ]; } } }'); } catch (x) { e = x as LoadFailure; }
     expect(e!.message).toContain("(did you mean 'proposals'?)");
   });
+
+  it('an address with a leading zero is refused everywhere, never read as octal', async () => {
+    const { run } = cli('gw-a.conf');
+    for (const stmt of ['set interfaces fe-0/0/2 unit 0 family inet address 010.1.1.1/24', 'set interfaces es-0/1/0 unit 0 tunnel destination 010.6.6.6', 'set routing-options static route 10.9.0.0/16 next-hop 010.0.0.2']) {
+      expect(await run('configure', stmt, 'exit configuration-mode'), stmt).toMatch(/\^\nsyntax error\./);
+    }
+    expect(await run('ping 10.2.2.2 source 010.1.1.254 count 1')).toMatch(/\^\nsyntax error, expecting <source>\./);
+    expect(await run('show route 010.2.2.2')).toContain('error: invalid prefix 010.2.2.2');
+  });
 });
