@@ -187,7 +187,7 @@ export async function run(argv: string[]): Promise<number> {
         const onInt = () => ac.abort();
         process.on('SIGINT', onInt);
         let n = 0;
-        const { error: e, dropped } = await c.capture(ifname, count ? Number(count) : undefined, (d, _k, tm) => { writeSync(fd, pcapRecord(d, tm)); n++; }, ac.signal);
+        const { error: e, dropped } = await c.capture(ifname, count ? Number(count) : undefined, (d, _k, tm) => { writeSync(fd, pcapRecord(d, tm)); n++; }, ac.signal, () => err(`capturing on ${node}:${ifname}${count ? `, ${count} packets` : ''} (Ctrl-C stops)`));
         process.off('SIGINT', onInt);
         c.close();
         if (fd !== 1) closeSync(fd);

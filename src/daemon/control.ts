@@ -113,6 +113,7 @@ export function serveControl(path: string, router: Router, db: CommitDb): Server
         });
         const finish = () => { off(); running.delete(id); send({ id, done: true, dropped }); };
         ac.signal.addEventListener('abort', finish, { once: true });
+        send({ id, capturing: true });   // from now on, every packet of the port is sent
         return;
       }
       const ac = new AbortController();
@@ -194,9 +195,10 @@ export class ControlClient {
   async complete(partial: string): Promise<{ line: string; choices: string[] }> { const m = await this.request({ complete: partial }).done; return { line: String(m.line ?? partial), choices: (m.choices as string[]) ?? [] }; }
   async status(): Promise<RouterStatus | undefined> { return (await this.request({ status: true }).done).status as RouterStatus | undefined; }
   /** Stream the packets crossing a port until `count` or the signal; `dropped`: what the router could not send in time. */
-  async capture(ifname: string, count: number | undefined, onPkt: (data: Buffer, kind: 'eth' | 'ip', t: number) => void, signal?: AbortSignal): Promise<{ error?: string; dropped: number }> {
+  async capture(ifname: string, count: number | undefined, onPkt: (data: Buffer, kind: 'eth' | 'ip', t: number) => void, signal?: AbortSignal, onStart?: () => void): Promise<{ error?: string; dropped: number }> {
     const id = this.nextId++;
     const done = new Promise<Record<string, unknown>>(res => this.handlers.set(id, m => {
+      if (m.capturing) onStart?.();
       if (typeof m.pkt === 'string') onPkt(Buffer.from(m.pkt, 'base64'), m.kind as 'eth' | 'ip', m.t as number);
       if (m.done) { this.handlers.delete(id); res(m); }
     }));

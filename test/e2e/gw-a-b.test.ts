@@ -5,9 +5,8 @@
  * leaves nothing behind.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, sh, ROOT, Lab } from './helpers.js';
+import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, ROOT, Lab, capture, waitUntil } from './helpers.js';
 
 describe.skipIf(!canRun)(`gw-a-b lab ${skipReason}`, () => {
   let lab: Lab;
@@ -37,24 +36,20 @@ describe.skipIf(!canRun)(`gw-a-b lab ${skipReason}`, () => {
   });
 
   it('ping from host-a reaches host-b; the transit link carries only ESP with SPI 2312', async () => {
-    const cap = spawn('ip', ['netns', 'exec', transit.netns, 'tcpdump', '-n', '-l', '-i', transit.device], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let lines = '';
-    cap.stdout.on('data', d => { lines += d; });
-    await new Promise(r => setTimeout(r, 800));
-    const p = inNs(hostA, 'ping', '-c', '5', '-i', '0.2', '-W', '2', '10.2.2.2');
-    expect(p.out).toMatch(/5 packets transmitted, 5 received/);
-    await new Promise(r => setTimeout(r, 1000));
-    cap.kill('SIGINT');
-    await new Promise(r => cap.on('exit', r));
-    const ip = lines.split('\n').filter(l => / IP /.test(l));
+    const all: string[] = [];
+    const ip = await capture(transit.netns, transit.device, () => {
+      const p = inNs(hostA, 'ping', '-c', '5', '-i', '0.2', '-W', '2', '10.2.2.2');
+      expect(p.out).toMatch(/5 packets transmitted, 5 received/);
+    }, 10);
+    all.push(...ip);
     expect(ip.length).toBe(10);
     for (const l of ip) expect(l).toMatch(/IP 10\.(5\.5\.5|6\.6\.6) > 10\.(6\.6\.6|5\.5\.5): ESP\(spi=0x00000908/);
-    expect(lines).not.toMatch(/ICMP/);
+    expect(all.join('\n')).not.toMatch(/ICMP/);
   });
 
-  it('an iperf3 TCP transfer with full-size segments completes through the tunnel', () => {
+  it('an iperf3 TCP transfer with full-size segments completes through the tunnel', async () => {
     inNs(hostB, 'iperf3', '-s', '-D', '-1');
-    sh('sleep', ['0.5']);
+    await waitUntil(() => / 10\.2\.2\.2:5201 |\*:5201 |:5201 /.test(inNs(hostB, 'ss', '-ltn').out), 'iperf3 to listen on 5201');
     const r = inNs(hostA, 'iperf3', '-c', '10.2.2.2', '-t', '3', '-J');
     expect(r.code, r.out.slice(0, 500)).toBe(0);
     const j = JSON.parse(r.out);
@@ -65,12 +60,14 @@ describe.skipIf(!canRun)(`gw-a-b lab ${skipReason}`, () => {
     expect(vrouter('exec', lab.file, 'gw-a', 'show interfaces es-0/1/0.0 extensive').out).toMatch(/df-mtu-exceeded: [1-9]/);
   });
 
-  it('crafted ESP/AH packets are dropped and counted, and the gateway keeps forwarding', () => {
+  it('crafted ESP/AH packets are dropped and counted, and the gateway keeps forwarding', async () => {
     const before = vrouter('exec', lab.file, 'gw-a', 'show interfaces fe-0/0/1.0 extensive', 'show ipsec security-associations detail').out;
     const inj = inNs(hostA, process.execPath, join(ROOT, 'test/e2e/inject.mjs'), '10.5.5.5');
     expect(inj.out).toContain('sent 5');
-    sh('sleep', ['0.5']);
-    const after = vrouter('exec', lab.file, 'gw-a', 'show interfaces fe-0/0/1.0 extensive', 'show ipsec security-associations detail', 'show interfaces es-0/1/0 extensive').out;
+    const after = await waitUntil(() => {
+      const o = vrouter('exec', lab.file, 'gw-a', 'show interfaces fe-0/0/1.0 extensive', 'show ipsec security-associations detail', 'show interfaces es-0/1/0 extensive').out;
+      return /Drops by reason: bad-icv 1, short-packet 1/.test(o) && o;
+    }, 'the ES PIC to count the crafted packets');
     expect(after).toMatch(/ipsec-no-sa: 2/);                 // unknown ESP SPI and unknown AH SPI
     expect(after).toMatch(/ipsec-short-packet: 1/);          // 2 bytes of ESP
     expect(after).toMatch(/Drops by reason: bad-icv 1, short-packet 1/);

@@ -54,18 +54,48 @@ export function cleanup(l: Lab): void {
   rmSync(l.dir, { recursive: true, force: true });
 }
 
-/** Capture on a lab link while `act` runs; returns tcpdump's lines. */
-export async function capture(netns: string, device: string, act: () => void | Promise<void>): Promise<string[]> {
+/**
+ * Wait until `cond` holds, checking every 50 ms: a wait bounded by what it waits for, never a guessed
+ * sleep. Throws with `what` when `ms` pass first.
+ */
+export async function waitUntil<T>(cond: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 20000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Capture on a lab link while `act` runs: tcpdump is known to listen before `act` starts (it says so),
+ * and the capture ends once `expected` IP lines arrived (or `ms` passed: the caller's assertion then
+ * shows what was seen).
+ */
+export async function capture(netns: string, device: string, act: () => void | Promise<void>, expected: number, ms = 15000): Promise<string[]> {
   const { spawn } = await import('node:child_process');
   const cap = spawn('ip', ['netns', 'exec', netns, 'tcpdump', '-n', '-l', '-i', device], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let lines = '';
+  let lines = '', err = '';
   cap.stdout.on('data', d => { lines += d; });
-  await new Promise(r => setTimeout(r, 800));
-  await act();
-  await new Promise(r => setTimeout(r, 800));
-  cap.kill('SIGINT');
-  await new Promise(r => cap.on('exit', r));
-  return lines.split('\n').filter(l => / IP /.test(l));
+  cap.stderr.on('data', d => { err += d; });
+  const exited = new Promise(r => cap.on('exit', r));
+  const ipLines = () => lines.split('\n').filter(l => / IP /.test(l));
+  try {
+    await waitUntil(() => /listening on/.test(err), 'tcpdump to listen', ms);
+    await act();
+    await waitUntil(() => ipLines().length >= expected, `${expected} packets on ${device}`, ms).catch(() => undefined);
+  } finally {
+    cap.kill('SIGINT');
+    await exited;
+  }
+  return ipLines();
+}
+
+/** Is this process gone (or a zombie)? */
+export function processGone(pid: number): boolean {
+  try { process.kill(pid, 0); } catch { return true; }
+  try { return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return true; }
 }
 
 export function linkOf(file: string, a: string, b: string): { netns: string; device: string } {

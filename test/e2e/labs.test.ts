@@ -20,7 +20,7 @@ describe.skipIf(!canRun)(`labs ${skipReason}`, () => {
   it('AH (the bidirectional example): authenticated, not encrypted', async () => {
     const l = bringUp('ah', 'h');
     const t = linkOf(l.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
-    const lines = await capture(t.netns, t.device, () => { expect(pings(l, 'host-a', '10.2.2.2')).toMatch(/3 received/); });
+    const lines = await capture(t.netns, t.device, () => { expect(pings(l, 'host-a', '10.2.2.2')).toMatch(/3 received/); }, 6);
     expect(lines.length, lines.join('\n')).toBe(6);
     for (const x of lines) expect(x).toMatch(/AH\(spi=0x000007d1,seq=0x\w+[^)]*\): IP 10\.(1\.1\.1|2\.2\.2) > 10\.(2\.2\.2|1\.1\.1): ICMP echo (request|reply)/);
   });
@@ -29,7 +29,7 @@ describe.skipIf(!canRun)(`labs ${skipReason}`, () => {
     const l = bringUp('route-based', 'r');
     expect(vrouter('exec', l.file, 'gw-a', 'show configuration interfaces fe-0/0/1').out).not.toContain('filter');
     const t = linkOf(l.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
-    const lines = await capture(t.netns, t.device, () => { expect(pings(l, 'host-a', '10.2.2.2')).toMatch(/3 received/); });
+    const lines = await capture(t.netns, t.device, () => { expect(pings(l, 'host-a', '10.2.2.2')).toMatch(/3 received/); }, 6);
     expect(lines.length, lines.join('\n')).toBe(6);
     for (const x of lines) expect(x).toMatch(/ESP\(spi=0x00000bb9/);
   });
@@ -37,7 +37,7 @@ describe.skipIf(!canRun)(`labs ${skipReason}`, () => {
   it('inbound and outbound SAs with different keys and SPIs', async () => {
     const l = bringUp('inout', 'i');
     const t = linkOf(l.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
-    const lines = await capture(t.netns, t.device, () => { expect(pings(l, 'host-a', '10.2.2.2')).toMatch(/3 received/); });
+    const lines = await capture(t.netns, t.device, () => { expect(pings(l, 'host-a', '10.2.2.2')).toMatch(/3 received/); }, 6);
     expect(lines.filter(x => /10\.5\.5\.5 > 10\.6\.6\.6: ESP\(spi=0x00004001/.test(x))).toHaveLength(3);
     expect(lines.filter(x => /10\.6\.6\.6 > 10\.5\.5\.5: ESP\(spi=0x00004000/.test(x))).toHaveLength(3);
     expect(vrouter('exec', l.file, 'gw-a', 'show ipsec security-associations brief').out).toMatch(/inbound\s+16384[\s\S]*outbound\s+16385/);
@@ -46,7 +46,7 @@ describe.skipIf(!canRun)(`labs ${skipReason}`, () => {
   it('bundle: AH with the SPI over ESP with the auxiliary SPI', async () => {
     const l = bringUp('bundle', 'b');
     const t = linkOf(l.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
-    const lines = await capture(t.netns, t.device, () => { expect(pings(l, 'host-a', '10.2.2.2')).toMatch(/3 received/); });
+    const lines = await capture(t.netns, t.device, () => { expect(pings(l, 'host-a', '10.2.2.2')).toMatch(/3 received/); }, 6);
     expect(lines.length, lines.join('\n')).toBe(6);
     for (const x of lines) expect(x).toMatch(/AH\(spi=0x00000fa0,seq=0x\w+[^)]*\): ESP\(spi=0x00000fa1/);
   });
@@ -58,7 +58,7 @@ describe.skipIf(!canRun)(`labs ${skipReason}`, () => {
     const lines = await capture(t.netns, t.device, () => {
       expect(pings(l, 'host-a1', '10.2.2.2')).toMatch(/3 received/);
       expect(pings(l, 'host-a2', '10.4.4.2')).toMatch(/3 received/);
-    });
+    }, 12);
     expect(lines.filter(x => /ESP\(spi=0x00001389/.test(x))).toHaveLength(6);
     expect(lines.filter(x => /ESP\(spi=0x0000138a/.test(x))).toHaveLength(6);
     const ext = vrouter('exec', l.file, 'gw-a', 'show interfaces es-0/1/0 extensive', 'show interfaces es-1/1/0 extensive').out;
@@ -72,7 +72,7 @@ describe.skipIf(!canRun)(`transport lab ${skipReason}`, () => {
     const t = linkOf(l.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
     const lines = await capture(t.netns, t.device, () => {
       expect(vrouter('exec', l.file, 'gw-a', 'ping 10.0.0.2 count 3 interval 0.2').out).toMatch(/3 packets received/);
-    });
+    }, 6);
     expect(lines, lines.join('\n')).toHaveLength(6);
     for (const x of lines) expect(x).toMatch(/IP 10\.0\.0\.[12] > 10\.0\.0\.[21]: ESP\(spi=0x0000012c/);
     const sa = vrouter('exec', l.file, 'gw-a', 'show ipsec security-associations bgp-sa').out;

@@ -1,7 +1,7 @@
 /** A running lab that people and scripts work with: vrouter exec, a gateway that dies and comes back, changes and rollback. */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, sh, Lab } from './helpers.js';
+import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, Lab, waitUntil, processGone } from './helpers.js';
 
 describe.skipIf(!canRun)(`vrouter up in the foreground without a terminal ${skipReason}`, () => {
   it('stays up until SIGINT, then brings the lab down', async () => {
@@ -13,8 +13,7 @@ describe.skipIf(!canRun)(`vrouter up in the foreground without a terminal ${skip
       let out = '';
       p.stdout.on('data', d => { out += d; });
       const exited = new Promise<number>(res => p.on('exit', c => res(c ?? -1)));
-      for (let i = 0; i < 200 && !out.includes('Ctrl-C brings the lab down'); i++) await new Promise(r => setTimeout(r, 50));
-      await new Promise(r => setTimeout(r, 500));
+      await waitUntil(() => out.includes('Ctrl-C brings the lab down') || p.exitCode !== null, 'the lab to be up', 30000);
       expect(p.exitCode).toBeNull();                       // still in the foreground
       expect(inNs(`${l.name}-host-a`, 'ping', '-c', '1', '-W', '2', '10.2.2.2').out).toMatch(/1 received/);
       p.kill('SIGINT');
@@ -45,10 +44,10 @@ describe.skipIf(!canRun)(`a living lab ${skipReason}`, () => {
     expect(out).toMatch(/Input packets : 7\n\s+Output packets: 7/);
   });
 
-  it('killing a gateway stops the pings; vrouter up --detach brings it back and they resume', () => {
+  it('killing a gateway stops the pings; vrouter up --detach brings it back and they resume', async () => {
     const s = JSON.parse(vrouter('inspect', lab.file, '--json').out);
     process.kill(s.nodes['gw-b'].pid, 'SIGKILL');
-    sh('sleep', ['0.3']);
+    await waitUntil(() => processGone(s.nodes['gw-b'].pid), 'gw-b to be gone');
     expect(ping(2)).toMatch(/0 received/);
     expect(JSON.parse(vrouter('inspect', lab.file, '--json').out).nodes['gw-b'].pid).toBeNull();
     // the host keeps its interface and address: the lab, not the router process, owns them
@@ -76,12 +75,14 @@ describe.skipIf(!canRun)(`a living lab ${skipReason}`, () => {
     const { readPcap } = await import('../../src/net/pcap.js');
     const { decodeFrame, decodeIp } = await import('../../src/net/decode.js');
     const dir = lab.dir;
+    let started = 0;
     const run = (ep: string, f: string) => new Promise<number>(res => {
       const p = spawn(process.execPath, ['bin/vrouter.js', 'capture', lab.file, ep, '-c', '4', '-w', f], { cwd: `${import.meta.dirname}/../..` });
+      p.stderr.on('data', d => { if (/capturing on/.test(String(d))) started++; });
       p.on('exit', c => res(c ?? -1));
     });
     const fe = run('gw-a:fe-0/0/0', `${dir}/fe.pcap`), es = run('gw-a:es-0/1/0', `${dir}/es.pcap`);
-    await new Promise(r => setTimeout(r, 600));
+    await waitUntil(() => started === 2, 'both captures to start');
     expect(ping(2)).toMatch(/2 received/);
     expect(await fe).toBe(0);
     expect(await es).toBe(0);
