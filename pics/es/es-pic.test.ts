@@ -42,6 +42,19 @@ describe('ES PIC worker', () => {
     expect(await until(async () => (await t.hostA.ping('10.2.2.2', { timeoutMs: 300 })).length === 1)).toBe(true);
   }, 15000);
 
+  it('a main thread busy for longer than the hang time is not a hung PIC: no restart, nothing lost', async () => {
+    const t = figure11(topo);
+    close = () => t.lab.close();
+    const pic = (t.gwA.ipsec as EsPicSet).pics.get('0/1')!;
+    expect(await t.hostA.ping('10.2.2.2')).toHaveLength(1);
+    const end = Date.now() + 4000;
+    while (Date.now() < end) { /* the router's own thread busy for 4 s (a big commit, say) */ }
+    // two heartbeats later the PIC is still the same one
+    await new Promise(r => setTimeout(r, 1200));
+    expect(pic.restarts).toBe(0);
+    expect(await t.hostA.ping('10.2.2.2')).toHaveLength(1);
+  }, 15000);
+
   it('path MTU: the es- MTU is the wire MTU less the SA overhead; DF gets fragmentation-needed, the rest is fragmented first', async () => {
     const t = figure11(topo);
     close = () => t.lab.close();

@@ -4,7 +4,7 @@
  * watches the worker. A crashed or hung worker is replaced and its SAs are reinstalled from the last
  * configuration; the PFE never waits for it.
  */
-import { Worker, MessageChannel, MessagePort } from 'node:worker_threads';
+import { Worker, MessageChannel, MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { IpsecEngine, IpsecSink, EsTunnelConfig } from '../../src/pfe/types.js';
 import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './ops.js';
 import { Ring, newRing } from './ring.js';
@@ -35,7 +35,8 @@ export class EsPic implements IpsecEngine {
   private seq = 0;
   private waiting = new Map<number, (s: PicSnapshot) => void>();
   private heartbeat?: NodeJS.Timeout;
-  private lastPong = Date.now();
+  /** When the unanswered ping was sent (none outstanding: undefined). */
+  private pingSince?: number;
   restarts = 0;
   /** Drops on this side of the rings (no SA known for the interface, ring full). */
   drops = newDrops();
@@ -51,7 +52,7 @@ export class EsPic implements IpsecEngine {
     const w = newWorker({ port: ch.port2, toWorker, fromWorker }, [ch.port2]);
     this.worker = w;
     this.port = ch.port1;
-    this.lastPong = Date.now();
+    this.pingSince = undefined;
     ch.port1.on('message', (m: { t: string; id?: number } & Record<string, unknown>) => this.onMessage(m));
     ch.port1.unref();
     w.on('error', () => { /* the exit handler restarts it */ });
@@ -62,9 +63,17 @@ export class EsPic implements IpsecEngine {
     if (!this.heartbeat) {
       const every = this.o.heartbeatMs ?? 500, hang = this.o.hangMs ?? 3000;
       this.heartbeat = setInterval(() => {
-        if (Date.now() - this.lastPong > hang) { this.restart('hung'); return; }
-        this.control({ t: 'ping', id: 0 });
-        this.control({ t: 'tick', now: Date.now() });
+        // read what the worker already answered: when this thread was busy (a large commit, say),
+        // its pongs wait in the port, and a busy main thread is not a hung PIC
+        // A PIC is hung when a ping stays unanswered for `hang` ms. Pongs that arrived while this
+        // thread was busy wait in the port: read them first, so a busy main thread is never
+        // mistaken for a hung PIC (which would restart it and lose the packets in flight).
+        let m;
+        while (this.port && (m = receiveMessageOnPort(this.port))) this.onMessage(m.message as { t: string; id?: number } & Record<string, unknown>);
+        const now = Date.now();
+        if (this.pingSince !== undefined && now - this.pingSince > hang) { this.restart('hung'); return; }
+        if (this.pingSince === undefined) { this.pingSince = now; this.control({ t: 'ping', id: 0 }); }
+        this.control({ t: 'tick', now });
       }, every);
       this.heartbeat.unref();
     }
@@ -103,7 +112,7 @@ export class EsPic implements IpsecEngine {
   }
 
   private onMessage(m: { t: string; id?: number } & Record<string, unknown>): void {
-    this.lastPong = Date.now();
+    if (m.t === 'pong') this.pingSince = undefined;
     if (m.t === 'lifetime') {
       // soft and hard expiry of dynamic SAs: for the key manager (IKE) to come; logged meanwhile
       for (const e of m.events as Array<{ ifl: string; direction: string; event: string }>) this.o.onEvent?.(`ES PIC ${this.pic}: ${e.direction} SA of ${e.ifl} reached its ${e.event} lifetime`);
