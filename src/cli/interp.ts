@@ -156,6 +156,7 @@ export class Interpreter {
             arg: { name: '<statement>', help: 'Configuration hierarchy to show', rest: true },
             run: () => { /* handled in runOp: it needs the pipes */ },
           },
+          { name: 'pfe', help: 'Show Packet Forwarding Engine information', sub: [{ name: 'statistics', help: 'Show Packet Forwarding Engine statistics', sub: [{ name: 'traffic', help: 'Show Packet Forwarding Engine traffic statistics', run: (_p, io) => io.write(show.pfeStatistics(r)) }] }] },
           { name: 'chassis', help: 'Show chassis information', sub: [{ name: 'hardware', help: 'Show installed hardware components', run: (_p, io) => io.write(show.chassisHardware(r)) }] },
           { name: 'system', help: 'Show system information', sub: [{ name: 'uptime', help: 'Show time since system and processes started', run: (_p, io) => io.write(show.systemUptime(r)) }] },
           {
@@ -224,6 +225,7 @@ export class Interpreter {
               r.log.write('messages', 'kmd', `KMD_SA_CLEAR: IPsec security associations${p.arg ? ` of ${p.arg}` : ''} cleared by root`);
             },
           }] },
+          { name: 'pfe', help: 'Clear Packet Forwarding Engine information', sub: [{ name: 'statistics', help: 'Clear Packet Forwarding Engine statistics', sub: [{ name: 'traffic', help: 'Clear Packet Forwarding Engine traffic statistics', run: () => { r.pfe.drops.clear(); r.pfe.local.in = r.pfe.local.out = 0; } }] }] },
           { name: 'firewall', help: 'Clear firewall counters', flags: [{ name: 'all', help: 'Clear all filters' }, { name: 'filter', help: 'Name of filter', arg: '<filter-name>' }], run: (p, io) => {
             const f = p.opts.get('filter');
             if (f && !r.pfe.filters.has(f)) { io.write(`error: filter ${f} not found\n`); return; }

@@ -230,3 +230,18 @@ export function systemUptime(r: Router): string {
 }
 
 export { RouteTable };
+
+/** `show pfe statistics traffic`: the PFE's totals, its local traffic, and every discard by reason. */
+export function pfeStatistics(r: Router): string {
+  let inP = 0, outP = 0;
+  for (const d of r.pfe.ifds.values()) { inP += d.counters.inPackets; outP += d.counters.outPackets; }
+  const row = (k: string, v: number) => `    ${pad(k, 36)}:${lpad(v, 21)}`;
+  const out = ['Packet Forwarding Engine traffic statistics:', row('Input  packets', inP), row('Output packets', outP),
+    'Packet Forwarding Engine local traffic statistics:', row('Local packets input', r.pfe.local.in), row('Local packets output', r.pfe.local.out),
+    'Packet Forwarding Engine discard statistics (by reason):'];
+  const drops = [...r.pfe.drops].sort((a, b) => a[0].localeCompare(b[0]));
+  if (!drops.length) out.push('    none');
+  for (const [k, v] of drops) out.push(row(k, v));
+  out.push(row('Total discards', drops.reduce((a, [, v]) => a + v, 0)));
+  return out.join('\n') + '\n';
+}

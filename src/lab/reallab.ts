@@ -125,6 +125,9 @@ export async function up(t: Topology, log: (s: string) => void = () => {}): Prom
     ip(['netns', 'add', lns]);
     ip(['link', 'set', 'lo', 'up'], lns);
     tryRun('ip', ['netns', 'exec', lns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    // the lab's bridges are wires: no netfilter on them (br_netfilter would drop malformed IPv4, and
+    // a wire carries whatever the hosts send, broken frames included)
+    tryRun('ip', ['netns', 'exec', lns, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0', 'net.bridge.bridge-nf-call-arptables=0']);
     for (const n of t.nodes.values()) {
       if (n.kind !== 'linux') continue;
       const ns = hostNs(t.name, n.name);

@@ -42,6 +42,8 @@ export class Pfe implements IpsecSink {
   hiddenRoutes: Route[] = [];
   filters = new Map<string, CompiledFilter>();
   readonly drops = new Map<string, number>();
+  /** Packets for the router itself (after reassembly) and packets it made: `show pfe statistics traffic`. */
+  readonly local = { in: 0, out: 0 };
   private localAddrs = new Map<number, string>();
   private saToIfl = new Map<string, string>();
   private inboundSa = new Map<string, string>();
@@ -449,6 +451,7 @@ export class Pfe implements IpsecSink {
   private deliverLocal(pkt: Buffer, inIfl?: IflState): void {
     const whole = this.reassemble(pkt, inIfl);
     if (!whole) return;
+    this.local.in++;
     for (const l of this.listeners) if (l(whole)) return;
     const h = parseIpv4(whole);
     if (!h.ok) return;
@@ -471,6 +474,7 @@ export class Pfe implements IpsecSink {
 
   /** Send a packet the router itself made (ICMP, CLI ping, outer tunnel packets). */
   originate(pkt: Buffer): void {
+    this.local.out++;
     const t = this.reIpsec && this.transportByPeer.get(pkt.readUInt32BE(16));
     if (t && pkt[9] !== PROTO_ESP && pkt[9] !== PROTO_AH && this.localAddrs.has(pkt.readUInt32BE(12))) { this.reIpsec!.encrypt(t, pkt); return; }
     const route = this.routes.lookup(pkt.readUInt32BE(16));

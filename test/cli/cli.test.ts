@@ -48,6 +48,7 @@ describe('operational commands (golden)', () => {
     'show-ike-sa': ['show ike security-associations', 'show security ike security-associations'],
     'show-chassis-hardware': ['show chassis hardware'],
     'show-system-uptime': ['show system uptime'],
+    'show-pfe-statistics': ['clear pfe statistics traffic', 'show pfe statistics traffic'],
     'show-configuration': ['show configuration interfaces es-0/1/0', 'show configuration security | display set', 'show configuration firewall | count'],
     'ping': ['ping 10.2.2.2 count 2', 'ping 10.2.2.2 rapid count 3', 'ping 10.1.1.1 count 1 source 10.1.1.254', 'ping 10.9.9.9 count 1 wait 1'],
     'traceroute': ['traceroute 10.0.0.2 wait 1'],
