@@ -20,7 +20,7 @@ const until = async (f: () => Promise<boolean> | boolean, ms = 5000) => {
 describe('ES PIC worker', () => {
   it('a crashed worker is restarted with its SAs and traffic resumes', async () => {
     const events: string[] = [];
-    const t = figure11(topo, { onEvent: e => events.push(e) });
+    const t = await figure11(topo, { onEvent: e => events.push(e) });
     close = () => t.lab.close();
     expect(await t.hostA.ping('10.2.2.2')).toHaveLength(1);
     const pics = t.gwA.ipsec as EsPicSet;
@@ -32,7 +32,7 @@ describe('ES PIC worker', () => {
   });
 
   it('a hung worker is detected and replaced; the PFE keeps working meanwhile', async () => {
-    const t = figure11(topo);
+    const t = await figure11(topo);
     close = () => t.lab.close();
     const pic = (t.gwA.ipsec as EsPicSet).pics.get('0/1')!;
     pic.hangForTest(60_000);
@@ -43,7 +43,7 @@ describe('ES PIC worker', () => {
   }, 15000);
 
   it('a main thread busy for longer than the hang time is not a hung PIC: no restart, nothing lost', async () => {
-    const t = figure11(topo);
+    const t = await figure11(topo);
     close = () => t.lab.close();
     const pic = (t.gwA.ipsec as EsPicSet).pics.get('0/1')!;
     expect(await t.hostA.ping('10.2.2.2')).toHaveLength(1);
@@ -56,7 +56,7 @@ describe('ES PIC worker', () => {
   }, 15000);
 
   it('path MTU: the es- MTU is the wire MTU less the SA overhead; DF gets fragmentation-needed, the rest is fragmented first', async () => {
-    const t = figure11(topo);
+    const t = await figure11(topo);
     close = () => t.lab.close();
     const es = t.gwA.pfe.ifls.get('es-0/1/0.0')!;
     const mtu = t.gwA.pfe.esMtu(es);
@@ -73,7 +73,7 @@ describe('ES PIC worker', () => {
   });
 
   it('forged, truncated, garbage and unknown-SPI ESP on the wire are dropped and counted; forwarding goes on', async () => {
-    const t = figure11(topo);
+    const t = await figure11(topo);
     close = () => t.lab.close();
     expect(await t.hostA.ping('10.2.2.2')).toHaveLength(1);
     const wireToB = t.transit.a;   // gw-a's end: frames sent here arrive at gw-b

@@ -41,7 +41,13 @@ export class EsPic implements IpsecEngine {
   /** Drops on this side of the rings (no SA known for the interface, ring full). */
   drops = newDrops();
 
-  constructor(readonly pic: string, private o: EsPicOptions = {}) { this.spawn(); }
+  /** Resolves when the first worker has loaded and answers (the PIC is online). */
+  readonly ready: Promise<void>;
+  private onReady?: () => void;
+  constructor(readonly pic: string, private o: EsPicOptions = {}) {
+    this.ready = new Promise(res => { this.onReady = res; });
+    this.spawn();
+  }
 
   private spawn(): void {
     const gen = ++this.generation;
@@ -113,6 +119,7 @@ export class EsPic implements IpsecEngine {
 
   private onMessage(m: { t: string; id?: number } & Record<string, unknown>): void {
     if (m.t === 'pong') this.pingSince = undefined;
+    if (m.t === 'ready') { this.onReady?.(); this.onReady = undefined; }
     if (m.t === 'lifetime') {
       // soft and hard expiry of dynamic SAs: for the key manager (IKE) to come; logged meanwhile
       for (const e of m.events as Array<{ ifl: string; direction: string; event: string }>) this.o.onEvent?.(`ES PIC ${this.pic}: ${e.direction} SA of ${e.ifl} reached its ${e.event} lifetime`);
@@ -187,6 +194,8 @@ export class EsPicSet implements IpsecEngine {
   private byIfl = new Map<string, EsPic>();
   constructor(pics: string[], o: EsPicOptions = {}) { for (const p of pics) this.pics.set(p, new EsPic(p, o)); }
   setSink(s: IpsecSink) { for (const p of this.pics.values()) p.setSink(s); }
+  /** Every ES PIC online. */
+  async ready(): Promise<void> { await Promise.all([...this.pics.values()].map(p => p.ready)); }
   configure(tunnels: EsTunnelConfig[]): void {
     this.byIfl.clear();
     for (const [name, pic] of this.pics) {

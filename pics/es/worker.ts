@@ -42,6 +42,7 @@ function control(m: Msg): void {
   }
 }
 
+port.postMessage({ t: 'ready' });   // loaded: the PIC is online
 for (;;) {
   let m;
   while ((m = receiveMessageOnPort(port))) control(m.message as Msg);

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     catch (e) { fail(`${spec.node}: ${ifd}: ${(e as Error).message}`); }
   }
   router.start();
+  await router.ready();   // `vrouter up` returns once the ES PICs are online, not just started
   const server = serveControl(join(spec.runDir, `${spec.node}.sock`), router, db);
   await new Promise<void>(res => server.once('listening', () => res()));
   writeFileSync(join(spec.runDir, `${spec.node}.pid`), String(process.pid));

@@ -38,11 +38,13 @@ export class MemLab {
     if (!h) throw new Error(`unknown node ${node}`);
     h.attach(end);
   }
+  /** Every router's ES PICs online: tests wait for this, not for a guessed time. */
+  async ready(): Promise<void> { await Promise.all([...this.routers.values()].map(r => r.ready())); }
   async close(): Promise<void> { for (const r of this.routers.values()) await r.stop(); }
 }
 
 /** The chapter's Figure 11: host-a 10.1.1.1 - gw-a - gw-b - host-b 10.2.2.2, tunnel with manual-sa1. */
-export function figure11(topologiesDir: string, opts: Partial<RouterOptions> = {}) {
+export async function figure11(topologiesDir: string, opts: Partial<RouterOptions> = {}) {
   const lab = new MemLab();
   const gwA = lab.router('gw-a', readFileSync(`${topologiesDir}/gw-a.conf`, 'utf8'), opts);
   const gwB = lab.router('gw-b', readFileSync(`${topologiesDir}/gw-b.conf`, 'utf8'), opts);
@@ -51,5 +53,6 @@ export function figure11(topologiesDir: string, opts: Partial<RouterOptions> = {
   lab.link('gw-a:fe-0/0/1', 'host-a');
   const transit = lab.link('gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
   lab.link('gw-b:fe-0/0/1', 'host-b');
+  await lab.ready();
   return { lab, gwA, gwB, hostA, hostB, transit };
 }

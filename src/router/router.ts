@@ -11,7 +11,7 @@ import { InlineIpsec } from '../../pics/es/inline.js';
 import { RouterLog } from './log.js';
 import { EsPicSet } from '../../pics/es/es-pic.js';
 
-type Engine = IpsecEngine & { snapshot?: () => Promise<PicSnapshot>; snapshotPic?: (pic: string) => Promise<PicSnapshot | undefined>; close?: () => Promise<void> | void; clear?: (saName?: string) => void };
+type Engine = IpsecEngine & { ready?: () => Promise<void>; snapshot?: () => Promise<PicSnapshot>; snapshotPic?: (pic: string) => Promise<PicSnapshot | undefined>; close?: () => Promise<void> | void; clear?: (saName?: string) => void };
 export interface RouterOptions {
   name: string; model?: string; pics?: PicPlacement[];
   /** 'worker' (default): one worker thread per ES PIC; 'inline': in this thread; or an engine */
@@ -72,6 +72,9 @@ export class Router {
   applyChecked(tree: CNode, model: RouterModel): void {
     this.tree = tree; this.model = model; this.pfe.apply(model); this.lastCommit = new Date();
   }
+
+  /** Resolves when the router's ES PICs are online (their workers loaded). */
+  async ready(): Promise<void> { await this.ipsec.ready?.(); }
 
   start(intervalMs = 250): void {
     if (!this.timer) { this.timer = setInterval(() => this.pfe.tick(), intervalMs); this.timer.unref(); }

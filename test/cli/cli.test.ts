@@ -25,11 +25,11 @@ export function normalize(s: string): string {
     .replace(/mgd\[\d+\]/g, 'mgd[PID]');
 }
 
-let t: ReturnType<typeof figure11>;
+let t: Awaited<ReturnType<typeof figure11>>;
 let it_: Interpreter;
 let dir: string;
 beforeAll(async () => {
-  t = figure11(topo);
+  t = await figure11(topo);
   dir = mkdtempSync(join(tmpdir(), 'vrouter-cli-'));
   it_ = new Interpreter(t.gwA, new CommitDb(t.gwA, dir));
   expect(await t.hostA.ping('10.2.2.2', { count: 3 })).toHaveLength(3);

@@ -9,7 +9,7 @@ import { ConsoleSession } from '../../src/console/session.js';
 import { App } from '../../src/console/App.js';
 
 export async function renderConsole(o: { rows?: number; foreground?: boolean } = {}) {
-  const lab = figure11(join(import.meta.dirname, '../../topologies'));
+  const lab = await figure11(join(import.meta.dirname, '../../topologies'));
   const links = new Map<string, RouterLink>([
     ['gw-a', new LocalLink('gw-a', new Interpreter(lab.gwA))],
     ['gw-b', new LocalLink('gw-b', new Interpreter(lab.gwB))],

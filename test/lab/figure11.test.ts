@@ -11,7 +11,7 @@ afterEach(async () => { await close?.(); close = undefined; });
 
 describe('Figure 11 in memory', () => {
   it('pings host-a -> host-b through the tunnel; the transit link carries only ESP with SPI 2312', async () => {
-    const { lab, hostA, gwA, gwB, transit } = figure11(topo);
+    const { lab, hostA, gwA, gwB, transit } = await figure11(topo);
     close = () => lab.close();
     const seen: string[] = [];
     transit.watch((_from, frame) => {
@@ -35,14 +35,14 @@ describe('Figure 11 in memory', () => {
   });
 
   it('the router answers pings to its own addresses, also through the tunnel', async () => {
-    const { lab, hostA, hostB } = figure11(topo);
+    const { lab, hostA, hostB } = await figure11(topo);
     close = () => lab.close();
     expect(await hostA.ping('10.1.1.254', { count: 2 })).toHaveLength(2);
     expect(await hostB.ping('10.1.1.8', { count: 2 })).toHaveLength(2);  // gw-a's es- address, via the tunnel
   });
 
   it('a decrypted packet that fails the inbound policy filter is dropped and counted', async () => {
-    const { lab, hostA, gwA, gwB } = figure11(topo);
+    const { lab, hostA, gwA, gwB } = await figure11(topo);
     close = () => lab.close();
     // gw-a encrypts everything from 10.1.1.0/24 to 10.2.2.0/24; gw-b's policy accepts only that.
     // Make gw-a's encrypt filter also tunnel traffic to 10.2.3.0/24, which gw-b's policy refuses.

@@ -12,7 +12,7 @@ afterEach(async () => { await close?.(); close = undefined; });
 
 describe('fuzzing the gateways', () => {
   it('survives 20,000 hostile frames and keeps forwarding', async () => {
-    const t = figure11(join(import.meta.dirname, '../../topologies'), { ipsec: 'inline' });
+    const t = await figure11(join(import.meta.dirname, '../../topologies'), { ipsec: 'inline' });
     close = () => t.lab.close();
     // record real frames from every wire to mutate
     const seen: Buffer[] = [];

@@ -16,8 +16,8 @@ let close: (() => Promise<void>) | undefined;
 afterEach(async () => { await close?.(); close = undefined; });
 const settle = () => new Promise(r => setTimeout(r, 30));
 
-function lab() {
-  const t = figure11(TOPO, { ipsec: 'inline' });
+async function lab() {
+  const t = await figure11(TOPO, { ipsec: 'inline' });
   close = () => t.lab.close();
   const errors: unknown[] = [];
   const onErr = (e: unknown) => errors.push(e);
@@ -31,7 +31,7 @@ function lab() {
 
 describe('hostile input at the PFE', () => {
   it('45 ICMP fragments whose data ends at 65535 (to the tunnel endpoint 10.6.6.6) are a counted drop, not a crash', async () => {
-    const t = lab();
+    const t = await lab();
     expect(await t.hostA.ping('10.2.2.2', { count: 1 })).toHaveLength(1);
     for (let i = 0; i < 45; i++) {
       const len = i < 44 ? 1480 : 415;
@@ -46,7 +46,7 @@ describe('hostile input at the PFE', () => {
   });
 
   it('ESP to the router is checked by the input filter before the ES PIC sees it', async () => {
-    const t = lab();
+    const t = await lab();
     const conf = readFileSync(join(TOPO, 'gw-b.conf'), 'utf8')
       .replace('address 10.0.0.2/30;', 'filter { input transit-in; } address 10.0.0.2/30;')
       .replace(/firewall \{/, 'firewall { filter transit-in { term no-rogue { from { source-address { 10.9.9.9/32; } protocol esp; } then { count rogue-esp; discard; } } term rest { then accept; } }');
