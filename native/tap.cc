@@ -106,7 +106,12 @@ class Tap : public Napi::ObjectWrap<Tap> {
     Napi::Env env = info.Env();
     if (fd_ < 0 || info.Length() < 1 || !info[0].IsBuffer()) return Napi::Boolean::New(env, false);
     auto b = info[0].As<Napi::Buffer<unsigned char>>();
-    ssize_t w = write(fd_, b.Data(), b.Length());
+    size_t len = b.Length();
+    if (info.Length() > 1 && info[1].IsNumber()) {
+      double l = info[1].As<Napi::Number>().DoubleValue();
+      if (l >= 0 && l < static_cast<double>(len)) len = static_cast<size_t>(l);
+    }
+    ssize_t w = write(fd_, b.Data(), len);
     if (w < 0) { txDrops_ += 1; return Napi::Boolean::New(env, false); }
     tx_ += 1;
     return Napi::Boolean::New(env, true);

@@ -89,12 +89,13 @@ export class EsPic implements IpsecEngine {
   private async readLoop(gen: number, ring: Ring): Promise<void> {
     while (gen === this.generation && !this.closing) {
       const seen = ring.seq;
-      ring.drain((op, idx, pkt) => {
+      // packets come out with 14 bytes of headroom: the PFE writes their Ethernet header in place
+      ring.drain((op, idx, pkt, trace) => {
         const ifl = this.ifls[idx];
         if (ifl === undefined) return;
-        if (op === OP_OUTER) this.sink?.outer(ifl, pkt);
-        else if (op === OP_INNER) this.sink?.inner(ifl, pkt);
-      });
+        if (op === OP_OUTER) this.sink?.outer(ifl, pkt, trace, true);
+        else if (op === OP_INNER) this.sink?.inner(ifl, pkt, trace, true);
+      }, 14);
       const w = ring.waitAsync(seen);
       if (w) await w;
     }
@@ -142,15 +143,15 @@ export class EsPic implements IpsecEngine {
     this.control({ t: 'configure', tunnels, ifls: this.ifls });
   }
 
-  private queue(op: number, ifl: string, pkt: Buffer): void {
+  private queue(op: number, ifl: string, pkt: Buffer, trace: number): void {
     const idx = this.index.get(ifl);
     if (idx === undefined || !this.worker) { this.drops['no-sa']++; return; }
-    if (!this.toRing!.push(op, idx, pkt)) { this.drops['pic-busy']++; return; }
+    if (!this.toRing!.push(op, idx, pkt, trace)) { this.drops['pic-busy']++; return; }
     // one wake-up for everything queued while the current event (a TAP batch, say) is handled
     if (!this.wakeScheduled) { this.wakeScheduled = true; queueMicrotask(() => { this.wakeScheduled = false; this.toRing?.wake(); }); }
   }
-  encrypt(ifl: string, pkt: Buffer): void { this.queue(OP_ENCRYPT, ifl, pkt); }
-  decrypt(ifl: string, pkt: Buffer): void { this.queue(OP_DECRYPT, ifl, pkt); }
+  encrypt(ifl: string, pkt: Buffer, trace = 0): void { this.queue(OP_ENCRYPT, ifl, pkt, trace); }
+  decrypt(ifl: string, pkt: Buffer, trace = 0): void { this.queue(OP_DECRYPT, ifl, pkt, trace); }
 
   overhead(ifl: string, len: number): number {
     const t = this.tunnels.find(x => x.ifl === ifl);
@@ -204,8 +205,8 @@ export class EsPicSet implements IpsecEngine {
       pic.configure(mine);
     }
   }
-  encrypt(ifl: string, pkt: Buffer) { this.byIfl.get(ifl)?.encrypt(ifl, pkt); }
-  decrypt(ifl: string, pkt: Buffer) { this.byIfl.get(ifl)?.decrypt(ifl, pkt); }
+  encrypt(ifl: string, pkt: Buffer, trace = 0) { this.byIfl.get(ifl)?.encrypt(ifl, pkt, trace); }
+  decrypt(ifl: string, pkt: Buffer, trace = 0) { this.byIfl.get(ifl)?.decrypt(ifl, pkt, trace); }
   overhead(ifl: string, len: number) { return this.byIfl.get(ifl)?.overhead(ifl, len) ?? 0; }
   async snapshot(): Promise<PicSnapshot> {
     const all = await Promise.all([...this.pics.values()].map(p => p.snapshot()));

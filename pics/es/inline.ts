@@ -10,8 +10,8 @@ export class InlineIpsec implements IpsecEngine {
   private sink?: IpsecSink;
   setSink(s: IpsecSink) { this.sink = s; }
   configure(t: EsTunnelConfig[]) { this.core.configure(t); }
-  encrypt(ifl: string, pkt: Buffer) { const r = this.core.encrypt(ifl, pkt); if (r.ok) this.sink?.outer(ifl, r.packet); }
-  decrypt(ifl: string, pkt: Buffer) { const r = this.core.decrypt(ifl, pkt); if (r.ok) this.sink?.inner(ifl, r.packet); }
+  encrypt(ifl: string, pkt: Buffer, trace = 0) { const r = this.core.encrypt(ifl, pkt); if (r.ok) this.sink?.outer(ifl, r.packet, trace); }
+  decrypt(ifl: string, pkt: Buffer, trace = 0) { const r = this.core.decrypt(ifl, pkt); if (r.ok) this.sink?.inner(ifl, r.packet, trace); }
   overhead(ifl: string, len: number) { return this.core.overhead(ifl, len); }
   clear(saName?: string) { this.core.clear(saName); }
   async snapshot(): Promise<PicSnapshot> {

@@ -2,7 +2,7 @@
  * A single-producer single-consumer ring of packet records in a SharedArrayBuffer, between the PFE
  * (main thread) and an ES PIC worker. The consumer sleeps on a futex (Atomics.wait in the worker,
  * Atomics.waitAsync on the main thread) and the producer wakes it: no message per batch, no copy but
- * the one into the ring. Record: u32 length, u8 op, u16 ifl index, u8 pad, bytes (4-byte aligned).
+ * the one into the ring. Record: u32 length, u8 op, u16 ifl index, u8 trace number, bytes (4-byte aligned).
  */
 const HEAD = 0, TAIL = 1, SEQ = 2;      // Int32 slots: consumer offset, producer offset, wake counter
 const WRAP = 0xffffffff;
@@ -23,7 +23,7 @@ export class Ring {
   }
 
   /** Producer: append a record; false when the ring is full (the caller counts a drop). */
-  push(op: number, ifl: number, pkt: Buffer): boolean {
+  push(op: number, ifl: number, pkt: Buffer, trace = 0): boolean {
     const need = (8 + pkt.length + 3) & ~3;
     const head = Atomics.load(this.ctl, HEAD);
     let tail = Atomics.load(this.ctl, TAIL);
@@ -37,6 +37,7 @@ export class Ring {
     this.buf.writeUInt32LE(pkt.length, tail);
     this.buf[tail + 4] = op;
     this.buf.writeUInt16LE(ifl, tail + 5);
+    this.buf[tail + 7] = trace;
     pkt.copy(this.buf, tail + 8);
     // a record that ends exactly at the end of the buffer moves the tail back to 0 (never onto an
     // unconsumed head: the free-space check above keeps the ring from ever filling completely)
@@ -48,20 +49,24 @@ export class Ring {
     Atomics.add(this.ctl, SEQ, 1);
     Atomics.notify(this.ctl, SEQ);
   }
-  /** Consumer: read every record available; packets are copied out (the space is reused). */
-  drain(fn: (op: number, ifl: number, pkt: Buffer) => void): number {
+  /**
+   * Consumer: read every record available; packets are copied out (the space is reused), each into a
+   * buffer of its own with `headroom` free bytes in front (room for an Ethernet header).
+   */
+  drain(fn: (op: number, ifl: number, pkt: Buffer, trace: number) => void, headroom = 0): number {
     let head = Atomics.load(this.ctl, HEAD);
     const tail = Atomics.load(this.ctl, TAIL);
     let n = 0;
     while (head !== tail) {
       const len = this.buf.readUInt32LE(head);
       if (len === WRAP) { head = 0; Atomics.store(this.ctl, HEAD, 0); continue; }
-      const op = this.buf[head + 4]!, ifl = this.buf.readUInt16LE(head + 5);
-      const pkt = Buffer.from(this.buf.subarray(head + 8, head + 8 + len));
+      const op = this.buf[head + 4]!, ifl = this.buf.readUInt16LE(head + 5), trace = this.buf[head + 7]!;
+      const pkt = Buffer.allocUnsafe(headroom + len);
+      this.buf.copy(pkt, headroom, head + 8, head + 8 + len);
       head = (head + ((8 + len + 3) & ~3));
       if (head >= this.cap) head = 0;
       Atomics.store(this.ctl, HEAD, head);
-      fn(op, ifl, pkt);
+      fn(op, ifl, pkt, trace);
       n++;
     }
     return n;

@@ -48,12 +48,12 @@ for (;;) {
   while ((m = receiveMessageOnPort(port))) control(m.message as Msg);
   const seen = inRing.seq;
   let produced = 0;
-  inRing.drain((op, idx, pkt) => {
+  inRing.drain((op, idx, pkt, trace) => {
     const ifl = ifls[idx];
     if (ifl === undefined) return;
     const r = op === OP_ENCRYPT ? core.encrypt(ifl, pkt) : op === OP_DECRYPT ? core.decrypt(ifl, pkt) : undefined;
     if (r?.ok) {
-      if (outRing.push(op === OP_ENCRYPT ? OP_OUTER : OP_INNER, idx, r.packet)) produced++;
+      if (outRing.push(op === OP_ENCRYPT ? OP_OUTER : OP_INNER, idx, r.packet, trace)) produced++;
       else ringFull++;
     }
   });

@@ -7,7 +7,7 @@ import type { Router } from '../router/router.js';
 import { CommitDb } from './commitdb.js';
 import { splitWords, splitPipes, matchPrefix, CliError, Word, commonPrefix } from './words.js';
 import * as show from './show.js';
-import { ping, traceroute, monitor } from '../router/ops.js';
+import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
 import { showConfig, showSet } from '../config/display.js';
 import { lookup, applyWords, SyntaxError_, CNode, Pos } from '../config/tree.js';
 import { tokenize, LexError, Token } from '../config/lexer.js';
@@ -204,6 +204,10 @@ export class Interpreter {
       },
       {
         name: 'monitor', help: 'Show real-time debugging information', sub: [{
+          name: 'packet-trace', help: 'Show each forwarding stage the next packets cross, and why they leave',
+          flags: [{ name: 'interface', help: 'Trace only packets received on this interface', arg: '<interface-name>' }, { name: 'count', help: 'Number of packets to trace (1..1000)', arg: '<count>', range: { min: 1, max: 1000 } }],
+          run: async (p, io) => packetTrace(r, { ifname: p.opts.get('interface'), count: p.opts.has('count') ? Number(p.opts.get('count')) : undefined }, io),
+        }, {
           name: 'traffic', help: 'Show real-time network traffic information',
           flags: [{ name: 'interface', help: 'Name of interface', arg: '<interface-name>' }, { name: 'count', help: 'Number of packets to receive (0..1000000)', arg: '<count>', range: { min: 0, max: 1000000 } }],
           run: async (p, io) => {
@@ -225,7 +229,7 @@ export class Interpreter {
               r.log.write('messages', 'kmd', `KMD_SA_CLEAR: IPsec security associations${p.arg ? ` of ${p.arg}` : ''} cleared by root`);
             },
           }] },
-          { name: 'pfe', help: 'Clear Packet Forwarding Engine information', sub: [{ name: 'statistics', help: 'Clear Packet Forwarding Engine statistics', sub: [{ name: 'traffic', help: 'Clear Packet Forwarding Engine traffic statistics', run: () => { r.pfe.drops.clear(); r.pfe.local.in = r.pfe.local.out = 0; } }] }] },
+          { name: 'pfe', help: 'Clear Packet Forwarding Engine information', sub: [{ name: 'statistics', help: 'Clear Packet Forwarding Engine statistics', sub: [{ name: 'traffic', help: 'Clear Packet Forwarding Engine traffic statistics', run: () => { r.pfe.drops.clear(); for (const n of r.pfe.graph.nodes()) n.drops.clear(); r.pfe.local.in = r.pfe.local.out = 0; } }] }] },
           { name: 'firewall', help: 'Clear firewall counters', flags: [{ name: 'all', help: 'Clear all filters' }, { name: 'filter', help: 'Name of filter', arg: '<filter-name>' }], run: (p, io) => {
             const f = p.opts.get('filter');
             if (f && !r.pfe.filters.has(f)) { io.write(`error: filter ${f} not found\n`); return; }

@@ -243,5 +243,8 @@ export function pfeStatistics(r: Router): string {
   if (!drops.length) out.push('    none');
   for (const [k, v] of drops) out.push(row(k, v));
   out.push(row('Total discards', drops.reduce((a, [, v]) => a + v, 0)));
+  // where they happened: each stage of the forwarding path and its own reasons (VPP's `show errors`)
+  const byStage = r.pfe.graph.nodes().flatMap(n => [...n.drops].filter(([, c]) => c > 0).map(([reason, c]) => `    ${pad(n.name, 18)}${pad(reason, 26)}${lpad(c, 12)}`));
+  if (byStage.length) out.push('Packet Forwarding Engine discards by stage:', ...byStage);
   return out.join('\n') + '\n';
 }

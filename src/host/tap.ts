@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { repoRoot } from './paths.js';
 import type { Port } from '../pfe/types.js';
 
-interface NativeTap { start(cb: (frames: Buffer[]) => void): void; write(b: Buffer): boolean; close(): void; readonly name: string; readonly stats: { rx: number; tx: number; txDrops: number; batches: number } }
+interface NativeTap { start(cb: (frames: Buffer[]) => void): void; write(b: Buffer, len?: number): boolean; close(): void; readonly name: string; readonly stats: { rx: number; tx: number; txDrops: number; batches: number } }
 let addon: { Tap: new (name: string) => NativeTap } | undefined;
 
 export function loadAddon(): { Tap: new (name: string) => NativeTap } {
@@ -18,13 +18,15 @@ export function loadAddon(): { Tap: new (name: string) => NativeTap } {
 
 export class TapPort implements Port {
   private tap: NativeTap;
-  private rx?: (f: Buffer) => void;
+  private rx?: (frames: Buffer[]) => void;
   constructor(readonly device: string) {
     this.tap = new (loadAddon().Tap)(device);
-    this.tap.start(frames => { for (const f of frames) this.rx?.(f); });
+    this.tap.start(frames => this.rx?.(frames));
   }
-  send(frame: Buffer): void { this.tap.write(frame); }
-  onReceive(fn: (f: Buffer) => void): void { this.rx = fn; }
+  send(frame: Buffer, len?: number): void { this.tap.write(frame, len); }
+  onReceive(fn: (f: Buffer) => void): void { this.rx = frames => { for (const f of frames) fn(f); }; }
+  /** Everything readable at once: the PFE runs a batch through its stages together. */
+  onReceiveBatch(fn: (frames: Buffer[]) => void): void { this.rx = fn; }
   close(): void { this.tap.close(); }
   get stats() { return this.tap.stats; }
 }

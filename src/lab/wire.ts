@@ -8,7 +8,7 @@ export class WireEnd implements Port {
   peer?: WireEnd;
   private rx?: (f: Buffer) => void;
   constructor(private wire: Wire, readonly label: string) {}
-  send(frame: Buffer): void { this.wire.carry(this, frame); }
+  send(frame: Buffer, len?: number): void { this.wire.carry(this, len === undefined || len >= frame.length ? frame : frame.subarray(0, len)); }
   onReceive(fn: (f: Buffer) => void): void { this.rx = fn; }
   deliver(f: Buffer): void { this.rx?.(f); }
 }

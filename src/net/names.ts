@@ -10,3 +10,6 @@ export const PORTS: Record<string, number> = {
   biff: 512, exec: 512, login: 513, syslog: 514, printer: 515, talk: 517, ntalk: 518, rip: 520, timed: 525,
   klogin: 543, kshell: 544, ldp: 646, 'xnm-ssl': 3220, 'xnm-clear-text': 3221,
 };
+
+/** Protocol number -> name, for traces and decodes. */
+export const PROTOCOL_NAMES: Record<number, string> = Object.fromEntries(Object.entries(PROTOCOLS).map(([k, v]) => [v, k.toUpperCase()]));

@@ -1,39 +1,43 @@
 /**
- * The packet forwarding engine: Ethernet in, input filter, route lookup, output filter, ARP and
- * Ethernet out; ICMP for the router's own addresses and errors; es- interfaces hand packets to the
- * ES PIC and take them back. Every drop is counted with its reason, per interface and router-wide.
+ * The packet forwarding engine: its state (interfaces, routes, filters, ARP, the SA maps) and the
+ * graph of stages a packet crosses (src/pfe/stages/, in the shape of VPP's node graph):
+ *
+ *   ethernet-input -> arp-input
+ *                  -> ip4-input -> ip4-filter-in -> ip4-lookup -> ip4-rewrite -> interface-output
+ *                                       |               |             |
+ *                                       +-> ipsec-out <-+-------------+   (ES PIC: encrypt)
+ *                     ipsec-in (ES PIC: decrypt) <- ESP/AH for the router
+ *                     ip4-local (reassembly, listeners, ICMP echo)   icmp-error -> ip4-lookup
+ *
+ * Configuration (apply) lives here; each stage is a small file with its own drop reasons. Every
+ * drop is counted with its reason: per stage, per interface and router-wide.
  */
 import { createHash } from 'node:crypto';
-import type { RouterModel, AddressModel } from '../config/model.js';
-import { parseEth, buildEth, parseArp, buildArp, ETH_ARP, ETH_IPV4, BROADCAST } from '../net/ethernet.js';
-import { parseIpv4, buildIpv4, ipv4ChecksumOk, PROTO_AH, PROTO_ESP, PROTO_ICMP, PROTO_UDP, PROTO_TCP } from '../net/ipv4.js';
-import { buildIcmp, parseIcmp, ICMP_ECHO, ICMP_ECHO_REPLY, ICMP_UNREACH, ICMP_TIME_EXCEEDED, UNREACH_NET, UNREACH_HOST, UNREACH_NEEDFRAG, UNREACH_ADMIN, UNREACH_PORT, UNREACH_PROTO } from '../net/l4.js';
-import { fragment, Reassembler } from '../net/frag.js';
+import type { RouterModel } from '../config/model.js';
+import { buildEth, buildArp, ETH_ARP, BROADCAST } from '../net/ethernet.js';
+import { PROTO_AH, PROTO_ESP } from '../net/ipv4.js';
+import { Reassembler } from '../net/frag.js';
 import { ipToInt, onSubnet } from '../net/ip.js';
 import { RouteTable, Route, NextHop } from './routes.js';
-import { CompiledFilter, packetKey } from './filter.js';
+import { CompiledFilter } from './filter.js';
 import { IfCounters } from './counters.js';
+import { Graph, Pkt } from './graph.js';
+import type { IfdState, IflState } from './state.js';
 import type { Port, IpsecEngine, IpsecSink, EsTunnelConfig } from './types.js';
+import { Stages, buildStages } from './stages/index.js';
+import { TraceRequests } from './trace.js';
 
-const ARP_TIMEOUT_MS = 1200_000;      // JUNOS default ARP aging: 20 minutes
-const ARP_RETRY_MS = 1000, ARP_TRIES = 3, ARP_QUEUE = 16;
-const DEFAULT_MTU = 1500;
+export type { IfdState, IflState };
+export const ARP_TIMEOUT_MS = 1200_000;      // JUNOS default ARP aging: 20 minutes
+export const ARP_RETRY_MS = 1000, ARP_TRIES = 3, ARP_QUEUE = 16;
+export const DEFAULT_MTU = 1500;
 
-export interface IfdState {
-  name: string; kind: 'fe' | 'es' | 'lo'; mac: Buffer; port?: Port; counters: IfCounters; adminUp: boolean; present: boolean;
-  arp: Map<number, { mac: Buffer; expires: number }>;
-  pending: Map<number, { pkts: Buffer[]; tries: number; next: number }>;
-  description?: string; mtu?: number;
-}
-export interface IflState {
-  name: string; ifd: IfdState; unit: number; up: boolean; addresses: AddressModel[];
-  inFilter?: string; outFilter?: string; ipsecSa?: string; tunnel?: { source: number; destination: number };
-  counters: IfCounters; mtu?: number; description?: string;
-}
 /** A packet watcher: Ethernet frames of physical ports, IP packets of es- interfaces (which have no frames). */
 export type Tap = (ifd: string, dir: 'in' | 'out', data: Buffer, kind: 'eth' | 'ip') => void;
 /** Returns true when it consumed the packet (e.g. a CLI ping waiting for its reply). */
 export type LocalListener = (pkt: Buffer) => boolean;
+/** A service of the router on a UDP port (kmd on 500, say): the whole IPv4 packet, and where it came in. */
+export type UdpListener = (pkt: Buffer, info: { src: number; dst: number; srcPort: number; dstPort: number; payload: Buffer; ifl?: IflState }) => void;
 
 export class Pfe implements IpsecSink {
   readonly ifds = new Map<string, IfdState>();
@@ -44,27 +48,33 @@ export class Pfe implements IpsecSink {
   readonly drops = new Map<string, number>();
   /** Packets for the router itself (after reassembly) and packets it made: `show pfe statistics traffic`. */
   readonly local = { in: 0, out: 0 };
-  private localAddrs = new Map<number, string>();
-  private saToIfl = new Map<string, string>();
-  private inboundSa = new Map<string, string>();
-  private listeners = new Set<LocalListener>();
-  private taps = new Set<Tap>();
-  private reasm = new Reassembler();
-  /** Packets whose processing threw (a bug, never a crash): counted, and the first stack kept for `show log messages`. */
-  onInternalError?: (e: unknown) => void;
+  readonly localAddrs = new Map<number, string>();
+  readonly saToIfl = new Map<string, string>();
+  readonly inboundSa = new Map<string, string>();
+  readonly listeners = new Set<LocalListener>();
+  readonly udp = new Map<number, UdpListener>();
+  readonly taps = new Set<Tap>();
+  readonly reasm = new Reassembler();
+  readonly graph = new Graph();
+  readonly stages: Stages;
+  readonly traces = new TraceRequests();
   private ipId = 1;
   model?: RouterModel;
-
+  /** Packets whose processing threw (a bug, never a crash): counted, and the first stacks kept for `show log messages`. */
+  onInternalError?: (e: unknown) => void;
   /** Transport-mode SAs for BGP peers, processed by the router itself (the Routing Engine), not an ES PIC. */
-  private transportByPeer = new Map<number, string>();
+  readonly transportByPeer = new Map<number, string>();
 
-  constructor(readonly name: string, interfaceNames: string[], private ipsec?: IpsecEngine, private now: () => number = Date.now, private reIpsec?: IpsecEngine) {
+  constructor(readonly name: string, interfaceNames: string[], readonly ipsec?: IpsecEngine, readonly now: () => number = Date.now, readonly reIpsec?: IpsecEngine) {
     for (const n of [...interfaceNames, 'lo0']) this.ensureIfd(n);
+    this.graph.countDrop = (reason, ifl) => this.countDrop(reason, ifl);
+    this.graph.onTrace = lines => this.traces.finish(lines);
+    this.stages = buildStages(this.graph, this);
     this.reasm.onDrop = (reason, n) => { for (let i = 0; i < n; i++) this.countDrop(reason); };
     ipsec?.setSink(this);
     reIpsec?.setSink({
-      outer: (_ifl, pkt) => { const r = this.routes.lookup(pkt.readUInt32BE(16)); if (r) this.output(pkt, r); else this.countDrop('no-route'); },
-      inner: (_ifl, pkt) => this.deliverLocal(pkt),
+      outer: (_ifl, pkt) => this.guard(() => this.fromRe(pkt)),
+      inner: (_ifl, pkt) => this.guard(() => { this.graph.enqueue(this.stages.local, this.packetOf(pkt, undefined)); this.graph.dispatch(); }),
     });
   }
 
@@ -85,9 +95,16 @@ export class Pfe implements IpsecSink {
     const d = this.ifds.get(ifd);
     if (!d || d.kind !== 'fe') throw new Error(`${this.name}: no Ethernet interface ${ifd}`);
     d.port = port;
-    port.onReceive(f => this.receiveFrame(d, f));
+    if (port.onReceiveBatch) port.onReceiveBatch(frames => this.receiveFrames(d, frames));
+    else port.onReceive(f => this.receiveFrames(d, [f]));
   }
   addListener(l: LocalListener): () => void { this.listeners.add(l); return () => this.listeners.delete(l); }
+  /** Register the router's service on a UDP port (one per port). */
+  listenUdp(port: number, l: UdpListener): () => void {
+    if (this.udp.has(port)) throw new Error(`UDP port ${port} is already in use`);
+    this.udp.set(port, l);
+    return () => { if (this.udp.get(port) === l) this.udp.delete(port); };
+  }
   addTap(t: Tap): () => void { this.taps.add(t); return () => this.taps.delete(t); }
   countDrop(reason: string, ifl?: IflState): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
@@ -95,48 +112,56 @@ export class Pfe implements IpsecSink {
   }
   isLocal(ip: number): boolean { return this.localAddrs.has(ip); }
 
+  /** A packet must never take the router down: whatever throws while handling one is a counted drop. */
+  guard(fn: () => void): void {
+    try { fn(); } catch (e) { this.countDrop('internal-error'); this.onInternalError?.(e); }
+  }
+
   // ---------------------------------------------------------------- configuration
 
   /** Apply a committed model without disturbing what it does not change (ARP, counters, SA state). */
   apply(model: RouterModel): void {
     this.model = model;
     this.esMtuCache.clear();
-    const oldIfls = this.ifls;
-    const ifls = new Map<string, IflState>();
-    for (const d of this.ifds.values()) { d.adminUp = true; d.description = undefined; d.mtu = undefined; }
+    const oldIfls = new Map(this.ifls);
+    this.ifls.clear();
+    for (const d of this.ifds.values()) { d.adminUp = true; d.description = undefined; d.mtu = undefined; d.unit0 = undefined; }
     for (const im of model.interfaces) {
       const d = this.ensureIfd(im.name);
       d.adminUp = !im.disabled; d.description = im.description; d.mtu = im.mtu;
       for (const u of im.units) {
         const name = `${im.name}.${u.unit}`;
         const prev = oldIfls.get(name);
-        ifls.set(name, {
+        const l: IflState = {
           name, ifd: d, unit: u.unit, up: !u.disabled && !im.disabled, addresses: u.inet?.addresses ?? [],
           inFilter: u.inet?.inputFilter, outFilter: u.inet?.outputFilter, ipsecSa: u.inet?.ipsecSa, tunnel: u.tunnel,
           counters: prev?.counters ?? new IfCounters(), mtu: u.inet?.mtu ?? (im.mtu ? im.mtu - 14 : undefined), description: u.description,
-        });
+        };
+        this.ifls.set(name, l);
+        if (u.unit === 0) d.unit0 = l;
       }
     }
-    (this as { ifls: Map<string, IflState> }).ifls.clear();
-    for (const [k, v] of ifls) this.ifls.set(k, v);
 
     const filters = new Map<string, CompiledFilter>();
     for (const [name, f] of model.filters) filters.set(name, new CompiledFilter(f, this.filters.get(name)));
     this.filters = filters;
 
     this.localAddrs.clear();
-    const routes = new RouteTable();
     const usable = (l: IflState) => l.up && l.ifd.adminUp;
+    // connected routes first: static next hops resolve against them alone
+    const connected = new RouteTable();
+    const routes = new RouteTable();
+    const both = (r: Route) => { connected.add(r); routes.add(r); };
     for (const l of this.ifls.values()) {
       const tunnelIfl = l.ifd.kind === 'es';
       for (const a of l.addresses) {
         this.localAddrs.set(a.local, l.name);
-        routes.add({ prefix: { addr: a.local, len: 32 }, protocol: 'Local', preference: 0, nh: { kind: 'local', ifl: l.name } });
+        both({ prefix: { addr: a.local, len: 32 }, protocol: 'Local', preference: 0, nh: { kind: 'local', ifl: l.name } });
         if (!usable(l)) continue;
         if (a.destination !== undefined) {
-          routes.add({ prefix: { addr: a.destination, len: 32 }, protocol: 'Direct', preference: 0, nh: tunnelIfl ? { kind: 'tunnel', ifl: l.name } : { kind: 'direct', ifl: l.name } });
+          both({ prefix: { addr: a.destination, len: 32 }, protocol: 'Direct', preference: 0, nh: tunnelIfl ? { kind: 'tunnel', ifl: l.name } : { kind: 'direct', ifl: l.name } });
         } else if (a.len < 32 && l.ifd.kind !== 'lo') {
-          routes.add({ prefix: a.prefix, protocol: 'Direct', preference: 0, nh: tunnelIfl ? { kind: 'tunnel', ifl: l.name } : { kind: 'direct', ifl: l.name } });
+          both({ prefix: a.prefix, protocol: 'Direct', preference: 0, nh: tunnelIfl ? { kind: 'tunnel', ifl: l.name } : { kind: 'direct', ifl: l.name } });
         }
       }
     }
@@ -152,8 +177,8 @@ export class Pfe implements IpsecSink {
           if (ifl && usable(ifl)) nh = ifl.ifd.kind === 'es' ? { kind: 'tunnel', ifl: ifl.name } : { kind: 'direct', ifl: ifl.name };
         } else {
           const gw = ipToInt(hop);
-          const r = routes.lookup(gw);
-          if (r && (r.protocol === 'Direct') && r.nh.kind === 'direct') nh = { kind: 'gateway', ifl: r.nh.ifl, gateway: gw };
+          const r = connected.lookup(gw);
+          if (r && r.protocol === 'Direct' && r.nh.kind === 'direct') nh = { kind: 'gateway', ifl: r.nh.ifl, gateway: gw };
           else if (r && r.protocol === 'Direct' && r.nh.kind === 'tunnel') nh = { kind: 'tunnel', ifl: r.nh.ifl };
         }
         if (nh) { routes.add({ ...base, nh, nextHopText: hop }); break; }
@@ -196,7 +221,7 @@ export class Pfe implements IpsecSink {
     // forget ARP entries that no longer sit on a subnet of their interface; announce our addresses
     for (const d of this.ifds.values()) {
       if (d.kind !== 'fe') continue;
-      const l = this.ifls.get(`${d.name}.0`);
+      const l = d.unit0;
       for (const ip of d.arp.keys()) if (!l || !onSubnet(l.addresses, ip)) d.arp.delete(ip);
       if (l && usable(l)) for (const a of l.addresses) this.sendArp(d, 1, a.local, BROADCAST, a.local); // gratuitous ARP
     }
@@ -213,191 +238,47 @@ export class Pfe implements IpsecSink {
         if (p.next > now) continue;
         if (p.tries >= ARP_TRIES) {
           d.pending.delete(ip);
-          const l = this.ifls.get(`${d.name}.0`);
-          for (const pkt of p.pkts) { this.countDrop('arp-unresolved', l); this.icmpError(pkt, l, ICMP_UNREACH, UNREACH_HOST); }
+          for (const pkt of p.pkts) this.guard(() => this.stages.rewrite.unresolved(pkt, d.unit0));
           continue;
         }
         p.tries++; p.next = now + ARP_RETRY_MS;
-        const l = this.ifls.get(`${d.name}.0`);
-        const src = l && onSubnet(l.addresses, ip)?.local;
+        const src = d.unit0 && onSubnet(d.unit0.addresses, ip)?.local;
         if (src !== undefined) this.sendArp(d, 1, src, BROADCAST, ip);
       }
     }
     this.reasm.expire(now);
+    this.graph.dispatch();
   }
 
-  // ---------------------------------------------------------------- layer 2
+  // ---------------------------------------------------------------- into the graph
 
-  /** A packet must never take the router down: whatever throws while handling one is a counted drop. */
-  private guard(fn: () => void, l?: IflState): void {
-    try { fn(); } catch (e) { this.countDrop('internal-error', l); this.onInternalError?.(e); }
+  /** A batch of frames from one port: each through the graph, together. */
+  private receiveFrames(d: IfdState, frames: Buffer[]): void {
+    this.guard(() => {
+      if (!d.adminUp) return;
+      const eth = this.stages.ethernet;
+      for (const f of frames) this.graph.enqueue(eth, this.graph.packet(f, 14, d));
+      this.graph.dispatch();
+    });
   }
 
-  private receiveFrame(d: IfdState, frame: Buffer): void { this.guard(() => this.frameIn(d, frame)); }
-
-  private frameIn(d: IfdState, frame: Buffer): void {
-    if (!d.adminUp) return;
-    const e = parseEth(frame);
-    if (!e.ok) { d.counters.drop('runt'); this.countDrop('runt'); return; }
-    const eth = e.value;
-    if (!eth.dst.equals(d.mac) && !eth.dst.equals(BROADCAST)) return; // not for us (a shared segment)
-    d.counters.rx(frame.length);
-    for (const t of this.taps) t(d.name, 'in', frame, 'eth');
-    const l = this.ifls.get(`${d.name}.0`);
-    if (eth.type === ETH_ARP) { this.handleArp(d, l, eth.payload); return; }
-    if (eth.type !== ETH_IPV4) { d.counters.drop('unknown-ethertype'); return; }
-    if (!l || !l.up) { d.counters.drop('no-logical-interface'); this.countDrop('no-logical-interface'); return; }
-    this.ipInput(eth.payload, l);
+  /** A packet context for an IPv4 packet at offset 0 of `pkt`, moved behind 14 bytes of headroom for its Ethernet header. */
+  packetOf(pkt: Buffer, rx: IflState | undefined, headroom = false): Pkt {
+    if (headroom) return this.graph.packet(pkt, 14, undefined, rx);
+    const b = Buffer.allocUnsafe(14 + pkt.length);
+    pkt.copy(b, 14);
+    return this.graph.packet(b, 14, undefined, rx);
   }
 
-  private sendArp(d: IfdState, op: 1 | 2, spa: number, dstMac: Buffer, tpa: number, tha: Buffer = Buffer.alloc(6)): void {
+  sendArp(d: IfdState, op: 1 | 2, spa: number, dstMac: Buffer, tpa: number, tha: Buffer = Buffer.alloc(6)): void {
     this.sendFrame(d, buildEth(dstMac, d.mac, ETH_ARP, buildArp({ op, sha: d.mac, spa, tha, tpa })));
   }
-  private sendFrame(d: IfdState, frame: Buffer): void {
+  /** A frame the router built (ARP): straight to the port. */
+  sendFrame(d: IfdState, frame: Buffer): void {
     if (!d.port || !d.adminUp) { d.counters.drop('no-link'); return; }
     d.counters.tx(frame.length);
     for (const t of this.taps) t(d.name, 'out', frame, 'eth');
     d.port.send(frame);
-  }
-
-  private handleArp(d: IfdState, l: IflState | undefined, payload: Buffer): void {
-    const r = parseArp(payload);
-    if (!r.ok || !l || !l.up) { d.counters.drop('bad-arp'); return; }
-    const a = r.value;
-    const fromSubnet = !!onSubnet(l.addresses, a.spa);
-    const forMe = l.addresses.some(x => x.local === a.tpa);
-    if (fromSubnet && (forMe || d.arp.has(a.spa) || d.pending.has(a.spa))) {
-      d.arp.set(a.spa, { mac: Buffer.from(a.sha), expires: this.now() + ARP_TIMEOUT_MS });
-      const p = d.pending.get(a.spa);
-      if (p) { d.pending.delete(a.spa); for (const pkt of p.pkts) this.sendFrame(d, buildEth(a.sha, d.mac, ETH_IPV4, pkt)); }
-    }
-    if (a.op === 1 && forMe && a.spa !== a.tpa) this.sendArp(d, 2, a.tpa, a.sha, a.spa, a.sha);
-  }
-
-  /** Send an IP packet out of an Ethernet ifl toward `nextIp`, resolving it with ARP. */
-  private l2send(l: IflState, nextIp: number, pkt: Buffer): void {
-    const d = l.ifd;
-    l.counters.tx(pkt.length);
-    const e = d.arp.get(nextIp);
-    if (e) { this.sendFrame(d, buildEth(e.mac, d.mac, ETH_IPV4, pkt)); return; }
-    let p = d.pending.get(nextIp);
-    if (!p) { p = { pkts: [], tries: 0, next: 0 }; d.pending.set(nextIp, p); }
-    if (p.pkts.length >= ARP_QUEUE) { this.countDrop('arp-queue-full', l); return; }
-    p.pkts.push(pkt);
-    if (p.tries === 0) {
-      p.tries = 1; p.next = this.now() + ARP_RETRY_MS;
-      const src = onSubnet(l.addresses, nextIp)?.local ?? l.addresses[0]?.local ?? 0;
-      this.sendArp(d, 1, src, BROADCAST, nextIp);
-    }
-  }
-
-  // ---------------------------------------------------------------- layer 3
-
-  /** An IPv4 packet entering on `l` (from the wire, or decrypted by the ES PIC on an es- ifl). */
-  ipInput(raw: Buffer, l: IflState): void {
-    const r = parseIpv4(raw);
-    if (!r.ok) { this.countDrop(`ip-${r.error}`, l); return; }
-    if (!ipv4ChecksumOk(raw)) { this.countDrop('ip-bad-checksum', l); return; }
-    const h = r.value;
-    const pkt = raw.length === h.totalLength ? raw : raw.subarray(0, h.totalLength);
-    l.counters.rx(pkt.length);
-    const ipsecForUs = (h.protocol === PROTO_ESP || h.protocol === PROTO_AH) && this.localAddrs.has(h.dst) && l.ifd.kind !== 'es';
-    if (l.inFilter) {
-      // the input filter sees every packet, ESP and AH for the router's own addresses too (JUNOS
-      // applies it before the ES PIC)
-      const f = this.filters.get(l.inFilter);
-      if (!f) { this.countDrop('filter-missing', l); return; }
-      const v = f.evaluate(packetKey(pkt));
-      if (v.action === 'discard') { this.countDrop('filter-discard', l); return; }
-      if (v.action === 'reject') { this.countDrop('filter-reject', l); this.icmpError(pkt, l, ICMP_UNREACH, UNREACH_ADMIN); return; }
-      if (v.action === 'ipsec-sa' && !ipsecForUs) {
-        const es = this.ifls.get(this.saToIfl.get(v.sa) ?? '');
-        if (!es) { this.countDrop('ipsec-sa-not-on-es', l); return; }
-        if (this.localAddrs.has(h.dst)) { this.deliverLocal(pkt, l); return; }
-        const fwd = this.decrementTtl(pkt, h.ttl, l);
-        if (fwd) this.intoTunnel(es, fwd, l);
-        return;
-      }
-    }
-    if (ipsecForUs) {
-      const whole = this.reassemble(pkt, l);
-      if (whole) this.ipsecIn(whole, h.protocol, h.dst, l);
-      return;
-    }
-    this.forward(pkt, l);
-  }
-
-  /** Reassemble a fragment for the router itself: the whole packet, or null (held or dropped, counted). */
-  private reassemble(pkt: Buffer, l?: IflState): Buffer | null {
-    const r = this.reasm.add(pkt, this.now());
-    if (r.kind === 'whole') return r.pkt;
-    if (r.kind === 'drop') for (let i = 0; i < r.fragments; i++) this.countDrop(r.reason, l);
-    return null;
-  }
-
-  private ipsecIn(pkt: Buffer, proto: number, dst: number, inIfl: IflState): void {
-    const ihl = (pkt[0]! & 15) * 4;
-    const off = proto === PROTO_ESP ? 0 : 4;
-    if (pkt.length < ihl + off + 4) { this.countDrop('ipsec-short-packet', inIfl); return; }
-    const spi = pkt.readUInt32BE(ihl + off);
-    const ifl = this.inboundSa.get(`${proto}/${spi}/${dst}`);
-    if (ifl?.startsWith('re:') && this.reIpsec) { this.reIpsec.decrypt(ifl, pkt); return; }
-    if (!ifl || !this.ipsec) { this.countDrop('ipsec-no-sa', inIfl); return; }
-    this.ipsec.decrypt(ifl, pkt);
-  }
-
-  /**
-   * Decrement the TTL in place: every buffer that reaches the PFE is its own (a TAP read, a wire
-   * delivery, a packet out of the ES PIC ring, or one the router built), so no copy is needed.
-   */
-  private decrementTtl(pkt: Buffer, ttl: number, inIfl?: IflState): Buffer | null {
-    if (ttl <= 1) { this.countDrop('ttl-expired', inIfl); this.icmpError(pkt, inIfl, ICMP_TIME_EXCEEDED, 0); return null; }
-    const out = pkt;
-    out[8] = ttl - 1;
-    // incremental checksum update (RFC 1624): TTL is the high byte of its 16-bit word
-    let sum = (~out.readUInt16BE(10) & 0xffff) + (~(ttl << 8) & 0xffff) + ((ttl - 1) << 8);
-    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-    out.writeUInt16BE(~sum & 0xffff, 10);
-    return out;
-  }
-
-  private forward(pkt: Buffer, inIfl: IflState): void {
-    const dst = pkt.readUInt32BE(16);
-    const route = this.routes.lookup(dst);
-    if (!route) { this.countDrop('no-route', inIfl); this.icmpError(pkt, inIfl, ICMP_UNREACH, UNREACH_NET); return; }
-    if (route.nh.kind === 'local') { this.deliverLocal(pkt, inIfl); return; }
-    if (route.nh.kind === 'discard') { this.countDrop('discard-route', inIfl); return; }
-    if (route.nh.kind === 'reject') { this.countDrop('reject-route', inIfl); this.icmpError(pkt, inIfl, ICMP_UNREACH, UNREACH_HOST); return; }
-    const fwd = this.decrementTtl(pkt, pkt[8]!, inIfl);
-    if (fwd) this.output(fwd, route, inIfl);
-  }
-
-  /** Send a packet that already had its TTL handled along `route`. */
-  private output(pkt: Buffer, route: Route, inIfl?: IflState): void {
-    const nh = route.nh;
-    if (nh.kind === 'local') { this.deliverLocal(pkt, inIfl); return; }
-    if (nh.kind === 'discard') { this.countDrop('discard-route'); return; }
-    if (nh.kind === 'reject') { this.countDrop('reject-route'); this.icmpError(pkt, inIfl, ICMP_UNREACH, UNREACH_HOST); return; }
-    const out = this.ifls.get(nh.ifl);
-    if (!out || !out.up || !out.ifd.adminUp) { this.countDrop('interface-down', inIfl); return; }
-    if (out.outFilter) {
-      const f = this.filters.get(out.outFilter);
-      const v = f ? f.evaluate(packetKey(pkt)) : { action: 'discard' as const };
-      if (v.action === 'discard') { this.countDrop('filter-discard', out); return; }
-      if (v.action === 'reject') { this.countDrop('filter-reject', out); this.icmpError(pkt, inIfl, ICMP_UNREACH, UNREACH_ADMIN); return; }
-      if (v.action === 'ipsec-sa') {
-        const es = this.ifls.get(this.saToIfl.get(v.sa) ?? '');
-        if (!es) { this.countDrop('ipsec-sa-not-on-es', out); return; }
-        this.intoTunnel(es, pkt, inIfl);
-        return;
-      }
-    }
-    if (nh.kind === 'tunnel') { this.intoTunnel(out, pkt, inIfl); return; }
-    const mtu = out.mtu ?? DEFAULT_MTU;
-    const frags = fragment(pkt, mtu);
-    if (!frags) { this.countDrop('df-mtu-exceeded', out); this.icmpError(pkt, inIfl, ICMP_UNREACH, UNREACH_NEEDFRAG, mtu); return; }
-    const nextIp = nh.kind === 'gateway' ? nh.gateway : pkt.readUInt32BE(16);
-    for (const f of frags) this.l2send(out, nextIp, f);
   }
 
   /** The MTU of an es- interface: the wire MTU toward the tunnel end less the SA overhead (cached until the next commit). */
@@ -419,67 +300,57 @@ export class Pfe implements IpsecSink {
     return Math.min(m, es.mtu ?? m);
   }
 
-  private intoTunnel(es: IflState, pkt: Buffer, inIfl?: IflState): void {
-    if (!this.ipsec || !es.ipsecSa || !es.tunnel) { this.countDrop('tunnel-not-ready', es); return; }
-    const mtu = this.esMtu(es);
-    const frags = fragment(pkt, mtu);
-    if (!frags) { this.countDrop('df-mtu-exceeded', es); this.icmpError(pkt, inIfl, ICMP_UNREACH, UNREACH_NEEDFRAG, mtu); return; }
-    for (const f of frags) { es.counters.tx(f.length); es.ifd.counters.tx(f.length); for (const t of this.taps) t(es.ifd.name, 'out', f, 'ip'); this.ipsec.encrypt(es.name, f); }
-  }
-
   // ---------------------------------------------------------------- from the ES PIC (IpsecSink)
 
-  outer(ifl: string, pkt: Buffer): void { this.guard(() => this.outerIn(ifl, pkt)); }
-  inner(ifl: string, pkt: Buffer): void { this.guard(() => this.innerIn(ifl, pkt)); }
-  private outerIn(ifl: string, pkt: Buffer): void {
-    const dst = pkt.readUInt32BE(16);
-    const route = this.routes.lookup(dst);
-    if (!route) { this.countDrop('no-route-to-tunnel-end', this.ifls.get(ifl)); return; }
-    if ('ifl' in route.nh && route.nh.ifl === ifl) { this.countDrop('tunnel-loop', this.ifls.get(ifl)); return; }
-    this.output(pkt, route);
+  /** A packet sealed by the ES PIC: routed toward the tunnel end (no TTL change: the router made it). */
+  outer(ifl: string, pkt: Buffer, trace = 0, headroom = false): void {
+    this.guard(() => {
+      const p = this.packetOf(pkt, undefined, headroom);
+      p.local = true;
+      p.via = this.ifls.get(ifl);
+      this.traces.resume(p, trace, `ES PIC sealed it for ${ifl}: ${pkt.length - (headroom ? 14 : 0)} bytes`);
+      this.graph.enqueue(this.stages.lookup, p);
+      this.graph.dispatch();
+    });
   }
-  private innerIn(ifl: string, pkt: Buffer): void {
-    const l = this.ifls.get(ifl);
-    if (!l) { this.countDrop('ipsec-no-interface'); return; }
-    l.ifd.counters.rx(pkt.length);
-    for (const t of this.taps) t(l.ifd.name, 'in', pkt, 'ip');
-    this.ipInput(pkt, l);
+  /** A packet decrypted and verified by the ES PIC: it enters the PFE on the es- interface. */
+  inner(ifl: string, pkt: Buffer, trace = 0, headroom = false): void {
+    this.guard(() => {
+      const l = this.ifls.get(ifl);
+      if (!l) { this.countDrop('ipsec-no-interface'); return; }
+      const p = this.packetOf(pkt, l, headroom);
+      l.ifd.counters.rx(p.buf.length - 14);
+      if (this.taps.size) for (const t of this.taps) t(l.ifd.name, 'in', p.buf.subarray(14), 'ip');
+      if (!this.traces.resume(p, trace, `ES PIC decrypted it on ${ifl}`)) this.traces.maybeStart(p, l.ifd.name);
+      this.graph.enqueue(this.stages.ip4Input, p);
+      this.graph.dispatch();
+    });
+  }
+  /** From the Routing Engine's own transport SAs: out toward the peer. */
+  private fromRe(pkt: Buffer): void {
+    const p = this.packetOf(pkt, undefined);
+    p.local = true;
+    this.graph.enqueue(this.stages.lookup, p);
+    this.graph.dispatch();
   }
 
   // ---------------------------------------------------------------- the router's own stack
 
-  private deliverLocal(pkt: Buffer, inIfl?: IflState): void {
-    const whole = this.reassemble(pkt, inIfl);
-    if (!whole) return;
-    this.local.in++;
-    for (const l of this.listeners) if (l(whole)) return;
-    const h = parseIpv4(whole);
-    if (!h.ok) return;
-    const ihl = h.value.ihl;
-    if (h.value.protocol === PROTO_ICMP) {
-      const ic = parseIcmp(whole.subarray(ihl, h.value.totalLength));
-      if (!ic.ok) { this.countDrop(`icmp-${ic.error}`, inIfl); return; }
-      if (ic.value.type === ICMP_ECHO) {
-        const reply = buildIcmp(ICMP_ECHO_REPLY, 0, ic.value.rest, ic.value.data);
-        this.originate(buildIpv4({ protocol: PROTO_ICMP, src: h.value.dst, dst: h.value.src, id: this.nextId(), ttl: 64, tos: h.value.tos }, reply));
-      }
-      return;
-    }
-    if (h.value.protocol === PROTO_UDP) { this.icmpError(whole, inIfl, ICMP_UNREACH, UNREACH_PORT); return; }
-    if (h.value.protocol === PROTO_TCP) { this.countDrop('no-listener', inIfl); return; }
-    this.icmpError(whole, inIfl, ICMP_UNREACH, UNREACH_PROTO);
-  }
-
   nextId(): number { this.ipId = (this.ipId + 1) & 0xffff; return this.ipId; }
 
-  /** Send a packet the router itself made (ICMP, CLI ping, outer tunnel packets). */
+  /** Send a packet the router itself made (ICMP, CLI ping, IKE). */
   originate(pkt: Buffer): void {
     this.local.out++;
-    const t = this.reIpsec && this.transportByPeer.get(pkt.readUInt32BE(16));
+    const dst = pkt.readUInt32BE(16);
+    const t = this.reIpsec && this.transportByPeer.get(dst);
     if (t && pkt[9] !== PROTO_ESP && pkt[9] !== PROTO_AH && this.localAddrs.has(pkt.readUInt32BE(12))) { this.reIpsec!.encrypt(t, pkt); return; }
-    const route = this.routes.lookup(pkt.readUInt32BE(16));
-    if (!route) { this.countDrop('no-route'); return; }
-    this.output(pkt, route);
+    this.guard(() => {
+      const p = this.packetOf(pkt, undefined);
+      p.local = true;
+      this.traces.maybeStartLocal(p);
+      this.graph.enqueue(this.stages.lookup, p);
+      this.graph.dispatch();
+    });
   }
 
   /** The address the router uses as source toward `dst`: the outgoing interface's first address. */
@@ -487,18 +358,5 @@ export class Pfe implements IpsecSink {
     const r = this.routes.lookup(dst);
     const l = r && 'ifl' in r.nh ? this.ifls.get(r.nh.ifl) : undefined;
     return l?.addresses[0]?.local ?? this.ifls.get('lo0.0')?.addresses[0]?.local ?? [...this.localAddrs.keys()][0];
-  }
-
-  private icmpError(orig: Buffer, inIfl: IflState | undefined, type: number, code: number, mtu = 0): void {
-    const h = parseIpv4(orig);
-    if (!h.ok) return;
-    const { src, fragOffset, protocol, ihl } = h.value;
-    if (fragOffset !== 0 || src === 0 || src >>> 28 >= 14 || this.localAddrs.has(src)) return;
-    if (protocol === PROTO_ICMP && orig.length > ihl && ![ICMP_ECHO, ICMP_ECHO_REPLY].includes(orig[ihl]!)) return; // never about an error
-    const from = inIfl?.addresses[0]?.local ?? this.sourceFor(src);
-    if (from === undefined) return;
-    const data = orig.subarray(0, Math.min(orig.length, ihl + 8));
-    const icmp = buildIcmp(type, code, code === UNREACH_NEEDFRAG && type === ICMP_UNREACH ? mtu & 0xffff : 0, data);
-    this.originate(buildIpv4({ protocol: PROTO_ICMP, src: from, dst: src, id: this.nextId(), ttl: 64 }, icmp));
   }
 }

@@ -34,3 +34,14 @@ describe('route table', () => {
     }
   });
 });
+
+describe('16-8-8 trie edges', () => {
+  it('default route, /16, /24 and /32 boundaries, and host routes under a default', () => {
+    const t = new RouteTable();
+    const add = (a: number, len: number, tag: number) => t.add({ prefix: { addr: a >>> 0, len }, protocol: 'Static', preference: 5, nh: { kind: 'gateway', ifl: 'x', gateway: tag } });
+    add(0, 0, 0); add(0xc0a80000, 16, 16); add(0xc0a80100, 24, 24); add(0xc0a80101, 32, 32); add(0xffffffff, 32, 99);
+    const gw = (ip: number) => (t.lookup(ip >>> 0)!.nh as { gateway: number }).gateway;
+    expect([gw(0x01020304), gw(0xc0a8ffff), gw(0xc0a801fe), gw(0xc0a80101), gw(0xc0a80102), gw(0xffffffff), gw(0xfffffffe)]).toEqual([0, 16, 24, 32, 24, 99, 0]);
+    expect(t.trieBytes).toBe(256 * 1024 + 4 * 1024);   // the root and four plies
+  });
+});

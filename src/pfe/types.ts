@@ -1,30 +1,36 @@
 /** The PFE's narrow interfaces to the outside: ports (frames) and the ES PIC (IPsec). */
 import type { SaModel } from '../config/model.js';
 
-/** A physical port: an in-memory wire end, or later a TAP device. */
+/** A physical port: an in-memory wire end, or a TAP device. */
 export interface Port {
-  send(frame: Buffer): void;
+  /** Send the first `len` bytes of `frame` (all of it when `len` is absent). */
+  send(frame: Buffer, len?: number): void;
   onReceive(fn: (frame: Buffer) => void): void;
+  /** Frames in batches (everything readable at once), when the port can: the PFE then runs them through its stages together. */
+  onReceiveBatch?(fn: (frames: Buffer[]) => void): void;
   close?(): void;
 }
 
 /** An es- logical interface as the ES PIC sees it. */
 export interface EsTunnelConfig { ifl: string; pic: string; sa: SaModel; source: number; destination: number }
 
-/** Where the ES PIC returns its results. */
+/**
+ * Where the ES PIC returns its results. `trace` is the packet-trace number the packet carried in (0:
+ * not traced); `headroom`: the packet starts at byte 14 of the buffer, leaving room for an Ethernet header.
+ */
 export interface IpsecSink {
   /** an outbound packet, now protected (outer IPv4 packet), to route out */
-  outer(ifl: string, pkt: Buffer): void;
+  outer(ifl: string, pkt: Buffer, trace?: number, headroom?: boolean): void;
   /** an inbound packet, now decrypted and verified, entering the PFE on `ifl` */
-  inner(ifl: string, pkt: Buffer): void;
+  inner(ifl: string, pkt: Buffer, trace?: number, headroom?: boolean): void;
 }
 
 /** The ES PIC as the PFE uses it. Calls never block; results arrive at the sink. */
 export interface IpsecEngine {
   setSink(s: IpsecSink): void;
   configure(tunnels: EsTunnelConfig[]): void;
-  encrypt(ifl: string, pkt: Buffer): void;
-  decrypt(ifl: string, pkt: Buffer): void;
+  encrypt(ifl: string, pkt: Buffer, trace?: number): void;
+  decrypt(ifl: string, pkt: Buffer, trace?: number): void;
   /** bytes the ifl's outbound SA adds to a packet of `len` bytes */
   overhead(ifl: string, len: number): number;
 }

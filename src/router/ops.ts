@@ -148,3 +148,25 @@ export async function monitor(r: Router, o: { ifname: string; count?: number }, 
   });
   io.write(`\n${n} packets received by filter\n`);
 }
+
+/**
+ * `monitor packet-trace [interface IF] [count N]`: the next N packets received (on IF, or anywhere),
+ * each with every stage of the forwarding path it crossed and why it left (VPP's `trace add`, in the
+ * CLI). Ends when the N traces are complete (continuations after the ES PIC included), or on Ctrl-C.
+ */
+export async function packetTrace(r: Router, o: { ifname?: string; count?: number }, io: OpIO): Promise<void> {
+  const ifd = o.ifname?.replace(/\.\d+$/, '');
+  if (ifd && !r.pfe.ifds.has(ifd)) { io.write(`error: device ${o.ifname} not found\n`); return; }
+  const count = o.count ?? 10;
+  io.write(`Tracing the next ${count} packet${count === 1 ? '' : 's'} received${ifd ? ` on ${ifd}` : ''} (Ctrl-C stops)\n\n`);
+  let last = Date.now();
+  const h = r.pfe.traces.add(count, lines => { last = Date.now(); io.write(lines.join('\n') + '\n\n'); }, ifd);
+  try {
+    // done when every trace started is complete; a continuation the ES PIC never returns (it dropped
+    // the packet) is given up 2 s after the last line
+    while (!io.signal?.aborted && !(h.started >= count && (h.open === 0 || Date.now() - last > 2000))) {
+      await sleep(50, io.signal);
+    }
+  } finally { h.stop(); }
+  io.write(`${h.started} packet${h.started === 1 ? '' : 's'} traced\n`);
+}

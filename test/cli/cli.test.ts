@@ -186,6 +186,14 @@ describe('long-running commands', () => {
     expect(out).toMatch(/\d+ packets transmitted, \d+ packets received/);
     expect(Number(/(\d+) packets received/.exec(out)![1])).toBeGreaterThanOrEqual(2);
   });
+  it('monitor packet-trace shows every stage a packet crosses, through the ES PIC and out (golden)', async () => {
+    let out = '';
+    const p = it_.exec('monitor packet-trace interface fe-0/0/1 count 1', { write: s => { out += s; } });
+    await t.hostA.ping('10.2.2.2', { count: 1 });
+    await p;
+    expectGolden(golden('monitor-packet-trace'), out);
+    for (const stage of ['ethernet-input', 'ip4-input', 'ip4-filter-in', 'ipsec-out', 'ip4-lookup', 'ip4-rewrite', 'interface-output']) expect(out).toContain(stage);
+  });
   it('monitor traffic shows decoded packets until its count', async () => {
     let out = '';
     const p = it_.exec('monitor traffic interface fe-0/0/0 count 4', { write: s => { out += s; } });

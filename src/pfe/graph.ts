@@ -1,0 +1,113 @@
+/**
+ * The forwarding path as a graph of stages, after VPP's node graph: each stage (a GraphNode) takes a
+ * vector of packets, does one job, and hands each packet to a next stage or drops it with a reason
+ * of its own. The dispatcher runs the stages that have packets until none has any. Packet contexts
+ * come from a pool, so forwarding allocates nothing per packet.
+ *
+ * Tracing costs nothing for untraced packets: a packet marked for tracing carries a list, and each
+ * stage it crosses appends one line (what it saw, where the packet went).
+ */
+import type { IfdState, IflState } from './state.js';
+
+/** A packet on its way through the graph: the buffer and offsets into it, never copies. */
+export interface Pkt {
+  buf: Buffer;
+  /** offset of the IPv4 header in `buf` (14 for a frame read from an Ethernet port) */
+  l3: number;
+  /** the physical port it was received on (Ethernet input) */
+  rxIfd: IfdState | undefined;
+  /** the logical interface it entered on (an es- interface for a decrypted packet) */
+  rx: IflState | undefined;
+  /** chosen output logical interface and next hop (rewrite) */
+  out: IflState | undefined;
+  nh: number;
+  /** the es- interface whose SA sealed this packet (a route back into the same tunnel is a loop) */
+  via: IflState | undefined;
+  /** made by the router itself (no TTL decrement, may use any source) */
+  local: boolean;
+  /** the packet's trace lines when it is traced, else null */
+  trace: string[] | null;
+}
+
+export abstract class GraphNode {
+  abstract readonly name: string;
+  /** Drop reasons this stage can give, declared so `show pfe statistics` can list them. */
+  abstract readonly reasons: readonly string[];
+  readonly drops = new Map<string, number>();
+  vec: Pkt[] = [];
+  n = 0;
+  constructor(protected g: Graph) {}
+  /** Process v[0..n): enqueue each packet to its next stage, or drop it. */
+  abstract run(v: Pkt[], n: number): void;
+  /**
+   * Drop `p` for `reason`: counted here, router-wide, and on its interface (the output interface once
+   * one is chosen, as an MTU or ARP failure is the output's; else the one it came in on).
+   */
+  drop(p: Pkt, reason: string): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+    this.g.countDrop(reason, p.out ?? p.rx);
+    if (p.trace) this.g.traceLine(p, this.name, `drop: ${reason}`);
+    this.g.release(p);
+  }
+}
+
+export class Graph {
+  private order: GraphNode[] = [];
+  private pool: Pkt[] = [];
+  private running = false;
+  /** Router-wide drop counter (reason -> count), shared with the PFE's `drops`. */
+  countDrop: (reason: string, ifl?: IflState) => void = () => {};
+  /** Where finished traces go. */
+  onTrace?: (lines: string[]) => void;
+
+  add<T extends GraphNode>(node: T): T { this.order.push(node); return node; }
+  nodes(): readonly GraphNode[] { return this.order; }
+
+  /** A packet context from the pool (its fields reset). */
+  packet(buf: Buffer, l3: number, rxIfd?: IfdState, rx?: IflState): Pkt {
+    const p = this.pool.pop();
+    if (!p) return { buf, l3, rxIfd, rx, out: undefined, nh: 0, via: undefined, local: false, trace: null };
+    p.buf = buf; p.l3 = l3; p.rxIfd = rxIfd; p.rx = rx; p.out = undefined; p.nh = 0; p.via = undefined; p.local = false; p.trace = null;
+    return p;
+  }
+  /** A packet leaves the graph (sent, dropped, handed to the ES PIC or to a listener). */
+  release(p: Pkt): void {
+    if (p.trace) { this.onTrace?.(p.trace); p.trace = null; }
+    p.buf = EMPTY;
+    p.rx = p.out = p.via = p.rxIfd = undefined;
+    if (this.pool.length < 1024) this.pool.push(p);
+  }
+  /** Hand `p` to `node` (it runs when the dispatcher reaches it). */
+  enqueue(node: GraphNode, p: Pkt): void {
+    if (node.n === node.vec.length) node.vec.push(p); else node.vec[node.n] = p;
+    node.n++;
+  }
+  traceLine(p: Pkt, stage: string, text: string): void { p.trace?.push(`  ${stage.padEnd(16)} ${text}`); }
+
+  /** Run every stage that has packets, in order, until none has any. Re-entrant calls only enqueue. */
+  dispatch(): void {
+    if (this.running) return;
+    this.running = true;
+    try {
+      let busy = true;
+      while (busy) {
+        busy = false;
+        for (const node of this.order) {
+          const n = node.n;
+          if (n === 0) continue;
+          busy = true;
+          // swap the vector out, so packets the stage sends to itself (or earlier) wait for the next round
+          const v = node.vec;
+          node.vec = this.spare.pop() ?? [];
+          node.n = 0;
+          try { node.run(v, n); }
+          finally { v.fill(DONE, 0, n); this.spare.push(v); }
+        }
+      }
+    } finally { this.running = false; }
+  }
+  private spare: Pkt[][] = [];
+}
+
+const EMPTY = Buffer.alloc(0);
+const DONE: Pkt = { buf: EMPTY, l3: 0, rxIfd: undefined, rx: undefined, out: undefined, nh: 0, via: undefined, local: false, trace: null };

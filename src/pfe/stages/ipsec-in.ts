@@ -1,0 +1,30 @@
+/** ipsec-in: ESP or AH for the router: reassembled, matched to its SA by protocol, SPI and destination, then to the ES PIC. */
+import { GraphNode, Graph, Pkt } from '../graph.js';
+import type { Pfe } from '../pfe.js';
+import { PROTO_ESP } from '../../net/ipv4.js';
+import { ipLen } from './util.js';
+
+export class IpsecIn extends GraphNode {
+  readonly name = 'ipsec-in';
+  readonly reasons = ['ipsec-short-packet', 'ipsec-no-sa'] as const;
+  constructor(g: Graph, private pfe: Pfe) { super(g); }
+  run(v: Pkt[], n: number): void {
+    const pfe = this.pfe;
+    for (let i = 0; i < n; i++) {
+      const p = v[i]!;
+      const whole = this.pfe.stages.local.reassemble(p, this);
+      if (!whole) continue;
+      const proto = whole[9]!, ihl = (whole[0]! & 15) * 4, dst = whole.readUInt32BE(16);
+      const off = proto === PROTO_ESP ? 0 : 4;
+      if (whole.length < ihl + off + 4) { this.drop(p, 'ipsec-short-packet'); continue; }
+      const spi = whole.readUInt32BE(ihl + off);
+      const ifl = pfe.inboundSa.get(`${proto}/${spi}/${dst}`);
+      if (ifl?.startsWith('re:') && pfe.reIpsec) { pfe.reIpsec.decrypt(ifl, whole); this.g.release(p); continue; }
+      if (!ifl || !pfe.ipsec) { if (p.trace) this.g.traceLine(p, this.name, `no SA for ${proto === PROTO_ESP ? 'ESP' : 'AH'} SPI ${spi}`); this.drop(p, 'ipsec-no-sa'); continue; }
+      if (p.trace) this.g.traceLine(p, this.name, `${proto === PROTO_ESP ? 'ESP' : 'AH'} SPI ${spi}: SA of ${ifl}, to the ES PIC`);
+      pfe.ipsec.decrypt(ifl, whole, pfe.traces.park(p));
+      this.g.release(p);
+    }
+  }
+}
+export { ipLen };

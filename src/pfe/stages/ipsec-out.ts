@@ -1,0 +1,31 @@
+/** ipsec-out: into an es- interface's tunnel: its MTU first, then to the ES PIC, which seals it. */
+import { GraphNode, Graph, Pkt } from '../graph.js';
+import type { Pfe } from '../pfe.js';
+import { ICMP_UNREACH, UNREACH_NEEDFRAG } from '../../net/l4.js';
+import { fragment } from '../../net/frag.js';
+import { ipLen } from './util.js';
+
+export class IpsecOut extends GraphNode {
+  readonly name = 'ipsec-out';
+  readonly reasons = ['tunnel-not-ready', 'df-mtu-exceeded'] as const;
+  constructor(g: Graph, private pfe: Pfe) { super(g); }
+  run(v: Pkt[], n: number): void {
+    const pfe = this.pfe;
+    for (let i = 0; i < n; i++) {
+      const p = v[i]!, b = p.buf, o = p.l3, es = p.out!;
+      if (!pfe.ipsec || !es.ipsecSa || !es.tunnel) { this.drop(p, 'tunnel-not-ready'); continue; }
+      const mtu = pfe.esMtu(es), tl = ipLen(b, o);
+      const bytes = b.subarray(o, o + tl);
+      const frags = tl <= mtu ? [bytes] : fragment(bytes, mtu);
+      if (!frags) { pfe.stages.icmpError.send(p, ICMP_UNREACH, UNREACH_NEEDFRAG, mtu); this.drop(p, 'df-mtu-exceeded'); continue; }
+      if (p.trace) this.g.traceLine(p, this.name, `${es.name}, SA ${es.ipsecSa}${frags.length > 1 ? `, fragmented into ${frags.length} for the es- MTU ${mtu}` : ''}: to the ES PIC`);
+      const trace = pfe.traces.park(p);
+      for (const f of frags) {
+        es.counters.tx(f.length); es.ifd.counters.tx(f.length);
+        if (pfe.taps.size) for (const t of pfe.taps) t(es.ifd.name, 'out', f, 'ip');
+        pfe.ipsec.encrypt(es.name, f, trace);
+      }
+      this.g.release(p);
+    }
+  }
+}

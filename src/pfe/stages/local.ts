@@ -1,0 +1,74 @@
+/**
+ * ip4-local: packets for the router itself. Fragments are reassembled (bounded: src/net/frag.ts),
+ * then the router's listeners get them: CLI tools first (a ping waiting for its reply), then the
+ * service on the UDP port (kmd on 500), then ICMP echo; anything else is answered or dropped as a
+ * host would.
+ */
+import { GraphNode, Graph, Pkt } from '../graph.js';
+import type { Pfe } from '../pfe.js';
+import { buildIpv4, PROTO_ICMP, PROTO_UDP, PROTO_TCP } from '../../net/ipv4.js';
+import { buildIcmp, parseIcmp, ICMP_ECHO, ICMP_ECHO_REPLY, ICMP_UNREACH, UNREACH_PORT, UNREACH_PROTO } from '../../net/l4.js';
+import { ipLen } from './util.js';
+
+export class Local extends GraphNode {
+  readonly name = 'ip4-local';
+  readonly reasons = ['no-listener', 'unknown-protocol', 'icmp-short-packet', 'icmp-bad-checksum', 'udp-bad-length'] as const;
+  constructor(g: Graph, private pfe: Pfe) { super(g); }
+
+  /** The whole packet (a copy of its bytes), or null: held until its other fragments come, or dropped (counted). */
+  reassemble(p: Pkt, by: GraphNode): Buffer | null {
+    const b = p.buf, o = p.l3;
+    const r = this.pfe.reasm.add(b.subarray(o, o + ipLen(b, o)), this.pfe.now());
+    if (r.kind === 'whole') return r.pkt;
+    if (r.kind === 'held') { if (p.trace) this.g.traceLine(p, by.name, 'a fragment: held for reassembly'); this.g.release(p); return null; }
+    for (let i = 1; i < r.fragments; i++) this.g.countDrop(r.reason, p.rx);
+    by.drop(p, r.reason);
+    return null;
+  }
+
+  run(v: Pkt[], n: number): void {
+    const pfe = this.pfe;
+    for (let i = 0; i < n; i++) {
+      const p = v[i]!;
+      const whole = this.reassemble(p, this);
+      if (!whole) continue;
+      pfe.local.in++;
+      let taken = false;
+      for (const l of pfe.listeners) if (l(whole)) { taken = true; break; }
+      if (taken) { if (p.trace) this.g.traceLine(p, this.name, 'taken by a command of the router (ping, traceroute)'); this.g.release(p); continue; }
+      const ihl = (whole[0]! & 15) * 4, proto = whole[9]!, src = whole.readUInt32BE(12), dst = whole.readUInt32BE(16);
+      if (proto === PROTO_ICMP) {
+        const ic = parseIcmp(whole.subarray(ihl));
+        if (!ic.ok) { this.drop(p, `icmp-${ic.error}`); continue; }
+        if (ic.value.type === ICMP_ECHO) {
+          if (p.trace) this.g.traceLine(p, this.name, 'ICMP echo request for the router: answered');
+          const reply = buildIcmp(ICMP_ECHO_REPLY, 0, ic.value.rest, ic.value.data);
+          this.originate(buildIpv4({ protocol: PROTO_ICMP, src: dst, dst: src, id: pfe.nextId(), ttl: 64, tos: whole[1]! }, reply));
+        } else if (p.trace) this.g.traceLine(p, this.name, `ICMP type ${ic.value.type} for the router`);
+        this.g.release(p);
+        continue;
+      }
+      if (proto === PROTO_UDP) {
+        if (whole.length < ihl + 8 || whole.readUInt16BE(ihl + 4) < 8 || whole.readUInt16BE(ihl + 4) > whole.length - ihl) { this.drop(p, 'udp-bad-length'); continue; }
+        const dstPort = whole.readUInt16BE(ihl + 2);
+        const svc = pfe.udp.get(dstPort);
+        if (svc) {
+          if (p.trace) this.g.traceLine(p, this.name, `UDP to port ${dstPort}: to the router's service`);
+          const ulen = whole.readUInt16BE(ihl + 4);
+          svc(whole, { src, dst, srcPort: whole.readUInt16BE(ihl), dstPort, payload: whole.subarray(ihl + 8, ihl + ulen), ifl: p.rx });
+          this.g.release(p);
+          continue;
+        }
+        pfe.stages.icmpError.sendFor(whole, p.rx, ICMP_UNREACH, UNREACH_PORT);
+        this.drop(p, 'no-listener');
+        continue;
+      }
+      if (proto === PROTO_TCP) { this.drop(p, 'no-listener'); continue; }
+      pfe.stages.icmpError.sendFor(whole, p.rx, ICMP_UNREACH, UNREACH_PROTO);
+      this.drop(p, 'unknown-protocol');
+    }
+  }
+
+  /** A packet the router makes while handling another (through a transport SA when its peer has one). */
+  originate(pkt: Buffer): void { this.pfe.originate(pkt); }
+}
