@@ -55,13 +55,14 @@ function condition(t: TermModel): string {
   const parts: string[] = [];
   const prefixes = (v: string, list: TermModel['sourceAddress']) =>
     '(' + list.map(p => p.len === 0 ? 'true' : `((${v} & ${u32(maskOf(p.len))}) === ${u32(p.addr)})`).join(' || ') + ')';
-  if (t.sourceAddress.length) parts.push(prefixes('s', t.sourceAddress));
-  if (t.destinationAddress.length) parts.push(prefixes('d', t.destinationAddress));
+  // all fields must match, so the cheapest tests go first: protocol, ports, then address prefixes
   if (t.protocol.length) parts.push('(' + t.protocol.map(p => `p === ${int(p)}`).join(' || ') + ')');
   const ports = (v: string, list: Array<[number, number]>) =>
     `(${v} >= 0 && (` + list.map(([lo, hi]) => (lo === hi ? `${v} === ${int(lo)}` : `(${v} >= ${int(lo)} && ${v} <= ${int(hi)})`)).join(' || ') + '))';
-  if (t.sourcePort.length) parts.push(ports('sp', t.sourcePort));
   if (t.destinationPort.length) parts.push(ports('dp', t.destinationPort));
+  if (t.sourcePort.length) parts.push(ports('sp', t.sourcePort));
+  if (t.destinationAddress.length) parts.push(prefixes('d', t.destinationAddress));
+  if (t.sourceAddress.length) parts.push(prefixes('s', t.sourceAddress));
   return parts.length ? parts.join(' && ') : 'true';
 }
 
