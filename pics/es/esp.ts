@@ -2,13 +2,19 @@
  * ESP (RFC 4303; RFC 2406 wire format): the bytes from the SPI to the ICV. Pure functions: the
  * caller supplies sequence number and IV (random when omitted), so tests repeat exactly.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual, Cipher, Decipher } from 'node:crypto';
 import type { EncSpec, AuthSpec } from './algorithms.js';
 
 export interface EspKeys {
   spi: number;
   enc?: { spec: EncSpec; key: Buffer };   // key already expanded for OpenSSL
   auth?: { spec: AuthSpec; key: Buffer };
+  /**
+   * One CBC context each way, kept for the SA's life instead of one per packet (Node cannot give an
+   * OpenSSL context a new IV). See espSeal and espOpen for how each packet still gets its own IV.
+   */
+  encCtx?: Cipher;
+  decCtx?: Decipher;
 }
 export type OpenResult = { ok: true; payload: Buffer; nextHeader: number; seq: number } | { ok: false; reason: 'short-packet' | 'bad-icv' | 'bad-padding' | 'malformed' };
 
@@ -32,13 +38,22 @@ function freshIv(out: Buffer): void {
   ivOff += out.length;
 }
 
-export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: number, iv?: Buffer): Buffer {
+/**
+ * Seal `payload` as ESP. The result has `headroom` free bytes in front (room for the outer IPv4
+ * header). With `iv` given (test vectors), a fresh cipher context uses exactly that IV. Otherwise the
+ * SA's long-lived CBC context is used, and the packet's IV is the encryption of a fresh random block
+ * through it: E_K(R xor C_prev) for a random R, which is unpredictable as CBC requires (RFC 4303
+ * 3.3.2; NIST SP 800-38A appendix C: an IV may be the forward cipher of a nonce). The ciphertext
+ * that follows is then CBC with exactly that IV, as the receiver decrypts it.
+ */
+export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: number, iv?: Buffer, headroom = 0): Buffer {
   const blk = k.enc ? k.enc.spec.blockSize : 4;
   const padLen = (blk - ((payload.length + 2) % blk)) % blk;
   const ivLen = k.enc ? k.enc.spec.ivLen : 0;
   const icvLen = k.auth ? k.auth.spec.icvLen : 0;
   const total = 8 + ivLen + payload.length + padLen + 2 + icvLen;
-  const out = Buffer.allocUnsafe(total);
+  const buf = Buffer.allocUnsafe(headroom + total);
+  const out = headroom ? buf.subarray(headroom) : buf;
   out.writeUInt32BE(k.spi >>> 0, 0);
   out.writeUInt32BE(seq >>> 0, 4);
   // RFC 4303 2.4 default padding: 1, 2, 3, ...; then pad length and next header
@@ -47,14 +62,26 @@ export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: nu
   trailer[padLen] = padLen;
   trailer[padLen + 1] = nextHeader;
   if (k.enc) {
-    const ivb = out.subarray(8, 8 + ivLen);
-    if (iv) iv.copy(ivb, 0, 0, ivLen); else freshIv(ivb);
-    const c = createCipheriv(k.enc.spec.openssl, k.enc.key, ivb);
-    c.setAutoPadding(false);
     let o = 8 + ivLen;
-    o += c.update(payload).copy(out, o);
-    o += c.update(trailer).copy(out, o);
-    c.final().copy(out, o);
+    if (iv) {
+      iv.copy(out, 8, 0, ivLen);
+      const c = createCipheriv(k.enc.spec.openssl, k.enc.key, out.subarray(8, 8 + ivLen));
+      c.setAutoPadding(false);
+      o += c.update(payload).copy(out, o);
+      o += c.update(trailer).copy(out, o);
+      c.final().copy(out, o);
+    } else {
+      let c = k.encCtx;
+      if (!c) {
+        const seed = Buffer.allocUnsafe(ivLen); freshIv(seed);
+        c = k.encCtx = createCipheriv(k.enc.spec.openssl, k.enc.key, seed);
+        c.setAutoPadding(false);
+      }
+      const r = Buffer.allocUnsafe(ivLen); freshIv(r);
+      c.update(r).copy(out, 8);                 // the IV: E_K(R xor previous block)
+      o += c.update(payload).copy(out, o);
+      c.update(trailer).copy(out, o);           // payload + trailer fill whole blocks: nothing stays behind
+    }
   } else {
     payload.copy(out, 8);
     trailer.copy(out, 8 + payload.length);
@@ -64,7 +91,7 @@ export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: nu
     h.update(out.subarray(0, total - icvLen));
     h.digest().copy(out, total - icvLen, 0, icvLen);
   }
-  return out;
+  return buf;
 }
 
 /** Verify (ICV first, in constant time), then decrypt and check the padding. */
@@ -84,10 +111,12 @@ export function espOpen(k: EspKeys, esp: Buffer): OpenResult {
   let pt: Buffer;
   if (k.enc) {
     if (ct.length % blk !== 0) return { ok: false, reason: 'malformed' };
-    const d = createDecipheriv(k.enc.spec.openssl, k.enc.key, ivLen ? esp.subarray(8, 8 + ivLen) : ZERO_IV.subarray(0, 8));
-    d.setAutoPadding(false);
-    const a = d.update(ct), b = d.final();
-    pt = b.length ? Buffer.concat([a, b]) : a;
+    // the SA's long-lived context: fed the IV block first (its output is discarded), the context's
+    // chaining block is then this packet's IV, and the ciphertext decrypts as CBC with it
+    let d = k.decCtx;
+    if (!d) { d = k.decCtx = createDecipheriv(k.enc.spec.openssl, k.enc.key, ZERO_IV.subarray(0, ivLen || 8)); d.setAutoPadding(false); }
+    if (ivLen) d.update(esp.subarray(8, 8 + ivLen));
+    pt = d.update(ct);
   } else pt = ct;
   if (pt.length < 2) return { ok: false, reason: 'short-packet' };
   const padLen = pt[pt.length - 2]!;

@@ -8,7 +8,7 @@ import { ENC, AUTH } from './algorithms.js';
 import { espSeal, espOpen, EspKeys } from './esp.js';
 import { ahSeal, ahOpen, AhKeys } from './ah.js';
 import { ReplayWindow } from './replay.js';
-import { parseIpv4, buildIpv4, PROTO_ESP, PROTO_AH, PROTO_IPIP } from '../../src/net/ipv4.js';
+import { parseIpv4, buildIpv4, writeIpv4Header, PROTO_ESP, PROTO_AH, PROTO_IPIP } from '../../src/net/ipv4.js';
 import type { AuthAlg, EncAlg, IpsecProtocol } from '../../src/config/model.js';
 
 export const DROP_REASONS = ['no-sa', 'bad-icv', 'replay', 'too-old', 'bad-padding', 'short-packet', 'malformed', 'bad-next-header', 'expired', 'seq-exhausted', 'oversize', 'pic-busy'] as const;
@@ -123,7 +123,11 @@ export class SecurityAssociation {
       const id = o.outerId ?? (this.outerId = (this.outerId + 1) & 0xffff);
       const fields = { tos: h.tos, id, ttl: o.ttl ?? 64, src: t.source, dst: t.destination };
       const inner = pkt.subarray(0, h.totalLength);
-      if (this.spec.protocol === 'esp') outer = buildIpv4({ ...fields, protocol: PROTO_ESP }, espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv));
+      if (this.spec.protocol === 'esp') {
+        // sealed with room for the outer header in front: no second copy
+        outer = espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv, 20);
+        writeIpv4Header(outer, 0, { ...fields, protocol: PROTO_ESP }, outer.length);
+      }
       else if (this.spec.protocol === 'ah') outer = ahSeal(this.ah!, seq, fields, inner, PROTO_IPIP);
       else outer = ahSeal(this.ah!, seq, fields, espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv), PROTO_ESP);
     } else {
