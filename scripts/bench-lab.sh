@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Measures a real lab and strongSwan side by side, in one run (root; not part of .ci/run):
+# Measures real labs and strongSwan side by side, in one run (root; not part of .ci/run):
 #   - seconds from `vrouter up --detach` to the first successful ping host-a -> host-b
-#   - memory (RSS) per router process
-#   - ping round-trip time through the tunnel (20 pings)
-#   - iperf3 TCP throughput host-a -> host-b (10 s)
-#   - the same RTT and throughput for strongSwan 5.9 (kernel-libipsec) between two namespaces,
-#     ESP 3des-cbc + hmac-md5-96, and the ratio vrouter / strongSwan
+#   - memory per router process: RSS, PSS (shared pages of the node binary divided among the
+#     processes that map them) and private memory
+#   - ping round-trip time through the tunnel (20 pings) and iperf3 TCP throughput host-a -> host-b
+#   - the same for strongSwan 5.9 (kernel-libipsec), twice: host to host (scripts/strongswan-pair.sh)
+#     and in the lab's shape, a host behind each of two gateways (scripts/strongswan-gateways.sh),
+#     ESP 3des-cbc + hmac-md5-96; the ratios vrouter / strongSwan for both
+#   - scale: chains of 2, 4, 8 and 16 routers with a tunnel between each pair (test/bench/chain.ts):
+#     seconds to up, a ping across the last tunnel, memory per router
 # usage: sudo scripts/bench-lab.sh [seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,30 +25,63 @@ fi
 bash scripts/deps.sh
 LAB=topologies/gw-a-b.yaml
 V="node bin/vrouter.js"
+CHAIN=/tmp/vrouter-bench-chain
 $V down $LAB >/dev/null 2>&1 || true
 bash scripts/strongswan-pair.sh down >/dev/null 2>&1 || true
-trap '$V down $LAB >/dev/null 2>&1 || true; bash scripts/strongswan-pair.sh down >/dev/null 2>&1 || true' EXIT
+bash scripts/strongswan-gateways.sh down >/dev/null 2>&1 || true
+cleanup() {
+  $V down $LAB >/dev/null 2>&1 || true
+  bash scripts/strongswan-pair.sh down >/dev/null 2>&1 || true
+  bash scripts/strongswan-gateways.sh down >/dev/null 2>&1 || true
+  for f in $CHAIN/*/chain*.yaml; do [ -f "$f" ] && $V down "$f" >/dev/null 2>&1; done; rm -rf $CHAIN
+}
+trap cleanup EXIT
+py() { python3 -c "$1"; }
+mem() { # RSS, PSS and private memory of one process, in MB
+  awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} /^Private_(Clean|Dirty):/ {v+=$2} END {printf "RSS %.0f MB, PSS %.0f MB, private %.0f MB", r/1024, p/1024, v/1024}' /proc/$1/smaps_rollup
+}
+pid_of() { $V inspect "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['nodes']['$2']['pid'])"; }
+iperf() { # iperf3 for $T seconds from namespace $1 to $2 (server in $3), bits per second
+  ip netns exec $3 iperf3 -s -D -1
+  for i in $(seq 50); do ip netns exec $3 ss -ltn | grep -q ':5201 ' && break; sleep 0.05; done
+  ip netns exec $1 iperf3 -c $2 -t $T -J | python3 -c "import json,sys; print(json.load(sys.stdin)['end']['sum_received']['bits_per_second'])"
+}
 
 t0=$(date +%s.%N)
 $V up $LAB --detach >/dev/null
 until ip netns exec gw-a-b-host-a ping -c 1 -W 0.2 10.2.2.2 >/dev/null 2>&1; do :; done
 t1=$(date +%s.%N)
-echo "vrouter: up --detach to first ping: $(python3 -c "print(f'{$t1 - $t0:.2f}')") s"
-for n in gw-a gw-b; do
-  pid=$($V inspect $LAB --json | python3 -c "import json,sys; print(json.load(sys.stdin)['nodes']['$n']['pid'])")
-  echo "vrouter: $n memory: $(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' /proc/$pid/status) (RSS, ES PIC worker included)"
-done
+echo "vrouter: up --detach to first ping: $(py "print(f'{$t1 - $t0:.2f}')") s"
+for n in gw-a gw-b; do echo "vrouter: $n memory: $(mem $(pid_of $LAB $n)) (ES PIC worker included)"; done
 vr_rtt=$(ip netns exec gw-a-b-host-a ping -c 20 -i 0.1 -q 10.2.2.2 | awk -F/ '/rtt/ {print $5}')
 echo "vrouter: ping RTT host-a -> host-b: ${vr_rtt} ms (avg of 20)"
-ip netns exec gw-a-b-host-b iperf3 -s -D -1; sleep 0.3
-vr_bps=$(ip netns exec gw-a-b-host-a iperf3 -c 10.2.2.2 -t $T -J | python3 -c "import json,sys; print(json.load(sys.stdin)['end']['sum_received']['bits_per_second'])")
-echo "vrouter: iperf3 TCP host-a -> host-b: $(python3 -c "print(f'{$vr_bps/1e6:.1f}')") Mbit/s"
+vr_bps=$(iperf gw-a-b-host-a 10.2.2.2 gw-a-b-host-b)
+echo "vrouter: iperf3 TCP host-a -> host-b: $(py "print(f'{$vr_bps/1e6:.1f}')") Mbit/s"
 $V down $LAB >/dev/null
 
 bash scripts/strongswan-pair.sh up >/dev/null
 ss_rtt=$(ip netns exec ssA ping -c 20 -i 0.1 -q -I 10.56.1.1 10.56.2.2 | awk -F/ '/rtt/ {print $5}')
-echo "strongswan: ping RTT: ${ss_rtt} ms (avg of 20)"
+echo "strongswan host to host: ping RTT: ${ss_rtt} ms (avg of 20)"
 ip netns exec ssB iperf3 -s -D -1; sleep 0.3
 ss_bps=$(ip netns exec ssA iperf3 -B 10.56.1.1 -c 10.56.2.2 -t $T -J | python3 -c "import json,sys; print(json.load(sys.stdin)['end']['sum_received']['bits_per_second'])")
-echo "strongswan: iperf3 TCP: $(python3 -c "print(f'{$ss_bps/1e6:.1f}')") Mbit/s"
-python3 -c "print(f'ratio vrouter/strongswan: throughput={$vr_bps/$ss_bps:.2f} rtt={$vr_rtt/$ss_rtt:.2f}')"
+echo "strongswan host to host: iperf3 TCP: $(py "print(f'{$ss_bps/1e6:.1f}')") Mbit/s"
+bash scripts/strongswan-pair.sh down >/dev/null
+
+bash scripts/strongswan-gateways.sh up >/dev/null
+sg_rtt=$(ip netns exec ssHA ping -c 20 -i 0.1 -q 10.57.2.2 | awk -F/ '/rtt/ {print $5}')
+echo "strongswan gateways (the lab's shape): ping RTT: ${sg_rtt} ms (avg of 20)"
+sg_bps=$(iperf ssHA 10.57.2.2 ssHB)
+echo "strongswan gateways (the lab's shape): iperf3 TCP: $(py "print(f'{$sg_bps/1e6:.1f}')") Mbit/s"
+bash scripts/strongswan-gateways.sh down >/dev/null
+
+py "print(f'ratio vrouter/strongswan host to host: throughput={$vr_bps/$ss_bps:.2f} rtt={$vr_rtt/$ss_rtt:.2f}')"
+py "print(f'ratio vrouter/strongswan gateways:     throughput={$vr_bps/$sg_bps:.2f} rtt={$vr_rtt/$sg_rtt:.2f}')"
+
+npm run build >/dev/null 2>&1 || true
+for n in 2 4 8 16; do
+  f=$(node dist/test/bench/chain.js $n $CHAIN/$n)
+  a=$(date +%s.%N); $V up $f --detach >/dev/null; b=$(date +%s.%N)
+  ok=$($V exec $f r$((n - 1)) "ping 10.253.$((n - 1)).2 count 1" | grep -c ' 1 packets received' || true)
+  echo "scale: $n routers in a chain, a tunnel between each pair: up in $(py "print(f'{$b - $a:.2f}')") s, ping across the last tunnel: $([ "$ok" = 1 ] && echo ok || echo FAILED), r1 $(mem $(pid_of $f r1))"
+  $V down $f >/dev/null
+done

@@ -30,8 +30,14 @@ export interface LabState {
 }
 
 function ip(args: string[], ns?: string): string {
-  const full = ns ? ['netns', 'exec', ns, 'ip', ...args] : args;
+  const full = ns ? ['-n', ns, ...args] : args;
   return execFileSync('ip', full, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+/** Many `ip` commands in one process (`ip -batch`): a lab of 16 routers needs hundreds of them. */
+function ipBatch(lines: string[][], ns?: string): void {
+  if (!lines.length) return;
+  try { execFileSync('ip', [...(ns ? ['-n', ns] : []), '-batch', '-'], { input: lines.map(l => l.join(' ')).join('\n') + '\n', stdio: ['pipe', 'pipe', 'pipe'] }); }
+  catch (e) { throw new Error(`ip -batch failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`); }
 }
 function tryRun(cmd: string, args: string[]): void { try { execFileSync(cmd, args, { stdio: 'ignore' }); } catch { /* already gone */ } }
 const nsList = (): string[] => { try { return ip(['netns', 'list']).split('\n').map(l => l.split(' ')[0]!).filter(Boolean); } catch { return []; } };
@@ -85,6 +91,7 @@ async function startRouter(t: Topology, n: NodeSpec, log: (s: string) => void): 
   const out = openSync(join(dir, `${n.name}.log`), 'a');
   // VROUTER_PROFILE=DIR: CPU profiles of each router process and its ES PIC workers (written at exit)
   const prof = process.env.VROUTER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.VROUTER_PROFILE}`] : [];
+  if (process.env.VROUTER_NODE_FLAGS) prof.push(...process.env.VROUTER_NODE_FLAGS.split(' ').filter(Boolean));
   const child = spawn('ip', ['netns', 'exec', labNs(t.name), process.execPath, ...prof, join(repoRoot(), 'dist', 'src', 'daemon', 'router-main.js'), specFile], { detached: true, stdio: ['ignore', out, out] });
   child.unref();
   closeSync(out);
@@ -135,29 +142,28 @@ export async function up(t: Topology, log: (s: string) => void = () => {}): Prom
       ip(['link', 'set', 'lo', 'up'], ns);
       tryRun('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
     }
+    const labCmds: string[][] = [], hostCmds = new Map<string, string[][]>();
     t.links.forEach((l, i) => {
       const br = bridgeName(t.name, i);
       // the lab's own devices stay silent (no IGMP reports, no snooping queries): a wire carries only
       // what the routers and hosts send
-      ip(['link', 'add', br, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0', 'mcast_snooping', '0'], lns);
-      ip(['link', 'set', br, 'multicast', 'off'], lns);
+      labCmds.push(['link', 'add', br, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0', 'mcast_snooping', '0'], ['link', 'set', br, 'multicast', 'off']);
       l.endpoints.forEach((e, side) => {
         const n = t.nodes.get(e.node)!;
         if (n.kind === 'linux') {
           const vv = vethName(t.name, i, side, false), vp = vethName(t.name, i, side, true), ns = hostNs(t.name, n.name);
-          ip(['link', 'add', vv, 'type', 'veth', 'peer', 'name', vp], lns);
-          ip(['link', 'set', vv, 'multicast', 'off', 'master', br, 'up'], lns);
-          ip(['link', 'set', vp, 'netns', ns], lns);
-          ip(['link', 'set', vp, 'name', e.ifname], ns);
-          ip(['link', 'set', e.ifname, 'up'], ns);
+          labCmds.push(['link', 'add', vv, 'type', 'veth', 'peer', 'name', vp], ['link', 'set', vv, 'multicast', 'off', 'master', br, 'up'], ['link', 'set', vp, 'netns', ns]);
+          if (!hostCmds.has(ns)) hostCmds.set(ns, []);
+          hostCmds.get(ns)!.push(['link', 'set', vp, 'name', e.ifname], ['link', 'set', e.ifname, 'up']);
         } else {
           const tap = tapName(t.name, i, side);
-          ip(['tuntap', 'add', 'dev', tap, 'mode', 'tap'], lns);
-          ip(['link', 'set', tap, 'multicast', 'off', 'master', br, 'up'], lns);
+          labCmds.push(['tuntap', 'add', 'dev', tap, 'mode', 'tap'], ['link', 'set', tap, 'multicast', 'off', 'master', br, 'up']);
         }
       });
-      ip(['link', 'set', br, 'up'], lns);
+      labCmds.push(['link', 'set', br, 'up']);
     });
+    ipBatch(labCmds, lns);
+    for (const [ns, cmds] of hostCmds) ipBatch(cmds, ns);
     const routers = [...t.nodes.values()].filter(n => n.kind !== 'linux');
     await Promise.all(routers.map(n => startRouter(t, n, log)));
     for (const n of t.nodes.values()) {

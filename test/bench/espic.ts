@@ -41,7 +41,7 @@ function rawRate(pkts: Buffer[], rounds: number): number {
  * ends: when every packet came back, or when none has come back for a second (a packet lost in the
  * PIC, a ring full); the rate counts what came back, and the losses are reported beside it.
  */
-async function picRate(pic: EsPic, pkts: Buffer[], rounds: number): Promise<{ rate: number; lost: number }> {
+async function picRate(pic: EsPic, pkts: Buffer[], rounds: number, ifls: string[] = ['es-0/1/0.0']): Promise<{ rate: number; lost: number }> {
   const total = pkts.length * rounds;
   let inner = 0, sent = 0, bytes = 0, last = process.hrtime.bigint();
   const t0 = process.hrtime.bigint();
@@ -60,7 +60,7 @@ async function picRate(pic: EsPic, pkts: Buffer[], rounds: number): Promise<{ ra
       },
     });
     // keep at most 1024 packets in flight, topped up in batches (a lost one frees its place after a while)
-    const pump = () => { while (sent < total && sent - inner < 1024) pic.encrypt('es-0/1/0.0', pkts[sent++ % pkts.length]!); };
+    const pump = () => { while (sent < total && sent - inner < 1024) { pic.encrypt(ifls[sent % ifls.length]!, pkts[sent % pkts.length]!); sent++; } };
     pump();
     const topUp = setInterval(() => { if (sent >= total) clearInterval(topUp); else pump(); }, 100);
   });
@@ -97,5 +97,19 @@ export async function benchEsPic(): Promise<void> {
       console.log(`es-pic esp 3des-cbc hmac-sha1-96 encrypt+decrypt ${size}B: worker ${mbps(p[1]!)} Mbit/s, naive node:crypto ${mbps(r[1]!)} Mbit/s, ratio=${(p[1]! / r[1]!).toFixed(2)}` +
         (bound ? `; bound (openssl speed des-ede3-cbc, one core, halved) ${mbps(bound / 2)} Mbit/s, worker at ${(p[1]! / (bound / 2)).toFixed(2)} of it` : '') + `; lost ${lost} of ${3 * rounds * pkts.length}`);
     }
+    // scale: 500 manual SAs on one ES PIC, packets spread over all of them, against one SA
+    const many: EsTunnelConfig[] = Array.from({ length: 500 }, (_, i) => {
+      const di = { ...d, spi: 2000 + i };
+      return { ifl: `es-0/1/0.${i}`, pic: '0/1', source: ipToInt('10.5.5.5'), destination: ipToInt(`10.6.${i >> 8}.${i & 255}`), sa: { name: `sa${i}`, mode: 'tunnel', manual: { inbound: di, outbound: di, bidirectional: true } } };
+    });
+    pic.configure(many);
+    const pkts = Array.from({ length: 64 }, (_, i) => buildIpv4({ protocol: 17, src: ipToInt('10.1.1.1'), dst: ipToInt('10.2.2.2'), id: i }, randomBytes(512 - 20)));
+    const ifls = many.map(t => t.ifl);
+    await picRate(pic, pkts, 4, ifls);
+    const one: number[] = [], all: number[] = [];
+    for (let k = 0; k < 3; k++) { one.push((await picRate(pic, pkts, 120, ['es-0/1/0.0'])).rate); all.push((await picRate(pic, pkts, 120, ifls)).rate); }
+    one.sort((a, b) => a - b); all.sort((a, b) => a - b);
+    const mbps = (x: number) => (x * 8 / 1e6).toFixed(0);
+    console.log(`es-pic 500 manual SAs on one PIC, 512B packets spread over all of them: ${mbps(all[1]!)} Mbit/s; all on one SA: ${mbps(one[1]!)} Mbit/s; ratio=${(all[1]! / one[1]!).toFixed(2)}`);
   } finally { await pic.close(); }
 }
