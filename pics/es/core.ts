@@ -7,7 +7,22 @@ import { SecurityAssociation, SaSpec, SaResult, DropReason, newDrops } from './s
 import type { EsTunnelConfig } from '../../src/pfe/types.js';
 import type { ManualDirection } from '../../src/config/model.js';
 
-export interface TunnelSas { ifl: string; pic: string; saName: string; outbound?: SecurityAssociation; inbound?: SecurityAssociation; fingerprint: string }
+export interface TunnelSas {
+  ifl: string; pic: string; saName: string; fingerprint: string;
+  outbound?: SecurityAssociation; inbound?: SecurityAssociation;
+  /** dynamic SAs (negotiated by kmd): inbound by SPI (an old and a new one live together during a rekey) */
+  dynamic: boolean;
+  inboundBySpi: Map<number, SecurityAssociation>;
+}
+
+/** A negotiated SA pair, as kmd installs it. */
+export interface DynamicSaPair { inbound: SaSpec; outbound: SaSpec }
+/** The SPI that picks an inbound SA: AH's (outermost in a bundle) or ESP's. */
+function inboundSpi(pkt: Buffer): number | undefined {
+  const ihl = (pkt[0]! & 15) * 4, proto = pkt[9];
+  const off = proto === 51 ? ihl + 4 : ihl;
+  return pkt.length >= off + 4 ? pkt.readUInt32BE(off) : undefined;
+}
 
 export interface SaSnapshot {
   ifl: string; pic: string; name: string; direction: 'inbound' | 'outbound'; protocol: string; spi: number; auxSpi?: number;
@@ -46,9 +61,9 @@ export class IpsecCore {
       const prev = this.tunnels.get(t.ifl);
       if (prev && prev.fingerprint === fp) { next.set(t.ifl, prev); continue; }
       const m = t.sa.manual;
-      // dynamic SAs get their keys from the IKE key manager (a later issue): until then, no SA
+      // dynamic SAs get their keys from kmd (installDynamic); until then, none
       next.set(t.ifl, {
-        ifl: t.ifl, pic: t.pic, saName: t.sa.name, fingerprint: fp,
+        ifl: t.ifl, pic: t.pic, saName: t.sa.name, fingerprint: fp, dynamic: !!t.sa.dynamic, inboundBySpi: new Map(),
         ...(m?.outbound ? { outbound: new SecurityAssociation(specFor(t, 'outbound', m.outbound)) } : {}),
         ...(m?.inbound ? { inbound: new SecurityAssociation(specFor(t, 'inbound', m.inbound)) } : {}),
       });
@@ -63,6 +78,7 @@ export class IpsecCore {
   clear(saName?: string): void {
     for (const t of this.tunnels.values()) {
       if (saName !== undefined && t.saName !== saName) continue;
+      if (t.dynamic) { t.inboundBySpi.clear(); t.inbound = t.outbound = undefined; continue; }   // kmd negotiates new ones
       if (t.outbound) t.outbound = new SecurityAssociation(t.outbound.spec);
       if (t.inbound) t.inbound = new SecurityAssociation(t.inbound.spec);
     }
@@ -71,10 +87,33 @@ export class IpsecCore {
     this.encrypted = this.decrypted = 0;
   }
 
+  /** A negotiated pair: the outbound SA replaces the current one; the inbound joins the others until removed. */
+  installDynamic(ifl: string, pair: DynamicSaPair, now = Date.now()): boolean {
+    const t = this.tunnels.get(ifl);
+    if (!t || !t.dynamic) return false;
+    const inb = new SecurityAssociation(pair.inbound, now);
+    t.inboundBySpi.set(pair.inbound.protocol === 'bundle' ? pair.inbound.spi : pair.inbound.spi, inb);
+    t.inbound = inb;
+    t.outbound = new SecurityAssociation(pair.outbound, now);
+    return true;
+  }
+  /** Remove negotiated SAs by SPI (inbound: ours; outbound: the peer's). */
+  removeDynamic(ifl: string, inboundSpis: number[], outboundSpis: number[]): void {
+    const t = this.tunnels.get(ifl);
+    if (!t) return;
+    for (const spi of inboundSpis) {
+      const sa = t.inboundBySpi.get(spi);
+      t.inboundBySpi.delete(spi);
+      if (t.inbound === sa) t.inbound = [...t.inboundBySpi.values()].pop();
+    }
+    if (t.outbound && outboundSpis.includes(t.outbound.spec.spi)) t.outbound = undefined;
+  }
+
   encrypt(ifl: string, pkt: Buffer): SaResult { return this.process(ifl, 'outbound', pkt); }
   decrypt(ifl: string, pkt: Buffer): SaResult { return this.process(ifl, 'inbound', pkt); }
   private process(ifl: string, dir: 'inbound' | 'outbound', pkt: Buffer): SaResult {
-    const sa = this.tunnels.get(ifl)?.[dir];
+    const t = this.tunnels.get(ifl);
+    const sa = t?.dynamic && dir === 'inbound' ? t.inboundBySpi.get(inboundSpi(pkt) ?? -1) : t?.[dir];
     if (!sa) { this.drops['no-sa']++; return { ok: false, reason: 'no-sa' }; }
     const r = dir === 'outbound' ? sa.encapsulate(pkt) : sa.decapsulate(pkt);
     if (!r.ok) this.drops[r.reason]++;
@@ -84,12 +123,14 @@ export class IpsecCore {
   }
   overhead(ifl: string, len: number): number { return this.tunnels.get(ifl)?.outbound?.overhead(len) ?? 0; }
 
-  tick(now: number): Array<{ ifl: string; direction: string; event: 'soft' | 'hard' }> {
-    const out: Array<{ ifl: string; direction: string; event: 'soft' | 'hard' }> = [];
+  /** Lifetimes: the soft and hard expiries this tick crossed (kmd rekeys on soft, removes on hard). */
+  tick(now: number): Array<{ ifl: string; direction: string; event: 'soft' | 'hard'; spi: number }> {
+    const out: Array<{ ifl: string; direction: string; event: 'soft' | 'hard'; spi: number }> = [];
     for (const t of this.tunnels.values()) {
-      for (const sa of [t.outbound, t.inbound]) {
+      const all = new Set([t.outbound, t.inbound, ...t.inboundBySpi.values()]);
+      for (const sa of all) {
         const e = sa?.tick(now);
-        if (e) out.push({ ifl: t.ifl, direction: sa!.spec.direction, event: e });
+        if (e) out.push({ ifl: t.ifl, direction: sa!.spec.direction, event: e, spi: sa!.spec.spi });
       }
     }
     return out;
@@ -98,7 +139,8 @@ export class IpsecCore {
   snapshot(now = Date.now()): SaSnapshot[] {
     const out: SaSnapshot[] = [];
     for (const t of this.tunnels.values()) {
-      for (const sa of [t.inbound, t.outbound]) {
+      const list = t.dynamic ? [...t.inboundBySpi.values(), t.outbound] : [t.inbound, t.outbound];
+      for (const sa of list) {
         if (!sa) continue;
         const s = sa.spec;
         out.push({

@@ -5,11 +5,11 @@
  * configuration; the PFE never waits for it.
  */
 import { Worker, MessageChannel, MessagePort, receiveMessageOnPort } from 'node:worker_threads';
-import type { IpsecEngine, IpsecSink, EsTunnelConfig } from '../../src/pfe/types.js';
+import type { IpsecEngine, IpsecSink, EsTunnelConfig, LifetimeEvent } from '../../src/pfe/types.js';
 import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './ops.js';
 import { Ring, newRing } from './ring.js';
 import { overheadFor, DropReason, newDrops } from './sa.js';
-import type { PicSnapshot, SaSnapshot } from './core.js';
+import type { PicSnapshot, SaSnapshot, DynamicSaPair } from './core.js';
 
 function newWorker(workerData: unknown, transferList: MessagePort[]): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData, transferList });
@@ -121,10 +121,7 @@ export class EsPic implements IpsecEngine {
   private onMessage(m: { t: string; id?: number } & Record<string, unknown>): void {
     if (m.t === 'pong') this.pingSince = undefined;
     if (m.t === 'ready') { this.onReady?.(); this.onReady = undefined; }
-    if (m.t === 'lifetime') {
-      // soft and hard expiry of dynamic SAs: for the key manager (IKE) to come; logged meanwhile
-      for (const e of m.events as Array<{ ifl: string; direction: string; event: string }>) this.o.onEvent?.(`ES PIC ${this.pic}: ${e.direction} SA of ${e.ifl} reached its ${e.event} lifetime`);
-    }
+    if (m.t === 'lifetime') this.onLifetime?.(m.events as LifetimeEvent[]);   // kmd rekeys (soft) or removes (hard)
     if (m.t === 'snapshot') {
       const r = this.waiting.get(m.id!);
       this.waiting.delete(m.id!);
@@ -139,6 +136,7 @@ export class EsPic implements IpsecEngine {
 
   configure(tunnels: EsTunnelConfig[]): void {
     this.tunnels = tunnels;
+    for (const ifl of [...this.dynamicOut.keys()]) if (!tunnels.some(t => t.ifl === ifl && t.sa.dynamic)) this.dynamicOut.delete(ifl);
     for (const t of tunnels) if (!this.index.has(t.ifl)) { this.index.set(t.ifl, this.ifls.length); this.ifls.push(t.ifl); }
     this.control({ t: 'configure', tunnels, ifls: this.ifls });
   }
@@ -154,9 +152,20 @@ export class EsPic implements IpsecEngine {
   decrypt(ifl: string, pkt: Buffer, trace = 0): void { this.queue(OP_DECRYPT, ifl, pkt, trace); }
 
   overhead(ifl: string, len: number): number {
+    const dyn = this.dynamicOut.get(ifl);
+    if (dyn) return overheadFor(dyn, len);
     const t = this.tunnels.find(x => x.ifl === ifl);
     const d = t?.sa.manual?.outbound;
     return t && d ? overheadFor({ protocol: d.protocol, mode: t.sa.mode, ...(d.enc ? { enc: d.enc } : {}), ...(d.auth ? { auth: d.auth } : {}) }, len) : 0;
+  }
+
+  onLifetime?: (events: LifetimeEvent[]) => void;
+  /** The outbound SA kmd installed per es- interface (its shape gives the es- MTU). */
+  private dynamicOut = new Map<string, DynamicSaPair['outbound']>();
+  installDynamic(ifl: string, pair: DynamicSaPair): void { this.dynamicOut.set(ifl, pair.outbound); this.control({ t: 'install', ifl, pair }); }
+  removeDynamic(ifl: string, inbound: number[], outbound: number[]): void {
+    if (this.dynamicOut.get(ifl) && outbound.includes(this.dynamicOut.get(ifl)!.spi)) this.dynamicOut.delete(ifl);
+    this.control({ t: 'remove', ifl, inbound, outbound });
   }
 
   private emptySnapshot(): PicSnapshot { return { pic: this.pic, drops: { ...this.drops }, encrypted: 0, decrypted: 0, restarts: this.restarts, sas: [] }; }
@@ -205,6 +214,9 @@ export class EsPicSet implements IpsecEngine {
       pic.configure(mine);
     }
   }
+  set onLifetime(fn: ((events: LifetimeEvent[]) => void) | undefined) { for (const p of this.pics.values()) p.onLifetime = fn; }
+  installDynamic(ifl: string, pair: DynamicSaPair) { this.byIfl.get(ifl)?.installDynamic(ifl, pair); }
+  removeDynamic(ifl: string, inbound: number[], outbound: number[]) { this.byIfl.get(ifl)?.removeDynamic(ifl, inbound, outbound); }
   encrypt(ifl: string, pkt: Buffer, trace = 0) { this.byIfl.get(ifl)?.encrypt(ifl, pkt, trace); }
   decrypt(ifl: string, pkt: Buffer, trace = 0) { this.byIfl.get(ifl)?.decrypt(ifl, pkt, trace); }
   overhead(ifl: string, len: number) { return this.byIfl.get(ifl)?.overhead(ifl, len) ?? 0; }

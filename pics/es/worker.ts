@@ -5,7 +5,7 @@
  * every decision is in core.ts and sa.ts.
  */
 import { workerData, receiveMessageOnPort, MessagePort } from 'node:worker_threads';
-import { IpsecCore } from './core.js';
+import { IpsecCore, DynamicSaPair } from './core.js';
 import { Ring, RingBuffers } from './ring.js';
 import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './ops.js';
 import type { EsTunnelConfig } from '../../src/pfe/types.js';
@@ -25,14 +25,22 @@ function revive(t: EsTunnelConfig): EsTunnelConfig {
   return { ...t, sa: { ...t.sa, ...(man ? { manual: { ...man, inbound: fix(man.inbound), outbound: fix(man.outbound) } } : {}) } };
 }
 
+/** A negotiated SA pair as it arrives: its keys are Uint8Arrays again (structured clone). */
+function reviveSpec<T extends { enc?: { key: Uint8Array | Buffer }; auth?: { key: Uint8Array | Buffer } }>(x: T): T {
+  return { ...x, ...(x.enc ? { enc: { ...x.enc, key: buf(x.enc.key as Uint8Array) } } : {}), ...(x.auth ? { auth: { ...x.auth, key: buf(x.auth.key as Uint8Array) } } : {}) };
+}
+
 type Msg =
   | { t: 'configure'; tunnels: EsTunnelConfig[]; ifls: string[] }
+  | { t: 'install'; ifl: string; pair: DynamicSaPair } | { t: 'remove'; ifl: string; inbound: number[]; outbound: number[] }
   | { t: 'snapshot'; id: number } | { t: 'ping'; id: number } | { t: 'tick'; now: number }
   | { t: 'clear'; sa?: string } | { t: 'crash' } | { t: 'hang'; ms: number };
 
 function control(m: Msg): void {
   switch (m.t) {
     case 'configure': ifls = m.ifls; core.configure(m.tunnels.map(revive)); break;
+    case 'install': core.installDynamic(m.ifl, { inbound: reviveSpec(m.pair.inbound), outbound: reviveSpec(m.pair.outbound) }); break;
+    case 'remove': core.removeDynamic(m.ifl, m.inbound, m.outbound); break;
     case 'snapshot': port.postMessage({ t: 'snapshot', id: m.id, drops: core.drops, encrypted: core.encrypted, decrypted: core.decrypted, ringFull, sas: core.snapshot() }); break;
     case 'ping': port.postMessage({ t: 'pong', id: m.id }); break;
     case 'tick': { const events = core.tick(m.now); if (events.length) port.postMessage({ t: 'lifetime', events }); break; }
@@ -51,7 +59,15 @@ for (;;) {
   inRing.drain((op, idx, pkt, trace) => {
     const ifl = ifls[idx];
     if (ifl === undefined) return;
-    const r = op === OP_ENCRYPT ? core.encrypt(ifl, pkt) : op === OP_DECRYPT ? core.decrypt(ifl, pkt) : undefined;
+    const run = () => (op === OP_ENCRYPT ? core.encrypt(ifl, pkt) : op === OP_DECRYPT ? core.decrypt(ifl, pkt) : undefined);
+    let r = run();
+    if (r && !r.ok && r.reason === 'no-sa') {
+      // kmd may have installed the SA after this packet was queued (control messages and packets travel
+      // apart): read them, and try once more
+      let m, read = false;
+      while ((m = receiveMessageOnPort(port))) { control(m.message as Msg); read = true; }
+      if (read) { const again = run(); if (again?.ok) { core.drops['no-sa']--; r = again; } }
+    }
     if (r?.ok) {
       if (outRing.push(op === OP_ENCRYPT ? OP_OUTER : OP_INNER, idx, r.packet, trace)) produced++;
       else ringFull++;

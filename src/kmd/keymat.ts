@@ -86,7 +86,7 @@ export const hash3 = (alg: HashAlg, skeyidA: Buffer, mid: number, ni: Buffer, nr
 export function keymat(alg: HashAlg, skeyidD: Buffer, gxyQm: Buffer | undefined, protocol: number, spi: Buffer, ni: Buffer, nr: Buffer, len: number): Buffer {
   const seed = Buffer.concat([gxyQm ?? Buffer.alloc(0), Buffer.from([protocol]), spi, ni, nr]);
   const parts: Buffer[] = [];
-  let prev = Buffer.alloc(0), have = 0;
+  let prev: Buffer = Buffer.alloc(0), have = 0;
   while (have < len) { prev = prf(alg, skeyidD, prev, seed); parts.push(prev); have += prev.length; }
   return Buffer.concat(parts).subarray(0, len);
 }

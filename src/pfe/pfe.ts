@@ -64,6 +64,13 @@ export class Pfe implements IpsecSink {
   onInternalError?: (e: unknown) => void;
   /** Transport-mode SAs for BGP peers, processed by the router itself (the Routing Engine), not an ES PIC. */
   readonly transportByPeer = new Map<number, string>();
+  /**
+   * es- interfaces whose SA is dynamic: whether kmd has installed an outbound SA, and the packets that
+   * wait (a bounded queue) while it negotiates one.
+   */
+  readonly dynamic = new Map<string, { ready: boolean; queue: Buffer[]; asked: boolean }>();
+  /** kmd: traffic wants a dynamic SA that has none */
+  onAcquire?: (ifl: string) => void;
 
   constructor(readonly name: string, interfaceNames: string[], readonly ipsec?: IpsecEngine, readonly now: () => number = Date.now, readonly reIpsec?: IpsecEngine) {
     for (const n of [...interfaceNames, 'lo0']) this.ensureIfd(n);
@@ -201,6 +208,11 @@ export class Pfe implements IpsecSink {
       if (inb) this.inboundSa.set(`${inb.protocol === 'esp' ? PROTO_ESP : PROTO_AH}/${inb.spi}/${l.tunnel.source}`, l.name);
     }
     this.ipsec?.configure(tunnels);
+    // dynamic SAs: kmd installs them; their readiness survives commits that keep the tunnel
+    const dyn = new Set(tunnels.filter(t => t.sa.dynamic).map(t => t.ifl));
+    for (const k of [...this.dynamic.keys()]) if (!dyn.has(k)) { this.dropWaiting(k, 'ipsec-sa-removed'); this.dynamic.delete(k); }
+    for (const k of dyn) if (!this.dynamic.has(k)) this.dynamic.set(k, { ready: false, queue: [], asked: false });
+    for (const [k, v] of this.dynamicInbound) if (this.ifls.get(v)?.ipsecSa) this.inboundSa.set(k, v);
     // transport-mode SAs named by BGP neighbors: the router's own traffic with that peer
     this.transportByPeer.clear();
     const transport: EsTunnelConfig[] = [];
@@ -225,6 +237,35 @@ export class Pfe implements IpsecSink {
       for (const ip of d.arp.keys()) if (!l || !onSubnet(l.addresses, ip)) d.arp.delete(ip);
       if (l && usable(l)) for (const a of l.addresses) this.sendArp(d, 1, a.local, BROADCAST, a.local); // gratuitous ARP
     }
+  }
+
+  // ---------------------------------------------------------------- dynamic SAs (kmd)
+
+  /** SPIs kmd installed (`proto/spi/dst` -> es- ifl): kept across commits. */
+  private dynamicInbound = new Map<string, string>();
+  addInboundSpi(ifl: string, proto: number, spi: number, dst: number): void { const k = `${proto}/${spi}/${dst}`; this.dynamicInbound.set(k, ifl); this.inboundSa.set(k, ifl); }
+  removeInboundSpi(proto: number, spi: number, dst: number): void { const k = `${proto}/${spi}/${dst}`; this.dynamicInbound.delete(k); this.inboundSa.delete(k); }
+  /** The es- MTU depends on the SA: recomputed after kmd installs one. */
+  invalidateEsMtu(ifl: string): void { this.esMtuCache.delete(ifl); }
+
+  /** A dynamic SA's tunnel became ready (its waiting packets go) or its negotiation failed (they are dropped). */
+  tunnelReady(ifl: string, ready: boolean, why?: string): void {
+    const d = this.dynamic.get(ifl);
+    if (!d) return;
+    d.ready = ready; d.asked = false;
+    if (!ready) { this.dropWaiting(ifl, 'ipsec-sa-not-negotiated'); void why; return; }
+    const q = d.queue; d.queue = [];
+    const es = this.ifls.get(ifl);
+    this.guard(() => {
+      for (const pkt of q) { const p = this.packetOf(pkt, undefined); p.out = es; this.graph.enqueue(this.stages.ipsecOut, p); }
+      this.graph.dispatch();
+    });
+  }
+  private dropWaiting(ifl: string, reason: string): void {
+    const d = this.dynamic.get(ifl);
+    if (!d) return;
+    for (let i = 0; i < d.queue.length; i++) this.countDrop(reason, this.ifls.get(ifl));
+    d.queue = [];
   }
 
   // ---------------------------------------------------------------- timers

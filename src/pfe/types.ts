@@ -25,6 +25,9 @@ export interface IpsecSink {
   inner(ifl: string, pkt: Buffer, trace?: number, headroom?: boolean): void;
 }
 
+/** Lifetime events of negotiated SAs, for kmd: `soft` (rekey now) and `hard` (the SA is gone). */
+export interface LifetimeEvent { ifl: string; direction: string; event: 'soft' | 'hard'; spi: number }
+
 /** The ES PIC as the PFE uses it. Calls never block; results arrive at the sink. */
 export interface IpsecEngine {
   setSink(s: IpsecSink): void;
@@ -33,4 +36,9 @@ export interface IpsecEngine {
   decrypt(ifl: string, pkt: Buffer, trace?: number): void;
   /** bytes the ifl's outbound SA adds to a packet of `len` bytes */
   overhead(ifl: string, len: number): number;
+  /** kmd's negotiated SAs (dynamic SAs): install a pair, remove by SPI */
+  installDynamic?(ifl: string, pair: import('../../pics/es/core.js').DynamicSaPair): void;
+  removeDynamic?(ifl: string, inboundSpis: number[], outboundSpis: number[]): void;
+  /** where lifetime events of negotiated SAs go */
+  onLifetime?: (events: LifetimeEvent[]) => void;
 }

@@ -10,6 +10,9 @@ import type { PicSnapshot } from '../../pics/es/core.js';
 import { InlineIpsec } from '../../pics/es/inline.js';
 import { RouterLog } from './log.js';
 import { EsPicSet } from '../../pics/es/es-pic.js';
+import { Kmd } from '../kmd/kmd.js';
+import { buildIpv4, PROTO_UDP } from '../net/ipv4.js';
+import { buildUdp } from '../net/l4.js';
 
 type Engine = IpsecEngine & { ready?: () => Promise<void>; snapshot?: () => Promise<PicSnapshot>; snapshotPic?: (pic: string) => Promise<PicSnapshot | undefined>; close?: () => Promise<void> | void; clear?: (saName?: string) => void };
 export interface RouterOptions {
@@ -46,6 +49,40 @@ export class Router {
     // first few are logged with their stack so that they can be reported
     let logged = 0;
     this.pfe.onInternalError = e => { if (logged++ < 10) this.log.write('messages', 'pfe', `PFE internal error, packet dropped: ${(e as Error)?.stack ?? String(e)}`); };
+    // kmd: IKE on UDP 500 of the router's addresses, its SAs into the ES PIC
+    const now = opts.now ?? Date.now;
+    this.kmd = new Kmd({
+      now,
+      sendUdp: (src, dst, sport, dport, payload) => this.pfe.originate(buildIpv4({ protocol: PROTO_UDP, src, dst, id: this.pfe.nextId(), ttl: 64 }, buildUdp({ src, dst }, sport, dport, payload))),
+      install: (ifl, pair, inbound) => {
+        this.ipsec.installDynamic?.(ifl, pair);
+        for (const x of inbound) this.pfe.addInboundSpi(ifl, x.proto, x.spi, x.dst);
+        this.pfe.invalidateEsMtu(ifl);
+      },
+      remove: (ifl, inbound, outbound) => {
+        for (const x of inbound) this.pfe.removeInboundSpi(x.proto, x.spi, x.dst);
+        this.ipsec.removeDynamic?.(ifl, inbound.map(x => x.spi), outbound);
+      },
+      tunnelReady: (ifl, ready, why) => this.pfe.tunnelReady(ifl, ready, why),
+      log: msg => this.kmdLog(msg),
+      trace: (flag, msg) => this.kmdTrace(flag, msg),
+    });
+    this.pfe.onAcquire = ifl => this.kmd.acquire(ifl);
+    this.pfe.listenUdp(500, (_pkt, info) => this.kmd.receive(info.payload, info.src, info.dst, info.srcPort));
+  }
+  readonly kmd: Kmd;
+
+  /** kmd's important events: the kmd log (as JUNOS writes /var/log/kmd), and messages. */
+  kmdLog(msg: string): void {
+    this.log.write(this.model?.traceoptions?.file?.name ?? 'kmd', 'kmd', msg);
+    if (this.model?.traceoptions?.file?.name) this.log.write('kmd', 'kmd', msg);
+    this.opts.onEvent?.(msg);
+  }
+  /** Traces of kmd when `[edit security traceoptions]` asks for them (flag all, or the flag given). */
+  kmdTrace(flag: string, msg: string): void {
+    const t = this.model?.traceoptions;
+    if (!t || !(t.flags.includes('all') || t.flags.includes(flag))) return;
+    this.log.write(t.file?.name ?? 'kmd', 'kmd', `[${flag}] ${msg}`);
   }
   get name() { return this.model?.hostName ?? this.opts.name; }
 
@@ -64,20 +101,24 @@ export class Router {
     this.tree = r.tree;
     this.model = r.model;
     this.pfe.apply(r.model);
+    this.kmd.configure(r.model, [...this.pfe.ifls.values()]);
     this.lastCommit = new Date();
     this.log.write('messages', 'mgd', `UI_COMMIT: configuration committed from ${file}`);
     return { ok: true, warnings: r.warnings, output: (r.warnings.length ? formatDiagnostics(r.warnings) + '\n' : '') + 'commit complete' };
   }
   /** Apply an already checked tree and model (the commit database does the checking). */
   applyChecked(tree: CNode, model: RouterModel): void {
-    this.tree = tree; this.model = model; this.pfe.apply(model); this.lastCommit = new Date();
+    this.tree = tree; this.model = model; this.pfe.apply(model); this.kmd.configure(model, [...this.pfe.ifls.values()]); this.lastCommit = new Date();
   }
 
   /** Resolves when the router's ES PICs are online (their workers loaded). */
   async ready(): Promise<void> { await this.ipsec.ready?.(); }
 
   start(intervalMs = 250): void {
-    if (!this.timer) { this.timer = setInterval(() => this.pfe.tick(), intervalMs); this.timer.unref(); }
+    if (!this.timer) {
+      this.timer = setInterval(() => { this.pfe.tick(); this.pfe.guard(() => this.kmd.tick()); this.reIpsec.tick(); if (this.ipsec instanceof InlineIpsec) this.ipsec.tick(); }, intervalMs);
+      this.timer.unref();
+    }
   }
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);

@@ -7,13 +7,25 @@ import { ipLen } from './util.js';
 
 export class IpsecOut extends GraphNode {
   readonly name = 'ipsec-out';
-  readonly reasons = ['tunnel-not-ready', 'df-mtu-exceeded'] as const;
+  readonly reasons = ['tunnel-not-ready', 'df-mtu-exceeded', 'ipsec-sa-pending-queue-full'] as const;
+  /** packets kept per dynamic SA while kmd negotiates it */
+  static readonly QUEUE = 32;
   constructor(g: Graph, private pfe: Pfe) { super(g); }
   run(v: Pkt[], n: number): void {
     const pfe = this.pfe;
     for (let i = 0; i < n; i++) {
       const p = v[i]!, b = p.buf, o = p.l3, es = p.out!;
       if (!pfe.ipsec || !es.ipsecSa || !es.tunnel) { this.drop(p, 'tunnel-not-ready'); continue; }
+      const dyn = pfe.dynamic.get(es.name);
+      if (dyn && !dyn.ready) {
+        // a dynamic SA without keys yet: wait (bounded) while kmd negotiates
+        if (dyn.queue.length >= IpsecOut.QUEUE) { this.drop(p, 'ipsec-sa-pending-queue-full'); continue; }
+        dyn.queue.push(Buffer.from(b.subarray(o, o + ipLen(b, o))));
+        if (p.trace) this.g.traceLine(p, this.name, `${es.name}: dynamic SA ${es.ipsecSa} not negotiated yet: waits while IKE runs`);
+        if (!dyn.asked) { dyn.asked = true; pfe.onAcquire?.(es.name); }
+        this.g.release(p);
+        continue;
+      }
       const mtu = pfe.esMtu(es), tl = ipLen(b, o);
       const bytes = b.subarray(o, o + tl);
       const frags = tl <= mtu ? [bytes] : fragment(bytes, mtu);

@@ -1,0 +1,113 @@
+/**
+ * One IKE (phase 1) SA: its cookies, the choice made, the keys, the IV chains (RFC 2409 appendix B:
+ * phase 1's, then one per phase 2 or informational exchange, derived from phase 1's last block), and
+ * the encryption of ISAKMP messages.
+ */
+import { randomBytes, getDiffieHellman, DiffieHellmanGroup } from 'node:crypto';
+import type { IkePolicyModel } from '../config/model.js';
+import type { IkeChoice } from './proposals.js';
+import * as K from './keymat.js';
+import { encodeHeader, encodePayloads, decodePayloads, OutPayload, RawPayload, Decoded, HEADER_LEN, Header } from './codec.js';
+import { DH_GROUPS, FLAG_ENCRYPTION } from './constants.js';
+
+export type IkeState = 'MM1' | 'MM3' | 'MM5' | 'MATURED' | 'DEAD';
+export interface Exchange { iv: Buffer; lastSent?: Buffer; lastRecv?: Buffer }
+
+export class IkeSa {
+  state: IkeState = 'MM1';
+  rcookie = Buffer.alloc(8);
+  choice?: IkeChoice;
+  dh?: DiffieHellmanGroup;
+  gxi?: Buffer; gxr?: Buffer; ni?: Buffer; nr?: Buffer;
+  /** the body of the initiator's SA payload (HASH_I and HASH_R cover it) */
+  saiB?: Buffer;
+  skeyid?: Buffer; keys?: K.Skeyids; ka?: Buffer;
+  /** phase 1's IV chain (message ID 0), and after phase 1 the last CBC block, seed of every phase 2 IV */
+  p1: Exchange = { iv: Buffer.alloc(0) };
+  readonly exchanges = new Map<number, Exchange>();
+  lastSent?: Buffer; lastRecv?: Buffer;
+  /** retransmission of lastSent while a reply is awaited */
+  retries = 0; nextRetry = 0; awaiting = false;
+  created: number; maturedAt?: number; expiresAt?: number; softAt?: number;
+  stats = { inBytes: 0, outBytes: 0, inPackets: 0, outPackets: 0 };
+  ipsecCreated = 0; ipsecDeleted = 0;
+  failure?: string;
+  localId?: string; remoteId?: string;
+  /** quick modes waiting for this SA to mature */
+  waiting: Array<() => void> = [];
+  /** the initiator's SA offer, kept for the diagnosis of "no proposal chosen" */
+  offered?: string;
+
+  constructor(readonly role: 'initiator' | 'responder', readonly peer: number, readonly local: number, readonly policy: IkePolicyModel, readonly icookie: Buffer, now: number, readonly port = 500) {
+    this.created = now;
+  }
+  get matured(): boolean { return this.state === 'MATURED'; }
+  get key(): string { return `${this.peer}/${this.icookie.toString('hex')}`; }
+  get hashAlg(): K.HashAlg { return this.choice!.hash; }
+
+  startDh(): Buffer {
+    const g = DH_GROUPS[this.choice!.group === 'group1' ? 1 : 2]!;
+    this.dh = getDiffieHellman(g.name);
+    this.dh.generateKeys();
+    return pad(this.dh.getPublicKey(), g.bytes);
+  }
+  /** The keys, once both nonces and public values are known (pre-shared keys). */
+  deriveKeys(psk: Buffer): void {
+    const g = DH_GROUPS[this.choice!.group === 'group1' ? 1 : 2]!;
+    const other = this.role === 'initiator' ? this.gxr! : this.gxi!;
+    const gxy = pad(this.dh!.computeSecret(other), g.bytes);
+    const alg = this.hashAlg;
+    this.skeyid = K.skeyidPsk(alg, psk, this.ni!, this.nr!);
+    this.keys = K.deriveSkeyids(alg, this.skeyid, gxy, this.icookie, this.rcookie);
+    this.ka = K.encryptionKey(alg, this.keys.e, K.CIPHERS[this.choice!.encryption].keyLen);
+    this.p1.iv = K.phase1Iv(alg, this.gxi!, this.gxr!, 8);
+    gxy.fill(0);
+  }
+
+  /** The IV state of exchange `mid` (0: phase 1; else a new one starts from phase 1's last block). */
+  exchange(mid: number): Exchange {
+    if (mid === 0) return this.p1;
+    let x = this.exchanges.get(mid);
+    if (!x) {
+      x = { iv: K.phase2Iv(this.hashAlg, this.p1.iv, mid, 8) };
+      this.exchanges.set(mid, x);
+      if (this.exchanges.size > 32) this.exchanges.delete(this.exchanges.keys().next().value!);
+    }
+    return x;
+  }
+
+  /** An encrypted message of exchange `mid`; the exchange's IV moves to its last block. */
+  seal(h: { exchange: number; mid: number; flags?: number }, payloads: OutPayload[]): Buffer {
+    const x = this.exchange(h.mid);
+    const plain = encodePayloads(payloads);
+    const padded = Buffer.alloc(Math.ceil(plain.length / 8) * 8);   // zero padding to the block size
+    plain.copy(padded);
+    const ct = K.cbcEncrypt(this.choice!.encryption, this.ka!, x.iv, padded);
+    x.iv = Buffer.from(ct.subarray(ct.length - 8));
+    const hdr = encodeHeader({ icookie: this.icookie, rcookie: this.rcookie, next: payloads[0]!.type, exchange: h.exchange, flags: (h.flags ?? 0) | FLAG_ENCRYPTION, mid: h.mid }, HEADER_LEN + ct.length);
+    return Buffer.concat([hdr, ct]);
+  }
+  /**
+   * The payloads of an encrypted message. The exchange's IV moves on only when `commit` is called
+   * (after the message's hash checked out), so a forged message cannot derail the chain.
+   */
+  open(h: Header, msg: Buffer): Decoded<{ payloads: RawPayload[]; commit: () => void }> {
+    const ct = msg.subarray(HEADER_LEN, h.length);
+    if (ct.length === 0 || ct.length % 8) return { ok: false, reason: 'encrypted-length' };
+    const x = this.exchange(h.mid);
+    let plain: Buffer;
+    try { plain = K.cbcDecrypt(this.choice!.encryption, this.ka!, x.iv, ct); } catch { return { ok: false, reason: 'decrypt-failed' }; }
+    const p = decodePayloads(plain, h.next, true);
+    if (!p.ok) return { ok: false, reason: `decrypted-${p.reason}` };
+    const last = Buffer.from(ct.subarray(ct.length - 8));
+    return { ok: true, value: { payloads: p.value, commit: () => { x.iv = last; } } };
+  }
+}
+
+export const newCookie = () => { let c; do c = randomBytes(8); while (c.every(b => b === 0)); return c; };
+export function pad(b: Buffer, n: number): Buffer {
+  if (b.length >= n) return b;
+  const out = Buffer.alloc(n);
+  b.copy(out, n - b.length);
+  return out;
+}
