@@ -28,7 +28,7 @@ export interface SaSnapshot {
   ifl: string; pic: string; name: string; direction: 'inbound' | 'outbound'; protocol: string; spi: number; auxSpi?: number;
   mode: string; encryption?: string; authentication?: string; manual: boolean; state: string;
   packets: number; bytes: number; drops: Record<DropReason, number>; sequence?: number; replayWindow?: number;
-  tunnel: { source: number; destination: number }; softSeconds?: number; remainingSeconds?: number;
+  tunnel: { source: number; destination: number }; softSeconds?: number; remainingSeconds?: number; hardSeconds?: number;
 }
 export interface PicSnapshot { pic: string; drops: Record<DropReason, number>; encrypted: number; decrypted: number; restarts: number; sas: SaSnapshot[] }
 
@@ -150,7 +150,7 @@ export class IpsecCore {
           packets: sa.counters.packets, bytes: sa.counters.bytes, drops: { ...sa.counters.drops },
           ...(s.direction === 'outbound' ? { sequence: sa.sequence } : {}),
           ...(sa.window ? { replayWindow: sa.window.size } : {}),
-          tunnel: s.tunnel!, ...(sa.softSeconds !== undefined ? { softSeconds: sa.softSeconds } : {}),
+          tunnel: s.tunnel!, ...(sa.softSeconds !== undefined ? { softSeconds: sa.softSeconds, hardSeconds: s.lifetime!.hardSeconds } : {}),
           ...(sa.remainingSeconds(now) !== undefined ? { remainingSeconds: sa.remainingSeconds(now) } : {}),
         });
       }

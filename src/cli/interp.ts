@@ -14,6 +14,7 @@ import { tokenize, LexError, Token } from '../config/lexer.js';
 import { childDef, describeType, Def, ValueType, isIpv4 } from '../config/schema.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
 import { readFileSync } from 'node:fs';
+import { intToIp, ipToInt } from '../net/ip.js';
 
 export interface Session { write(s: string): void; signal?: AbortSignal }
 
@@ -127,7 +128,15 @@ export class Interpreter {
       arg: { name: '<sa-name>', help: 'Name of security association', complete: this.saNames },
       run: async (p, io) => io.write(show.ipsecSas(r, await this.pic(), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
     };
-    const ikeSa: OpNode = { name: 'security-associations', help: 'Show IKE security associations', run: () => { /* no IKE SAs until the key manager exists */ } };
+    const ikeSa: OpNode = {
+      name: 'security-associations', help: 'Show IKE security associations',
+      flags: [{ name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
+      arg: { name: '<peer-address>', help: 'Address of the IKE peer', complete: () => r.kmd.ikeSnapshot().map(s => intToIp(s.peer)) },
+      run: (p, io) => {
+        if (p.arg !== undefined && !isIpv4(p.arg)) { io.write(`error: invalid peer address ${p.arg}\n`); return; }
+        io.write(show.ikeSas(r, p.flags.has('detail'), p.arg));
+      },
+    };
     const ipsec: OpNode = { name: 'ipsec', help: 'Show IP Security information', sub: [ipsecSa] };
     const ike: OpNode = { name: 'ike', help: 'Show Internet Key Exchange information', sub: [ikeSa] };
     return [
@@ -223,10 +232,20 @@ export class Interpreter {
             arg: { name: '<sa-name>', help: 'Name of security association', complete: this.saNames },
             run: (p, io) => {
               if (p.arg !== undefined && !r.model?.sas.has(p.arg)) { io.write(`error: security association ${p.arg} not found\n`); return; }
+              // negotiated SAs: kmd deletes them (the peer is told) and traffic negotiates new ones
+              r.kmd.clearIpsec(p.arg);
               // ES PIC SAs and the Routing Engine's transport SAs (BGP) alike
               r.ipsec.clear?.(p.arg);
               r.reIpsec.clear(p.arg);
               r.log.write('messages', 'kmd', `KMD_SA_CLEAR: IPsec security associations${p.arg ? ` of ${p.arg}` : ''} cleared by root`);
+            },
+          }] },
+          { name: 'ike', help: 'Clear Internet Key Exchange information', sub: [{
+            name: 'security-associations', help: 'Clear IKE security associations',
+            arg: { name: '<peer-address>', help: 'Address of the IKE peer', complete: () => r.kmd.ikeSnapshot().map(s => intToIp(s.peer)) },
+            run: (p, io) => {
+              if (p.arg !== undefined && !isIpv4(p.arg)) { io.write(`error: invalid peer address ${p.arg}\n`); return; }
+              r.kmd.clearIke(p.arg === undefined ? undefined : ipToInt(p.arg));
             },
           }] },
           { name: 'pfe', help: 'Clear Packet Forwarding Engine information', sub: [{ name: 'statistics', help: 'Clear Packet Forwarding Engine statistics', sub: [{ name: 'traffic', help: 'Clear Packet Forwarding Engine traffic statistics', run: () => { r.pfe.drops.clear(); for (const n of r.pfe.graph.nodes()) n.drops.clear(); r.pfe.local.in = r.pfe.local.out = 0; } }] }] },

@@ -173,7 +173,11 @@ function saBlock(s: SaSnapshot, detail: boolean, now: number): string[] {
   out.push(`    Packets: ${s.packets}, Bytes: ${s.bytes}, Drops: ${Object.values(s.drops).reduce((a, b) => a + b, 0)}`);
   if (detail) {
     if (s.manual) out.push('    Soft lifetime: Unlimited', '    Hard lifetime: Unlimited');
-    else out.push(`    Soft lifetime: Expires in ${Math.max(0, (s.remainingSeconds ?? 0) - ((s.remainingSeconds ?? 0) - (s.softSeconds ?? 0)))} seconds`, `    Hard lifetime: Expires in ${s.remainingSeconds ?? 0} seconds`);
+    else {
+      // the soft lifetime is a share of the hard one; both count down from the SA's creation
+      const left = s.remainingSeconds ?? 0, softLeft = Math.max(0, left - ((s.hardSeconds ?? 0) - (s.softSeconds ?? 0)));
+      out.push(`    Soft lifetime: ${softLeft > 0 ? `Expires in ${softLeft} seconds` : 'Expired'}`, `    Hard lifetime: Expires in ${left} seconds`);
+    }
     out.push(`    Anti-replay service: ${s.replayWindow ? `Enabled, Replay window size: ${s.replayWindow}` : 'Disabled'}`);
     if (s.sequence !== undefined) out.push(`    Next sequence number: ${s.sequence}`);
     const drops = Object.entries(s.drops).filter(([, v]) => v > 0);
@@ -189,9 +193,10 @@ export function ipsecSas(r: Router, pic: PicSnapshot, level: 'brief' | 'standard
   if (only && names.length === 0) return `error: security association ${only} not found\n`;
   const out: string[] = [];
   if (level === 'brief') {
-    out.push(`${pad('Security association', 24)}${pad('Interface', 14)}${pad('Dir', 9)}${pad('SPI', 8)}${pad('Protocol', 9)}${pad('Mode', 10)}${pad('State', 11)}Packets`);
+    // SPIs of negotiated SAs take up to 10 digits
+    out.push(`${pad('Security association', 24)}${pad('Interface', 14)}${pad('Dir', 9)}${pad('SPI', 11)}${pad('Protocol', 9)}${pad('Mode', 10)}${pad('State', 11)}Packets`);
     // a transport SA (BGP) belongs to no interface: the Routing Engine processes it
-    for (const s of pic.sas.filter(x => names.includes(x.name))) out.push(`${pad(s.name, 24)}${pad(s.ifl.startsWith('re:') ? '-' : s.ifl, 14)}${pad(s.direction, 9)}${pad(s.spi, 8)}${pad(s.protocol, 9)}${pad(s.mode, 10)}${pad(s.state === 'active' ? 'Installed' : s.state, 11)}${s.packets}`);
+    for (const s of pic.sas.filter(x => names.includes(x.name))) out.push(`${pad(s.name, 24)}${pad(s.ifl.startsWith('re:') ? '-' : s.ifl, 14)}${pad(s.direction, 9)}${pad(s.spi, 11)}${pad(s.protocol, 9)}${pad(s.mode, 10)}${pad(s.state === 'active' ? 'Installed' : s.state, 11)}${s.packets}`);
     return out.join('\n') + '\n';
   }
   for (const name of names) {
@@ -205,7 +210,9 @@ export function ipsecSas(r: Router, pic: PicSnapshot, level: 'brief' | 'standard
     const re = installed.find(x => x.ifl.startsWith('re:'));
     if (re) out.push(`  Local gateway: ${intToIp(re.tunnel.destination === re.tunnel.source ? re.tunnel.source : re.direction === 'outbound' ? re.tunnel.source : re.tunnel.destination)}, Remote gateway: ${intToIp(re.direction === 'outbound' ? re.tunnel.destination : re.tunnel.source)}`, `  Used by: BGP neighbor ${intToIp(re.direction === 'outbound' ? re.tunnel.destination : re.tunnel.source)} (transport mode, Routing Engine)`);
     if (installed.length === 0) {
-      out.push(sa.mode === 'transport' ? '  Transport mode SA (used by BGP): not installed on an ES PIC' : sa.dynamic ? '  No IPsec SA negotiated (IKE key management is not available yet)' : '  Not installed');
+      const t = ifl ? r.kmd.tunnels.get(ifl.name) : undefined;
+      out.push(sa.mode === 'transport' ? '  Transport mode SA (used by BGP): not installed on an ES PIC'
+        : sa.dynamic ? `  No IPsec SA negotiated yet (traffic into the tunnel starts IKE)${t?.lastError ? `\n  Last negotiation failed: ${t.lastError}` : ''}` : '  Not installed');
     }
     for (const s of installed) out.push(...saBlock(s, level === 'detail', now), '');
   }
@@ -247,4 +254,44 @@ export function pfeStatistics(r: Router): string {
   const byStage = r.pfe.graph.nodes().flatMap(n => [...n.drops].filter(([, c]) => c > 0).map(([reason, c]) => `    ${pad(n.name, 18)}${pad(reason, 26)}${lpad(c, 12)}`));
   if (byStage.length) out.push('Packet Forwarding Engine discards by stage:', ...byStage);
   return out.join('\n') + '\n';
+}
+
+const hex16 = (b: Buffer) => b.toString('hex');
+const STATE = (s: { matured: boolean }) => (s.matured ? 'Matured' : 'Not matured');
+
+/** `show ike security-associations [detail] [PEER]`: the IKE SAs, and the last failure with each peer. */
+export function ikeSas(r: Router, detail: boolean, peer?: string): string {
+  const now = Date.now();
+  const sas = r.kmd.ikeSnapshot().filter(s => !peer || intToIp(s.peer) === peer);
+  const out: string[] = [];
+  if (!detail) {
+    if (sas.length) {
+      out.push(`${pad('Remote Address', 16)}${pad('State', 14)}${pad('Initiator cookie', 18)}${pad('Responder cookie', 18)}Mode`);
+      for (const s of sas) out.push(`${pad(intToIp(s.peer), 16)}${pad(STATE(s), 14)}${pad(hex16(s.icookie), 18)}${pad(hex16(s.rcookie), 18)}Main`);
+    }
+  } else {
+    for (const s of sas) {
+      const c = s.choice;
+      out.push(`IKE peer ${intToIp(s.peer)}`,
+        `  Role: ${s.role === 'initiator' ? 'Initiator' : 'Responder'}, State: ${STATE(s)}`,
+        `  Initiator cookie: ${hex16(s.icookie)}, Responder cookie: ${hex16(s.rcookie)}`,
+        `  Exchange type: Main, Authentication method: ${c?.method === 'pre-shared-keys' ? 'Pre-shared-keys' : c?.method ?? 'not chosen yet'}`,
+        `  Local: ${intToIp(s.local)}:500, Remote: ${intToIp(s.peer)}:${s.port}`,
+        `  Lifetime: ${s.expiresAt ? `Expires in ${Math.max(0, Math.ceil((s.expiresAt - now) / 1000))} seconds` : 'Not matured yet'}`);
+      if (c) out.push('  Algorithms:', `   Authentication        : ${c.hash}`, `   Encryption            : ${c.encryption}`, `   Pseudo random function: hmac-${c.hash}`, `   Diffie-Hellman group  : ${c.group}`);
+      out.push('  Traffic statistics:', `   Input  bytes  : ${lpad(s.stats.inBytes, 20)}`, `   Output bytes  : ${lpad(s.stats.outBytes, 20)}`, `   Input  packets: ${lpad(s.stats.inPackets, 20)}`, `   Output packets: ${lpad(s.stats.outPackets, 20)}`);
+      out.push(`  IPSec security associations: ${s.ipsecCreated * 2} created, ${s.ipsecDeleted * 2} deleted`);
+      out.push(`  Phase 2 negotiations in progress: ${[...r.kmd.tunnels.values()].filter(t => t.peer === s.peer && (t.negotiating ?? 0) > 0).length}`);
+      if (s.localId) out.push(`  Local identity: ${s.localId}`);
+      if (s.remoteId) out.push(`  Remote identity: ${s.remoteId}`);
+      out.push('');
+    }
+  }
+  // what a learner needs when nothing is there: why the last attempt with a peer failed
+  for (const [p, f] of r.kmd.failures) {
+    if (peer && intToIp(p) !== peer) continue;
+    if (sas.some(s => s.peer === p && s.matured && (s.maturedAt ?? 0) > f.at)) continue;
+    out.push(`${out.length && !detail ? '\n' : ''}Last failure with ${intToIp(p)} (${Math.round((now - f.at) / 1000)} s ago, as ${f.role}): ${f.why}`);
+  }
+  return out.length ? out.join('\n') + '\n' : '';
 }

@@ -207,8 +207,14 @@ export class Kmd {
   }
 
   private respondMainMode(hd: Header, m: Buffer, src: number, dst: number, srcPort: number): IkeSa | undefined {
-    const halfOpen = [...this.ikeSas.values()].filter(s => !s.matured && s.role === 'responder').length;
-    if (halfOpen >= KMD_LIMITS.halfOpen) { this.drop('ike-half-open-limit', intToIp(src)); return undefined; }
+    // half-open state is bounded: at the limit, the oldest half-open negotiation goes (a flood of
+    // first messages, spoofed or not, cannot lock the real peers out for good)
+    const halfOpen = [...this.ikeSas.values()].filter(s => !s.matured && s.role === 'responder');
+    if (halfOpen.length >= KMD_LIMITS.halfOpen) {
+      const oldest = halfOpen[0]!;
+      this.ikeSas.delete(oldest.key); oldest.state = 'DEAD';
+      this.drop('ike-half-open-evicted', intToIp(oldest.peer));
+    }
     const policy = this.model?.ike.policies.get(intToIp(src));
     if (!policy) {
       this.host.log(`KMD_PM_NO_POLICY: IKE from ${intToIp(src)} refused: no IKE policy for that peer`);

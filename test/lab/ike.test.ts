@@ -3,6 +3,8 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { MemLab } from '../../src/lab/memlab.js';
+import { Interpreter } from '../../src/cli/interp.js';
+import { transcript } from '../../src/cli/transcript.js';
 
 const TOPO = join(import.meta.dirname, '../../topologies');
 let lab: MemLab | undefined;
@@ -60,4 +62,62 @@ describe('IKE main mode and quick mode between two vrouters', () => {
     expect(ok).toBe(true);
     expect(t.gwB.kmd.ikeSnapshot().some(s => s.matured)).toBe(true);
   }, 20000);
+
+  it('show and clear: IKE SAs with the JUNOS fields, dynamic IPsec SAs with lifetimes; clearing renegotiates', async () => {
+    const t = await build('inline');
+    expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 3000 })).toHaveLength(2);
+    const cli = new Interpreter(t.gwA);
+    const out = await transcript(cli, ['show ike security-associations', 'show ike security-associations detail 10.6.6.6', 'show ipsec security-associations detail dynamic-sa1']);
+    expect(out).toMatch(/Remote Address\s+State\s+Initiator cookie\s+Responder cookie\s+Mode\n10\.6\.6\.6\s+Matured\s+[0-9a-f]{16}\s+[0-9a-f]{16}\s+Main/);
+    expect(out).toMatch(/IKE peer 10\.6\.6\.6\n  Role: Initiator, State: Matured\n  Initiator cookie: [0-9a-f]{16}, Responder cookie: [0-9a-f]{16}\n  Exchange type: Main, Authentication method: Pre-shared-keys\n  Local: 10\.5\.5\.5:500, Remote: 10\.6\.6\.6:500\n  Lifetime: Expires in 3[56]\d\d seconds/);
+    expect(out).toMatch(/Authentication\s+: sha1\n\s+Encryption\s+: 3des-cbc\n\s+Pseudo random function: hmac-sha1/);
+    expect(out).toMatch(/IPSec security associations: 2 created, 0 deleted/);
+    expect(out).toMatch(/Local identity: 10\.5\.5\.5\n  Remote identity: 10\.6\.6\.6/);
+    expect(out).toMatch(/Mode: tunnel, Type: dynamic, State: Installed\n    Protocol: ESP, Authentication: hmac-md5-96, Encryption: 3des-cbc[\s\S]*Soft lifetime: Expires in \d+ seconds\n    Hard lifetime: Expires in (59\d\d|6000) seconds\n    Anti-replay service: Enabled, Replay window size: 64/);
+    // clear on one side: the other side is told (DELETE) and drops its SAs too; traffic negotiates new ones
+    const before = (await t.gwB.ipsec.snapshot!()).sas.filter(s => !s.manual).map(s => s.spi).sort();
+    await transcript(cli, ['clear ipsec security-associations dynamic-sa1']);
+    await new Promise(r => setTimeout(r, 50));
+    expect((await t.gwB.ipsec.snapshot!()).sas.filter(s => !s.manual)).toEqual([]);
+    expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 3000 })).toHaveLength(2);
+    const after = (await t.gwB.ipsec.snapshot!()).sas.filter(s => !s.manual).map(s => s.spi).sort();
+    expect(after).toHaveLength(2);
+    expect(after).not.toEqual(before);
+    await transcript(cli, ['clear ike security-associations']);
+    await new Promise(r => setTimeout(r, 50));
+    expect(t.gwB.kmd.ikeSnapshot()).toEqual([]);
+  });
+
+  it('hostile IKE: 5,000 random and mutated datagrams to UDP 500 are dropped with reasons; half-open state stays bounded; the tunnel still comes up', async () => {
+    const t = await build('inline');
+    const { buildIpv4, PROTO_UDP } = await import('../../src/net/ipv4.js');
+    const { buildUdp } = await import('../../src/net/l4.js');
+    const { buildEth, ETH_IPV4 } = await import('../../src/net/ethernet.js');
+    const { ipToInt } = await import('../../src/net/ip.js');
+    const { encodeMessage } = await import('../../src/kmd/codec.js');
+    const { ikeSaBody } = await import('../../src/kmd/proposals.js');
+    const { randomBytes } = await import('node:crypto');
+    const mac = t.gwB.pfe.ifds.get('fe-0/0/0')!.mac;
+    const props = [...t.gwB.model!.ike.proposals.values()];
+    const seed = encodeMessage({ icookie: randomBytes(8), rcookie: Buffer.alloc(8), exchange: 2, flags: 0, mid: 0 }, [{ type: 1, body: ikeSaBody(props) }]);
+    let x = 5;
+    const rnd = () => (x = (x * 1103515245 + 12345) >>> 0);
+    for (let i = 0; i < 5000; i++) {
+      let m: Buffer;
+      if (i % 4 === 0) m = randomBytes(rnd() % 200);
+      else if (i % 4 === 1) { m = Buffer.from(seed); randomBytes(8).copy(m, 0); }   // a new main mode each time: half-open flood
+      else { m = Buffer.from(seed); for (let k = 0; k < 3; k++) m[rnd() % m.length] = rnd() & 255; }
+      // from the real peer's address (spoofed): the worst case for half-open state
+      const src = ipToInt(i % 2 ? '10.5.5.5' : '10.0.0.1'), dst = ipToInt('10.6.6.6');
+      t.transit.a.send(buildEth(mac, Buffer.from('020000000001', 'hex'), ETH_IPV4, buildIpv4({ protocol: PROTO_UDP, src, dst, id: i, ttl: 64 }, buildUdp({ src, dst }, 500, 500, m))));
+      if (i % 200 === 0) await new Promise(r => setImmediate(r));
+    }
+    await new Promise(r => setTimeout(r, 50));
+    expect(t.gwB.kmd.ikeSnapshot().filter(s => !s.matured).length).toBeLessThanOrEqual(64);
+    const drops = [...t.gwB.kmd.drops.entries()];
+    expect(drops.reduce((a, [, n]) => a + n, 0)).toBeGreaterThan(1000);
+    expect(drops.map(([k]) => k)).toEqual(expect.arrayContaining(['ike-half-open-evicted', 'ike-no-policy']));
+    // the real peer is not locked out: its negotiation from 10.5.5.5 is not the flood's
+    expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 3000 })).toHaveLength(2);
+  });
 });
