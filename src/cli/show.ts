@@ -166,14 +166,17 @@ export function firewall(r: Router, only?: string): string {
   return out.join('\n') + '\n';
 }
 
-function saBlock(s: SaSnapshot, detail: boolean, now: number): string[] {
+function saBlock(s: SaSnapshot, detail: boolean, now: number, life?: { remaining: number; soft: number; role: string }): string[] {
   const out = [`  Direction: ${s.direction}, SPI: ${s.spi}, AUX-SPI: ${s.auxSpi ?? 0}`];
   out.push(`    Mode: ${s.mode}, Type: ${s.manual ? 'manual' : 'dynamic'}, State: ${s.state === 'active' ? 'Installed' : s.state === 'expired' ? 'Expired' : 'Installed (soft expired)'}`);
   out.push(`    Protocol: ${s.protocol}, Authentication: ${s.authentication ?? 'none'}, Encryption: ${s.encryption ?? 'none'}`);
   out.push(`    Packets: ${s.packets}, Bytes: ${s.bytes}, Drops: ${Object.values(s.drops).reduce((a, b) => a + b, 0)}`);
   if (detail) {
     if (s.manual) out.push('    Soft lifetime: Unlimited', '    Hard lifetime: Unlimited');
-    else {
+    else if (life) {
+      // kmd's books: its lifetime clock, and the soft lifetime of this side's role (it renegotiates then)
+      out.push(`    Soft lifetime: ${life.soft > 0 ? `Expires in ${life.soft} seconds` : 'Expired'}`, `    Hard lifetime: Expires in ${life.remaining} seconds`);
+    } else {
       // the soft lifetime is a share of the hard one; both count down from the SA's creation
       const left = s.remainingSeconds ?? 0, softLeft = Math.max(0, left - ((s.hardSeconds ?? 0) - (s.softSeconds ?? 0)));
       out.push(`    Soft lifetime: ${softLeft > 0 ? `Expires in ${softLeft} seconds` : 'Expired'}`, `    Hard lifetime: Expires in ${left} seconds`);
@@ -214,7 +217,11 @@ export function ipsecSas(r: Router, pic: PicSnapshot, level: 'brief' | 'standard
       out.push(sa.mode === 'transport' ? '  Transport mode SA (used by BGP): not installed on an ES PIC'
         : sa.dynamic ? `  No IPsec SA negotiated yet (traffic into the tunnel starts IKE)${t?.lastError ? `\n  Last negotiation failed: ${t.lastError}` : ''}` : '  Not installed');
     }
-    for (const s of installed) out.push(...saBlock(s, level === 'detail', now), '');
+    const books = ifl ? r.kmd.installedOf(ifl.name) : [];
+    for (const s of installed) {
+      const x = books.find(b => [...Object.values(b.inSpi), ...Object.values(b.outSpi)].includes(s.spi));
+      out.push(...saBlock(s, level === 'detail', now, x ? { ...r.kmd.lifeSeconds(x), role: x.role } : undefined), '');
+    }
   }
   return out.join('\n') + (out.length ? '\n' : '');
 }
@@ -258,6 +265,7 @@ export function pfeStatistics(r: Router): string {
 
 const hex16 = (b: Buffer) => b.toString('hex');
 const STATE = (s: { matured: boolean }) => (s.matured ? 'Matured' : 'Not matured');
+const MODE = (m: 'main' | 'aggressive') => (m === 'main' ? 'Main' : 'Aggressive');
 
 /** `show ike security-associations [detail] [PEER]`: the IKE SAs, and the last failure with each peer. */
 export function ikeSas(r: Router, detail: boolean, peer?: string): string {
@@ -267,7 +275,7 @@ export function ikeSas(r: Router, detail: boolean, peer?: string): string {
   if (!detail) {
     if (sas.length) {
       out.push(`${pad('Remote Address', 16)}${pad('State', 14)}${pad('Initiator cookie', 18)}${pad('Responder cookie', 18)}Mode`);
-      for (const s of sas) out.push(`${pad(intToIp(s.peer), 16)}${pad(STATE(s), 14)}${pad(hex16(s.icookie), 18)}${pad(hex16(s.rcookie), 18)}Main`);
+      for (const s of sas) out.push(`${pad(intToIp(s.peer), 16)}${pad(STATE(s), 14)}${pad(hex16(s.icookie), 18)}${pad(hex16(s.rcookie), 18)}${MODE(s.mode)}`);
     }
   } else {
     for (const s of sas) {
@@ -275,9 +283,9 @@ export function ikeSas(r: Router, detail: boolean, peer?: string): string {
       out.push(`IKE peer ${intToIp(s.peer)}`,
         `  Role: ${s.role === 'initiator' ? 'Initiator' : 'Responder'}, State: ${STATE(s)}`,
         `  Initiator cookie: ${hex16(s.icookie)}, Responder cookie: ${hex16(s.rcookie)}`,
-        `  Exchange type: Main, Authentication method: ${c?.method === 'pre-shared-keys' ? 'Pre-shared-keys' : c?.method ?? 'not chosen yet'}`,
+        `  Exchange type: ${MODE(s.mode)}, Authentication method: ${c?.method === 'pre-shared-keys' ? 'Pre-shared-keys' : c?.method ?? 'not chosen yet'}`,
         `  Local: ${intToIp(s.local)}:500, Remote: ${intToIp(s.peer)}:${s.port}`,
-        `  Lifetime: ${s.expiresAt ? `Expires in ${Math.max(0, Math.ceil((s.expiresAt - now) / 1000))} seconds` : 'Not matured yet'}`);
+        `  Lifetime: ${s.expiresAt !== undefined ? `Expires in ${r.kmd.ikeRemaining(s)} seconds` : 'Not matured yet'}`);
       if (c) out.push('  Algorithms:', `   Authentication        : ${c.hash}`, `   Encryption            : ${c.encryption}`, `   Pseudo random function: hmac-${c.hash}`, `   Diffie-Hellman group  : ${c.group}`);
       out.push('  Traffic statistics:', `   Input  bytes  : ${lpad(s.stats.inBytes, 20)}`, `   Output bytes  : ${lpad(s.stats.outBytes, 20)}`, `   Input  packets: ${lpad(s.stats.inPackets, 20)}`, `   Output packets: ${lpad(s.stats.outPackets, 20)}`);
       out.push(`  IPSec security associations: ${s.ipsecCreated * 2} created, ${s.ipsecDeleted * 2} deleted`);

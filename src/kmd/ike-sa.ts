@@ -10,7 +10,9 @@ import * as K from './keymat.js';
 import { encodeHeader, encodePayloads, decodePayloads, OutPayload, RawPayload, Decoded, HEADER_LEN, Header } from './codec.js';
 import { DH_GROUPS, FLAG_ENCRYPTION } from './constants.js';
 
-export type IkeState = 'MM1' | 'MM3' | 'MM5' | 'MATURED' | 'DEAD';
+/** Main mode: MM1, MM3, MM5 (the message awaited or sent next); Aggressive mode: AM1 (initiator awaits
+ *  message 2), AM2 (responder awaits message 3). */
+export type IkeState = 'MM1' | 'MM3' | 'MM5' | 'AM1' | 'AM2' | 'MATURED' | 'DEAD';
 export interface Exchange { iv: Buffer; lastSent?: Buffer; lastRecv?: Buffer }
 
 export class IkeSa {
@@ -28,7 +30,13 @@ export class IkeSa {
   lastSent?: Buffer; lastRecv?: Buffer;
   /** retransmission of lastSent while a reply is awaited */
   retries = 0; nextRetry = 0; awaiting = false;
-  created: number; maturedAt?: number; expiresAt?: number; softAt?: number;
+  created: number; maturedAt?: number;
+  /** lifetimes on kmd's lifetime clock: the soft one starts a new IKE SA, the hard one ends this one */
+  expiresAt?: number; softAt?: number; rekeyed?: boolean;
+  /** replaced by a newer IKE SA: deleted (DELETE to the peer) at this time */
+  retireAt?: number;
+  /** the ID payload bodies of both sides (Aggressive mode: HASH_I covers the initiator's) */
+  idMineB?: Buffer; idPeerB?: Buffer;
   stats = { inBytes: 0, outBytes: 0, inPackets: 0, outPackets: 0 };
   ipsecCreated = 0; ipsecDeleted = 0;
   failure?: string;
@@ -38,15 +46,15 @@ export class IkeSa {
   /** the initiator's SA offer, kept for the diagnosis of "no proposal chosen" */
   offered?: string;
 
-  constructor(readonly role: 'initiator' | 'responder', readonly peer: number, readonly local: number, readonly policy: IkePolicyModel, readonly icookie: Buffer, now: number, readonly port = 500) {
+  constructor(readonly role: 'initiator' | 'responder', readonly peer: number, readonly local: number, readonly policy: IkePolicyModel, readonly icookie: Buffer, now: number, readonly port = 500, readonly mode: 'main' | 'aggressive' = 'main') {
     this.created = now;
   }
   get matured(): boolean { return this.state === 'MATURED'; }
   get key(): string { return `${this.peer}/${this.icookie.toString('hex')}`; }
   get hashAlg(): K.HashAlg { return this.choice!.hash; }
 
-  startDh(): Buffer {
-    const g = DH_GROUPS[this.choice!.group === 'group1' ? 1 : 2]!;
+  startDh(group = this.choice!.group): Buffer {
+    const g = DH_GROUPS[group === 'group1' ? 1 : 2]!;
     this.dh = getDiffieHellman(g.name);
     this.dh.generateKeys();
     return pad(this.dh.getPublicKey(), g.bytes);

@@ -6,11 +6,11 @@
  * traffic for the router. Every malformed, unexpected or unauthenticated message is dropped and
  * counted with a reason; half-open state is bounded and expires; keys never reach a log.
  */
-import { randomBytes, getDiffieHellman, DiffieHellmanGroup } from 'node:crypto';
+import { randomBytes, getDiffieHellman, DiffieHellmanGroup, createHash } from 'node:crypto';
 import type { RouterModel, IkePolicyModel, IpsecProposalModel, IpsecPolicyModel, IkeProposalModel } from '../config/model.js';
 import type { DynamicSaPair } from '../../pics/es/core.js';
 import type { SaSpec } from '../../pics/es/sa.js';
-import { intToIp } from '../net/ip.js';
+import { intToIp, ipToInt } from '../net/ip.js';
 import {
   Pt, Xchg, N, NOTIFY_NAMES, Proto, DOI_IPSEC, IdType, DH_GROUPS, FLAG_ENCRYPTION, EXCHANGE_NAMES, ISAKMP_PORT,
 } from './constants.js';
@@ -25,7 +25,10 @@ import { proxyIds, ProxyIds, selectorId, idSelector, within, describeSelector, S
 
 /** What kmd needs of its router. */
 export interface KmdHost {
+  /** wall-clock milliseconds: retransmissions, back-offs, half-open expiry */
   now(): number;
+  /** the clock SA lifetimes run on (a lab may run it faster to watch rekeys): milliseconds; `now` if absent */
+  clock?(): number;
   /** send a UDP datagram from the router's own address */
   sendUdp(src: number, dst: number, srcPort: number, dstPort: number, payload: Buffer): void;
   /** install a negotiated pair for an es- interface (ES PIC, and the PFE's inbound SPI map) */
@@ -36,8 +39,9 @@ export interface KmdHost {
   /** the kmd log (SA up and down, failures): never keys */
   log(msg: string): void;
   /** traceoptions (`flag` as in [edit security traceoptions]) */
-  trace?(flag: 'ike' | 'policy-manager' | 'database' | 'timer' | 'general' | 'parse' | 'routing-socket', msg: string): void;
+  trace?(flag: TraceFlag, msg: string): void;
 }
+export type TraceFlag = 'ike' | 'policy-manager' | 'database' | 'timer' | 'general' | 'parse' | 'routing-socket';
 
 export const KMD_LIMITS = {
   halfOpen: 64,            // IKE SAs not yet matured, at once
@@ -46,20 +50,40 @@ export const KMD_LIMITS = {
   retransmits: 4,          // then the exchange fails
   quickModes: 32,          // quick modes in progress per IKE SA
   retryBackoffMs: 5000,    // after a failed negotiation, traffic does not restart one before this
+  rekeyGraceMs: 1000,      // an SA replaced by a rekey is deleted this long after the new one is in
+  badSpiMs: 5000,          // at most one INVALID-SPI (or IKE start for one) per peer in this time
 };
+/**
+ * Soft lifetimes, as a share of the hard one: the side that negotiated an SA renegotiates it first;
+ * the other side only if nothing new came by its later soft lifetime (so both do not at once).
+ */
+export const SOFT = { initiator: 0.9, responder: 0.95 } as const;
+
+/** Why a negotiation failed, for the diagnosis. */
+export type FailureKind = 'no-answer' | 'no-proposal' | 'auth' | 'proxy' | 'no-policy' | 'mode' | 'other';
 
 interface Installed {
   inSpi: { esp?: number; ah?: number }; outSpi: { esp?: number; ah?: number };
-  created: number; lifetime: number; ike: string; choice: IpsecChoice;
+  /** on the lifetime clock */
+  created: number; softAt: number; lifetime: number;
+  ike: string; choice: IpsecChoice; role: 'initiator' | 'responder';
+  /** when a rekey of it started (wall clock) */
+  rekeyAt?: number;
+  /** replaced: deleted (DELETE to the peer) at this time (wall clock) */
+  retireAt?: number;
 }
 /** A dynamic SA on an es- interface: what to negotiate, with whom, and what is installed. */
 export interface DynTunnel {
   ifl: string; saName: string; peer: number; local: number;
   ike?: IkePolicyModel; policy: IpsecPolicyModel; proposals: IpsecProposalModel[]; pfsGroup?: number;
   replayWindow: 32 | 64; proxy: ProxyIds;
+  /** what the negotiation depends on: a commit that changes it deletes the installed SAs */
+  fingerprint: string;
   installed: Installed[];
-  negotiating?: number;   // quick mode M-ID
-  lastError?: string; failedAt?: number;
+  negotiating?: number;   // quick mode M-ID (-1: waiting for phase 1)
+  lastError?: string; lastErrorKind?: FailureKind; failedAt?: number;
+  /** rekeys done, for `show` and tests */
+  rekeys: number;
 }
 
 interface QuickMode {
@@ -75,6 +99,8 @@ interface QuickMode {
 
 const hex = (b: Buffer) => b.toString('hex');
 const spiNum = (b: Buffer | undefined) => (b && b.length === 4 ? b.readUInt32BE(0) : undefined);
+const MODE_NAME = { main: 'Main', aggressive: 'Aggressive' } as const;
+const digest = (x: unknown) => createHash('sha256').update(JSON.stringify(x, (_k, v) => (Buffer.isBuffer(v) || (v && v.type === 'Buffer') ? createHash('sha256').update(Buffer.from(v)).digest('hex') : v))).digest('hex').slice(0, 16);
 
 export class Kmd {
   readonly ikeSas = new Map<string, IkeSa>();
@@ -84,25 +110,50 @@ export class Kmd {
   model?: RouterModel;
   /** the SPIs we handed out, so no two SAs share one */
   private spis = new Set<number>();
+  /** peers with which an IKE SA matured since kmd started (the first one says INITIAL-CONTACT) */
+  private contacted = new Set<number>();
+  private badSpiAt = new Map<number, number>();
+  private ikeFps = new Map<number, string>();
+  /** the peers' offers when a negotiation found no proposal (for the diagnosis command) */
+  readonly lastOffers = new Map<number, { theirs: string; ours: string; at: number; phase?: 1 | 2 }>();
+  readonly lastProxyMismatch = new Map<number, { theirs: string; ours: string; at: number }>();
+  /** a peer that initiates in the other mode than our policy's (accepted: the chapter) */
+  readonly modeNotes = new Map<number, { theirs: 'main' | 'aggressive'; ours: 'main' | 'aggressive'; at: number }>();
+  /** the last failure with each peer, and the last IKE SA that failed, for `show` and the diagnosis */
+  readonly failures = new Map<number, { why: string; at: number; role: string; kind: FailureKind; mode: 'main' | 'aggressive' }>();
+  readonly deadSas = new Map<number, IkeSa>();
 
   constructor(private host: KmdHost) {}
 
+  private life(): number { return this.host.clock?.() ?? this.host.now(); }
   private drop(reason: string, detail?: string): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
     this.host.trace?.('ike', `dropped: ${reason}${detail ? ` (${detail})` : ''}`);
   }
-  private trace(msg: string): void { this.host.trace?.('ike', msg); }
+  private trace(msg: string, flag: TraceFlag = 'ike'): void { this.host.trace?.(flag, msg); }
 
   // ------------------------------------------------------------------------- configuration
 
   /**
-   * A committed configuration: the dynamic SAs on es- interfaces become tunnels to negotiate. Changed
-   * proposals and policies apply to new SAs (the chapter); installed ones stay until they expire or
-   * are cleared.
+   * A committed configuration: the dynamic SAs on es- interfaces become tunnels to negotiate. SAs
+   * whose policy a commit changed are deleted (the peer is told) so that traffic negotiates new ones
+   * with the new policy; the others stay.
    */
   configure(model: RouterModel, esIfls: Array<{ name: string; ipsecSa?: string; tunnel?: { source: number; destination: number }; inFilter?: string }>): void {
     this.model = model;
     const seen = new Set<string>();
+    // IKE policies that changed: their IKE SAs go (DELETE), new ones are negotiated with the new policy
+    const ikeFps = new Map<number, string>();
+    for (const [peer, pol] of model.ike.policies) {
+      const n = ipToIntSafe(peer);
+      if (n === undefined) continue;
+      ikeFps.set(n, digest({ pol, props: pol.proposals.map(x => model.ike.proposals.get(x)) }));
+    }
+    for (const [peer, fp] of this.ikeFps) {
+      if (ikeFps.get(peer) === fp) continue;
+      for (const s of [...this.ikeSas.values()]) if (s.peer === peer) this.deleteIke(s, ikeFps.has(peer) ? 'its IKE policy changed (commit)' : 'its IKE policy was removed (commit)');
+    }
+    this.ikeFps = ikeFps;
     for (const l of esIfls) {
       const sa = l.ipsecSa ? model.sas.get(l.ipsecSa) : undefined;
       if (!sa?.dynamic || !l.tunnel) continue;
@@ -110,21 +161,33 @@ export class Kmd {
       if (!policy) continue;
       seen.add(l.name);
       const prev = this.tunnels.get(l.name);
+      const ike = model.ike.policies.get(intToIp(l.tunnel.destination));
+      const proposals = policy.proposals.map(n => model.ipsec.proposals.get(n)!).filter(Boolean);
+      const proxy = proxyIds(l.inFilter ? model.filters.get(l.inFilter) : undefined);
+      const replayWindow = sa.dynamic.replayWindow ?? 64;
+      const fingerprint = digest({ peer: l.tunnel.destination, local: l.tunnel.source, ike: ikeFps.get(l.tunnel.destination), policy, proposals, proxy, replayWindow, sa: sa.name });
       const t: DynTunnel = {
         ifl: l.name, saName: sa.name, peer: l.tunnel.destination, local: l.tunnel.source,
-        ike: model.ike.policies.get(intToIp(l.tunnel.destination)), policy,
-        proposals: policy.proposals.map(n => model.ipsec.proposals.get(n)!).filter(Boolean),
-        pfsGroup: policy.pfs === 'group1' ? 1 : policy.pfs === 'group2' ? 2 : undefined,
-        replayWindow: sa.dynamic.replayWindow ?? 64,
-        proxy: proxyIds(l.inFilter ? model.filters.get(l.inFilter) : undefined),
-        installed: prev && prev.peer === l.tunnel.destination && prev.local === l.tunnel.source ? prev.installed : [],
-        ...(prev?.negotiating ? { negotiating: prev.negotiating } : {}),
+        ike, policy, proposals, pfsGroup: policy.pfs === 'group1' ? 1 : policy.pfs === 'group2' ? 2 : undefined,
+        replayWindow, proxy, fingerprint, installed: prev?.installed ?? [], rekeys: prev?.rekeys ?? 0,
+        ...(prev?.negotiating !== undefined && prev.fingerprint === fingerprint ? { negotiating: prev.negotiating } : {}),
       };
-      // a commit may have fixed what made the last negotiation fail: the next packet tries at once
-      if (prev && !t.installed.length && prev.installed.length) this.uninstall(prev, prev.installed, 'its tunnel changed');
+      if (prev && prev.fingerprint !== fingerprint && prev.installed.length) {
+        // the SA was negotiated under another policy: the peer is told, traffic negotiates anew
+        this.deleteIpsec(prev, prev.installed.slice(), 'its policy changed (commit)');
+        t.installed = [];
+        this.host.tunnelReady(t.ifl, false);
+      }
+      this.trace(`tunnel ${t.ifl}: SA ${t.saName} with ${intToIp(t.peer)} from ${intToIp(t.local)}, IPsec policy ${policy.name} (${proposals.map(p => p.name).join(', ') || 'no proposals'}${t.pfsGroup ? `, PFS group${t.pfsGroup}` : ''}), IKE policy ${ike ? `${ike.peer} (${ike.mode} mode, ${ike.proposals.join(', ')})` : 'none'}, proxy identities ${describeSelector(proxy.local)} <-> ${describeSelector(proxy.remote)}${prev && prev.fingerprint === fingerprint ? ' (unchanged)' : ''}`, 'parse');
       this.tunnels.set(l.name, t);
     }
-    for (const [name, t] of this.tunnels) if (!seen.has(name)) { this.uninstall(t, t.installed, 'its configuration was removed'); this.tunnels.delete(name); }
+    for (const [name, t] of this.tunnels) {
+      if (seen.has(name)) continue;
+      if (t.installed.length) this.deleteIpsec(t, t.installed.slice(), 'its configuration was removed (commit)');
+      this.tunnels.delete(name);
+      this.trace(`tunnel ${name}: removed`, 'parse');
+    }
+    this.trace(`configuration: ${this.tunnels.size} dynamic tunnel(s), ${model.ike.policies.size} IKE policy(ies)`, 'general');
   }
 
   // ------------------------------------------------------------------------- from the PFE
@@ -132,25 +195,49 @@ export class Kmd {
   /** Traffic for a dynamic SA that has no outbound SA: negotiate one (or wait for the one under way). */
   acquire(ifl: string): void {
     const t = this.tunnels.get(ifl);
+    this.trace(`acquire for ${ifl}${t ? ` (SA ${t.saName}, peer ${intToIp(t.peer)})` : ': no dynamic SA'}`, 'routing-socket');
     if (!t) { this.host.tunnelReady(ifl, false, 'no dynamic SA'); return; }
     if (t.installed.length) { this.host.tunnelReady(ifl, true); return; }
     if (t.negotiating !== undefined) return;
-    if (t.failedAt !== undefined && this.host.now() - t.failedAt < KMD_LIMITS.retryBackoffMs) { this.host.tunnelReady(ifl, false, t.lastError); return; }
-    if (!t.ike) return this.fail(t, `no IKE policy for the peer ${intToIp(t.peer)}`);
-    const sa = [...this.ikeSas.values()].find(s => s.peer === t.peer && s.state !== 'DEAD' && (s.matured || s.role === 'initiator'));
-    t.negotiating = -1;   // phase 1 first
-    const go = (s: IkeSa) => this.startQuickMode(s, t);
-    if (sa?.matured) { go(sa); return; }
-    if (sa) { sa.waiting.push(() => go(sa)); return; }
-    const s = this.startMainMode(t.peer, t.local, t.ike);
-    if (s) s.waiting.push(() => go(s));
+    if (t.failedAt !== undefined && this.host.now() - t.failedAt < KMD_LIMITS.retryBackoffMs) {
+      this.trace(`${ifl}: the last negotiation failed ${this.host.now() - t.failedAt} ms ago: not before ${KMD_LIMITS.retryBackoffMs} ms`, 'timer');
+      this.host.tunnelReady(ifl, false, t.lastError); return;
+    }
+    this.negotiate(t);
   }
 
-  private fail(t: DynTunnel, why: string): void {
+  /** Quick mode for a tunnel, on the newest IKE SA with its peer (phase 1 first if there is none). */
+  private negotiate(t: DynTunnel): void {
+    if (!t.ike) return this.fail(t, `no IKE policy for the peer ${intToIp(t.peer)}`, 'no-policy');
+    t.negotiating = -1;   // phase 1 first
+    const go = (s: IkeSa) => this.startQuickMode(s, t);
+    const ready = this.ikeFor(t.peer);
+    if (ready) { go(ready); return; }
+    const pending = this.pendingIke(t.peer);
+    if (pending) { pending.waiting.push(() => go(pending)); return; }
+    const s = this.startPhase1(t.peer, t.local, t.ike);
+    if (s) s.waiting.push(() => go(s));
+    else this.fail(t, `IKE policy ${t.ike.peer} has no usable proposal (this release authenticates with pre-shared keys)`, 'no-proposal');
+  }
+
+  /** The newest matured IKE SA with a peer that is not being replaced. */
+  private ikeFor(peer: number): IkeSa | undefined {
+    let best: IkeSa | undefined;
+    for (const s of this.ikeSas.values()) if (s.peer === peer && s.matured && s.retireAt === undefined && (!best || (s.maturedAt ?? 0) >= (best.maturedAt ?? 0))) best = s;
+    return best;
+  }
+  /** A phase 1 we started with a peer and that is still under way. */
+  private pendingIke(peer: number): IkeSa | undefined {
+    for (const s of this.ikeSas.values()) if (s.peer === peer && !s.matured && s.state !== 'DEAD' && s.role === 'initiator') return s;
+    return undefined;
+  }
+
+  private fail(t: DynTunnel, why: string, kind: FailureKind = 'other'): void {
     t.negotiating = undefined;
-    t.lastError = why; t.failedAt = this.host.now();
+    t.lastError = why; t.lastErrorKind = kind; t.failedAt = this.host.now();
     this.host.log(`KMD_PM_SA_ESTABLISH_FAILED: IPsec SA ${t.saName} on ${t.ifl} with ${intToIp(t.peer)} not established: ${why}`);
-    this.host.tunnelReady(t.ifl, false, why);
+    // a failed rekey leaves the SA in use alone: traffic goes on until its hard lifetime
+    if (!t.installed.length) { this.trace(`${t.ifl}: negotiation failed; waiting packets dropped`, 'routing-socket'); this.host.tunnelReady(t.ifl, false, why); }
   }
 
   /** A UDP datagram for port 500 of one of the router's addresses. */
@@ -160,19 +247,45 @@ export class Kmd {
     const hd = h.value;
     const m = msg.subarray(0, hd.length);
     const key = `${src}/${hex(hd.icookie)}`;
-    let sa = this.ikeSas.get(key);
+    const sa = this.ikeSas.get(key);
     if (sa) { sa.stats.inBytes += m.length; sa.stats.inPackets++; }
+    this.trace(`<- ${intToIp(src)}:${srcPort} ${EXCHANGE_NAMES[hd.exchange] ?? `exchange ${hd.exchange}`} ${m.length} bytes, cookies ${hex(hd.icookie)}/${hex(hd.rcookie)}${hd.mid ? `, message ID 0x${hd.mid.toString(16)}` : ''}${hd.flags & FLAG_ENCRYPTION ? ', encrypted' : ''}`);
     if (hd.exchange === Xchg.INFORMATIONAL) return this.informational(sa, hd, m, src);
     if (!sa) {
-      if (hd.exchange !== Xchg.MAIN || !hd.rcookie.every(b => b === 0) || hd.flags & FLAG_ENCRYPTION) return this.drop('ike-unknown-sa', `${EXCHANGE_NAMES[hd.exchange] ?? hd.exchange} from ${intToIp(src)}`);
-      sa = this.respondMainMode(hd, m, src, dst, srcPort);
+      const first = (hd.exchange === Xchg.MAIN || hd.exchange === Xchg.AGGRESSIVE) && hd.rcookie.every(b => b === 0) && !(hd.flags & FLAG_ENCRYPTION);
+      if (!first) return this.drop('ike-unknown-sa', `${EXCHANGE_NAMES[hd.exchange] ?? hd.exchange} from ${intToIp(src)}`);
+      this.respondPhase1(hd, m, src, dst, srcPort);
       return;
     }
     // a retransmission of what we already answered: the same answer again
     if (sa.lastRecv && m.equals(sa.lastRecv) && sa.lastSent) { this.send(sa, sa.lastSent); return this.drop('ike-retransmission'); }
-    if (hd.exchange === Xchg.MAIN) return this.mainMode(sa, hd, m);
+    if (hd.exchange === Xchg.MAIN) return sa.mode === 'main' ? this.mainMode(sa, hd, m) : this.drop('ike-unexpected-main-mode', intToIp(src));
+    if (hd.exchange === Xchg.AGGRESSIVE) return sa.mode === 'aggressive' ? this.aggressiveMode(sa, hd, m) : this.drop('ike-unexpected-aggressive-mode', intToIp(src));
     if (hd.exchange === Xchg.QUICK) return this.quickMode(sa, hd, m);
     this.drop('ike-unsupported-exchange', `${EXCHANGE_NAMES[hd.exchange] ?? hd.exchange}`);
+  }
+
+  /**
+   * ESP or AH for one of our addresses with an SPI we do not know: the peer has SAs we lost (we
+   * restarted) or deleted. Tell it (INVALID-SPI) inside an IKE SA, starting one if need be; a new IKE
+   * SA after a restart carries INITIAL-CONTACT, which makes the peer drop everything stale at once.
+   */
+  badSpi(proto: number, spi: number, src: number, dst: number): void {
+    const t = [...this.tunnels.values()].find(x => x.peer === src && x.local === dst);
+    this.trace(`${proto === 51 ? 'AH' : 'ESP'} with unknown SPI 0x${spi.toString(16)} from ${intToIp(src)}${t ? ` (tunnel ${t.ifl})` : ''}`, 'routing-socket');
+    if (!t?.ike) return;
+    const now = this.host.now(), last = this.badSpiAt.get(src);
+    if (last !== undefined && now - last < KMD_LIMITS.badSpiMs) return;
+    this.badSpiAt.set(src, now);
+    this.host.log(`KMD_PM_BAD_SPI: ${proto === 51 ? 'AH' : 'ESP'} from ${intToIp(src)} with SPI 0x${spi.toString(16)}, which no SA here has: telling the peer (INVALID-SPI)`);
+    const spiB = Buffer.alloc(4); spiB.writeUInt32BE(spi >>> 0);
+    const tell = (s: IkeSa) => this.informationalOut(s, [{ type: Pt.N, body: encodeNotify({ doi: DOI_IPSEC, protocol: proto === 51 ? Proto.AH : Proto.ESP, spi: spiB, type: N.INVALID_SPI, data: Buffer.alloc(0) }) }]);
+    const ike = this.ikeFor(src);
+    if (ike) return tell(ike);
+    const pending = this.pendingIke(src);
+    if (pending) { pending.waiting.push(() => tell(pending)); return; }
+    const s = this.startPhase1(src, dst, t.ike);
+    if (s) s.waiting.push(() => tell(s));
   }
 
   private send(sa: IkeSa, msg: Buffer): void {
@@ -186,18 +299,36 @@ export class Kmd {
     this.send(sa, msg);
   }
 
-  // ------------------------------------------------------------------------- main mode
+  // ------------------------------------------------------------------------- phase 1
 
-  private startMainMode(peer: number, local: number, policy: IkePolicyModel): IkeSa | undefined {
-    const props = this.ikeProposals(policy);
+  private startPhase1(peer: number, local: number, policy: IkePolicyModel): IkeSa | undefined {
+    let props = this.ikeProposals(policy);
     if (!props.length) return undefined;
-    const sa = new IkeSa('initiator', peer, local, policy, newCookie(), this.host.now());
+    if (policy.mode === 'aggressive') {
+      // one KE payload goes with the offer: only proposals of the first one's Diffie-Hellman group
+      const g = props[0]!.dhGroup;
+      const all = props;
+      props = props.filter(p => p.dhGroup === g);
+      if (props.length < all.length) this.trace(`Aggressive mode with ${intToIp(peer)}: only the proposals of ${g} are offered (${all.filter(p => p.dhGroup !== g).map(p => p.name).join(', ')} left out)`, 'policy-manager');
+    }
+    const sa = new IkeSa('initiator', peer, local, policy, newCookie(), this.host.now(), ISAKMP_PORT, policy.mode);
     this.ikeSas.set(sa.key, sa);
     sa.saiB = ikeSaBody(props);
     sa.offered = props.map(p => describeIke({ encryption: p.encryptionAlgorithm, hash: p.authenticationAlgorithm, method: p.authenticationMethod, group: p.dhGroup })).join(', ');
-    this.host.log(`KMD_PM_P1_START: IKE phase 1 (Main mode) with ${intToIp(peer)} initiated`);
-    this.trace(`-> ${intToIp(peer)} Main mode message 1: SA (${sa.offered})`);
-    this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.SA, body: sa.saiB }]), true);
+    this.trace(`IKE policy ${policy.peer} for ${intToIp(peer)}: ${MODE_NAME[policy.mode]} mode, proposals ${props.map(p => p.name).join(', ')}`, 'policy-manager');
+    this.trace(`IKE SA ${hex(sa.icookie)} with ${intToIp(peer)} created (initiator)`, 'database');
+    this.host.log(`KMD_PM_P1_START: IKE phase 1 (${MODE_NAME[sa.mode]} mode) with ${intToIp(peer)} initiated`);
+    if (sa.mode === 'main') {
+      this.trace(`-> ${intToIp(peer)} Main mode message 1: SA (${sa.offered})`);
+      this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.SA, body: sa.saiB }]), true);
+      return sa;
+    }
+    sa.state = 'AM1';
+    sa.gxi = sa.startDh(props[0]!.dhGroup); sa.ni = randomBytes(32);
+    sa.idMineB = this.myId(sa);
+    this.trace(`-> ${intToIp(peer)} Aggressive mode message 1: SA (${sa.offered}), KE, Ni, IDii ${sa.localId}`);
+    this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.AGGRESSIVE, flags: 0, mid: 0 },
+      [{ type: Pt.SA, body: sa.saiB }, { type: Pt.KE, body: sa.gxi }, { type: Pt.NONCE, body: sa.ni }, { type: Pt.ID, body: sa.idMineB }]), true);
     return sa;
   }
 
@@ -206,7 +337,9 @@ export class Kmd {
     return policy.proposals.map(n => this.model?.ike.proposals.get(n)).filter((p): p is IkeProposalModel => !!p && p.authenticationMethod === 'pre-shared-keys');
   }
 
-  private respondMainMode(hd: Header, m: Buffer, src: number, dst: number, srcPort: number): IkeSa | undefined {
+  /** The first message of a phase 1 from a peer: Main mode message 1, or Aggressive mode message 1. */
+  private respondPhase1(hd: Header, m: Buffer, src: number, dst: number, srcPort: number): void {
+    const mode = hd.exchange === Xchg.AGGRESSIVE ? 'aggressive' : 'main';
     // half-open state is bounded: at the limit, the oldest half-open negotiation goes (a flood of
     // first messages, spoofed or not, cannot lock the real peers out for good)
     const halfOpen = [...this.ikeSas.values()].filter(s => !s.matured && s.role === 'responder');
@@ -219,37 +352,95 @@ export class Kmd {
     if (!policy) {
       this.host.log(`KMD_PM_NO_POLICY: IKE from ${intToIp(src)} refused: no IKE policy for that peer`);
       this.notifyClear(hd, src, dst, srcPort, N.NO_PROPOSAL_CHOSEN);
-      return this.drop('ike-no-policy', intToIp(src)) as undefined;
+      return this.drop('ike-no-policy', intToIp(src));
     }
     const p = decodePayloads(m.subarray(HEADER_LEN), hd.next, false);
     const saP = p.ok ? p.value.find(x => x.type === Pt.SA) : undefined;
     const sa = saP ? decodeSa(saP.body) : undefined;
-    if (!sa?.ok) return this.drop('ike-malformed', p.ok ? (sa && !sa.ok ? sa.reason : 'no SA payload') : p.reason) as undefined;
+    if (!sa?.ok) return this.drop('ike-malformed', p.ok ? (sa && !sa.ok ? sa.reason : 'no SA payload') : p.reason);
+    const get = (t: number) => (p.ok ? p.value.find(x => x.type === t) : undefined);
+    const ke = get(Pt.KE), nonce = get(Pt.NONCE), idP = get(Pt.ID);
+    if (mode === 'aggressive' && (!ke || !nonce || nonce.body.length < 8 || nonce.body.length > 256 || !idP)) return this.drop('ike-malformed', 'Aggressive mode message 1 without KE, nonce and ID');
     const ours = this.ikeProposals(policy);
     const chosen = chooseIke(sa.value, ours);
     if ('error' in chosen) {
       const offer = describeIkeOffer(sa.value);
       const mine = ours.map(o => describeIke({ encryption: o.encryptionAlgorithm, hash: o.authenticationAlgorithm, method: o.authenticationMethod, group: o.dhGroup })).join(', ');
       this.host.log(`KMD_PM_P1_NO_PROPOSAL: IKE phase 1 from ${intToIp(src)}: no proposal chosen (peer offered: ${offer}; ours: ${mine || 'none'})`);
-      this.lastOffers.set(src, { theirs: offer, ours: mine, at: this.host.now() });
+      this.lastOffers.set(src, { theirs: offer, ours: mine, at: this.host.now(), phase: 1 });
+      this.failures.set(src, { why: `no proposal chosen: the peer offered ${offer}; ours are ${mine || 'none'}`, at: this.host.now(), role: 'responder', kind: 'no-proposal', mode });
       this.notifyClear(hd, src, dst, srcPort, N.NO_PROPOSAL_CHOSEN);
-      return this.drop('ike-no-proposal-chosen', intToIp(src)) as undefined;
+      return this.drop('ike-no-proposal-chosen', intToIp(src));
     }
-    const s = new IkeSa('responder', src, dst, policy, Buffer.from(hd.icookie), this.host.now(), srcPort);
+    this.trace(`IKE policy ${policy.peer} for ${intToIp(src)}: chose ${describeIke(chosen.choice)} (our proposal ${chosen.ours.name}) from ${describeIkeOffer(sa.value)}`, 'policy-manager');
+    if (!policy.preSharedKey) {
+      this.notifyClear(hd, src, dst, srcPort, N.AUTHENTICATION_FAILED);
+      return this.drop('ike-no-pre-shared-key', intToIp(src));
+    }
+    if (mode === 'aggressive' && ke!.body.length !== DH_GROUPS[chosen.choice.group === 'group1' ? 1 : 2]!.bytes) return this.drop('ike-malformed', 'Aggressive mode KE of another group than the proposal chosen');
+    if (policy.mode !== mode) {
+      // the chapter: "the remote peer accepts the mode sent by the peer"
+      this.modeNotes.set(src, { theirs: mode, ours: policy.mode, at: this.host.now() });
+      this.host.log(`KMD_PM_P1_MODE: ${intToIp(src)} initiates in ${MODE_NAME[mode]} mode; the IKE policy says ${policy.mode}: accepted (the responder accepts the initiator's mode)`);
+    }
+    const s = new IkeSa('responder', src, dst, policy, Buffer.from(hd.icookie), this.host.now(), srcPort, mode);
     s.rcookie = newCookie();
     s.choice = { ...chosen.choice, lifetimeSeconds: Math.min(chosen.choice.lifetimeSeconds, chosen.ours.lifetimeSeconds) };
     s.saiB = Buffer.from(saP!.body);
     s.offered = describeIkeOffer(sa.value);
     this.ikeSas.set(s.key, s);
     s.lastRecv = Buffer.from(m);
-    this.host.log(`KMD_PM_P1_START: IKE phase 1 (Main mode) from ${intToIp(src)}`);
-    this.trace(`<- ${intToIp(src)} Main mode message 1; chose ${describeIke(s.choice)}`);
-    this.sendMain(s, encodeMessage({ icookie: s.icookie, rcookie: s.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.SA, body: ikeSaReply(chosen.transform) }]), false);
-    s.state = 'MM3';
-    return s;
+    this.trace(`IKE SA ${hex(s.icookie)} with ${intToIp(src)} created (responder)`, 'database');
+    this.host.log(`KMD_PM_P1_START: IKE phase 1 (${MODE_NAME[mode]} mode) from ${intToIp(src)}`);
+    if (mode === 'main') {
+      this.trace(`<- ${intToIp(src)} Main mode message 1; chose ${describeIke(s.choice)}; -> message 2`);
+      this.sendMain(s, encodeMessage({ icookie: s.icookie, rcookie: s.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.SA, body: ikeSaReply(chosen.transform) }]), false);
+      s.state = 'MM3';
+      return;
+    }
+    s.gxi = Buffer.from(ke!.body); s.ni = Buffer.from(nonce!.body);
+    s.idPeerB = Buffer.from(idP!.body); s.remoteId = describeId(idP!.body);
+    s.gxr = s.startDh(); s.nr = randomBytes(32);
+    try { s.deriveKeys(policy.preSharedKey); } catch { return this.dead(s, 'Diffie-Hellman failed (a bad public value)'); }
+    s.idMineB = this.myId(s);
+    const hash = K.hashR(s.hashAlg, s.skeyid!, s.gxi, s.gxr, s.icookie, s.rcookie, s.saiB, s.idMineB);
+    this.trace(`<- ${intToIp(src)} Aggressive mode message 1 (IDii ${s.remoteId}); chose ${describeIke(s.choice)}; -> message 2: SA, KE, Nr, IDir, HASH_R`);
+    s.state = 'AM2';
+    // awaited: message 3 authenticates the initiator; without it (lost) this message goes again
+    this.sendMain(s, encodeMessage({ icookie: s.icookie, rcookie: s.rcookie, exchange: Xchg.AGGRESSIVE, flags: 0, mid: 0 },
+      [{ type: Pt.SA, body: ikeSaReply(chosen.transform) }, { type: Pt.KE, body: s.gxr }, { type: Pt.NONCE, body: s.nr }, { type: Pt.ID, body: s.idMineB }, { type: Pt.HASH, body: hash }]), true);
   }
-  /** the peers' offers when a negotiation found no proposal (for the diagnosis command) */
-  readonly lastOffers = new Map<number, { theirs: string; ours: string; at: number; phase?: 1 | 2 }>();
+
+  /** Notifies that ride in an authenticated phase 1 message (INITIAL-CONTACT). */
+  private phase1Notifies(sa: IkeSa, payloads: RawPayload[]): void {
+    for (const p of payloads) {
+      if (p.type !== Pt.N) continue;
+      const d = decodeNotify(p.body);
+      if (d.ok && d.value.type === N.INITIAL_CONTACT) this.initialContact(sa);
+    }
+  }
+  /** INITIAL-CONTACT for a new phase 1 with us, if we have had none with this peer since we started. */
+  private initialContactPayload(sa: IkeSa): OutPayload[] {
+    if (this.contacted.has(sa.peer)) return [];
+    this.trace(`first IKE SA with ${intToIp(sa.peer)} since kmd started: INITIAL-CONTACT`, 'general');
+    return [{ type: Pt.N, body: encodeNotify({ doi: DOI_IPSEC, protocol: Proto.ISAKMP, spi: Buffer.concat([sa.icookie, sa.rcookie]), type: N.INITIAL_CONTACT, data: Buffer.alloc(0) }) }];
+  }
+  /** The peer has lost its state (it restarted): every other SA with it is stale. */
+  private initialContact(sa: IkeSa): void {
+    this.host.log(`KMD_PM_INITIAL_CONTACT: ${intToIp(sa.peer)} starts afresh (INITIAL-CONTACT): its older IKE and IPsec SAs are removed`);
+    for (const o of [...this.ikeSas.values()]) if (o !== sa && o.peer === sa.peer && o.matured) {
+      o.state = 'DEAD'; this.ikeSas.delete(o.key);
+      this.trace(`IKE SA ${hex(o.icookie)} with ${intToIp(o.peer)} removed (INITIAL-CONTACT)`, 'database');
+    }
+    for (const t of this.tunnels.values()) {
+      if (t.peer !== sa.peer) continue;
+      if (t.negotiating !== undefined && t.negotiating > 0) {
+        for (const q of this.qms.values()) if (q.tunnel === t && !q.done && q.ike !== sa) this.qmDone(q);
+        if (t.negotiating > 0 && ![...this.qms.values()].some(q => q.tunnel === t && !q.done)) t.negotiating = undefined;
+      }
+      if (t.installed.length) { this.uninstall(t, t.installed.slice(), `${intToIp(sa.peer)} restarted (INITIAL-CONTACT)`); this.host.tunnelReady(t.ifl, false); }
+    }
+  }
 
   private mainMode(sa: IkeSa, hd: Header, m: Buffer): void {
     if (sa.matured) return this.drop('ike-unexpected-main-mode', intToIp(sa.peer));
@@ -268,23 +459,16 @@ export class Kmd {
     }
     const get = (t: number) => payloads.find(x => x.type === t);
     const psk = sa.policy.preSharedKey;
-    if (!psk) return this.dead(sa, 'no pre-shared key in the IKE policy');
+    if (!psk) return this.dead(sa, 'no pre-shared key in the IKE policy', 'auth');
     if (sa.role === 'initiator') {
       if (sa.state === 'MM1') {                                      // message 2: the responder's choice
         if (encrypted) return this.drop('ike-unexpected-encryption');
-        const saP = get(Pt.SA);
-        const d = saP && decodeSa(saP.body);
-        const t = d?.ok ? d.value.proposals[0]?.transforms[0] : undefined;
-        const c = t && readIkeTransform(t);
-        if (!c) return this.drop('ike-malformed', 'message 2 without a usable SA');
-        const offered = this.ikeProposals(sa.policy).find(p => p.encryptionAlgorithm === c.encryption && p.authenticationAlgorithm === c.hash && p.dhGroup === c.group && p.authenticationMethod === c.method);
-        if (!offered) return this.dead(sa, `the peer chose a proposal that was not offered (${describeIke(c)})`);
+        const c = this.readChoice(sa, get(Pt.SA));
+        if (typeof c === 'string') return c === 'malformed' ? this.drop('ike-malformed', 'message 2 without a usable SA') : this.dead(sa, c);
         sa.rcookie = Buffer.from(hd.rcookie);
-        this.ikeSas.delete(sa.key); this.ikeSas.set(sa.key, sa);
-        sa.choice = { ...c, lifetimeSeconds: Math.min(c.lifetimeSeconds, offered.lifetimeSeconds) };
         sa.gxi = sa.startDh(); sa.ni = randomBytes(32);
         sa.lastRecv = Buffer.from(m);
-        this.trace(`<- ${intToIp(sa.peer)} Main mode message 2: chose ${describeIke(c)}; -> message 3: KE, Ni`);
+        this.trace(`<- ${intToIp(sa.peer)} Main mode message 2: chose ${describeIke(sa.choice!)}; -> message 3: KE, Ni`);
         this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.KE, body: sa.gxi }, { type: Pt.NONCE, body: sa.ni }]), true);
         sa.state = 'MM3';
         return;
@@ -300,7 +484,7 @@ export class Kmd {
         const id = this.myId(sa);
         const hash = K.hashI(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr, sa.icookie, sa.rcookie, sa.saiB!, id);
         this.trace(`<- ${intToIp(sa.peer)} Main mode message 4: KE, Nr; keys derived; -> message 5: ID, HASH_I`);
-        this.sendMain(sa, sa.seal({ exchange: Xchg.MAIN, mid: 0 }, [{ type: Pt.ID, body: id }, { type: Pt.HASH, body: hash }]), true);
+        this.sendMain(sa, sa.seal({ exchange: Xchg.MAIN, mid: 0 }, [{ type: Pt.ID, body: id }, { type: Pt.HASH, body: hash }, ...this.initialContactPayload(sa)]), true);
         sa.state = 'MM5';
         return;
       }
@@ -312,6 +496,7 @@ export class Kmd {
         commit();
         sa.remoteId = describeId(idP.body);
         sa.lastRecv = Buffer.from(m);
+        this.phase1Notifies(sa, payloads);
         return this.matured(sa);
       }
       return this.drop('ike-unexpected-main-mode');
@@ -344,9 +529,79 @@ export class Kmd {
       const hash = K.hashR(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr!, sa.icookie, sa.rcookie, sa.saiB!, id);
       this.trace(`<- ${intToIp(sa.peer)} Main mode message 5: peer authenticated; -> message 6: ID, HASH_R`);
       this.sendMain(sa, sa.seal({ exchange: Xchg.MAIN, mid: 0 }, [{ type: Pt.ID, body: id }, { type: Pt.HASH, body: hash }]), false);
+      this.phase1Notifies(sa, payloads);
       return this.matured(sa);
     }
     this.drop('ike-unexpected-main-mode');
+  }
+
+  /** The responder's choice in message 2: one of the proposals we offered, or why not. */
+  private readChoice(sa: IkeSa, saP: RawPayload | undefined): 'malformed' | string | true {
+    const d = saP && decodeSa(saP.body);
+    const t = d?.ok ? d.value.proposals[0]?.transforms[0] : undefined;
+    const c = t && readIkeTransform(t);
+    if (!c) return 'malformed';
+    const offered = this.ikeProposals(sa.policy).find(p => p.encryptionAlgorithm === c.encryption && p.authenticationAlgorithm === c.hash && p.dhGroup === c.group && p.authenticationMethod === c.method);
+    if (!offered) return `the peer chose a proposal that was not offered (${describeIke(c)})`;
+    sa.choice = { ...c, lifetimeSeconds: Math.min(c.lifetimeSeconds, offered.lifetimeSeconds) };
+    this.trace(`${intToIp(sa.peer)} chose ${describeIke(c)}: our proposal ${offered.name}`, 'policy-manager');
+    return true;
+  }
+
+  /** Aggressive mode (RFC 2409 5.4): three messages, identities in the clear. */
+  private aggressiveMode(sa: IkeSa, hd: Header, m: Buffer): void {
+    if (sa.matured) return this.drop('ike-unexpected-aggressive-mode', intToIp(sa.peer));
+    const encrypted = (hd.flags & FLAG_ENCRYPTION) !== 0;
+    const psk = sa.policy.preSharedKey;
+    if (!psk) return this.dead(sa, 'no pre-shared key in the IKE policy', 'auth');
+    if (sa.role === 'initiator' && sa.state === 'AM1') {             // message 2: SA, KE, Nr, IDir, HASH_R
+      if (encrypted) return this.drop('ike-unexpected-encryption');
+      const p = decodePayloads(m.subarray(HEADER_LEN, hd.length), hd.next, false);
+      if (!p.ok) return this.drop(`ike-${p.reason}`);
+      const get = (t: number) => p.value.find(x => x.type === t);
+      const ke = get(Pt.KE), nonce = get(Pt.NONCE), idP = get(Pt.ID), hashP = get(Pt.HASH);
+      if (!ke || !nonce || nonce.body.length < 8 || nonce.body.length > 256 || !idP || !hashP) return this.drop('ike-malformed', 'Aggressive mode message 2');
+      const group = sa.choice?.group;
+      const c = this.readChoice(sa, get(Pt.SA));
+      if (typeof c === 'string') return c === 'malformed' ? this.drop('ike-malformed', 'Aggressive mode message 2 without a usable SA') : this.dead(sa, c);
+      if (group !== undefined && sa.choice!.group !== group || ke.body.length !== DH_GROUPS[sa.choice!.group === 'group1' ? 1 : 2]!.bytes) return this.dead(sa, 'the peer chose another Diffie-Hellman group than our KE payload\'s');
+      sa.rcookie = Buffer.from(hd.rcookie);
+      sa.gxr = Buffer.from(ke.body); sa.nr = Buffer.from(nonce.body);
+      try { sa.deriveKeys(psk); } catch { return this.dead(sa, 'Diffie-Hellman failed (a bad public value)'); }
+      const want = K.hashR(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr, sa.icookie, sa.rcookie, sa.saiB!, idP.body);
+      if (!want.equals(hashP.body)) return this.authFailed(sa, hd, 'HASH_R does not match');
+      sa.remoteId = describeId(idP.body);
+      sa.lastRecv = Buffer.from(m);
+      const hash = K.hashI(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr, sa.icookie, sa.rcookie, sa.saiB!, sa.idMineB!);
+      this.trace(`<- ${intToIp(sa.peer)} Aggressive mode message 2 (IDir ${sa.remoteId}): peer authenticated; -> message 3: HASH_I`);
+      // message 3 goes encrypted (strongSwan and most implementations expect it so); both are accepted
+      this.sendMain(sa, sa.seal({ exchange: Xchg.AGGRESSIVE, mid: 0 }, [{ type: Pt.HASH, body: hash }, ...this.initialContactPayload(sa)]), false);
+      this.phase1Notifies(sa, p.value);
+      return this.matured(sa);
+    }
+    if (sa.role === 'responder' && sa.state === 'AM2') {             // message 3: HASH_I
+      let payloads: RawPayload[];
+      let commit = () => {};
+      if (encrypted) {
+        const o = sa.open(hd, m);
+        if (!o.ok) return this.authFailed(sa, hd, `${o.reason}: message 3 did not decrypt`);
+        payloads = o.value.payloads; commit = o.value.commit;
+      } else {
+        const p = decodePayloads(m.subarray(HEADER_LEN, hd.length), hd.next, false);
+        if (!p.ok) return this.drop(`ike-${p.reason}`);
+        payloads = p.value;
+      }
+      const hashP = payloads.find(x => x.type === Pt.HASH);
+      if (!hashP) return this.authFailed(sa, hd, 'message 3 without HASH_I: the keys differ');
+      const want = K.hashI(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr!, sa.icookie, sa.rcookie, sa.saiB!, sa.idPeerB!);
+      if (!want.equals(hashP.body)) return this.authFailed(sa, hd, 'HASH_I does not match');
+      commit();
+      sa.lastRecv = Buffer.from(m);
+      this.trace(`<- ${intToIp(sa.peer)} Aggressive mode message 3: peer authenticated`);
+      this.phase1Notifies(sa, payloads);
+      return this.matured(sa);
+    }
+    this.drop('ike-unexpected-aggressive-mode');
   }
 
   /** Our phase 1 identity: the address we speak from (ID_IPV4_ADDR). */
@@ -357,11 +612,22 @@ export class Kmd {
   }
 
   private matured(sa: IkeSa): void {
-    const now = this.host.now();
+    const now = this.host.now(), life = this.life();
     sa.state = 'MATURED'; sa.maturedAt = now; sa.awaiting = false;
-    sa.expiresAt = now + sa.choice!.lifetimeSeconds * 1000;
+    const ms = sa.choice!.lifetimeSeconds * 1000;
+    sa.expiresAt = life + ms;
+    sa.softAt = life + ms * SOFT[sa.role];
     sa.failure = undefined;
-    this.host.log(`KMD_PM_P1_ESTABLISHED: IKE SA with ${intToIp(sa.peer)} established (${sa.role}, Main mode, ${describeIke(sa.choice!)}, lifetime ${sa.choice!.lifetimeSeconds} s)`);
+    this.contacted.add(sa.peer);
+    this.failures.delete(sa.peer);
+    this.host.log(`KMD_PM_P1_ESTABLISHED: IKE SA with ${intToIp(sa.peer)} established (${sa.role}, ${MODE_NAME[sa.mode]} mode, ${describeIke(sa.choice!)}, lifetime ${sa.choice!.lifetimeSeconds} s)`);
+    // an older IKE SA with the peer is replaced: deleted a moment later (quick modes on it finish)
+    for (const o of this.ikeSas.values()) {
+      if (o !== sa && o.peer === sa.peer && o.matured && o.retireAt === undefined) {
+        o.retireAt = now + KMD_LIMITS.rekeyGraceMs;
+        this.trace(`IKE SA ${hex(o.icookie)} with ${intToIp(o.peer)} replaced by ${hex(sa.icookie)}: deleted in ${KMD_LIMITS.rekeyGraceMs} ms`, 'timer');
+      }
+    }
     const w = sa.waiting; sa.waiting = [];
     for (const f of w) f();
   }
@@ -372,30 +638,39 @@ export class Kmd {
     this.drop('ike-authentication-failed', intToIp(sa.peer));
     // the peer cannot read what we encrypt with keys it does not share: say it in clear
     this.notifyClear(hd, sa.peer, sa.local, sa.port, N.AUTHENTICATION_FAILED);
-    this.dead(sa, reason);
+    this.dead(sa, reason, 'auth');
   }
 
   /** An IKE SA that will not mature: its waiting quick modes fail, and the reason is kept for `show`. */
-  private dead(sa: IkeSa, why: string): void {
+  private dead(sa: IkeSa, why: string, kind: FailureKind = 'other'): void {
     if (sa.state === 'DEAD') return;
     sa.state = 'DEAD'; sa.failure = why; sa.awaiting = false;
-    this.failures.set(sa.peer, { why, at: this.host.now(), role: sa.role });
-    this.host.log(`KMD_PM_P1_FAILED: IKE phase 1 with ${intToIp(sa.peer)} failed: ${why}`);
-    for (const t of this.tunnels.values()) if (t.peer === sa.peer && t.negotiating === -1) this.fail(t, `IKE phase 1 failed: ${why}`);
+    this.failures.set(sa.peer, { why, at: this.host.now(), role: sa.role, kind, mode: sa.mode });
+    this.host.log(`KMD_PM_P1_FAILED: IKE phase 1 (${MODE_NAME[sa.mode]} mode) with ${intToIp(sa.peer)} failed: ${why}`);
+    this.trace(`IKE SA ${hex(sa.icookie)} with ${intToIp(sa.peer)} removed (failed)`, 'database');
+    for (const t of this.tunnels.values()) if (t.peer === sa.peer && t.negotiating === -1) this.fail(t, `IKE phase 1 failed: ${why}`, kind);
     sa.waiting = [];
     // kept a while for `show ike security-associations`, then forgotten
     this.ikeSas.delete(sa.key);
     this.deadSas.set(sa.peer, sa);
   }
-  /** the last failure with each peer, and the last IKE SA that failed, for `show` and the diagnosis */
-  readonly failures = new Map<number, { why: string; at: number; role: string }>();
-  readonly deadSas = new Map<number, IkeSa>();
+
+  /** Delete an IKE SA: the peer is told when it can be (matured), then it is gone here. */
+  private deleteIke(s: IkeSa, why: string): void {
+    if (s.state === 'DEAD') return;
+    if (s.matured) this.informationalOut(s, [{ type: Pt.D, body: encodeDelete({ doi: DOI_IPSEC, protocol: Proto.ISAKMP, spis: [Buffer.concat([s.icookie, s.rcookie])] }) }]);
+    s.state = 'DEAD'; this.ikeSas.delete(s.key);
+    this.host.log(`KMD_PM_P1_DELETED: IKE SA with ${intToIp(s.peer)} deleted: ${why}`);
+    this.trace(`IKE SA ${hex(s.icookie)} with ${intToIp(s.peer)} removed (${why})`, 'database');
+    for (const t of this.tunnels.values()) if (t.peer === s.peer && t.negotiating === -1 && !this.pendingIke(s.peer) && !this.ikeFor(s.peer)) t.negotiating = undefined;
+  }
 
   /** An unencrypted informational notify (before keys exist, or when they do not agree). */
   private notifyClear(hd: Header, peer: number, local: number, port: number, type: number): void {
     const spi = Buffer.concat([hd.icookie, hd.rcookie]);
     const msg = encodeMessage({ icookie: hd.icookie, rcookie: hd.rcookie, exchange: Xchg.INFORMATIONAL, flags: 0, mid: randomBytes(4).readUInt32BE(0) },
       [{ type: Pt.N, body: encodeNotify({ doi: DOI_IPSEC, protocol: Proto.ISAKMP, spi, type, data: Buffer.alloc(0) }) }]);
+    this.trace(`-> ${intToIp(peer)} Informational: ${NOTIFY_NAMES[type] ?? type} (in clear)`);
     this.host.sendUdp(local, peer, ISAKMP_PORT, port, msg);
   }
 
@@ -405,12 +680,13 @@ export class Kmd {
     for (;;) {
       const b = randomBytes(4);
       const n = b.readUInt32BE(0);
-      if (n > 0x10000 && !this.spis.has(n)) { this.spis.add(n); return b; }
+      if (n > 0x10000 && !this.spis.has(n)) { this.spis.add(n); this.trace(`SPI 0x${n.toString(16)} reserved`, 'database'); return b; }
     }
   }
 
   private startQuickMode(ike: IkeSa, t: DynTunnel): void {
-    if (!t.proposals.length) return this.fail(t, `IPsec policy ${t.policy.name} has no usable proposal`);
+    if (!t.proposals.length) return this.fail(t, `IPsec policy ${t.policy.name} has no usable proposal`, 'no-proposal');
+    this.trace(`IPsec policy ${t.policy.name} for ${t.saName}: proposals ${t.proposals.map(p => p.name).join(', ')}${t.pfsGroup ? `, PFS group${t.pfsGroup}` : ', no PFS'}, on IKE SA ${hex(ike.icookie)}`, 'policy-manager');
     let mid: number;
     do mid = randomBytes(4).readUInt32BE(0); while (mid === 0 || this.qms.has(`${ike.key}/${mid}`));
     const qm: QuickMode = {
@@ -470,21 +746,25 @@ export class Kmd {
         return d.ok ? idSelector(d.value) : undefined;
       };
       const ci = sel(ids[0], ike.peer), cr = sel(ids[1], ike.local);
-      if (!ci || !cr) return this.qmRefuse(ike, hd.mid, N.INVALID_ID_INFORMATION, 'proxy identities that are not IPv4 addresses or subnets');
+      if (!ci || !cr) return this.qmRefuse(ike, hd.mid, N.INVALID_ID_INFORMATION, 'proxy identities that are not IPv4 addresses or subnets', 'proxy');
       const t = [...this.tunnels.values()].find(x => x.peer === ike.peer && within(ci, x.proxy.remote) && within(cr, x.proxy.local));
       if (!t) {
         const mine = [...this.tunnels.values()].filter(x => x.peer === ike.peer).map(x => `${describeSelector(x.proxy.local)} <-> ${describeSelector(x.proxy.remote)}`).join('; ');
         this.lastProxyMismatch.set(ike.peer, { theirs: `${describeSelector(cr)} <-> ${describeSelector(ci)}`, ours: mine || 'no dynamic SA for this peer', at: this.host.now() });
-        return this.qmRefuse(ike, hd.mid, N.INVALID_ID_INFORMATION, `proxy identities do not match: the peer wants ${describeSelector(ci)} <-> ${describeSelector(cr)} (its side first); ours are ${mine || 'none for this peer'}`);
+        return this.qmRefuse(ike, hd.mid, N.INVALID_ID_INFORMATION, `proxy identities do not match: the peer wants ${describeSelector(ci)} <-> ${describeSelector(cr)} (its side first); ours are ${mine || 'none for this peer'}`, 'proxy', [...this.tunnels.values()].filter(x => x.peer === ike.peer));
       }
       const chosen = chooseIpsec(sa.value, t.proposals, t.pfsGroup, false);
       if ('error' in chosen) {
         const offer = describeIpsecOffer(sa.value);
         const ours = `${t.proposals.map(describeIpsec).join(', ')}${t.pfsGroup ? `, PFS group${t.pfsGroup}` : ', no PFS'}`;
         this.lastOffers.set(ike.peer, { theirs: offer, ours, at: this.host.now(), phase: 2 });
-        return this.qmRefuse(ike, hd.mid, N.NO_PROPOSAL_CHOSEN, `no IPsec proposal chosen (peer offered: ${offer}; ours: ${ours})`, t);
+        return this.qmRefuse(ike, hd.mid, N.NO_PROPOSAL_CHOSEN, `no IPsec proposal chosen (peer offered: ${offer}; ours: ${ours})`, 'no-proposal', [t]);
       }
-      if (t.pfsGroup && (!ke || ke.body.length !== DH_GROUPS[t.pfsGroup]!.bytes)) return this.qmRefuse(ike, hd.mid, N.INVALID_KEY_INFORMATION, 'PFS wanted, but no or a bad KE payload', t);
+      if (t.pfsGroup && (!ke || ke.body.length !== DH_GROUPS[t.pfsGroup]!.bytes)) {
+        const ours = `${t.proposals.map(describeIpsec).join(', ')}, PFS group${t.pfsGroup}`;
+        this.lastOffers.set(ike.peer, { theirs: `${describeIpsecOffer(sa.value)}${ke ? ', PFS of another group' : ', no PFS'}`, ours, at: this.host.now(), phase: 2 });
+        return this.qmRefuse(ike, hd.mid, N.INVALID_KEY_INFORMATION, `PFS group${t.pfsGroup} wanted, but the peer sent ${ke ? 'a KE payload of another group' : 'no KE payload (no PFS)'}`, 'no-proposal', [t]);
+      }
       qm = {
         mid: hd.mid, role: 'responder', tunnel: t, ike, ni: Buffer.from(nonce.body), nr: randomBytes(32),
         mySpi: { esp: this.allocSpi(), ah: this.allocSpi() }, ids: { ci, cr }, retries: 0, nextRetry: 0, awaiting: false, done: false,
@@ -509,6 +789,7 @@ export class Kmd {
       qm.lastRecv = Buffer.from(m);
       this.qms.set(qkey, qm);
       t.negotiating = hd.mid;
+      this.trace(`IPsec policy ${t.policy.name} for ${t.saName}: chose ${describeIpsec(chosen.ours)} (proposal ${chosen.ours.name}) from ${describeIpsecOffer(sa.value)}`, 'policy-manager');
       this.trace(`<- ${intToIp(ike.peer)} Quick mode message 1 for ${t.saName}; chose ${describeIpsec(chosen.ours)}; -> message 2`);
       this.sendQm(qm, ike.seal({ exchange: Xchg.QUICK, mid: hd.mid }, [{ type: Pt.HASH, body: hash }, ...out]), true);
       return;
@@ -522,7 +803,7 @@ export class Kmd {
       const sa = saP && decodeSa(saP.body);
       if (!sa?.ok) return this.drop('ike-malformed', 'quick mode message 2');
       const c = readIpsecReply(sa.value, qm.tunnel.proposals, qm.tunnel.pfsGroup);
-      if ('error' in c) { this.qmDone(qm); return this.fail(qm.tunnel, `quick mode: ${c.error}`); }
+      if ('error' in c) { this.qmDone(qm); return this.fail(qm.tunnel, `quick mode: ${c.error}`, 'no-proposal'); }
       let lifetime = Math.min(c.lifetimeSeconds, qm.tunnel.proposals[c.proposalNum - 1]!.lifetimeSeconds);
       for (const n of pl.filter(x => x.type === Pt.N)) {
         const d = decodeNotify(n.body);
@@ -535,7 +816,7 @@ export class Kmd {
       qm.nr = Buffer.from(nonce.body);
       if (qm.tunnel.pfsGroup) {
         const ke = get(Pt.KE);
-        if (!ke || ke.body.length !== DH_GROUPS[qm.tunnel.pfsGroup]!.bytes) { this.qmDone(qm); return this.fail(qm.tunnel, 'quick mode: the reply has no KE payload for PFS'); }
+        if (!ke || ke.body.length !== DH_GROUPS[qm.tunnel.pfsGroup]!.bytes) { this.qmDone(qm); return this.fail(qm.tunnel, 'quick mode: the reply has no KE payload for PFS', 'no-proposal'); }
         qm.gyPeer = Buffer.from(ke.body);
       }
       qm.lastRecv = Buffer.from(m);
@@ -555,17 +836,17 @@ export class Kmd {
     }
     this.drop('ike-unexpected-quick-mode');
   }
-  lastProxyMismatch = new Map<number, { theirs: string; ours: string; at: number }>();
 
   private qmCount(ike: IkeSa): number { let n = 0; for (const q of this.qms.values()) if (q.ike === ike && !q.done) n++; return n; }
   private qmDone(qm: QuickMode): void { qm.done = true; qm.awaiting = false; if (qm.tunnel.negotiating === qm.mid) qm.tunnel.negotiating = undefined; }
 
-  /** Refuse a quick mode with an encrypted notify, and say why in the log. */
-  private qmRefuse(ike: IkeSa, mid: number, type: number, why: string, t?: DynTunnel): void {
+  /** Refuse a quick mode with an encrypted notify, and say why in the log (and on the tunnels concerned). */
+  private qmRefuse(ike: IkeSa, mid: number, type: number, why: string, kind: FailureKind, ts: DynTunnel[] = []): void {
     this.host.log(`KMD_PM_P2_REFUSED: quick mode from ${intToIp(ike.peer)} refused: ${why}`);
     this.drop(`ike-${(NOTIFY_NAMES[type] ?? 'refused').toLowerCase()}`, intToIp(ike.peer));
-    if (t) { t.lastError = why; t.failedAt = this.host.now(); }
+    for (const t of ts) { t.lastError = why; t.lastErrorKind = kind; t.failedAt = this.host.now(); }
     this.informationalOut(ike, [{ type: Pt.N, body: encodeNotify({ doi: DOI_IPSEC, protocol: Proto.ISAKMP, spi: Buffer.concat([ike.icookie, ike.rcookie]), type, data: Buffer.alloc(0) }) }]);
+    void mid;
   }
 
   /** Both directions' keys from KEYMAT, into the ES PIC. */
@@ -576,6 +857,7 @@ export class Kmd {
     if (qm.gyPeer && qm.dh) {
       try { gxy = pad(qm.dh.computeSecret(qm.gyPeer), DH_GROUPS[t.pfsGroup!]!.bytes); } catch { return this.fail(t, 'PFS Diffie-Hellman failed (a bad public value)'); }
     }
+    const now = this.host.now(), life = this.life();
     const [ni, nr] = [qm.ni, qm.nr!];
     const encLen = c.encryption ? K.CIPHERS[c.encryption].keyLen : 0;
     const authLen = c.authentication ? (c.authentication === 'hmac-md5-96' ? 16 : 20) : 0;
@@ -604,24 +886,39 @@ export class Kmd {
     // the SPIs we allocated and did not use go back
     for (const [p, b] of Object.entries(mySpi)) if ((inSpi as Record<string, number | undefined>)[p] === undefined) this.spis.delete(b.readUInt32BE(0));
     const inbound = [...(inSpi.esp !== undefined && c.protocol === 'esp' ? [{ proto: 50, spi: inSpi.esp, dst: t.local }] : []), ...(inSpi.ah !== undefined ? [{ proto: 51, spi: inSpi.ah, dst: t.local }] : [])];
-    this.host.install(t.ifl, pair, inbound);
-    t.installed.push({ inSpi, outSpi, created: this.host.now(), lifetime: c.lifetimeSeconds, ike: ike.key, choice: c });
-    t.lastError = undefined; t.failedAt = undefined;
-    ike.ipsecCreated++;
     const show = (x: { esp?: number; ah?: number }) => Object.entries(x).map(([p, v]) => `${p.toUpperCase()} 0x${(v as number).toString(16)}`).join(' ');
-    this.host.log(`KMD_PM_SA_ESTABLISHED: IPsec SA ${t.saName} on ${t.ifl} with ${intToIp(t.peer)} established (${qm.role}, ${c.protocol} ${[c.encryption, c.authentication].filter(Boolean).join(' ')}${t.pfsGroup ? ` PFS group${t.pfsGroup}` : ''}, inbound ${show(inSpi)}, outbound ${show(outSpi)}, lifetime ${c.lifetimeSeconds} s)`);
+    this.trace(`install on ${t.ifl}: inbound ${show(inSpi)}, outbound ${show(outSpi)} (the outbound one replaces the current)`, 'routing-socket');
+    this.host.install(t.ifl, pair, inbound);
+    const older = t.installed.slice();
+    t.installed.push({ inSpi, outSpi, created: life, softAt: life + c.lifetimeSeconds * 1000 * SOFT[qm.role], lifetime: c.lifetimeSeconds, ike: ike.key, choice: c, role: qm.role });
+    this.trace(`SA ${t.saName}: ${show(inSpi)} in, ${show(outSpi)} out, ${qm.role}, soft lifetime ${Math.round(c.lifetimeSeconds * SOFT[qm.role])} s, hard ${c.lifetimeSeconds} s`, 'database');
+    t.lastError = undefined; t.lastErrorKind = undefined; t.failedAt = undefined;
+    ike.ipsecCreated++;
+    const rekey = older.length > 0;
+    if (rekey) t.rekeys++;
+    this.host.log(`KMD_PM_SA_ESTABLISHED: IPsec SA ${t.saName} on ${t.ifl} with ${intToIp(t.peer)} established (${qm.role}${rekey ? ', rekey' : ''}, ${c.protocol} ${[c.encryption, c.authentication].filter(Boolean).join(' ')}${t.pfsGroup ? ` PFS group${t.pfsGroup}` : ''}, inbound ${show(inSpi)}, outbound ${show(outSpi)}, lifetime ${c.lifetimeSeconds} s)`);
+    // the SAs it replaces: deleted a moment later (packets already on their way still decrypt); the
+    // side that started the rekey tells the peer, the other side waits for that DELETE a while longer
+    for (const x of older) if (x.retireAt === undefined) {
+      x.retireAt = now + KMD_LIMITS.rekeyGraceMs * (qm.role === 'initiator' ? 1 : 3);
+      this.trace(`SA ${t.saName} ${show(x.inSpi)} replaced: deleted in ${x.retireAt - now} ms`, 'timer');
+    }
     this.host.tunnelReady(t.ifl, true);
   }
 
   private uninstall(t: DynTunnel, which: Installed[], why: string): void {
     for (const x of which) {
       const inbound = [...(x.inSpi.esp !== undefined && x.choice.protocol === 'esp' ? [{ proto: 50, spi: x.inSpi.esp, dst: t.local }] : []), ...(x.inSpi.ah !== undefined ? [{ proto: 51, spi: x.inSpi.ah, dst: t.local }] : [])];
+      this.trace(`remove from ${t.ifl}: inbound SPI ${inbound.map(i => `0x${i.spi.toString(16)}`).join(' ')}, outbound ${Object.values(x.outSpi).map(v => `0x${(v as number).toString(16)}`).join(' ')}`, 'routing-socket');
       this.host.remove(t.ifl, inbound, Object.values(x.outSpi));
-      for (const s of Object.values(x.inSpi)) this.spis.delete(s);
+      for (const s of Object.values(x.inSpi)) { this.spis.delete(s); this.trace(`SPI 0x${s.toString(16)} released`, 'database'); }
       const ike = this.ikeSas.get(x.ike); if (ike) ike.ipsecDeleted++;
       this.host.log(`KMD_PM_SA_DELETED: IPsec SA ${t.saName} on ${t.ifl} with ${intToIp(t.peer)} removed: ${why}`);
     }
+    const had = t.installed.length;
     t.installed = t.installed.filter(x => !which.includes(x));
+    // no outbound SA any more: the PFE queues the next packets and asks for a new one
+    if (had && !t.installed.length) this.host.tunnelReady(t.ifl, false);
   }
 
   // ------------------------------------------------------------------------- informational
@@ -643,11 +940,13 @@ export class Kmd {
       const name = NOTIFY_NAMES[d.value.type] ?? `notify ${d.value.type}`;
       const target = ike ?? [...this.ikeSas.values()].find(s => s.peer === src && hex(s.icookie) === hex(hd.icookie));
       if (!target || target.matured) return this.drop('ike-unauthenticated-notify', `${name} from ${intToIp(src)}`);
-      const why = d.value.type === N.AUTHENTICATION_FAILED || d.value.type === N.INVALID_HASH_INFORMATION || d.value.type === N.PAYLOAD_MALFORMED && target.state === 'MM5'
-        ? `the peer refused our authentication (${name}): is the pre-shared key the same on both sides?`
-        : d.value.type === N.NO_PROPOSAL_CHOSEN ? `the peer chose none of our proposals (${name}; we offered ${target.offered ?? '?'})` : `the peer says ${name}`;
+      const type = d.value.type;
+      const auth = type === N.AUTHENTICATION_FAILED || type === N.INVALID_HASH_INFORMATION || type === N.PAYLOAD_MALFORMED && (target.state === 'MM5' || target.state === 'AM2');
+      const why = auth ? `the peer refused our authentication (${name}): is the pre-shared key the same on both sides?`
+        : type === N.NO_PROPOSAL_CHOSEN ? `the peer chose none of our proposals (${name}; we offered ${target.offered ?? '?'}${target.mode === 'aggressive' ? ', in Aggressive mode: does the peer accept Aggressive mode?' : ''})`
+        : `the peer says ${name}`;
       this.host.log(`KMD_PM_P1_NOTIFY: ${intToIp(src)} sent ${name}`);
-      return this.dead(target, why);
+      return this.dead(target, why, auth ? 'auth' : type === N.NO_PROPOSAL_CHOSEN ? 'no-proposal' : 'other');
     }
     if (!ike?.matured) return this.drop('ike-unknown-sa', `informational from ${intToIp(src)}`);
     const o = ike.open(hd, m);
@@ -661,15 +960,26 @@ export class Kmd {
       if (p.type === Pt.N) {
         const d = decodeNotify(p.body);
         if (!d.ok) continue;
-        const name = NOTIFY_NAMES[d.value.type] ?? `notify ${d.value.type}`;
+        const type = d.value.type;
+        const name = NOTIFY_NAMES[type] ?? `notify ${type}`;
         this.host.log(`KMD_PM_NOTIFY: ${intToIp(src)} sent ${name}`);
-        if (d.value.type === N.NO_PROPOSAL_CHOSEN || d.value.type === N.INVALID_ID_INFORMATION || d.value.type === N.INVALID_KEY_INFORMATION) {
+        if (type === N.NO_PROPOSAL_CHOSEN || type === N.INVALID_ID_INFORMATION || type === N.INVALID_KEY_INFORMATION) {
           for (const t of this.tunnels.values()) if (t.peer === src && t.negotiating !== undefined && t.negotiating > 0) {
             const qm = this.qms.get(`${ike.key}/${t.negotiating}`);
             if (qm) this.qmDone(qm);
-            this.fail(t, d.value.type === N.INVALID_ID_INFORMATION ? `the peer refused our proxy identities (${name}): ${describeSelector(t.proxy.local)} <-> ${describeSelector(t.proxy.remote)}` : `the peer refused quick mode (${name})`);
+            if (type === N.INVALID_ID_INFORMATION) this.fail(t, `the peer refused our proxy identities (${name}): ${describeSelector(t.proxy.local)} <-> ${describeSelector(t.proxy.remote)}`, 'proxy');
+            else this.fail(t, `the peer refused quick mode (${name}${type === N.INVALID_KEY_INFORMATION ? ': PFS differs?' : ''}; we offered ${t.proposals.map(describeIpsec).join(', ')}${t.pfsGroup ? `, PFS group${t.pfsGroup}` : ', no PFS'})`, 'no-proposal');
           }
-        }
+        } else if (type === N.INVALID_SPI) {
+          // the peer does not know an SPI we send to: that SA is stale, traffic negotiates a new one
+          const spi = spiNum(d.value.spi.length === 4 ? d.value.spi : undefined);
+          if (spi === undefined) continue;
+          for (const t of this.tunnels.values()) {
+            if (t.peer !== src) continue;
+            const gone = t.installed.filter(x => Object.values(x.outSpi).includes(spi));
+            if (gone.length) this.uninstall(t, gone, `${intToIp(src)} does not know SPI 0x${spi.toString(16)} (INVALID-SPI)`);
+          }
+        } else if (type === N.INITIAL_CONTACT) this.initialContact(ike);
       } else if (p.type === Pt.D) {
         const d = decodeDelete(p.body);
         if (!d.ok) continue;
@@ -678,11 +988,16 @@ export class Kmd {
     }
   }
 
-  /** The peer deleted SAs: an IKE SA (by cookies) or IPsec SAs (by the SPIs it received on: our outbound). */
+  /** The peer deleted SAs: IKE SAs (by cookies) or IPsec SAs (by the SPIs it received on: our outbound). */
   private peerDelete(ike: IkeSa, protocol: number, spis: Buffer[]): void {
     if (protocol === Proto.ISAKMP) {
-      this.host.log(`KMD_PM_P1_DELETED: ${intToIp(ike.peer)} deleted the IKE SA`);
-      ike.state = 'DEAD'; this.ikeSas.delete(ike.key);
+      for (const spi of spis) {
+        const s = spi.length === 16 ? [...this.ikeSas.values()].find(x => x.peer === ike.peer && x.icookie.equals(spi.subarray(0, 8)) && x.rcookie.equals(spi.subarray(8))) : undefined;
+        if (!s) { this.drop('ike-delete-unknown-sa', intToIp(ike.peer)); continue; }
+        this.host.log(`KMD_PM_P1_DELETED: ${intToIp(s.peer)} deleted the IKE SA ${hex(s.icookie)}`);
+        this.trace(`IKE SA ${hex(s.icookie)} with ${intToIp(s.peer)} removed (the peer deleted it)`, 'database');
+        s.state = 'DEAD'; this.ikeSas.delete(s.key);
+      }
       return;
     }
     const nums = spis.map(s => spiNum(s)).filter((x): x is number => x !== undefined);
@@ -695,7 +1010,7 @@ export class Kmd {
 
   /** Tell the peer the SAs are gone (DELETE), then remove them here. */
   private deleteIpsec(t: DynTunnel, which: Installed[], why: string): void {
-    const ike = [...this.ikeSas.values()].find(s => s.peer === t.peer && s.matured);
+    const ike = this.ikeFor(t.peer) ?? [...this.ikeSas.values()].find(s => s.peer === t.peer && s.matured);
     for (const x of which) {
       if (ike) {
         for (const [p, v] of Object.entries(x.inSpi)) {
@@ -714,11 +1029,10 @@ export class Kmd {
     let n = 0;
     for (const s of [...this.ikeSas.values()]) {
       if (peer !== undefined && s.peer !== peer) continue;
-      if (s.matured) this.informationalOut(s, [{ type: Pt.D, body: encodeDelete({ doi: DOI_IPSEC, protocol: Proto.ISAKMP, spis: [Buffer.concat([s.icookie, s.rcookie])] }) }]);
-      s.state = 'DEAD'; this.ikeSas.delete(s.key); n++;
-      this.host.log(`KMD_PM_P1_DELETED: IKE SA with ${intToIp(s.peer)} cleared by root`);
+      this.deleteIke(s, 'cleared by root'); n++;
     }
     for (const t of this.tunnels.values()) if ((peer === undefined || t.peer === peer) && t.negotiating !== undefined) t.negotiating = undefined;
+    this.trace(`clear ike security-associations${peer !== undefined ? ` ${intToIp(peer)}` : ''}: ${n} deleted`, 'general');
     return n;
   }
   /** `clear ipsec security-associations [SA]`: delete the negotiated pairs (the peer is told); traffic negotiates new ones. */
@@ -726,46 +1040,88 @@ export class Kmd {
     for (const t of this.tunnels.values()) {
       if (saName !== undefined && t.saName !== saName) continue;
       if (t.installed.length) this.deleteIpsec(t, t.installed.slice(), 'cleared by root');
-      t.failedAt = undefined; t.lastError = undefined;
+      t.failedAt = undefined; t.lastError = undefined; t.lastErrorKind = undefined;
       this.host.tunnelReady(t.ifl, false);
     }
+    this.trace(`clear ipsec security-associations${saName !== undefined ? ` ${saName}` : ''}`, 'general');
   }
 
-  /** Timers: retransmissions, half-open expiry, IKE SA lifetimes. Called a few times a second. */
+  /** Timers: retransmissions, half-open expiry, lifetimes and rekeys. Called a few times a second. */
   tick(): void {
-    const now = this.host.now();
+    const now = this.host.now(), life = this.life();
     for (const s of [...this.ikeSas.values()]) {
-      if (!s.matured && now - s.created > KMD_LIMITS.halfOpenMs) { this.dead(s, s.role === 'initiator' ? `the peer ${intToIp(s.peer)} did not complete Main mode (does it answer UDP 500?)` : 'the initiator did not complete Main mode'); continue; }
+      const mode = MODE_NAME[s.mode];
+      if (!s.matured && now - s.created > KMD_LIMITS.halfOpenMs) {
+        this.trace(`half-open IKE SA ${hex(s.icookie)} with ${intToIp(s.peer)} expired after ${KMD_LIMITS.halfOpenMs} ms`, 'timer');
+        this.dead(s, s.role === 'initiator' ? `the peer ${intToIp(s.peer)} did not complete ${mode} mode (does it answer UDP 500?)` : `the initiator did not complete ${mode} mode`, s.role === 'initiator' ? 'no-answer' : 'other');
+        continue;
+      }
       if (s.awaiting && s.lastSent && now >= s.nextRetry) {
         if (s.retries >= KMD_LIMITS.retransmits) {
-          const stage = s.state === 'MM1' ? 'message 1 (does the peer answer UDP 500?)' : s.state === 'MM3' ? 'message 3' : 'message 5 (a pre-shared key mismatch makes the peer drop it)';
-          this.dead(s, `no answer from ${intToIp(s.peer)} to ${stage}`);
+          const stage = s.state === 'MM1' || s.state === 'AM1' ? `${mode} mode message 1 (does the peer answer UDP 500?)`
+            : s.state === 'MM3' ? 'Main mode message 3' : s.state === 'AM2' ? 'Aggressive mode message 2 (a pre-shared key mismatch makes the peer drop it)' : 'Main mode message 5 (a pre-shared key mismatch makes the peer drop it)';
+          this.dead(s, `no answer from ${intToIp(s.peer)} to ${stage}`, s.state === 'MM1' || s.state === 'AM1' ? 'no-answer' : s.state === 'MM5' || s.state === 'AM2' ? 'auth' : 'other');
           continue;
         }
         s.retries++; s.nextRetry = now + KMD_LIMITS.retransmitMs * 2 ** s.retries;
-        this.host.trace?.('timer', `retransmitting Main mode to ${intToIp(s.peer)} (${s.retries})`);
+        this.trace(`retransmitting ${mode} mode (${s.state}) to ${intToIp(s.peer)} (${s.retries} of ${KMD_LIMITS.retransmits})`, 'timer');
         this.send(s, s.lastSent);
       }
-      if (s.matured && s.expiresAt !== undefined && now >= s.expiresAt) {
-        this.host.log(`KMD_PM_P1_EXPIRED: IKE SA with ${intToIp(s.peer)} expired`);
-        s.state = 'DEAD'; this.ikeSas.delete(s.key);
+      if (!s.matured) continue;
+      if (s.expiresAt !== undefined && life >= s.expiresAt) {
+        this.trace(`IKE SA ${hex(s.icookie)} with ${intToIp(s.peer)}: hard lifetime`, 'timer');
+        this.deleteIke(s, 'hard lifetime expired');
+        continue;
+      }
+      if (s.retireAt !== undefined && now >= s.retireAt) { this.deleteIke(s, 'replaced by a new IKE SA (rekey)'); continue; }
+      if (!s.rekeyed && s.softAt !== undefined && life >= s.softAt && s.retireAt === undefined) {
+        s.rekeyed = true;
+        const t = [...this.tunnels.values()].find(x => x.peer === s.peer && x.ike);
+        const newer = [...this.ikeSas.values()].some(o => o !== s && o.peer === s.peer && o.state !== 'DEAD' && o.created > s.created);
+        this.trace(`IKE SA ${hex(s.icookie)} with ${intToIp(s.peer)}: soft lifetime${!t ? ' (no tunnel needs it: not renewed)' : newer ? ' (a newer one exists)' : ''}`, 'timer');
+        if (t && !newer) {
+          this.host.log(`KMD_PM_P1_REKEY: IKE SA with ${intToIp(s.peer)} reaches its soft lifetime: negotiating a new one`);
+          this.startPhase1(s.peer, s.local, t.ike!);
+        }
       }
     }
     for (const [k, q] of this.qms) {
       if (q.done) { if (now - (q.nextRetry || now) > 60_000 || !this.ikeSas.has(q.ike.key)) this.qms.delete(k); continue; }
       if (!this.ikeSas.has(q.ike.key)) { this.qms.delete(k); this.qmDone(q); this.fail(q.tunnel, 'the IKE SA went away during quick mode'); continue; }
       if (q.awaiting && q.lastSent && now >= q.nextRetry) {
-        if (q.retries >= KMD_LIMITS.retransmits) { this.qms.delete(k); this.qmDone(q); this.fail(q.tunnel, `no answer from ${intToIp(q.ike.peer)} to quick mode`); continue; }
+        if (q.retries >= KMD_LIMITS.retransmits) { this.qms.delete(k); this.qmDone(q); this.fail(q.tunnel, `no answer from ${intToIp(q.ike.peer)} to quick mode`, 'no-answer'); continue; }
         q.retries++; q.nextRetry = now + KMD_LIMITS.retransmitMs * 2 ** q.retries;
+        this.trace(`retransmitting quick mode 0x${q.mid.toString(16)} to ${intToIp(q.ike.peer)} (${q.retries} of ${KMD_LIMITS.retransmits})`, 'timer');
         this.send(q.ike, q.lastSent);
       }
     }
-    // hard lifetimes of IPsec SAs (the ES PIC reports them too; this keeps kmd's books straight)
     for (const t of this.tunnels.values()) {
-      const gone = t.installed.filter(x => now >= x.created + x.lifetime * 1000);
-      if (gone.length) { this.uninstall(t, gone, 'hard lifetime'); if (!t.installed.length) this.host.tunnelReady(t.ifl, false); }
+      // hard lifetimes: the SA goes, the peer is told
+      const gone = t.installed.filter(x => life >= x.created + x.lifetime * 1000);
+      if (gone.length) { this.trace(`SA ${t.saName}: hard lifetime`, 'timer'); this.deleteIpsec(t, gone, 'hard lifetime expired'); }
+      // replaced by a rekey a moment ago
+      const retired = t.installed.filter(x => x.retireAt !== undefined && now >= x.retireAt);
+      if (retired.length) this.deleteIpsec(t, retired, 'replaced by a new SA (rekey)');
+      // soft lifetime of the SA in use: a new one before the hard lifetime
+      const cur = t.installed[t.installed.length - 1];
+      if (cur && cur.retireAt === undefined && life >= cur.softAt && t.negotiating === undefined && (cur.rekeyAt === undefined || now - cur.rekeyAt >= KMD_LIMITS.retryBackoffMs)) {
+        this.trace(`SA ${t.saName}: soft lifetime (${cur.role}${cur.rekeyAt !== undefined ? ', the last attempt failed' : ''})`, 'timer');
+        this.host.log(`KMD_PM_SA_REKEY: IPsec SA ${t.saName} on ${t.ifl} reaches its soft lifetime: negotiating a new one`);
+        cur.rekeyAt = now;
+        this.negotiate(t);
+      }
     }
   }
+
+  /** What a tunnel has installed, for `show` and the diagnosis: SPIs, role, age and lifetimes. */
+  installedOf(ifl: string): ReadonlyArray<Readonly<Installed>> { return this.tunnels.get(ifl)?.installed ?? []; }
+  /** The lifetime clock, in seconds since an SA was created and until it expires. */
+  lifeSeconds(x: Readonly<Installed>): { age: number; remaining: number; soft: number } {
+    const life = this.life();
+    return { age: Math.floor((life - x.created) / 1000), remaining: Math.max(0, Math.ceil((x.created + x.lifetime * 1000 - life) / 1000)), soft: Math.max(0, Math.ceil((x.softAt - life) / 1000)) };
+  }
+  /** Seconds until an IKE SA's hard lifetime, on the lifetime clock. */
+  ikeRemaining(s: IkeSa): number | undefined { return s.expiresAt === undefined ? undefined : Math.max(0, Math.ceil((s.expiresAt - this.life()) / 1000)); }
 
   /** IKE SAs for `show ike security-associations` (failed ones too, so a learner sees why). */
   ikeSnapshot(): IkeSa[] { return [...this.ikeSas.values()]; }
@@ -793,3 +1149,5 @@ function describeId(body: Buffer): string {
   return s ? describeSelector(s) : `id type ${v.type}`;
 }
 
+
+function ipToIntSafe(s: string): number | undefined { try { return ipToInt(s); } catch { return undefined; } }

@@ -8,6 +8,7 @@ export class MemLab {
   routers = new Map<string, Router>();
   hosts = new Map<string, SimHost>();
   wires = new Map<string, Wire>();
+  private specs = new Map<string, { config: string; opts: Partial<RouterOptions> }>();
 
   router(name: string, config: string, opts: Partial<RouterOptions> = {}): Router {
     const r = new Router({ name, ...opts });
@@ -15,6 +16,27 @@ export class MemLab {
     if (!c.ok) throw new Error(`${name}: ${c.output}`);
     r.start(50);
     this.routers.set(name, r);
+    this.specs.set(name, { config, opts });
+    return r;
+  }
+  /**
+   * A router restarts: the old one stops (its state gone, as a crashed process's), a new one with the
+   * configuration given (or its last one) takes its place on the same wires.
+   */
+  async restart(name: string, config?: string): Promise<Router> {
+    const old = this.routers.get(name), spec = this.specs.get(name);
+    if (!old || !spec) throw new Error(`unknown router ${name}`);
+    await old.stop();
+    const ends: Array<[string, Wire['a']]> = [];
+    for (const [key, w] of this.wires) {
+      const [a, b] = key.split('--') as [string, string];
+      if (a.split(':')[0] === name) ends.push([a.split(':')[1]!, w.a]);
+      if (b.split(':')[0] === name) ends.push([b.split(':')[1]!, w.b]);
+    }
+    for (const [, end] of ends) end.onReceive(() => {});
+    const r = this.router(name, config ?? spec.config, spec.opts);
+    for (const [ifd, end] of ends) r.pfe.attach(ifd, end);
+    await r.ready();
     return r;
   }
   host(name: string, addr: string, len: number, gw?: string): SimHost {

@@ -71,6 +71,8 @@ export class Pfe implements IpsecSink {
   readonly dynamic = new Map<string, { ready: boolean; queue: Buffer[]; asked: boolean }>();
   /** kmd: traffic wants a dynamic SA that has none */
   onAcquire?: (ifl: string) => void;
+  /** kmd: ESP or AH for one of our addresses with an SPI no SA has (the peer holds SAs we lost) */
+  onBadSpi?: (proto: number, spi: number, src: number, dst: number) => void;
 
   constructor(readonly name: string, interfaceNames: string[], readonly ipsec?: IpsecEngine, readonly now: () => number = Date.now, readonly reIpsec?: IpsecEngine) {
     for (const n of [...interfaceNames, 'lo0']) this.ensureIfd(n);

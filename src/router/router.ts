@@ -20,6 +20,11 @@ export interface RouterOptions {
   /** 'worker' (default): one worker thread per ES PIC; 'inline': in this thread; or an engine */
   ipsec?: 'worker' | 'inline' | Engine;
   now?: () => number;
+  /**
+   * How much faster than the wall clock SA lifetimes run (1: real time). A lab sets it (`clock-rate`
+   * in the topology) to watch soft lifetimes, rekeys and expiries in seconds rather than hours.
+   */
+  clockRate?: number;
   onEvent?: (e: string) => void;
 }
 export type CommitResult = { ok: true; warnings: Diagnostic[]; output: string } | { ok: false; output: string };
@@ -51,8 +56,11 @@ export class Router {
     this.pfe.onInternalError = e => { if (logged++ < 10) this.log.write('messages', 'pfe', `PFE internal error, packet dropped: ${(e as Error)?.stack ?? String(e)}`); };
     // kmd: IKE on UDP 500 of the router's addresses, its SAs into the ES PIC
     const now = opts.now ?? Date.now;
+    const rate = opts.clockRate ?? 1, t0 = now();
+    this.clock = rate === 1 ? now : () => t0 + (now() - t0) * rate;
     this.kmd = new Kmd({
       now,
+      clock: this.clock,
       sendUdp: (src, dst, sport, dport, payload) => this.pfe.originate(buildIpv4({ protocol: PROTO_UDP, src, dst, id: this.pfe.nextId(), ttl: 64 }, buildUdp({ src, dst }, sport, dport, payload))),
       install: (ifl, pair, inbound) => {
         this.ipsec.installDynamic?.(ifl, pair);
@@ -68,9 +76,12 @@ export class Router {
       trace: (flag, msg) => this.kmdTrace(flag, msg),
     });
     this.pfe.onAcquire = ifl => this.kmd.acquire(ifl);
+    this.pfe.onBadSpi = (proto, spi, src, dst) => this.kmd.badSpi(proto, spi, src, dst);
     this.pfe.listenUdp(500, (_pkt, info) => this.kmd.receive(info.payload, info.src, info.dst, info.srcPort));
   }
   readonly kmd: Kmd;
+  /** the clock SA lifetimes run on (see `clockRate`) */
+  readonly clock: () => number;
 
   /** kmd's important events: the kmd log (as JUNOS writes /var/log/kmd), and messages. */
   kmdLog(msg: string): void {

@@ -20,7 +20,12 @@ export class IpsecIn extends GraphNode {
       const spi = whole.readUInt32BE(ihl + off);
       const ifl = pfe.inboundSa.get(`${proto}/${spi}/${dst}`);
       if (ifl?.startsWith('re:') && pfe.reIpsec) { pfe.reIpsec.decrypt(ifl, whole); this.g.release(p); continue; }
-      if (!ifl || !pfe.ipsec) { if (p.trace) this.g.traceLine(p, this.name, `no SA for ${proto === PROTO_ESP ? 'ESP' : 'AH'} SPI ${spi}`); this.drop(p, 'ipsec-no-sa'); continue; }
+      if (!ifl || !pfe.ipsec) {
+        if (p.trace) this.g.traceLine(p, this.name, `no SA for ${proto === PROTO_ESP ? 'ESP' : 'AH'} SPI ${spi}`);
+        this.drop(p, 'ipsec-no-sa');
+        pfe.onBadSpi?.(proto, spi, whole.readUInt32BE(12), dst);   // kmd tells the peer (rate-limited)
+        continue;
+      }
       if (p.trace) this.g.traceLine(p, this.name, `${proto === PROTO_ESP ? 'ESP' : 'AH'} SPI ${spi}: SA of ${ifl}, to the ES PIC`);
       pfe.ipsec.decrypt(ifl, whole, pfe.traces.park(p));
       this.g.release(p);

@@ -1,0 +1,213 @@
+/**
+ * The whole life of a dynamic tunnel, in memory: aggressive mode, rekeys under traffic (lifetimes on a
+ * faster clock), DELETE on clear and on a commit that changes the policy, and a restarted peer that
+ * gets the tunnel back by itself (INVALID-SPI, INITIAL-CONTACT).
+ */
+import { describe, it, expect, afterEach } from 'vitest';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { MemLab } from '../../src/lab/memlab.js';
+import { Interpreter } from '../../src/cli/interp.js';
+import { transcript } from '../../src/cli/transcript.js';
+import type { RouterOptions } from '../../src/router/router.js';
+import { Xchg } from '../../src/kmd/constants.js';
+
+const TOPO = join(import.meta.dirname, '../../topologies');
+const CONF = { a: readFileSync(join(TOPO, 'gw-a-ike.conf'), 'utf8'), b: readFileSync(join(TOPO, 'gw-b-ike.conf'), 'utf8') };
+let lab: MemLab | undefined;
+afterEach(async () => { await lab?.close(); lab = undefined; });
+
+async function build(edit: (side: 'a' | 'b', conf: string) => string = (_s, c) => c, opts: Partial<RouterOptions> = {}) {
+  lab = new MemLab();
+  const gwA = lab.router('gw-a', edit('a', CONF.a), { ipsec: 'inline', ...opts });
+  const gwB = lab.router('gw-b', edit('b', CONF.b), { ipsec: 'inline', ...opts });
+  const hostA = lab.host('host-a', '10.1.1.1', 24, '10.1.1.254');
+  const hostB = lab.host('host-b', '10.2.2.2', 24, '10.2.2.254');
+  lab.link('gw-a:fe-0/0/1', 'host-a');
+  const transit = lab.link('gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
+  lab.link('gw-b:fe-0/0/1', 'host-b');
+  await lab.ready();
+  return { lab, gwA, gwB, hostA, hostB, transit };
+}
+const aggressive = (_s: string, c: string) => c.replace(/mode main;/, 'mode aggressive;');
+/** the ISAKMP exchange types on the transit wire (UDP 500) */
+function isakmpLog(t: Awaited<ReturnType<typeof build>>) {
+  const seen: Array<{ exchange: number; flags: number; payload: Buffer }> = [];
+  t.transit.watch((_from, f) => {
+    if (f.readUInt16BE(12) !== 0x0800 || f[23] !== 17) return;
+    const ihl = (f[14]! & 15) * 4, udp = 14 + ihl;
+    if (f.readUInt16BE(udp + 2) !== 500) return;
+    const m = f.subarray(udp + 8);
+    seen.push({ exchange: m[18]!, flags: m[19]!, payload: Buffer.from(m) });
+  });
+  return seen;
+}
+const kmdLog = (r: { log: { read(f: string): string[] | undefined } }) => (r.log.read('kmd') ?? []).join('\n');
+
+describe('aggressive mode', () => {
+  it('both policies say aggressive: three messages, identities in the clear, the tunnel comes up', async () => {
+    const t = await build(aggressive);
+    const seen = isakmpLog(t);
+    expect(await t.hostA.ping('10.2.2.2', { count: 3, timeoutMs: 3000 })).toHaveLength(3);
+    const p1 = seen.filter(x => x.exchange === Xchg.AGGRESSIVE);
+    expect(p1).toHaveLength(3);
+    expect(seen.some(x => x.exchange === Xchg.MAIN)).toBe(false);
+    // messages 1 and 2 in the clear, each with its sender's ID (10.5.5.5, 10.6.6.6); message 3 encrypted
+    expect(p1.map(x => x.flags & 1)).toEqual([0, 0, 1]);
+    expect(p1[0]!.payload.includes(Buffer.from([10, 5, 5, 5]))).toBe(true);
+    expect(p1[1]!.payload.includes(Buffer.from([10, 6, 6, 6]))).toBe(true);
+    const out = await transcript(new Interpreter(t.gwA), ['show ike security-associations', 'show ike security-associations detail']);
+    expect(out).toMatch(/10\.6\.6\.6\s+Matured\s+[0-9a-f]{16}\s+[0-9a-f]{16}\s+Aggressive/);
+    expect(out).toMatch(/Exchange type: Aggressive, Authentication method: Pre-shared-keys/);
+    expect(out).toMatch(/Remote identity: 10\.6\.6\.6/);
+    expect(t.gwB.kmd.ikeSnapshot()[0]).toMatchObject({ role: 'responder', mode: 'aggressive', state: 'MATURED', remoteId: '10.5.5.5' });
+  });
+
+  it('a wrong pre-shared key in aggressive mode: the initiator finds it from HASH_R at once', async () => {
+    const t = await build((s, c) => aggressive(s, s === 'b' ? c.replace('example-pre-shared-key', 'another-key') : c));
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 1500 })).toHaveLength(0);
+    expect(kmdLog(t.gwA)).toMatch(/KMD_PM_P1_FAILED: IKE phase 1 \(Aggressive mode\) with 10\.6\.6\.6 failed: authentication failed \(HASH_R does not match; is the pre-shared key the same on both sides\?\)/);
+    expect(t.gwA.kmd.failures.get(0x0a060606)?.kind).toBe('auth');
+  });
+
+  it('the initiator uses aggressive mode, the responder\'s policy says main: accepted (the chapter), and noted', async () => {
+    const t = await build((s, c) => (s === 'a' ? aggressive(s, c) : c));
+    expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 3000 })).toHaveLength(2);
+    expect(kmdLog(t.gwB)).toMatch(/KMD_PM_P1_MODE: 10\.5\.5\.5 initiates in Aggressive mode; the IKE policy says main: accepted/);
+    expect(t.gwB.kmd.modeNotes.get(0x0a050505)).toMatchObject({ theirs: 'aggressive', ours: 'main' });
+  });
+
+  it('aggressive mode offers only the proposals of the first one\'s group (one KE payload)', async () => {
+    const two = (c: string) => c.replace(/proposal ike-proposal \{/, 'proposal ike-g2 {\n authentication-method pre-shared-keys;\n dh-group group2;\n }\n proposal ike-proposal {').replace(/proposals ike-proposal;/, 'proposals [ ike-g2 ike-proposal ];');
+    const t = await build((s, c) => aggressive(s, two(c)));
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
+    expect(t.gwA.kmd.ikeSnapshot()[0]!.choice!.group).toBe('group2');
+  });
+});
+
+describe('lifetimes and rekeying', () => {
+  // the shortest lifetimes the chapter allows (180 s), on a clock 60 times faster: 3 s of wall time
+  const short = (_s: string, c: string) => c.replace(/lifetime-seconds 6000;/g, 'lifetime-seconds 180;').replace(/encryption-algorithm 3des-cbc;\n        \}\n        policy 10/, 'encryption-algorithm 3des-cbc;\n            lifetime-seconds 180;\n        }\n        policy 10');
+
+  it('two rekeys under a continuous ping (10 per second): at most one lost each; old SAs deleted on both sides', async () => {
+    const t = await build(short, { clockRate: 60 });
+    expect(t.gwA.model!.ike.proposals.get('ike-proposal')!.lifetimeSeconds).toBe(180);
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
+    const tun = () => t.gwA.kmd.tunnels.get('es-0/1/0.0')!;
+    const sent = 80;   // 8 s: the SA (3 s of wall time) is renewed at 2.7 s, 5.4 s, ...
+    const replies = await t.hostA.ping('10.2.2.2', { count: sent, timeoutMs: 300, intervalMs: 100 });
+    const rekeys = tun().rekeys + t.gwB.kmd.tunnels.get('es-0/1/0.0')!.rekeys;
+    expect(rekeys).toBeGreaterThanOrEqual(2);
+    expect(sent - replies.length).toBeLessThanOrEqual(rekeys);
+    // replaced SAs are deleted on both sides: at most the current one and one being replaced
+    expect(tun().installed.length).toBeLessThanOrEqual(2);
+    expect(kmdLog(t.gwA)).toMatch(/KMD_PM_SA_REKEY: IPsec SA dynamic-sa1 on es-0\/1\/0\.0 reaches its soft lifetime/);
+    // (on this fast clock the 18 s between soft and hard lifetime are 0.3 s: the hard lifetime may
+    // come before the rekey's grace second is over; either way the old SA goes and the peer is told)
+    const gone = /KMD_PM_SA_DELETED: IPsec SA dynamic-sa1 .* removed: (replaced by a new SA \(rekey\)|hard lifetime expired|10\.\d\.\d\.\d deleted it)/g;
+    expect(kmdLog(t.gwA).match(gone)!.length).toBeGreaterThanOrEqual(2);
+    expect(kmdLog(t.gwB).match(gone)!.length).toBeGreaterThanOrEqual(2);
+    // the IKE SA was renewed too, and the old one deleted
+    expect(kmdLog(t.gwA)).toMatch(/KMD_PM_P1_REKEY: IKE SA with 10\.6\.6\.6 reaches its soft lifetime/);
+    expect(kmdLog(t.gwA) + kmdLog(t.gwB)).toMatch(/KMD_PM_P1_DELETED: .*(replaced by a new IKE SA \(rekey\)|deleted the IKE SA|hard lifetime expired)/);
+    expect(t.gwA.kmd.ikeSnapshot().filter(s => s.matured).length).toBeLessThanOrEqual(2);
+    // the ES PIC holds what kmd holds: no SA left behind
+    const pic = (await t.gwB.ipsec.snapshot!()).sas.filter(s => !s.manual);
+    expect(pic.filter(s => s.direction === 'inbound').length).toBe(t.gwB.kmd.tunnels.get('es-0/1/0.0')!.installed.length);
+  }, 30000);
+
+  it('the shorter lifetime wins (RESPONDER-LIFETIME): gw-b says 180 s, gw-a offered 6000 s', async () => {
+    const t = await build((s, c) => (s === 'b' ? short(s, c) : c));
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
+    expect(t.gwA.kmd.tunnels.get('es-0/1/0.0')!.installed[0]!.lifetime).toBe(180);
+    expect(t.gwB.kmd.tunnels.get('es-0/1/0.0')!.installed[0]!.lifetime).toBe(180);
+    const out = await transcript(new Interpreter(t.gwA), ['show ipsec security-associations detail dynamic-sa1']);
+    expect(out).toMatch(/Soft lifetime: Expires in 1[56]\d seconds\n    Hard lifetime: Expires in 1[78]\d seconds/);
+  });
+
+  it('a hard lifetime with no rekey possible: the SA goes and the peer is told (DELETE)', async () => {
+    const t = await build(short, { clockRate: 60 });
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
+    // the peer stops answering IKE: the rekey cannot happen; at the hard lifetime the SA is deleted
+    t.gwB.pfe.udp.delete(500);
+    const tun = t.gwA.kmd.tunnels.get('es-0/1/0.0')!;
+    const end = Date.now() + 8000;
+    while (tun.installed.length && Date.now() < end) await new Promise(r => setTimeout(r, 50));
+    expect(tun.installed).toHaveLength(0);
+    expect(kmdLog(t.gwA)).toMatch(/removed: hard lifetime expired/);
+  }, 15000);
+});
+
+describe('deletes, restarts and commits', () => {
+  it('clear ike and clear ipsec on gw-a: gw-b drops its SAs too (DELETE); traffic negotiates new ones', async () => {
+    const t = await build();
+    expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 3000 })).toHaveLength(2);
+    const oldB = t.gwB.kmd.tunnels.get('es-0/1/0.0')!.installed.map(x => x.inSpi.esp);
+    const cli = new Interpreter(t.gwA);
+    await transcript(cli, ['clear ipsec security-associations', 'clear ike security-associations']);
+    const tunB = t.gwB.kmd.tunnels.get('es-0/1/0.0')!;
+    const end = Date.now() + 2000;
+    while ((tunB.installed.length || t.gwB.kmd.ikeSnapshot().length) && Date.now() < end) await new Promise(r => setTimeout(r, 10));
+    expect(tunB.installed).toHaveLength(0);
+    expect(t.gwB.kmd.ikeSnapshot()).toHaveLength(0);
+    expect(kmdLog(t.gwB)).toMatch(/10\.5\.5\.5 deleted the IKE SA/);
+    expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 3000 })).toHaveLength(2);
+    expect(tunB.installed.map(x => x.inSpi.esp)).not.toEqual(oldB);
+  });
+
+  it('gw-b restarts (its SAs lost): gw-a\'s ESP draws INVALID-SPI with INITIAL-CONTACT, and the tunnel comes back by itself', async () => {
+    const t = await build();
+    expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 3000 })).toHaveLength(2);
+    const oldA = t.gwA.kmd.tunnels.get('es-0/1/0.0')!.installed.map(x => x.outSpi.esp);
+    const gwB = await t.lab.restart('gw-b');
+    expect(gwB.kmd.ikeSnapshot()).toHaveLength(0);
+    // only host-a sends: gw-b sees ESP it cannot place, starts IKE with INITIAL-CONTACT, gw-a drops
+    // its stale SAs, and the next packets negotiate new ones; no command on gw-a
+    const end = Date.now() + 10000;
+    let ok = false;
+    while (!ok && Date.now() < end) ok = (await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 500 })).length === 1;
+    expect(ok).toBe(true);
+    expect(kmdLog(gwB)).toMatch(/KMD_PM_BAD_SPI: ESP from 10\.5\.5\.5 with SPI 0x[0-9a-f]+, which no SA here has/);
+    expect(kmdLog(t.gwA)).toMatch(/KMD_PM_INITIAL_CONTACT: 10\.6\.6\.6 starts afresh/);
+    expect(t.gwA.kmd.tunnels.get('es-0/1/0.0')!.installed.map(x => x.outSpi.esp)).not.toEqual(oldA);
+    expect(t.gwA.kmd.ikeSnapshot().filter(s => s.matured)).toHaveLength(1);
+  }, 15000);
+
+  it('a restarted gw-b whose host speaks first: its IKE carries INITIAL-CONTACT and gw-a drops the stale SAs', async () => {
+    const t = await build();
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
+    const gwB = await t.lab.restart('gw-b');
+    expect(await t.hostB.ping('10.1.1.1', { count: 2, timeoutMs: 3000 })).toHaveLength(2);
+    expect(kmdLog(t.gwA)).toMatch(/KMD_PM_INITIAL_CONTACT/);
+    expect(t.gwA.kmd.tunnels.get('es-0/1/0.0')!.installed).toHaveLength(1);
+    expect(gwB.kmd.tunnels.get('es-0/1/0.0')!.installed).toHaveLength(1);
+  });
+
+  it('a commit that changes the IPsec policy deletes the SAs on both sides (DELETE); traffic uses the new policy', async () => {
+    const t = await build();
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
+    expect(t.gwA.kmd.tunnels.get('es-0/1/0.0')!.installed[0]!.choice.authentication).toBe('hmac-md5-96');
+    // both sides now prefer dynamic-2 (hmac-sha1-96)
+    const swap = (c: string) => c.replace('proposals [ dynamic-1 dynamic-2 ];', 'proposals [ dynamic-2 dynamic-1 ];');
+    expect(t.gwB.commitText(swap(CONF.b)).ok).toBe(true);
+    expect(t.gwA.commitText(swap(CONF.a)).ok).toBe(true);
+    expect(kmdLog(t.gwA)).toMatch(/removed: its policy changed \(commit\)/);
+    expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 3000 })).toHaveLength(2);
+    expect(t.gwA.kmd.tunnels.get('es-0/1/0.0')!.installed.map(x => x.choice.authentication)).toEqual(['hmac-sha1-96']);
+    expect(t.gwB.kmd.tunnels.get('es-0/1/0.0')!.installed.map(x => x.choice.authentication)).toEqual(['hmac-sha1-96']);
+  });
+
+  it('an authenticated INVALID-SPI for an SA in use removes it; a forged clear one is dropped', async () => {
+    const t = await build();
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
+    // gw-b forgets its SAs without telling (as after a crash of its ES PIC state) but keeps its IKE SA
+    const tunB = t.gwB.kmd.tunnels.get('es-0/1/0.0')!;
+    const inbound = tunB.installed[0]!.inSpi.esp!;
+    t.gwB.pfe.removeInboundSpi(50, inbound, 0x0a060606);
+    const end = Date.now() + 5000;
+    let ok = false;
+    while (!ok && Date.now() < end) ok = (await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 500 })).length === 1;
+    expect(ok).toBe(true);
+    expect(kmdLog(t.gwA)).toMatch(/removed: 10\.6\.6\.6 does not know SPI 0x[0-9a-f]+ \(INVALID-SPI\)/);
+  }, 10000);
+});
