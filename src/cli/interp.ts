@@ -56,11 +56,16 @@ const line = (name: string, help: string) => `  ${name.length >= HELP_PAD ? name
 const ambiguous = (w: { text: string; col: number }, items: Array<{ name: string; help: string }>) =>
   new CliError(w.col, `'${w.text}' is ambiguous.`, 'Possible completions:\n' + items.map(x => line(x.name, x.help)).join('\n'));
 
-/** Output filters: `| match`, `| except`, `| count`, `| no-more`. */
+/** Output filters: `| match`, `| except`, `| count`, `| last`, `| no-more`. */
 class PipeWriter implements Session {
   private buf = '';
   private count = 0;
-  constructor(private out: Session, private filters: Array<{ kind: string; re?: RegExp }>, readonly signal?: AbortSignal) {}
+  private tail?: string[];
+  private tailN = 0;
+  constructor(private out: Session, private filters: Array<{ kind: string; re?: RegExp; n?: number }>, readonly signal?: AbortSignal) {
+    const last = filters.find(f => f.kind === 'last');
+    if (last) { this.tail = []; this.tailN = last.n!; }
+  }
   write(s: string): void {
     if (!this.filters.some(f => f.kind !== 'no-more' && f.kind !== 'display-set' && f.kind !== 'compare')) { this.out.write(s); return; }
     this.buf += s;
@@ -73,10 +78,12 @@ class PipeWriter implements Session {
       if (f.kind === 'except' && f.re!.test(l)) return;
     }
     if (this.filters.some(f => f.kind === 'count')) { this.count++; return; }
+    if (this.tail) { this.tail.push(l); if (this.tail.length > this.tailN) this.tail.shift(); return; }
     this.out.write(l + '\n');
   }
   end(): void {
     if (this.buf) { this.emit(this.buf); this.buf = ''; }
+    if (this.tail) { for (const l of this.tail) this.out.write(l + '\n'); this.tail = []; }
     if (this.filters.some(f => f.kind === 'count')) this.out.write(`Count: ${this.count} lines\n`);
   }
 }
@@ -325,11 +332,12 @@ export class Interpreter {
     return `${' '.repeat(this.prompt.length + e.col)}^\n${e.message}\n${e.extra ? e.extra + '\n' : ''}`;
   }
 
-  private parsePipes(parts: Array<{ text: string; col: number }>): Array<{ kind: string; re?: RegExp }> {
-    const out: Array<{ kind: string; re?: RegExp }> = [];
+  private parsePipes(parts: Array<{ text: string; col: number }>): Array<{ kind: string; re?: RegExp; n?: number }> {
+    const out: Array<{ kind: string; re?: RegExp; n?: number }> = [];
     const pipes = [
       { name: 'match', help: 'Show only text that matches a pattern' }, { name: 'except', help: 'Show only text that does not match a pattern' },
       { name: 'count', help: 'Count occurrences' }, { name: 'no-more', help: "Don't paginate output" },
+      { name: 'last', help: 'Display end of output only' },
       { name: 'display', help: 'Show additional kinds of information' }, { name: 'compare', help: 'Compare configuration changes with prior version' },
     ];
     for (const part of parts) {
@@ -343,6 +351,12 @@ export class Interpreter {
         let re: RegExp;
         try { re = new RegExp(w.slice(1).map(x => x.text).join(' '), 'i'); } catch { throw new CliError(w[1]!.col, 'error: invalid regular expression'); }
         out.push({ kind: k, re });
+      } else if (k === 'last') {
+        // `| last N`: the last N lines (without N, a screenful: 24)
+        const n = w[1] ? Number(w[1].text) : 24;
+        if (w[1] && !(/^\d+$/.test(w[1].text) && n >= 1 && n <= 100000)) throw new CliError(w[1].col, 'error: value is not within range (1..100000)');
+        if (w.length > 2) throw new CliError(w[2]!.col, 'syntax error.');
+        out.push({ kind: 'last', n });
       } else if (k === 'display') {
         if (w[1]?.text !== 'set' && !(w[1] && 'set'.startsWith(w[1].text))) throw new CliError(w[1]?.col ?? part.col + part.text.length, 'syntax error, expecting set.');
         out.push({ kind: 'display-set' });
@@ -649,7 +663,7 @@ export class Interpreter {
     const pipeParts = splitPipes(partial);
     if (pipeParts.length > 1) {
       const last = pipeParts[pipeParts.length - 1]!.text.trim();
-      const pipes = [{ name: 'count', help: 'Count occurrences' }, { name: 'display', help: 'Show additional kinds of information' }, { name: 'except', help: 'Show only text that does not match a pattern' }, { name: 'match', help: 'Show only text that matches a pattern' }, { name: 'no-more', help: "Don't paginate output" }, { name: 'compare', help: 'Compare configuration changes with prior version' }];
+      const pipes = [{ name: 'count', help: 'Count occurrences' }, { name: 'display', help: 'Show additional kinds of information' }, { name: 'except', help: 'Show only text that does not match a pattern' }, { name: 'last', help: 'Display end of output only' }, { name: 'match', help: 'Show only text that matches a pattern' }, { name: 'no-more', help: "Don't paginate output" }, { name: 'compare', help: 'Compare configuration changes with prior version' }];
       if (last.startsWith('display')) return { items: [{ name: 'set', help: 'Show configuration as set commands' }] };
       return { items: pipes.filter(p => p.name.startsWith(last)) };
     }

@@ -104,6 +104,7 @@ class Checker {
     this.ipsec();
     this.ike();
     this.certificates();
+    this.traceoptions();
     this.resolve();
   }
 
@@ -406,6 +407,24 @@ class Checker {
     }
   }
 
+  /** `[edit security traceoptions] file NAME files N size S`: files 2..1000 and needs size; size 10k..1g. */
+  traceoptions(): void {
+    const tr = this.root.get('security')?.get('traceoptions');
+    const f = tr?.get('file');
+    if (!f) return;
+    const path = ['security', 'traceoptions'];
+    const v = f.values;
+    const opt = (k: string) => { const i = v.indexOf(k); return i > 0 ? v[i + 1] : undefined; };
+    const files = opt('files'), size = opt('size');
+    if (files !== undefined && (Number(files) < 2 || Number(files) > 1000)) this.err('TRACE_FILES_RANGE', path, statementOf(f), files);
+    if (files !== undefined && size === undefined) this.err('TRACE_FILES_NEED_SIZE', path, statementOf(f));
+    if (size !== undefined) {
+      const n = traceSize(size);
+      if (n === undefined || n < 10 * 1024 || n > 1024 ** 3) this.err('TRACE_SIZE_RANGE', path, statementOf(f), size);
+    }
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(v[0] ?? '') || v[0] === '.' || v[0] === '..') this.err('TRACE_FILE_NAME', path, statementOf(f), v[0] ?? '');
+  }
+
   certificates(): void {
     const certs = this.root.get('security')?.get('certificates');
     for (const ca of certs?.entries('certification-authority') ?? []) {
@@ -590,7 +609,7 @@ export function compile(root: CNode): M.RouterModel {
     const opt = (k: string) => { const i = f?.indexOf(k) ?? -1; return i >= 0 ? f![i + 1] : undefined; };
     model.traceoptions = {
       flags: tr.entries('flag').map(x => x.key!),
-      ...(f ? { file: { name: f[0]!, ...(opt('files') ? { files: Number(opt('files')) } : {}), ...(opt('size') ? { size: opt('size') } : {}) } } : {}),
+      ...(f ? { file: { name: f[0]!, ...(opt('files') ? { files: Number(opt('files')) } : {}), ...(opt('size') ? { size: opt('size'), sizeBytes: traceSize(opt('size')!) } : {}) } } : {}),
     };
   }
   const bgp = root.get('protocols')?.get('bgp');
@@ -610,3 +629,10 @@ export function commitCheck(root: CNode, opts: { chassis?: ChassisView } = {}): 
 }
 
 export { intToIp };
+
+/** A trace file size: bytes, or with k, m or g (KB, MB, GB). */
+export function traceSize(s: string): number | undefined {
+  const m = /^(\d{1,10})([kmg]?)$/i.exec(s);
+  if (!m) return undefined;
+  return Number(m[1]) * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[m[2]!.toLowerCase()]!;
+}

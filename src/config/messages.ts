@@ -57,6 +57,10 @@ export const MESSAGES = {
   BGP_SA_NOT_MANUAL: "security association '{0}' is dynamic; BGP can use only a manual transport-mode SA",
   BGP_SA_NOT_TRANSPORT: "security association '{0}' is a tunnel-mode SA; BGP can use only a manual transport-mode SA",
   URL_SCHEME: "{0} must have the form {1}",
+  TRACE_FILES_RANGE: 'files {0}: value is not within range (2..1000)',
+  TRACE_FILES_NEED_SIZE: "'files' requires 'size': the file rotates when it reaches its size",
+  TRACE_SIZE_RANGE: 'size {0}: value is not within range (10k..1g)',
+  TRACE_FILE_NAME: "file '{0}': a trace file name is a plain name in /var/log (letters, digits, '.', '_', '-')",
 } as const;
 export type MessageCode = keyof typeof MESSAGES;
 

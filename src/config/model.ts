@@ -88,6 +88,6 @@ export interface RouterModel {
     authorities: Map<string, { caName?: string; crl?: string; encoding: 'binary' | 'pem'; enrollmentUrl?: string; file?: string; ldapUrl?: string }>;
     local: Map<string, { loadKeyFile?: string; hasKeyString: boolean }>;
   };
-  traceoptions?: { file?: { name: string; files?: number; size?: string }; flags: string[] };
+  traceoptions?: { file?: { name: string; files?: number; size?: string; sizeBytes?: number }; flags: string[] };
   bgp: Array<{ group: string; neighbor?: string; ipsecSa?: string }>;
 }

@@ -89,6 +89,18 @@ export class Router {
     if (this.model?.traceoptions?.file?.name) this.log.write('kmd', 'kmd', msg);
     this.opts.onEvent?.(msg);
   }
+  /**
+   * `[edit security traceoptions] file NAME files N size S`: the trace file rotates at S bytes (128k
+   * if not given) keeping N files (3 if not given), as JUNOS names them: NAME, NAME.0, NAME.1, ...
+   */
+  private traceFile?: string;
+  private applyTraceoptions(model: RouterModel): void {
+    const t = model.traceoptions;
+    const name = t ? t.file?.name ?? 'kmd' : undefined;
+    if (this.traceFile && this.traceFile !== name) this.log.rotate(this.traceFile, undefined);
+    this.traceFile = name;
+    if (name) this.log.rotate(name, { size: t!.file?.sizeBytes ?? 128 * 1024, files: t!.file?.files ?? 3 });
+  }
   /** Traces of kmd when `[edit security traceoptions]` asks for them (flag all, or the flag given). */
   kmdTrace(flag: string, msg: string): void {
     const t = this.model?.traceoptions;
@@ -112,6 +124,7 @@ export class Router {
     this.tree = r.tree;
     this.model = r.model;
     this.pfe.apply(r.model);
+    this.applyTraceoptions(r.model);
     this.kmd.configure(r.model, [...this.pfe.ifls.values()]);
     this.lastCommit = new Date();
     this.log.write('messages', 'mgd', `UI_COMMIT: configuration committed from ${file}`);
@@ -119,7 +132,7 @@ export class Router {
   }
   /** Apply an already checked tree and model (the commit database does the checking). */
   applyChecked(tree: CNode, model: RouterModel): void {
-    this.tree = tree; this.model = model; this.pfe.apply(model); this.kmd.configure(model, [...this.pfe.ifls.values()]); this.lastCommit = new Date();
+    this.tree = tree; this.model = model; this.pfe.apply(model); this.applyTraceoptions(model); this.kmd.configure(model, [...this.pfe.ifls.values()]); this.lastCommit = new Date();
   }
 
   /** Resolves when the router's ES PICs are online (their workers loaded). */
