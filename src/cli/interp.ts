@@ -5,6 +5,7 @@
  */
 import type { Router } from '../router/router.js';
 import { CommitDb } from './commitdb.js';
+import { diagnose, formatDiagnosis } from '../router/diagnose.js';
 import { splitWords, splitPipes, matchPrefix, CliError, Word, commonPrefix } from './words.js';
 import * as show from './show.js';
 import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
@@ -144,7 +145,16 @@ export class Interpreter {
         io.write(show.ikeSas(r, p.flags.has('detail'), p.arg));
       },
     };
-    const ipsec: OpNode = { name: 'ipsec', help: 'Show IP Security information', sub: [ipsecSa] };
+    // vrouter's own: what stops each tunnel and what to change (docs/cli.md)
+    const diagnosis: OpNode = {
+      name: 'diagnosis', help: 'Show why IPsec tunnels are down or troubled, and what to change',
+      arg: { name: '<sa-name>', help: 'Name of security association', complete: this.saNames },
+      run: async (p, io) => {
+        if (p.arg !== undefined && !r.model?.sas.has(p.arg)) { io.write(`error: security association ${p.arg} not found\n`); return; }
+        io.write(formatDiagnosis(diagnose(r, await this.pic(), p.arg)));
+      },
+    };
+    const ipsec: OpNode = { name: 'ipsec', help: 'Show IP Security information', sub: [diagnosis, ipsecSa] };
     const ike: OpNode = { name: 'ike', help: 'Show Internet Key Exchange information', sub: [ikeSa] };
     return [
       {

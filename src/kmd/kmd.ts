@@ -84,6 +84,8 @@ export interface DynTunnel {
   lastError?: string; lastErrorKind?: FailureKind; failedAt?: number;
   /** rekeys done, for `show` and tests */
   rekeys: number;
+  /** when an SA was last installed (wall clock): failures before it are history */
+  upAt?: number;
 }
 
 interface QuickMode {
@@ -169,7 +171,7 @@ export class Kmd {
       const t: DynTunnel = {
         ifl: l.name, saName: sa.name, peer: l.tunnel.destination, local: l.tunnel.source,
         ike, policy, proposals, pfsGroup: policy.pfs === 'group1' ? 1 : policy.pfs === 'group2' ? 2 : undefined,
-        replayWindow, proxy, fingerprint, installed: prev?.installed ?? [], rekeys: prev?.rekeys ?? 0,
+        replayWindow, proxy, fingerprint, installed: prev?.installed ?? [], rekeys: prev?.rekeys ?? 0, ...(prev?.upAt !== undefined ? { upAt: prev.upAt } : {}),
         ...(prev?.negotiating !== undefined && prev.fingerprint === fingerprint ? { negotiating: prev.negotiating } : {}),
       };
       if (prev && prev.fingerprint !== fingerprint && prev.installed.length) {
@@ -892,7 +894,7 @@ export class Kmd {
     const older = t.installed.slice();
     t.installed.push({ inSpi, outSpi, created: life, softAt: life + c.lifetimeSeconds * 1000 * SOFT[qm.role], lifetime: c.lifetimeSeconds, ike: ike.key, choice: c, role: qm.role });
     this.trace(`SA ${t.saName}: ${show(inSpi)} in, ${show(outSpi)} out, ${qm.role}, soft lifetime ${Math.round(c.lifetimeSeconds * SOFT[qm.role])} s, hard ${c.lifetimeSeconds} s`, 'database');
-    t.lastError = undefined; t.lastErrorKind = undefined; t.failedAt = undefined;
+    t.lastError = undefined; t.lastErrorKind = undefined; t.failedAt = undefined; t.upAt = now;
     ike.ipsecCreated++;
     const rekey = older.length > 0;
     if (rekey) t.rekeys++;
