@@ -11,7 +11,7 @@ import { TapPort } from '../host/tap.js';
 import { serveControl } from './control.js';
 import type { PicPlacement } from '../../chassis/chassis.js';
 
-export interface RouterSpec { lab: string; node: string; model: string; pics: PicPlacement[]; ports: Record<string, string>; startupConfig?: string; runDir: string }
+export interface RouterSpec { lab: string; node: string; model: string; pics: PicPlacement[]; ports: Record<string, string>; startupConfig?: string; runDir: string; clockRate?: number }
 
 async function main(): Promise<void> {
   const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as RouterSpec;
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   rmSync(errFile, { force: true });
   const fail = (msg: string) => { writeFileSync(errFile, msg + '\n'); process.stderr.write(msg + '\n'); process.exit(1); };
   // VROUTER_ES_INLINE=1 (diagnostics): run the ES PIC in the router's main thread instead of a worker
-  const router = new Router({ name: spec.node, model: spec.model, pics: spec.pics, ipsec: process.env.VROUTER_ES_INLINE === '1' ? 'inline' : 'worker', onEvent: e => process.stderr.write(`${new Date().toISOString()} ${e}\n`) });
+  const router = new Router({ name: spec.node, model: spec.model, pics: spec.pics, ipsec: process.env.VROUTER_ES_INLINE === '1' ? 'inline' : 'worker', ...(spec.clockRate ? { clockRate: spec.clockRate } : {}), onEvent: e => process.stderr.write(`${new Date().toISOString()} ${e}\n`) });
   // a restarted router comes back with its last committed configuration
   const last = join(stateDir, 'juniper.conf.0');
   const text = existsSync(last) ? readFileSync(last, 'utf8') : spec.startupConfig ? readFileSync(spec.startupConfig, 'utf8') : '';

@@ -85,7 +85,7 @@ function portsOf(t: Topology, node: string): Record<string, string> {
 async function startRouter(t: Topology, n: NodeSpec, log: (s: string) => void): Promise<number> {
   const dir = runDir(t.name);
   for (const f of ['ready', 'pid', 'error']) rmSync(join(dir, `${n.name}.${f}`), { force: true });
-  const spec: RouterSpec = { lab: t.name, node: n.name, model: n.model!, pics: n.pics, ports: portsOf(t, n.name), startupConfig: n.startupConfig, runDir: dir };
+  const spec: RouterSpec = { lab: t.name, node: n.name, model: n.model!, pics: n.pics, ports: portsOf(t, n.name), startupConfig: n.startupConfig, runDir: dir, ...(n.clockRate ? { clockRate: n.clockRate } : {}) };
   const specFile = join(dir, `${n.name}.spec.json`);
   writeFileSync(specFile, JSON.stringify(spec, null, 2));
   const out = openSync(join(dir, `${n.name}.log`), 'a');

@@ -46,6 +46,8 @@ describe('topology files', () => {
     ['bad lab name', OK.replace('name: lab1', 'name: Lab_1'), /t\.yaml:1: name: 'Lab_1' must be lowercase/],
     ['bad PIC placement', OK.replace('startup-config: gw-a.conf }', 'startup-config: gw-a.conf, pics: ["0/9:es"] }'), /topology\.nodes\.gw-a\.pics: FPC 0 has no PIC slot 9/],
     ['not YAML', 'name: [unclosed\n', /t\.yaml:\d+: /],
+    ['clock-rate out of range', OK.replace('startup-config: gw-a.conf }', 'startup-config: gw-a.conf, clock-rate: 0 }'), /topology\.nodes\.gw-a\.clock-rate: expected an integer from 1 to 1000/],
+    ['clock-rate on a host', OK.replace('kind: linux', 'kind: linux\n      clock-rate: 10'), /topology\.nodes\.h1\.clock-rate: only routers have SA lifetimes/],
   ];
   for (const [what, text, re] of bad) it(`refuses: ${what}`, () => expect(load(text)).toThrow(re));
 });

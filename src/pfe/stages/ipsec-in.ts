@@ -8,6 +8,20 @@ export class IpsecIn extends GraphNode {
   readonly name = 'ipsec-in';
   readonly reasons = ['ipsec-short-packet', 'ipsec-no-sa'] as const;
   constructor(g: Graph, private pfe: Pfe) { super(g); }
+  static readonly HOLD = 64;
+  private held: Array<{ pkt: Buffer; rx: Pkt['rx'] }> = [];
+  private retrying = false;
+  private retry(): void {
+    const h = this.held;
+    this.held = [];
+    this.pfe.guard(() => {
+      this.retrying = true;
+      try {
+        for (const x of h) this.g.enqueue(this, this.pfe.packetOf(x.pkt, x.rx));
+        this.g.dispatch();
+      } finally { this.retrying = false; }
+    });
+  }
   run(v: Pkt[], n: number): void {
     const pfe = this.pfe;
     for (let i = 0; i < n; i++) {
@@ -20,6 +34,15 @@ export class IpsecIn extends GraphNode {
       const spi = whole.readUInt32BE(ihl + off);
       const ifl = pfe.inboundSa.get(`${proto}/${spi}/${dst}`);
       if (ifl?.startsWith('re:') && pfe.reIpsec) { pfe.reIpsec.decrypt(ifl, whole); this.g.release(p); continue; }
+      if ((!ifl || !pfe.ipsec) && !this.retrying && this.held.length < IpsecIn.HOLD) {
+        // an SA may be on its way in this very batch: the quick mode message that installs it can
+        // sit behind this packet in the vector (the stages run in their order, not the wire's).
+        // Held, and looked up once more when the batch is done.
+        this.held.push({ pkt: Buffer.from(whole), rx: p.rx });
+        if (this.held.length === 1) queueMicrotask(() => this.retry());
+        this.g.release(p);
+        continue;
+      }
       if (!ifl || !pfe.ipsec) {
         if (p.trace) this.g.traceLine(p, this.name, `no SA for ${proto === PROTO_ESP ? 'ESP' : 'AH'} SPI ${spi}`);
         this.drop(p, 'ipsec-no-sa');
