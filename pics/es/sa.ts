@@ -8,7 +8,7 @@ import { ENC, AUTH } from './algorithms.js';
 import { espSeal, espOpen, EspKeys } from './esp.js';
 import { ahSeal, ahOpen, AhKeys } from './ah.js';
 import { ReplayWindow } from './replay.js';
-import { parseIpv4, buildIpv4, writeIpv4Header, PROTO_ESP, PROTO_AH, PROTO_IPIP } from '../../src/net/ipv4.js';
+import { parseIpv4, buildIpv4, writeIpv4Header, PROTO_ESP, PROTO_AH, PROTO_IPIP, PROTO_UDP } from '../../src/net/ipv4.js';
 import type { AuthAlg, EncAlg, IpsecProtocol } from '../../src/config/model.js';
 
 export const DROP_REASONS = ['no-sa', 'bad-icv', 'replay', 'too-old', 'bad-padding', 'short-packet', 'malformed', 'bad-next-header', 'expired', 'seq-exhausted', 'oversize', 'pic-busy'] as const;
@@ -28,6 +28,8 @@ export interface SaSpec {
   replayWindow?: 0 | 32 | 64;          // 0 or absent: none (manual SAs)
   lifetime?: { hardSeconds: number };   // dynamic SAs only
   manual: boolean;
+  /** tunnel-mode ESP through a NAT: each packet goes in UDP (RFC 3948) between these ports */
+  encap?: { sport: number; dport: number };
 }
 
 export interface SaCounters {
@@ -41,9 +43,9 @@ export interface EncapOptions { iv?: Buffer; seq?: number; outerId?: number; ttl
 const SEQ_MAX = 0xffffffff;
 
 /** Bytes an SA of this shape adds to a packet of `len` bytes; needs no keys (the PFE computes MTUs). */
-export function overheadFor(s: Pick<SaSpec, 'protocol' | 'mode' | 'enc' | 'auth'>, len: number): number {
+export function overheadFor(s: Pick<SaSpec, 'protocol' | 'mode' | 'enc' | 'auth' | 'encap'>, len: number): number {
   const tunnel = s.mode === 'tunnel';
-  let o = tunnel ? 20 : 0;
+  let o = (tunnel ? 20 : 0) + (s.encap ? 8 : 0);
   const icv = s.auth ? AUTH[s.auth.algorithm].icvLen : 0;
   if (s.protocol !== 'ah') {
     const enc = s.enc ? ENC[s.enc.algorithm] : undefined;
@@ -123,7 +125,13 @@ export class SecurityAssociation {
       const id = o.outerId ?? (this.outerId = (this.outerId + 1) & 0xffff);
       const fields = { tos: h.tos, id, ttl: o.ttl ?? 64, src: t.source, dst: t.destination };
       const inner = pkt.subarray(0, h.totalLength);
-      if (this.spec.protocol === 'esp') {
+      const u = this.spec.encap;
+      if (this.spec.protocol === 'esp' && u) {
+        // through a NAT: IP, UDP (checksum 0, as RFC 3948 allows for IPv4), then the ESP packet
+        outer = espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv, 28);
+        writeIpv4Header(outer, 0, { ...fields, protocol: PROTO_UDP }, outer.length);
+        outer.writeUInt16BE(u.sport, 20); outer.writeUInt16BE(u.dport, 22); outer.writeUInt16BE(outer.length - 20, 24); outer.writeUInt16BE(0, 26);
+      } else if (this.spec.protocol === 'esp') {
         // sealed with room for the outer header in front: no second copy
         outer = espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv, 20);
         writeIpv4Header(outer, 0, { ...fields, protocol: PROTO_ESP }, outer.length);

@@ -1,6 +1,10 @@
 /** ISAKMP (RFC 2408), IKE (RFC 2409) and the IPsec DOI (RFC 2407) numbers kmd speaks. */
 
 export const ISAKMP_PORT = 500;
+/** NAT traversal (RFC 3947): IKE floats to this port, ESP travels in UDP to it (RFC 3948). */
+export const NATT_PORT = 4500;
+/** The RFC 3947 vendor ID: MD5("RFC 3947"). */
+export const VID_RFC3947 = Buffer.from('4a131c81070358455c5728f20e95452f', 'hex');
 export const ISAKMP_VERSION = 0x10;   // major 1, minor 0
 
 export const enum Pt {   // payload types

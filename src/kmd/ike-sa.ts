@@ -46,10 +46,21 @@ export class IkeSa {
   /** the initiator's SA offer, kept for the diagnosis of "no proposal chosen" */
   offered?: string;
 
-  constructor(readonly role: 'initiator' | 'responder', readonly peer: number, readonly local: number, readonly policy: IkePolicyModel, readonly icookie: Buffer, now: number, readonly port = 500, readonly mode: 'main' | 'aggressive' = 'main') {
+  /**
+   * NAT traversal (RFC 3947): whether the peer said it speaks it (vendor ID), whether a NAT is before
+   * us (`here`) or before the peer (`there`, or the peer fakes one to force UDP encapsulation), and
+   * whether the exchange moved to UDP 4500 (`floated`: every message then carries the non-ESP marker).
+   */
+  natt = { peerSupports: false, here: false, there: false, floated: false, detected: false };
+  /** the next NAT keepalive (we are behind a NAT) */
+  keepaliveAt?: number;
+
+  constructor(readonly role: 'initiator' | 'responder', readonly peer: number, readonly local: number, readonly policy: IkePolicyModel, readonly icookie: Buffer, now: number, public port = 500, readonly mode: 'main' | 'aggressive' = 'main') {
     this.created = now;
   }
   get matured(): boolean { return this.state === 'MATURED'; }
+  /** a NAT between the peers (or one the peer pretends): ESP goes in UDP */
+  get behindNat(): boolean { return this.natt.here || this.natt.there; }
   get key(): string { return `${this.peer}/${this.icookie.toString('hex')}`; }
   get hashAlg(): K.HashAlg { return this.choice!.hash; }
 

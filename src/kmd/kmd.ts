@@ -12,7 +12,7 @@ import type { DynamicSaPair } from '../../pics/es/core.js';
 import type { SaSpec } from '../../pics/es/sa.js';
 import { intToIp, ipToInt } from '../net/ip.js';
 import {
-  Pt, Xchg, N, NOTIFY_NAMES, Proto, DOI_IPSEC, IdType, DH_GROUPS, FLAG_ENCRYPTION, EXCHANGE_NAMES, ISAKMP_PORT,
+  Pt, Xchg, N, NOTIFY_NAMES, Proto, DOI_IPSEC, IdType, DH_GROUPS, FLAG_ENCRYPTION, EXCHANGE_NAMES, ISAKMP_PORT, NATT_PORT, VID_RFC3947,
 } from './constants.js';
 import {
   decodeHeader, decodePayloads, decodeSa, decodeId, decodeNotify, decodeDelete, encodeMessage, encodeId, encodeNotify, encodeDelete,
@@ -52,6 +52,7 @@ export const KMD_LIMITS = {
   retryBackoffMs: 5000,    // after a failed negotiation, traffic does not restart one before this
   rekeyGraceMs: 1000,      // an SA replaced by a rekey is deleted this long after the new one is in
   badSpiMs: 5000,          // at most one INVALID-SPI (or IKE start for one) per peer in this time
+  keepaliveMs: 5_000,      // NAT keepalives (RFC 3948 4) when a NAT is before us (later JUNOS: nat-keepalive 5 s)
 };
 /**
  * Soft lifetimes, as a share of the hard one: the side that negotiated an SA renegotiates it first;
@@ -100,6 +101,8 @@ interface QuickMode {
 }
 
 const hex = (b: Buffer) => b.toString('hex');
+/** RFC 3948 2.2: IKE on UDP 4500 starts with four zero bytes (an SPI no ESP packet has) */
+const NON_ESP_MARKER = Buffer.alloc(4);
 const spiNum = (b: Buffer | undefined) => (b && b.length === 4 ? b.readUInt32BE(0) : undefined);
 const MODE_NAME = { main: 'Main', aggressive: 'Aggressive' } as const;
 const digest = (x: unknown) => createHash('sha256').update(JSON.stringify(x, (_k, v) => (Buffer.isBuffer(v) || (v && v.type === 'Buffer') ? createHash('sha256').update(Buffer.from(v)).digest('hex') : v))).digest('hex').slice(0, 16);
@@ -127,6 +130,9 @@ export class Kmd {
 
   constructor(private host: KmdHost) {}
 
+  /** events that are no drops (NAT keepalives received, ...) */
+  readonly counters = new Map<string, number>();
+  count(what: string): void { this.counters.set(what, (this.counters.get(what) ?? 0) + 1); }
   private life(): number { return this.host.clock?.() ?? this.host.now(); }
   private drop(reason: string, detail?: string): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
@@ -242,8 +248,11 @@ export class Kmd {
     if (!t.installed.length) { this.trace(`${t.ifl}: negotiation failed; waiting packets dropped`, 'routing-socket'); this.host.tunnelReady(t.ifl, false, why); }
   }
 
-  /** A UDP datagram for port 500 of one of the router's addresses. */
-  receive(msg: Buffer, src: number, dst: number, srcPort: number): void {
+  /**
+   * A UDP datagram for port 500 of one of the router's addresses, or for port 4500 (`natt`: an IKE
+   * message that floated there, its non-ESP marker already taken off).
+   */
+  receive(msg: Buffer, src: number, dst: number, srcPort: number, natt = false): void {
     const h = decodeHeader(msg);
     if (!h.ok) return this.drop(`ike-${h.reason}`, intToIp(src));
     const hd = h.value;
@@ -251,11 +260,16 @@ export class Kmd {
     const key = `${src}/${hex(hd.icookie)}`;
     const sa = this.ikeSas.get(key);
     if (sa) { sa.stats.inBytes += m.length; sa.stats.inPackets++; }
+    if (sa && natt && (!sa.natt.floated || sa.port !== srcPort)) {
+      // the peer moved to UDP 4500 (RFC 3947 4): answer there, from there; a NAT may have given it another port
+      this.trace(`${intToIp(src)} floats to UDP ${NATT_PORT} (its port ${srcPort})`);
+      sa.natt.floated = true; sa.port = srcPort;
+    }
     this.trace(`<- ${intToIp(src)}:${srcPort} ${EXCHANGE_NAMES[hd.exchange] ?? `exchange ${hd.exchange}`} ${m.length} bytes, cookies ${hex(hd.icookie)}/${hex(hd.rcookie)}${hd.mid ? `, message ID 0x${hd.mid.toString(16)}` : ''}${hd.flags & FLAG_ENCRYPTION ? ', encrypted' : ''}`);
     if (hd.exchange === Xchg.INFORMATIONAL) return this.informational(sa, hd, m, src);
     if (!sa) {
       const first = (hd.exchange === Xchg.MAIN || hd.exchange === Xchg.AGGRESSIVE) && hd.rcookie.every(b => b === 0) && !(hd.flags & FLAG_ENCRYPTION);
-      if (!first) return this.drop('ike-unknown-sa', `${EXCHANGE_NAMES[hd.exchange] ?? hd.exchange} from ${intToIp(src)}`);
+      if (!first || natt) return this.drop('ike-unknown-sa', `${EXCHANGE_NAMES[hd.exchange] ?? hd.exchange} from ${intToIp(src)}`);
       this.respondPhase1(hd, m, src, dst, srcPort);
       return;
     }
@@ -292,7 +306,44 @@ export class Kmd {
 
   private send(sa: IkeSa, msg: Buffer): void {
     sa.stats.outBytes += msg.length; sa.stats.outPackets++;
-    this.host.sendUdp(sa.local, sa.peer, ISAKMP_PORT, sa.port, msg);
+    if (sa.natt.floated) this.host.sendUdp(sa.local, sa.peer, NATT_PORT, sa.port, Buffer.concat([NON_ESP_MARKER, msg]));
+    else this.host.sendUdp(sa.local, sa.peer, ISAKMP_PORT, sa.port, msg);
+  }
+
+  // ------------------------------------------------------------------------- NAT traversal (RFC 3947)
+
+  private static readonly VID: OutPayload = { type: Pt.VID, body: VID_RFC3947 };
+  private peerVid(sa: IkeSa, payloads: RawPayload[]): void {
+    sa.natt.peerSupports = payloads.some(p => p.type === Pt.VID && p.body.equals(VID_RFC3947));
+    this.trace(`${intToIp(sa.peer)} ${sa.natt.peerSupports ? 'speaks' : 'does not speak'} NAT traversal (RFC 3947 vendor ID)`, 'policy-manager');
+  }
+  /** HASH(CKY-I | CKY-R | IP | Port) */
+  private natd(sa: IkeSa, ip: number, port: number): Buffer {
+    const a = Buffer.alloc(6); a.writeUInt32BE(ip >>> 0); a.writeUInt16BE(port, 4);
+    return K.hash(sa.hashAlg, sa.icookie, sa.rcookie, a);
+  }
+  /** NAT-D payloads for a message we send: the destination's first, then ours. */
+  private natdPayloads(sa: IkeSa): OutPayload[] {
+    if (!sa.natt.peerSupports) return [];
+    const myPort = sa.natt.floated ? NATT_PORT : ISAKMP_PORT;
+    return [{ type: Pt.NAT_D, body: this.natd(sa, sa.peer, sa.port) }, { type: Pt.NAT_D, body: this.natd(sa, sa.local, myPort) }];
+  }
+  /** The peer's NAT-D payloads: is there a NAT before us (our address and port were changed) or before it? */
+  private processNatd(sa: IkeSa, payloads: RawPayload[], myPort: number): void {
+    if (!sa.natt.peerSupports) return;
+    const list = payloads.filter(p => p.type === Pt.NAT_D || p.type === Pt.NAT_D_DRAFT);
+    if (list.length < 2) return;
+    const here = !list[0]!.body.equals(this.natd(sa, sa.local, myPort));
+    const there = !list.slice(1).some(p => p.body.equals(this.natd(sa, sa.peer, sa.port)));
+    sa.natt.here = here; sa.natt.there = there; sa.natt.detected = true;
+    if (here || there) this.host.log(`KMD_PM_NAT: NAT detected ${here ? 'before this router' : ''}${here && there ? ' and ' : ''}${there ? `before ${intToIp(sa.peer)} (or the peer asks for UDP encapsulation)` : ''}: IKE moves to UDP ${NATT_PORT}, ESP goes in UDP`);
+    else this.trace(`no NAT between this router and ${intToIp(sa.peer)}`, 'general');
+  }
+  /** After NAT detection the initiator moves to UDP 4500 (RFC 3947 4). */
+  private float(sa: IkeSa): void {
+    if (!sa.behindNat || sa.natt.floated) return;
+    sa.natt.floated = true; sa.port = NATT_PORT;
+    this.trace(`floating to UDP ${NATT_PORT} with ${intToIp(sa.peer)}`);
   }
   /** Send, remember as the last message, and retransmit it until a reply comes when `await` is set. */
   private sendMain(sa: IkeSa, msg: Buffer, awaitReply: boolean): void {
@@ -322,7 +373,7 @@ export class Kmd {
     this.host.log(`KMD_PM_P1_START: IKE phase 1 (${MODE_NAME[sa.mode]} mode) with ${intToIp(peer)} initiated`);
     if (sa.mode === 'main') {
       this.trace(`-> ${intToIp(peer)} Main mode message 1: SA (${sa.offered})`);
-      this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.SA, body: sa.saiB }]), true);
+      this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.SA, body: sa.saiB }, Kmd.VID]), true);
       return sa;
     }
     sa.state = 'AM1';
@@ -330,7 +381,7 @@ export class Kmd {
     sa.idMineB = this.myId(sa);
     this.trace(`-> ${intToIp(peer)} Aggressive mode message 1: SA (${sa.offered}), KE, Ni, IDii ${sa.localId}`);
     this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.AGGRESSIVE, flags: 0, mid: 0 },
-      [{ type: Pt.SA, body: sa.saiB }, { type: Pt.KE, body: sa.gxi }, { type: Pt.NONCE, body: sa.ni }, { type: Pt.ID, body: sa.idMineB }]), true);
+      [{ type: Pt.SA, body: sa.saiB }, { type: Pt.KE, body: sa.gxi }, { type: Pt.NONCE, body: sa.ni }, { type: Pt.ID, body: sa.idMineB }, Kmd.VID]), true);
     return sa;
   }
 
@@ -392,11 +443,12 @@ export class Kmd {
     s.offered = describeIkeOffer(sa.value);
     this.ikeSas.set(s.key, s);
     s.lastRecv = Buffer.from(m);
+    if (p.ok) this.peerVid(s, p.value);
     this.trace(`IKE SA ${hex(s.icookie)} with ${intToIp(src)} created (responder)`, 'database');
     this.host.log(`KMD_PM_P1_START: IKE phase 1 (${MODE_NAME[mode]} mode) from ${intToIp(src)}`);
     if (mode === 'main') {
       this.trace(`<- ${intToIp(src)} Main mode message 1; chose ${describeIke(s.choice)}; -> message 2`);
-      this.sendMain(s, encodeMessage({ icookie: s.icookie, rcookie: s.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.SA, body: ikeSaReply(chosen.transform) }]), false);
+      this.sendMain(s, encodeMessage({ icookie: s.icookie, rcookie: s.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.SA, body: ikeSaReply(chosen.transform) }, ...(s.natt.peerSupports ? [Kmd.VID] : [])]), false);
       s.state = 'MM3';
       return;
     }
@@ -410,7 +462,8 @@ export class Kmd {
     s.state = 'AM2';
     // awaited: message 3 authenticates the initiator; without it (lost) this message goes again
     this.sendMain(s, encodeMessage({ icookie: s.icookie, rcookie: s.rcookie, exchange: Xchg.AGGRESSIVE, flags: 0, mid: 0 },
-      [{ type: Pt.SA, body: ikeSaReply(chosen.transform) }, { type: Pt.KE, body: s.gxr }, { type: Pt.NONCE, body: s.nr }, { type: Pt.ID, body: s.idMineB }, { type: Pt.HASH, body: hash }]), true);
+      [{ type: Pt.SA, body: ikeSaReply(chosen.transform) }, { type: Pt.KE, body: s.gxr }, { type: Pt.NONCE, body: s.nr }, { type: Pt.ID, body: s.idMineB }, { type: Pt.HASH, body: hash },
+        ...(s.natt.peerSupports ? [Kmd.VID, ...this.natdPayloads(s)] : [])]), true);
   }
 
   /** Notifies that ride in an authenticated phase 1 message (INITIAL-CONTACT). */
@@ -468,10 +521,11 @@ export class Kmd {
         const c = this.readChoice(sa, get(Pt.SA));
         if (typeof c === 'string') return c === 'malformed' ? this.drop('ike-malformed', 'message 2 without a usable SA') : this.dead(sa, c);
         sa.rcookie = Buffer.from(hd.rcookie);
+        this.peerVid(sa, payloads);
         sa.gxi = sa.startDh(); sa.ni = randomBytes(32);
         sa.lastRecv = Buffer.from(m);
-        this.trace(`<- ${intToIp(sa.peer)} Main mode message 2: chose ${describeIke(sa.choice!)}; -> message 3: KE, Ni`);
-        this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.KE, body: sa.gxi }, { type: Pt.NONCE, body: sa.ni }]), true);
+        this.trace(`<- ${intToIp(sa.peer)} Main mode message 2: chose ${describeIke(sa.choice!)}; -> message 3: KE, Ni${sa.natt.peerSupports ? ', NAT-D' : ''}`);
+        this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.KE, body: sa.gxi }, { type: Pt.NONCE, body: sa.ni }, ...this.natdPayloads(sa)]), true);
         sa.state = 'MM3';
         return;
       }
@@ -483,6 +537,8 @@ export class Kmd {
         sa.gxr = Buffer.from(ke.body); sa.nr = Buffer.from(nonce.body);
         try { sa.deriveKeys(psk); } catch { return this.dead(sa, 'Diffie-Hellman failed (a bad public value)'); }
         sa.lastRecv = Buffer.from(m);
+        this.processNatd(sa, payloads, ISAKMP_PORT);
+        this.float(sa);
         const id = this.myId(sa);
         const hash = K.hashI(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr, sa.icookie, sa.rcookie, sa.saiB!, id);
         this.trace(`<- ${intToIp(sa.peer)} Main mode message 4: KE, Nr; keys derived; -> message 5: ID, HASH_I`);
@@ -513,8 +569,9 @@ export class Kmd {
       sa.gxr = sa.startDh(); sa.nr = randomBytes(32);
       try { sa.deriveKeys(psk); } catch { return this.dead(sa, 'Diffie-Hellman failed (a bad public value)'); }
       sa.lastRecv = Buffer.from(m);
+      this.processNatd(sa, payloads, ISAKMP_PORT);
       this.trace(`<- ${intToIp(sa.peer)} Main mode message 3: KE, Ni; -> message 4: KE, Nr`);
-      this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.KE, body: sa.gxr }, { type: Pt.NONCE, body: sa.nr }]), false);
+      this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.KE, body: sa.gxr }, { type: Pt.NONCE, body: sa.nr }, ...this.natdPayloads(sa)]), false);
       sa.state = 'MM5';
       return;
     }
@@ -568,6 +625,7 @@ export class Kmd {
       if (typeof c === 'string') return c === 'malformed' ? this.drop('ike-malformed', 'Aggressive mode message 2 without a usable SA') : this.dead(sa, c);
       if (group !== undefined && sa.choice!.group !== group || ke.body.length !== DH_GROUPS[sa.choice!.group === 'group1' ? 1 : 2]!.bytes) return this.dead(sa, 'the peer chose another Diffie-Hellman group than our KE payload\'s');
       sa.rcookie = Buffer.from(hd.rcookie);
+      this.peerVid(sa, p.value);
       sa.gxr = Buffer.from(ke.body); sa.nr = Buffer.from(nonce.body);
       try { sa.deriveKeys(psk); } catch { return this.dead(sa, 'Diffie-Hellman failed (a bad public value)'); }
       const want = K.hashR(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr, sa.icookie, sa.rcookie, sa.saiB!, idP.body);
@@ -576,8 +634,10 @@ export class Kmd {
       sa.lastRecv = Buffer.from(m);
       const hash = K.hashI(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr, sa.icookie, sa.rcookie, sa.saiB!, sa.idMineB!);
       this.trace(`<- ${intToIp(sa.peer)} Aggressive mode message 2 (IDir ${sa.remoteId}): peer authenticated; -> message 3: HASH_I`);
+      this.processNatd(sa, p.value, ISAKMP_PORT);
+      this.float(sa);
       // message 3 goes encrypted (strongSwan and most implementations expect it so); both are accepted
-      this.sendMain(sa, sa.seal({ exchange: Xchg.AGGRESSIVE, mid: 0 }, [{ type: Pt.HASH, body: hash }, ...this.initialContactPayload(sa)]), false);
+      this.sendMain(sa, sa.seal({ exchange: Xchg.AGGRESSIVE, mid: 0 }, [{ type: Pt.HASH, body: hash }, ...this.natdPayloads(sa), ...this.initialContactPayload(sa)]), false);
       this.phase1Notifies(sa, p.value);
       return this.matured(sa);
     }
@@ -599,6 +659,7 @@ export class Kmd {
       if (!want.equals(hashP.body)) return this.authFailed(sa, hd, 'HASH_I does not match');
       commit();
       sa.lastRecv = Buffer.from(m);
+      this.processNatd(sa, payloads, sa.natt.floated ? NATT_PORT : ISAKMP_PORT);
       this.trace(`<- ${intToIp(sa.peer)} Aggressive mode message 3: peer authenticated`);
       this.phase1Notifies(sa, payloads);
       return this.matured(sa);
@@ -696,7 +757,7 @@ export class Kmd {
       ids: { ci: t.proxy.local, cr: t.proxy.remote }, retries: 0, nextRetry: 0, awaiting: true, done: false,
     };
     t.negotiating = mid;
-    const sa = ipsecSaBody(t.proposals, qm.mySpi, t.pfsGroup, false);
+    const sa = ipsecSaBody(t.proposals, qm.mySpi, t.pfsGroup, ike.behindNat);
     const payloads: OutPayload[] = [{ type: Pt.SA, body: sa }, { type: Pt.NONCE, body: qm.ni }];
     if (t.pfsGroup) {
       const g = DH_GROUPS[t.pfsGroup]!;
@@ -755,7 +816,7 @@ export class Kmd {
         this.lastProxyMismatch.set(ike.peer, { theirs: `${describeSelector(cr)} <-> ${describeSelector(ci)}`, ours: mine || 'no dynamic SA for this peer', at: this.host.now() });
         return this.qmRefuse(ike, hd.mid, N.INVALID_ID_INFORMATION, `proxy identities do not match: the peer wants ${describeSelector(ci)} <-> ${describeSelector(cr)} (its side first); ours are ${mine || 'none for this peer'}`, 'proxy', [...this.tunnels.values()].filter(x => x.peer === ike.peer));
       }
-      const chosen = chooseIpsec(sa.value, t.proposals, t.pfsGroup, false);
+      const chosen = chooseIpsec(sa.value, t.proposals, t.pfsGroup, ike.behindNat);
       if ('error' in chosen) {
         const offer = describeIpsecOffer(sa.value);
         const ours = `${t.proposals.map(describeIpsec).join(', ')}${t.pfsGroup ? `, PFS group${t.pfsGroup}` : ', no PFS'}`;
@@ -869,7 +930,9 @@ export class Kmd {
       const spis = dir === 'inbound' ? mySpi : { esp: peerSpi.esp!, ah: peerSpi.ah! };
       const base = { name: t.saName, direction: dir, protocol: c.protocol, mode: 'tunnel' as const, manual: false,
         tunnel: dir === 'outbound' ? { source: t.local, destination: t.peer } : { source: t.peer, destination: t.local },
-        replayWindow: t.replayWindow, lifetime: { hardSeconds: c.lifetimeSeconds } };
+        replayWindow: t.replayWindow, lifetime: { hardSeconds: c.lifetimeSeconds },
+        // through a NAT: ESP in UDP (RFC 3948) from our port 4500 to the peer's (a NAT may have mapped it)
+        ...(dir === 'outbound' && c.udpEncap ? { encap: { sport: NATT_PORT, dport: ike.port } } : {}) };
       if (c.protocol === 'esp') {
         const k = km(Proto.ESP, spis.esp, encLen + authLen);
         return { ...base, spi: spis.esp.readUInt32BE(0), ...(c.encryption ? { enc: { algorithm: c.encryption, key: k.subarray(0, encLen) } } : {}), ...(c.authentication ? { auth: { algorithm: c.authentication, key: k.subarray(encLen) } } : {}) };
@@ -898,7 +961,7 @@ export class Kmd {
     ike.ipsecCreated++;
     const rekey = older.length > 0;
     if (rekey) t.rekeys++;
-    this.host.log(`KMD_PM_SA_ESTABLISHED: IPsec SA ${t.saName} on ${t.ifl} with ${intToIp(t.peer)} established (${qm.role}${rekey ? ', rekey' : ''}, ${c.protocol} ${[c.encryption, c.authentication].filter(Boolean).join(' ')}${t.pfsGroup ? ` PFS group${t.pfsGroup}` : ''}, inbound ${show(inSpi)}, outbound ${show(outSpi)}, lifetime ${c.lifetimeSeconds} s)`);
+    this.host.log(`KMD_PM_SA_ESTABLISHED: IPsec SA ${t.saName} on ${t.ifl} with ${intToIp(t.peer)} established (${qm.role}${rekey ? ', rekey' : ''}, ${c.protocol}${c.udpEncap ? ` in UDP ${NATT_PORT}` : ''} ${[c.encryption, c.authentication].filter(Boolean).join(' ')}${t.pfsGroup ? ` PFS group${t.pfsGroup}` : ''}, inbound ${show(inSpi)}, outbound ${show(outSpi)}, lifetime ${c.lifetimeSeconds} s)`);
     // the SAs it replaces: deleted a moment later (packets already on their way still decrypt); the
     // side that started the rekey tells the peer, the other side waits for that DELETE a while longer
     for (const x of older) if (x.retireAt === undefined) {
@@ -1086,6 +1149,15 @@ export class Kmd {
           this.startPhase1(s.peer, s.local, t.ike!);
         }
       }
+    }
+    // NAT keepalives (RFC 3948 4): a NAT before us forgets an idle mapping; one byte 0xff keeps it
+    for (const s of this.ikeSas.values()) {
+      if (!s.matured || !s.natt.here || !s.natt.floated || s.retireAt !== undefined) continue;
+      if (s.keepaliveAt === undefined) s.keepaliveAt = now + KMD_LIMITS.keepaliveMs;
+      if (now < s.keepaliveAt) continue;
+      s.keepaliveAt = now + KMD_LIMITS.keepaliveMs;
+      this.trace(`NAT keepalive to ${intToIp(s.peer)}:${s.port}`, 'timer');
+      this.host.sendUdp(s.local, s.peer, NATT_PORT, s.port, Buffer.from([0xff]));
     }
     for (const [k, q] of this.qms) {
       if (q.done) { if (now - (q.nextRetry || now) > 60_000 || !this.ikeSas.has(q.ike.key)) this.qms.delete(k); continue; }

@@ -12,6 +12,7 @@
  * Configuration (apply) lives here; each stage is a small file with its own drop reasons. Every
  * drop is counted with its reason: per stage, per interface and router-wide.
  */
+import { checksum } from '../net/checksum.js';
 import { createHash } from 'node:crypto';
 import type { RouterModel } from '../config/model.js';
 import { buildEth, buildArp, ETH_ARP, BROADCAST } from '../net/ethernet.js';
@@ -268,6 +269,22 @@ export class Pfe implements IpsecSink {
     if (!d) return;
     for (let i = 0; i < d.queue.length; i++) this.countDrop(reason, this.ifls.get(ifl));
     d.queue = [];
+  }
+
+  /**
+   * ESP that came in UDP (RFC 3948: UDP port 4500, not starting with the non-ESP marker): the UDP
+   * header goes and the packet goes on as the ESP packet it carries, to its SA by SPI.
+   */
+  udpEsp(ip: Buffer, esp: Buffer, rx?: IflState): void {
+    const ihl = (ip[0]! & 15) * 4;
+    const b = Buffer.allocUnsafe(14 + ihl + esp.length);
+    ip.copy(b, 14, 0, ihl); esp.copy(b, 14 + ihl);
+    b[14 + 9] = PROTO_ESP;
+    b.writeUInt16BE(ihl + esp.length, 14 + 2);
+    b.writeUInt16BE(0, 14 + 10);
+    b.writeUInt16BE(checksum(b, 14, 14 + ihl), 14 + 10);
+    this.graph.enqueue(this.stages.ipsecIn, this.graph.packet(b, 14, undefined, rx));
+    this.graph.dispatch();
   }
 
   // ---------------------------------------------------------------- timers

@@ -78,6 +78,14 @@ export class Router {
     this.pfe.onAcquire = ifl => this.kmd.acquire(ifl);
     this.pfe.onBadSpi = (proto, spi, src, dst) => this.kmd.badSpi(proto, spi, src, dst);
     this.pfe.listenUdp(500, (_pkt, info) => this.kmd.receive(info.payload, info.src, info.dst, info.srcPort));
+    // NAT traversal (RFC 3947, 3948): IKE after the marker, NAT keepalives, and ESP in UDP
+    this.pfe.listenUdp(4500, (pkt, info) => {
+      const p = info.payload;
+      if (p.length === 1 && p[0] === 0xff) { this.kmd.count('nat-keepalive-received'); return; }
+      if (p.length >= 4 && p.readUInt32BE(0) === 0) { this.kmd.receive(p.subarray(4), info.src, info.dst, info.srcPort, true); return; }
+      if (p.length < 8) { this.pfe.countDrop('natt-short-packet', info.ifl); return; }
+      this.pfe.udpEsp(pkt, p, info.ifl);
+    });
   }
   readonly kmd: Kmd;
   /** the clock SA lifetimes run on (see `clockRate`) */

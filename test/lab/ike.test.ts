@@ -69,7 +69,7 @@ describe('IKE main mode and quick mode between two vrouters', () => {
     const cli = new Interpreter(t.gwA);
     const out = await transcript(cli, ['show ike security-associations', 'show ike security-associations detail 10.6.6.6', 'show ipsec security-associations detail dynamic-sa1']);
     expect(out).toMatch(/Remote Address\s+State\s+Initiator cookie\s+Responder cookie\s+Mode\n10\.6\.6\.6\s+Matured\s+[0-9a-f]{16}\s+[0-9a-f]{16}\s+Main/);
-    expect(out).toMatch(/IKE peer 10\.6\.6\.6\n  Role: Initiator, State: Matured\n  Initiator cookie: [0-9a-f]{16}, Responder cookie: [0-9a-f]{16}\n  Exchange type: Main, Authentication method: Pre-shared-keys\n  Local: 10\.5\.5\.5:500, Remote: 10\.6\.6\.6:500\n  Lifetime: Expires in 3[56]\d\d seconds/);
+    expect(out).toMatch(/IKE peer 10\.6\.6\.6\n  Role: Initiator, State: Matured\n  Initiator cookie: [0-9a-f]{16}, Responder cookie: [0-9a-f]{16}\n  Exchange type: Main, Authentication method: Pre-shared-keys\n  Local: 10\.5\.5\.5:500, Remote: 10\.6\.6\.6:500\n  NAT traversal: no NAT\n  Lifetime: Expires in 3[56]\d\d seconds/);
     expect(out).toMatch(/Authentication\s+: sha1\n\s+Encryption\s+: 3des-cbc\n\s+Pseudo random function: hmac-sha1/);
     expect(out).toMatch(/IPSec security associations: 2 created, 0 deleted/);
     expect(out).toMatch(/Local identity: 10\.5\.5\.5\n  Remote identity: 10\.6\.6\.6/);
