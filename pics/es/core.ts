@@ -16,7 +16,8 @@ export interface TunnelSas {
 }
 
 /** A negotiated SA pair, as kmd installs it. */
-export interface DynamicSaPair { inbound: SaSpec; outbound: SaSpec }
+/** A negotiated pair, or half of one: the initiator installs the inbound SA first and the outbound a moment later. */
+export interface DynamicSaPair { inbound?: SaSpec; outbound?: SaSpec }
 /** The SPI that picks an inbound SA: AH's (outermost in a bundle) or ESP's. */
 function inboundSpi(pkt: Buffer): number | undefined {
   const ihl = (pkt[0]! & 15) * 4, proto = pkt[9];
@@ -91,10 +92,12 @@ export class IpsecCore {
   installDynamic(ifl: string, pair: DynamicSaPair, now = Date.now()): boolean {
     const t = this.tunnels.get(ifl);
     if (!t || !t.dynamic) return false;
-    const inb = new SecurityAssociation(pair.inbound, now);
-    t.inboundBySpi.set(pair.inbound.protocol === 'bundle' ? pair.inbound.spi : pair.inbound.spi, inb);
-    t.inbound = inb;
-    t.outbound = new SecurityAssociation(pair.outbound, now);
+    if (pair.inbound) {
+      const inb = new SecurityAssociation(pair.inbound, now);
+      t.inboundBySpi.set(pair.inbound.spi, inb);
+      t.inbound = inb;
+    }
+    if (pair.outbound) t.outbound = new SecurityAssociation(pair.outbound, now);
     return true;
   }
   /** Remove negotiated SAs by SPI (inbound: ours; outbound: the peer's). */

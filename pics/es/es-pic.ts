@@ -162,7 +162,7 @@ export class EsPic implements IpsecEngine {
   onLifetime?: (events: LifetimeEvent[]) => void;
   /** The outbound SA kmd installed per es- interface (its shape gives the es- MTU). */
   private dynamicOut = new Map<string, DynamicSaPair['outbound']>();
-  installDynamic(ifl: string, pair: DynamicSaPair): void { this.dynamicOut.set(ifl, pair.outbound); this.control({ t: 'install', ifl, pair }); }
+  installDynamic(ifl: string, pair: DynamicSaPair): void { if (pair.outbound) this.dynamicOut.set(ifl, pair.outbound); this.control({ t: 'install', ifl, pair }); }
   removeDynamic(ifl: string, inbound: number[], outbound: number[]): void {
     if (this.dynamicOut.get(ifl) && outbound.includes(this.dynamicOut.get(ifl)!.spi)) this.dynamicOut.delete(ifl);
     this.control({ t: 'remove', ifl, inbound, outbound });

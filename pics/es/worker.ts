@@ -39,7 +39,7 @@ type Msg =
 function control(m: Msg): void {
   switch (m.t) {
     case 'configure': ifls = m.ifls; core.configure(m.tunnels.map(revive)); break;
-    case 'install': core.installDynamic(m.ifl, { inbound: reviveSpec(m.pair.inbound), outbound: reviveSpec(m.pair.outbound) }); break;
+    case 'install': core.installDynamic(m.ifl, { ...(m.pair.inbound ? { inbound: reviveSpec(m.pair.inbound) } : {}), ...(m.pair.outbound ? { outbound: reviveSpec(m.pair.outbound) } : {}) }); break;
     case 'remove': core.removeDynamic(m.ifl, m.inbound, m.outbound); break;
     case 'snapshot': port.postMessage({ t: 'snapshot', id: m.id, drops: core.drops, encrypted: core.encrypted, decrypted: core.decrypted, ringFull, sas: core.snapshot() }); break;
     case 'ping': port.postMessage({ t: 'pong', id: m.id }); break;

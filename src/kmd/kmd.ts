@@ -29,6 +29,11 @@ export interface KmdHost {
   now(): number;
   /** the clock SA lifetimes run on (a lab may run it faster to watch rekeys): milliseconds; `now` if absent */
   clock?(): number;
+  /**
+   * how much faster that clock runs than the wall clock (1 if absent). Lifetimes on the wire are in the
+   * peer's seconds, the wall clock's: 180 of our seconds at rate 60 go out as 3, and a peer's 8 are 480 here.
+   */
+  clockRate?: number;
   /** send a UDP datagram from the router's own address */
   sendUdp(src: number, dst: number, srcPort: number, dstPort: number, payload: Buffer): void;
   /** install a negotiated pair for an es- interface (ES PIC, and the PFE's inbound SPI map) */
@@ -52,6 +57,7 @@ export const KMD_LIMITS = {
   retryBackoffMs: 5000,    // after a failed negotiation, traffic does not restart one before this
   rekeyGraceMs: 1000,      // an SA replaced by a rekey is deleted this long after the new one is in
   badSpiMs: 5000,          // at most one INVALID-SPI (or IKE start for one) per peer in this time
+  outboundDelayMs: 50,     // the initiator's new outbound SA waits this long after quick mode message 3
   keepaliveMs: 5_000,      // NAT keepalives (RFC 3948 4) when a NAT is before us (later JUNOS: nat-keepalive 5 s)
 };
 /**
@@ -133,6 +139,11 @@ export class Kmd {
   /** events that are no drops (NAT keepalives received, ...) */
   readonly counters = new Map<string, number>();
   count(what: string): void { this.counters.set(what, (this.counters.get(what) ?? 0) + 1); }
+  private get rate(): number { return this.host.clockRate ?? 1; }
+  /** our lifetime (seconds on the lifetime clock) as the peer counts it, and back */
+  private toWire(s: number): number { return Math.max(1, Math.round(s / this.rate)); }
+  private fromWire(s: number): number { return s * this.rate; }
+  private wireProps<T extends { lifetimeSeconds: number }>(props: T[]): T[] { return this.rate === 1 ? props : props.map(p => ({ ...p, lifetimeSeconds: this.toWire(p.lifetimeSeconds) })); }
   private life(): number { return this.host.clock?.() ?? this.host.now(); }
   private drop(reason: string, detail?: string): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
@@ -366,7 +377,7 @@ export class Kmd {
     }
     const sa = new IkeSa('initiator', peer, local, policy, newCookie(), this.host.now(), ISAKMP_PORT, policy.mode);
     this.ikeSas.set(sa.key, sa);
-    sa.saiB = ikeSaBody(props);
+    sa.saiB = ikeSaBody(this.wireProps(props));
     sa.offered = props.map(p => describeIke({ encryption: p.encryptionAlgorithm, hash: p.authenticationAlgorithm, method: p.authenticationMethod, group: p.dhGroup })).join(', ');
     this.trace(`IKE policy ${policy.peer} for ${intToIp(peer)}: ${MODE_NAME[policy.mode]} mode, proposals ${props.map(p => p.name).join(', ')}`, 'policy-manager');
     this.trace(`IKE SA ${hex(sa.icookie)} with ${intToIp(peer)} created (initiator)`, 'database');
@@ -438,7 +449,7 @@ export class Kmd {
     }
     const s = new IkeSa('responder', src, dst, policy, Buffer.from(hd.icookie), this.host.now(), srcPort, mode);
     s.rcookie = newCookie();
-    s.choice = { ...chosen.choice, lifetimeSeconds: Math.min(chosen.choice.lifetimeSeconds, chosen.ours.lifetimeSeconds) };
+    s.choice = { ...chosen.choice, lifetimeSeconds: Math.min(this.fromWire(chosen.choice.lifetimeSeconds), chosen.ours.lifetimeSeconds) };
     s.saiB = Buffer.from(saP!.body);
     s.offered = describeIkeOffer(sa.value);
     this.ikeSas.set(s.key, s);
@@ -602,7 +613,7 @@ export class Kmd {
     if (!c) return 'malformed';
     const offered = this.ikeProposals(sa.policy).find(p => p.encryptionAlgorithm === c.encryption && p.authenticationAlgorithm === c.hash && p.dhGroup === c.group && p.authenticationMethod === c.method);
     if (!offered) return `the peer chose a proposal that was not offered (${describeIke(c)})`;
-    sa.choice = { ...c, lifetimeSeconds: Math.min(c.lifetimeSeconds, offered.lifetimeSeconds) };
+    sa.choice = { ...c, lifetimeSeconds: Math.min(this.fromWire(c.lifetimeSeconds), offered.lifetimeSeconds) };
     this.trace(`${intToIp(sa.peer)} chose ${describeIke(c)}: our proposal ${offered.name}`, 'policy-manager');
     return true;
   }
@@ -692,7 +703,12 @@ export class Kmd {
       }
     }
     const w = sa.waiting; sa.waiting = [];
-    for (const f of w) f();
+    const run = () => { for (const f of w) { try { f(); } catch (e) { this.host.log(`KMD_PM_INTERNAL: ${(e as Error).message}`); } } };
+    // in Aggressive mode our message 3 ends phase 1: a quick mode right behind it can reach a peer
+    // that has not taken message 3 yet (strongSwan: "ignoring QUICK_MODE request while phase 1 is
+    // incomplete"), so it waits a moment
+    if (sa.mode === 'aggressive' && sa.role === 'initiator' && w.length) setTimeout(run, KMD_LIMITS.outboundDelayMs).unref?.();
+    else run();
   }
 
   /** Authentication failed: with pre-shared keys, almost always keys that differ. */
@@ -757,7 +773,7 @@ export class Kmd {
       ids: { ci: t.proxy.local, cr: t.proxy.remote }, retries: 0, nextRetry: 0, awaiting: true, done: false,
     };
     t.negotiating = mid;
-    const sa = ipsecSaBody(t.proposals, qm.mySpi, t.pfsGroup, ike.behindNat);
+    const sa = ipsecSaBody(this.wireProps(t.proposals), qm.mySpi, t.pfsGroup, ike.behindNat);
     const payloads: OutPayload[] = [{ type: Pt.SA, body: sa }, { type: Pt.NONCE, body: qm.ni }];
     if (t.pfsGroup) {
       const g = DH_GROUPS[t.pfsGroup]!;
@@ -831,7 +847,7 @@ export class Kmd {
       qm = {
         mid: hd.mid, role: 'responder', tunnel: t, ike, ni: Buffer.from(nonce.body), nr: randomBytes(32),
         mySpi: { esp: this.allocSpi(), ah: this.allocSpi() }, ids: { ci, cr }, retries: 0, nextRetry: 0, awaiting: false, done: false,
-        choice: { ...chosen.choice, lifetimeSeconds: Math.min(chosen.choice.lifetimeSeconds, chosen.ours.lifetimeSeconds) },
+        choice: { ...chosen.choice, lifetimeSeconds: Math.min(this.fromWire(chosen.choice.lifetimeSeconds), chosen.ours.lifetimeSeconds) },
       };
       const out: OutPayload[] = [{ type: Pt.SA, body: ipsecSaReply(chosen.parts, chosen.choice.proposalNum, qm.mySpi) }, { type: Pt.NONCE, body: qm.nr! }];
       if (t.pfsGroup) {
@@ -843,9 +859,9 @@ export class Kmd {
       }
       if (ids.length >= 2) out.push({ type: Pt.ID, body: Buffer.from(ids[0]!.body) }, { type: Pt.ID, body: Buffer.from(ids[1]!.body) });
       // our lifetime is shorter than the one offered: say so (RFC 2407 4.6.3.1)
-      if (chosen.ours.lifetimeSeconds < chosen.choice.lifetimeSeconds) {
+      if (chosen.ours.lifetimeSeconds < this.fromWire(chosen.choice.lifetimeSeconds)) {
         const attrs = Buffer.alloc(10); attrs.writeUInt16BE(0x8001, 0); attrs.writeUInt16BE(1, 2); attrs.writeUInt16BE(2, 4); attrs.writeUInt16BE(4, 6);
-        const life = Buffer.alloc(4); life.writeUInt32BE(chosen.ours.lifetimeSeconds);
+        const life = Buffer.alloc(4); life.writeUInt32BE(this.toWire(chosen.ours.lifetimeSeconds));
         out.push({ type: Pt.N, body: encodeNotify({ doi: DOI_IPSEC, protocol: chosen.parts[chosen.parts.length - 1]!.protocol, spi: chosen.choice.peerSpi.esp ?? chosen.choice.peerSpi.ah!, type: N.RESPONDER_LIFETIME, data: Buffer.concat([attrs.subarray(0, 8), life]) }) });
       }
       const hash = K.hash2(alg, a, hd.mid, qm.ni, encodePayloadsBody(out));
@@ -867,12 +883,12 @@ export class Kmd {
       if (!sa?.ok) return this.drop('ike-malformed', 'quick mode message 2');
       const c = readIpsecReply(sa.value, qm.tunnel.proposals, qm.tunnel.pfsGroup);
       if ('error' in c) { this.qmDone(qm); return this.fail(qm.tunnel, `quick mode: ${c.error}`, 'no-proposal'); }
-      let lifetime = Math.min(c.lifetimeSeconds, qm.tunnel.proposals[c.proposalNum - 1]!.lifetimeSeconds);
+      let lifetime = Math.min(this.fromWire(c.lifetimeSeconds), qm.tunnel.proposals[c.proposalNum - 1]!.lifetimeSeconds);
       for (const n of pl.filter(x => x.type === Pt.N)) {
         const d = decodeNotify(n.body);
         if (d.ok && d.value.type === N.RESPONDER_LIFETIME && d.value.data.length >= 8) {
           const at = d.value.data.readUInt16BE(0) & 0x7fff;
-          if (at === 1 && d.value.data.readUInt16BE(2) === 1 && d.value.data.length >= 12) lifetime = Math.min(lifetime, d.value.data.readUInt32BE(8));
+          if (at === 1 && d.value.data.readUInt16BE(2) === 1 && d.value.data.length >= 12) lifetime = Math.min(lifetime, this.fromWire(d.value.data.readUInt32BE(8)));
         }
       }
       qm.choice = { ...c, lifetimeSeconds: lifetime };
@@ -930,7 +946,7 @@ export class Kmd {
       const spis = dir === 'inbound' ? mySpi : { esp: peerSpi.esp!, ah: peerSpi.ah! };
       const base = { name: t.saName, direction: dir, protocol: c.protocol, mode: 'tunnel' as const, manual: false,
         tunnel: dir === 'outbound' ? { source: t.local, destination: t.peer } : { source: t.peer, destination: t.local },
-        replayWindow: t.replayWindow, lifetime: { hardSeconds: c.lifetimeSeconds },
+        replayWindow: t.replayWindow, lifetime: { hardSeconds: Math.ceil(c.lifetimeSeconds / this.rate) },   // the ES PIC counts wall seconds
         // through a NAT: ESP in UDP (RFC 3948) from our port 4500 to the peer's (a NAT may have mapped it)
         ...(dir === 'outbound' && c.udpEncap ? { encap: { sport: NATT_PORT, dport: ike.port } } : {}) };
       if (c.protocol === 'esp') {
@@ -952,10 +968,27 @@ export class Kmd {
     for (const [p, b] of Object.entries(mySpi)) if ((inSpi as Record<string, number | undefined>)[p] === undefined) this.spis.delete(b.readUInt32BE(0));
     const inbound = [...(inSpi.esp !== undefined && c.protocol === 'esp' ? [{ proto: 50, spi: inSpi.esp, dst: t.local }] : []), ...(inSpi.ah !== undefined ? [{ proto: 51, spi: inSpi.ah, dst: t.local }] : [])];
     const show = (x: { esp?: number; ah?: number }) => Object.entries(x).map(([p, v]) => `${p.toUpperCase()} 0x${(v as number).toString(16)}`).join(' ');
-    this.trace(`install on ${t.ifl}: inbound ${show(inSpi)}, outbound ${show(outSpi)} (the outbound one replaces the current)`, 'routing-socket');
-    this.host.install(t.ifl, pair, inbound);
     const older = t.installed.slice();
-    t.installed.push({ inSpi, outSpi, created: life, softAt: life + c.lifetimeSeconds * 1000 * SOFT[qm.role], lifetime: c.lifetimeSeconds, ike: ike.key, choice: c, role: qm.role });
+    const entry: Installed = { inSpi, outSpi, created: life, softAt: life + c.lifetimeSeconds * 1000 * SOFT[qm.role], lifetime: c.lifetimeSeconds, ike: ike.key, choice: c, role: qm.role };
+    t.installed.push(entry);
+    if (qm.role === 'responder') {
+      // the initiator has its inbound SA since message 2: both directions at once
+      this.trace(`install on ${t.ifl}: inbound ${show(inSpi)}, outbound ${show(outSpi)} (the outbound one replaces the current)`, 'routing-socket');
+      this.host.install(t.ifl, pair, inbound);
+    } else {
+      // the responder installs when message 3 reaches it, and some (strongSwan) take a moment: our
+      // inbound SA now, our outbound a moment later, so that the first packets do not overtake it
+      this.trace(`install on ${t.ifl}: inbound ${show(inSpi)} now, outbound ${show(outSpi)} in ${KMD_LIMITS.outboundDelayMs} ms`, 'routing-socket');
+      this.host.install(t.ifl, { inbound: pair.inbound! }, inbound);
+      const go = () => {
+        if (!this.tunnels.get(t.ifl)?.installed.includes(entry)) return;   // gone meanwhile
+        this.trace(`install on ${t.ifl}: outbound ${show(outSpi)} (it replaces the current)`, 'routing-socket');
+        this.host.install(t.ifl, { outbound: pair.outbound! }, []);
+        this.host.tunnelReady(t.ifl, true);
+      };
+      const timer = setTimeout(() => { try { go(); } catch (e) { this.host.log(`KMD_PM_INTERNAL: ${(e as Error).message}`); } }, KMD_LIMITS.outboundDelayMs);
+      timer.unref?.();
+    }
     this.trace(`SA ${t.saName}: ${show(inSpi)} in, ${show(outSpi)} out, ${qm.role}, soft lifetime ${Math.round(c.lifetimeSeconds * SOFT[qm.role])} s, hard ${c.lifetimeSeconds} s`, 'database');
     t.lastError = undefined; t.lastErrorKind = undefined; t.failedAt = undefined; t.upAt = now;
     ike.ipsecCreated++;
@@ -968,7 +1001,7 @@ export class Kmd {
       x.retireAt = now + KMD_LIMITS.rekeyGraceMs * (qm.role === 'initiator' ? 1 : 3);
       this.trace(`SA ${t.saName} ${show(x.inSpi)} replaced: deleted in ${x.retireAt - now} ms`, 'timer');
     }
-    this.host.tunnelReady(t.ifl, true);
+    if (qm.role === 'responder') this.host.tunnelReady(t.ifl, true);
   }
 
   private uninstall(t: DynTunnel, which: Installed[], why: string): void {
@@ -1012,6 +1045,18 @@ export class Kmd {
         : `the peer says ${name}`;
       this.host.log(`KMD_PM_P1_NOTIFY: ${intToIp(src)} sent ${name}`);
       return this.dead(target, why, auth ? 'auth' : type === N.NO_PROPOSAL_CHOSEN ? 'no-proposal' : 'other');
+    }
+    if (ike && !ike.matured && ike.role === 'initiator' && (ike.state === 'MM5' || ike.state === 'AM1' && ike.ka)) {
+      // an encrypted notify while our message 5 waits for its answer: the peer could not read it
+      // (strongSwan sends PAYLOAD-MALFORMED encrypted with its own keys). If it does not open with
+      // ours either, the keys differ: the pre-shared keys are not the same
+      const o = ike.open(hd, m);
+      const ok = o.ok && o.value.payloads[0]?.type === Pt.HASH && K.hash1(ike.hashAlg, ike.keys!.a, hd.mid, Buffer.concat(o.value.payloads.slice(1).map(p => p.raw))).equals(o.value.payloads[0].body);
+      if (!ok) {
+        this.drop('ike-informational-unreadable', intToIp(src));
+        this.host.log(`KMD_PM_P1_NOTIFY: ${intToIp(src)} answered message 5 with an encrypted notify that our keys cannot read`);
+        return this.dead(ike, 'the peer could not read our message 5, and its notify does not decrypt with our keys: is the pre-shared key the same on both sides?', 'auth');
+      }
     }
     if (!ike?.matured) return this.drop('ike-unknown-sa', `informational from ${intToIp(src)}`);
     const o = ike.open(hd, m);

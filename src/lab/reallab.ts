@@ -18,6 +18,13 @@ export const RUN_ROOT = process.env.VROUTER_RUN ?? '/run/vrouter';
 export const runDir = (lab: string) => join(RUN_ROOT, lab);
 export const labNs = (lab: string) => `vr-${lab}`;
 export const hostNs = (lab: string, node: string) => `${lab}-${node}`;
+/**
+ * A strongSwan node's charon: its strongswan.conf, vici socket and log. Not under /run: charon runs
+ * with a private /run (one charon per namespace, each with its own pid file), which hides it.
+ */
+export const CHARON_ROOT = process.env.VROUTER_CHARON_DIR ?? '/var/lib/vrouter';
+export const charonDir = (lab: string, node: string) => join(CHARON_ROOT, lab, node);
+export const viciUri = (lab: string, node: string) => `unix://${join(charonDir(lab, node), 'charon.vici')}`;
 const h4 = (lab: string) => createHash('sha1').update(lab).digest('hex').slice(0, 4);
 export const bridgeName = (lab: string, i: number) => `vb${h4(lab)}${i}`;
 const tapName = (lab: string, i: number, side: number) => `vt${h4(lab)}${i}${side ? 'b' : 'a'}`;
@@ -172,6 +179,7 @@ export async function up(t: Topology, log: (s: string) => void = () => {}): Prom
         catch (e) { throw new Error(`${n.name}: exec '${line}' failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`); }
       }
     }
+    for (const n of t.nodes.values()) if (n.swanctl) await startCharon(t, n);
     return writeState(t);
   } catch (e) {
     down(t);
@@ -216,5 +224,54 @@ export function down(t: Pick<Topology, 'name'> & { nodes: Map<string, Pick<NodeS
   for (const p of pids) if (alive(p)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
   for (const ns of namespaces) if (existing.has(ns)) { tryRun('ip', ['netns', 'del', ns]); removed.push(ns); }
   rmSync(runDir(t.name), { recursive: true, force: true });
+  rmSync(join(CHARON_ROOT, t.name), { recursive: true, force: true });
   return removed;
+}
+
+/**
+ * strongSwan in a linux node (its `swanctl` file): charon with kernel-libipsec (userspace ESP over a
+ * TUN device: the kernel here has no ESP), in the node's namespace with a private /run; then swanctl
+ * loads the node's connections and secrets. `down` stops it with the namespace's other processes.
+ */
+async function startCharon(t: Topology, n: NodeSpec): Promise<void> {
+  const dir = charonDir(t.name, n.name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const conf = join(dir, 'strongswan.conf');
+  writeFileSync(conf, [
+    'charon {',
+    '  load = random nonce gcrypt gmp sha1 md5 hmac pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici updown',
+    '  # aggressive mode with a pre-shared key, as the chapter allows it',
+    '  i_dont_care_about_security_and_use_aggressive_mode_psk = yes',
+    '  filelog {',
+    '    log {',
+    `      path = ${join(dir, 'charon.log')}`,
+    '      time_format = %b %e %T',
+    '      default = 1',
+    '      ike = 2',
+    '      append = no',
+    '      flush_line = yes',
+    '    }',
+    '  }',
+    '  plugins {',
+    `    vici {\n      socket = ${viciUri(t.name, n.name)}\n    }`,
+    '    kernel-libipsec {\n      load = yes\n    }',
+    '  }',
+    '}',
+    '',
+  ].join('\n'), { mode: 0o600 });
+  const out = openSync(join(dir, 'charon.out'), 'a');
+  const child = spawn('ip', ['netns', 'exec', hostNs(t.name, n.name), 'unshare', '-m', 'sh', '-c', 'mount -t tmpfs none /run && exec /usr/lib/ipsec/charon'],
+    { detached: true, stdio: ['ignore', out, out], env: { ...process.env, STRONGSWAN_CONF: conf } });
+  child.unref();
+  closeSync(out);
+  const sock = join(dir, 'charon.vici');
+  const end = Date.now() + 15000;
+  while (!existsSync(sock)) {
+    if (child.exitCode !== null) throw new Error(`${n.name}: charon exited (${child.exitCode}); see ${join(dir, 'charon.out')} and charon.log`);
+    if (Date.now() > end) throw new Error(`${n.name}: charon did not open its vici socket in 15 s; see ${join(dir, 'charon.log')}`);
+    await new Promise(r => setTimeout(r, 25));
+  }
+  try { execFileSync('swanctl', ['--load-all', '--file', n.swanctl!, '--uri', viciUri(t.name, n.name)], { stdio: ['ignore', 'pipe', 'pipe'] }); }
+  catch (e) { throw new Error(`${n.name}: swanctl --load-all ${n.swanctl} failed: ${String((e as { stdout?: Buffer }).stdout ?? '')}${String((e as { stderr?: Buffer }).stderr ?? e)}`.trim()); }
 }

@@ -13,7 +13,7 @@ import { Chassis, PicPlacement, DEFAULT_PICS } from '../../chassis/chassis.js';
 import { modelByName } from '../../chassis/models.js';
 import { PIC_CATALOG } from '../../pics/catalog.js';
 
-export interface NodeSpec { name: string; kind: string; model?: string; startupConfig?: string; exec: string[]; pics: PicPlacement[]; line: number; clockRate?: number }
+export interface NodeSpec { name: string; kind: string; model?: string; startupConfig?: string; exec: string[]; pics: PicPlacement[]; line: number; clockRate?: number; swanctl?: string }
 export interface Endpoint { node: string; ifname: string }
 export interface LinkSpec { endpoints: [Endpoint, Endpoint]; line: number }
 export interface Topology { name: string; file: string; dir: string; nodes: Map<string, NodeSpec>; links: LinkSpec[] }
@@ -61,7 +61,7 @@ export function loadTopology(file: string): Topology {
     const v = it.value as YNode;
     if (!isMap(v)) fail(v ?? (it.key as YNode), field, 'expected a mapping with kind');
     const m = v as YAMLMap;
-    for (const f of m.items) { const k = String((f.key as { value?: unknown }).value); if (!['kind', 'startup-config', 'exec', 'pics', 'image', 'clock-rate'].includes(k)) fail(f.key as YNode, `${field}.${k}`, 'unknown field'); }
+    for (const f of m.items) { const k = String((f.key as { value?: unknown }).value); if (!['kind', 'startup-config', 'exec', 'pics', 'image', 'clock-rate', 'swanctl'].includes(k)) fail(f.key as YNode, `${field}.${k}`, 'unknown field'); }
     const kindN = get(m, 'kind');
     const kind = kindN && isScalar(kindN) ? String(kindN.value) : fail(m, `${field}.kind`, 'is required');
     if (kind !== 'linux' && !ROUTER_KINDS.includes(kind)) fail(kindN, `${field}.kind`, `'${kind}' is not one of ${[...ROUTER_KINDS, 'linux'].join(', ')}`);
@@ -81,6 +81,14 @@ export function loadTopology(file: string): Topology {
         if (!isScalar(e) || typeof e.value !== 'string') fail(e, `${field}.exec`, 'each command must be a string');
         spec.exec.push(String((e as { value: unknown }).value));
       }
+    }
+    const sw = get(m, 'swanctl');
+    if (sw) {
+      // a strongSwan peer: charon runs in this node's namespace with this swanctl configuration
+      if (kind !== 'linux') fail(sw, `${field}.swanctl`, 'only linux nodes run strongSwan');
+      const p = resolve(dir, String((sw as { value: unknown }).value));
+      if (!existsSync(p)) fail(sw, `${field}.swanctl`, `${String((sw as { value: unknown }).value)}: no such file (paths are relative to the topology file)`);
+      spec.swanctl = p;
     }
     const cr = get(m, 'clock-rate');
     if (cr) {

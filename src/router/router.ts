@@ -61,6 +61,7 @@ export class Router {
     this.kmd = new Kmd({
       now,
       clock: this.clock,
+      clockRate: rate,
       sendUdp: (src, dst, sport, dport, payload) => this.pfe.originate(buildIpv4({ protocol: PROTO_UDP, src, dst, id: this.pfe.nextId(), ttl: 64 }, buildUdp({ src, dst }, sport, dport, payload))),
       install: (ifl, pair, inbound) => {
         this.ipsec.installDynamic?.(ifl, pair);

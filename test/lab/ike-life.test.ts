@@ -85,6 +85,30 @@ describe('aggressive mode', () => {
   });
 });
 
+describe('the chapter\'s other IPsec choices between two vrouters (strongSwan\'s kernel-libipsec has no AH)', () => {
+  const rows: Array<[string, string]> = [
+    ['AH hmac-sha1-96', 'protocol ah;\n            authentication-algorithm hmac-sha1-96;'],
+    ['AH hmac-md5-96', 'protocol ah;\n            authentication-algorithm hmac-md5-96;'],
+    ['bundle (AH hmac-sha1-96 over ESP des-cbc)', 'protocol bundle;\n            authentication-algorithm hmac-sha1-96;\n            encryption-algorithm des-cbc;'],
+    ['ESP des-cbc hmac-md5-96, no PFS, group2 in phase 1', 'protocol esp;\n            authentication-algorithm hmac-md5-96;\n            encryption-algorithm des-cbc;'],
+  ];
+  for (const [name, body] of rows) {
+    it(name, async () => {
+      const edit = (_s: string, c: string) => {
+        let out = c.replace(/proposal dynamic-1 \{[^}]*\}/, `proposal dynamic-1 {\n            ${body}\n            lifetime-seconds 6000;\n        }`).replace('proposals [ dynamic-1 dynamic-2 ];', 'proposals dynamic-1;');
+        if (name.includes('no PFS')) out = out.replace(/perfect-forward-secrecy \{\s*keys group1;\s*\}/, '').replace('dh-group group1;', 'dh-group group2;');
+        return out;
+      };
+      const t = await build(edit);
+      expect(await t.hostA.ping('10.2.2.2', { count: 3, timeoutMs: 3000 })).toHaveLength(3);
+      const sas = (await t.gwA.ipsec.snapshot!()).sas.filter(x => !x.manual);
+      const proto = name.startsWith('AH') ? 'AH' : name.startsWith('bundle') ? 'BUNDLE' : 'ESP';
+      expect(sas.map(x => x.protocol)).toEqual([proto, proto]);
+      expect(sas.every(x => x.packets >= 3)).toBe(true);
+    });
+  }
+});
+
 describe('lifetimes and rekeying', () => {
   // the shortest lifetimes the chapter allows (180 s), on a clock 60 times faster: 3 s of wall time
   const short = (_s: string, c: string) => c.replace(/lifetime-seconds 6000;/g, 'lifetime-seconds 180;').replace(/encryption-algorithm 3des-cbc;\n        \}\n        policy 10/, 'encryption-algorithm 3des-cbc;\n            lifetime-seconds 180;\n        }\n        policy 10');

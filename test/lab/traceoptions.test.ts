@@ -37,7 +37,7 @@ async function build(flags: string[]) {
   const keys: Buffer[] = [];
   const install = gwA.ipsec.installDynamic!.bind(gwA.ipsec);
   gwA.ipsec.installDynamic = (ifl: string, pair: DynamicSaPair) => {
-    for (const s of [pair.inbound, pair.outbound]) { if (s.enc) keys.push(s.enc.key); if (s.auth) keys.push(s.auth.key); }
+    for (const s of [pair.inbound, pair.outbound]) { if (s?.enc) keys.push(s.enc.key); if (s?.auth) keys.push(s.auth.key); }
     install(ifl, pair);
   };
   return { gwA, gwB, hostA, keys, skew: (ms: number) => { skew += ms; } };
