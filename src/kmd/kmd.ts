@@ -271,11 +271,21 @@ export class Kmd {
     const key = `${src}/${hex(hd.icookie)}`;
     const sa = this.ikeSas.get(key);
     if (sa) { sa.stats.inBytes += m.length; sa.stats.inPackets++; }
-    if (sa && natt && (!sa.natt.floated || sa.port !== srcPort)) {
-      // the peer moved to UDP 4500 (RFC 3947 4): answer there, from there; a NAT may have given it another port
-      this.trace(`${intToIp(src)} floats to UDP ${NATT_PORT} (its port ${srcPort})`);
-      sa.natt.floated = true; sa.port = srcPort;
-    }
+    // the peer moved to UDP 4500 (RFC 3947 4), or a NAT gave it another port: taken once the message
+    // proves itself (its hash), so that a forged datagram cannot move the SA
+    this.floatTo = sa && natt && (!sa.natt.floated || sa.port !== srcPort) ? { sa, port: srcPort } : undefined;
+    try { this.dispatch(sa, hd, m, src, dst, srcPort, natt); } finally { this.floatTo = undefined; }
+  }
+  private floatTo?: { sa: IkeSa; port: number };
+  /** The message that came on UDP 4500 authenticated: the SA answers there from now on. */
+  private acceptFloat(sa: IkeSa): void {
+    const f = this.floatTo;
+    if (!f || f.sa !== sa) return;
+    this.trace(`${intToIp(sa.peer)} floats to UDP ${NATT_PORT} (its port ${f.port})`);
+    sa.natt.floated = true; sa.port = f.port;
+    this.floatTo = undefined;
+  }
+  private dispatch(sa: IkeSa | undefined, hd: Header, m: Buffer, src: number, dst: number, srcPort: number, natt: boolean): void {
     this.trace(`<- ${intToIp(src)}:${srcPort} ${EXCHANGE_NAMES[hd.exchange] ?? `exchange ${hd.exchange}`} ${m.length} bytes, cookies ${hex(hd.icookie)}/${hex(hd.rcookie)}${hd.mid ? `, message ID 0x${hd.mid.toString(16)}` : ''}${hd.flags & FLAG_ENCRYPTION ? ', encrypted' : ''}`);
     if (hd.exchange === Xchg.INFORMATIONAL) return this.informational(sa, hd, m, src);
     if (!sa) {
@@ -562,7 +572,7 @@ export class Kmd {
         if (!idP || !hashP) return this.authFailed(sa, hd, 'message 6 without ID and HASH: the keys differ');
         const want = K.hashR(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr!, sa.icookie, sa.rcookie, sa.saiB!, idP.body);
         if (!want.equals(hashP.body)) return this.authFailed(sa, hd, 'HASH_R does not match');
-        commit();
+        commit(); this.acceptFloat(sa);
         sa.remoteId = describeId(idP.body);
         sa.lastRecv = Buffer.from(m);
         this.phase1Notifies(sa, payloads);
@@ -592,7 +602,7 @@ export class Kmd {
       if (!idP || !hashP) return this.authFailed(sa, hd, 'message 5 did not decrypt to ID and HASH: the pre-shared keys differ');
       const want = K.hashI(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr!, sa.icookie, sa.rcookie, sa.saiB!, idP.body);
       if (!want.equals(hashP.body)) return this.authFailed(sa, hd, 'HASH_I does not match');
-      commit();
+      commit(); this.acceptFloat(sa);
       sa.remoteId = describeId(idP.body);
       sa.lastRecv = Buffer.from(m);
       const id = this.myId(sa);
@@ -668,7 +678,7 @@ export class Kmd {
       if (!hashP) return this.authFailed(sa, hd, 'message 3 without HASH_I: the keys differ');
       const want = K.hashI(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr!, sa.icookie, sa.rcookie, sa.saiB!, sa.idPeerB!);
       if (!want.equals(hashP.body)) return this.authFailed(sa, hd, 'HASH_I does not match');
-      commit();
+      commit(); this.acceptFloat(sa);
       sa.lastRecv = Buffer.from(m);
       this.processNatd(sa, payloads, sa.natt.floated ? NATT_PORT : ISAKMP_PORT);
       this.trace(`<- ${intToIp(sa.peer)} Aggressive mode message 3: peer authenticated`);
@@ -814,7 +824,7 @@ export class Kmd {
 
     if (!qm) {                                                     // message 1: we respond
       if (!K.hash1(alg, a, hd.mid, rest).equals(pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 1');
-      o.value.commit();
+      o.value.commit(); this.acceptFloat(ike);
       const saP = get(Pt.SA), nonce = get(Pt.NONCE), ke = get(Pt.KE);
       const sa = saP && decodeSa(saP.body);
       if (!sa?.ok || !nonce) return this.drop('ike-malformed', 'quick mode message 1');
@@ -877,7 +887,7 @@ export class Kmd {
       const nonce = get(Pt.NONCE);
       if (!nonce) return this.drop('ike-malformed', 'quick mode message 2');
       if (!K.hash2(alg, a, hd.mid, qm.ni, rest).equals(pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 2');
-      o.value.commit();
+      o.value.commit(); this.acceptFloat(ike);
       const saP = get(Pt.SA);
       const sa = saP && decodeSa(saP.body);
       if (!sa?.ok) return this.drop('ike-malformed', 'quick mode message 2');
@@ -908,7 +918,7 @@ export class Kmd {
     }
     if (qm.role === 'responder' && !qm.done) {                      // message 3
       if (!K.hash3(alg, a, hd.mid, qm.ni, qm.nr!).equals(pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 3');
-      o.value.commit();
+      o.value.commit(); this.acceptFloat(ike);
       qm.lastRecv = Buffer.from(m); qm.awaiting = false;
       this.trace(`<- ${intToIp(ike.peer)} Quick mode message 3`);
       return this.installQm(qm);
@@ -1065,7 +1075,7 @@ export class Kmd {
     if (pl[0]?.type !== Pt.HASH) return this.drop('ike-malformed', 'informational without HASH');
     const rest = Buffer.concat(pl.slice(1).map(p => p.raw));
     if (!K.hash1(ike.hashAlg, ike.keys!.a, hd.mid, rest).equals(pl[0].body)) return this.drop('ike-bad-hash', 'informational');
-    o.value.commit();
+    o.value.commit(); this.acceptFloat(ike);
     for (const p of pl.slice(1)) {
       if (p.type === Pt.N) {
         const d = decodeNotify(p.body);

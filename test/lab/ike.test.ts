@@ -120,4 +120,40 @@ describe('IKE main mode and quick mode between two vrouters', () => {
     // the real peer is not locked out: its negotiation from 10.5.5.5 is not the flood's
     expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 3000 })).toHaveLength(2);
   });
+
+  it('hostile NAT traversal: 5,000 random datagrams to UDP 4500 (IKE behind the marker, keepalives, ESP in UDP) are dropped with reasons; the tunnel lives on', async () => {
+    const t = await build('inline');
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
+    const { buildIpv4, PROTO_UDP } = await import('../../src/net/ipv4.js');
+    const { buildUdp } = await import('../../src/net/l4.js');
+    const { buildEth, ETH_IPV4 } = await import('../../src/net/ethernet.js');
+    const { ipToInt } = await import('../../src/net/ip.js');
+    const { randomBytes } = await import('node:crypto');
+    const mac = t.gwB.pfe.ifds.get('fe-0/0/0')!.mac;
+    const ike = t.gwB.kmd.ikeSnapshot()[0]!;
+    const spi = t.gwB.kmd.tunnels.get('es-0/1/0.0')!.installed[0]!.inSpi.esp!;
+    const before = (t.gwB.pfe.drops.get('ipsec-no-sa') ?? 0) + (t.gwB.pfe.drops.get('natt-short-packet') ?? 0);
+    for (let i = 0; i < 5000; i++) {
+      let m: Buffer;
+      const k = i % 5;
+      if (k === 0) m = randomBytes(i % 40);                                                            // anything, short ones too
+      else if (k === 1) m = Buffer.concat([Buffer.alloc(4), randomBytes(i % 300)]);                   // marker, then garbage for kmd
+      else if (k === 2) m = Buffer.concat([Buffer.alloc(4), ike.icookie, ike.rcookie, randomBytes(i % 100)]);   // the live IKE SA's cookies
+      else if (k === 3) { m = randomBytes(8 + (i % 200)); m.writeUInt32BE(spi, 0); }                  // ESP in UDP on the live SPI: bad ICV
+      else m = Buffer.from([0xff]);                                                                     // keepalives
+      const src = ipToInt('10.5.5.5'), dst = ipToInt('10.6.6.6');
+      t.transit.a.send(buildEth(mac, Buffer.from('020000000001', 'hex'), ETH_IPV4, buildIpv4({ protocol: PROTO_UDP, src, dst, id: i, ttl: 64 }, buildUdp({ src, dst }, 4500, 4500, m))));
+      if (i % 200 === 0) await new Promise(r => setImmediate(r));
+    }
+    await new Promise(r => setTimeout(r, 50));
+    const kmdDrops = [...t.gwB.kmd.drops.values()].reduce((a, n) => a + n, 0);
+    expect(kmdDrops).toBeGreaterThan(1000);
+    expect(t.gwB.kmd.counters.get('nat-keepalive-received')).toBe(1000);
+    const pic = await t.gwB.ipsec.snapshot!();
+    expect(pic.drops['bad-icv'] + (t.gwB.pfe.drops.get('natt-short-packet') ?? 0) - before).toBeGreaterThan(500);
+    // nothing moved the live SAs (forged messages with the live cookies did not move IKE to 4500)
+    expect(t.gwB.kmd.ikeSnapshot().filter(s => s.matured)).toHaveLength(1);
+    expect(t.gwB.kmd.ikeSnapshot()[0]!.natt.floated).toBe(false);
+    expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 3000 })).toHaveLength(2);
+  });
 });
