@@ -65,11 +65,14 @@ export class MemLab {
   async close(): Promise<void> { for (const r of this.routers.values()) await r.stop(); }
 }
 
-/** The chapter's Figure 11: host-a 10.1.1.1 - gw-a - gw-b - host-b 10.2.2.2, tunnel with manual-sa1. */
-export async function figure11(topologiesDir: string, opts: Partial<RouterOptions> = {}) {
+/**
+ * Two gateways in the chapter's Figure 11 shape, with these configurations: host-a 10.1.1.1 - gw-a -
+ * gw-b - host-b 10.2.2.2. Each router may have its own options (a clock, an ES PIC kind).
+ */
+export async function gateways(confA: string, confB: string, optsA: Partial<RouterOptions> = {}, optsB: Partial<RouterOptions> = optsA) {
   const lab = new MemLab();
-  const gwA = lab.router('gw-a', readFileSync(`${topologiesDir}/gw-a.conf`, 'utf8'), opts);
-  const gwB = lab.router('gw-b', readFileSync(`${topologiesDir}/gw-b.conf`, 'utf8'), opts);
+  const gwA = lab.router('gw-a', confA, optsA);
+  const gwB = lab.router('gw-b', confB, optsB);
   const hostA = lab.host('host-a', '10.1.1.1', 24, '10.1.1.254');
   const hostB = lab.host('host-b', '10.2.2.2', 24, '10.2.2.254');
   lab.link('gw-a:fe-0/0/1', 'host-a');
@@ -77,4 +80,9 @@ export async function figure11(topologiesDir: string, opts: Partial<RouterOption
   lab.link('gw-b:fe-0/0/1', 'host-b');
   await lab.ready();
   return { lab, gwA, gwB, hostA, hostB, transit };
+}
+
+/** The chapter's Figure 11: host-a 10.1.1.1 - gw-a - gw-b - host-b 10.2.2.2, tunnel with manual-sa1. */
+export async function figure11(topologiesDir: string, opts: Partial<RouterOptions> = {}) {
+  return gateways(readFileSync(`${topologiesDir}/gw-a.conf`, 'utf8'), readFileSync(`${topologiesDir}/gw-b.conf`, 'utf8'), opts);
 }

@@ -5,7 +5,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { MemLab } from '../../src/lab/memlab.js';
+import { MemLab, gateways } from '../../src/lab/memlab.js';
 import { Interpreter } from '../../src/cli/interp.js';
 import { transcript } from '../../src/cli/transcript.js';
 import { diagnose, VerdictId } from '../../src/router/diagnose.js';
@@ -21,18 +21,11 @@ afterEach(async () => { await lab?.close(); lab = undefined; });
 type Edit = (c: string) => string;
 const same: Edit = c => c;
 async function build(kind: 'ike' | 'manual', editA: Edit = same, editB: Edit = same) {
-  lab = new MemLab();
   let skew = 0;
   const now = () => Date.now() + skew;
-  const gwA = lab.router('gw-a', editA(kind === 'ike' ? CONF.ikeA : CONF.manA), { ipsec: 'inline', now });
-  const gwB = lab.router('gw-b', editB(kind === 'ike' ? CONF.ikeB : CONF.manB), { ipsec: 'inline' });
-  const hostA = lab.host('host-a', '10.1.1.1', 24, '10.1.1.254');
-  const hostB = lab.host('host-b', '10.2.2.2', 24, '10.2.2.254');
-  lab.link('gw-a:fe-0/0/1', 'host-a');
-  const transit = lab.link('gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
-  lab.link('gw-b:fe-0/0/1', 'host-b');
-  await lab.ready();
-  return { gwA, gwB, hostA, hostB, transit, skew: (ms: number) => { skew += ms; } };
+  const t = await gateways(editA(kind === 'ike' ? CONF.ikeA : CONF.manA), editB(kind === 'ike' ? CONF.ikeB : CONF.manB), { ipsec: 'inline', now }, { ipsec: 'inline' });
+  lab = t.lab;
+  return { ...t, skew: (ms: number) => { skew += ms; } };
 }
 async function verdicts(r: Router): Promise<VerdictId[]> {
   return diagnose(r, await r.ipsec.snapshot!()).flatMap(d => d.verdicts.map(v => v.id));

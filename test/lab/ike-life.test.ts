@@ -6,7 +6,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { MemLab } from '../../src/lab/memlab.js';
+import { MemLab, gateways } from '../../src/lab/memlab.js';
 import { Interpreter } from '../../src/cli/interp.js';
 import { transcript } from '../../src/cli/transcript.js';
 import type { RouterOptions } from '../../src/router/router.js';
@@ -18,16 +18,9 @@ let lab: MemLab | undefined;
 afterEach(async () => { await lab?.close(); lab = undefined; });
 
 async function build(edit: (side: 'a' | 'b', conf: string) => string = (_s, c) => c, opts: Partial<RouterOptions> = {}) {
-  lab = new MemLab();
-  const gwA = lab.router('gw-a', edit('a', CONF.a), { ipsec: 'inline', ...opts });
-  const gwB = lab.router('gw-b', edit('b', CONF.b), { ipsec: 'inline', ...opts });
-  const hostA = lab.host('host-a', '10.1.1.1', 24, '10.1.1.254');
-  const hostB = lab.host('host-b', '10.2.2.2', 24, '10.2.2.254');
-  lab.link('gw-a:fe-0/0/1', 'host-a');
-  const transit = lab.link('gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
-  lab.link('gw-b:fe-0/0/1', 'host-b');
-  await lab.ready();
-  return { lab, gwA, gwB, hostA, hostB, transit };
+  const t = await gateways(edit('a', CONF.a), edit('b', CONF.b), { ipsec: 'inline', ...opts });
+  lab = t.lab;
+  return t;
 }
 const aggressive = (_s: string, c: string) => c.replace(/mode main;/, 'mode aggressive;');
 /** the ISAKMP exchange types on the transit wire (UDP 500) */

@@ -2,7 +2,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { MemLab } from '../../src/lab/memlab.js';
+import { MemLab, gateways } from '../../src/lab/memlab.js';
 import { Interpreter } from '../../src/cli/interp.js';
 import { transcript } from '../../src/cli/transcript.js';
 
@@ -11,16 +11,9 @@ let lab: MemLab | undefined;
 afterEach(async () => { await lab?.close(); lab = undefined; });
 
 async function build(ipsec: 'inline' | 'worker' = 'inline', edit: (side: 'a' | 'b', conf: string) => string = (_s, c) => c) {
-  lab = new MemLab();
-  const gwA = lab.router('gw-a', edit('a', readFileSync(join(TOPO, 'gw-a-ike.conf'), 'utf8')), { ipsec });
-  const gwB = lab.router('gw-b', edit('b', readFileSync(join(TOPO, 'gw-b-ike.conf'), 'utf8')), { ipsec });
-  const hostA = lab.host('host-a', '10.1.1.1', 24, '10.1.1.254');
-  const hostB = lab.host('host-b', '10.2.2.2', 24, '10.2.2.254');
-  lab.link('gw-a:fe-0/0/1', 'host-a');
-  const transit = lab.link('gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
-  lab.link('gw-b:fe-0/0/1', 'host-b');
-  await lab.ready();
-  return { gwA, gwB, hostA, hostB, transit };
+  const t = await gateways(edit('a', readFileSync(join(TOPO, 'gw-a-ike.conf'), 'utf8')), edit('b', readFileSync(join(TOPO, 'gw-b-ike.conf'), 'utf8')), { ipsec });
+  lab = t.lab;
+  return t;
 }
 
 describe('IKE main mode and quick mode between two vrouters', () => {
