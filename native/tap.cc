@@ -1,5 +1,7 @@
-// vrouter's TAP access: open a Linux TAP device (IFF_TAP | IFF_NO_PI), watch its fd with libuv and
-// hand frames to JavaScript in batches (everything readable at once), never blocking the event loop.
+// vrouter's TAP access: open a Linux TAP device (IFF_TAP | IFF_NO_PI), or a TUN device (IFF_TUN, for
+// the Routing Engine's own IP stack), watch its fd with libuv and hand frames to JavaScript in
+// batches (everything readable at once), never blocking the event loop. setns() moves the calling
+// (main) thread into another network namespace: the sockets it opens afterwards live there.
 #include <napi.h>
 #include <uv.h>
 #include <fcntl.h>
@@ -9,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <net/if.h>
 #include <linux/if_tun.h>
+#include <sched.h>
 
 class Tap : public Napi::ObjectWrap<Tap> {
  public:
@@ -28,6 +31,7 @@ class Tap : public Napi::ObjectWrap<Tap> {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsString()) { Napi::TypeError::New(env, "Tap(name): name is required").ThrowAsJavaScriptException(); return; }
     name_ = info[0].As<Napi::String>().Utf8Value();
+    bool tun = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
     if (name_.size() >= IFNAMSIZ) { Napi::Error::New(env, "TAP name too long: " + name_).ThrowAsJavaScriptException(); return; }
     fd_ = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd_ < 0) {
@@ -40,7 +44,7 @@ class Tap : public Napi::ObjectWrap<Tap> {
     }
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    ifr.ifr_flags = (tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI;
     strncpy(ifr.ifr_name, name_.c_str(), IFNAMSIZ - 1);
     if (ioctl(fd_, TUNSETIFF, &ifr) < 0) {
       int e = errno;
@@ -126,5 +130,22 @@ class Tap : public Napi::ObjectWrap<Tap> {
   }
 };
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) { return Tap::Init(env, exports); }
+// setns(path): the calling thread enters the network namespace at path (/run/netns/NAME).
+static Napi::Value SetNs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) { Napi::TypeError::New(env, "setns(path): path is required").ThrowAsJavaScriptException(); return env.Undefined(); }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) { Napi::Error::New(env, "cannot open " + path + ": " + strerror(errno)).ThrowAsJavaScriptException(); return env.Undefined(); }
+  int r = setns(fd, CLONE_NEWNET);
+  int e = errno;
+  close(fd);
+  if (r < 0) { Napi::Error::New(env, "setns " + path + ": " + strerror(e)).ThrowAsJavaScriptException(); return env.Undefined(); }
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setns", Napi::Function::New(env, SetNs));
+  return Tap::Init(env, exports);
+}
 NODE_API_MODULE(vrouter_tap, Init)

@@ -9,9 +9,10 @@ import { Router } from '../router/router.js';
 import { CommitDb } from '../cli/commitdb.js';
 import { TapPort } from '../host/tap.js';
 import { serveControl } from './control.js';
+import { ReStack } from '../host/re-stack.js';
 import type { PicPlacement } from '../../chassis/chassis.js';
 
-export interface RouterSpec { lab: string; node: string; model: string; pics: PicPlacement[]; ports: Record<string, string>; startupConfig?: string; runDir: string; clockRate?: number }
+export interface RouterSpec { lab: string; node: string; model: string; pics: PicPlacement[]; ports: Record<string, string>; startupConfig?: string; runDir: string; clockRate?: number; reNetns?: string }
 
 async function main(): Promise<void> {
   const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as RouterSpec;
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   rmSync(errFile, { force: true });
   const fail = (msg: string) => { writeFileSync(errFile, msg + '\n'); process.stderr.write(msg + '\n'); process.exit(1); };
   // VROUTER_ES_INLINE=1 (diagnostics): run the ES PIC in the router's main thread instead of a worker
-  const router = new Router({ name: spec.node, model: spec.model, pics: spec.pics, ipsec: process.env.VROUTER_ES_INLINE === '1' ? 'inline' : 'worker', ...(spec.clockRate ? { clockRate: spec.clockRate } : {}), onEvent: e => process.stderr.write(`${new Date().toISOString()} ${e}\n`) });
+  const router = new Router({ name: spec.node, model: spec.model, pics: spec.pics, ipsec: process.env.VROUTER_ES_INLINE === '1' ? 'inline' : 'worker', ...(spec.clockRate ? { clockRate: spec.clockRate } : {}), filesDir: join(stateDir, 'fs'), onEvent: e => process.stderr.write(`${new Date().toISOString()} ${e}\n`) });
   // a restarted router comes back with its last committed configuration
   const last = join(stateDir, 'juniper.conf.0');
   const text = existsSync(last) ? readFileSync(last, 'utf8') : spec.startupConfig ? readFileSync(spec.startupConfig, 'utf8') : '';
@@ -33,6 +34,12 @@ async function main(): Promise<void> {
     try { const p = new TapPort(dev); ports.push(p); router.pfe.attach(ifd, p); }
     catch (e) { fail(`${spec.node}: ${ifd}: ${(e as Error).message}`); }
   }
+  // the Routing Engine's own stack: from here on this thread's sockets live in the router's namespace
+  let re: ReStack | undefined;
+  if (spec.reNetns) {
+    try { re = new ReStack(router, `/run/netns/${spec.reNetns}`); router.onCommit = () => re?.sync(); }
+    catch (e) { fail(`${spec.node}: the Routing Engine's stack: ${(e as Error).message}`); }
+  }
   router.start();
   await router.ready();   // `vrouter up` returns once the ES PICs are online, not just started
   const server = serveControl(join(spec.runDir, `${spec.node}.sock`), router, db);
@@ -42,6 +49,7 @@ async function main(): Promise<void> {
   const stop = async () => {
     server.close();
     for (const p of ports) p.close();
+    re?.close();
     await router.stop();
     process.exit(0);
   };

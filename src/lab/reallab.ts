@@ -18,6 +18,8 @@ export const RUN_ROOT = process.env.VROUTER_RUN ?? '/run/vrouter';
 export const runDir = (lab: string) => join(RUN_ROOT, lab);
 export const labNs = (lab: string) => `vr-${lab}`;
 export const hostNs = (lab: string, node: string) => `${lab}-${node}`;
+/** A router's Routing Engine stack: its own namespace, where the router process's sockets live. */
+export const reNs = (lab: string, node: string) => `vr-${lab}-${node}`;
 /**
  * A strongSwan node's charon: its strongswan.conf, vici socket and log. Not under /run: charon runs
  * with a private /run (one charon per namespace, each with its own pid file), which hides it.
@@ -92,7 +94,13 @@ function portsOf(t: Topology, node: string): Record<string, string> {
 async function startRouter(t: Topology, n: NodeSpec, log: (s: string) => void): Promise<number> {
   const dir = runDir(t.name);
   for (const f of ['ready', 'pid', 'error']) rmSync(join(dir, `${n.name}.${f}`), { force: true });
-  const spec: RouterSpec = { lab: t.name, node: n.name, model: n.model!, pics: n.pics, ports: portsOf(t, n.name), startupConfig: n.startupConfig, runDir: dir, ...(n.clockRate ? { clockRate: n.clockRate } : {}) };
+  // the Routing Engine's stack (SCEP, NETCONF, ...): a namespace of its own, made afresh at each start
+  const rns = reNs(t.name, n.name);
+  if (nsList().includes(rns)) tryRun('ip', ['netns', 'del', rns]);
+  ip(['netns', 'add', rns]);
+  ip(['link', 'set', 'lo', 'up'], rns);
+  tryRun('ip', ['netns', 'exec', rns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  const spec: RouterSpec = { lab: t.name, node: n.name, model: n.model!, pics: n.pics, ports: portsOf(t, n.name), startupConfig: n.startupConfig, runDir: dir, reNetns: rns, ...(n.clockRate ? { clockRate: n.clockRate } : {}) };
   const specFile = join(dir, `${n.name}.spec.json`);
   writeFileSync(specFile, JSON.stringify(spec, null, 2));
   const out = openSync(join(dir, `${n.name}.log`), 'a');
@@ -175,7 +183,10 @@ export async function up(t: Topology, log: (s: string) => void = () => {}): Prom
     await Promise.all(routers.map(n => startRouter(t, n, log)));
     for (const n of t.nodes.values()) {
       for (const line of n.exec) {
-        try { execFileSync('ip', ['netns', 'exec', hostNs(t.name, n.name), 'sh', '-c', line], { stdio: ['ignore', 'pipe', 'pipe'] }); }
+        // a line knows its lab, its node and a state directory of its own (removed by `vrouter down`)
+        const state = charonDir(t.name, n.name);
+        mkdirSync(state, { recursive: true, mode: 0o700 });
+        try { execFileSync('ip', ['netns', 'exec', hostNs(t.name, n.name), 'sh', '-c', line], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VROUTER_LAB: t.name, VROUTER_NODE: n.name, VROUTER_STATE: state } }); }
         catch (e) { throw new Error(`${n.name}: exec '${line}' failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`); }
       }
     }
@@ -211,7 +222,7 @@ export function inspect(t: Topology): LabState {
 /** Remove everything the lab made: processes, namespaces (and so every device in them), state. */
 export function down(t: Pick<Topology, 'name'> & { nodes: Map<string, Pick<NodeSpec, 'name' | 'kind'>> }): string[] {
   const removed: string[] = [];
-  const namespaces = [labNs(t.name), ...[...t.nodes.values()].filter(n => n.kind === 'linux').map(n => hostNs(t.name, n.name))];
+  const namespaces = [labNs(t.name), ...[...t.nodes.values()].map(n => n.kind === 'linux' ? hostNs(t.name, n.name) : reNs(t.name, n.name))];
   const existing = new Set(nsList());
   const pids = new Set<number>();
   for (const n of t.nodes.values()) { const p = routerPid(t.name, n.name); if (p) pids.add(p); }
@@ -235,7 +246,6 @@ export function down(t: Pick<Topology, 'name'> & { nodes: Map<string, Pick<NodeS
  */
 async function startCharon(t: Topology, n: NodeSpec): Promise<void> {
   const dir = charonDir(t.name, n.name);
-  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const conf = join(dir, 'strongswan.conf');
   writeFileSync(conf, [

@@ -72,6 +72,12 @@ export class Pfe implements IpsecSink {
   readonly dynamic = new Map<string, { ready: boolean; queue: Buffer[]; asked: boolean }>();
   /** kmd: traffic wants a dynamic SA that has none */
   onAcquire?: (ifl: string) => void;
+  /**
+   * The Routing Engine's own IP stack (a TUN device into a kernel of its own, in a real lab): TCP and
+   * UDP for the router that no service of the PFE takes go there; what it sends comes back through
+   * `originate`. Absent (in-memory labs): a host's answers (port unreachable, nothing for TCP).
+   */
+  hostStack?: (pkt: Buffer) => void;
   /** kmd: ESP or AH for one of our addresses with an SPI no SA has (the peer holds SAs we lost) */
   onBadSpi?: (proto: number, spi: number, src: number, dst: number) => void;
 

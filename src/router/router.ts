@@ -9,6 +9,7 @@ import type { IpsecEngine } from '../pfe/types.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
 import { InlineIpsec } from '../../pics/es/inline.js';
 import { RouterLog } from './log.js';
+import { RouterFiles } from './files.js';
 import { EsPicSet } from '../../pics/es/es-pic.js';
 import { Kmd } from '../kmd/kmd.js';
 import { buildIpv4, PROTO_UDP } from '../net/ipv4.js';
@@ -25,6 +26,8 @@ export interface RouterOptions {
    * in the topology) to watch soft lifetimes, rekeys and expiries in seconds rather than hours.
    */
   clockRate?: number;
+  /** the router's own file system (/var/etc/ikecert, ...): a directory of the lab's state; a temporary one if absent */
+  filesDir?: string;
   onEvent?: (e: string) => void;
 }
 export type CommitResult = { ok: true; warnings: Diagnostic[]; output: string } | { ok: false; output: string };
@@ -42,7 +45,11 @@ export class Router {
   lastCommit?: Date;
   private timer?: NodeJS.Timeout;
 
+  /** /var/etc/ikecert and the like */
+  readonly files: RouterFiles;
+
   constructor(readonly opts: RouterOptions) {
+    this.files = new RouterFiles(opts.filesDir);
     this.chassis = new Chassis(opts.model ?? 'm10', opts.pics);
     const e = opts.ipsec ?? 'worker';
     this.ipsec = e === 'inline' ? new InlineIpsec()
@@ -89,6 +96,8 @@ export class Router {
     });
   }
   readonly kmd: Kmd;
+  /** after each commit is applied (the Routing Engine's stack follows the addresses) */
+  onCommit?: () => void;
   /** the clock SA lifetimes run on (see `clockRate`) */
   readonly clock: () => number;
 
@@ -136,12 +145,14 @@ export class Router {
     this.applyTraceoptions(r.model);
     this.kmd.configure(r.model, [...this.pfe.ifls.values()]);
     this.lastCommit = new Date();
+    this.onCommit?.();
     this.log.write('messages', 'mgd', `UI_COMMIT: configuration committed from ${file}`);
     return { ok: true, warnings: r.warnings, output: (r.warnings.length ? formatDiagnostics(r.warnings) + '\n' : '') + 'commit complete' };
   }
   /** Apply an already checked tree and model (the commit database does the checking). */
   applyChecked(tree: CNode, model: RouterModel): void {
     this.tree = tree; this.model = model; this.pfe.apply(model); this.applyTraceoptions(model); this.kmd.configure(model, [...this.pfe.ifls.values()]); this.lastCommit = new Date();
+    this.onCommit?.();
   }
 
   /** Resolves when the router's ES PICs are online (their workers loaded). */
@@ -157,5 +168,6 @@ export class Router {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.ipsec.close?.();
+    this.files.close();
   }
 }

@@ -75,6 +75,16 @@ describe.skipIf(!canRun)(`gw-a-b lab ${skipReason}`, () => {
     expect(inNs(hostA, 'ping', '-c', '2', '-i', '0.2', '-W', '2', '10.2.2.2').out).toMatch(/2 received/);
   });
 
+  it('each router has a Routing Engine stack of its own: its kernel reaches hosts through the PFE, and answers TCP', () => {
+    const re = `vr-${lab.name}-gw-a`;
+    expect(inNs(re, 'ip', '-br', 'addr', 'show', 're0').out).toMatch(/re0\s+UNKNOWN\s+.*10\.1\.1\.254\/32/);
+    expect(inNs(re, 'ping', '-c', '1', '-W', '2', '10.1.1.1').out).toMatch(/1 received/);
+    // through the tunnel, from the LAN address the encrypt filter covers
+    expect(inNs(re, 'ping', '-c', '1', '-W', '2', '-I', '10.1.1.254', '10.2.2.2').out).toMatch(/1 received/);
+    // TCP to the router: its kernel answers (refused: nothing listens yet)
+    expect(inNs(`${lab.name}-host-a`, 'bash', '-c', 'echo > /dev/tcp/10.1.1.254/80').out).toMatch(/Connection refused/);
+  });
+
   it('vrouter exec runs configuration changes and reports errors with a non-zero exit', () => {
     const bad = vrouter('exec', lab.file, 'gw-a', 'show bogus');
     expect(bad.code).toBe(1);

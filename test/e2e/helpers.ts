@@ -41,7 +41,7 @@ export const inNs = (ns: string, ...cmd: string[]) => sh('ip', ['netns', 'exec',
 /** What a lab may have left behind: namespaces, TAP/TUN devices, router processes. */
 export function leftovers(name: string): string[] {
   const out: string[] = [];
-  const ns = sh('ip', ['netns', 'list']).out.split('\n').map(l => l.split(' ')[0]!).filter(n => n && (n === `vr-${name}` || n.startsWith(`${name}-`)));
+  const ns = sh('ip', ['netns', 'list']).out.split('\n').map(l => l.split(' ')[0]!).filter(n => n && (n === `vr-${name}` || n.startsWith(`vr-${name}-`) || n.startsWith(`${name}-`)));
   out.push(...ns.map(n => `netns ${n}`));
   const procs = sh('pgrep', ['-af', 'router-main']).out.split('\n').filter(l => l.includes(`/${name}/`));
   out.push(...procs.map(p => `process ${p}`));

@@ -44,6 +44,10 @@ export class Local extends GraphNode {
           if (p.trace) this.g.traceLine(p, this.name, 'ICMP echo request for the router: answered');
           const reply = buildIcmp(ICMP_ECHO_REPLY, 0, ic.value.rest, ic.value.data);
           this.originate(buildIpv4({ protocol: PROTO_ICMP, src: dst, dst: src, id: pfe.nextId(), ttl: 64, tos: whole[1]! }, reply));
+        } else if (pfe.hostStack) {
+          // an error or reply for a connection of the Routing Engine's own stack
+          if (p.trace) this.g.traceLine(p, this.name, `ICMP type ${ic.value.type} for the router: to the Routing Engine's stack`);
+          pfe.hostStack(whole);
         } else if (p.trace) this.g.traceLine(p, this.name, `ICMP type ${ic.value.type} for the router`);
         this.g.release(p);
         continue;
@@ -59,14 +63,26 @@ export class Local extends GraphNode {
           this.g.release(p);
           continue;
         }
+        if (pfe.hostStack) { this.toHostStack(p, whole); continue; }
         pfe.stages.icmpError.sendFor(whole, p.rx, ICMP_UNREACH, UNREACH_PORT);
         this.drop(p, 'no-listener');
         continue;
       }
-      if (proto === PROTO_TCP) { this.drop(p, 'no-listener'); continue; }
+      if (proto === PROTO_TCP) {
+        if (pfe.hostStack) { this.toHostStack(p, whole); continue; }
+        this.drop(p, 'no-listener');
+        continue;
+      }
       pfe.stages.icmpError.sendFor(whole, p.rx, ICMP_UNREACH, UNREACH_PROTO);
       this.drop(p, 'unknown-protocol');
     }
+  }
+
+  /** TCP, and UDP for no service of the PFE's own: the Routing Engine's IP stack (SCEP, NETCONF, ...) answers. */
+  private toHostStack(p: Pkt, whole: Buffer): void {
+    if (p.trace) this.g.traceLine(p, this.name, `${whole[9] === PROTO_TCP ? 'TCP' : 'UDP'} for the router: to the Routing Engine's stack`);
+    this.pfe.hostStack!(whole);
+    this.g.release(p);
   }
 
   /** A packet the router makes while handling another (through a transport SA when its peer has one). */
