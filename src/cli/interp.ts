@@ -6,6 +6,8 @@
 import type { Router } from '../router/router.js';
 import { CommitDb } from './commitdb.js';
 import { diagnose, formatDiagnosis } from '../router/diagnose.js';
+import * as pki from '../pki/certs.js';
+import { enroll, ENROLL_OPTS } from '../pki/enroll.js';
 import { splitWords, splitPipes, matchPrefix, CliError, Word, commonPrefix } from './words.js';
 import * as show from './show.js';
 import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
@@ -154,7 +156,13 @@ export class Interpreter {
         io.write(formatDiagnosis(diagnose(r, await this.pic(), p.arg)));
       },
     };
-    const ipsec: OpNode = { name: 'ipsec', help: 'Show IP Security information', sub: [diagnosis, ipsecSa] };
+    const certificates: OpNode = {
+      name: 'certificates', help: 'Show IPsec certificate database',
+      flags: [{ name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
+      arg: { name: '<serial-number>', help: 'Serial number of a certificate' },
+      run: (p, io) => io.write(pki.showCertificates(pki.certificateDatabase(r.files), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
+    };
+    const ipsec: OpNode = { name: 'ipsec', help: 'Show IP Security information', sub: [certificates, diagnosis, ipsecSa] };
     const ike: OpNode = { name: 'ike', help: 'Show Internet Key Exchange information', sub: [ikeSa] };
     return [
       {
@@ -241,6 +249,63 @@ export class Interpreter {
             await monitor(r, { ifname, count: p.opts.has('count') ? Number(p.opts.get('count')) : undefined }, io);
           },
         }],
+      },
+      {
+        name: 'request', help: 'Make system-level requests', sub: [{
+          name: 'security', help: 'Make security requests', sub: [
+            {
+              name: 'key-pair', help: 'Generate a public and private key pair',
+              arg: { name: '<name>', help: 'Name of the file in /var/etc/ikecert that holds the pair', required: true },
+              flags: [
+                { name: 'size', help: 'Key size in bits (512, 1024, 1596, 2048; default 1024)', arg: '<size>' },
+                { name: 'type', help: 'Key type (rsa, dsa; default rsa)', arg: '<type>' },
+              ],
+              run: async (p, io) => {
+                const size = Number(p.opts.get('size') ?? 1024), type = (p.opts.get('type') ?? 'rsa').toLowerCase();
+                if (!(pki.KEY_SIZES as readonly number[]).includes(size)) { io.write(`error: size ${p.opts.get('size')}: the key size is one of 512, 1024, 1596, 2048\n`); return; }
+                if (type !== 'rsa' && type !== 'dsa') { io.write(`error: type ${type}: the key type is rsa or dsa\n`); return; }
+                try { io.write(await pki.makeKeyPair(r.files, p.arg!, size, type) + '\n'); }
+                catch (e) { io.write(`${(e as Error).message}\n`); }
+              },
+            },
+            {
+              name: 'certificate', help: 'Certificate requests', sub: [{
+                name: 'enroll', help: 'Obtain a certificate from a certificate authority (SCEP)',
+                flags: ENROLL_OPTS,
+                run: (p, io) => enroll(r, p.opts, io),
+              }],
+            },
+          ],
+        }],
+      },
+      {
+        name: 'file', help: 'Perform file operations', sub: [
+          {
+            name: 'list', help: 'List file information', arg: { name: '<path>', help: 'Path name' },
+            flags: [{ name: 'detail', help: 'Display detailed output' }],
+            run: (p, io) => {
+              try {
+                const dir = r.files.resolve(p.arg ?? '/var/etc/ikecert');
+                const list = r.files.list(dir);
+                io.write(`${dir}:\n` + list.map(f => p.flags.has('detail') ? `${f.dir ? 'd' : '-'}${f.secret ? 'rw-------' : 'rw-r--r--'}  root  ${String(f.size).padStart(8)} ${f.mtime.toISOString().slice(0, 16).replace('T', ' ')} ${f.name}${f.dir ? '/' : ''}` : `${f.name}${f.dir ? '/' : ''}`).join('\n') + (list.length ? '\n' : ''));
+              } catch (e) { io.write(`${(e as Error).message}\n`); }
+            },
+          },
+          {
+            name: 'show', help: 'Show file contents', arg: { name: '<filename>', help: 'Name of file', required: true },
+            run: (p, io) => {
+              try {
+                if (r.files.isSecret(p.arg!)) { io.write(`error: ${p.arg} holds a private key: not shown\n`); return; }
+                const b = r.files.read(p.arg!);
+                const binary = b.subarray(0, 512).some(c => c === 0 || (c < 9) || (c > 13 && c < 32));
+                if (!binary) { io.write(b.toString('utf8') + (b.length && b[b.length - 1] !== 10 ? '\n' : '')); return; }
+                // a DER certificate: its fields; any other binary file: its size
+                const certs = pki.parseCertificates(b);
+                io.write(certs.length ? pki.showCertificates(certs.map(c => ({ file: p.arg!, cert: c, kind: c.ca ? 'CA' as const : 'local' as const })), 'detail') : `${p.arg}: binary file, ${b.length} bytes\n`);
+              } catch (e) { io.write(`${(e as Error).message}\n`); }
+            },
+          },
+        ],
       },
       {
         name: 'clear', help: 'Clear information in the system', sub: [

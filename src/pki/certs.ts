@@ -1,0 +1,99 @@
+/**
+ * Certificates and key pairs as the router keeps them in /var/etc/ikecert: DER (binary) or PEM, read
+ * with node:crypto's X509Certificate; key pairs made with node:crypto (RSA or DSA), kept as PKCS#8 PEM,
+ * owner-only, never shown.
+ */
+import { X509Certificate, generateKeyPair, createPrivateKey, KeyObject, createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import type { RouterFiles } from '../router/files.js';
+import { IKECERT } from '../router/files.js';
+
+export const KEY_SIZES = [512, 1024, 1596, 2048] as const;
+const genKeyPair = promisify(generateKeyPair);
+
+export class PkiError extends Error {}
+
+/** `request security key-pair NAME size S type T`: the pair in /var/etc/ikecert/NAME. */
+export async function makeKeyPair(files: RouterFiles, name: string, size: number, type: 'rsa' | 'dsa'): Promise<string> {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new PkiError(`error: invalid file name: ${name}`);
+  let pair: { privateKey: KeyObject };
+  try {
+    pair = type === 'rsa'
+      ? await genKeyPair('rsa', { modulusLength: size }) as unknown as { privateKey: KeyObject }
+      : await genKeyPair('dsa', { modulusLength: size, divisorLength: 160 }) as unknown as { privateKey: KeyObject };
+  } catch (e) {
+    throw new PkiError(`error: could not generate a ${size}-bit ${type.toUpperCase()} key pair: ${(e as Error).message}${type === 'dsa' && size < 1024 ? ' (this platform\'s OpenSSL refuses DSA keys under 1024 bits)' : ''}`);
+  }
+  const pem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  files.write(`${IKECERT}/${name}`, pem, { secret: true });
+  return `Generated key pair, key size ${size}, file ${name} Algorithm ${type.toUpperCase()}`;
+}
+
+/** A key pair file (PEM PKCS#8, or DER). */
+export function loadKeyPair(files: RouterFiles, name: string): KeyObject {
+  const b = files.read(name);
+  try { return b.includes('-----BEGIN') ? createPrivateKey(b) : createPrivateKey({ key: b, format: 'der', type: 'pkcs8' }); }
+  catch { throw new PkiError(`error: ${name} is not a key pair`); }
+}
+
+/** Every certificate in a file: PEM blocks, or one DER certificate. */
+export function parseCertificates(b: Buffer): X509Certificate[] {
+  const text = b.toString('latin1');
+  if (text.includes('-----BEGIN CERTIFICATE-----')) {
+    const out: X509Certificate[] = [];
+    for (const m of text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)) {
+      try { out.push(new X509Certificate(m[0])); } catch { /* not one */ }
+    }
+    return out;
+  }
+  try { return [new X509Certificate(b)]; } catch { return []; }
+}
+
+export const pemOf = (der: Buffer) => `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+/** A certificate stored in the profile's encoding (binary: DER, the chapter's default). */
+export const encodeCert = (der: Buffer, encoding: 'binary' | 'pem') => (encoding === 'pem' ? Buffer.from(pemOf(der)) : der);
+
+/** A DN as X509Certificate gives it ("C=US\nO=X"), one line: "C=US, O=X". */
+export const oneLineDn = (dn: string) => dn.split('\n').filter(Boolean).join(', ');
+export const fingerprint = (der: Buffer, alg: 'sha1' | 'md5') => createHash(alg).update(der).digest('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+
+export interface CertEntry { file: string; cert: X509Certificate; kind: 'CA' | 'local' | 'peer' }
+
+/** The certificate database: every certificate file in /var/etc/ikecert, and the peer certificates IKE has seen. */
+export function certificateDatabase(files: RouterFiles, peers: Array<{ name: string; der: Buffer }> = []): CertEntry[] {
+  const out: CertEntry[] = [];
+  for (const f of files.list(IKECERT)) {
+    if (f.dir || f.secret) continue;
+    for (const c of parseCertificates(files.read(f.path))) out.push({ file: f.name, cert: c, kind: c.ca ? 'CA' : 'local' });
+  }
+  for (const p of peers) for (const c of parseCertificates(p.der)) out.push({ file: p.name, cert: c, kind: 'peer' });
+  return out;
+}
+
+/** `show ipsec certificates [brief|detail] [serial]` */
+export function showCertificates(entries: CertEntry[], level: 'brief' | 'standard' | 'detail', serial?: string): string {
+  const list = serial ? entries.filter(e => e.cert.serialNumber.replace(/^0+/, '').toLowerCase() === serial.replace(/^0x/, '').replace(/^0+/, '').toLowerCase() || BigInt(`0x${e.cert.serialNumber}`).toString() === serial) : entries;
+  if (serial && !list.length) return `error: no certificate with serial number ${serial}\n`;
+  const out: string[] = [];
+  if (level === 'brief') {
+    out.push(`${'File'.padEnd(18)}${'Type'.padEnd(7)}${'Serial'.padEnd(12)}Subject`);
+    for (const e of list) out.push(`${e.file.padEnd(18)}${e.kind.padEnd(7)}${BigInt(`0x${e.cert.serialNumber}`).toString().padEnd(12)}${oneLineDn(e.cert.subject)}`);
+    return out.join('\n') + '\n';
+  }
+  out.push(`Database: ${IKECERT}`, '');
+  for (const e of list) {
+    const c = e.cert, k = c.publicKey.asymmetricKeyDetails;
+    out.push(`Certificate: ${e.file}, Type: ${e.kind}`,
+      `  Serial number: ${BigInt(`0x${c.serialNumber}`).toString()}`,
+      `  Issuer: ${oneLineDn(c.issuer)}`,
+      `  Subject: ${oneLineDn(c.subject)}`);
+    if (c.subjectAltName) out.push(`  Alternate subject: ${c.subjectAltName.replace(/IP Address:/g, '').replace(/DNS:/g, '')}`);
+    out.push(`  Validity: Not before ${c.validFrom}, Not after ${c.validTo}`);
+    if (level === 'detail') {
+      out.push(`  Public key: ${c.publicKey.asymmetricKeyType?.toUpperCase()}, ${k?.modulusLength ?? '?'} bits`,
+        `  Fingerprint: ${fingerprint(c.raw, 'sha1')} (sha1)`, `               ${fingerprint(c.raw, 'md5')} (md5)`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,63 @@
+/**
+ * The certificate lab (topologies/gw-a-b-pki.yaml): a real SCEP CA (Debian's scepserver) in a Linux
+ * node. Each router reaches it through its own Routing Engine stack and PFE: key pairs, the CA's
+ * certificate by SCEP (GetCACaps, GetCACert) with its fingerprints in the kmd log, the router's files.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { createHash } from 'node:crypto';
+import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, waitUntil, Lab } from './helpers.js';
+
+describe.skipIf(!canRun)(`the certificate lab ${skipReason}`, () => {
+  let lab: Lab;
+  const exec = (node: string, ...cmds: string[]) => vrouter('exec', lab.file, node, ...cmds);
+  beforeAll(() => {
+    buildOnce();
+    lab = labCopy('gw-a-b-pki', 'p');
+    const r = vrouter('up', lab.file, '--detach');
+    expect(r.code, r.out + r.err).toBe(0);
+  });
+  afterAll(() => { if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); } });
+
+  it('key pairs: RSA by default; the private key is owner-only and never shown; DSA 512 refused with a reason', () => {
+    expect(exec('gw-a', 'request security key-pair gw-a-key').out).toBe('Generated key pair, key size 1024, file gw-a-key Algorithm RSA\n');
+    expect(exec('gw-a', 'request security key-pair gw-a-2048 size 2048 type rsa').out).toMatch(/Generated key pair, key size 2048, file gw-a-2048 Algorithm RSA/);
+    expect(exec('gw-a', 'request security key-pair gw-a-dsa type dsa').out).toMatch(/Generated key pair, key size 1024, file gw-a-dsa Algorithm DSA/);
+    expect(exec('gw-a', 'request security key-pair x size 777').out).toMatch(/error: size 777: the key size is one of 512, 1024, 1596, 2048/);
+    expect(exec('gw-a', 'request security key-pair x size 512 type dsa').out).toMatch(/error: could not generate a 512-bit DSA key pair: .*refuses DSA keys under 1024 bits/);
+    const list = exec('gw-a', 'file list /var/etc/ikecert detail').out;
+    expect(list).toMatch(/-rw-------  root\s+\d+ .* gw-a-key\n/);
+    const shown = exec('gw-a', 'file show /var/etc/ikecert/gw-a-key').out;
+    expect(shown).toMatch(/error: \/var\/etc\/ikecert\/gw-a-key holds a private key: not shown/);
+    expect(shown).not.toMatch(/BEGIN/);
+  });
+
+  it('the CA certificate by SCEP through the router\'s own stack, with its fingerprints for checking offline', async () => {
+    const out = exec('gw-a', 'request security certificate enroll filename lab-ca.crt ca-name lab-ca url http://10.9.9.1/scep').out;
+    expect(out).toBe('URL: http://10.9.9.1/scep CA name: lab-ca CA file: lab-ca.crt Encoding: binary\nCertificate enrollment has started. To see the certificate enrollment status, check\nthe key management process (kmd) log file at /var/log/kmd.\n');
+    const log = await waitUntil(() => { const l = exec('gw-a', 'show log kmd | match CERT').out; return /KMD_CERT_CA_(RECEIVED|FAILED)/.test(l) && l; }, 'the enrollment\'s outcome in the kmd log');
+    expect(log).toMatch(/KMD_CERT_CA_CAPS: .*SCEPStandard/);
+    expect(log).toMatch(/KMD_CERT_CA_RECEIVED: Received CA certificate: Subject C=US, O=vrouter-lab, OU=SCEP CA; .*Fingerprint ([0-9A-F]{2}:){19}[0-9A-F]{2} \(sha1\)/);
+    // the same fingerprint as the CA's own file, computed here independently
+    const der = inNs(`${lab.name}-ca`, 'sh', '-c', `openssl x509 -in /var/lib/vrouter/${lab.name}/ca/depot/ca.pem -outform der | base64 -w0`).out.trim();
+    const sha1 = createHash('sha1').update(Buffer.from(der, 'base64')).digest('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+    expect(log).toContain(`Fingerprint ${sha1} (sha1)`);
+    expect(exec('gw-a', 'show ipsec certificates brief').out).toMatch(/lab-ca\.crt\s+CA\s+1\s+C=US, O=vrouter-lab, OU=SCEP CA/);
+    expect(exec('gw-a', 'show ipsec certificates detail').out).toMatch(/Certificate: lab-ca\.crt, Type: CA\n  Serial number: 1\n  Issuer: C=US, O=vrouter-lab, OU=SCEP CA\n  Subject: C=US, O=vrouter-lab, OU=SCEP CA\n  Validity: Not before .*\n  Public key: RSA, 2048 bits/);
+  });
+
+  it('gw-b, with the profile\'s URL and CA name, across the transit link; the files survive a restart of the router', async () => {
+    exec('gw-b', 'request security certificate enroll filename lab-ca.crt certification-authority lab-ca');
+    await waitUntil(() => /KMD_CERT_CA_RECEIVED/.test(exec('gw-b', 'show log kmd | match CERT').out), 'gw-b\'s CA certificate');
+    const st = JSON.parse(vrouter('inspect', lab.file, '--json').out) as { nodes: Record<string, { pid: number | null }> };
+    process.kill(st.nodes['gw-b']!.pid!, 'SIGKILL');
+    await waitUntil(() => { try { process.kill(st.nodes['gw-b']!.pid!, 0); return false; } catch { return true; } }, 'gw-b to die');
+    expect(vrouter('up', lab.file, '--detach').out).toMatch(/restarting gw-b/);
+    expect(exec('gw-b', 'show ipsec certificates brief').out).toMatch(/lab-ca\.crt\s+CA\s+1/);
+  });
+
+  it('a CA that does not answer: the reason in the kmd log, nothing saved', async () => {
+    exec('gw-a', 'request security certificate enroll filename nope.crt ca-name x url http://10.9.9.2/scep');
+    await waitUntil(() => /KMD_CERT_CA_FAILED: CA certificate from http:\/\/10\.9\.9\.2\/scep .*not obtained: /.test(exec('gw-a', 'show log kmd | match CERT').out), 'the failure', 30000);
+    expect(exec('gw-a', 'file list /var/etc/ikecert').out).not.toMatch(/nope\.crt/);
+  }, 40000);
+});
