@@ -160,7 +160,7 @@ export class Interpreter {
       name: 'certificates', help: 'Show IPsec certificate database',
       flags: [{ name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
       arg: { name: '<serial-number>', help: 'Serial number of a certificate' },
-      run: (p, io) => io.write(pki.showCertificates(pki.certificateDatabase(r.files), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
+      run: (p, io) => io.write(pki.showCertificates(pki.certificateDatabase(r.files, [...r.pki.peers.values()].map(c => ({ name: c.peer, der: c.cert.raw }))), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
     };
     const ipsec: OpNode = { name: 'ipsec', help: 'Show IP Security information', sub: [certificates, diagnosis, ipsecSa] };
     const ike: OpNode = { name: 'ike', help: 'Show Internet Key Exchange information', sub: [ikeSa] };
@@ -321,6 +321,9 @@ export class Interpreter {
               r.reIpsec.clear(p.arg);
               r.log.write('messages', 'kmd', `KMD_SA_CLEAR: IPsec security associations${p.arg ? ` of ${p.arg}` : ''} cleared by root`);
             },
+          }, {
+            name: 'certificates', help: 'Clear the cache of peer certificates',
+            run: () => { const n = r.pki.clearPeers(); r.kmdLog(`KMD_CERT_CACHE_CLEAR: ${n} cached peer certificate(s) cleared by root`); },
           }] },
           { name: 'ike', help: 'Clear Internet Key Exchange information', sub: [{
             name: 'security-associations', help: 'Clear IKE security associations',

@@ -283,7 +283,7 @@ export function ikeSas(r: Router, detail: boolean, peer?: string): string {
       out.push(`IKE peer ${intToIp(s.peer)}`,
         `  Role: ${s.role === 'initiator' ? 'Initiator' : 'Responder'}, State: ${STATE(s)}`,
         `  Initiator cookie: ${hex16(s.icookie)}, Responder cookie: ${hex16(s.rcookie)}`,
-        `  Exchange type: ${MODE(s.mode)}, Authentication method: ${c?.method === 'pre-shared-keys' ? 'Pre-shared-keys' : c?.method ?? 'not chosen yet'}`,
+        `  Exchange type: ${MODE(s.mode)}, Authentication method: ${c?.method === 'pre-shared-keys' ? 'Pre-shared-keys' : c?.method === 'rsa-signatures' ? 'RSA-signatures' : c?.method === 'dsa-signatures' ? 'DSA-signatures' : 'not chosen yet'}`,
         `  Local: ${intToIp(s.local)}:${s.natt.floated ? 4500 : 500}, Remote: ${intToIp(s.peer)}:${s.port}`,
         `  NAT traversal: ${!s.natt.peerSupports ? 'not supported by the peer' : !s.natt.detected ? 'not detected yet' : !s.behindNat ? 'no NAT' : `NAT ${s.natt.here ? 'before this router' : ''}${s.natt.here && s.natt.there ? ' and ' : ''}${s.natt.there ? 'before the peer' : ''}; IKE and ESP in UDP 4500${s.natt.here ? ', keepalives every 5 seconds' : ''}`}`,
         `  Lifetime: ${s.expiresAt !== undefined ? `Expires in ${r.kmd.ikeRemaining(s)} seconds` : 'Not matured yet'}`);

@@ -3,7 +3,7 @@
  * phase 1's, then one per phase 2 or informational exchange, derived from phase 1's last block), and
  * the encryption of ISAKMP messages.
  */
-import { randomBytes, getDiffieHellman, DiffieHellmanGroup } from 'node:crypto';
+import { randomBytes, getDiffieHellman, DiffieHellmanGroup, X509Certificate, KeyObject } from 'node:crypto';
 import type { IkePolicyModel } from '../config/model.js';
 import type { IkeChoice } from './proposals.js';
 import * as K from './keymat.js';
@@ -70,13 +70,19 @@ export class IkeSa {
     this.dh.generateKeys();
     return pad(this.dh.getPublicKey(), g.bytes);
   }
-  /** The keys, once both nonces and public values are known (pre-shared keys). */
-  deriveKeys(psk: Buffer): void {
+  /** our certificate and key pair (signature authentication), and the peer's certificate once checked */
+  auth?: { cert: X509Certificate; key: KeyObject; chain: X509Certificate[] };
+  peerCert?: X509Certificate;
+  /** the authentication method: the one chosen, or (Aggressive mode initiator, before the answer) the one offered */
+  method?: 'pre-shared-keys' | 'rsa-signatures' | 'dsa-signatures';
+
+  /** The keys, once both nonces and public values are known: SKEYID from the pre-shared key, or (signatures) from g^xy. */
+  deriveKeys(psk: Buffer | undefined): void {
     const g = DH_GROUPS[this.choice!.group === 'group1' ? 1 : 2]!;
     const other = this.role === 'initiator' ? this.gxr! : this.gxi!;
     const gxy = pad(this.dh!.computeSecret(other), g.bytes);
     const alg = this.hashAlg;
-    this.skeyid = K.skeyidPsk(alg, psk, this.ni!, this.nr!);
+    this.skeyid = psk ? K.skeyidPsk(alg, psk, this.ni!, this.nr!) : K.skeyidSig(alg, this.ni!, this.nr!, gxy);
     this.keys = K.deriveSkeyids(alg, this.skeyid, gxy, this.icookie, this.rcookie);
     this.ka = K.encryptionKey(alg, this.keys.e, K.CIPHERS[this.choice!.encryption].keyLen);
     this.p1.iv = K.phase1Iv(alg, this.gxi!, this.gxr!, 8);

@@ -6,13 +6,13 @@
  * traffic for the router. Every malformed, unexpected or unauthenticated message is dropped and
  * counted with a reason; half-open state is bounded and expires; keys never reach a log.
  */
-import { randomBytes, getDiffieHellman, DiffieHellmanGroup, createHash } from 'node:crypto';
+import { randomBytes, getDiffieHellman, DiffieHellmanGroup, createHash, X509Certificate, privateEncrypt, publicDecrypt, constants as cc } from 'node:crypto';
 import type { RouterModel, IkePolicyModel, IpsecProposalModel, IpsecPolicyModel, IkeProposalModel } from '../config/model.js';
 import type { DynamicSaPair } from '../../pics/es/core.js';
 import type { SaSpec } from '../../pics/es/sa.js';
 import { intToIp, ipToInt } from '../net/ip.js';
 import {
-  Pt, Xchg, N, NOTIFY_NAMES, Proto, DOI_IPSEC, IdType, DH_GROUPS, FLAG_ENCRYPTION, EXCHANGE_NAMES, ISAKMP_PORT, NATT_PORT, VID_RFC3947,
+  CERT_X509_SIG, Pt, Xchg, N, NOTIFY_NAMES, Proto, DOI_IPSEC, IdType, DH_GROUPS, FLAG_ENCRYPTION, EXCHANGE_NAMES, ISAKMP_PORT, NATT_PORT, VID_RFC3947,
 } from './constants.js';
 import {
   decodeHeader, decodePayloads, decodeSa, decodeId, decodeNotify, decodeDelete, encodeMessage, encodeId, encodeNotify, encodeDelete,
@@ -21,6 +21,9 @@ import {
 import { IkeSa, newCookie, pad } from './ike-sa.js';
 import * as K from './keymat.js';
 import { ikeSaBody, ikeSaReply, chooseIke, readIkeTransform, describeIke, describeIkeOffer, ipsecSaBody, ipsecSaReply, chooseIpsec, readIpsecReply, IpsecChoice, describeIpsec, describeIpsecOffer } from './proposals.js';
+import type { PkiStore } from '../pki/store.js';
+import { subjectDer, nameToString } from '../pki/store.js';
+import { dssSign, dssVerify } from './dss.js';
 import { proxyIds, ProxyIds, selectorId, idSelector, within, describeSelector, Selector } from './proxy.js';
 
 /** What kmd needs of its router. */
@@ -45,6 +48,8 @@ export interface KmdHost {
   log(msg: string): void;
   /** traceoptions (`flag` as in [edit security traceoptions]) */
   trace?(flag: TraceFlag, msg: string): void;
+  /** the router's certificates (rsa-signatures, dsa-signatures); without it only pre-shared keys work */
+  pki?: PkiStore;
 }
 export type TraceFlag = 'ike' | 'policy-manager' | 'database' | 'timer' | 'general' | 'parse' | 'routing-socket';
 
@@ -67,7 +72,7 @@ export const KMD_LIMITS = {
 export const SOFT = { initiator: 0.9, responder: 0.95 } as const;
 
 /** Why a negotiation failed, for the diagnosis. */
-export type FailureKind = 'no-answer' | 'no-proposal' | 'auth' | 'proxy' | 'no-policy' | 'mode' | 'other';
+export type FailureKind = 'no-answer' | 'no-proposal' | 'auth' | 'cert' | 'proxy' | 'no-policy' | 'mode' | 'other';
 
 interface Installed {
   inSpi: { esp?: number; ah?: number }; outSpi: { esp?: number; ah?: number };
@@ -236,7 +241,7 @@ export class Kmd {
     if (pending) { pending.waiting.push(() => go(pending)); return; }
     const s = this.startPhase1(t.peer, t.local, t.ike);
     if (s) s.waiting.push(() => go(s));
-    else this.fail(t, `IKE policy ${t.ike.peer} has no usable proposal (this release authenticates with pre-shared keys)`, 'no-proposal');
+    else this.fail(t, this.cannotStart ?? `IKE policy ${t.ike.peer} has no usable proposal`, this.cannotStart ? 'cert' : 'no-proposal');
   }
 
   /** The newest matured IKE SA with a peer that is not being replaced. */
@@ -375,17 +380,32 @@ export class Kmd {
 
   // ------------------------------------------------------------------------- phase 1
 
+  /** why the last startPhase1 could not start (our own credentials) */
+  private cannotStart?: string;
   private startPhase1(peer: number, local: number, policy: IkePolicyModel): IkeSa | undefined {
+    this.cannotStart = undefined;
     let props = this.ikeProposals(policy);
     if (!props.length) return undefined;
     if (policy.mode === 'aggressive') {
       // one KE payload goes with the offer: only proposals of the first one's Diffie-Hellman group
       const g = props[0]!.dhGroup;
       const all = props;
-      props = props.filter(p => p.dhGroup === g);
-      if (props.length < all.length) this.trace(`Aggressive mode with ${intToIp(peer)}: only the proposals of ${g} are offered (${all.filter(p => p.dhGroup !== g).map(p => p.name).join(', ')} left out)`, 'policy-manager');
+      // and of its authentication method: the ID payload goes with the offer too (an address, or a DN)
+      const m = props[0]!.authenticationMethod;
+      props = props.filter(p => p.dhGroup === g && p.authenticationMethod === m);
+      if (props.length < all.length) this.trace(`Aggressive mode with ${intToIp(peer)}: only the proposals of ${g} and ${m} are offered (${all.filter(p => !props.includes(p)).map(p => p.name).join(', ')} left out)`, 'policy-manager');
     }
     const sa = new IkeSa('initiator', peer, local, policy, newCookie(), this.host.now(), ISAKMP_PORT, policy.mode);
+    if (policy.mode === 'aggressive') {
+      sa.method = props[0]!.authenticationMethod;
+      const notReady = this.authReady(sa);
+      if (notReady) {
+        this.cannotStart = `we cannot authenticate with ${sa.method}: ${notReady}`;
+        this.host.log(`KMD_PM_P1_FAILED: IKE phase 1 with ${intToIp(peer)} not started: ${this.cannotStart}`);
+        this.failures.set(peer, { why: this.cannotStart, at: this.host.now(), role: 'initiator', kind: 'cert', mode: 'aggressive' });
+        return undefined;
+      }
+    }
     this.ikeSas.set(sa.key, sa);
     sa.saiB = ikeSaBody(this.wireProps(props));
     sa.offered = props.map(p => describeIke({ encryption: p.encryptionAlgorithm, hash: p.authenticationAlgorithm, method: p.authenticationMethod, group: p.dhGroup })).join(', ');
@@ -400,15 +420,93 @@ export class Kmd {
     sa.state = 'AM1';
     sa.gxi = sa.startDh(props[0]!.dhGroup); sa.ni = randomBytes(32);
     sa.idMineB = this.myId(sa);
-    this.trace(`-> ${intToIp(peer)} Aggressive mode message 1: SA (${sa.offered}), KE, Ni, IDii ${sa.localId}`);
+    this.trace(`-> ${intToIp(peer)} Aggressive mode message 1: SA (${sa.offered}), KE, Ni, IDii ${sa.localId}${this.sig(sa) ? ', CERT_REQ' : ''}`);
     this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.AGGRESSIVE, flags: 0, mid: 0 },
-      [{ type: Pt.SA, body: sa.saiB }, { type: Pt.KE, body: sa.gxi }, { type: Pt.NONCE, body: sa.ni }, { type: Pt.ID, body: sa.idMineB }, Kmd.VID]), true);
+      [{ type: Pt.SA, body: sa.saiB }, { type: Pt.KE, body: sa.gxi }, { type: Pt.NONCE, body: sa.ni }, { type: Pt.ID, body: sa.idMineB }, ...this.certReq(sa), Kmd.VID]), true);
     return sa;
   }
 
   private ikeProposals(policy: IkePolicyModel): IkeProposalModel[] {
-    // pre-shared keys only in this release: signature proposals need certificates (issue 16)
-    return policy.proposals.map(n => this.model?.ike.proposals.get(n)).filter((p): p is IkeProposalModel => !!p && p.authenticationMethod === 'pre-shared-keys');
+    return policy.proposals.map(n => this.model?.ike.proposals.get(n)).filter((p): p is IkeProposalModel => !!p && (p.authenticationMethod === 'pre-shared-keys' || !!this.host.pki));
+  }
+
+  // ------------------------------------------------------------------------- authentication
+
+  private sig(sa: IkeSa): boolean { return (sa.choice?.method ?? sa.method) !== 'pre-shared-keys'; }
+  /**
+   * Ready to authenticate with the method chosen: the pre-shared key, or our certificate and key pair
+   * (of the method's kind). Undefined when ready, else why not.
+   */
+  private authReady(sa: IkeSa): string | undefined {
+    const method = sa.choice?.method ?? sa.method ?? 'pre-shared-keys';
+    if (method === 'pre-shared-keys') return sa.policy.preSharedKey ? undefined : `IKE policy ${sa.policy.peer} has no pre-shared-key`;
+    if (sa.auth) return undefined;
+    const pki = this.host.pki;
+    if (!pki) return 'no certificate support';
+    const l = pki.local(sa.policy);
+    if ('error' in l) return l.error;
+    const want = method === 'rsa-signatures' ? 'rsa' : 'dsa';
+    if (l.key.asymmetricKeyType !== want) return `${method} needs a ${want.toUpperCase()} key pair; local-key-pair ${sa.policy.localKeyPair} is ${l.key.asymmetricKeyType?.toUpperCase()}`;
+    if (l.warning) this.host.log(`KMD_CERT_LOCAL_INVALID: ${l.warning}`);
+    sa.auth = l;
+    return undefined;
+  }
+  /** Derive the keys (SKEYID from the pre-shared key or from g^xy); false (and the SA dead) if it fails. */
+  private derive(sa: IkeSa): boolean {
+    try { sa.deriveKeys(this.sig(sa) ? undefined : sa.policy.preSharedKey); return true; } catch { this.dead(sa, 'Diffie-Hellman failed (a bad public value)'); return false; }
+  }
+  /** CERT_REQ payloads naming our CAs (signatures only): the peer sends its certificate for one of them. */
+  private certReq(sa: IkeSa): OutPayload[] {
+    if (!this.sig(sa) || !this.host.pki) return [];
+    const names = this.host.pki.caNames();
+    return (names.length ? names : [Buffer.alloc(0)]).slice(0, 8).map(n => ({ type: Pt.CR, body: Buffer.concat([Buffer.from([CERT_X509_SIG]), n]) }));
+  }
+  /** What proves us: HASH (pre-shared keys), or our certificate(s) and SIG, the signature of the hash. */
+  private authOut(sa: IkeSa, hash: Buffer): OutPayload[] {
+    if (!this.sig(sa)) return [{ type: Pt.HASH, body: hash }];
+    const a = sa.auth!;
+    const sigBody = a.key.asymmetricKeyType === 'rsa' ? privateEncrypt({ key: a.key, padding: cc.RSA_PKCS1_PADDING }, hash) : dssSign(hash, a.key);
+    return [a.cert, ...a.chain].map(c => ({ type: Pt.CERT, body: Buffer.concat([Buffer.from([CERT_X509_SIG]), c.raw]) } as OutPayload)).concat([{ type: Pt.SIG, body: sigBody }]);
+  }
+  /**
+   * Does the peer prove itself? HASH against the hash we compute, or (signatures) its certificate checked
+   * against our CAs, its ID against the certificate and the policy's identity, and SIG against the hash.
+   */
+  private authIn(sa: IkeSa, payloads: RawPayload[], idBody: Buffer, want: Buffer): { why: string; kind: FailureKind; notify: number } | undefined {
+    if (!this.sig(sa)) {
+      const h = payloads.find(x => x.type === Pt.HASH);
+      return h && want.equals(h.body) ? undefined : { why: h ? 'HASH does not match' : 'no HASH payload', kind: 'auth', notify: N.AUTHENTICATION_FAILED };
+    }
+    const sigP = payloads.find(x => x.type === Pt.SIG);
+    if (!sigP) return { why: 'no SIG payload: the keys differ or the peer authenticates otherwise', kind: 'auth', notify: N.AUTHENTICATION_FAILED };
+    const certs: X509Certificate[] = [];
+    for (const p of payloads.filter(x => x.type === Pt.CERT).slice(0, 8)) {
+      if (p.body[0] !== CERT_X509_SIG) continue;
+      try { certs.push(new X509Certificate(p.body.subarray(1))); } catch { return { why: 'a CERT payload is not an X.509 certificate', kind: 'cert', notify: N.INVALID_CERT_ENCODING }; }
+    }
+    // the certificate whose key signs comes first; a peer that sent none may be one we know already
+    const pki = this.host.pki!;
+    if (!certs.length) {
+      const known = [...pki.peers.values()].filter(c => c.peer === intToIp(sa.peer)).pop();
+      if (known) certs.push(known.cert);
+    }
+    const id = decodeId(idBody);
+    if (!id.ok) return { why: 'the peer\'s ID payload is malformed', kind: 'auth', notify: N.INVALID_ID_INFORMATION };
+    const v = pki.check(certs, { type: id.value.type, data: id.value.data }, sa.policy);
+    if (!v.ok) {
+      this.trace(`certificate of ${intToIp(sa.peer)} refused: ${v.why}`, 'policy-manager');
+      return { why: `certificate refused (${v.kind}): ${v.why}`, kind: 'cert', notify: v.kind === 'identity' ? N.INVALID_ID_INFORMATION : v.kind === 'untrusted' ? N.INVALID_CERT_AUTHORITY : N.INVALID_CERTIFICATE };
+    }
+    const key = v.cert.publicKey;
+    const method = sa.choice!.method;
+    const ok = method === 'rsa-signatures'
+      ? key.asymmetricKeyType === 'rsa' && (() => { try { return publicDecrypt({ key, padding: cc.RSA_PKCS1_PADDING }, sigP.body).equals(want); } catch { return false; } })()
+      : key.asymmetricKeyType === 'dsa' && dssVerify(want, sigP.body, key);
+    if (!ok) return { why: `the signature does not verify with the peer's certificate (${v.cert.subject.split('\n').join(', ')}, ${key.asymmetricKeyType?.toUpperCase()} key, ${method})`, kind: 'auth', notify: N.INVALID_SIGNATURE };
+    sa.peerCert = v.cert;
+    pki.seen(intToIp(sa.peer), v.cert);
+    this.trace(`certificate of ${intToIp(sa.peer)} accepted: ${v.cert.subject.split('\n').join(', ')} (serial ${BigInt(`0x${v.cert.serialNumber}`)}), by ${v.anchor.profile}`, 'policy-manager');
+    return undefined;
   }
 
   /** The first message of a phase 1 from a peer: Main mode message 1, or Aggressive mode message 1. */
@@ -447,7 +545,7 @@ export class Kmd {
       return this.drop('ike-no-proposal-chosen', intToIp(src));
     }
     this.trace(`IKE policy ${policy.peer} for ${intToIp(src)}: chose ${describeIke(chosen.choice)} (our proposal ${chosen.ours.name}) from ${describeIkeOffer(sa.value)}`, 'policy-manager');
-    if (!policy.preSharedKey) {
+    if (chosen.choice.method === 'pre-shared-keys' && !policy.preSharedKey) {
       this.notifyClear(hd, src, dst, srcPort, N.AUTHENTICATION_FAILED);
       return this.drop('ike-no-pre-shared-key', intToIp(src));
     }
@@ -460,6 +558,13 @@ export class Kmd {
     const s = new IkeSa('responder', src, dst, policy, Buffer.from(hd.icookie), this.host.now(), srcPort, mode);
     s.rcookie = newCookie();
     s.choice = { ...chosen.choice, lifetimeSeconds: Math.min(this.fromWire(chosen.choice.lifetimeSeconds), chosen.ours.lifetimeSeconds) };
+    const notReady = this.authReady(s);
+    if (notReady) {
+      this.host.log(`KMD_PM_P1_FAILED: IKE phase 1 from ${intToIp(src)} refused: we cannot authenticate with ${chosen.choice.method}: ${notReady}`);
+      this.failures.set(src, { why: `we cannot authenticate with ${chosen.choice.method}: ${notReady}`, at: this.host.now(), role: 'responder', kind: 'cert', mode });
+      this.notifyClear(hd, src, dst, srcPort, N.AUTHENTICATION_FAILED);
+      return this.drop('ike-no-local-credentials', intToIp(src));
+    }
     s.saiB = Buffer.from(saP!.body);
     s.offered = describeIkeOffer(sa.value);
     this.ikeSas.set(s.key, s);
@@ -476,14 +581,14 @@ export class Kmd {
     s.gxi = Buffer.from(ke!.body); s.ni = Buffer.from(nonce!.body);
     s.idPeerB = Buffer.from(idP!.body); s.remoteId = describeId(idP!.body);
     s.gxr = s.startDh(); s.nr = randomBytes(32);
-    try { s.deriveKeys(policy.preSharedKey); } catch { return this.dead(s, 'Diffie-Hellman failed (a bad public value)'); }
+    if (!this.derive(s)) return;
     s.idMineB = this.myId(s);
     const hash = K.hashR(s.hashAlg, s.skeyid!, s.gxi, s.gxr, s.icookie, s.rcookie, s.saiB, s.idMineB);
-    this.trace(`<- ${intToIp(src)} Aggressive mode message 1 (IDii ${s.remoteId}); chose ${describeIke(s.choice)}; -> message 2: SA, KE, Nr, IDir, HASH_R`);
+    this.trace(`<- ${intToIp(src)} Aggressive mode message 1 (IDii ${s.remoteId}); chose ${describeIke(s.choice)}; -> message 2: SA, KE, Nr, IDir, ${this.sig(s) ? 'CERT, SIG_R' : 'HASH_R'}`);
     s.state = 'AM2';
     // awaited: message 3 authenticates the initiator; without it (lost) this message goes again
     this.sendMain(s, encodeMessage({ icookie: s.icookie, rcookie: s.rcookie, exchange: Xchg.AGGRESSIVE, flags: 0, mid: 0 },
-      [{ type: Pt.SA, body: ikeSaReply(chosen.transform) }, { type: Pt.KE, body: s.gxr }, { type: Pt.NONCE, body: s.nr }, { type: Pt.ID, body: s.idMineB }, { type: Pt.HASH, body: hash },
+      [{ type: Pt.SA, body: ikeSaReply(chosen.transform) }, { type: Pt.KE, body: s.gxr }, { type: Pt.NONCE, body: s.nr }, { type: Pt.ID, body: s.idMineB }, ...this.certReq(s), ...this.authOut(s, hash),
         ...(s.natt.peerSupports ? [Kmd.VID, ...this.natdPayloads(s)] : [])]), true);
   }
 
@@ -534,19 +639,19 @@ export class Kmd {
       payloads = p.value;
     }
     const get = (t: number) => payloads.find(x => x.type === t);
-    const psk = sa.policy.preSharedKey;
-    if (!psk) return this.dead(sa, 'no pre-shared key in the IKE policy', 'auth');
     if (sa.role === 'initiator') {
       if (sa.state === 'MM1') {                                      // message 2: the responder's choice
         if (encrypted) return this.drop('ike-unexpected-encryption');
         const c = this.readChoice(sa, get(Pt.SA));
         if (typeof c === 'string') return c === 'malformed' ? this.drop('ike-malformed', 'message 2 without a usable SA') : this.dead(sa, c);
         sa.rcookie = Buffer.from(hd.rcookie);
+        const notReady = this.authReady(sa);
+        if (notReady) return this.dead(sa, `we cannot authenticate with ${sa.choice!.method}: ${notReady}`, 'cert');
         this.peerVid(sa, payloads);
         sa.gxi = sa.startDh(); sa.ni = randomBytes(32);
         sa.lastRecv = Buffer.from(m);
-        this.trace(`<- ${intToIp(sa.peer)} Main mode message 2: chose ${describeIke(sa.choice!)}; -> message 3: KE, Ni${sa.natt.peerSupports ? ', NAT-D' : ''}`);
-        this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.KE, body: sa.gxi }, { type: Pt.NONCE, body: sa.ni }, ...this.natdPayloads(sa)]), true);
+        this.trace(`<- ${intToIp(sa.peer)} Main mode message 2: chose ${describeIke(sa.choice!)}; -> message 3: KE, Ni${this.sig(sa) ? ', CERT_REQ' : ''}${sa.natt.peerSupports ? ', NAT-D' : ''}`);
+        this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.KE, body: sa.gxi }, { type: Pt.NONCE, body: sa.ni }, ...this.certReq(sa), ...this.natdPayloads(sa)]), true);
         sa.state = 'MM3';
         return;
       }
@@ -556,22 +661,27 @@ export class Kmd {
         const bytes = DH_GROUPS[sa.choice!.group === 'group1' ? 1 : 2]!.bytes;
         if (!ke || ke.body.length !== bytes || !nonce || nonce.body.length < 8 || nonce.body.length > 256) return this.drop('ike-malformed', 'message 4');
         sa.gxr = Buffer.from(ke.body); sa.nr = Buffer.from(nonce.body);
-        try { sa.deriveKeys(psk); } catch { return this.dead(sa, 'Diffie-Hellman failed (a bad public value)'); }
+        if (!this.derive(sa)) return;
         sa.lastRecv = Buffer.from(m);
         this.processNatd(sa, payloads, ISAKMP_PORT);
         this.float(sa);
         const id = this.myId(sa);
+        sa.idMineB = id;
         const hash = K.hashI(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr, sa.icookie, sa.rcookie, sa.saiB!, id);
-        this.trace(`<- ${intToIp(sa.peer)} Main mode message 4: KE, Nr; keys derived; -> message 5: ID, HASH_I`);
-        this.sendMain(sa, sa.seal({ exchange: Xchg.MAIN, mid: 0 }, [{ type: Pt.ID, body: id }, { type: Pt.HASH, body: hash }, ...this.initialContactPayload(sa)]), true);
+        this.trace(`<- ${intToIp(sa.peer)} Main mode message 4: KE, Nr; keys derived; -> message 5: ID, ${this.sig(sa) ? 'CERT, SIG_I' : 'HASH_I'}`);
+        this.sendMain(sa, sa.seal({ exchange: Xchg.MAIN, mid: 0 }, [{ type: Pt.ID, body: id }, ...this.authOut(sa, hash), ...this.initialContactPayload(sa)]), true);
         sa.state = 'MM5';
         return;
       }
-      if (sa.state === 'MM5') {                                      // message 6: ID, HASH_R
-        const idP = get(Pt.ID), hashP = get(Pt.HASH);
-        if (!idP || !hashP) return this.authFailed(sa, hd, 'message 6 without ID and HASH: the keys differ');
+      if (sa.state === 'MM5') {                                      // message 6: ID, HASH_R (or CERT, SIG_R)
+        const idP = get(Pt.ID);
+        if (!idP || !get(this.sig(sa) ? Pt.SIG : Pt.HASH)) return this.authFailed(sa, hd, `message 6 without ID and ${this.sig(sa) ? 'SIG' : 'HASH'}: the keys differ`);
         const want = K.hashR(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr!, sa.icookie, sa.rcookie, sa.saiB!, idP.body);
-        if (!want.equals(hashP.body)) return this.authFailed(sa, hd, 'HASH_R does not match');
+        const bad = this.authIn(sa, payloads, idP.body, want);
+        // with signatures the message decrypted with keys both sides share: the IV chain goes on, so
+        // that the peer (which thinks phase 1 done) can read why we refuse it
+        if (bad && this.sig(sa)) commit();
+        if (bad) return this.authFailed(sa, hd, bad.kind === 'auth' && !this.sig(sa) ? 'HASH_R does not match' : bad.why, bad);
         commit(); this.acceptFloat(sa);
         sa.remoteId = describeId(idP.body);
         sa.lastRecv = Buffer.from(m);
@@ -588,27 +698,29 @@ export class Kmd {
       if (!ke || ke.body.length !== bytes || !nonce || nonce.body.length < 8 || nonce.body.length > 256) return this.drop('ike-malformed', 'message 3');
       sa.gxi = Buffer.from(ke.body); sa.ni = Buffer.from(nonce.body);
       sa.gxr = sa.startDh(); sa.nr = randomBytes(32);
-      try { sa.deriveKeys(psk); } catch { return this.dead(sa, 'Diffie-Hellman failed (a bad public value)'); }
+      if (!this.derive(sa)) return;
       sa.lastRecv = Buffer.from(m);
       this.processNatd(sa, payloads, ISAKMP_PORT);
-      this.trace(`<- ${intToIp(sa.peer)} Main mode message 3: KE, Ni; -> message 4: KE, Nr`);
-      this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.KE, body: sa.gxr }, { type: Pt.NONCE, body: sa.nr }, ...this.natdPayloads(sa)]), false);
+      this.trace(`<- ${intToIp(sa.peer)} Main mode message 3: KE, Ni; -> message 4: KE, Nr${this.sig(sa) ? ', CERT_REQ' : ''}`);
+      this.sendMain(sa, encodeMessage({ icookie: sa.icookie, rcookie: sa.rcookie, exchange: Xchg.MAIN, flags: 0, mid: 0 }, [{ type: Pt.KE, body: sa.gxr }, { type: Pt.NONCE, body: sa.nr }, ...this.certReq(sa), ...this.natdPayloads(sa)]), false);
       sa.state = 'MM5';
       return;
     }
-    if (sa.state === 'MM5') {                                        // message 5: ID, HASH_I
+    if (sa.state === 'MM5') {                                        // message 5: ID, HASH_I (or CERT, SIG_I)
       if (!encrypted) return this.drop('ike-unexpected-cleartext', 'message 5');
-      const idP = get(Pt.ID), hashP = get(Pt.HASH);
-      if (!idP || !hashP) return this.authFailed(sa, hd, 'message 5 did not decrypt to ID and HASH: the pre-shared keys differ');
+      const idP = get(Pt.ID);
+      if (!idP || !get(this.sig(sa) ? Pt.SIG : Pt.HASH)) return this.authFailed(sa, hd, `message 5 did not decrypt to ID and ${this.sig(sa) ? 'SIG' : 'HASH'}: ${this.sig(sa) ? 'the keys differ' : 'the pre-shared keys differ'}`);
       const want = K.hashI(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr!, sa.icookie, sa.rcookie, sa.saiB!, idP.body);
-      if (!want.equals(hashP.body)) return this.authFailed(sa, hd, 'HASH_I does not match');
+      const bad = this.authIn(sa, payloads, idP.body, want);
+      if (bad) return this.authFailed(sa, hd, bad.kind === 'auth' && !this.sig(sa) ? 'HASH_I does not match' : bad.why, bad);
       commit(); this.acceptFloat(sa);
       sa.remoteId = describeId(idP.body);
       sa.lastRecv = Buffer.from(m);
       const id = this.myId(sa);
+      sa.idMineB = id;
       const hash = K.hashR(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr!, sa.icookie, sa.rcookie, sa.saiB!, id);
-      this.trace(`<- ${intToIp(sa.peer)} Main mode message 5: peer authenticated; -> message 6: ID, HASH_R`);
-      this.sendMain(sa, sa.seal({ exchange: Xchg.MAIN, mid: 0 }, [{ type: Pt.ID, body: id }, { type: Pt.HASH, body: hash }]), false);
+      this.trace(`<- ${intToIp(sa.peer)} Main mode message 5: peer authenticated; -> message 6: ID, ${this.sig(sa) ? 'CERT, SIG_R' : 'HASH_R'}`);
+      this.sendMain(sa, sa.seal({ exchange: Xchg.MAIN, mid: 0 }, [{ type: Pt.ID, body: id }, ...this.authOut(sa, hash)]), false);
       this.phase1Notifies(sa, payloads);
       return this.matured(sa);
     }
@@ -632,15 +744,13 @@ export class Kmd {
   private aggressiveMode(sa: IkeSa, hd: Header, m: Buffer): void {
     if (sa.matured) return this.drop('ike-unexpected-aggressive-mode', intToIp(sa.peer));
     const encrypted = (hd.flags & FLAG_ENCRYPTION) !== 0;
-    const psk = sa.policy.preSharedKey;
-    if (!psk) return this.dead(sa, 'no pre-shared key in the IKE policy', 'auth');
-    if (sa.role === 'initiator' && sa.state === 'AM1') {             // message 2: SA, KE, Nr, IDir, HASH_R
+    if (sa.role === 'initiator' && sa.state === 'AM1') {             // message 2: SA, KE, Nr, IDir, HASH_R (or CERT, SIG_R)
       if (encrypted) return this.drop('ike-unexpected-encryption');
       const p = decodePayloads(m.subarray(HEADER_LEN, hd.length), hd.next, false);
       if (!p.ok) return this.drop(`ike-${p.reason}`);
       const get = (t: number) => p.value.find(x => x.type === t);
-      const ke = get(Pt.KE), nonce = get(Pt.NONCE), idP = get(Pt.ID), hashP = get(Pt.HASH);
-      if (!ke || !nonce || nonce.body.length < 8 || nonce.body.length > 256 || !idP || !hashP) return this.drop('ike-malformed', 'Aggressive mode message 2');
+      const ke = get(Pt.KE), nonce = get(Pt.NONCE), idP = get(Pt.ID);
+      if (!ke || !nonce || nonce.body.length < 8 || nonce.body.length > 256 || !idP || !get(this.sig(sa) ? Pt.SIG : Pt.HASH)) return this.drop('ike-malformed', 'Aggressive mode message 2');
       const group = sa.choice?.group;
       const c = this.readChoice(sa, get(Pt.SA));
       if (typeof c === 'string') return c === 'malformed' ? this.drop('ike-malformed', 'Aggressive mode message 2 without a usable SA') : this.dead(sa, c);
@@ -648,17 +758,18 @@ export class Kmd {
       sa.rcookie = Buffer.from(hd.rcookie);
       this.peerVid(sa, p.value);
       sa.gxr = Buffer.from(ke.body); sa.nr = Buffer.from(nonce.body);
-      try { sa.deriveKeys(psk); } catch { return this.dead(sa, 'Diffie-Hellman failed (a bad public value)'); }
+      if (!this.derive(sa)) return;
       const want = K.hashR(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr, sa.icookie, sa.rcookie, sa.saiB!, idP.body);
-      if (!want.equals(hashP.body)) return this.authFailed(sa, hd, 'HASH_R does not match');
+      const bad = this.authIn(sa, p.value, idP.body, want);
+      if (bad) return this.authFailed(sa, hd, bad.kind === 'auth' && !this.sig(sa) ? 'HASH_R does not match' : bad.why, bad);
       sa.remoteId = describeId(idP.body);
       sa.lastRecv = Buffer.from(m);
       const hash = K.hashI(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr, sa.icookie, sa.rcookie, sa.saiB!, sa.idMineB!);
-      this.trace(`<- ${intToIp(sa.peer)} Aggressive mode message 2 (IDir ${sa.remoteId}): peer authenticated; -> message 3: HASH_I`);
+      this.trace(`<- ${intToIp(sa.peer)} Aggressive mode message 2 (IDir ${sa.remoteId}): peer authenticated; -> message 3: ${this.sig(sa) ? 'CERT, SIG_I' : 'HASH_I'}`);
       this.processNatd(sa, p.value, ISAKMP_PORT);
       this.float(sa);
       // message 3 goes encrypted (strongSwan and most implementations expect it so); both are accepted
-      this.sendMain(sa, sa.seal({ exchange: Xchg.AGGRESSIVE, mid: 0 }, [{ type: Pt.HASH, body: hash }, ...this.natdPayloads(sa), ...this.initialContactPayload(sa)]), false);
+      this.sendMain(sa, sa.seal({ exchange: Xchg.AGGRESSIVE, mid: 0 }, [...this.authOut(sa, hash), ...this.natdPayloads(sa), ...this.initialContactPayload(sa)]), false);
       this.phase1Notifies(sa, p.value);
       return this.matured(sa);
     }
@@ -674,10 +785,10 @@ export class Kmd {
         if (!p.ok) return this.drop(`ike-${p.reason}`);
         payloads = p.value;
       }
-      const hashP = payloads.find(x => x.type === Pt.HASH);
-      if (!hashP) return this.authFailed(sa, hd, 'message 3 without HASH_I: the keys differ');
+      if (!payloads.some(x => x.type === (this.sig(sa) ? Pt.SIG : Pt.HASH))) return this.authFailed(sa, hd, `message 3 without ${this.sig(sa) ? 'SIG_I' : 'HASH_I'}: the keys differ`);
       const want = K.hashI(sa.hashAlg, sa.skeyid!, sa.gxi!, sa.gxr!, sa.icookie, sa.rcookie, sa.saiB!, sa.idPeerB!);
-      if (!want.equals(hashP.body)) return this.authFailed(sa, hd, 'HASH_I does not match');
+      const bad = this.authIn(sa, payloads, sa.idPeerB!, want);
+      if (bad) return this.authFailed(sa, hd, bad.kind === 'auth' && !this.sig(sa) ? 'HASH_I does not match' : bad.why, bad);
       commit(); this.acceptFloat(sa);
       sa.lastRecv = Buffer.from(m);
       this.processNatd(sa, payloads, sa.natt.floated ? NATT_PORT : ISAKMP_PORT);
@@ -688,8 +799,12 @@ export class Kmd {
     this.drop('ike-unexpected-aggressive-mode');
   }
 
-  /** Our phase 1 identity: the address we speak from (ID_IPV4_ADDR). */
+  /** Our phase 1 identity: the address we speak from (ID_IPV4_ADDR), or with certificates our certificate's subject (ID_DER_ASN1_DN). */
   private myId(sa: IkeSa): Buffer {
+    if (this.sig(sa) && sa.auth && this.host.pki) {
+      sa.localId = sa.auth.cert.subject.split('\n').join(', ');
+      return encodeId({ type: IdType.DER_ASN1_DN, protocol: 0, port: 0, data: subjectDer(sa.auth.cert) });
+    }
     const d = Buffer.alloc(4); d.writeUInt32BE(sa.local >>> 0);
     sa.localId = intToIp(sa.local);
     return encodeId({ type: IdType.IPV4_ADDR, protocol: 0, port: 0, data: d });
@@ -722,12 +837,22 @@ export class Kmd {
   }
 
   /** Authentication failed: with pre-shared keys, almost always keys that differ. */
-  private authFailed(sa: IkeSa, hd: Header, why: string): void {
-    const reason = `authentication failed (${why}; is the pre-shared key the same on both sides?)`;
-    this.drop('ike-authentication-failed', intToIp(sa.peer));
+  private authFailed(sa: IkeSa, hd: Header, why: string, o: { kind: FailureKind; notify: number } = { kind: 'auth', notify: N.AUTHENTICATION_FAILED }): void {
+    const reason = this.sig(sa) ? `authentication failed (${why})` : `authentication failed (${why}; is the pre-shared key the same on both sides?)`;
+    this.drop(o.kind === 'cert' ? 'ike-certificate-refused' : 'ike-authentication-failed', intToIp(sa.peer));
+    if (this.sig(sa) && sa.role === 'initiator' && sa.mode === 'main' && sa.state === 'MM5' && sa.keys) {
+      // Main mode message 6 refused: the responder has matured its side; it shares our keys, so it is
+      // told in an authenticated informational (the notify, and the IKE SA deleted)
+      const spi = Buffer.concat([sa.icookie, sa.rcookie]);
+      this.informationalOut(sa, [
+        { type: Pt.N, body: encodeNotify({ doi: DOI_IPSEC, protocol: Proto.ISAKMP, spi, type: o.notify, data: Buffer.alloc(0) }) },
+        { type: Pt.D, body: encodeDelete({ doi: DOI_IPSEC, protocol: Proto.ISAKMP, spis: [spi] }) },
+      ]);
+      return this.dead(sa, reason, o.kind);
+    }
     // the peer cannot read what we encrypt with keys it does not share: say it in clear
-    this.notifyClear(hd, sa.peer, sa.local, sa.port, N.AUTHENTICATION_FAILED);
-    this.dead(sa, reason, 'auth');
+    this.notifyClear(hd, sa.peer, sa.local, sa.port, o.notify);
+    this.dead(sa, reason, o.kind);
   }
 
   /** An IKE SA that will not mature: its waiting quick modes fail, and the reason is kept for `show`. */
@@ -1050,6 +1175,11 @@ export class Kmd {
       if (!target || target.matured) return this.drop('ike-unauthenticated-notify', `${name} from ${intToIp(src)}`);
       const type = d.value.type;
       const auth = type === N.AUTHENTICATION_FAILED || type === N.INVALID_HASH_INFORMATION || type === N.PAYLOAD_MALFORMED && (target.state === 'MM5' || target.state === 'AM2');
+      const certs = this.sig(target) && (auth || type === N.INVALID_CERTIFICATE || type === N.INVALID_CERT_AUTHORITY || type === N.INVALID_ID_INFORMATION || type === N.INVALID_SIGNATURE || type === N.INVALID_CERT_ENCODING || type === N.CERTIFICATE_UNAVAILABLE);
+      if (certs) {
+        this.host.log(`KMD_PM_P1_NOTIFY: ${intToIp(src)} sent ${name}`);
+        return this.dead(target, `the peer refused our certificate or signature (${name}): see its log; is our certificate issued by a CA it trusts, and does it match its policy's identity?`, 'cert');
+      }
       const why = auth ? `the peer refused our authentication (${name}): is the pre-shared key the same on both sides?`
         : type === N.NO_PROPOSAL_CHOSEN ? `the peer chose none of our proposals (${name}; we offered ${target.offered ?? '?'}${target.mode === 'aggressive' ? ', in Aggressive mode: does the peer accept Aggressive mode?' : ''})`
         : `the peer says ${name}`;
@@ -1083,7 +1213,12 @@ export class Kmd {
         const type = d.value.type;
         const name = NOTIFY_NAMES[type] ?? `notify ${type}`;
         this.host.log(`KMD_PM_NOTIFY: ${intToIp(src)} sent ${name}`);
-        if (type === N.NO_PROPOSAL_CHOSEN || type === N.INVALID_ID_INFORMATION || type === N.INVALID_KEY_INFORMATION) {
+        if (CERT_NOTIFIES.has(type) && ike.role === 'responder' && ike.maturedAt !== undefined && this.host.now() - ike.maturedAt < 60_000) {
+          // the initiator refused our certificate or signature in Main mode message 6
+          const why = `the peer refused our certificate or signature (${name}): see its log; is our certificate issued by a CA it trusts, and does it match its policy's identity?`;
+          this.failures.set(src, { why, at: this.host.now(), role: 'responder', kind: 'cert', mode: ike.mode });
+          this.host.log(`KMD_PM_P1_FAILED: IKE phase 1 (${MODE_NAME[ike.mode]} mode) with ${intToIp(src)} failed: ${why}`);
+        } else if (type === N.NO_PROPOSAL_CHOSEN || type === N.INVALID_ID_INFORMATION || type === N.INVALID_KEY_INFORMATION) {
           for (const t of this.tunnels.values()) if (t.peer === src && t.negotiating !== undefined && t.negotiating > 0) {
             const qm = this.qms.get(`${ike.key}/${t.negotiating}`);
             if (qm) this.qmDone(qm);
@@ -1268,12 +1403,15 @@ function encodePayloadsBody(payloads: OutPayload[]): Buffer {
   return Buffer.concat(parts);
 }
 
+const CERT_NOTIFIES = new Set<number>([N.INVALID_CERTIFICATE, N.INVALID_CERT_AUTHORITY, N.INVALID_ID_INFORMATION, N.INVALID_SIGNATURE, N.INVALID_CERT_ENCODING, N.CERTIFICATE_UNAVAILABLE, N.AUTHENTICATION_FAILED]);
+
 function describeId(body: Buffer): string {
   const d = decodeId(body);
   if (!d.ok) return '?';
   const v = d.value;
   if (v.type === IdType.IPV4_ADDR && v.data.length === 4) return intToIp(v.data.readUInt32BE(0));
   if (v.type === IdType.FQDN || v.type === IdType.USER_FQDN) return v.data.toString('latin1');
+  if (v.type === IdType.DER_ASN1_DN) return nameToString(v.data) ?? 'DN ?';
   const s = idSelector(v);
   return s ? describeSelector(s) : `id type ${v.type}`;
 }

@@ -76,8 +76,8 @@ export function showCertificates(entries: CertEntry[], level: 'brief' | 'standar
   if (serial && !list.length) return `error: no certificate with serial number ${serial}\n`;
   const out: string[] = [];
   if (level === 'brief') {
-    out.push(`${'File'.padEnd(18)}${'Type'.padEnd(7)}${'Serial'.padEnd(12)}Subject`);
-    for (const e of list) out.push(`${e.file.padEnd(18)}${e.kind.padEnd(7)}${BigInt(`0x${e.cert.serialNumber}`).toString().padEnd(12)}${oneLineDn(e.cert.subject)}`);
+    out.push(`${'File'.padEnd(18)}${'Type'.padEnd(7)}${'Serial'.padEnd(26)}Subject`);
+    for (const e of list) out.push(`${e.file.padEnd(17)} ${e.kind.padEnd(6)} ${BigInt(`0x${e.cert.serialNumber}`).toString().padEnd(25)} ${oneLineDn(e.cert.subject)}`);
     return out.join('\n') + '\n';
   }
   out.push(`Database: ${IKECERT}`, '');

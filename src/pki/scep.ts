@@ -15,13 +15,18 @@ export class ScepError extends Error {}
 
 /** GET url?operation=OP[&message=M]: status, content type and body (at most 1 MiB, within 10 s). */
 export function scepGet(url: string, operation: string, message?: string): Promise<{ status: number; type: string; body: Buffer }> {
+  return scepHttp(url, operation, message);
+}
+
+/** One HTTP exchange with the CA: GET with the message in the query, or POST with it as the body. */
+function scepHttp(url: string, operation: string, message?: string, post?: Buffer): Promise<{ status: number; type: string; body: Buffer }> {
   let u: URL;
   try { u = new URL(url); } catch { return Promise.reject(new ScepError(`invalid URL ${url}`)); }
   if (u.protocol !== 'http:') return Promise.reject(new ScepError(`${url}: SCEP needs an http:// URL`));
   u.searchParams.set('operation', operation);
   if (message !== undefined) u.searchParams.set('message', message);
   return new Promise((resolve, reject) => {
-    const req = http.get(u, { timeout: SCEP_LIMITS.timeoutMs }, res => {
+    const req = http.request(u, { method: post ? 'POST' : 'GET', timeout: SCEP_LIMITS.timeoutMs, ...(post ? { headers: { 'content-type': 'application/x-pki-message', 'content-length': post.length } } : {}) }, res => {
       const parts: Buffer[] = [];
       let n = 0;
       res.on('data', (d: Buffer) => {
@@ -34,7 +39,15 @@ export function scepGet(url: string, operation: string, message?: string): Promi
     });
     req.on('timeout', () => req.destroy(new ScepError(`${u.host}: no answer in ${SCEP_LIMITS.timeoutMs / 1000} s`)));
     req.on('error', e => reject(e instanceof ScepError ? e : new ScepError(`${u.host}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
+    req.end(post);
   });
+}
+
+/** PKIOperation: a pkiMessage to the CA, its CertRep back (POST where the CA offers it, else GET). */
+export async function pkiOperation(url: string, msg: Buffer, post: boolean): Promise<Buffer> {
+  const r = post ? await scepHttp(url, 'PKIOperation', undefined, msg) : await scepHttp(url, 'PKIOperation', msg.toString('base64'));
+  if (r.status !== 200) throw new ScepError(`PKIOperation: the CA answered HTTP ${r.status}${r.body.length && r.body.length < 200 ? ` (${r.body.toString('latin1').trim()})` : ''}`);
+  return r.body;
 }
 
 /** GetCACaps: the CA's capabilities (one a line), or none if it says nothing. */

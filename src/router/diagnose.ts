@@ -13,7 +13,7 @@ import { describeIpsec } from '../kmd/proposals.js';
 export type VerdictId =
   | 'no-route' | 'no-ike-policy' | 'no-answer' | 'no-proposal' | 'psk-mismatch' | 'proxy-mismatch' | 'other-mode'
   | 'negotiation-failed' | 'not-negotiated' | 'nothing-sent' | 'nothing-back' | 'inbound-filter-drops' | 'icv-failures'
-  | 'replays' | 'df-drops' | 'ok';
+  | 'replays' | 'df-drops' | 'certificate' | 'signature' | 'ok';
 export interface Verdict { id: VerdictId; text: string }
 export interface TunnelDiagnosis {
   ifl: string; sa: string; kind: 'manual' | 'dynamic'; local: number; peer: number; up: boolean; verdicts: Verdict[];
@@ -76,7 +76,24 @@ export function diagnose(r: Router, pic: PicSnapshot, only?: string): TunnelDiag
             if (offers) add('no-proposal', `no ${offers.phase === 2 ? 'IPsec (phase 2)' : 'IKE (phase 1)'} proposal chosen, ${ago(now, offers.at)}: the peer offered ${offers.theirs}; ours: ${offers.ours}. Change: make one ${offers.phase === 2 ? 'IPsec proposal (protocol, algorithms) and the PFS group' : 'IKE proposal (authentication method, Diffie-Hellman group, algorithms)'} the same on both sides`);
             else add('no-proposal', `no proposal chosen, ${when}: ${fail.why}. The peer's own offers are not known here: show ipsec diagnosis on the peer shows both. Change: make one ${/quick mode|IPsec|PFS/.test(fail.why) ? `IPsec proposal and the PFS group the same on both sides (ours: ${ours})` : 'IKE proposal the same on both sides'}${aggressive ? '; in Aggressive mode also check that the peer accepts Aggressive mode' : ''}`);
             break;
+          case 'cert': {
+            const w = fail.why;
+            const change = /\(revoked\)/.test(w) ? 'the peer needs a certificate that is not revoked: enroll it again (request security certificate enroll ... on the peer)'
+              : /\((expired|not-yet-valid)\)/.test(w) ? 'the peer needs a certificate valid now: enroll it again; check both clocks'
+              : /\(untrusted\)/.test(w) ? 'add a certification-authority profile whose file is the CA certificate that issued the peer\'s (request security certificate enroll filename F ca-name N url U), or have the peer enroll with our CA'
+              : /\(identity\)/.test(w) ? `make the IKE policy's identity the peer certificate's DN or address (set security ike policy ${intToIp(peer)} identity ...), or delete it`
+              : /\(path-length\)/.test(w) ? 'raise path-length (set security certificates path-length N) or shorten the chain'
+              : /\(crl\)/.test(w) ? 'fix the crl file of the certification-authority profile (a CRL signed by that CA)'
+              : /we cannot authenticate/.test(w) ? `give the IKE policy a certificate and key pair that match: request security key-pair NAME, request security certificate enroll ..., then local-certificate and local-key-pair of policy ${intToIp(peer)}`
+              : 'look at the peer\'s kmd log for why it refused our certificate; check that it trusts our CA and that its identity matches our certificate';
+            add('certificate', `certificate authentication failed, ${when}: ${w}. Change: ${change}`);
+            break;
+          }
           case 'auth':
+            if (t.ike && t.ike.proposals.some(n => r.model?.ike.proposals.get(n)?.authenticationMethod !== 'pre-shared-keys')) {
+              add('signature', `signature authentication failed, ${when}: ${fail.why}. Change: check that each side's local-certificate and local-key-pair belong together, and that both use the same authentication-method`);
+              break;
+            }
             add('psk-mismatch', `pre-shared key mismatch: ${fail.why.replace(/; is the pre-shared key the same on both sides\?/, '')}, ${when}. Change: the same key on both gateways: set security ike policy ${intToIp(peer)} pre-shared-key ascii-text <the peer's key>`);
             break;
           case 'proxy':

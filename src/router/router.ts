@@ -10,6 +10,7 @@ import type { PicSnapshot } from '../../pics/es/core.js';
 import { InlineIpsec } from '../../pics/es/inline.js';
 import { RouterLog } from './log.js';
 import { RouterFiles } from './files.js';
+import { PkiStore } from '../pki/store.js';
 import { EsPicSet } from '../../pics/es/es-pic.js';
 import { Kmd } from '../kmd/kmd.js';
 import { buildIpv4, PROTO_UDP } from '../net/ipv4.js';
@@ -47,9 +48,12 @@ export class Router {
 
   /** /var/etc/ikecert and the like */
   readonly files: RouterFiles;
+  /** certificates as IKE uses them (local, CAs, CRLs, the peer cache) */
+  readonly pki: PkiStore;
 
   constructor(readonly opts: RouterOptions) {
     this.files = new RouterFiles(opts.filesDir);
+    this.pki = new PkiStore(this.files, () => this.model);
     this.chassis = new Chassis(opts.model ?? 'm10', opts.pics);
     const e = opts.ipsec ?? 'worker';
     this.ipsec = e === 'inline' ? new InlineIpsec()
@@ -82,6 +86,7 @@ export class Router {
       tunnelReady: (ifl, ready, why) => this.pfe.tunnelReady(ifl, ready, why),
       log: msg => this.kmdLog(msg),
       trace: (flag, msg) => this.kmdTrace(flag, msg),
+      pki: this.pki,
     });
     this.pfe.onAcquire = ifl => this.kmd.acquire(ifl);
     this.pfe.onBadSpi = (proto, spi, src, dst) => this.kmd.badSpi(proto, spi, src, dst);
@@ -164,7 +169,10 @@ export class Router {
       this.timer.unref();
     }
   }
+  /** set once stop() is called (background work such as an enrollment ends) */
+  stopped = false;
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.ipsec.close?.();

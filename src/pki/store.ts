@@ -1,0 +1,149 @@
+/**
+ * What IKE needs of the router's certificates: the local certificate and key pair of an IKE policy,
+ * the trust anchors (the CA certificate of each `certification-authority` profile, with its CRL), the
+ * names of our CAs for CERT_REQ, the checks of a peer's identity against its certificate and the
+ * policy's `identity`, and the cache of peer certificates (`maximum-certificates`, `clear ipsec
+ * certificates`).
+ */
+import { X509Certificate, KeyObject } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import type { RouterFiles } from '../router/files.js';
+import { IKECERT } from '../router/files.js';
+import type { IkePolicyModel, RouterModel } from '../config/model.js';
+import { loadKeyPair, parseCertificates } from './certs.js';
+import { parseCrl, validatePath, Anchor, Verdict } from './validate.js';
+import { parseDn } from './scep-msg.js';
+
+const SHORT: Record<string, string> = {
+  '2.5.4.6': 'C', '2.5.4.10': 'O', '2.5.4.11': 'OU', '2.5.4.3': 'CN', '2.5.4.7': 'L', '2.5.4.8': 'ST',
+  '0.9.2342.19200300.100.1.25': 'DC', '1.2.840.113549.1.9.1': 'E', '2.5.4.5': 'SERIALNUMBER',
+};
+const LONG: Record<string, string> = { c: 'C', o: 'O', ou: 'OU', cn: 'CN', l: 'L', st: 'ST', s: 'ST', dc: 'DC', e: 'E', emailaddress: 'E', serialnumber: 'SERIALNUMBER' };
+
+/** The DER of a certificate's subject Name (an ID_DER_ASN1_DN payload carries it). */
+export function subjectDer(cert: X509Certificate): Buffer {
+  const c = new pkijs.Certificate({ schema: asn1js.fromBER(new Uint8Array(cert.raw)).result });
+  return Buffer.from(c.subject.toSchema().toBER(false));
+}
+/** A DER Name as "C=US, O=x, CN=y"; undefined if it is not one. */
+export function nameToString(der: Buffer): string | undefined {
+  try {
+    const a = asn1js.fromBER(new Uint8Array(der));
+    if (a.offset === -1) return undefined;
+    const n = new pkijs.RelativeDistinguishedNames({ schema: a.result });
+    return n.typesAndValues.map(t => `${SHORT[t.type] ?? t.type}=${t.value.valueBlock.value}`).join(', ');
+  } catch { return undefined; }
+}
+const dnKey = (parts: Array<{ k: string; v: string }>) => parts.map(p => `${p.k}=${p.v.toLowerCase()}`).sort().join(',');
+const certDnKey = (cert: X509Certificate) => dnKey(cert.subject.split('\n').filter(Boolean).map(l => { const i = l.indexOf('='); return { k: l.slice(0, i).toUpperCase(), v: l.slice(i + 1) }; }));
+const sanOf = (cert: X509Certificate, kind: 'IP Address' | 'DNS' | 'email') =>
+  (cert.subjectAltName ?? '').split(/,\s*/).filter(s => s.startsWith(`${kind}:`)).map(s => s.slice(kind.length + 1).toLowerCase());
+
+/** Does the peer's ID payload name the certificate's holder? (the ID must be the certificate's) */
+export function idMatchesCert(id: { type: number; data: Buffer }, cert: X509Certificate): string | undefined {
+  switch (id.type) {
+    case 9: {                                                     // ID_DER_ASN1_DN
+      if (id.data.equals(subjectDer(cert))) return undefined;
+      const s = nameToString(id.data);
+      if (s && dnKey(s.split(', ').map(p => { const i = p.indexOf('='); return { k: p.slice(0, i).toUpperCase(), v: p.slice(i + 1) }; })) === certDnKey(cert)) return undefined;
+      return `the peer's ID (DN ${s ?? 'unreadable'}) is not its certificate's subject (${cert.subject.split('\n').join(', ')})`;
+    }
+    case 1: {                                                     // ID_IPV4_ADDR
+      const ip = [...id.data.subarray(0, 4)].join('.');
+      return sanOf(cert, 'IP Address').includes(ip) ? undefined : `the peer's ID (${ip}) is not in its certificate's subjectAltName (${cert.subjectAltName ?? 'none'})`;
+    }
+    case 2: {                                                     // ID_FQDN
+      const n = id.data.toString('latin1').toLowerCase();
+      return sanOf(cert, 'DNS').includes(n) ? undefined : `the peer's ID (${n}) is not in its certificate's subjectAltName (${cert.subjectAltName ?? 'none'})`;
+    }
+    case 3: {                                                     // ID_USER_FQDN
+      const n = id.data.toString('latin1').toLowerCase();
+      return sanOf(cert, 'email').includes(n) ? undefined : `the peer's ID (${n}) is not in its certificate's subjectAltName (${cert.subjectAltName ?? 'none'})`;
+    }
+    default: return `the peer's ID is of a type (${id.type}) a certificate cannot vouch for`;
+  }
+}
+
+/** Does the certificate carry the policy's `identity` (a DN, an address, or a domain name)? */
+export function identityMatches(identity: string, cert: X509Certificate): boolean {
+  if (identity.includes('=')) {
+    try { return dnKey(parseDn(identity).map(p => ({ k: LONG[p.key] ?? p.key.toUpperCase(), v: p.value }))) === certDnKey(cert); } catch { return false; }
+  }
+  const i = identity.toLowerCase();
+  return sanOf(cert, 'IP Address').includes(i) || sanOf(cert, 'DNS').includes(i) || sanOf(cert, 'email').includes(i)
+    || cert.subject.split('\n').some(l => l.toLowerCase() === `cn=${i}`);
+}
+
+export interface PeerCert { peer: string; cert: X509Certificate; at: Date }
+
+export class PkiStore {
+  /** peer certificates IKE received and accepted, newest last (`maximum-certificates` of them) */
+  readonly peers = new Map<string, PeerCert>();
+  constructor(private files: RouterFiles, private model: () => RouterModel | undefined) {}
+
+  private readFile(name: string, encoding: 'binary' | 'pem'): X509Certificate[] {
+    void encoding;   // both encodings are recognised when read
+    return parseCertificates(this.files.read(name));
+  }
+
+  /** The policy's certificate and key pair, or why they cannot be used. */
+  local(policy: IkePolicyModel): { cert: X509Certificate; key: KeyObject; chain: X509Certificate[]; warning?: string } | { error: string } {
+    if (!policy.localCertificate) return { error: `IKE policy ${policy.peer} has no local-certificate` };
+    if (!policy.localKeyPair) return { error: `IKE policy ${policy.peer} has no local-key-pair` };
+    let certs: X509Certificate[];
+    try { certs = this.readFile(policy.localCertificate, policy.encoding); } catch { return { error: `local-certificate ${policy.localCertificate}: no such file in ${IKECERT}` }; }
+    if (!certs.length) return { error: `local-certificate ${policy.localCertificate}: not a certificate` };
+    let key: KeyObject;
+    try { key = loadKeyPair(this.files, policy.localKeyPair); } catch { return { error: `local-key-pair ${policy.localKeyPair}: not a key pair in ${IKECERT}` }; }
+    const cert = certs.find(c => c.checkPrivateKey(key));
+    if (!cert) return { error: `local-certificate ${policy.localCertificate} is not for the key pair ${policy.localKeyPair}` };
+    // an expired certificate is still sent (the peer says why it refuses it), with a warning here
+    const now = Date.now();
+    const warning = now > new Date(cert.validTo).getTime() ? `local-certificate ${policy.localCertificate} expired on ${cert.validTo}: peers will refuse it; enroll again`
+      : now < new Date(cert.validFrom).getTime() ? `local-certificate ${policy.localCertificate} is not valid before ${cert.validFrom}: peers will refuse it` : undefined;
+    return { cert, key, chain: certs.filter(c => c !== cert), ...(warning ? { warning } : {}) };
+  }
+
+  /** Every configured CA with a certificate on file, and its CRL (from the `crl` file). */
+  anchors(): Anchor[] {
+    const out: Anchor[] = [];
+    for (const [name, p] of this.model()?.certificates.authorities ?? []) {
+      if (!p.file) continue;
+      let certs: X509Certificate[] = [];
+      try { certs = this.readFile(p.file, p.encoding); } catch { continue; }
+      const cert = certs.find(c => c.ca) ?? certs[0];
+      if (!cert) continue;
+      const a: Anchor = { profile: name, cert };
+      if (p.crl) {
+        try { a.crl = parseCrl(this.files.read(p.crl), cert, p.crl); } catch (e) { a.crlError = this.files.exists(p.crl) ? (e as Error).message : `${p.crl}: no such file in ${IKECERT}`; }
+      }
+      out.push(a);
+    }
+    return out;
+  }
+  /** The DER names of our CAs (CERT_REQ payloads). */
+  caNames(): Buffer[] { return this.anchors().map(a => subjectDer(a.cert)); }
+
+  /** The peer's certificates against our CAs, its ID and the policy's identity. */
+  check(certs: X509Certificate[], id: { type: number; data: Buffer }, policy: IkePolicyModel, now = new Date()): Verdict | { ok: false; kind: 'identity'; why: string } {
+    const v = validatePath(certs, this.anchors(), now, this.model()?.certificates.pathLength ?? 15);
+    if (!v.ok) return v;
+    const idWhy = idMatchesCert(id, v.cert);
+    if (idWhy) return { ok: false, kind: 'identity', why: idWhy };
+    if (policy.identity && !identityMatches(policy.identity, v.cert)) {
+      return { ok: false, kind: 'identity', why: `the peer's certificate (${v.cert.subject.split('\n').join(', ')}${v.cert.subjectAltName ? `; ${v.cert.subjectAltName}` : ''}) does not match the policy's identity ${policy.identity}` };
+    }
+    return v;
+  }
+
+  /** Keep an accepted peer certificate (the oldest goes past `maximum-certificates`). */
+  seen(peer: string, cert: X509Certificate): void {
+    const key = `${peer}/${cert.fingerprint256}`;
+    this.peers.delete(key);
+    this.peers.set(key, { peer, cert, at: new Date() });
+    const max = this.model()?.certificates.maximumCertificates ?? 1024;
+    while (this.peers.size > max) this.peers.delete(this.peers.keys().next().value!);
+  }
+  clearPeers(): number { const n = this.peers.size; this.peers.clear(); return n; }
+}

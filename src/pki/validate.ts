@@ -1,0 +1,86 @@
+/**
+ * Checking a peer's certificate as IKE receives it (RFC 5280's path validation, in the measure the
+ * chapter asks): a chain from the peer's certificate up to the CA certificate of a configured
+ * `certification-authority` profile (the trust anchor), each link's signature, each certificate's
+ * validity dates, CA certificates marked as CAs, the path no longer than `path-length` (the anchor
+ * counts 1), and revocation by the profile's CRL. Pure: certificates, anchors, CRLs and the time in;
+ * a verdict with its reason out.
+ */
+import { X509Certificate, createVerify } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+
+export interface Crl { issuer: string; thisUpdate: Date; nextUpdate?: Date; revoked: Map<string, Date>; source: string }
+export interface Anchor { profile: string; cert: X509Certificate; crl?: Crl; crlError?: string }
+export type Verdict =
+  | { ok: true; cert: X509Certificate; anchor: Anchor; path: X509Certificate[] }
+  | { ok: false; kind: 'no-certificate' | 'untrusted' | 'expired' | 'not-yet-valid' | 'revoked' | 'path-length' | 'not-a-ca' | 'crl'; why: string };
+
+const SIG_HASH: Record<string, string> = {
+  '1.2.840.113549.1.1.5': 'sha1', '1.2.840.113549.1.1.11': 'sha256', '1.2.840.113549.1.1.12': 'sha384', '1.2.840.113549.1.1.13': 'sha512',
+  '1.2.840.113549.1.1.4': 'md5', '1.2.840.10040.4.3': 'sha1', '2.16.840.1.101.3.4.3.2': 'sha256',
+  '1.2.840.10045.4.1': 'sha1', '1.2.840.10045.4.3.2': 'sha256', '1.2.840.10045.4.3.3': 'sha384',
+};
+
+/** A serial number as one spelling: upper-case hex without leading zeros. */
+export const serialKey = (hex: string) => hex.toUpperCase().replace(/^(00)+(?=.)/, '').replace(/^0(?=.)/, '');
+
+/** A CRL (DER or PEM) issued by `ca`: its signature checked, its revoked serials read. */
+export function parseCrl(b: Buffer, ca: X509Certificate, source: string): Crl {
+  let der = b;
+  const text = b.toString('latin1');
+  const m = /-----BEGIN X509 CRL-----([\s\S]+?)-----END X509 CRL-----/.exec(text);
+  if (m) der = Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
+  const a = asn1js.fromBER(new Uint8Array(der));
+  if (a.offset === -1) throw new Error(`${source}: not a CRL (not DER or PEM)`);
+  let crl: pkijs.CertificateRevocationList;
+  try { crl = new pkijs.CertificateRevocationList({ schema: a.result }); } catch { throw new Error(`${source}: not a CRL`); }
+  const hash = SIG_HASH[crl.signatureAlgorithm.algorithmId];
+  if (!hash) throw new Error(`${source}: signed with an algorithm we do not know (${crl.signatureAlgorithm.algorithmId})`);
+  const ok = (() => { try { return createVerify(hash).update(Buffer.from(crl.tbsView)).verify(ca.publicKey, Buffer.from(crl.signatureValue.valueBlock.valueHexView)); } catch { return false; } })();
+  if (!ok) throw new Error(`${source}: not signed by ${ca.subject.split('\n').join(', ')}`);
+  const revoked = new Map<string, Date>();
+  for (const r of crl.revokedCertificates ?? []) revoked.set(serialKey(Buffer.from(r.userCertificate.valueBlock.valueHexView).toString('hex')), r.revocationDate.value);
+  return { issuer: ca.subject, thisUpdate: crl.thisUpdate.value, ...(crl.nextUpdate ? { nextUpdate: crl.nextUpdate.value } : {}), revoked, source };
+}
+
+const dn = (s: string) => s.split('\n').filter(Boolean).join(', ');
+const inDates = (c: X509Certificate, now: Date): 'expired' | 'not-yet-valid' | undefined =>
+  now.getTime() > new Date(c.validTo).getTime() ? 'expired' : now.getTime() < new Date(c.validFrom).getTime() ? 'not-yet-valid' : undefined;
+
+/**
+ * The peer's certificate (`certs[0]`, the one whose key signs) with what else it sent, against the anchors.
+ */
+export function validatePath(certs: X509Certificate[], anchors: Anchor[], now: Date, pathLength: number): Verdict {
+  const ee = certs[0];
+  if (!ee) return { ok: false, kind: 'no-certificate', why: 'the peer sent no certificate' };
+  const pool = certs.slice(1, 16);
+  const path: X509Certificate[] = [ee];
+  let cur = ee;
+  for (let depth = 1; ; depth++) {
+    const d = inDates(cur, now);
+    if (d) return { ok: false, kind: d, why: `${cur === ee ? 'the peer\'s certificate' : `the CA certificate ${dn(cur.subject)}`} ${d === 'expired' ? `expired on ${cur.validTo}` : `is not valid before ${cur.validFrom}`} (serial ${BigInt(`0x${cur.serialNumber}`)})` };
+    const anchor = anchors.find(a => cur.checkIssued(a.cert) && cur.verify(a.cert.publicKey));
+    if (anchor) {
+      if (depth + 1 > pathLength) return { ok: false, kind: 'path-length', why: `the path to ${anchor.profile} has ${depth + 1} certificates; path-length is ${pathLength}` };
+      const ad = inDates(anchor.cert, now);
+      if (ad) return { ok: false, kind: ad, why: `the CA certificate of ${anchor.profile} (${dn(anchor.cert.subject)}) ${ad === 'expired' ? `expired on ${anchor.cert.validTo}` : `is not valid before ${anchor.cert.validFrom}`}` };
+      if (anchor.crlError) return { ok: false, kind: 'crl', why: `the CRL of ${anchor.profile} cannot be used: ${anchor.crlError}` };
+      // revocation: the anchor's CRL covers what the anchor issued directly
+      if (anchor.crl) {
+        const at = anchor.crl.revoked.get(serialKey(cur.serialNumber));
+        if (at) return { ok: false, kind: 'revoked', why: `${cur === ee ? 'the peer\'s certificate' : `the CA certificate ${dn(cur.subject)}`} (serial ${BigInt(`0x${cur.serialNumber}`)}) is revoked since ${at.toISOString()} (CRL ${anchor.crl.source})` };
+      }
+      return { ok: true, cert: ee, anchor, path: [...path, anchor.cert] };
+    }
+    const up = pool.find(c => c !== cur && cur.checkIssued(c) && cur.verify(c.publicKey));
+    if (!up) {
+      const names = anchors.map(a => a.profile).join(', ') || 'none configured';
+      return { ok: false, kind: 'untrusted', why: `${cur === ee ? 'the peer\'s certificate' : `the CA certificate ${dn(cur.subject)}`} is issued by ${dn(cur.issuer)}, which is none of our certification authorities (${names})` };
+    }
+    if (!up.ca) return { ok: false, kind: 'not-a-ca', why: `${dn(up.subject)} signs certificates but is not a CA certificate` };
+    if (depth + 1 >= pathLength) return { ok: false, kind: 'path-length', why: `the path is longer than path-length ${pathLength}` };
+    path.push(up);
+    cur = up;
+  }
+}
