@@ -1,10 +1,14 @@
 /**
  * The certificate lab (topologies/gw-a-b-pki.yaml): a real SCEP CA (Debian's scepserver) in a Linux
  * node. Each router reaches it through its own Routing Engine stack and PFE: key pairs, the CA's
- * certificate by SCEP (GetCACaps, GetCACert) with its fingerprints in the kmd log, the router's files.
+ * certificate by SCEP (GetCACaps, GetCACert) with its fingerprints in the kmd log, the router's files,
+ * each router's own certificate by SCEP (PKCSReq), and the tunnel with rsa-signatures.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { runDir } from '../../src/lab/reallab.js';
 import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, waitUntil, Lab } from './helpers.js';
 
 describe.skipIf(!canRun)(`the certificate lab ${skipReason}`, () => {
@@ -54,6 +58,47 @@ describe.skipIf(!canRun)(`the certificate lab ${skipReason}`, () => {
     expect(vrouter('up', lab.file, '--detach').out).toMatch(/restarting gw-b/);
     expect(exec('gw-b', 'show ipsec certificates brief').out).toMatch(/lab-ca\.crt\s+CA\s+1/);
   });
+
+  it('each router enrolls its own certificate (SCEP PKCSReq with a PKCS#10 request); a DSA key and a DN the CA issued already are refused', async () => {
+    exec('gw-b', 'request security key-pair gw-b-key');
+    const out = exec('gw-a', 'request security certificate enroll filename gw-a.crt subject c=us,o=vrouter-lab,cn=gw-a alternative-subject 10.5.5.5 certification-authority lab-ca key-file gw-a-key domain-name gw-a.lab.example').out;
+    expect(out).toBe('CA name: lab-ca CA file: lab-ca.crt\nlocal pub/private key pair: gw-a-key\nsubject: c=us,o=vrouter-lab,cn=gw-a domain name: gw-a.lab.example\nalternative subject: 10.5.5.5\nEncoding: binary\n'
+      + 'Certificate enrollment has started. To see the certificate enrollment status, check\nthe key management process (kmd) log file at /var/log/kmd.\n');
+    exec('gw-b', 'request security certificate enroll filename gw-b.crt subject c=us,o=vrouter-lab,cn=gw-b alternative-subject 10.6.6.6 certification-authority lab-ca key-file gw-b-key');
+    for (const gw of ['gw-a', 'gw-b']) {
+      const log = await waitUntil(() => { const l = exec(gw, 'show log kmd | match ENROLL').out; return /KMD_CERT_ENROLLED|ENROLL_FAILED/.test(l) && l; }, `${gw}'s certificate`);
+      expect(log).toMatch(new RegExp(`KMD_CERT_ENROLLED: Received local certificate: Subject C=US, O=vrouter-lab, CN=${gw}; Issuer C=US, O=vrouter-lab, OU=SCEP CA; .*saved in /var/etc/ikecert/${gw}\\.crt`));
+    }
+    // what the CA issued, read by OpenSSL: the subject and the alternative subject asked for
+    const der = execFileSync('openssl', ['x509', '-inform', 'der', '-in', join(runDir(lab.name), 'gw-a/fs/var/etc/ikecert/gw-a.crt'), '-noout', '-subject', '-ext', 'subjectAltName']).toString();
+    expect(der).toMatch(/subject=C = US, O = vrouter-lab, CN = gw-a/);
+    expect(der).toMatch(/DNS:gw-a\.lab\.example, IP Address:10\.5\.5\.5/);
+    expect(exec('gw-a', 'show ipsec certificates brief').out).toMatch(/gw-a\.crt\s+local\s+\d+\s+C=US, O=vrouter-lab, CN=gw-a/);
+    expect(exec('gw-a', 'request security certificate enroll filename x.crt subject c=us,o=x certification-authority lab-ca key-file gw-a-dsa').out).toMatch(/error: gw-a-dsa is a DSA key pair: SCEP enrolls RSA keys only/);
+    // the CA (scepserver) refuses a second certificate for a DN it has issued: FAILURE, badRequest
+    exec('gw-a', 'request security certificate enroll filename again.crt subject c=us,o=vrouter-lab,cn=gw-a certification-authority lab-ca key-file gw-a-2048');
+    expect(await waitUntil(() => { const l = exec('gw-a', 'show log kmd | match ENROLL_FAILED').out; return l.length > 0 && l; }, 'the refusal')).toMatch(/KMD_CERT_ENROLL_FAILED: lab-ca refused the request for c=us,o=vrouter-lab,cn=gw-a: badRequest/);
+  });
+
+  it('the tunnel with rsa-signatures: certificates from the lab\'s CA, identities as DNs; ping passes', async () => {
+    const toCerts = (peer: string, me: string) => ['configure',
+      'set security ike proposal ike-proposal authentication-method rsa-signatures',
+      `delete security ike policy ${peer} pre-shared-key`,
+      `set security ike policy ${peer} local-certificate ${me}.crt`,
+      `set security ike policy ${peer} local-key-pair ${me}-key`,
+      `set security ike policy ${peer} identity c=us,o=vrouter-lab,cn=${me === 'gw-a' ? 'gw-b' : 'gw-a'}`,
+      'commit and-quit'];
+    for (const [gw, peer] of [['gw-a', '10.6.6.6'], ['gw-b', '10.5.5.5']] as const) {
+      const r = exec(gw, ...toCerts(peer, gw));
+      expect(r.code, r.out).toBe(0);
+    }
+    await waitUntil(() => / 0% packet loss/.test(inNs(`${lab.name}-host-a`, 'ping', '-n', '-c', '1', '-W', '1', '10.2.2.2').out), 'a ping through the tunnel', 20000);
+    expect(inNs(`${lab.name}-host-a`, 'ping', '-n', '-c', '3', '-i', '0.2', '-W', '2', '10.2.2.2').out).toMatch(/3 received/);
+    const sa = exec('gw-a', 'show ike security-associations detail').out;
+    expect(sa).toMatch(/Authentication method: RSA-signatures/);
+    expect(sa).toMatch(/Remote identity: C=US, O=vrouter-lab, CN=gw-b/);
+    expect(exec('gw-a', 'show ipsec certificates brief').out).toMatch(/10\.6\.6\.6\s+peer\s+\d+\s+C=US, O=vrouter-lab, CN=gw-b/);
+  }, 40000);
 
   it('a CA that does not answer: the reason in the kmd log, nothing saved', async () => {
     exec('gw-a', 'request security certificate enroll filename nope.crt ca-name x url http://10.9.9.2/scep');
