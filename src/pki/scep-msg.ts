@@ -193,6 +193,12 @@ export function envelope(content: Buffer, recipient: X509Certificate, cipher: Co
 
 /** The content of an EnvelopedData for us (our private RSA key). */
 export function openEnvelope(envDer: Buffer, key: KeyObject): Buffer {
+  try { return openEnvelopeUnsafe(envDer, key); } catch (e) {
+    if (e instanceof ScepMsgError) throw e;
+    throw new ScepMsgError(`the envelope is malformed (${(e as Error).message})`);
+  }
+}
+function openEnvelopeUnsafe(envDer: Buffer, key: KeyObject): Buffer {
   const ci = new pkijs.ContentInfo({ schema: fromDer(envDer) });
   if (ci.contentType !== OID.envelopedData) throw new ScepMsgError(`not an EnvelopedData (${ci.contentType})`);
   const ed = new pkijs.EnvelopedData({ schema: ci.content });
@@ -231,7 +237,7 @@ export const MSG = { CertRep: 3, RenewalReq: 17, PKCSReq: 19, CertPoll: 20, GetC
 export const FAIL_INFO: Record<string, string> = { 0: 'badAlg', 1: 'badMessageCheck', 2: 'badRequest', 3: 'badTime', 4: 'badCertId' };
 
 /** A pkiMessage: SignedData over `content` (an EnvelopedData) with the SCEP attributes, signed by `signer`/`signerCert`. */
-export function pkiMessage(o: { type: number; transactionId: string; senderNonce: Buffer; content: Buffer; signer: KeyObject; signerCert: X509Certificate; digest?: 'sha256' | 'sha1' }): Buffer {
+export function pkiMessage(o: { type: number; transactionId: string; senderNonce: Buffer; content: Buffer; signer: KeyObject; signerCert: X509Certificate; digest?: 'sha256' | 'sha1'; extra?: Array<[string, string | Buffer]> }): Buffer {
   const digest = o.digest ?? 'sha256';
   const digestOid = digest === 'sha256' ? OID.sha256 : OID.sha1;
   const { attrs, setDer } = sortedSet([
@@ -241,6 +247,7 @@ export function pkiMessage(o: { type: number; transactionId: string; senderNonce
     attr(OID.messageType, new asn1js.PrintableString({ value: String(o.type) })),
     attr(OID.transactionID, new asn1js.PrintableString({ value: o.transactionId })),
     attr(OID.senderNonce, new asn1js.OctetString({ valueHex: new Uint8Array(o.senderNonce).buffer })),
+    ...(o.extra ?? []).map(([oid, v]) => attr(oid, typeof v === 'string' ? new asn1js.PrintableString({ value: v }) : new asn1js.OctetString({ valueHex: new Uint8Array(v).buffer }))),
   ]);
   const signature = createSign(digest).update(setDer).sign(o.signer);
   const si = new asn1js.Sequence({ value: [
@@ -264,6 +271,12 @@ export interface CertRep { status: 'SUCCESS' | 'FAILURE' | 'PENDING'; failInfo?:
  * ours, the status read; on success the envelope opened with `key` and the certificates taken out.
  */
 export function readCertRep(b: Buffer, o: { signers: X509Certificate[]; key: KeyObject; senderNonce: Buffer; transactionId: string }): CertRep {
+  try { return readCertRepUnsafe(b, o); } catch (e) {
+    if (e instanceof ScepMsgError) throw e;
+    throw new ScepMsgError(`the CA's answer is malformed (${(e as Error).message})`);
+  }
+}
+function readCertRepUnsafe(b: Buffer, o: { signers: X509Certificate[]; key: KeyObject; senderNonce: Buffer; transactionId: string }): CertRep {
   let ci: pkijs.ContentInfo, sd: pkijs.SignedData;
   try {
     ci = new pkijs.ContentInfo({ schema: fromDer(b) });
