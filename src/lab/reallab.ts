@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../host/paths.js';
 import type { Topology, NodeSpec } from './topology.js';
@@ -282,6 +282,10 @@ async function startCharon(t: Topology, n: NodeSpec): Promise<void> {
     if (Date.now() > end) throw new Error(`${n.name}: charon did not open its vici socket in 15 s; see ${join(dir, 'charon.log')}`);
     await new Promise(r => setTimeout(r, 25));
   }
-  try { execFileSync('swanctl', ['--load-all', '--file', n.swanctl!, '--uri', viciUri(t.name, n.name)], { stdio: ['ignore', 'pipe', 'pipe'] }); }
+  // swanctl reads x509/, x509ca/ and private/ beside the file it loads: a copy in the node's state
+  // directory puts them there, where the node's exec lines ($VROUTER_STATE) can enroll certificates
+  const swanctlConf = join(dir, 'swanctl.conf');
+  copyFileSync(n.swanctl!, swanctlConf);
+  try { execFileSync('swanctl', ['--load-all', '--file', swanctlConf, '--uri', viciUri(t.name, n.name)], { stdio: ['ignore', 'pipe', 'pipe'] }); }
   catch (e) { throw new Error(`${n.name}: swanctl --load-all ${n.swanctl} failed: ${String((e as { stdout?: Buffer }).stdout ?? '')}${String((e as { stderr?: Buffer }).stderr ?? e)}`.trim()); }
 }
