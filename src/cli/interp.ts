@@ -322,8 +322,8 @@ export class Interpreter {
               r.log.write('messages', 'kmd', `KMD_SA_CLEAR: IPsec security associations${p.arg ? ` of ${p.arg}` : ''} cleared by root`);
             },
           }, {
-            name: 'certificates', help: 'Clear the cache of peer certificates',
-            run: () => { const n = r.pki.clearPeers(); r.kmdLog(`KMD_CERT_CACHE_CLEAR: ${n} cached peer certificate(s) cleared by root`); },
+            name: 'certificates', help: 'Clear the cache of peer certificates (and fetch the LDAP CRLs again)',
+            run: () => { const n = r.pki.clearPeers(); r.kmdLog(`KMD_CERT_CACHE_CLEAR: ${n} cached peer certificate(s) cleared by root; CRLs from LDAP fetched again`); void r.pki.refreshLdap(true); },
           }] },
           { name: 'ike', help: 'Clear Internet Key Exchange information', sub: [{
             name: 'security-associations', help: 'Clear IKE security associations',

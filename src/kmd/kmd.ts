@@ -443,6 +443,7 @@ export class Kmd {
     if (sa.auth) return undefined;
     const pki = this.host.pki;
     if (!pki) return 'no certificate support';
+    void pki.refreshLdap();   // CRLs from LDAP not fetched within the hour: fetched now, for the next negotiation
     const l = pki.local(sa.policy);
     if ('error' in l) return l.error;
     const want = method === 'rsa-signatures' ? 'rsa' : 'dsa';

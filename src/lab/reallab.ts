@@ -7,7 +7,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, copyFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { repoRoot } from '../host/paths.js';
 import type { Topology, NodeSpec } from './topology.js';
 import type { RouterSpec } from '../daemon/router-main.js';
@@ -186,7 +186,7 @@ export async function up(t: Topology, log: (s: string) => void = () => {}): Prom
         // a line knows its lab, its node and a state directory of its own (removed by `vrouter down`)
         const state = charonDir(t.name, n.name);
         mkdirSync(state, { recursive: true, mode: 0o700 });
-        try { execFileSync('ip', ['netns', 'exec', hostNs(t.name, n.name), 'sh', '-c', line], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VROUTER_LAB: t.name, VROUTER_NODE: n.name, VROUTER_STATE: state } }); }
+        try { execFileSync('ip', ['netns', 'exec', hostNs(t.name, n.name), 'sh', '-c', line], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VROUTER_LAB: t.name, VROUTER_NODE: n.name, VROUTER_STATE: state, VROUTER_TOPOLOGY_DIR: dirname(t.file) } }); }
         catch (e) { throw new Error(`${n.name}: exec '${line}' failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`); }
       }
     }

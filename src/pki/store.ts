@@ -12,7 +12,13 @@ import type { RouterFiles } from '../router/files.js';
 import { IKECERT } from '../router/files.js';
 import type { IkePolicyModel, RouterModel } from '../config/model.js';
 import { loadKeyPair, parseCertificates } from './certs.js';
-import { parseCrl, validatePath, Anchor, Verdict } from './validate.js';
+import { parseCrl, validatePath, Anchor, Verdict, Crl } from './validate.js';
+import { fetchCrl } from './ldap.js';
+
+/** how long a CRL fetched from LDAP is used before it is fetched again */
+export const LDAP_REFRESH_MS = 3600_000;
+/** a certificate's subject as an LDAP DN: the most specific RDN first ("ou=SCEP CA,o=x,c=US") */
+export const ldapDn = (c: X509Certificate) => c.subject.split('\n').filter(Boolean).reverse().map(l => { const i = l.indexOf('='); return `${l.slice(0, i).toLowerCase()}=${l.slice(i + 1).replace(/([,+"\\<>;=])/g, '\\$1')}`; }).join(',');
 import { parseDn } from './scep-msg.js';
 
 const SHORT: Record<string, string> = {
@@ -80,7 +86,44 @@ export interface PeerCert { peer: string; cert: X509Certificate; at: Date }
 export class PkiStore {
   /** peer certificates IKE received and accepted, newest last (`maximum-certificates` of them) */
   readonly peers = new Map<string, PeerCert>();
-  constructor(private files: RouterFiles, private model: () => RouterModel | undefined) {}
+  /** CRLs fetched from `ldap-url`, per profile; a failure is remembered `cache-timeout-negative` seconds */
+  readonly ldap = new Map<string, { url: string; caFp: string; at: number; crl?: Crl; error?: string }>();
+  private fetching = new Set<string>();
+  constructor(private files: RouterFiles, private model: () => RouterModel | undefined, private log: (msg: string) => void = () => {}, private now: () => number = Date.now) {}
+
+  /**
+   * Fetch the CRL of every profile with an `ldap-url` (`force`: even a fresh one; else those older than
+   * `LDAP_REFRESH_MS` or never fetched, and not failed within cache-timeout-negative).
+   */
+  async refreshLdap(force = false): Promise<void> {
+    const m = this.model();
+    if (!m) return;
+    const jobs: Promise<void>[] = [];
+    for (const [name, p] of m.certificates.authorities) {
+      if (!p.ldapUrl || !p.file || this.fetching.has(name)) continue;
+      let cert: X509Certificate | undefined;
+      try { const cs = this.readFile(p.file, p.encoding); cert = cs.find(c => c.ca) ?? cs[0]; } catch { /* no CA certificate yet */ }
+      if (!cert) continue;
+      const prev = this.ldap.get(name);
+      const same = prev && prev.url === p.ldapUrl && prev.caFp === cert.fingerprint256;
+      if (!force && same && (prev.error ? this.now() - prev.at < m.certificates.cacheTimeoutNegative * 1000 : this.now() - prev.at < LDAP_REFRESH_MS)) continue;
+      const url = p.ldapUrl, ca = cert;
+      this.fetching.add(name);
+      jobs.push((async () => {
+        try {
+          const got = await fetchCrl(url, ldapDn(ca));
+          const crl = parseCrl(got.der, ca, `${url} (${got.dn})`);
+          this.ldap.set(name, { url, caFp: ca.fingerprint256, at: this.now(), crl });
+          this.log(`KMD_CERT_CRL_LOADED: CRL of ${name} from ${url} (${got.dn}): ${crl.revoked.size} revoked, issued ${crl.thisUpdate.toISOString()}${crl.nextUpdate ? `, next update ${crl.nextUpdate.toISOString()}` : ''}`);
+        } catch (e) {
+          // a failure keeps the last CRL fetched, and is not tried again before cache-timeout-negative
+          this.ldap.set(name, { url, caFp: ca.fingerprint256, at: this.now(), ...(same && prev.crl ? { crl: prev.crl } : {}), error: (e as Error).message });
+          this.log(`KMD_CERT_CRL_FAILED: CRL of ${name} from ${url} not obtained: ${(e as Error).message}${same && prev.crl ? '; the last one fetched stays in use' : '; certificates of this CA are checked without it'}`);
+        } finally { this.fetching.delete(name); }
+      })());
+    }
+    await Promise.all(jobs);
+  }
 
   private readFile(name: string, encoding: 'binary' | 'pem'): X509Certificate[] {
     void encoding;   // both encodings are recognised when read
@@ -114,10 +157,13 @@ export class PkiStore {
       try { certs = this.readFile(p.file, p.encoding); } catch { continue; }
       const cert = certs.find(c => c.ca) ?? certs[0];
       if (!cert) continue;
-      const a: Anchor = { profile: name, cert };
+      const a: Anchor = { profile: name, cert, crls: [] };
       if (p.crl) {
-        try { a.crl = parseCrl(this.files.read(p.crl), cert, p.crl); } catch (e) { a.crlError = this.files.exists(p.crl) ? (e as Error).message : `${p.crl}: no such file in ${IKECERT}`; }
+        try { a.crls.push(parseCrl(this.files.read(p.crl), cert, p.crl)); } catch (e) { a.crlError = this.files.exists(p.crl) ? (e as Error).message : `${p.crl}: no such file in ${IKECERT}`; }
       }
+      // the CRL last fetched from the CA's LDAP server (one that cannot be fetched does not stop IKE: logged)
+      const l = p.ldapUrl ? this.ldap.get(name) : undefined;
+      if (l?.crl && l.url === p.ldapUrl && l.caFp === cert.fingerprint256) a.crls.push(l.crl);
       out.push(a);
     }
     return out;

@@ -11,7 +11,8 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 
 export interface Crl { issuer: string; thisUpdate: Date; nextUpdate?: Date; revoked: Map<string, Date>; source: string }
-export interface Anchor { profile: string; cert: X509Certificate; crl?: Crl; crlError?: string }
+/** a trusted CA: its certificate and the CRLs known for it (the `crl` file, the `ldap-url` server) */
+export interface Anchor { profile: string; cert: X509Certificate; crls: Crl[]; crlError?: string }
 export type Verdict =
   | { ok: true; cert: X509Certificate; anchor: Anchor; path: X509Certificate[] }
   | { ok: false; kind: 'no-certificate' | 'untrusted' | 'expired' | 'not-yet-valid' | 'revoked' | 'path-length' | 'not-a-ca' | 'crl'; why: string };
@@ -67,9 +68,9 @@ export function validatePath(certs: X509Certificate[], anchors: Anchor[], now: D
       if (ad) return { ok: false, kind: ad, why: `the CA certificate of ${anchor.profile} (${dn(anchor.cert.subject)}) ${ad === 'expired' ? `expired on ${anchor.cert.validTo}` : `is not valid before ${anchor.cert.validFrom}`}` };
       if (anchor.crlError) return { ok: false, kind: 'crl', why: `the CRL of ${anchor.profile} cannot be used: ${anchor.crlError}` };
       // revocation: the anchor's CRL covers what the anchor issued directly
-      if (anchor.crl) {
-        const at = anchor.crl.revoked.get(serialKey(cur.serialNumber));
-        if (at) return { ok: false, kind: 'revoked', why: `${cur === ee ? 'the peer\'s certificate' : `the CA certificate ${dn(cur.subject)}`} (serial ${BigInt(`0x${cur.serialNumber}`)}) is revoked since ${at.toISOString()} (CRL ${anchor.crl.source})` };
+      for (const crl of anchor.crls) {
+        const at = crl.revoked.get(serialKey(cur.serialNumber));
+        if (at) return { ok: false, kind: 'revoked', why: `${cur === ee ? 'the peer\'s certificate' : `the CA certificate ${dn(cur.subject)}`} (serial ${BigInt(`0x${cur.serialNumber}`)}) is revoked since ${at.toISOString()} (CRL ${crl.source})` };
       }
       return { ok: true, cert: ee, anchor, path: [...path, anchor.cert] };
     }

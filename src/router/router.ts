@@ -53,7 +53,7 @@ export class Router {
 
   constructor(readonly opts: RouterOptions) {
     this.files = new RouterFiles(opts.filesDir);
-    this.pki = new PkiStore(this.files, () => this.model);
+    this.pki = new PkiStore(this.files, () => this.model, msg => this.kmdLog(msg));
     this.chassis = new Chassis(opts.model ?? 'm10', opts.pics);
     const e = opts.ipsec ?? 'worker';
     this.ipsec = e === 'inline' ? new InlineIpsec()
@@ -151,6 +151,7 @@ export class Router {
     this.kmd.configure(r.model, [...this.pfe.ifls.values()]);
     this.lastCommit = new Date();
     this.onCommit?.();
+    void this.pki.refreshLdap();
     this.log.write('messages', 'mgd', `UI_COMMIT: configuration committed from ${file}`);
     return { ok: true, warnings: r.warnings, output: (r.warnings.length ? formatDiagnostics(r.warnings) + '\n' : '') + 'commit complete' };
   }
@@ -158,6 +159,7 @@ export class Router {
   applyChecked(tree: CNode, model: RouterModel): void {
     this.tree = tree; this.model = model; this.pfe.apply(model); this.applyTraceoptions(model); this.kmd.configure(model, [...this.pfe.ifls.values()]); this.lastCommit = new Date();
     this.onCommit?.();
+    void this.pki.refreshLdap();
   }
 
   /** Resolves when the router's ES PICs are online (their workers loaded). */

@@ -2,7 +2,8 @@
  * The certificate lab (topologies/gw-a-b-pki.yaml): a real SCEP CA (Debian's scepserver) in a Linux
  * node. Each router reaches it through its own Routing Engine stack and PFE: key pairs, the CA's
  * certificate by SCEP (GetCACaps, GetCACert) with its fingerprints in the kmd log, the router's files,
- * each router's own certificate by SCEP (PKCSReq), and the tunnel with rsa-signatures.
+ * each router's own certificate by SCEP (PKCSReq), the tunnel with rsa-signatures, and a revocation
+ * published by the CA's LDAP server (slapd) that ends it.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createHash } from 'node:crypto';
@@ -98,6 +99,20 @@ describe.skipIf(!canRun)(`the certificate lab ${skipReason}`, () => {
     expect(sa).toMatch(/Authentication method: RSA-signatures/);
     expect(sa).toMatch(/Remote identity: C=US, O=vrouter-lab, CN=gw-b/);
     expect(exec('gw-a', 'show ipsec certificates brief').out).toMatch(/10\.6\.6\.6\s+peer\s+\d+\s+C=US, O=vrouter-lab, CN=gw-b/);
+  }, 40000);
+
+  it('gw-b\'s certificate revoked at the CA: gw-a fetches the CRL from the CA\'s LDAP server (slapd) and refuses it', async () => {
+    // fetched after the commit that made gw-a use certificates: empty
+    expect(await waitUntil(() => { const l = exec('gw-a', 'show log kmd | match CRL').out; return /KMD_CERT_CRL_LOADED/.test(l) && l; }, 'the first CRL'))
+      .toMatch(/KMD_CERT_CRL_LOADED: CRL of lab-ca from ldap:\/\/10\.9\.9\.1 \(ou=SCEP CA,o=vrouter-lab,c=US\): 0 revoked/);
+    const r = inNs(`${lab.name}-ca`, 'env', `VROUTER_STATE=/var/lib/vrouter/${lab.name}/ca`, 'sh', join(lab.dir, 'lab-ca.sh'), 'revoke', join(runDir(lab.name), 'gw-b/fs/var/etc/ikecert/gw-b.crt'));
+    expect(r.code, r.out).toBe(0);
+    exec('gw-a', 'clear ipsec certificates');
+    await waitUntil(() => /KMD_CERT_CRL_LOADED: CRL of lab-ca .*: 1 revoked/.test(exec('gw-a', 'show log kmd | match CRL').out), 'the CRL with gw-b\'s serial');
+    exec('gw-a', 'clear ike security-associations', 'clear ipsec security-associations');
+    expect(inNs(`${lab.name}-host-a`, 'ping', '-n', '-c', '2', '-i', '0.3', '-W', '1', '10.2.2.2').out).toMatch(/ 0 received/);
+    expect(exec('gw-a', 'show log kmd | match FAILED').out).toMatch(/certificate refused \(revoked\): the peer's certificate \(serial \d+\) is revoked since .* \(CRL ldap:\/\/10\.9\.9\.1 \(ou=SCEP CA,o=vrouter-lab,c=US\)\)/);
+    expect(exec('gw-a', 'show ipsec diagnosis').out).toMatch(/certificate authentication failed, .*revoked[\s\S]*Change: the peer needs a certificate that is not revoked/);
   }, 40000);
 
   it('a CA that does not answer: the reason in the kmd log, nothing saved', async () => {
