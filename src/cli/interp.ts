@@ -158,9 +158,9 @@ export class Interpreter {
     };
     const certificates: OpNode = {
       name: 'certificates', help: 'Show IPsec certificate database',
-      flags: [{ name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
+      flags: [{ name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }, { name: 'crl', help: 'Entries of a certificate revocation list', arg: '<crl-name>' }],
       arg: { name: '<serial-number>', help: 'Serial number of a certificate' },
-      run: (p, io) => io.write(pki.showCertificates(pki.certificateDatabase(r.files, [...r.pki.peers.values()].map(c => ({ name: c.peer, der: c.cert.raw }))), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
+      run: (p, io) => p.opts.has('crl') ? io.write(pki.showCrls(r.pki.crlList(), p.opts.get('crl')!)) : io.write(pki.showCertificates(pki.certificateDatabase(r.files, [...r.pki.peers.values()].map(c => ({ name: c.peer, der: c.cert.raw }))), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
     };
     const ipsec: OpNode = { name: 'ipsec', help: 'Show IP Security information', sub: [certificates, diagnosis, ipsecSa] };
     const ike: OpNode = { name: 'ike', help: 'Show Internet Key Exchange information', sub: [ikeSa] };

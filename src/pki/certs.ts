@@ -97,3 +97,20 @@ export function showCertificates(entries: CertEntry[], level: 'brief' | 'standar
   }
   return out.join('\n');
 }
+
+/** `show ipsec certificates crl NAME`: a profile's CRLs (or one by its file or URL), their entries. */
+export function showCrls(list: Array<{ profile: string; source: string; crl?: { issuer: string; thisUpdate: Date; nextUpdate?: Date; revoked: Map<string, Date> }; error?: string }>, name: string): string {
+  const sel = list.filter(c => c.profile === name || c.source === name);
+  if (!sel.length) return `error: no CRL ${name} (a certification-authority profile with crl or ldap-url, or its file)\n`;
+  const out: string[] = [];
+  for (const c of sel) {
+    out.push(`CRL: ${c.source}, CA profile: ${c.profile}`);
+    if (!c.crl) { out.push(`  Not available: ${c.error ?? 'unknown'}`, ''); continue; }
+    out.push(`  Issuer: ${oneLineDn(c.crl.issuer)}`, `  This update: ${c.crl.thisUpdate.toUTCString()}`, `  Next update: ${c.crl.nextUpdate ? c.crl.nextUpdate.toUTCString() : 'none'}`);
+    if (c.error) out.push(`  Last fetch failed: ${c.error}`);
+    out.push(`  Revoked certificates: ${c.crl.revoked.size}`);
+    for (const [serial, at] of [...c.crl.revoked].sort((a, b) => (BigInt(`0x${a[0]}`) < BigInt(`0x${b[0]}`) ? -1 : 1))) out.push(`    Serial number: ${BigInt(`0x${serial}`)}, revoked ${at.toUTCString()}`);
+    out.push('');
+  }
+  return out.join('\n');
+}

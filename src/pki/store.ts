@@ -168,6 +168,24 @@ export class PkiStore {
     }
     return out;
   }
+  /** Every CRL known, per profile: its `crl` file and what `ldap-url` gave (or why not). */
+  crlList(): Array<{ profile: string; source: string; crl?: Crl; error?: string }> {
+    const out: Array<{ profile: string; source: string; crl?: Crl; error?: string }> = [];
+    const anchors = new Map(this.anchors().map(a => [a.profile, a]));
+    for (const [name, p] of this.model()?.certificates.authorities ?? []) {
+      const a = anchors.get(name);
+      if (p.crl) {
+        const c = a?.crls.find(x => x.source === p.crl);
+        out.push({ profile: name, source: p.crl, ...(c ? { crl: c } : { error: a?.crlError ?? `no CA certificate (file ${p.file ?? 'not configured'}) to check it with` }) });
+      }
+      if (p.ldapUrl) {
+        const l = this.ldap.get(name);
+        out.push({ profile: name, source: p.ldapUrl, ...(l?.crl ? { crl: l.crl } : {}), ...(l?.error ? { error: l.error } : !l ? { error: 'not fetched yet' } : {}) });
+      }
+    }
+    return out;
+  }
+
   /** The DER names of our CAs (CERT_REQ payloads). */
   caNames(): Buffer[] { return this.anchors().map(a => subjectDer(a.cert)); }
 
