@@ -14,7 +14,7 @@ import { MemLab, gateways } from '../../src/lab/memlab.js';
 import { Interpreter } from '../../src/cli/interp.js';
 import { transcript } from '../../src/cli/transcript.js';
 import { buildCertificate, dnToName } from '../../src/pki/scep-msg.js';
-import { pemOf } from '../../src/pki/certs.js';
+import { pemOf, loadKeyPair } from '../../src/pki/certs.js';
 import type { Router } from '../../src/router/router.js';
 
 const TOPO = join(import.meta.dirname, '../../topologies');
@@ -23,7 +23,6 @@ let lab: MemLab | undefined;
 afterEach(async () => { await lab?.close(); lab = undefined; });
 
 const rsa = () => generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
-const dsa = () => generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: 160 }).privateKey;
 interface Ca { key: KeyObject; cert: X509Certificate }
 function makeCa(name: string, o: { notAfter?: Date } = {}): Ca {
   const key = rsa();
@@ -143,10 +142,14 @@ describe('certificates refused, each with its reason in the kmd log and the diag
 });
 
 describe('IKE with dsa-signatures', () => {
-  it('DSA key pairs and certificates (a CA made here: SCEP is RSA only): the tunnel comes up', async () => {
-    const da = dsa(), db = dsa();
+  it('DSA key pairs made with request security key-pair, certificates from a CA made here (SCEP is RSA only): the tunnel comes up', async () => {
     const t = await build({ a: { method: 'dsa-signatures' }, b: { method: 'dsa-signatures' } });
-    install(t.gwA, CA, { key: da, cert: issue(CA, 'c=us,o=vrouter-lab,cn=gw-a', da) }); install(t.gwB, CA, { key: db, cert: issue(CA, 'c=us,o=vrouter-lab,cn=gw-b', db) });
+    for (const [r, name] of [[t.gwA, 'gw-a'], [t.gwB, 'gw-b']] as const) {
+      expect(await transcript(new Interpreter(r), [`request security key-pair ${name}.key type dsa`])).toMatch(new RegExp(`Generated key pair, key size 1024, file ${name}\\.key Algorithm DSA`));
+      const key = loadKeyPair(r.files, `${name}.key`);
+      r.files.write('/var/etc/ikecert/lab-ca.crt', CA.cert.raw);
+      r.files.write(`/var/etc/ikecert/${name}.crt`, issue(CA, `c=us,o=vrouter-lab,cn=${name}`, key).raw);
+    }
     expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 4000 })).toHaveLength(2);
     const out = await transcript(new Interpreter(t.gwA), ['show ike security-associations detail']);
     expect(out).toMatch(/Authentication method: DSA-signatures/);
