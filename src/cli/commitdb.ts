@@ -34,6 +34,29 @@ export class CommitDb {
     if (this.rollbacks.length === 0 && router.tree) this.record(showConfig(router.tree), 'startup');
   }
 
+  /**
+   * An exclusive lock of the candidate (an API session's lock-configuration, NETCONF lock): while it
+   * is held only its holder may change or commit the candidate; the CLI and the console are refused.
+   */
+  lock?: { owner: string; who: string; since: Date };
+  /** Why `by` may not change the candidate now (another session's lock), or undefined. */
+  lockedFor(by?: string): string | undefined {
+    if (!this.lock || this.lock.owner === by) return undefined;
+    return `error: configuration database locked by: ${this.lock.who} since ${this.lock.since.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`;
+  }
+  takeLock(owner: string, who: string): string | undefined {
+    if (this.lock && this.lock.owner !== owner) return this.lockedFor(owner);
+    if (!this.lock && this.changed) return 'error: configuration database modified: the candidate has uncommitted changes';
+    this.lock = { owner, who, since: new Date() };
+    return undefined;
+  }
+  releaseLock(owner: string): string | undefined {
+    if (!this.lock) return 'error: configuration database is not locked';
+    if (this.lock.owner !== owner) return this.lockedFor(owner);
+    this.lock = undefined;
+    return undefined;
+  }
+
   get active(): CNode { return this.router.tree ?? newRoot(); }
   get changed(): boolean { return showConfig(this.candidate) !== showConfig(this.active); }
   rollbackList(): RollbackEntry[] { return this.rollbacks.slice(); }
@@ -61,7 +84,9 @@ export class CommitDb {
   }
 
   /** `commit`: check, compile, apply to the running router, keep a rollback. All or nothing. */
-  commit(via = 'cli'): { ok: boolean; output: string } {
+  commit(via = 'cli', by?: string): { ok: boolean; output: string } {
+    const locked = this.lockedFor(by);
+    if (locked) return { ok: false, output: locked };
     const r = commitCheck(this.candidate, { chassis: this.router.chassis });
     const warn = r.diagnostics.length ? formatDiagnostics(r.diagnostics) + '\n' : '';
     if (!r.ok) return { ok: false, output: warn.trimEnd() };
@@ -72,7 +97,9 @@ export class CommitDb {
   }
 
   /** `rollback N`: load rollback N into the candidate (0 = the active configuration). */
-  rollback(n: number): { ok: boolean; output: string } {
+  rollback(n: number, by?: string): { ok: boolean; output: string } {
+    const locked = this.lockedFor(by);
+    if (locked) return { ok: false, output: locked };
     if (!Number.isInteger(n) || n < 0 || n > MAX_ROLLBACK) return { ok: false, output: `error: rollback number must be 0..${MAX_ROLLBACK}` };
     const e = n === 0 ? { text: showConfig(this.active) } : this.rollbacks[n];
     if (!e) return { ok: false, output: `error: rollback file ${n} does not exist` };
@@ -81,7 +108,9 @@ export class CommitDb {
   }
 
   /** `load merge|override|set` of text into the candidate; nothing changes unless all of it loads. */
-  load(mode: 'merge' | 'override' | 'set' | 'replace', text: string, file = 'terminal', at?: string[]): { ok: boolean; output: string } {
+  load(mode: 'merge' | 'override' | 'set' | 'replace', text: string, file = 'terminal', at?: string[], by?: string): { ok: boolean; output: string } {
+    const locked = this.lockedFor(by);
+    if (locked) return { ok: false, output: locked };
     try {
       if (mode === 'override') this.candidate = loadText(text, { file });
       else this.candidate = loadText(text, { file, into: this.candidate, ...(mode === 'set' ? { format: 'set' as const } : {}), ...(at?.length ? { at } : {}) });

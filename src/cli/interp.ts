@@ -17,6 +17,7 @@ import { tokenize, LexError, Token } from '../config/lexer.js';
 import { childDef, describeType, Def, ValueType, isIpv4 } from '../config/schema.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
 import { readFileSync } from 'node:fs';
+import { resolveLoadKeyFiles } from '../api/keyfile.js';
 import { intToIp, ipToInt } from '../net/ip.js';
 
 export interface Session { write(s: string): void; signal?: AbortSignal }
@@ -584,9 +585,18 @@ export class Interpreter {
     const rest = text.slice(restCol);
     const arg = (i: number) => words[i]?.text;
     switch (cmd) {
-      case 'set': case 'delete': case 'activate': case 'deactivate':
+      case 'set': case 'delete': case 'activate': case 'deactivate': {
+        const locked = this.db.lockedFor();
+        if (locked) { io.write(locked + '\n'); return {}; }
+        const backup = this.db.candidate.clone();
         io.write(this.applyConfig(cmd, rest, restCol));
+        // load-key-file: the certificate and key are read now and kept as certificate-key-string
+        if (cmd === 'set') {
+          const err = await resolveLoadKeyFiles(this.router, this.db);
+          if (err) { this.db.candidate = backup; io.write(err + '\n'); }
+        }
         return {};
+      }
       case 'edit': {
         if (words.length < 2) throw new CliError(text.length + 1, 'syntax error, expecting <statement>.');
         const backup = this.db.candidate.clone();
@@ -673,7 +683,11 @@ export class Interpreter {
         }
         let body: string;
         try { body = readFileSync(src, 'utf8'); } catch { io.write(`error: file ${src} not found\n`); return {}; }
-        io.write(this.db.load(mode, body, src, at).output + '\n');
+        const before = this.db.candidate.clone();
+        const lr = this.db.load(mode, body, src, at);
+        const kerr = lr.ok ? await resolveLoadKeyFiles(this.router, this.db) : undefined;
+        if (kerr) this.db.candidate = before;
+        io.write((kerr ?? lr.output) + '\n');
         return {};
       }
       case 'run': {
@@ -706,13 +720,17 @@ export class Interpreter {
     this.editPath = p.slice(0, p.length - last);
   }
 
-  private collect(text: string, io: Session): ExecResult {
+  private async collect(text: string, io: Session): Promise<ExecResult> {
     const c = this.collecting!;
     const eot = text.indexOf('\x04');
     if (eot < 0) { c.lines.push(text); return {}; }
     c.lines.push(text.slice(0, eot));
     this.collecting = undefined;
-    io.write(this.db.load(c.mode, c.lines.join('\n'), 'terminal', c.at).output + '\n');
+    const before = this.db.candidate.clone();
+    const lr = this.db.load(c.mode, c.lines.join('\n'), 'terminal', c.at);
+    const kerr = lr.ok ? await resolveLoadKeyFiles(this.router, this.db) : undefined;
+    if (kerr) this.db.candidate = before;
+    io.write((kerr ?? lr.output) + '\n');
     return {};
   }
 

@@ -4,6 +4,7 @@
  * pass reports undefined references (errors) and unused definitions (warnings). When there is no
  * error, the tree is compiled into the runtime model.
  */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { CNode } from './tree.js';
 import { Diagnostic, MessageCode, fmt } from './messages.js';
 import { secretBytes } from './secret.js';
@@ -436,6 +437,19 @@ class Checker {
     for (const l of certs?.entries('local') ?? []) {
       const n = ['certificate-key-string', 'load-key-file'].filter(k => l.has(k)).length;
       if (n !== 1) this.err('CERT_LOCAL_ONE_SOURCE', ['security', 'certificates'], statementOf(l));
+      const ks = l.value('certificate-key-string');
+      if (ks !== undefined && !certKeyStringOk(secretBytes(ks).toString('utf8'))) this.err('CERT_KEY_STRING', ['security', 'certificates', 'local', l.key!], statementOf(l.get('certificate-key-string')!));
+    }
+    const sys = this.root.get('system');
+    const xs = sys?.get('services')?.get('xnm-ssl');
+    if (xs) {
+      const name = xs.value('local-certificate');
+      if (name === undefined) this.err('XNM_SSL_NEEDS_CERT', ['system', 'services'], statementOf(xs));
+      else if (!certs?.entries('local').some(l => l.key === name)) this.err('XNM_SSL_NO_CERT', ['system', 'services', 'xnm-ssl'], statementOf(xs.get('local-certificate')!), name);
+    }
+    for (const u of sys?.get('login')?.entries('user') ?? []) {
+      if (!u.has('class')) this.err('USER_NEEDS_CLASS', ['system', 'login', 'user', u.key!], statementOf(u));
+      if (u.get('authentication')?.has('plain-text-password')) this.err('PLAIN_TEXT_PASSWORD', ['system', 'login', 'user', u.key!, 'authentication'], statementOf(u.get('authentication')!.get('plain-text-password')!));
     }
   }
 
@@ -479,6 +493,7 @@ export function compile(root: CNode): M.RouterModel {
     ipsec: { proposals: new Map(), policies: new Map() },
     certificates: { cacheSize: 2097152, cacheTimeoutNegative: 20, enrollmentRetry: 0, maximumCertificates: 1024, pathLength: 15, authorities: new Map(), local: new Map() },
     bgp: [],
+    system: { users: new Map() },
   };
   for (const ifd of root.get('interfaces')?.entries('*') ?? []) {
     const m = IFNAME_RE.exec(ifd.key!)!;
@@ -601,8 +616,18 @@ export function compile(root: CNode): M.RouterModel {
     for (const ca of certs.entries('certification-authority')) {
       c.authorities.set(ca.key!, { caName: ca.value('ca-name'), crl: ca.value('crl'), encoding: (ca.value('encoding') as 'binary' | 'pem') ?? 'binary', enrollmentUrl: ca.value('enrollment-url'), file: ca.value('file'), ldapUrl: ca.value('ldap-url') });
     }
-    for (const l of certs.entries('local')) c.local.set(l.key!, { loadKeyFile: l.value('load-key-file'), hasKeyString: l.has('certificate-key-string') });
+    for (const l of certs.entries('local')) c.local.set(l.key!, { loadKeyFile: l.value('load-key-file'), hasKeyString: l.has('certificate-key-string'), ...(l.has('certificate-key-string') ? { keyString: secretBytes(l.value('certificate-key-string')!).toString('utf8') } : {}) });
   }
+  const sys = root.get('system');
+  for (const u of sys?.get('login')?.entries('user') ?? []) {
+    const a = u.get('authentication');
+    model.system.users.set(u.key!, { cls: u.value('class'), encryptedPassword: a?.value('encrypted-password'), sshRsa: a?.get('ssh-rsa')?.values ?? [] });
+  }
+  const svc = sys?.get('services');
+  const xs = svc?.get('xnm-ssl');
+  if (xs?.value('local-certificate')) model.system.xnmSsl = { localCertificate: xs.value('local-certificate')! };
+  const nc = svc?.get('netconf')?.get('ssh');
+  if (nc) model.system.netconfSsh = { port: num(nc.value('port'), 830) };
   const tr = sec?.get('traceoptions');
   if (tr) {
     const f = tr.get('file')?.values;
@@ -635,4 +660,13 @@ export function traceSize(s: string): number | undefined {
   const m = /^(\d{1,10})([kmg]?)$/i.exec(s);
   if (!m) return undefined;
   return Number(m[1]) * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[m[2]!.toLowerCase()]!;
+}
+
+/** A certificate-key-string holds a PEM certificate and an unencrypted private key that belong together. */
+export function certKeyStringOk(pem: string): boolean {
+  try {
+    const cert = new X509Certificate(pem);
+    const m = /-----BEGIN (?:RSA |EC |DSA )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC |DSA )?PRIVATE KEY-----/.exec(pem);
+    return !!m && cert.checkPrivateKey(createPrivateKey(m[0]));
+  } catch { return false; }
 }

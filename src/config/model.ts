@@ -86,7 +86,13 @@ export interface RouterModel {
   certificates: {
     cacheSize: number; cacheTimeoutNegative: number; enrollmentRetry: number; maximumCertificates: number; pathLength: number;
     authorities: Map<string, { caName?: string; crl?: string; encoding: 'binary' | 'pem'; enrollmentUrl?: string; file?: string; ldapUrl?: string }>;
-    local: Map<string, { loadKeyFile?: string; hasKeyString: boolean }>;
+    local: Map<string, { loadKeyFile?: string; hasKeyString: boolean; keyString?: string }>;
+  };
+  /** [edit system]: users (login) and the XML API's services */
+  system: {
+    users: Map<string, { cls?: string; encryptedPassword?: string; sshRsa: string[] }>;
+    xnmSsl?: { localCertificate: string };
+    netconfSsh?: { port: number };
   };
   traceoptions?: { file?: { name: string; files?: number; size?: string; sizeBytes?: number }; flags: string[] };
   bgp: Array<{ group: string; neighbor?: string; ipsecSa?: string }>;

@@ -30,6 +30,8 @@ export interface Def {
   type?: ValueType;                // leaf, leafList
   oneLine?: boolean;               // `then accept;`, `route P next-hop A;` when it has one leaf child
   secret?: boolean;
+  /** a secret that is a one-way hash (encrypted-password): kept and shown as typed, with ## SECRET-DATA */
+  hashed?: boolean;
   dflt?: string;                   // documented default, for docs and `?`
 }
 
@@ -122,6 +124,27 @@ const securityAssociation: Def = l('Define a security association', { t: 'word',
 export const ROOT: Def = c('configuration', {
   system: c('System parameters', {
     'host-name': leaf('Hostname for this router', WORD),
+    login: c('Names, login classes, and passwords for users', {
+      user: l('Username', { t: 'word', what: 'username' }, {
+        class: leaf('Login class', en('super-user', 'operator', 'read-only', 'unauthorized')),
+        'full-name': leaf('Full name', STR),
+        authentication: c('Authentication method', {
+          'encrypted-password': leaf('Encrypted password string', STR, { secret: true, hashed: true }),
+          'plain-text-password': flag('Prompt for plain text password (stored encrypted)'),
+          'ssh-rsa': leafList('Secure shell (ssh) RSA public key string', STR),
+        }),
+      }),
+    }),
+    services: c('System services', {
+      'xnm-ssl': c('Allow JUNOScript connections over SSL (TCP 3220)', {
+        'local-certificate': leaf('Name of local X.509 certificate to use', { t: 'word', what: 'certificate-name' }),
+      }),
+      netconf: c('Allow NETCONF connections', {
+        ssh: c('Allow NETCONF connections over SSH', {
+          port: leaf('Service port number', u(1, 65535), { dflt: '830' }),
+        }),
+      }),
+    }),
   }),
   interfaces: c('Interface configuration', { '*': ifd }),
   firewall: c('Define a firewall configuration', {

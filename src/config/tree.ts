@@ -132,7 +132,7 @@ function readLeafValue(def: Def, words: Token[], i: number, pos: Pos, ranges = f
   }
   if (!valueSyntaxOk(t, tok.text)) syntaxError(tok, pos);
   checkRange(t, tok, pos, ranges);
-  if (def.secret) return [[hideSecret(tok.text)], i + 1];   // e.g. certificate-key-string: never kept in clear
+  if (def.secret) return [[def.hashed ? tok.text : hideSecret(tok.text)], i + 1];   // e.g. certificate-key-string: never kept in clear; a password hash as typed
   return [[canonicalValue(t, tok.text)], i + 1];
 }
 

@@ -10,6 +10,7 @@ import { CommitDb } from '../cli/commitdb.js';
 import { TapPort } from '../host/tap.js';
 import { serveControl } from './control.js';
 import { ReStack } from '../host/re-stack.js';
+import { ApiServices } from '../api/services.js';
 import type { PicPlacement } from '../../chassis/chassis.js';
 
 export interface RouterSpec { lab: string; node: string; model: string; pics: PicPlacement[]; ports: Record<string, string>; startupConfig?: string; runDir: string; clockRate?: number; reNetns?: string }
@@ -37,10 +38,14 @@ async function main(): Promise<void> {
   // the Routing Engine's own stack: from here on this thread's sockets live in the router's namespace
   let re: ReStack | undefined;
   if (spec.reNetns) {
-    try { re = new ReStack(router, `/run/netns/${spec.reNetns}`); router.onCommit = () => re?.sync(); }
+    try { re = new ReStack(router, `/run/netns/${spec.reNetns}`); }
     catch (e) { fail(`${spec.node}: the Routing Engine's stack: ${(e as Error).message}`); }
   }
+  // the XML API (JUNOScript over TLS, NETCONF over SSH) listens there, as [edit system services] says
+  const api = re ? new ApiServices(router, db) : undefined;
+  router.onCommit = () => { re?.sync(); api?.apply(); };
   router.start();
+  api?.apply();
   await router.ready();   // `vrouter up` returns once the ES PICs are online, not just started
   const server = serveControl(join(spec.runDir, `${spec.node}.sock`), router, db);
   await new Promise<void>(res => server.once('listening', () => res()));
@@ -49,6 +54,7 @@ async function main(): Promise<void> {
   const stop = async () => {
     server.close();
     for (const p of ports) p.close();
+    api?.close();
     re?.close();
     await router.stop();
     process.exit(0);

@@ -1,0 +1,136 @@
+/**
+ * The operational RPCs' XML: the same data as the CLI's `show` commands, with the RPC and element
+ * names JUNOS uses (`get-interface-information`, `get-route-information`,
+ * `get-security-associations-information`, `get-ike-security-associations-information`, ...). The
+ * CLI's `| display xml` prints the same replies.
+ */
+import type { Router } from '../router/router.js';
+import type { PicSnapshot } from '../../pics/es/core.js';
+import { intToIp, prefixStr } from '../net/ip.js';
+import { el, tx } from './xml.js';
+
+export interface OpRequest { rpc: string; args: Record<string, string | true> }
+
+/** A CLI `show` command as the RPC JUNOS answers it with (for `<command>` and `| display xml`). */
+export function rpcForCommand(line: string): OpRequest | undefined {
+  const w = line.trim().split(/\s+/);
+  const is = (...p: string[]) => p.every((x, i) => w[i] !== undefined && x.startsWith(w[i]!) && w[i]!.length >= Math.min(2, x.length));
+  if (w[0] === 'show' && is('show', 'interfaces')) {
+    const a: Record<string, string | true> = {};
+    for (const x of w.slice(2)) { if (['terse', 'brief', 'detail', 'extensive'].includes(x)) a[x] = true; else a['interface-name'] = x; }
+    return { rpc: 'get-interface-information', args: a };
+  }
+  if (is('show', 'route')) return { rpc: 'get-route-information', args: w[2] ? { destination: w[2] } : {} };
+  if (is('show', 'ipsec', 'security-associations') || is('show', 'security', 'ipsec', 'security-associations')) {
+    const rest = w.slice(w[1]!.startsWith('sec') ? 4 : 3);
+    const a: Record<string, string | true> = {};
+    for (const x of rest) { if (['brief', 'detail'].includes(x)) a[x] = true; else a['sa-name'] = x; }
+    return { rpc: 'get-security-associations-information', args: a };
+  }
+  if (is('show', 'ike', 'security-associations') || is('show', 'security', 'ike', 'security-associations')) {
+    const rest = w.slice(w[1]!.startsWith('sec') ? 4 : 3);
+    const a: Record<string, string | true> = {};
+    for (const x of rest) { if (['brief', 'detail'].includes(x)) a[x] = true; else a['peer-address'] = x; }
+    return { rpc: 'get-ike-security-associations-information', args: a };
+  }
+  if (is('show', 'chassis', 'hardware')) return { rpc: 'get-chassis-inventory', args: {} };
+  return undefined;
+}
+
+export const OP_RPCS = ['get-interface-information', 'get-route-information', 'get-security-associations-information', 'get-ike-security-associations-information', 'get-chassis-inventory'];
+
+/** The reply's body for an operational RPC, or undefined if the RPC is not one of these. */
+export function opXml(r: Router, pic: PicSnapshot, req: OpRequest): string | undefined {
+  switch (req.rpc) {
+    case 'get-interface-information': return interfaces(r, req.args);
+    case 'get-route-information': return routes(r, req.args);
+    case 'get-security-associations-information': return ipsecSas(r, pic, req.args);
+    case 'get-ike-security-associations-information': return ikeSas(r, req.args);
+    case 'get-chassis-inventory': return chassis(r);
+    default: return undefined;
+  }
+}
+
+function interfaces(r: Router, a: Record<string, string | true>): string {
+  const only = typeof a['interface-name'] === 'string' ? a['interface-name'] : undefined;
+  const ifds = [...r.pfe.ifds.values()].sort((x, y) => x.name.localeCompare(y.name, 'en', { numeric: true }));
+  const out: string[] = [];
+  for (const d of ifds) {
+    if (only && d.name !== only && !only.startsWith(d.name + '.')) continue;
+    const linkUp = d.kind !== 'fe' || !!d.port;
+    const ifls = [...r.pfe.ifls.values()].filter(l => l.ifd === d && (!only?.includes('.') || l.name === only)).sort((x, y) => x.unit - y.unit);
+    out.push(el('physical-interface', [
+      tx('name', d.name), tx('admin-status', d.adminUp ? 'up' : 'down'), tx('oper-status', linkUp && d.adminUp ? 'up' : 'down'),
+      ...(a.terse ? [] : [...(d.description ? [tx('description', d.description)] : []), tx('mtu', d.mtu ?? 1514), tx('current-physical-address', [...d.mac].map(b => b.toString(16).padStart(2, '0')).join(':')),
+        el('traffic-statistics', [tx('input-packets', d.counters.inPackets), tx('output-packets', d.counters.outPackets), tx('input-bytes', d.counters.inBytes), tx('output-bytes', d.counters.outBytes)])]),
+      ...ifls.map(l => el('logical-interface', [
+        tx('name', l.name), tx('admin-status', l.up ? 'up' : 'down'), tx('oper-status', l.up && d.adminUp && linkUp ? 'up' : 'down'),
+        ...(l.description ? [tx('description', l.description)] : []),
+        el('address-family', [tx('address-family-name', 'inet'),
+          ...l.addresses.map(x => el('interface-address', [tx('ifa-local', x.destination !== undefined || d.kind === 'lo' ? intToIp(x.local) : `${intToIp(x.local)}/${x.len}`),
+            ...(x.destination !== undefined ? [tx('ifa-destination', intToIp(x.destination))] : [])]))]),
+        ...(l.ipsecSa ? [tx('ipsec-sa', l.ipsecSa)] : []),
+      ])),
+    ]));
+  }
+  return el('interface-information', out, { style: a.terse ? 'terse' : 'normal' });
+}
+
+function routes(r: Router, a: Record<string, string | true>): string {
+  const all = r.pfe.routes.all();
+  const dest = typeof a.destination === 'string' ? a.destination : undefined;
+  const list = dest ? all.filter(rt => prefixStr(rt.prefix) === dest || prefixStr(rt.prefix) === `${dest}/32`) : all;
+  return el('route-information', el('route-table', [
+    tx('table-name', 'inet.0'), tx('destination-count', all.length), tx('total-route-count', all.length + r.pfe.hiddenRoutes.length),
+    tx('active-route-count', all.length), tx('holddown-route-count', 0), tx('hidden-route-count', r.pfe.hiddenRoutes.length),
+    ...list.map(rt => el('rt', [tx('rt-destination', prefixStr(rt.prefix)), el('rt-entry', [
+      tx('active-tag', '*'), tx('protocol-name', rt.protocol), tx('preference', rt.preference),
+      el('nh', [
+        ...(rt.nh.kind === 'gateway' ? [tx('to', intToIp(rt.nh.gateway))] : []),
+        ...('ifl' in rt.nh && rt.nh.ifl ? [tx(rt.nh.kind === 'local' ? 'nh-local-interface' : 'via', rt.nh.ifl)] : []),
+        ...(rt.nh.kind === 'discard' ? [tx('nh-type', 'Discard')] : rt.nh.kind === 'reject' ? [tx('nh-type', 'Reject')] : []),
+      ]),
+    ])])),
+  ]));
+}
+
+function ipsecSas(r: Router, pic: PicSnapshot, a: Record<string, string | true>): string {
+  const only = typeof a['sa-name'] === 'string' ? a['sa-name'] : undefined;
+  const out: string[] = [];
+  for (const name of r.model?.sas.keys() ?? []) {
+    if (only && name !== only) continue;
+    const ifl = [...r.pfe.ifls.values()].find(l => l.ipsecSa === name);
+    const sas = pic.sas.filter(s => s.name === name);
+    out.push(el('ipsec-security-associations-block', [
+      tx('sa-name', name), ...(ifl ? [tx('sa-interface', ifl.name)] : []), tx('sa-block-state', sas.length ? 'up' : 'down'),
+      ...(ifl?.tunnel ? [tx('sa-local-gateway', intToIp(ifl.tunnel.source)), tx('sa-remote-gateway', intToIp(ifl.tunnel.destination))] : []),
+      ...sas.map(s => el('ipsec-security-associations', [
+        tx('sa-direction', s.direction), tx('sa-spi', s.spi), ...(s.auxSpi !== undefined ? [tx('sa-aux-spi', s.auxSpi)] : []),
+        tx('sa-mode', s.mode), tx('sa-type', s.manual ? 'manual' : 'dynamic'), tx('sa-state', s.state === 'active' ? 'installed' : s.state),
+        tx('sa-protocol', s.protocol), ...(s.encryption ? [tx('sa-esp-encryption-algorithm', s.encryption)] : []), ...(s.authentication ? [tx('sa-authentication-algorithm', s.authentication)] : []),
+        ...(s.remainingSeconds !== undefined ? [tx('sa-hard-lifetime', Math.round(s.remainingSeconds))] : []),
+        tx('sa-packets', s.packets), tx('sa-bytes', s.bytes),
+      ])),
+    ]));
+  }
+  if (only && !out.length) return el('ipsec-security-associations-information', el('xnm:error', tx('message', `security association ${only} not found`)));
+  return el('ipsec-security-associations-information', [tx('total-active-tunnels', new Set(pic.sas.map(s => s.name)).size), ...out]);
+}
+
+function ikeSas(r: Router, a: Record<string, string | true>): string {
+  const peer = typeof a['peer-address'] === 'string' ? a['peer-address'] : undefined;
+  const list = r.kmd.ikeSnapshot().filter(s => !peer || intToIp(s.peer) === peer);
+  return el('ike-security-associations-information', list.map(s => el('ike-security-associations', [
+    tx('ike-sa-remote-address', intToIp(s.peer)), tx('ike-sa-state', s.matured ? 'Matured' : 'Not matured'),
+    tx('ike-sa-initiator-cookie', s.icookie.toString('hex')), tx('ike-sa-responder-cookie', s.rcookie.toString('hex')),
+    tx('ike-sa-exchange-type', s.mode === 'main' ? 'Main' : 'Aggressive'), tx('ike-sa-role', s.role === 'initiator' ? 'Initiator' : 'Responder'),
+    ...(s.choice ? [tx('ike-sa-authentication-method', s.choice.method), tx('ike-sa-encryption-algorithm', s.choice.encryption), tx('ike-sa-authentication-algorithm', s.choice.hash), tx('ike-sa-dh-group', s.choice.group)] : []),
+    ...(s.localId ? [tx('ike-sa-local-identity', s.localId)] : []), ...(s.remoteId ? [tx('ike-sa-remote-identity', s.remoteId)] : []),
+  ])));
+}
+
+function chassis(r: Router): string {
+  const c = r.chassis;
+  return el('chassis-inventory', el('chassis', [tx('name', 'Chassis'), tx('description', c.model),
+    ...c.pics.map(p => el('chassis-module', [tx('name', `FPC ${p.fpc} PIC ${p.pic}`), tx('part-number', p.spec.partNumber), tx('description', p.spec.description)]))]));
+}
