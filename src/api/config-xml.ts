@@ -27,7 +27,8 @@ function body(n: CNode, parentKw: string): string {
     const at = ch.inactive ? { inactive: 'inactive' } : {};
     switch (ch.def.kind) {
       case 'flag': out += el(ch.keyword, '', at); break;
-      case 'leaf': out += el(ch.keyword, esc(ch.values.join(' ')), at); break;
+      // a secret with its kind (`key ascii-text "$9$..."`) is `<key><ascii-text>$9$...</ascii-text></key>`
+      case 'leaf': out += ch.def.secret && ch.values.length === 2 ? el(ch.keyword, tx(ch.values[0]!, ch.values[1]!), at) : el(ch.keyword, esc(ch.values.join(' ')), at); break;
       case 'leafList': for (const v of ch.values) out += el(ch.keyword, esc(v), at); break;
       case 'list': {
         const name = ch.keyless ? (LIST_ELEMENT[parentKw] ?? 'name') : ch.keyword;
@@ -73,6 +74,8 @@ function walk(e: El, def: Def, parentKw: string, path: string[], out: string[]):
     switch (d.kind) {
       case 'flag': out.push(`set ${here.join(' ')}`); break;
       case 'leaf': case 'leafList': {
+        const kind = c.children[0];
+        if (kind && d.secret) { out.push(`set ${here.join(' ')} ${local(kind.name)} ${quoteIfNeeded(kind.text.trim())}`); break; }
         const v = c.text.trim();
         if (v === '') throw new XmlConfigError(`syntax error: ${here.join(' ')}: a value is missing`);
         // a leaf with several words (`file kmd files 3`) keeps them as words
