@@ -89,6 +89,19 @@ describe('configuration RPCs', () => {
   });
 });
 
+describe('| display xml in the CLI', () => {
+  it('prints the reply the API gives for the same command', async () => {
+    const s = new ApiSession(t.gwA, db, { name: 'netops', cls: 'super-user' }, 'junoscript', 'test');
+    const cli = await transcript(new Interpreter(t.gwA, db), ['show ipsec security-associations | display xml', 'show configuration system | display xml', 'show system uptime | display xml']);
+    const api = await call(s, '<get-security-associations-information/>');
+    const flat = (x: string) => x.replace(/>\s+</g, '><').trim();
+    expect(flat(cli)).toContain(flat(api));
+    expect(cli).toMatch(/<rpc-reply xmlns:junos="http:\/\/xml\.juniper\.net\/junos\/7\.4R1\/junos">\n    <ipsec-security-associations-information>/);
+    expect(cli).toMatch(/<configuration>\n        <system>\n            <host-name>gw-a<\/host-name>/);
+    expect(cli).toMatch(/<output>Current time: /);
+  });
+});
+
 describe('the lock', () => {
   it('one session\'s lock refuses the CLI and other sessions until it unlocks or its session ends', async () => {
     const a = new ApiSession(t.gwA, db, { name: 'netops', cls: 'super-user' }, 'netconf', '10.1.1.1');

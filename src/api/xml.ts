@@ -93,3 +93,22 @@ export function parseDocument(text: string): { ok: true; root: El } | { ok: fals
   if (!root) return { ok: false, why: 'no element' };
   return { ok: true, root };
 }
+
+/** Indented XML, as JUNOS prints `| display xml` (an element with only text on one line). */
+export function prettyXml(xml: string): string {
+  const d = parseDocument(xml);
+  if (!d.ok) return xml + '\n';
+  const out: string[] = [];
+  const walk = (e: El, depth: number) => {
+    const pad = '    '.repeat(depth);
+    const a = Object.entries(e.attrs).map(([k, v]) => ` ${k}="${esc(v)}"`).join('');
+    if (e.children.length) {
+      out.push(`${pad}<${e.name}${a}>`);
+      for (const c of e.children) walk(c, depth + 1);
+      out.push(`${pad}</${e.name}>`);
+    } else if (e.text.trim() === '') out.push(e.name === 'banner' ? `${pad}<banner></banner>` : `${pad}<${e.name}${a}/>`);
+    else out.push(`${pad}<${e.name}${a}>${esc(e.text)}</${e.name}>`);
+  };
+  walk(d.root, 0);
+  return out.join('\n') + '\n';
+}

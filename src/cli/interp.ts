@@ -18,6 +18,22 @@ import { childDef, describeType, Def, ValueType, isIpv4 } from '../config/schema
 import type { PicSnapshot } from '../../pics/es/core.js';
 import { readFileSync } from 'node:fs';
 import { resolveLoadKeyFiles } from '../api/keyfile.js';
+import { treeToXml } from '../api/config-xml.js';
+import { rpcForCommand, opXml } from '../api/op-xml.js';
+import { esc as escXml, prettyXml } from '../api/xml.js';
+
+/** The tree with only the statements on `path` (for `show configuration PATH | display xml`). */
+function wrapPath(tree: CNode, path: string[]): CNode {
+  const target = lookup(tree, path);
+  const shell = (n: CNode): CNode => { const c = new CNode(n.def, n.keyword, n.key, n.keyless); c.values = n.values.slice(); c.inactive = n.inactive; return c; };
+  const chain: CNode[] = [];
+  const find = (n: CNode): boolean => n === target || n.children.some(ch => find(ch) && (chain.unshift(ch), true));
+  find(tree);
+  const root = shell(tree);
+  let cur = root;
+  for (const n of chain) cur = cur.add(n === target ? n.clone() : shell(n));
+  return root;
+}
 import { intToIp, ipToInt } from '../net/ip.js';
 
 export interface Session { write(s: string): void; signal?: AbortSignal }
@@ -437,8 +453,9 @@ export class Interpreter {
         if (w.length > 2) throw new CliError(w[2]!.col, 'syntax error.');
         out.push({ kind: 'last', n });
       } else if (k === 'display') {
-        if (w[1]?.text !== 'set' && !(w[1] && 'set'.startsWith(w[1].text))) throw new CliError(w[1]?.col ?? part.col + part.text.length, 'syntax error, expecting set.');
-        out.push({ kind: 'display-set' });
+        const dm = w[1] ? matchPrefix(w[1].text, [{ name: 'set', help: '' }, { name: 'xml', help: '' }]) : { kind: 'none' as const };
+        if (dm.kind !== 'one') throw new CliError(w[1]?.col ?? part.col + part.text.length, 'syntax error, expecting set or xml.');
+        out.push({ kind: dm.item.name === 'xml' ? 'display-xml' : 'display-set' });
       } else out.push({ kind: k });
     }
     return out;
@@ -469,6 +486,7 @@ export class Interpreter {
     const { node, p } = this.parseOp(words, text.length + 1);
     if (filters.some(f => f.kind === 'display-set' || f.kind === 'compare') && !node.displaySet) throw new CliError(text.length + 3, 'syntax error.');
     if (node.name === 'exit' || node.name === 'quit') return { exit: true };
+    if (filters.some(f => f.kind === 'display-xml')) { io.write(await this.displayXml(node.name, text, p.rest)); return {}; }
     if (node.name === 'configuration') {
       const tree = this.db.active;
       const sub = p.rest.length ? lookup(tree, p.rest) : tree;
@@ -478,6 +496,22 @@ export class Interpreter {
     }
     await node.run!(p, io);
     return {};
+  }
+
+  /** `| display xml`: the RPC reply the XML API gives for the same command. */
+  private async displayXml(name: string, text: string, rest: string[]): Promise<string> {
+    let body: string;
+    if (name === 'configuration') {
+      const tree = this.db.active;
+      const sub = rest.length ? lookup(tree, rest) : tree;
+      body = treeToXml(sub && rest.length ? wrapPath(tree, rest) : tree);
+    } else {
+      const req = rpcForCommand(text);
+      const x = req ? opXml(this.router, await this.pic(), req) : undefined;
+      if (x) body = x;
+      else { let out = ''; await this.runOp(text, [], { write: s => { out += s; } }); body = `<output>${escXml(out)}</output>`; }
+    }
+    return prettyXml(`<rpc-reply xmlns:junos="http://xml.juniper.net/junos/7.4R1/junos">${body}<cli><banner></banner></cli></rpc-reply>`);
   }
 
   // ------------------------------------------------------------------ configuration mode
@@ -760,7 +794,7 @@ export class Interpreter {
     if (pipeParts.length > 1) {
       const last = pipeParts[pipeParts.length - 1]!.text.trim();
       const pipes = [{ name: 'count', help: 'Count occurrences' }, { name: 'display', help: 'Show additional kinds of information' }, { name: 'except', help: 'Show only text that does not match a pattern' }, { name: 'last', help: 'Display end of output only' }, { name: 'match', help: 'Show only text that matches a pattern' }, { name: 'no-more', help: "Don't paginate output" }, { name: 'compare', help: 'Compare configuration changes with prior version' }];
-      if (last.startsWith('display')) return { items: [{ name: 'set', help: 'Show configuration as set commands' }] };
+      if (last.startsWith('display')) return { items: [{ name: 'set', help: 'Show configuration as set commands' }, { name: 'xml', help: 'Show output as XML tags' }] };
       return { items: pipes.filter(p => p.name.startsWith(last)) };
     }
     const trailingSpace = /\s$/.test(partial) || partial === '';
