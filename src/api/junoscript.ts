@@ -42,7 +42,8 @@ export function junoscriptSession(r: Router, db: CommitDb, sock: Duplex, from: s
   const xml = new XmlStream(2, {
     open: e => { if (local(e.name) === 'junoscript') opened = true; else end(`expected <junoscript>, got <${e.name}>`); },
     close: () => { queue = queue.then(() => end()); },
-    error: why => end(`malformed XML: ${why}`),
+    // after the RPCs that came before it
+    error: why => { queue = queue.then(() => end(`malformed XML: ${why}`)); },
     element: rpc => { queue = queue.then(() => handle(rpc)).catch(e => end(`internal error: ${(e as Error).message}`)); },
   });
   const handle = async (rpc: El): Promise<void> => {
@@ -56,11 +57,13 @@ export function junoscriptSession(r: Router, db: CommitDb, sock: Duplex, from: s
     if (!session) {
       if (name !== 'request-login') { reply(errorXml('junoscript', new RpcError('login first: <request-login>'))); return; }
       const user = textOf(child(op, 'username')), pw = textOf(child(op, 'challenge-response'));
+      // a login without the password: the server asks for it (the client sends request-login again with it)
+      if (user && !child(op, 'challenge-response')) { reply(el('authentication-response', [tx('status', 'fail'), tx('message', `Password required for ${user}`), el('challenge', 'Password:', { echo: 'no' })])); return; }
       const ok = user && pw ? checkPassword(r, user, pw) : undefined;
       logAuth(r, 'jsrpd', user || '(none)', from, !!ok);
       if (!ok) {
         await new Promise(res => setTimeout(res, AUTH_DELAY_MS));
-        reply(el('authentication-response', [tx('status', 'fail'), tx('message', user && !pw ? 'Password required' : `Authentication failed for user ${user}`)]));
+        reply(el('authentication-response', [tx('status', 'fail'), tx('message', `Authentication failed for user ${user || '(none)'}`)]));
         if (++failures >= JUNOSCRIPT_LIMITS.failures) end('too many failed logins');
         return;
       }

@@ -65,7 +65,7 @@ export function netconfSession(r: Router, db: CommitDb, user: ApiUser, stream: D
   let queue = Promise.resolve();
   const framer = new Framer({
     message: m => { queue = queue.then(() => handle(m)).catch(e => stop(`internal error: ${(e as Error).message}`)); },
-    error: why => stop(why),
+    error: why => { queue = queue.then(() => stop(why)); },
   });
   const send = (m: string) => { if (!ended) stream.write(framer.frame(m)); };
   let timer: NodeJS.Timeout | undefined;
