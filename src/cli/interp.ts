@@ -18,6 +18,17 @@ import { childDef, describeType, Def, ValueType, isIpv4 } from '../config/schema
 import type { PicSnapshot } from '../../pics/es/core.js';
 import { readFileSync } from 'node:fs';
 import { resolveLoadKeyFiles } from '../api/keyfile.js';
+import { encrypt as cryptEncrypt } from 'unixcrypt';
+import { randomBytes } from 'node:crypto';
+
+/** JUNOS's rules for a new password: at least 6 characters, and more than one kind of them. */
+function passwordProblem(pw: string): string | undefined {
+  if (pw.length < 6) return 'minimum password length is 6';
+  if (pw.length > 128) return 'maximum password length is 128';
+  const kinds = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter(re => re.test(pw)).length;
+  if (kinds < 2) return 'require change of case, digits or punctuation';
+  return undefined;
+}
 import { treeToXml } from '../api/config-xml.js';
 import { rpcForCommand, opXml } from '../api/op-xml.js';
 import { esc as escXml, prettyXml } from '../api/xml.js';
@@ -120,9 +131,16 @@ export class Interpreter {
     this.opRoot = { name: '', help: '', sub: this.opCommands() };
   }
 
-  get prompt(): string { return this.collecting ? '' : `root@${this.router.name}${this.mode === 'op' ? '>' : '#'} `; }
+  get prompt(): string {
+    if (this.asking) return this.asking.first === undefined ? 'New password: ' : 'Retype new password: ';
+    return this.collecting ? '' : `root@${this.router.name}${this.mode === 'op' ? '>' : '#'} `;
+  }
+  /** `plain-text-password`: the next two lines are the password, twice (never echoed, never kept in clear) */
+  private asking?: { user: string; first?: string };
+  /** the prompt asks for a secret: the console does not echo what is typed */
+  get secretPrompt(): boolean { return !!this.asking; }
   /** The `[edit ...]` banner shown above the prompt in configuration mode. */
-  get banner(): string | undefined { return this.mode === 'config' && !this.collecting ? `[edit${this.editPath.length ? ' ' + this.editPath.join(' ') : ''}]` : undefined; }
+  get banner(): string | undefined { return this.mode === 'config' && !this.collecting && !this.asking ? `[edit${this.editPath.length ? ' ' + this.editPath.join(' ') : ''}]` : undefined; }
   get isCollecting(): boolean { return !!this.collecting; }
 
   // ------------------------------------------------------------------ the operational grammar
@@ -465,6 +483,7 @@ export class Interpreter {
 
   async exec(text: string, io: Session): Promise<ExecResult> {
     if (this.collecting) return this.collect(text, io);
+    if (this.asking) { this.answerPassword(text, io); return {}; }
     const raw = text.replace(/\s+$/, '');
     if (raw.trim() === '') return {};
     if (raw.endsWith('?')) { io.write(this.help(raw.slice(0, -1))); return {}; }
@@ -496,6 +515,22 @@ export class Interpreter {
     }
     await node.run!(p, io);
     return {};
+  }
+
+  private answerPassword(text: string, io: Session): void {
+    const a = this.asking!;
+    if (a.first === undefined) {
+      const why = passwordProblem(text);
+      if (why) { this.asking = undefined; io.write(`error: ${why}\n`); return; }
+      a.first = text;
+      return;
+    }
+    this.asking = undefined;
+    if (text !== a.first) { io.write('error: Passwords do not match\n'); return; }
+    const hash = cryptEncrypt(text, `$6$${randomBytes(12).toString('base64').replace(/[^A-Za-z0-9./]/g, '.').slice(0, 16)}`);
+    const user = this.db.candidate.get('system')?.get('login')?.entries('user').find(u => u.key === a.user);
+    if (!user) { io.write(`error: user ${a.user} is gone\n`); return; }
+    applyWords({ node: this.db.candidate, path: [] }, tokenize(`system login user ${JSON.stringify(a.user)} authentication encrypted-password ${JSON.stringify(hash)}`), 'set', false, false, true);
   }
 
   /** `| display xml`: the RPC reply the XML API gives for the same command. */
@@ -628,6 +663,14 @@ export class Interpreter {
         if (cmd === 'set') {
           const err = await resolveLoadKeyFiles(this.router, this.db);
           if (err) { this.db.candidate = backup; io.write(err + '\n'); }
+          // plain-text-password: JUNOS asks for the password (twice) and keeps its hash
+          for (const u of this.db.candidate.get('system')?.get('login')?.entries('user') ?? []) {
+            const a = u.get('authentication');
+            if (!a?.has('plain-text-password')) continue;
+            a.children = a.children.filter(c => c.keyword !== 'plain-text-password');
+            this.asking = { user: u.key! };
+            break;
+          }
         }
         return {};
       }

@@ -20,8 +20,10 @@ function sortedChildren(n: CNode): CNode[] {
     .map(x => x[0]);
 }
 
+/** a password hash is shown quoted, as JUNOS does */
+const valueText = (n: CNode, v: string) => (n.def.hashed ? JSON.stringify(v) : quoteIfNeeded(v));
 function leafText(n: CNode): string {
-  const vals = n.values.map(quoteIfNeeded);
+  const vals = n.values.map(v => valueText(n, v));
   if (n.def.kind === 'leafList') {
     return vals.length === 1 ? `${n.keyword} ${vals[0]};` : `${n.keyword} [ ${vals.join(' ')} ];`;
   }
@@ -80,7 +82,7 @@ export function showSet(node: CNode, prefix: string[] = []): string {
       switch (ch.def.kind) {
         case 'flag': sets.push(`set ${p.join(' ')}`); break;
         case 'leaf':
-          sets.push(`set ${[...path, ch.keyword, ...ch.values.map(quoteIfNeeded)].join(' ')}${ch.def.secret ? ' ## SECRET-DATA' : ''}`);
+          sets.push(`set ${[...path, ch.keyword, ...ch.values.map(v => valueText(ch, v))].join(' ')}${ch.def.secret ? ' ## SECRET-DATA' : ''}`);
           break;
         case 'leafList':
           for (const v of ch.values) sets.push(`set ${[...path, ch.keyword, quoteIfNeeded(v)].join(' ')}`);

@@ -58,7 +58,7 @@ export function App({ session }: { session: ConsoleSession }): React.ReactElemen
         : session.running ? null
         : <>
             {session.banner ? <Text>{session.banner}</Text> : null}
-            <Text>{session.prompt}<Line text={session.input} cursor={session.cursor} /></Text>
+            <Text>{session.prompt}{session.secretPrompt ? null : <Line text={session.input} cursor={session.cursor} />}</Text>
           </>}
       <Text dimColor wrap="truncate">{statusText(session, width)}</Text>
     </Box>

@@ -38,6 +38,8 @@ export class ConsoleSession extends EventEmitter {
   get router(): RouterLink { return this.links.get(this.current)!; }
   get routerName(): string { return this.current; }
   get prompt(): string { return this.router.prompt; }
+  /** the router asks for a password (`plain-text-password`): typing is not echoed */
+  get secretPrompt(): boolean { return /password: $/.test(this.prompt); }
   get banner(): string | null { return this.router.banner; }
   private changed() { this.emit('change'); }
   private say(s: string) { this.lines.push(...s.replace(/\n$/, '').split('\n')); this.changed(); }
@@ -171,8 +173,10 @@ export class ConsoleSession extends EventEmitter {
 
   private async run(line: string): Promise<void> {
     if (this.banner && !this.collecting) this.say(`\n${this.banner}`);
-    this.say((this.collecting ? '' : this.prompt) + (line === '\x04' ? '^D' : line));
-    if (line.trim() && line !== '\x04' && !this.collecting) { this.history.push(line); this.histPos = -1; }
+    // a password prompt: what was typed is neither shown nor kept in the history
+    const secret = this.secretPrompt;
+    this.say((this.collecting ? '' : this.prompt) + (secret ? '' : line === '\x04' ? '^D' : line));
+    if (line.trim() && line !== '\x04' && !this.collecting && !secret) { this.history.push(line); this.histPos = -1; }
     const sw = /^\s*switch\s+(\S+)\s*$/.exec(line);
     if (sw) {
       if (this.links.has(sw[1]!)) { this.current = sw[1]!; this.say(`now on ${this.current}`); }
