@@ -15,7 +15,7 @@ import type { PicSnapshot } from '../../pics/es/core.js';
 import { El, el, tx, esc, child, children, local, textOf } from './xml.js';
 import { treeToXml, xmlToLines, XmlConfigError } from './config-xml.js';
 import { opXml, rpcForCommand, OP_RPCS } from './op-xml.js';
-import { resolveLoadKeyFiles } from './keyfile.js';
+import { resolveLoadKeyFilesNoPrompt } from './keyfile.js';
 
 export type Proto = 'junoscript' | 'netconf';
 export class RpcError extends Error {
@@ -166,7 +166,7 @@ export class ApiSession {
     const before = this.db.candidate.clone();
     const r = this.db.load(mode, text, 'api', undefined, this.owner);
     if (!r.ok) throw new RpcError(r.output.replace(/^error: /, '').trim());
-    const k = await resolveLoadKeyFiles(this.router, this.db);
+    const k = await resolveLoadKeyFilesNoPrompt(this.router, this.db);
     if (k) { this.db.candidate = before; throw new RpcError(k.replace(/^error: /, '')); }
     return this.proto === 'netconf' ? el('ok') : el('load-configuration-results', [el('load-success')]);
   }

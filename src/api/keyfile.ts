@@ -48,8 +48,14 @@ export function certAndKey(pem: string, source: string, passphrase?: string): { 
   return { pem: `${certM[0]}\n${keyPem}` };
 }
 
-/** Resolve every `load-key-file` of the candidate; undefined when all went, else the first error (the caller restores the candidate). */
-export async function resolveLoadKeyFiles(r: Router, db: CommitDb): Promise<string | undefined> {
+/** A key file whose private key is encrypted, and no passphrase for it yet: the CLI asks for one. */
+export class NeedPassphrase extends Error { constructor(readonly source: string) { super(`the private key in ${source} is encrypted`); } }
+
+/**
+ * Resolve every `load-key-file` of the candidate; undefined when all went, else the first error (the
+ * caller restores the candidate). An encrypted key with no passphrase in `passphrases` throws NeedPassphrase.
+ */
+export async function resolveLoadKeyFiles(r: Router, db: CommitDb, passphrases: Map<string, string> = new Map()): Promise<string | undefined> {
   const certs = db.candidate.get('security')?.get('certificates');
   for (const l of certs?.entries('local') ?? []) {
     const src = l.value('load-key-file');
@@ -62,7 +68,9 @@ export async function resolveLoadKeyFiles(r: Router, db: CommitDb): Promise<stri
       } else data = r.files.read(src);
     } catch (e) { return `error: load-key-file ${src}: ${(e as Error).message.replace(/^error: /, '')}`; }
     if (data.length > MAX) return `error: load-key-file ${src}: larger than ${MAX} bytes`;
-    const got = certAndKey(data.toString('utf8'), src);
+    const text = data.toString('utf8');
+    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text) && !passphrases.has(src)) throw new NeedPassphrase(src);
+    const got = certAndKey(text, src, passphrases.get(src));
     if ('error' in got) return got.error;
     // load-key-file goes, certificate-key-string comes (a secret, as typed into the configuration)
     l.children = l.children.filter(c => c.keyword !== 'load-key-file' && c.keyword !== 'certificate-key-string');
@@ -72,4 +80,12 @@ export async function resolveLoadKeyFiles(r: Router, db: CommitDb): Promise<stri
     l.add(n);
   }
   return undefined;
+}
+
+/** For loads (a file, the API): an encrypted key cannot be asked for there, so it is an error. */
+export async function resolveLoadKeyFilesNoPrompt(r: Router, db: CommitDb): Promise<string | undefined> {
+  try { return await resolveLoadKeyFiles(r, db); } catch (e) {
+    if (e instanceof NeedPassphrase) return `error: load-key-file ${e.source}: the private key is encrypted; set the statement in the CLI, which asks for its passphrase, or decrypt the key first`;
+    throw e;
+  }
 }

@@ -17,7 +17,7 @@ import { tokenize, LexError, Token } from '../config/lexer.js';
 import { childDef, describeType, Def, ValueType, isIpv4 } from '../config/schema.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
 import { readFileSync } from 'node:fs';
-import { resolveLoadKeyFiles } from '../api/keyfile.js';
+import { resolveLoadKeyFiles, resolveLoadKeyFilesNoPrompt, NeedPassphrase } from '../api/keyfile.js';
 import { encrypt as cryptEncrypt } from 'unixcrypt';
 import { randomBytes } from 'node:crypto';
 
@@ -133,14 +133,17 @@ export class Interpreter {
 
   get prompt(): string {
     if (this.asking) return this.asking.first === undefined ? 'New password: ' : 'Retype new password: ';
+    if (this.askingKey) return `Enter the passphrase of ${this.askingKey.source}: `;
     return this.collecting ? '' : `root@${this.router.name}${this.mode === 'op' ? '>' : '#'} `;
   }
   /** `plain-text-password`: the next two lines are the password, twice (never echoed, never kept in clear) */
   private asking?: { user: string; first?: string };
   /** the prompt asks for a secret: the console does not echo what is typed */
-  get secretPrompt(): boolean { return !!this.asking; }
+  get secretPrompt(): boolean { return !!this.asking || !!this.askingKey; }
+  /** an encrypted key of load-key-file: the next line is its passphrase */
+  private askingKey?: { source: string; backup: CNode };
   /** The `[edit ...]` banner shown above the prompt in configuration mode. */
-  get banner(): string | undefined { return this.mode === 'config' && !this.collecting && !this.asking ? `[edit${this.editPath.length ? ' ' + this.editPath.join(' ') : ''}]` : undefined; }
+  get banner(): string | undefined { return this.mode === 'config' && !this.collecting && !this.asking && !this.askingKey ? `[edit${this.editPath.length ? ' ' + this.editPath.join(' ') : ''}]` : undefined; }
   get isCollecting(): boolean { return !!this.collecting; }
 
   // ------------------------------------------------------------------ the operational grammar
@@ -484,6 +487,13 @@ export class Interpreter {
   async exec(text: string, io: Session): Promise<ExecResult> {
     if (this.collecting) return this.collect(text, io);
     if (this.asking) { this.answerPassword(text, io); return {}; }
+    if (this.askingKey) {
+      const k = this.askingKey;
+      this.askingKey = undefined;
+      const err = await resolveLoadKeyFiles(this.router, this.db, new Map([[k.source, text]])).catch(e => (e instanceof NeedPassphrase ? `error: load-key-file ${e.source}: a second encrypted key: load one at a time` : Promise.reject(e)));
+      if (err) { this.db.candidate = k.backup; io.write(err + '\n'); }
+      return {};
+    }
     const raw = text.replace(/\s+$/, '');
     if (raw.trim() === '') return {};
     if (raw.endsWith('?')) { io.write(this.help(raw.slice(0, -1))); return {}; }
@@ -661,8 +671,15 @@ export class Interpreter {
         io.write(this.applyConfig(cmd, rest, restCol));
         // load-key-file: the certificate and key are read now and kept as certificate-key-string
         if (cmd === 'set') {
-          const err = await resolveLoadKeyFiles(this.router, this.db);
-          if (err) { this.db.candidate = backup; io.write(err + '\n'); }
+          try {
+            const err = await resolveLoadKeyFiles(this.router, this.db);
+            if (err) { this.db.candidate = backup; io.write(err + '\n'); }
+          } catch (e) {
+            if (!(e instanceof NeedPassphrase)) throw e;
+            // the chapter: the CLI asks for the passphrase, decrypts the key, and keeps it decrypted
+            this.askingKey = { source: e.source, backup };
+            return {};
+          }
           // plain-text-password: JUNOS asks for the password (twice) and keeps its hash
           for (const u of this.db.candidate.get('system')?.get('login')?.entries('user') ?? []) {
             const a = u.get('authentication');
@@ -762,7 +779,7 @@ export class Interpreter {
         try { body = readFileSync(src, 'utf8'); } catch { io.write(`error: file ${src} not found\n`); return {}; }
         const before = this.db.candidate.clone();
         const lr = this.db.load(mode, body, src, at);
-        const kerr = lr.ok ? await resolveLoadKeyFiles(this.router, this.db) : undefined;
+        const kerr = lr.ok ? await resolveLoadKeyFilesNoPrompt(this.router, this.db) : undefined;
         if (kerr) this.db.candidate = before;
         io.write((kerr ?? lr.output) + '\n');
         return {};
@@ -805,7 +822,7 @@ export class Interpreter {
     this.collecting = undefined;
     const before = this.db.candidate.clone();
     const lr = this.db.load(c.mode, c.lines.join('\n'), 'terminal', c.at);
-    const kerr = lr.ok ? await resolveLoadKeyFiles(this.router, this.db) : undefined;
+    const kerr = lr.ok ? await resolveLoadKeyFilesNoPrompt(this.router, this.db) : undefined;
     if (kerr) this.db.candidate = before;
     io.write((kerr ?? lr.output) + '\n');
     return {};

@@ -39,3 +39,39 @@ describe('plain-text-password', () => {
     expect(checkPassword(r, 'ops', 'lab-Pass2')).toBeUndefined();
   });
 });
+
+describe('load-key-file', () => {
+  it('reads the certificate and key into certificate-key-string; an encrypted key makes the CLI ask its passphrase; errors change nothing', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const d = mkdtempSync(join(tmpdir(), 'keyfile-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:1024', '-nodes', '-keyout', join(d, 'k.pem'), '-out', join(d, 'c.pem'), '-subj', '/CN=gw-a', '-days', '2'], { stdio: 'ignore' });
+      execFileSync('openssl', ['pkcs8', '-topk8', '-in', join(d, 'k.pem'), '-out', join(d, 'ke.pem'), '-passout', 'pass:key-Pass1'], { stdio: 'ignore' });
+      const c = readFileSync(join(d, 'c.pem'), 'utf8');
+      r.files.write('/var/tmp/plain.pem', c + readFileSync(join(d, 'k.pem'), 'utf8'));
+      r.files.write('/var/tmp/enc.pem', c + readFileSync(join(d, 'ke.pem'), 'utf8'));
+      r.files.write('/var/tmp/cert-only.pem', c);
+      const it = new Interpreter(r, new CommitDb(r));
+      const res = await run(it, ['configure',
+        'set security certificates local a load-key-file /var/tmp/plain.pem',
+        'set security certificates local b load-key-file /var/tmp/cert-only.pem',
+        'set security certificates local c load-key-file /var/tmp/enc.pem', 'wrong-pass',
+        'set security certificates local c load-key-file /var/tmp/enc.pem', 'key-Pass1',
+        'show security certificates', 'commit']);
+      expect(res[1]!.out).toBe('');
+      expect(res[2]!.out).toBe('error: load-key-file /var/tmp/cert-only.pem: no private key (PEM) in the file\n');
+      expect(res[4]).toEqual({ prompt: 'Enter the passphrase of /var/tmp/enc.pem: ', out: 'error: load-key-file /var/tmp/enc.pem: the private key does not decrypt with that passphrase\n' });
+      expect(res[6]!.out).toBe('');
+      const shown = res[7]!.out;
+      expect(shown).toMatch(/local a \{\n\s+certificate-key-string "\$9\$[^"]+"; ## SECRET-DATA/);
+      expect(shown).toMatch(/local c \{\n\s+certificate-key-string "\$9\$[^"]+"; ## SECRET-DATA/);
+      expect(shown).not.toMatch(/local b|load-key-file|BEGIN/);
+      expect(res[8]!.out).toMatch(/commit complete/);
+      // what is kept is the decrypted key, with the certificate
+      expect(r.model!.certificates.local.get('c')!.keyString).toMatch(/^-----BEGIN CERTIFICATE-----[\s\S]+-----BEGIN PRIVATE KEY-----/);
+    } finally { rmSync(d, { recursive: true, force: true }); }
+  });
+});
