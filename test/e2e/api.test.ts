@@ -97,6 +97,20 @@ describe.skipIf(!canRun)(`the XML API (JUNOScript over TLS, NETCONF over SSH) ${
     expect(js).toMatch(/login first/);
   }, 40000);
 
+  it('the services are reached through the PFE: lo0\'s input filter can close NETCONF to a subnet, counted', async () => {
+    const tcp = () => sh('sh', ['-c', `ip netns exec ${lab.name}-host-a timeout 3 bash -c 'exec 3<>/dev/tcp/10.1.1.254/830; head -c 7 <&3'`]).out;
+    expect(tcp()).toBe('SSH-2.0');
+    const c = exec('configure', 'set firewall filter protect-re term no-netconf from source-address 10.1.1.0/24', 'set firewall filter protect-re term no-netconf from protocol tcp',
+      'set firewall filter protect-re term no-netconf from destination-port 830', 'set firewall filter protect-re term no-netconf then discard',
+      'set firewall filter protect-re term rest then accept', 'set interfaces lo0 unit 0 family inet filter input protect-re', 'commit and-quit');
+    expect(c.code, c.out).toBe(0);
+    expect(tcp()).not.toMatch(/SSH/);
+    expect(exec('show pfe statistics traffic').out).toMatch(/lo0-filter-discard\s+[1-9]/);
+    expect(inNs(`${lab.name}-host-a`, 'ping', '-c', '1', '-W', '2', '10.1.1.254').out).toMatch(/ 1 received/);
+    expect(exec('configure', 'delete interfaces lo0 unit 0 family inet filter', 'commit and-quit').code).toBe(0);
+    await waitUntil(() => tcp() === 'SSH-2.0', 'NETCONF to answer again');
+  }, 40000);
+
   it('a malformed document ends its own session only; the router and other sessions go on', () => {
     const out = sClient(`<?xml version="1.0"?><junoscript version="1.0"><rpc><request-login><username>netops</username><challenge-response>${PASSWORD}</challenge-response></request-login></rpc><rpc><get-configuration></rpc>`);
     expect(out).toMatch(/<xnm:error[^>]*><message>malformed XML: [^<]+<\/message><\/xnm:error>\n<\/junoscript>/);

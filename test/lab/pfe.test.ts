@@ -69,6 +69,19 @@ describe('PFE in an in-memory lab', () => {
     expect(f.terms.find(x => x.name === 'rest')!.hits.packets).toBeGreaterThanOrEqual(1);
   });
 
+  it('the input filter of lo0.0 guards the router itself: what it discards never reaches the router, transit traffic is not filtered by it', async () => {
+    const t = build(); lab = t.lab;
+    const c = t.r1.commitText(R1.replace('routing-options', `interfaces { lo0 { unit 0 { family inet { filter { input protect-re; } address 10.255.0.1/32; } } } }
+firewall { filter protect-re { term no-ping { from { protocol icmp; source-address { 192.168.1.0/24; } } then discard; } term rest { then accept; } } }
+routing-options`), 'lo0');
+    expect(c.ok, c.output).toBe(true);
+    expect(await t.h1.ping('192.168.1.1', { count: 2, timeoutMs: 500 })).toHaveLength(0);
+    expect(t.r1.pfe.graph.nodes().find(n => n.name === 'ip4-local')!.drops.get('lo0-filter-discard')).toBe(2);
+    expect(await t.h3.ping('192.168.3.1', { count: 1 })).toHaveLength(1);
+    // transit (h1 to h2) passes: lo0's filter is for the router's own traffic only
+    expect(await t.h1.ping('192.168.2.20', { count: 1 })).toHaveLength(1);
+  });
+
   it('reject sends ICMP administratively prohibited', async () => {
     const t = build(); lab = t.lab;
     t.h1.sendIp({ protocol: PROTO_UDP, src: t.h1.ip, dst: t.h2.ip, ttl: 64 }, buildUdp({ src: t.h1.ip, dst: t.h2.ip }, 5000, 9, Buffer.from('x')));

@@ -2,17 +2,17 @@
  * ip4-local: packets for the router itself. Fragments are reassembled (bounded: src/net/frag.ts),
  * then the router's listeners get them: CLI tools first (a ping waiting for its reply), then the
  * service on the UDP port (kmd on 500), then ICMP echo; anything else is answered or dropped as a
- * host would.
+ * host would. lo0.0's input filter, where there is one, comes first (it guards the Routing Engine).
  */
 import { GraphNode, Graph, Pkt } from '../graph.js';
 import type { Pfe } from '../pfe.js';
 import { buildIpv4, PROTO_ICMP, PROTO_UDP, PROTO_TCP } from '../../net/ipv4.js';
-import { buildIcmp, parseIcmp, ICMP_ECHO, ICMP_ECHO_REPLY, ICMP_UNREACH, UNREACH_PORT, UNREACH_PROTO } from '../../net/l4.js';
+import { buildIcmp, parseIcmp, ICMP_ECHO, ICMP_ECHO_REPLY, ICMP_UNREACH, UNREACH_PORT, UNREACH_PROTO, UNREACH_ADMIN } from '../../net/l4.js';
 import { ipLen } from './util.js';
 
 export class Local extends GraphNode {
   readonly name = 'ip4-local';
-  readonly reasons = ['no-listener', 'unknown-protocol', 'icmp-short-packet', 'icmp-bad-checksum', 'udp-bad-length'] as const;
+  readonly reasons = ['no-listener', 'unknown-protocol', 'icmp-short-packet', 'icmp-bad-checksum', 'udp-bad-length', 'lo0-filter-missing', 'lo0-filter-discard', 'lo0-filter-reject'] as const;
   constructor(g: Graph, private pfe: Pfe) { super(g); }
 
   /** The whole packet (a copy of its bytes), or null: held until its other fragments come, or dropped (counted). */
@@ -32,6 +32,16 @@ export class Local extends GraphNode {
       const p = v[i]!;
       const whole = this.reassemble(p, this);
       if (!whole) continue;
+      // the input filter of lo0.0 guards the Routing Engine: every packet for the router passes it (JUNOS)
+      const lo = pfe.ifls.get('lo0.0');
+      if (lo?.inFilter) {
+        const f = pfe.filters.get(lo.inFilter);
+        if (!f) { this.drop(p, 'lo0-filter-missing'); continue; }
+        const verdict = f.evaluatePacket(whole, 0);
+        if (p.trace) this.g.traceLine(p, this.name, `lo0.0 input filter ${f.name}: ${verdict.action}`);
+        if (verdict.action === 'discard') { this.drop(p, 'lo0-filter-discard'); continue; }
+        if (verdict.action === 'reject') { pfe.stages.icmpError.sendFor(whole, p.rx, ICMP_UNREACH, UNREACH_ADMIN); this.drop(p, 'lo0-filter-reject'); continue; }
+      }
       pfe.local.in++;
       let taken = false;
       for (const l of pfe.listeners) if (l(whole)) { taken = true; break; }
