@@ -86,19 +86,22 @@ describe('configuration RPCs', () => {
     expect(await call(ro, '<command>show route 10.2.2.0/24</command>')).toMatch(/<rt-destination>10\.2\.2\.0\/24<\/rt-destination>/);
     expect(await call(ro, '<command format="text">show chassis hardware</command>')).toMatch(/^<output>Hardware inventory:/);
     expect(await call(ro, '<command>show frob</command>')).toMatch(/syntax error/);
+    expect(await call(ro, '<get-system-uptime-information/>')).toMatch(/^<system-uptime-information><current-time><date-time junos:seconds="\d+">[\d-]+ [\d:]+ UTC<\/date-time><\/current-time><system-booted-time>/);
+    expect(await call(ro, '<command>show firewall</command>')).toMatch(/<filter-information><filter-name>ipsec-encrypt-policy-filter<\/filter-name>.*<term><term-name>term1<\/term-name><packet-count>\d+<\/packet-count>/);
+    expect(await call(ro, '<get-pfe-statistics/>')).toMatch(/<pfe-traffic-statistics><input-packets>\d+<\/input-packets>/);
   });
 });
 
 describe('| display xml in the CLI', () => {
   it('prints the reply the API gives for the same command', async () => {
     const s = new ApiSession(t.gwA, db, { name: 'netops', cls: 'super-user' }, 'junoscript', 'test');
-    const cli = await transcript(new Interpreter(t.gwA, db), ['show ipsec security-associations | display xml', 'show configuration system | display xml', 'show system uptime | display xml']);
+    const cli = await transcript(new Interpreter(t.gwA, db), ['show ipsec security-associations | display xml', 'show configuration system | display xml', 'show ipsec diagnosis | display xml']);
     const api = await call(s, '<get-security-associations-information/>');
     const flat = (x: string) => x.replace(/>\s+</g, '><').trim();
     expect(flat(cli)).toContain(flat(api));
     expect(cli).toMatch(/<rpc-reply xmlns:junos="http:\/\/xml\.juniper\.net\/junos\/7\.4R1\/junos">\n    <ipsec-security-associations-information>/);
     expect(cli).toMatch(/<configuration>\n        <system>\n            <host-name>gw-a<\/host-name>/);
-    expect(cli).toMatch(/<output>Current time: /);
+    expect(cli).toMatch(/<output>Tunnel es-0\/1\/0\.0/);
   });
 });
 

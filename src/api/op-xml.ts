@@ -34,10 +34,14 @@ export function rpcForCommand(line: string): OpRequest | undefined {
     return { rpc: 'get-ike-security-associations-information', args: a };
   }
   if (is('show', 'chassis', 'hardware')) return { rpc: 'get-chassis-inventory', args: {} };
+  if (is('show', 'system', 'uptime')) return { rpc: 'get-system-uptime-information', args: {} };
+  if (is('show', 'firewall')) return { rpc: 'get-firewall-information', args: w[2] === 'filter' && w[3] ? { 'filter-name': w[3] } : {} };
+  if (is('show', 'pfe', 'statistics', 'traffic')) return { rpc: 'get-pfe-statistics', args: {} };
   return undefined;
 }
 
-export const OP_RPCS = ['get-interface-information', 'get-route-information', 'get-security-associations-information', 'get-ike-security-associations-information', 'get-chassis-inventory'];
+export const OP_RPCS = ['get-interface-information', 'get-route-information', 'get-security-associations-information', 'get-ike-security-associations-information', 'get-chassis-inventory',
+  'get-system-uptime-information', 'get-firewall-information', 'get-pfe-statistics'];
 
 /** The reply's body for an operational RPC, or undefined if the RPC is not one of these. */
 export function opXml(r: Router, pic: PicSnapshot, req: OpRequest): string | undefined {
@@ -47,6 +51,9 @@ export function opXml(r: Router, pic: PicSnapshot, req: OpRequest): string | und
     case 'get-security-associations-information': return ipsecSas(r, pic, req.args);
     case 'get-ike-security-associations-information': return ikeSas(r, req.args);
     case 'get-chassis-inventory': return chassis(r);
+    case 'get-system-uptime-information': return uptime(r);
+    case 'get-firewall-information': return firewall(r, typeof req.args['filter-name'] === 'string' ? req.args['filter-name'] : undefined);
+    case 'get-pfe-statistics': return pfeStats(r);
     default: return undefined;
   }
 }
@@ -133,4 +140,39 @@ function chassis(r: Router): string {
   const c = r.chassis;
   return el('chassis-inventory', el('chassis', [tx('name', 'Chassis'), tx('description', c.model),
     ...c.pics.map(p => el('chassis-module', [tx('name', `FPC ${p.fpc} PIC ${p.pic}`), tx('part-number', p.spec.partNumber), tx('description', p.spec.description)]))]));
+}
+
+const dateTime = (d: Date) => el('date-time', d.toISOString().replace('T', ' ').slice(0, 19) + ' UTC', { 'junos:seconds': String(Math.floor(d.getTime() / 1000)) });
+const secondsAgo = (d: Date) => Math.max(0, Math.floor((Date.now() - d.getTime()) / 1000));
+
+function uptime(r: Router): string {
+  const booted = new Date(r.booted);
+  return el('system-uptime-information', [
+    el('current-time', dateTime(new Date())),
+    el('system-booted-time', [dateTime(booted), el('time-length', String(secondsAgo(booted)), { 'junos:seconds': String(secondsAgo(booted)) })]),
+    ...(r.lastCommit ? [el('last-configured-time', [dateTime(r.lastCommit), el('time-length', String(secondsAgo(r.lastCommit)), { 'junos:seconds': String(secondsAgo(r.lastCommit)) }), tx('user', 'root')])] : []),
+  ]);
+}
+
+function firewall(r: Router, only?: string): string {
+  const out: string[] = [];
+  for (const [name, f] of r.pfe.filters) {
+    if (only && name !== only) continue;
+    out.push(el('filter-information', [tx('filter-name', name),
+      ...[...f.counters].map(([cn, v]) => el('counter', [tx('counter-name', cn), tx('packet-count', v.packets), tx('byte-count', v.bytes)])),
+      ...f.terms.map(t => el('term', [tx('term-name', t.name), tx('packet-count', t.hits.packets), tx('byte-count', t.hits.bytes)]))]));
+  }
+  if (only && !out.length) return el('firewall-information', el('xnm:error', tx('message', `filter ${only} not found`)));
+  return el('firewall-information', out);
+}
+
+function pfeStats(r: Router): string {
+  let inP = 0, outP = 0;
+  for (const d of r.pfe.ifds.values()) { inP += d.counters.inPackets; outP += d.counters.outPackets; }
+  const drops = [...r.pfe.drops].sort((a, b) => a[0].localeCompare(b[0]));
+  return el('pfe-statistics', [
+    el('pfe-traffic-statistics', [tx('input-packets', inP), tx('output-packets', outP)]),
+    el('pfe-local-traffic-statistics', [tx('local-packets-input', r.pfe.local.in), tx('local-packets-output', r.pfe.local.out)]),
+    el('pfe-discard-statistics', [...drops.map(([k, v]) => el('discard', [tx('reason', k), tx('count', v)])), tx('total-discards', drops.reduce((a, [, v]) => a + v, 0))]),
+  ]);
 }
