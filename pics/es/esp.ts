@@ -4,6 +4,35 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual, Cipher, Decipher } from 'node:crypto';
 import type { EncSpec, AuthSpec } from './algorithms.js';
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../../src/host/paths.js';
+
+/**
+ * The native kernel (native/esp.cc): CBC and HMAC in one call per packet with contexts that take each
+ * packet's IV. Used when built (`npm ci` builds it) and not turned off with VROUTER_ESP_NATIVE=0;
+ * otherwise the node:crypto path below does the same, byte for byte.
+ */
+interface NativeEspCtx { seal(buf: Buffer, off: number, ptLen: number): void; open(esp: Buffer): Buffer | null }
+let nativeCtor: (new (cipher: string, key: Buffer, digest: string, authKey: Buffer, icvLen: number) => NativeEspCtx) | null | undefined;
+function native(): typeof nativeCtor {
+  if (nativeCtor !== undefined) return nativeCtor;
+  nativeCtor = null;
+  if (process.env.VROUTER_ESP_NATIVE === '0') return nativeCtor;
+  const file = join(repoRoot(), 'build', 'Release', 'vrouter_esp.node');
+  try { if (existsSync(file)) nativeCtor = (createRequire(import.meta.url)(file) as { EspCtx: NonNullable<typeof nativeCtor> }).EspCtx; } catch { nativeCtor = null; }
+  return nativeCtor;
+}
+/** The SA's native context (encryption and authentication both): made once, or null (the JS path). */
+function nativeOf(k: EspKeys): NativeEspCtx | null {
+  if (k.nativeCtx !== undefined) return k.nativeCtx;
+  const N = k.enc && k.auth ? native() : null;
+  try { k.nativeCtx = N ? new N(k.enc!.spec.openssl, k.enc!.key, k.auth!.spec.digest, k.auth!.key, k.auth!.spec.icvLen) : null; } catch { k.nativeCtx = null; }
+  return k.nativeCtx;
+}
+/** Whether this process seals and opens ESP with the native kernel (benchmarks print it). */
+export const espNative = () => !!native();
 
 export interface EspKeys {
   spi: number;
@@ -15,6 +44,8 @@ export interface EspKeys {
    */
   encCtx?: Cipher;
   decCtx?: Decipher;
+  /** the native kernel's contexts (null: not available for this SA) */
+  nativeCtx?: NativeEspCtx | null;
 }
 export type OpenResult = { ok: true; payload: Buffer; nextHeader: number; seq: number } | { ok: false; reason: 'short-packet' | 'bad-icv' | 'bad-padding' | 'malformed' };
 
@@ -61,6 +92,15 @@ export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: nu
   for (let i = 0; i < padLen; i++) trailer[i] = i + 1;
   trailer[padLen] = padLen;
   trailer[padLen + 1] = nextHeader;
+  const nk = nativeOf(k);
+  if (nk) {
+    // the IV (given, or fresh from the pool), the plaintext behind it, then one call seals in place
+    if (iv) iv.copy(out, 8, 0, ivLen); else freshIv(out.subarray(8, 8 + ivLen));
+    payload.copy(out, 8 + ivLen);
+    trailer.copy(out, 8 + ivLen + payload.length);
+    nk.seal(buf, headroom, payload.length + padLen + 2);
+    return buf;
+  }
   if (k.enc) {
     let o = 8 + ivLen;
     if (iv) {
@@ -101,6 +141,14 @@ export function espOpen(k: EspKeys, esp: Buffer): OpenResult {
   const icvLen = k.auth ? k.auth.spec.icvLen : 0;
   if (esp.length < 8 + ivLen + (k.enc ? blk : 2) + icvLen) return { ok: false, reason: 'short-packet' };
   const end = esp.length - icvLen;
+  const nk = nativeOf(k);
+  // a ciphertext of whole blocks goes to the native kernel; any other (forged) length takes the path
+  // below, which checks the ICV first all the same
+  if (nk && (esp.length - 8 - ivLen - icvLen) % blk === 0) {
+    const pt = nk.open(esp);
+    if (!pt) return { ok: false, reason: 'bad-icv' };
+    return trailerOf(pt, esp);
+  }
   if (k.auth) {
     const h = createHmac(k.auth.spec.digest, k.auth.key);
     h.update(esp.subarray(0, end));
@@ -118,6 +166,11 @@ export function espOpen(k: EspKeys, esp: Buffer): OpenResult {
     if (ivLen) d.update(esp.subarray(8, 8 + ivLen));
     pt = d.update(ct);
   } else pt = ct;
+  return trailerOf(pt, esp);
+}
+
+/** The padding and next header at the end of the plaintext, checked. */
+function trailerOf(pt: Buffer, esp: Buffer): OpenResult {
   if (pt.length < 2) return { ok: false, reason: 'short-packet' };
   const padLen = pt[pt.length - 2]!;
   const nextHeader = pt[pt.length - 1]!;
