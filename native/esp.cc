@@ -82,24 +82,26 @@ class EspCtx : public Napi::ObjectWrap<EspCtx> {
     return env.Undefined();
   }
 
-  // open(esp): the ICV checked in constant time, then the ciphertext decrypted into a new buffer;
-  // null when the ICV does not match (or the lengths are wrong).
+  // open(esp, out): the ICV checked in constant time, then the ciphertext decrypted into `out` (the
+  // caller's buffer: memory V8 accounts for, so a flood cannot pile up memory the collector does not
+  // see); false when the ICV does not match (or the lengths are wrong).
   Napi::Value Open(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!dec_ || info.Length() < 1 || !info[0].IsBuffer()) { Napi::TypeError::New(env, "open(esp)").ThrowAsJavaScriptException(); return env.Undefined(); }
+    if (!dec_ || info.Length() < 2 || !info[0].IsBuffer() || !info[1].IsBuffer()) { Napi::TypeError::New(env, "open(esp, out)").ThrowAsJavaScriptException(); return env.Undefined(); }
     auto b = info[0].As<Napi::Buffer<uint8_t>>();
+    auto out = info[1].As<Napi::Buffer<uint8_t>>();
     int64_t len = (int64_t)b.Length();
     int64_t ct = len - 8 - ivlen_ - icv_;
-    if (ct < block_ || ct % block_) return env.Null();
+    if (ct < block_ || ct % block_ || (int64_t)out.Length() < ct) return Napi::Boolean::New(env, false);
     const uint8_t* p = b.Data();
     unsigned int ml = 0;
     uint8_t md[EVP_MAX_MD_SIZE];
-    if (HMAC_Init_ex(mac_, nullptr, 0, nullptr, nullptr) != 1 || HMAC_Update(mac_, p, len - icv_) != 1 || HMAC_Final(mac_, md, &ml) != 1) return env.Null();
-    if (CRYPTO_memcmp(md, p + len - icv_, icv_) != 0) return env.Null();
-    Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, (size_t)ct);
+    Napi::Boolean no = Napi::Boolean::New(env, false);
+    if (HMAC_Init_ex(mac_, nullptr, 0, nullptr, nullptr) != 1 || HMAC_Update(mac_, p, len - icv_) != 1 || HMAC_Final(mac_, md, &ml) != 1) return no;
+    if (CRYPTO_memcmp(md, p + len - icv_, icv_) != 0) return no;
     int n = 0;
-    if (EVP_DecryptInit_ex(dec_, nullptr, nullptr, nullptr, p + 8) != 1 || EVP_DecryptUpdate(dec_, out.Data(), &n, p + 8 + ivlen_, (int)ct) != 1 || n != ct) return env.Null();
-    return out;
+    if (EVP_DecryptInit_ex(dec_, nullptr, nullptr, nullptr, p + 8) != 1 || EVP_DecryptUpdate(dec_, out.Data(), &n, p + 8 + ivlen_, (int)ct) != 1 || n != ct) return no;
+    return Napi::Boolean::New(env, true);
   }
 };
 

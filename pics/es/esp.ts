@@ -14,7 +14,7 @@ import { repoRoot } from '../../src/host/paths.js';
  * packet's IV. Used when built (`npm ci` builds it) and not turned off with VROUTER_ESP_NATIVE=0;
  * otherwise the node:crypto path below does the same, byte for byte.
  */
-interface NativeEspCtx { seal(buf: Buffer, off: number, ptLen: number): void; open(esp: Buffer): Buffer | null }
+interface NativeEspCtx { seal(buf: Buffer, off: number, ptLen: number): void; open(esp: Buffer, out: Buffer): boolean }
 let nativeCtor: (new (cipher: string, key: Buffer, digest: string, authKey: Buffer, icvLen: number) => NativeEspCtx) | null | undefined;
 function native(): typeof nativeCtor {
   if (nativeCtor !== undefined) return nativeCtor;
@@ -145,8 +145,8 @@ export function espOpen(k: EspKeys, esp: Buffer): OpenResult {
   // a ciphertext of whole blocks goes to the native kernel; any other (forged) length takes the path
   // below, which checks the ICV first all the same
   if (nk && (esp.length - 8 - ivLen - icvLen) % blk === 0) {
-    const pt = nk.open(esp);
-    if (!pt) return { ok: false, reason: 'bad-icv' };
+    const pt = Buffer.allocUnsafe(esp.length - 8 - ivLen - icvLen);
+    if (!nk.open(esp, pt)) return { ok: false, reason: 'bad-icv' };
     return trailerOf(pt, esp);
   }
   if (k.auth) {

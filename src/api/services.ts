@@ -8,13 +8,16 @@
 import tls from 'node:tls';
 import net from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
-import ssh2 from 'ssh2';
+import type * as ssh2T from 'ssh2';
 import type { Router } from '../router/router.js';
 import type { CommitDb } from '../cli/commitdb.js';
 import { junoscriptSession } from './junoscript.js';
 import { netconfSession } from './netconf.js';
 import { checkPassword, userOfKey, logAuth, AUTH_DELAY_MS } from './auth.js';
 import type { ApiUser } from './engine.js';
+import { lazy } from '../util/lazy.js';
+
+const ssh2 = lazy<typeof ssh2T>('ssh2');
 
 export const XNM_SSL_PORT = 3220;
 export const API_LIMITS = { sessions: 8 };
@@ -22,7 +25,7 @@ const HOST_KEY = '/var/etc/ssh/ssh_host_rsa_key';
 
 export class ApiServices {
   private xnm?: { server: tls.Server; pem: string };
-  private nc?: { server: ssh2.Server; port: number };
+  private nc?: { server: ssh2T.Server; port: number };
   private sockets = new Set<net.Socket>();
   constructor(private r: Router, private db: CommitDb, private host = '0.0.0.0') {}
 
@@ -67,7 +70,7 @@ export class ApiServices {
     return pem;
   }
 
-  private sshClient(client: ssh2.Connection, ip: string): void {
+  private sshClient(client: ssh2T.Connection, ip: string): void {
     const sock = (client as unknown as { _sock?: net.Socket })._sock;
     if (this.sockets.size >= API_LIMITS.sessions) { client.end(); return; }
     if (sock) { this.sockets.add(sock); sock.on('close', () => this.sockets.delete(sock)); }

@@ -3,7 +3,10 @@
  * one per top-level request, bounded in depth, size and element count; and a small writer.
  * The reader never throws at its caller: malformed or oversized input is reported once, as an error.
  */
-import { SaxesParser } from 'saxes';
+import type * as saxesT from 'saxes';
+import { lazy } from '../util/lazy.js';
+
+const saxes = lazy<typeof saxesT>('saxes');
 
 export interface El { name: string; attrs: Record<string, string>; children: El[]; text: string }
 
@@ -37,7 +40,7 @@ export function toXml(e: El): string {
  * JUNOScript (the session is one `<junoscript>` document, each `<rpc>` at depth 2).
  */
 export class XmlStream {
-  private p = new SaxesParser({ xmlns: false, position: false });
+  private p = new saxes.SaxesParser({ xmlns: false, position: false });
   private stack: El[] = [];
   private bytes = 0;
   private count = 0;

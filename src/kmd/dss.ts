@@ -8,29 +8,32 @@
  * extra bits reduced mod q. The tests check these signatures with OpenSSL (`openssl pkeyutl -verify`).
  */
 import { KeyObject, createPublicKey, randomBytes } from 'node:crypto';
-import * as asn1js from 'asn1js';
+import type * as asn1jsT from 'asn1js';
+import { lazy } from '../util/lazy.js';
+
+const asn1js = lazy<typeof asn1jsT>('asn1js');
 
 interface DsaParams { p: bigint; q: bigint; g: bigint }
 const big = (b: Uint8Array) => (b.length ? BigInt(`0x${Buffer.from(b).toString('hex')}`) : 0n);
-const intOf = (x: asn1js.AsnType) => big((x as asn1js.Integer).valueBlock.valueHexView);
+const intOf = (x: asn1jsT.AsnType) => big((x as asn1jsT.Integer).valueBlock.valueHexView);
 
-function paramsOf(alg: asn1js.Sequence): DsaParams {
-  const ps = (alg.valueBlock.value[1] as asn1js.Sequence).valueBlock.value;
+function paramsOf(alg: asn1jsT.Sequence): DsaParams {
+  const ps = (alg.valueBlock.value[1] as asn1jsT.Sequence).valueBlock.value;
   return { p: intOf(ps[0]!), q: intOf(ps[1]!), g: intOf(ps[2]!) };
 }
 function privateParts(key: KeyObject): DsaParams & { x: bigint } {
   const der = key.export({ type: 'pkcs8', format: 'der' });
-  const a = asn1js.fromBER(new Uint8Array(der)).result as asn1js.Sequence;
+  const a = asn1js.fromBER(new Uint8Array(der)).result as asn1jsT.Sequence;
   const v = a.valueBlock.value;
-  const octets = (v[2] as asn1js.OctetString).valueBlock.valueHexView;
-  return { ...paramsOf(v[1] as asn1js.Sequence), x: intOf(asn1js.fromBER(octets).result) };
+  const octets = (v[2] as asn1jsT.OctetString).valueBlock.valueHexView;
+  return { ...paramsOf(v[1] as asn1jsT.Sequence), x: intOf(asn1js.fromBER(octets).result) };
 }
 function publicParts(key: KeyObject): DsaParams & { y: bigint } {
   const der = (key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' });
-  const a = asn1js.fromBER(new Uint8Array(der)).result as asn1js.Sequence;
+  const a = asn1js.fromBER(new Uint8Array(der)).result as asn1jsT.Sequence;
   const v = a.valueBlock.value;
-  const bits = (v[1] as asn1js.BitString).valueBlock.valueHexView;
-  return { ...paramsOf(v[0] as asn1js.Sequence), y: intOf(asn1js.fromBER(bits).result) };
+  const bits = (v[1] as asn1jsT.BitString).valueBlock.valueHexView;
+  return { ...paramsOf(v[0] as asn1jsT.Sequence), y: intOf(asn1js.fromBER(bits).result) };
 }
 
 function modPow(b: bigint, e: bigint, m: bigint): bigint {

@@ -4,7 +4,10 @@
  * (`ldap://server/ou=SCEP CA,o=x,c=US?certificateRevocationList;binary`). One entry, one attribute,
  * bounded in time (5 s) and size (1 MiB); the CRL's signature is checked by the caller (validate.ts).
  */
-import { Client } from 'ldapts';
+import type * as ldaptsT from 'ldapts';
+import { lazy } from '../util/lazy.js';
+
+const ldapts = lazy<typeof ldaptsT>('ldapts');
 
 export const LDAP_LIMITS = { timeoutMs: 5000, bytes: 1024 * 1024 };
 
@@ -24,7 +27,7 @@ export async function fetchCrl(url: string, dn: string): Promise<{ der: Buffer; 
   const t = parseLdapUrl(url);
   const base = t.dn ?? dn;
   const attrs = [...new Set([t.attribute, 'certificateRevocationList;binary', 'certificateRevocationList'])];
-  const client = new Client({ url: t.server, timeout: LDAP_LIMITS.timeoutMs, connectTimeout: LDAP_LIMITS.timeoutMs });
+  const client = new ldapts.Client({ url: t.server, timeout: LDAP_LIMITS.timeoutMs, connectTimeout: LDAP_LIMITS.timeoutMs });
   try {
     const r = await client.search(base, { scope: 'base', attributes: attrs, explicitBufferAttributes: attrs, sizeLimit: 1, timeLimit: Math.ceil(LDAP_LIMITS.timeoutMs / 1000) });
     const e = r.searchEntries[0];

@@ -15,9 +15,13 @@
  * decryption (CVE-2023-46809), so the content key is unwrapped raw and its padding checked here.
  */
 import { createHash, createSign, createVerify, createCipheriv, createDecipheriv, privateDecrypt, publicEncrypt, randomBytes, constants, KeyObject, X509Certificate, createPublicKey } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import type * as asn1jsT from 'asn1js';
+import type * as pkijsT from 'pkijs';
 import { parseCertificates } from './certs.js';
+import { lazy } from '../util/lazy.js';
+
+const asn1js = lazy<typeof asn1jsT>('asn1js');
+const pkijs = lazy<typeof pkijsT>('pkijs');
 
 export class ScepMsgError extends Error {}
 
@@ -66,7 +70,7 @@ export function parseDn(dn: string): Array<{ key: string; value: string }> {
 }
 
 /** A DN as an X.501 Name: one RDN per attribute, in the order given. */
-export function dnToName(dn: string): pkijs.RelativeDistinguishedNames {
+export function dnToName(dn: string): pkijsT.RelativeDistinguishedNames {
   const rdns = parseDn(dn).map(({ key, value }) => new asn1js.Set({ value: [new pkijs.AttributeTypeAndValue({
     type: DN_OIDS[key]!,
     value: key === 'c' ? new asn1js.PrintableString({ value: value.toUpperCase() }) : key === 'e' || key === 'emailaddress' || key === 'dc' ? new asn1js.IA5String({ value }) : new asn1js.Utf8String({ value }),
@@ -83,19 +87,19 @@ const fromDer = (b: Buffer | Uint8Array) => {
   return a.result;
 };
 const spkiOf = (key: KeyObject) => new pkijs.PublicKeyInfo({ schema: fromDer(createPublicKey(key).export({ type: 'spki', format: 'der' })) });
-const algId = (oid: string, params?: asn1js.AsnType) => new pkijs.AlgorithmIdentifier({ algorithmId: oid, ...(params ? { algorithmParams: params } : {}) });
-function sigAlg(key: KeyObject): { oid: string; hash: 'sha256'; params?: asn1js.AsnType } {
+const algId = (oid: string, params?: asn1jsT.AsnType) => new pkijs.AlgorithmIdentifier({ algorithmId: oid, ...(params ? { algorithmParams: params } : {}) });
+function sigAlg(key: KeyObject): { oid: string; hash: 'sha256'; params?: asn1jsT.AsnType } {
   if (key.asymmetricKeyType === 'rsa') return { oid: OID.sha256Rsa, hash: 'sha256', params: new asn1js.Null() };
   if (key.asymmetricKeyType === 'dsa') return { oid: OID.dsaSha256, hash: 'sha256' };
   throw new ScepMsgError(`a ${key.asymmetricKeyType} key cannot sign here`);
 }
-function signBytes(key: KeyObject, data: Buffer): { alg: pkijs.AlgorithmIdentifier; value: Buffer } {
+function signBytes(key: KeyObject, data: Buffer): { alg: pkijsT.AlgorithmIdentifier; value: Buffer } {
   const a = sigAlg(key);
   return { alg: algId(a.oid, a.params), value: createSign(a.hash).update(data).sign(key) };
 }
 
-function sanExtension(san: { ip?: string; dns?: string }): pkijs.Extension | undefined {
-  const names: pkijs.GeneralName[] = [];
+function sanExtension(san: { ip?: string; dns?: string }): pkijsT.Extension | undefined {
+  const names: pkijsT.GeneralName[] = [];
   if (san.dns) names.push(new pkijs.GeneralName({ type: 2, value: san.dns }));
   if (san.ip) names.push(new pkijs.GeneralName({ type: 7, value: new asn1js.OctetString({ valueHex: new Uint8Array(san.ip.split('.').map(Number)).buffer }) }));
   if (!names.length) return undefined;
@@ -109,12 +113,12 @@ export function buildCsr(key: KeyObject, subject: string, san: { ip?: string; dn
   csr.version = 0;
   csr.subject = dnToName(subject);
   csr.subjectPublicKeyInfo = spkiOf(key);
-  const attrs: pkijs.Attribute[] = [];
+  const attrs: pkijsT.Attribute[] = [];
   if (challenge) attrs.push(new pkijs.Attribute({ type: OID.challengePassword, values: [new asn1js.PrintableString({ value: challenge })] }));
   const ext = sanExtension(san);
   if (ext) attrs.push(new pkijs.Attribute({ type: OID.extensionRequest, values: [new pkijs.Extensions({ extensions: [ext] }).toSchema()] }));
   csr.attributes = attrs;
-  csr.tbsView = new Uint8Array((csr as unknown as { encodeTBS(): asn1js.Sequence }).encodeTBS().toBER(false));
+  csr.tbsView = new Uint8Array((csr as unknown as { encodeTBS(): asn1jsT.Sequence }).encodeTBS().toBER(false));
   const s = signBytes(key, Buffer.from(csr.tbsView));
   csr.signatureAlgorithm = s.alg;
   csr.signatureValue = new asn1js.BitString({ valueHex: new Uint8Array(s.value).buffer });
@@ -123,7 +127,7 @@ export function buildCsr(key: KeyObject, subject: string, san: { ip?: string; dn
 
 /** A certificate: self-signed when no issuer is given (SCEP's transient signer), else issued by `issuer`. */
 export function buildCertificate(o: {
-  subject: string | pkijs.RelativeDistinguishedNames; key: KeyObject; signer: KeyObject; issuer?: X509Certificate;
+  subject: string | pkijsT.RelativeDistinguishedNames; key: KeyObject; signer: KeyObject; issuer?: X509Certificate;
   serial?: Buffer; notBefore?: Date; notAfter?: Date; ca?: boolean; pathLen?: number; san?: { ip?: string; dns?: string };
 }): Buffer {
   const c = new pkijs.Certificate();
@@ -137,7 +141,7 @@ export function buildCertificate(o: {
   c.notBefore.value = o.notBefore ?? new Date(Date.now() - 3600_000);
   c.notAfter.value = o.notAfter ?? new Date(Date.now() + 24 * 3600_000);
   c.subjectPublicKeyInfo = spkiOf(o.key);
-  const ext: pkijs.Extension[] = [];
+  const ext: pkijsT.Extension[] = [];
   if (o.ca) {
     const bc = new pkijs.BasicConstraints({ cA: true, ...(o.pathLen !== undefined ? { pathLenConstraint: o.pathLen } : {}) });
     ext.push(new pkijs.Extension({ extnID: OID.basicConstraints, critical: true, extnValue: bc.toSchema().toBER(false), parsedValue: bc }));
@@ -156,15 +160,15 @@ export function buildCertificate(o: {
 
 // ------------------------------------------------------------------------------------- CMS
 
-const attr = (type: string, value: asn1js.AsnType) => new pkijs.Attribute({ type, values: [value] });
+const attr = (type: string, value: asn1jsT.AsnType) => new pkijs.Attribute({ type, values: [value] });
 /** DER orders a SET OF by its members' encodings (the CA re-encodes the signed attributes to check them). */
-function sortedSet(attrs: pkijs.Attribute[]): { attrs: pkijs.Attribute[]; setDer: Buffer } {
+function sortedSet(attrs: pkijsT.Attribute[]): { attrs: pkijsT.Attribute[]; setDer: Buffer } {
   const enc = attrs.map(a => ({ a, d: der(a.toSchema()) }));
   enc.sort((x, y) => Buffer.compare(x.d, y.d));
   return { attrs: enc.map(e => e.a), setDer: der(new asn1js.Set({ value: enc.map(e => e.a.toSchema()) })) };
 }
 
-function issuerAndSerial(cert: X509Certificate): pkijs.IssuerAndSerialNumber {
+function issuerAndSerial(cert: X509Certificate): pkijsT.IssuerAndSerialNumber {
   const c = new pkijs.Certificate({ schema: fromDer(cert.raw) });
   return new pkijs.IssuerAndSerialNumber({ issuer: c.issuer, serialNumber: c.serialNumber });
 }
@@ -211,12 +215,12 @@ function openEnvelopeUnsafe(envDer: Buffer, key: KeyObject): Buffer {
   if (em[0] !== 0 || em[1] !== 2 || sep < 10) throw new ScepMsgError('the envelope\'s key does not decrypt with our key');
   const ck = em.subarray(sep + 1);
   const alg = ed.encryptedContentInfo.contentEncryptionAlgorithm;
-  const iv = Buffer.from((alg.algorithmParams as asn1js.OctetString).valueBlock.valueHexView);
+  const iv = Buffer.from((alg.algorithmParams as asn1jsT.OctetString).valueBlock.valueHexView);
   const ctBlock = ed.encryptedContentInfo.encryptedContent;
   if (!ctBlock) throw new ScepMsgError('the envelope is empty');
   // a constructed OCTET STRING (BER) comes in pieces
   const ct = ctBlock.idBlock.isConstructed
-    ? Buffer.concat((ctBlock.valueBlock as unknown as { value: asn1js.OctetString[] }).value.map(p => Buffer.from(p.valueBlock.valueHexView)))
+    ? Buffer.concat((ctBlock.valueBlock as unknown as { value: asn1jsT.OctetString[] }).value.map(p => Buffer.from(p.valueBlock.valueHexView)))
     : Buffer.from(ctBlock.valueBlock.valueHexView);
   let cipher: string, k: Buffer = ck;
   switch (alg.algorithmId) {
@@ -277,7 +281,7 @@ export function readCertRep(b: Buffer, o: { signers: X509Certificate[]; key: Key
   }
 }
 function readCertRepUnsafe(b: Buffer, o: { signers: X509Certificate[]; key: KeyObject; senderNonce: Buffer; transactionId: string }): CertRep {
-  let ci: pkijs.ContentInfo, sd: pkijs.SignedData;
+  let ci: pkijsT.ContentInfo, sd: pkijsT.SignedData;
   try {
     ci = new pkijs.ContentInfo({ schema: fromDer(b) });
     if (ci.contentType !== OID.signedData) throw new ScepMsgError(`not a SignedData (${ci.contentType})`);
@@ -285,10 +289,10 @@ function readCertRepUnsafe(b: Buffer, o: { signers: X509Certificate[]; key: KeyO
   } catch (e) { throw new ScepMsgError(`the CA's answer is not a SCEP message: ${(e as Error).message}`); }
   const si = sd.signerInfos[0];
   if (!si?.signedAttrs) throw new ScepMsgError('the CA\'s answer is not signed');
-  const attrs = new Map<string, asn1js.AsnType>();
+  const attrs = new Map<string, asn1jsT.AsnType>();
   for (const a of si.signedAttrs.attributes) if (a.values[0]) attrs.set(a.type, a.values[0]);
-  const str = (oid: string) => { const v = attrs.get(oid) as asn1js.PrintableString | undefined; return v?.valueBlock && 'value' in v.valueBlock ? String((v.valueBlock as { value: string }).value) : undefined; };
-  const oct = (oid: string) => { const v = attrs.get(oid) as asn1js.OctetString | undefined; return v?.valueBlock?.valueHexView ? Buffer.from(v.valueBlock.valueHexView) : undefined; };
+  const str = (oid: string) => { const v = attrs.get(oid) as asn1jsT.PrintableString | undefined; return v?.valueBlock && 'value' in v.valueBlock ? String((v.valueBlock as { value: string }).value) : undefined; };
+  const oct = (oid: string) => { const v = attrs.get(oid) as asn1jsT.OctetString | undefined; return v?.valueBlock?.valueHexView ? Buffer.from(v.valueBlock.valueHexView) : undefined; };
   // the signature: over the signed attributes as a SET, by one of the CA's certificates
   const forms: Buffer[] = [];
   if (si.signedAttrs.encodedValue?.byteLength) forms.push(Buffer.from(new Uint8Array(si.signedAttrs.encodedValue)));
@@ -297,13 +301,13 @@ function readCertRepUnsafe(b: Buffer, o: { signers: X509Certificate[]; key: KeyO
   const hashName = si.digestAlgorithm.algorithmId === OID.sha1 ? 'sha1' : si.digestAlgorithm.algorithmId === OID.sha256 ? 'sha256' : undefined;
   if (!hashName) throw new ScepMsgError(`the CA signs with a digest we do not know (${si.digestAlgorithm.algorithmId})`);
   const sigValue = Buffer.from(si.signature.valueBlock.valueHexView);
-  const embedded = (sd.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate).flatMap(c => parseCertificates(Buffer.from(c.toSchema().toBER(false))));
+  const embedded = (sd.certificates ?? []).filter((c): c is pkijsT.Certificate => c instanceof pkijs.Certificate).flatMap(c => parseCertificates(Buffer.from(c.toSchema().toBER(false))));
   const candidates = [...o.signers, ...embedded.filter(e => o.signers.some(s => e.checkIssued(s) && e.verify(s.publicKey)))];
   const ok = candidates.some(c => forms.some(d => { try { return createVerify(hashName).update(d).verify(c.publicKey, sigValue); } catch { return false; } }));
   if (!ok) throw new ScepMsgError('the CA\'s answer is not signed by the CA');
   const econtent = sd.encapContentInfo.eContent;
   const content = econtent ? (econtent.idBlock.isConstructed
-    ? Buffer.concat((econtent.valueBlock as unknown as { value: asn1js.OctetString[] }).value.map(p => Buffer.from(p.valueBlock.valueHexView)))
+    ? Buffer.concat((econtent.valueBlock as unknown as { value: asn1jsT.OctetString[] }).value.map(p => Buffer.from(p.valueBlock.valueHexView)))
     : Buffer.from(econtent.valueBlock.valueHexView)) : Buffer.alloc(0);
   const md = oct(OID.messageDigest);
   if (md && !md.equals(createHash(hashName).update(content).digest())) throw new ScepMsgError('the CA\'s answer does not match its digest');

@@ -6,8 +6,12 @@
 import http from 'node:http';
 import { parseCertificates } from './certs.js';
 import type { X509Certificate } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import type * as asn1jsT from 'asn1js';
+import type * as pkijsT from 'pkijs';
+import { lazy } from '../util/lazy.js';
+
+const asn1js = lazy<typeof asn1jsT>('asn1js');
+const pkijs = lazy<typeof pkijsT>('pkijs');
 
 export const SCEP_LIMITS = { bytes: 1024 * 1024, timeoutMs: 10_000 };
 

@@ -6,8 +6,8 @@
  * certificates`).
  */
 import { X509Certificate, KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import type * as asn1jsT from 'asn1js';
+import type * as pkijsT from 'pkijs';
 import type { RouterFiles } from '../router/files.js';
 import { IKECERT } from '../router/files.js';
 import type { IkePolicyModel, RouterModel } from '../config/model.js';
@@ -20,6 +20,10 @@ export const LDAP_REFRESH_MS = 3600_000;
 /** a certificate's subject as an LDAP DN: the most specific RDN first ("ou=SCEP CA,o=x,c=US") */
 export const ldapDn = (c: X509Certificate) => c.subject.split('\n').filter(Boolean).reverse().map(l => { const i = l.indexOf('='); return `${l.slice(0, i).toLowerCase()}=${l.slice(i + 1).replace(/([,+"\\<>;=])/g, '\\$1')}`; }).join(',');
 import { parseDn } from './scep-msg.js';
+import { lazy } from '../util/lazy.js';
+
+const asn1js = lazy<typeof asn1jsT>('asn1js');
+const pkijs = lazy<typeof pkijsT>('pkijs');
 
 const SHORT: Record<string, string> = {
   '2.5.4.6': 'C', '2.5.4.10': 'O', '2.5.4.11': 'OU', '2.5.4.3': 'CN', '2.5.4.7': 'L', '2.5.4.8': 'ST',

@@ -7,8 +7,12 @@
  * a verdict with its reason out.
  */
 import { X509Certificate, createVerify } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import type * as asn1jsT from 'asn1js';
+import type * as pkijsT from 'pkijs';
+import { lazy } from '../util/lazy.js';
+
+const asn1js = lazy<typeof asn1jsT>('asn1js');
+const pkijs = lazy<typeof pkijsT>('pkijs');
 
 export interface Crl { issuer: string; thisUpdate: Date; nextUpdate?: Date; revoked: Map<string, Date>; source: string }
 /** a trusted CA: its certificate and the CRLs known for it (the `crl` file, the `ldap-url` server) */
@@ -34,7 +38,7 @@ export function parseCrl(b: Buffer, ca: X509Certificate, source: string): Crl {
   if (m) der = Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
   const a = asn1js.fromBER(new Uint8Array(der));
   if (a.offset === -1) throw new Error(`${source}: not a CRL (not DER or PEM)`);
-  let crl: pkijs.CertificateRevocationList;
+  let crl: pkijsT.CertificateRevocationList;
   try { crl = new pkijs.CertificateRevocationList({ schema: a.result }); } catch { throw new Error(`${source}: not a CRL`); }
   const hash = SIG_HASH[crl.signatureAlgorithm.algorithmId];
   if (!hash) throw new Error(`${source}: signed with an algorithm we do not know (${crl.signatureAlgorithm.algorithmId})`);
