@@ -40,11 +40,7 @@ export class ApiSession {
   private mayConfigure(): void {
     if (this.user.cls !== 'super-user') throw new RpcError(`permission denied: user ${this.user.name} (class ${this.user.cls}) may not change the configuration`, 'access-denied', 'protocol');
   }
-  private async pic(): Promise<PicSnapshot> {
-    const es: PicSnapshot = this.router.ipsec.snapshot ? await this.router.ipsec.snapshot() : { pic: '', drops: {} as PicSnapshot['drops'], encrypted: 0, decrypted: 0, restarts: 0, sas: [] };
-    const re = await this.router.reIpsec.snapshot();
-    return { ...es, sas: [...es.sas, ...re.sas] };
-  }
+  private pic(): Promise<PicSnapshot> { return this.router.picSnapshot(); }
 
   /** One RPC (the element inside `<rpc>`): the reply's body, or an RpcError. */
   async run(op: El): Promise<string> {

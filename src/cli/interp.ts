@@ -151,11 +151,7 @@ export class Interpreter {
   private ifNames = () => [...this.router.pfe.ifds.keys(), ...this.router.pfe.ifls.keys()].sort();
   private saNames = () => [...(this.router.model?.sas.keys() ?? [])];
   private filterNames = () => [...this.router.pfe.filters.keys()];
-  private async pic(): Promise<PicSnapshot> {
-    const es: PicSnapshot = this.router.ipsec.snapshot ? await this.router.ipsec.snapshot() : { pic: '', drops: {} as PicSnapshot['drops'], encrypted: 0, decrypted: 0, restarts: 0, sas: [] };
-    const re = await this.router.reIpsec.snapshot();
-    return { ...es, sas: [...es.sas, ...re.sas] };
-  }
+  private pic(): Promise<PicSnapshot> { return this.router.picSnapshot(); }
 
   /** Each ES PIC's own snapshot, by FPC/PIC. */
   private async picsByName(): Promise<Map<string, PicSnapshot>> {

@@ -15,7 +15,7 @@ import {
   CERT_X509_SIG, Pt, Xchg, N, NOTIFY_NAMES, Proto, DOI_IPSEC, IdType, DH_GROUPS, FLAG_ENCRYPTION, EXCHANGE_NAMES, ISAKMP_PORT, NATT_PORT, VID_RFC3947,
 } from './constants.js';
 import {
-  decodeHeader, decodePayloads, decodeSa, decodeId, decodeNotify, decodeDelete, encodeMessage, encodeId, encodeNotify, encodeDelete,
+  decodeHeader, decodePayloads, encodePayloads, decodeSa, decodeId, decodeNotify, decodeDelete, encodeMessage, encodeId, encodeNotify, encodeDelete,
   RawPayload, Header, HEADER_LEN, OutPayload,
 } from './codec.js';
 import { IkeSa, newCookie, pad } from './ike-sa.js';
@@ -919,7 +919,7 @@ export class Kmd {
       payloads.push({ type: Pt.KE, body: qm.gx });
     }
     payloads.push({ type: Pt.ID, body: selectorId(qm.ids.ci) }, { type: Pt.ID, body: selectorId(qm.ids.cr) });
-    const rest = encodePayloadsBody(payloads);
+    const rest = encodePayloads(payloads);
     const hash = K.hash1(ike.hashAlg, ike.keys!.a, mid, rest);
     this.qms.set(`${ike.key}/${mid}`, qm);
     this.trace(`-> ${intToIp(ike.peer)} Quick mode message 1 for ${t.saName}: ${t.proposals.map(describeIpsec).join(', ')}${t.pfsGroup ? `, PFS group${t.pfsGroup}` : ''}; ${describeSelector(qm.ids.ci)} <-> ${describeSelector(qm.ids.cr)}`);
@@ -1000,7 +1000,7 @@ export class Kmd {
         const life = Buffer.alloc(4); life.writeUInt32BE(this.toWire(chosen.ours.lifetimeSeconds));
         out.push({ type: Pt.N, body: encodeNotify({ doi: DOI_IPSEC, protocol: chosen.parts[chosen.parts.length - 1]!.protocol, spi: chosen.choice.peerSpi.esp ?? chosen.choice.peerSpi.ah!, type: N.RESPONDER_LIFETIME, data: Buffer.concat([attrs.subarray(0, 8), life]) }) });
       }
-      const hash = K.hash2(alg, a, hd.mid, qm.ni, encodePayloadsBody(out));
+      const hash = K.hash2(alg, a, hd.mid, qm.ni, encodePayloads(out));
       qm.lastRecv = Buffer.from(m);
       this.qms.set(qkey, qm);
       t.negotiating = hd.mid;
@@ -1159,7 +1159,7 @@ export class Kmd {
 
   private informationalOut(ike: IkeSa, payloads: OutPayload[]): void {
     const mid = randomBytes(4).readUInt32BE(0) || 1;
-    const rest = encodePayloadsBody(payloads);
+    const rest = encodePayloads(payloads);
     const hash = K.hash1(ike.hashAlg, ike.keys!.a, mid, rest);
     this.send(ike, ike.seal({ exchange: Xchg.INFORMATIONAL, mid }, [{ type: Pt.HASH, body: hash }, ...payloads]));
   }
@@ -1392,17 +1392,6 @@ export class Kmd {
   ikeSnapshot(): IkeSa[] { return [...this.ikeSas.values()]; }
 }
 
-function encodePayloadsBody(payloads: OutPayload[]): Buffer {
-  // the bytes of the payloads after HASH, as they will be sent (with generic headers and chaining)
-  const parts: Buffer[] = [];
-  payloads.forEach((p, i) => {
-    const g = Buffer.alloc(4);
-    g[0] = payloads[i + 1]?.type ?? Pt.NONE;
-    g.writeUInt16BE(4 + p.body.length, 2);
-    parts.push(g, p.body);
-  });
-  return Buffer.concat(parts);
-}
 
 const CERT_NOTIFIES = new Set<number>([N.INVALID_CERTIFICATE, N.INVALID_CERT_AUTHORITY, N.INVALID_ID_INFORMATION, N.INVALID_SIGNATURE, N.INVALID_CERT_ENCODING, N.CERTIFICATE_UNAVAILABLE, N.AUTHENTICATION_FAILED]);
 

@@ -162,6 +162,13 @@ export class Router {
     void this.pki.refreshLdap();
   }
 
+  /** Every SA of the ES PICs and of the Routing Engine (transport SAs), for `show` and the API. */
+  async picSnapshot(): Promise<PicSnapshot> {
+    const es: PicSnapshot = this.ipsec.snapshot ? await this.ipsec.snapshot() : { pic: '', drops: {} as PicSnapshot['drops'], encrypted: 0, decrypted: 0, restarts: 0, sas: [] };
+    const re = await this.reIpsec.snapshot();
+    return { ...es, sas: [...es.sas, ...re.sas] };
+  }
+
   /** Resolves when the router's ES PICs are online (their workers loaded). */
   async ready(): Promise<void> { await this.ipsec.ready?.(); }
 
