@@ -62,7 +62,8 @@ export const KMD_LIMITS = {
   retryBackoffMs: 5000,    // after a failed negotiation, traffic does not restart one before this
   rekeyGraceMs: 1000,      // an SA replaced by a rekey is deleted this long after the new one is in
   badSpiMs: 5000,          // at most one INVALID-SPI (or IKE start for one) per peer in this time
-  outboundDelayMs: 50,     // the initiator's new outbound SA waits this long after quick mode message 3
+  outboundDelayMs: 50,
+  expiryGraceMs: 10_000,   // an IKE SA past its hard lifetime lives on this long at most for a quick mode under way on it     // the initiator's new outbound SA waits this long after quick mode message 3
   keepaliveMs: 5_000,      // NAT keepalives (RFC 3948 4) when a NAT is before us (later JUNOS: nat-keepalive 5 s)
 };
 /**
@@ -70,6 +71,11 @@ export const KMD_LIMITS = {
  * the other side only if nothing new came by its later soft lifetime (so both do not at once).
  */
 export const SOFT = { initiator: 0.9, responder: 0.95 } as const;
+/**
+ * ...and at least this long (wall ms) before the hard lifetime, so that a negotiation (phase 1 and
+ * quick mode, a retransmission) fits before the old SA goes, even on a lab's faster clock.
+ */
+export const SOFT_MARGIN_MS = { initiator: 1500, responder: 750 } as const;
 
 /** Why a negotiation failed, for the diagnosis. */
 export type FailureKind = 'no-answer' | 'no-proposal' | 'auth' | 'cert' | 'proxy' | 'no-policy' | 'mode' | 'other';
@@ -150,6 +156,10 @@ export class Kmd {
   private fromWire(s: number): number { return s * this.rate; }
   private wireProps<T extends { lifetimeSeconds: number }>(props: T[]): T[] { return this.rate === 1 ? props : props.map(p => ({ ...p, lifetimeSeconds: this.toWire(p.lifetimeSeconds) })); }
   private life(): number { return this.host.clock?.() ?? this.host.now(); }
+  /** The soft lifetime of an SA of `ms` (lifetime clock) made now in `role`, on the lifetime clock. */
+  private softAt(life: number, ms: number, role: 'initiator' | 'responder'): number {
+    return life + Math.max(ms * 0.5, Math.min(ms * SOFT[role], ms - SOFT_MARGIN_MS[role] * this.rate));
+  }
   private drop(reason: string, detail?: string): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
     this.host.trace?.('ike', `dropped: ${reason}${detail ? ` (${detail})` : ''}`);
@@ -235,9 +245,10 @@ export class Kmd {
     if (!t.ike) return this.fail(t, `no IKE policy for the peer ${intToIp(t.peer)}`, 'no-policy');
     t.negotiating = -1;   // phase 1 first
     const go = (s: IkeSa) => this.startQuickMode(s, t);
-    const ready = this.ikeFor(t.peer);
-    if (ready) { go(ready); return; }
-    const pending = this.pendingIke(t.peer);
+    const ready = this.ikeFor(t.peer), pending = this.pendingIke(t.peer);
+    // an IKE SA past its soft lifetime is on its way out: when its successor is under way, quick
+    // mode waits for that one rather than race the old one's hard lifetime
+    if (ready && !(ready.rekeyed && pending)) { go(ready); return; }
     if (pending) { pending.waiting.push(() => go(pending)); return; }
     const s = this.startPhase1(t.peer, t.local, t.ike);
     if (s) s.waiting.push(() => go(s));
@@ -816,7 +827,7 @@ export class Kmd {
     sa.state = 'MATURED'; sa.maturedAt = now; sa.awaiting = false;
     const ms = sa.choice!.lifetimeSeconds * 1000;
     sa.expiresAt = life + ms;
-    sa.softAt = life + ms * SOFT[sa.role];
+    sa.softAt = this.softAt(life, ms, sa.role);
     sa.failure = undefined;
     this.contacted.add(sa.peer);
     this.failures.delete(sa.peer);
@@ -1105,7 +1116,7 @@ export class Kmd {
     const inbound = [...(inSpi.esp !== undefined && c.protocol === 'esp' ? [{ proto: 50, spi: inSpi.esp, dst: t.local }] : []), ...(inSpi.ah !== undefined ? [{ proto: 51, spi: inSpi.ah, dst: t.local }] : [])];
     const show = (x: { esp?: number; ah?: number }) => Object.entries(x).map(([p, v]) => `${p.toUpperCase()} 0x${(v as number).toString(16)}`).join(' ');
     const older = t.installed.slice();
-    const entry: Installed = { inSpi, outSpi, created: life, softAt: life + c.lifetimeSeconds * 1000 * SOFT[qm.role], lifetime: c.lifetimeSeconds, ike: ike.key, choice: c, role: qm.role };
+    const entry: Installed = { inSpi, outSpi, created: life, softAt: this.softAt(life, c.lifetimeSeconds * 1000, qm.role), lifetime: c.lifetimeSeconds, ike: ike.key, choice: c, role: qm.role };
     t.installed.push(entry);
     if (qm.role === 'responder') {
       // the initiator has its inbound SA since message 2: both directions at once
@@ -1125,7 +1136,7 @@ export class Kmd {
       const timer = setTimeout(() => { try { go(); } catch (e) { this.host.log(`KMD_PM_INTERNAL: ${(e as Error).message}`); } }, KMD_LIMITS.outboundDelayMs);
       timer.unref?.();
     }
-    this.trace(`SA ${t.saName}: ${show(inSpi)} in, ${show(outSpi)} out, ${qm.role}, soft lifetime ${Math.round(c.lifetimeSeconds * SOFT[qm.role])} s, hard ${c.lifetimeSeconds} s`, 'database');
+    this.trace(`SA ${t.saName}: ${show(inSpi)} in, ${show(outSpi)} out, ${qm.role}, soft lifetime ${Math.round((entry.softAt - life) / 1000)} s, hard ${c.lifetimeSeconds} s`, 'database');
     t.lastError = undefined; t.lastErrorKind = undefined; t.failedAt = undefined; t.upAt = now;
     ike.ipsecCreated++;
     const rekey = older.length > 0;
@@ -1325,6 +1336,11 @@ export class Kmd {
       }
       if (!s.matured) continue;
       if (s.expiresAt !== undefined && life >= s.expiresAt) {
+        // a quick mode under way on it ends first: the peer's last message must find it (bounded)
+        if ([...this.qms.values()].some(q => q.ike === s && !q.done) && now < (s.graceUntil ??= now + KMD_LIMITS.expiryGraceMs)) {
+          if (!s.graceTraced) { s.graceTraced = true; this.trace(`IKE SA ${hex(s.icookie)} with ${intToIp(s.peer)}: hard lifetime, kept until its quick mode ends`, 'timer'); }
+          continue;
+        }
         this.trace(`IKE SA ${hex(s.icookie)} with ${intToIp(s.peer)}: hard lifetime`, 'timer');
         this.deleteIke(s, 'hard lifetime expired');
         continue;
