@@ -7,6 +7,7 @@
  * PFE like any packet the router makes. re0 holds the router's addresses, kept in step with commits.
  */
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { loadAddon } from './tap.js';
 import type { Router } from '../router/router.js';
 import { intToIp } from '../net/ip.js';
@@ -15,13 +16,19 @@ export class ReStack {
   private tun: { start(cb: (frames: Buffer[]) => void): void; write(b: Buffer): boolean; close(): void };
   readonly counters = { toKernel: 0, fromKernel: 0, badSource: 0 };
   private applied = '';
+  private prelude: string[] = [];
 
   /** Enter the namespace at `netnsPath` (this thread for good) and open re0 there. */
   constructor(private router: Router, netnsPath: string) {
     const addon = loadAddon() as unknown as { setns(p: string): void; Tap: new (name: string, tun: boolean) => ReStack['tun'] };
     addon.setns(netnsPath);
+    // no IPv6 in this namespace (re0 would send neighbour discovery): /proc/sys/net is the calling
+    // thread's namespace, so this thread writes it, before re0 exists
+    for (const k of ['default', 'all']) {
+      try { writeFileSync(`/proc/sys/net/ipv6/conf/${k}/disable_ipv6`, '1'); } catch { /* no IPv6 in this kernel */ }
+    }
     this.tun = new addon.Tap('re0', true);
-    ip(['link', 'set', 're0', 'up', 'mtu', '1500']);
+    this.prelude = ['link set lo up', 'link set re0 up mtu 1500'];
     router.pfe.hostStack = pkt => { this.counters.toKernel++; this.tun.write(pkt); };
     this.tun.start(pkts => {
       for (const p of pkts) {
@@ -48,11 +55,11 @@ export class ReStack {
     if (first !== undefined) cmds.push(`route replace default dev re0 src ${intToIp(first)}`);
     const text = cmds.join('\n') + '\n';
     if (text === this.applied) return;
-    try { execFileSync('ip', ['-force', '-batch', '-'], { input: text, stdio: ['pipe', 'ignore', 'pipe'] }); this.applied = text; }
+    // one `ip` process: the first time it also brings up lo and re0
+    try { execFileSync('ip', ['-force', '-batch', '-'], { input: [...this.prelude, ''].join('\n') + text, stdio: ['pipe', 'ignore', 'pipe'] }); this.applied = text; this.prelude = []; }
     catch (e) { this.router.log.write('messages', 'kernel', `re0: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`); }
   }
 
   close(): void { this.router.pfe.hostStack = undefined; this.tun.close(); }
 }
 
-function ip(args: string[]): void { execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] }); }

@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, copyFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { repoRoot } from '../host/paths.js';
 import type { Topology, NodeSpec } from './topology.js';
@@ -91,15 +91,32 @@ function portsOf(t: Topology, node: string): Record<string, string> {
   return ports;
 }
 
+/** The router process's code: the one-file bundle of `npm run build`, or the compiled modules without it. */
+function routerMain(): string {
+  const bundle = join(repoRoot(), 'dist', 'bundle', 'router-main.js'), modules = join(repoRoot(), 'dist', 'src', 'daemon', 'router-main.js');
+  // a bundle older than the compiled modules (tsc run alone) would run yesterday's code
+  try { return statSync(bundle).mtimeMs >= statSync(modules).mtimeMs ? bundle : modules; } catch { return modules; }
+}
+
+/**
+ * The Routing Engine stacks (SCEP, NETCONF, ...) of these routers: a namespace each, made afresh at
+ * each start, all in one `ip` process; the router process brings up its loopback and re0 there.
+ */
+function reNamespaces(t: Topology, routers: NodeSpec[]): void {
+  const have = new Set(nsList());
+  const lines: string[][] = [];
+  for (const n of routers) {
+    const rns = reNs(t.name, n.name);
+    if (have.has(rns)) lines.push(['netns', 'del', rns]);
+    lines.push(['netns', 'add', rns]);
+  }
+  ipBatch(lines);
+}
+
 async function startRouter(t: Topology, n: NodeSpec, log: (s: string) => void): Promise<number> {
   const dir = runDir(t.name);
   for (const f of ['ready', 'pid', 'error']) rmSync(join(dir, `${n.name}.${f}`), { force: true });
-  // the Routing Engine's stack (SCEP, NETCONF, ...): a namespace of its own, made afresh at each start
   const rns = reNs(t.name, n.name);
-  if (nsList().includes(rns)) tryRun('ip', ['netns', 'del', rns]);
-  ip(['netns', 'add', rns]);
-  ip(['link', 'set', 'lo', 'up'], rns);
-  tryRun('ip', ['netns', 'exec', rns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
   const spec: RouterSpec = { lab: t.name, node: n.name, model: n.model!, pics: n.pics, ports: portsOf(t, n.name), startupConfig: n.startupConfig, runDir: dir, reNetns: rns, ...(n.clockRate ? { clockRate: n.clockRate } : {}) };
   const specFile = join(dir, `${n.name}.spec.json`);
   writeFileSync(specFile, JSON.stringify(spec, null, 2));
@@ -107,7 +124,7 @@ async function startRouter(t: Topology, n: NodeSpec, log: (s: string) => void): 
   // VROUTER_PROFILE=DIR: CPU profiles of each router process and its ES PIC workers (written at exit)
   const prof = process.env.VROUTER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.VROUTER_PROFILE}`] : [];
   if (process.env.VROUTER_NODE_FLAGS) prof.push(...process.env.VROUTER_NODE_FLAGS.split(' ').filter(Boolean));
-  const child = spawn('ip', ['netns', 'exec', labNs(t.name), process.execPath, ...prof, join(repoRoot(), 'dist', 'src', 'daemon', 'router-main.js'), specFile], { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn('ip', ['netns', 'exec', labNs(t.name), process.execPath, ...prof, routerMain(), specFile], { detached: true, stdio: ['ignore', out, out] });
   child.unref();
   closeSync(out);
   const end = Date.now() + 30000;
@@ -133,7 +150,11 @@ export async function up(t: Topology, log: (s: string) => void = () => {}): Prom
   if (isUp(t.name)) {
     const dead = deadRouters(t);
     if (!dead.length) throw new AlreadyUp(`lab ${t.name} is already up`);
-    for (const name of dead) { log(`restarting ${name} with its last committed configuration`); await startRouter(t, t.nodes.get(name)!, log); }
+    for (const name of dead) {
+      log(`restarting ${name} with its last committed configuration`);
+      reNamespaces(t, [t.nodes.get(name)!]);
+      await startRouter(t, t.nodes.get(name)!, log);
+    }
     return writeState(t);
   }
   const errs = checkConfigs(t);
@@ -180,6 +201,7 @@ export async function up(t: Topology, log: (s: string) => void = () => {}): Prom
     ipBatch(labCmds, lns);
     for (const [ns, cmds] of hostCmds) ipBatch(cmds, ns);
     const routers = [...t.nodes.values()].filter(n => n.kind !== 'linux');
+    reNamespaces(t, routers);
     await Promise.all(routers.map(n => startRouter(t, n, log)));
     for (const n of t.nodes.values()) {
       for (const line of n.exec) {

@@ -13,6 +13,7 @@ let built = false;
 export function buildOnce(): void {
   if (built) return;
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', ROOT], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(ROOT, 'scripts/bundle.mjs')], { stdio: 'inherit' });
   built = true;
 }
 
