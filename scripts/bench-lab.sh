@@ -3,7 +3,8 @@
 #   - seconds from `vrouter up --detach` to the first successful ping host-a -> host-b
 #   - memory per router process: RSS, PSS (shared pages of the node binary divided among the
 #     processes that map them) and private memory
-#   - ping round-trip time through the tunnel (20 pings) and iperf3 TCP throughput host-a -> host-b
+#   - ping round-trip time through the tunnel (20 pings) and iperf3 TCP throughput host-a -> host-b,
+#     five runs each: the median, the range and the spread ((max - min) / median; the goal is 15%)
 #   - the same for strongSwan 5.9 (kernel-libipsec), twice: host to host (scripts/strongswan-pair.sh)
 #     and in the lab's shape, a host behind each of two gateways (scripts/strongswan-gateways.sh),
 #     ESP 3des-cbc + hmac-md5-96; the ratios vrouter / strongSwan for both
@@ -47,6 +48,18 @@ iperf() { # iperf3 for $T seconds from namespace $1 to $2 (server in $3), bits p
   ip netns exec $1 iperf3 -c $2 -t $T -J | python3 -c "import json,sys; print(json.load(sys.stdin)['end']['sum_received']['bits_per_second'])"
 }
 
+RUNS=5
+iperf5() { # five iperf3 runs (arguments as iperf's, or a whole command after --): "median min max spread"
+  local xs=()
+  for i in $(seq $RUNS); do xs+=("$("$@")"); done
+  py "xs=sorted([$(IFS=,; echo "${xs[*]}")]); m=xs[len(xs)//2]; print(m, xs[0], xs[-1], (xs[-1]-xs[0])/m)"
+}
+say_bps() { # label, "median min max spread"
+  set -- "$1" $2
+  echo "$1: iperf3 TCP, $RUNS runs of $T s: median $(py "print(f'{$2/1e6:.1f}')") Mbit/s, range $(py "print(f'{$3/1e6:.1f}-{$4/1e6:.1f}')"), spread $(py "print(f'{$5*100:.0f}')")%"
+}
+ss_iperf() { ip netns exec ssB iperf3 -s -D -1; sleep 0.3; ip netns exec ssA iperf3 -B 10.56.1.1 -c 10.56.2.2 -t $T -J | python3 -c "import json,sys; print(json.load(sys.stdin)['end']['sum_received']['bits_per_second'])"; }
+
 t0=$(date +%s.%N)
 $V up $LAB --detach >/dev/null
 until ip netns exec gw-a-b-host-a ping -c 1 -W 0.2 10.2.2.2 >/dev/null 2>&1; do :; done
@@ -55,23 +68,22 @@ echo "vrouter: up --detach to first ping: $(py "print(f'{$t1 - $t0:.2f}')") s"
 for n in gw-a gw-b; do echo "vrouter: $n memory: $(mem $(pid_of $LAB $n)) (ES PIC worker included)"; done
 vr_rtt=$(ip netns exec gw-a-b-host-a ping -c 20 -i 0.1 -q 10.2.2.2 | awk -F/ '/rtt/ {print $5}')
 echo "vrouter: ping RTT host-a -> host-b: ${vr_rtt} ms (avg of 20)"
-vr_bps=$(iperf gw-a-b-host-a 10.2.2.2 gw-a-b-host-b)
-echo "vrouter: iperf3 TCP host-a -> host-b: $(py "print(f'{$vr_bps/1e6:.1f}')") Mbit/s"
+vr=$(iperf5 iperf gw-a-b-host-a 10.2.2.2 gw-a-b-host-b); vr_bps=${vr%% *}
+say_bps "vrouter: host-a -> host-b" "$vr"
 $V down $LAB >/dev/null
 
 bash scripts/strongswan-pair.sh up >/dev/null
 ss_rtt=$(ip netns exec ssA ping -c 20 -i 0.1 -q -I 10.56.1.1 10.56.2.2 | awk -F/ '/rtt/ {print $5}')
 echo "strongswan host to host: ping RTT: ${ss_rtt} ms (avg of 20)"
-ip netns exec ssB iperf3 -s -D -1; sleep 0.3
-ss_bps=$(ip netns exec ssA iperf3 -B 10.56.1.1 -c 10.56.2.2 -t $T -J | python3 -c "import json,sys; print(json.load(sys.stdin)['end']['sum_received']['bits_per_second'])")
-echo "strongswan host to host: iperf3 TCP: $(py "print(f'{$ss_bps/1e6:.1f}')") Mbit/s"
+ss=$(iperf5 ss_iperf); ss_bps=${ss%% *}
+say_bps "strongswan host to host" "$ss"
 bash scripts/strongswan-pair.sh down >/dev/null
 
 bash scripts/strongswan-gateways.sh up >/dev/null
 sg_rtt=$(ip netns exec ssHA ping -c 20 -i 0.1 -q 10.57.2.2 | awk -F/ '/rtt/ {print $5}')
 echo "strongswan gateways (the lab's shape): ping RTT: ${sg_rtt} ms (avg of 20)"
-sg_bps=$(iperf ssHA 10.57.2.2 ssHB)
-echo "strongswan gateways (the lab's shape): iperf3 TCP: $(py "print(f'{$sg_bps/1e6:.1f}')") Mbit/s"
+sg=$(iperf5 iperf ssHA 10.57.2.2 ssHB); sg_bps=${sg%% *}
+say_bps "strongswan gateways (the lab's shape)" "$sg"
 bash scripts/strongswan-gateways.sh down >/dev/null
 
 py "print(f'ratio vrouter/strongswan host to host: throughput={$vr_bps/$ss_bps:.2f} rtt={$vr_rtt/$ss_rtt:.2f}')"
