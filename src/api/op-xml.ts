@@ -7,7 +7,12 @@
 import type { Router } from '../router/router.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
 import { intToIp, prefixStr } from '../net/ip.js';
-import { el, tx } from './xml.js';
+import { el, tx, esc } from './xml.js';
+import { IKECERT } from '../router/files.js';
+import { certificateDatabase, oneLineDn, fingerprint, showFile } from '../pki/certs.js';
+
+const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
+const err = (wrapper: string, message: string) => el(wrapper, el('xnm:error', tx('message', message.replace(/^error: /, ''))));
 
 export interface OpRequest { rpc: string; args: Record<string, string | true> }
 
@@ -37,11 +42,27 @@ export function rpcForCommand(line: string): OpRequest | undefined {
   if (is('show', 'system', 'uptime')) return { rpc: 'get-system-uptime-information', args: {} };
   if (is('show', 'firewall')) return { rpc: 'get-firewall-information', args: w[2] === 'filter' && w[3] ? { 'filter-name': w[3] } : {} };
   if (is('show', 'pfe', 'statistics', 'traffic')) return { rpc: 'get-pfe-statistics', args: {} };
+  if (is('show', 'ipsec', 'certificates')) {
+    const a: Record<string, string | true> = {};
+    for (let i = 3; i < w.length; i++) {
+      const x = w[i]!;
+      if (x === 'crl' && w[i + 1]) { a['crl-name'] = w[++i]!; continue; }
+      if (['brief', 'detail'].includes(x)) a[x] = true; else a['serial-number'] = x;
+    }
+    return { rpc: a['crl-name'] !== undefined ? 'get-crl-information' : 'get-certificates-information', args: a };
+  }
+  if (is('show', 'log') && w[2]) return { rpc: 'get-log', args: { filename: w[2] } };
+  if (w[0] === 'file' && is('file', 'list')) {
+    const a: Record<string, string | true> = {};
+    for (const x of w.slice(2)) { if (x === 'detail') a.detail = true; else a.path = x; }
+    return { rpc: 'file-list', args: a };
+  }
+  if (w[0] === 'file' && is('file', 'show') && w[2]) return { rpc: 'file-show', args: { filename: w[2] } };
   return undefined;
 }
 
 export const OP_RPCS = ['get-interface-information', 'get-route-information', 'get-security-associations-information', 'get-ike-security-associations-information', 'get-chassis-inventory',
-  'get-system-uptime-information', 'get-firewall-information', 'get-pfe-statistics'];
+  'get-system-uptime-information', 'get-firewall-information', 'get-pfe-statistics', 'get-certificates-information', 'get-crl-information', 'get-log', 'file-list', 'file-show'];
 
 /** The reply's body for an operational RPC, or undefined if the RPC is not one of these. */
 export function opXml(r: Router, pic: PicSnapshot, req: OpRequest): string | undefined {
@@ -54,6 +75,11 @@ export function opXml(r: Router, pic: PicSnapshot, req: OpRequest): string | und
     case 'get-system-uptime-information': return uptime(r);
     case 'get-firewall-information': return firewall(r, typeof req.args['filter-name'] === 'string' ? req.args['filter-name'] : undefined);
     case 'get-pfe-statistics': return pfeStats(r);
+    case 'get-certificates-information': return certificates(r, req.args);
+    case 'get-crl-information': return crls(r, str(req.args['crl-name']));
+    case 'get-log': return log(r, str(req.args.filename));
+    case 'file-list': return fileList(r, str(req.args.path) ?? IKECERT, req.args.detail === true);
+    case 'file-show': return fileShow(r, str(req.args.filename));
     default: return undefined;
   }
 }
@@ -175,4 +201,73 @@ function pfeStats(r: Router): string {
     el('pfe-local-traffic-statistics', [tx('local-packets-input', r.pfe.local.in), tx('local-packets-output', r.pfe.local.out)]),
     el('pfe-discard-statistics', [...drops.map(([k, v]) => el('discard', [tx('reason', k), tx('count', v)])), tx('total-discards', drops.reduce((a, [, v]) => a + v, 0))]),
   ]);
+}
+
+/** `show ipsec certificates`: the same entries as the CLI's (local, CA and cached peer certificates). */
+function certificates(r: Router, a: Record<string, string | true>): string {
+  const all = certificateDatabase(r.files, [...r.pki.peers.values()].map(c => ({ name: c.peer, der: c.cert.raw })));
+  const serial = str(a['serial-number']);
+  const dec = (hex: string) => BigInt(`0x${hex}`).toString();
+  const list = serial ? all.filter(e => dec(e.cert.serialNumber) === serial || e.cert.serialNumber.replace(/^0+/, '').toLowerCase() === serial.replace(/^0x/, '').replace(/^0+/, '').toLowerCase()) : all;
+  if (serial && !list.length) return err('certificates-information', `no certificate with serial number ${serial}`);
+  return el('certificates-information', [tx('database', IKECERT), ...list.map(e => {
+    const c = e.cert, k = c.publicKey.asymmetricKeyDetails;
+    return el('certificate', [
+      tx('file-name', e.file), tx('certificate-type', e.kind), tx('serial-number', dec(c.serialNumber)),
+      ...(a.brief ? [tx('subject', oneLineDn(c.subject))] : [
+        tx('issuer', oneLineDn(c.issuer)), tx('subject', oneLineDn(c.subject)),
+        ...(c.subjectAltName ? [tx('alternate-subject', c.subjectAltName.replace(/IP Address:/g, '').replace(/DNS:/g, ''))] : []),
+        tx('not-before', c.validFrom), tx('not-after', c.validTo),
+        ...(a.detail ? [tx('public-key-algorithm', c.publicKey.asymmetricKeyType?.toUpperCase() ?? '?'), tx('public-key-length', k?.modulusLength ?? 0),
+          tx('fingerprint-sha1', fingerprint(c.raw, 'sha1')), tx('fingerprint-md5', fingerprint(c.raw, 'md5'))] : []),
+      ]),
+    ]);
+  })], { style: a.brief ? 'brief' : a.detail ? 'detail' : 'normal' });
+}
+
+/** `show ipsec certificates crl NAME`: a profile's CRLs (or one by its file or URL) and their entries. */
+function crls(r: Router, name: string | undefined): string {
+  const sel = r.pki.crlList().filter(c => c.profile === name || c.source === name);
+  if (!name || !sel.length) return err('crl-information', `no CRL ${name ?? ''} (a certification-authority profile with crl or ldap-url, or its file)`);
+  return el('crl-information', sel.map(c => el('crl', [
+    tx('crl-source', c.source), tx('ca-profile-name', c.profile),
+    ...(!c.crl ? [tx('crl-status', 'not available'), tx('crl-error', c.error ?? 'unknown')] : [
+      tx('crl-status', 'available'), tx('issuer', oneLineDn(c.crl.issuer)), tx('this-update', c.crl.thisUpdate.toUTCString()),
+      tx('next-update', c.crl.nextUpdate ? c.crl.nextUpdate.toUTCString() : 'none'),
+      ...(c.error ? [tx('crl-error', c.error)] : []),
+      tx('revoked-certificate-count', c.crl.revoked.size),
+      ...[...c.crl.revoked].sort((x, y) => (BigInt(`0x${x[0]}`) < BigInt(`0x${y[0]}`) ? -1 : 1))
+        .map(([serial, at]) => el('revoked-certificate', [tx('serial-number', BigInt(`0x${serial}`).toString()), tx('revocation-date', at.toUTCString())])),
+    ]),
+  ])));
+}
+
+/** `show log FILE`: JUNOS answers `<get-log>` with the file's text in `<file-content>`. */
+function log(r: Router, name: string | undefined): string {
+  const lines = name ? r.log.read(name) : undefined;
+  if (!lines) return err('file-content', `could not resolve file: ${name ?? ''}`);
+  return el('file-content', esc(lines.map(x => x + '\n').join('')), { filename: name });
+}
+
+/** `file list PATH [detail]` as `<directory-list>`; private keys are listed (never shown) with owner-only permissions. */
+function fileList(r: Router, path: string, detail: boolean): string {
+  try {
+    const dir = r.files.resolve(path);
+    const list = r.files.list(dir);
+    return el('directory-list', el('directory', list.map(f => el('file-information', [
+      tx('file-name', f.name + (f.dir ? '/' : '')),
+      ...(detail ? [tx('file-permissions', f.dir ? 'drwxr-xr-x' : f.secret ? '-rw-------' : '-rw-r--r--'), tx('file-owner', 'root'), tx('file-size', f.size),
+        tx('file-date', f.mtime.toISOString().slice(0, 16).replace('T', ' '))] : []),
+      ...(f.dir ? [el('file-directory')] : []),
+    ])), { name: dir }), { 'root-path': dir });
+  } catch (e) { return err('directory-list', (e as Error).message); }
+}
+
+/** `file show FILE` as `<file-content>` (a private key is refused). */
+function fileShow(r: Router, name: string | undefined): string {
+  if (!name) return err('file-content', 'the file name is missing');
+  try {
+    const text = showFile(r.files, name);
+    return el('file-content', esc(text), { filename: name });
+  } catch (e) { return err('file-content', (e as Error).message); }
 }

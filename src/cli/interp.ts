@@ -329,13 +329,7 @@ export class Interpreter {
             name: 'show', help: 'Show file contents', arg: { name: '<filename>', help: 'Name of file', required: true },
             run: (p, io) => {
               try {
-                if (r.files.isSecret(p.arg!)) { io.write(`error: ${p.arg} holds a private key: not shown\n`); return; }
-                const b = r.files.read(p.arg!);
-                const binary = b.subarray(0, 512).some(c => c === 0 || (c < 9) || (c > 13 && c < 32));
-                if (!binary) { io.write(b.toString('utf8') + (b.length && b[b.length - 1] !== 10 ? '\n' : '')); return; }
-                // a DER certificate: its fields; any other binary file: its size
-                const certs = pki.parseCertificates(b);
-                io.write(certs.length ? pki.showCertificates(certs.map(c => ({ file: p.arg!, cert: c, kind: c.ca ? 'CA' as const : 'local' as const })), 'detail') : `${p.arg}: binary file, ${b.length} bytes\n`);
+                io.write(pki.showFile(r.files, p.arg!));
               } catch (e) { io.write(`${(e as Error).message}\n`); }
             },
           },

@@ -114,3 +114,13 @@ export function showCrls(list: Array<{ profile: string; source: string; crl?: { 
   }
   return out.join('\n');
 }
+
+/** `file show PATH`: a text file as it is; a certificate (DER) by its fields; other binary files by their size. */
+export function showFile(files: RouterFiles, path: string): string {
+  if (files.isSecret(path)) throw new PkiError(`error: ${path} holds a private key: not shown`);
+  const b = files.read(path);
+  const binary = b.subarray(0, 512).some(c => c === 0 || (c < 9) || (c > 13 && c < 32));
+  if (!binary) return b.toString('utf8') + (b.length && b[b.length - 1] !== 10 ? '\n' : '');
+  const certs = parseCertificates(b);
+  return certs.length ? showCertificates(certs.map(c => ({ file: path, cert: c, kind: c.ca ? 'CA' as const : 'local' as const })), 'detail') : `${path}: binary file, ${b.length} bytes\n`;
+}
