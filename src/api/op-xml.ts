@@ -9,7 +9,7 @@ import type { PicSnapshot } from '../../pics/es/core.js';
 import { intToIp, prefixStr } from '../net/ip.js';
 import { el, tx, esc } from './xml.js';
 import { IKECERT } from '../router/files.js';
-import { certificateDatabase, oneLineDn, fingerprint, showFile } from '../pki/certs.js';
+import { certificateDatabase, oneLineDn, fingerprint, showFile, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
 
 const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
 const err = (wrapper: string, message: string) => el(wrapper, el('xnm:error', tx('message', message.replace(/^error: /, ''))));
@@ -208,7 +208,7 @@ function certificates(r: Router, a: Record<string, string | true>): string {
   const all = certificateDatabase(r.files, [...r.pki.peers.values()].map(c => ({ name: c.peer, der: c.cert.raw })));
   const serial = str(a['serial-number']);
   const dec = (hex: string) => BigInt(`0x${hex}`).toString();
-  const list = serial ? all.filter(e => dec(e.cert.serialNumber) === serial || e.cert.serialNumber.replace(/^0+/, '').toLowerCase() === serial.replace(/^0x/, '').replace(/^0+/, '').toLowerCase()) : all;
+  const list = bySerial(all, serial);
   if (serial && !list.length) return err('certificates-information', `no certificate with serial number ${serial}`);
   return el('certificates-information', [tx('database', IKECERT), ...list.map(e => {
     const c = e.cert, k = c.publicKey.asymmetricKeyDetails;
@@ -227,7 +227,7 @@ function certificates(r: Router, a: Record<string, string | true>): string {
 
 /** `show ipsec certificates crl NAME`: a profile's CRLs (or one by its file or URL) and their entries. */
 function crls(r: Router, name: string | undefined): string {
-  const sel = r.pki.crlList().filter(c => c.profile === name || c.source === name);
+  const sel = crlsNamed(r.pki.crlList(), name);
   if (!name || !sel.length) return err('crl-information', `no CRL ${name ?? ''} (a certification-authority profile with crl or ldap-url, or its file)`);
   return el('crl-information', sel.map(c => el('crl', [
     tx('crl-source', c.source), tx('ca-profile-name', c.profile),
@@ -236,8 +236,7 @@ function crls(r: Router, name: string | undefined): string {
       tx('next-update', c.crl.nextUpdate ? c.crl.nextUpdate.toUTCString() : 'none'),
       ...(c.error ? [tx('crl-error', c.error)] : []),
       tx('revoked-certificate-count', c.crl.revoked.size),
-      ...[...c.crl.revoked].sort((x, y) => (BigInt(`0x${x[0]}`) < BigInt(`0x${y[0]}`) ? -1 : 1))
-        .map(([serial, at]) => el('revoked-certificate', [tx('serial-number', BigInt(`0x${serial}`).toString()), tx('revocation-date', at.toUTCString())])),
+      ...revokedInOrder(c.crl.revoked).map(([serial, at]) => el('revoked-certificate', [tx('serial-number', serial), tx('revocation-date', at.toUTCString())])),
     ]),
   ])));
 }

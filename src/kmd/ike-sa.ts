@@ -34,7 +34,7 @@ export class IkeSa {
   /** lifetimes on kmd's lifetime clock: the soft one starts a new IKE SA, the hard one ends this one */
   expiresAt?: number; softAt?: number; rekeyed?: boolean;
   /** past its hard lifetime, kept until then (monotonic ms) for a quick mode still under way on it */
-  graceUntil?: number; graceTraced?: boolean;
+  graceUntil?: number;
   /** replaced by a newer IKE SA: deleted (DELETE to the peer) at this time */
   retireAt?: number;
   /** the ID payload bodies of both sides (Aggressive mode: HASH_I covers the initiator's) */

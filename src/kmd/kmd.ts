@@ -62,8 +62,8 @@ export const KMD_LIMITS = {
   retryBackoffMs: 5000,    // after a failed negotiation, traffic does not restart one before this
   rekeyGraceMs: 1000,      // an SA replaced by a rekey is deleted this long after the new one is in
   badSpiMs: 5000,          // at most one INVALID-SPI (or IKE start for one) per peer in this time
-  outboundDelayMs: 50,
-  expiryGraceMs: 10_000,   // an IKE SA past its hard lifetime lives on this long at most for a quick mode under way on it     // the initiator's new outbound SA waits this long after quick mode message 3
+  outboundDelayMs: 50,     // the initiator's new outbound SA waits this long after quick mode message 3
+  expiryGraceMs: 10_000,   // an IKE SA past its hard lifetime lives on this long at most for a quick mode under way on it
   keepaliveMs: 5_000,      // NAT keepalives (RFC 3948 4) when a NAT is before us (later JUNOS: nat-keepalive 5 s)
 };
 /**
@@ -1337,9 +1337,12 @@ export class Kmd {
       if (!s.matured) continue;
       if (s.expiresAt !== undefined && life >= s.expiresAt) {
         // a quick mode under way on it ends first: the peer's last message must find it (bounded)
-        if ([...this.qms.values()].some(q => q.ike === s && !q.done) && now < (s.graceUntil ??= now + KMD_LIMITS.expiryGraceMs)) {
-          if (!s.graceTraced) { s.graceTraced = true; this.trace(`IKE SA ${hex(s.icookie)} with ${intToIp(s.peer)}: hard lifetime, kept until its quick mode ends`, 'timer'); }
-          continue;
+        if ([...this.qms.values()].some(q => q.ike === s && !q.done)) {
+          if (s.graceUntil === undefined) {
+            s.graceUntil = now + KMD_LIMITS.expiryGraceMs;
+            this.trace(`IKE SA ${hex(s.icookie)} with ${intToIp(s.peer)}: hard lifetime, kept until its quick mode ends`, 'timer');
+          }
+          if (now < s.graceUntil) continue;
         }
         this.trace(`IKE SA ${hex(s.icookie)} with ${intToIp(s.peer)}: hard lifetime`, 'timer');
         this.deleteIke(s, 'hard lifetime expired');

@@ -150,11 +150,8 @@ export async function up(t: Topology, log: (s: string) => void = () => {}): Prom
   if (isUp(t.name)) {
     const dead = deadRouters(t);
     if (!dead.length) throw new AlreadyUp(`lab ${t.name} is already up`);
-    for (const name of dead) {
-      log(`restarting ${name} with its last committed configuration`);
-      reNamespaces(t, [t.nodes.get(name)!]);
-      await startRouter(t, t.nodes.get(name)!, log);
-    }
+    reNamespaces(t, dead.map(name => t.nodes.get(name)!));
+    for (const name of dead) { log(`restarting ${name} with its last committed configuration`); await startRouter(t, t.nodes.get(name)!, log); }
     return writeState(t);
   }
   const errs = checkConfigs(t);

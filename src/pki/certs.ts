@@ -70,9 +70,22 @@ export function certificateDatabase(files: RouterFiles, peers: Array<{ name: str
   return out;
 }
 
+/** The entries with a serial number given in decimal (as shown) or hex; all of them without one. */
+export function bySerial(entries: CertEntry[], serial?: string): CertEntry[] {
+  if (!serial) return entries;
+  return entries.filter(e => e.cert.serialNumber.replace(/^0+/, '').toLowerCase() === serial.replace(/^0x/, '').replace(/^0+/, '').toLowerCase() || BigInt(`0x${e.cert.serialNumber}`).toString() === serial);
+}
+
+type CrlItem = { profile: string; source: string; crl?: { issuer: string; thisUpdate: Date; nextUpdate?: Date; revoked: Map<string, Date> }; error?: string };
+/** A profile's CRLs, or one by its file or URL. */
+export const crlsNamed = <T extends CrlItem>(list: T[], name: string | undefined): T[] => list.filter(c => c.profile === name || c.source === name);
+/** A CRL's revoked serial numbers (decimal) in order, with their dates. */
+export const revokedInOrder = (revoked: Map<string, Date>): Array<[string, Date]> =>
+  [...revoked].sort((a, b) => (BigInt(`0x${a[0]}`) < BigInt(`0x${b[0]}`) ? -1 : 1)).map(([serial, at]) => [BigInt(`0x${serial}`).toString(), at]);
+
 /** `show ipsec certificates [brief|detail] [serial]` */
 export function showCertificates(entries: CertEntry[], level: 'brief' | 'standard' | 'detail', serial?: string): string {
-  const list = serial ? entries.filter(e => e.cert.serialNumber.replace(/^0+/, '').toLowerCase() === serial.replace(/^0x/, '').replace(/^0+/, '').toLowerCase() || BigInt(`0x${e.cert.serialNumber}`).toString() === serial) : entries;
+  const list = bySerial(entries, serial);
   if (serial && !list.length) return `error: no certificate with serial number ${serial}\n`;
   const out: string[] = [];
   if (level === 'brief') {
@@ -99,8 +112,8 @@ export function showCertificates(entries: CertEntry[], level: 'brief' | 'standar
 }
 
 /** `show ipsec certificates crl NAME`: a profile's CRLs (or one by its file or URL), their entries. */
-export function showCrls(list: Array<{ profile: string; source: string; crl?: { issuer: string; thisUpdate: Date; nextUpdate?: Date; revoked: Map<string, Date> }; error?: string }>, name: string): string {
-  const sel = list.filter(c => c.profile === name || c.source === name);
+export function showCrls(list: CrlItem[], name: string): string {
+  const sel = crlsNamed(list, name);
   if (!sel.length) return `error: no CRL ${name} (a certification-authority profile with crl or ldap-url, or its file)\n`;
   const out: string[] = [];
   for (const c of sel) {
@@ -109,7 +122,7 @@ export function showCrls(list: Array<{ profile: string; source: string; crl?: { 
     out.push(`  Issuer: ${oneLineDn(c.crl.issuer)}`, `  This update: ${c.crl.thisUpdate.toUTCString()}`, `  Next update: ${c.crl.nextUpdate ? c.crl.nextUpdate.toUTCString() : 'none'}`);
     if (c.error) out.push(`  Last fetch failed: ${c.error}`);
     out.push(`  Revoked certificates: ${c.crl.revoked.size}`);
-    for (const [serial, at] of [...c.crl.revoked].sort((a, b) => (BigInt(`0x${a[0]}`) < BigInt(`0x${b[0]}`) ? -1 : 1))) out.push(`    Serial number: ${BigInt(`0x${serial}`)}, revoked ${at.toUTCString()}`);
+    for (const [serial, at] of revokedInOrder(c.crl.revoked)) out.push(`    Serial number: ${serial}, revoked ${at.toUTCString()}`);
     out.push('');
   }
   return out.join('\n');
