@@ -16,6 +16,9 @@ const SA2 = 'set security ipsec security-association sa2 manual direction bidire
 const IKE_PROP = 'set security ike proposal p1';
 /** A dynamic SA with its IPsec policy and proposal, not yet on an es- interface. */
 const DYN = (sa: string) => [`set security ipsec security-association ${sa} dynamic ipsec-policy pol`, 'set security ipsec policy pol proposals pr', 'set security ipsec proposal pr protocol esp', 'set security ipsec proposal pr encryption-algorithm 3des-cbc'];
+const AS = 'set routing-options autonomous-system 65000';
+/** a policy used by BGP, whose term t accepts */
+const PS = [AS, 'set protocols bgp group i type internal', 'set protocols bgp export p', 'set policy-options policy-statement p term t then accept'];
 const IKE_OK = [`${IKE_PROP} authentication-method pre-shared-keys`, `${IKE_PROP} authentication-algorithm sha1`, `${IKE_PROP} encryption-algorithm 3des-cbc`, `${IKE_PROP} dh-group group2`];
 
 function run(lines: string[], chassis = new Chassis('m10')) {
@@ -66,11 +69,11 @@ const ROWS: Row[] = [
   { name: 'filter input resolves', code: 'UNDEFINED_REF', bad: ['set interfaces fe-0/0/0 unit 0 family inet filter input nope'], good: ['set interfaces fe-0/0/0 unit 0 family inet filter input ipsec-decrypt-policy-filter'] },
   { name: 'filter output resolves', code: 'UNDEFINED_REF', bad: ['set interfaces fe-0/0/0 unit 0 family inet filter output nope'], good: [] },
   { name: 'unused definitions are warnings', code: 'UNUSED', severity: 'warning', bad: ['set firewall filter unused term t then accept'], good: [] },
-  { name: 'an SA under protocols bgp is not commit-checked', code: 'UNDEFINED_REF', bad: ['set interfaces es-0/1/0 unit 0 family inet ipsec-sa nope'], good: ['set protocols bgp group g neighbor 10.6.6.6 ipsec-sa not-defined-anywhere'] },
+  { name: 'an SA under protocols bgp is not commit-checked', code: 'UNDEFINED_REF', bad: ['set interfaces es-0/1/0 unit 0 family inet ipsec-sa nope'], good: ['set routing-options autonomous-system 65000', 'set protocols bgp group g neighbor 10.6.6.6 ipsec-sa not-defined-anywhere'] },
   { name: 'tunnel source is local', code: 'TUNNEL_SOURCE_NOT_LOCAL', bad: ['set interfaces es-0/1/0 unit 0 tunnel source 10.5.5.6'], good: [] },
   { name: 'IKE policy peer is a tunnel destination', code: 'IKE_PEER_NOT_TUNNEL', bad: [...IKE_OK, 'set security ike policy 10.9.9.9 proposals p1', 'set security ike policy 10.9.9.9 pre-shared-key ascii-text secret'], good: [...IKE_OK, 'set security ike policy 10.6.6.6 proposals p1', 'set security ike policy 10.6.6.6 pre-shared-key ascii-text secret'] },
   { name: 'es- interface needs a tunnel-mode SA', code: 'ES_SA_NOT_TUNNEL', bad: ['set security ipsec security-association manual-sa1 mode transport', 'delete firewall filter ipsec-encrypt-policy-filter term term1 then ipsec-sa', 'set firewall filter ipsec-encrypt-policy-filter term term1 then accept'], good: ['set security ipsec security-association manual-sa1 mode tunnel'] },
-  { name: 'transport mode is only for BGP', code: 'TRANSPORT_ONLY_BGP', bad: ['set security ipsec security-association t mode transport', `set security ipsec security-association t manual direction bidirectional protocol ah`, 'set security ipsec security-association t manual direction bidirectional spi 999', 'set security ipsec security-association t manual direction bidirectional authentication algorithm hmac-md5-96', 'set security ipsec security-association t manual direction bidirectional authentication key ascii-text 1234123412341234', 'set firewall filter ipsec-encrypt-policy-filter term t2 then ipsec-sa t'], good: ['set security ipsec security-association t mode transport', `set security ipsec security-association t manual direction bidirectional protocol ah`, 'set security ipsec security-association t manual direction bidirectional spi 999', 'set security ipsec security-association t manual direction bidirectional authentication algorithm hmac-md5-96', 'set security ipsec security-association t manual direction bidirectional authentication key ascii-text 1234123412341234', 'set protocols bgp group g neighbor 10.6.6.6 ipsec-sa t'] },
+  { name: 'transport mode is only for BGP', code: 'TRANSPORT_ONLY_BGP', bad: ['set security ipsec security-association t mode transport', `set security ipsec security-association t manual direction bidirectional protocol ah`, 'set security ipsec security-association t manual direction bidirectional spi 999', 'set security ipsec security-association t manual direction bidirectional authentication algorithm hmac-md5-96', 'set security ipsec security-association t manual direction bidirectional authentication key ascii-text 1234123412341234', 'set firewall filter ipsec-encrypt-policy-filter term t2 then ipsec-sa t'], good: ['set security ipsec security-association t mode transport', `set security ipsec security-association t manual direction bidirectional protocol ah`, 'set security ipsec security-association t manual direction bidirectional spi 999', 'set security ipsec security-association t manual direction bidirectional authentication algorithm hmac-md5-96', 'set security ipsec security-association t manual direction bidirectional authentication key ascii-text 1234123412341234', 'set routing-options autonomous-system 65000', 'set protocols bgp group g neighbor 10.6.6.6 ipsec-sa t'] },
   { name: 'es- interface needs an ES PIC', code: 'NO_ES_PIC', bad: ['set interfaces es-0/2/0 unit 0'], good: ['set interfaces es-0/1/0 unit 5'] },
   { name: 'ipsec-sa only on es- interfaces', code: 'NOT_ES_INTERFACE', bad: ['set interfaces fe-0/0/0 unit 0 family inet ipsec-sa manual-sa1'], good: [] },
   { name: 'es- with ipsec-sa needs a tunnel', code: 'ES_NEEDS_TUNNEL', bad: ['delete interfaces es-0/1/0 unit 0 tunnel destination'], good: [] },
@@ -86,7 +89,7 @@ const ROWS: Row[] = [
   { name: 'dynamic SAs are tunnel mode only', code: 'DYNAMIC_TRANSPORT', bad: [...DYN('d'), 'set security ipsec security-association d mode transport'], good: DYN('d') },
   { name: 'perfect-forward-secrecy needs keys', code: 'MISSING_STATEMENT', bad: [...DYN('d'), 'set security ipsec policy pol perfect-forward-secrecy'], good: [...DYN('d'), 'set security ipsec policy pol perfect-forward-secrecy keys group2'] },
   { name: 'a dynamic SA on an es- unit needs an IKE policy for its peer (warning)', code: 'DYNAMIC_SA_NO_IKE_POLICY', severity: 'warning', bad: [...DYN('d'), 'set interfaces es-0/1/0 unit 2 tunnel source 10.5.5.5', 'set interfaces es-0/1/0 unit 2 tunnel destination 10.8.8.8', 'set interfaces es-0/1/0 unit 2 family inet ipsec-sa d'], good: [...DYN('d'), ...IKE_OK, 'set interfaces es-0/1/0 unit 2 tunnel source 10.5.5.5', 'set interfaces es-0/1/0 unit 2 tunnel destination 10.8.8.8', 'set interfaces es-0/1/0 unit 2 family inet ipsec-sa d', 'set security ike policy 10.8.8.8 proposals p1', 'set security ike policy 10.8.8.8 pre-shared-key ascii-text secret'] },
-  { name: 'BGP uses only a transport-mode SA', code: 'BGP_SA_NOT_TRANSPORT', bad: ['set protocols bgp group g neighbor 10.6.6.6 ipsec-sa manual-sa1'], good: ['set protocols bgp group g neighbor 10.6.6.6 ipsec-sa elsewhere'] },
+  { name: 'BGP uses only a transport-mode SA', code: 'BGP_SA_NOT_TRANSPORT', bad: ['set protocols bgp group g neighbor 10.6.6.6 ipsec-sa manual-sa1'], good: ['set routing-options autonomous-system 65000', 'set protocols bgp group g neighbor 10.6.6.6 ipsec-sa elsewhere'] },
   { name: 'BGP uses only a manual SA', code: 'BGP_SA_NOT_MANUAL', bad: [...DYN('d'), 'set protocols bgp ipsec-sa d'], good: [...DYN('d')] },
   { name: 'enrollment-url is http://', code: 'URL_SCHEME', bad: ['set security certificates certification-authority ca enrollment-url ftp://ca.example'], good: ['set security certificates certification-authority ca enrollment-url http://ca.example/scep'] },
   { name: 'trace files: 2..1000', code: 'TRACE_FILES_RANGE', bad: ['set security traceoptions file kmd-trace files 1 size 10k'], good: ['set security traceoptions file kmd-trace files 2 size 10k'] },
@@ -96,6 +99,20 @@ const ROWS: Row[] = [
   { name: 'ldap-url is ldap://', code: 'URL_SCHEME', bad: ['set security certificates certification-authority ca ldap-url http://ldap.example'], good: ['set security certificates certification-authority ca ldap-url ldap://ldap.example'] },
   { name: 'pre-shared-keys policy needs a key', code: 'IKE_POLICY_NEEDS_PSK', bad: [...IKE_OK, 'set security ike policy 10.6.6.6 proposals p1'], good: [...IKE_OK, 'set security ike policy 10.6.6.6 proposals p1', 'set security ike policy 10.6.6.6 pre-shared-key hexadecimal 0102030abbcd'] },
   { name: 'local certificate has one source', code: 'CERT_LOCAL_ONE_SOURCE', bad: ['set security certificates local c load-key-file /tmp/a.pem', 'set security certificates local c certificate-key-string "-----BEGIN"'], good: ['set security certificates local c load-key-file /tmp/a.pem'] },
+  { name: 'BGP needs an AS', code: 'BGP_NEEDS_AS', bad: ['set protocols bgp group g type internal', 'set protocols bgp group g neighbor 10.6.6.6'], good: [AS, 'set protocols bgp group g type internal', 'set protocols bgp group g neighbor 10.6.6.6'] },
+  { name: 'an external peer needs peer-as', code: 'BGP_EXTERNAL_PEER_AS', bad: [AS, 'set protocols bgp group e type external', 'set protocols bgp group e neighbor 10.6.6.6'], good: [AS, 'set protocols bgp group e type external', 'set protocols bgp group e neighbor 10.6.6.6 peer-as 65002'] },
+  { name: 'peer-as inherited from the group', code: 'BGP_EXTERNAL_PEER_AS', bad: [AS, 'set protocols bgp group e type external', 'set protocols bgp group e neighbor 10.6.6.6'], good: [AS, 'set protocols bgp group e type external', 'set protocols bgp group e peer-as 65002', 'set protocols bgp group e neighbor 10.6.6.6'] },
+  { name: 'an external peer is in another AS', code: 'BGP_EXTERNAL_SAME_AS', bad: [AS, 'set protocols bgp group e type external', 'set protocols bgp group e neighbor 10.6.6.6 peer-as 65000'], good: [AS, 'set protocols bgp group e type external', 'set protocols bgp group e neighbor 10.6.6.6 peer-as 65001'] },
+  { name: 'an internal peer is in our AS', code: 'BGP_INTERNAL_OTHER_AS', bad: [AS, 'set protocols bgp group i type internal', 'set protocols bgp group i neighbor 10.6.6.6 peer-as 65001'], good: [AS, 'set protocols bgp group i type internal', 'set protocols bgp group i neighbor 10.6.6.6 peer-as 65000'] },
+  { name: 'a neighbor in one group', code: 'BGP_NEIGHBOR_TWICE', bad: [AS, 'set protocols bgp group i type internal', 'set protocols bgp group i neighbor 10.6.6.6', 'set protocols bgp group j type internal', 'set protocols bgp group j neighbor 10.6.6.6'], good: [AS, 'set protocols bgp group i type internal', 'set protocols bgp group i neighbor 10.6.6.6', 'set protocols bgp group j type internal', 'set protocols bgp group j neighbor 10.6.6.7'] },
+  { name: 'an undefined import policy', code: 'UNDEFINED_REF', bad: [AS, 'set protocols bgp group i type internal', 'set protocols bgp group i neighbor 10.6.6.6 import nope'], good: [AS, 'set protocols bgp group i type internal', 'set protocols bgp group i neighbor 10.6.6.6 import p', 'set policy-options policy-statement p then accept'] },
+  { name: 'an undefined prefix list', code: 'UNDEFINED_REF', bad: [AS, 'set protocols bgp group i type internal', 'set protocols bgp group i export p', 'set policy-options policy-statement p term t from prefix-list nope', 'set policy-options policy-statement p term t then accept'], good: [AS, 'set protocols bgp group i type internal', 'set protocols bgp group i export p', 'set policy-options prefix-list l 10.1.0.0/16', 'set policy-options policy-statement p term t from prefix-list l', 'set policy-options policy-statement p term t then accept'] },
+  { name: 'an unused policy is a warning', code: 'UNUSED', severity: 'warning', bad: ['set policy-options policy-statement p then accept'], good: [AS, 'set protocols bgp group i type internal', 'set protocols bgp export p', 'set policy-options policy-statement p then accept'] },
+  { name: 'route-filter with one match type', code: 'ROUTE_FILTER_ONE_MATCH', bad: [...PS, 'set policy-options policy-statement p term t from route-filter 10.0.0.0/8 exact', 'set policy-options policy-statement p term t from route-filter 10.0.0.0/8 orlonger'], good: [...PS, 'set policy-options policy-statement p term t from route-filter 10.0.0.0/8 orlonger'] },
+  { name: 'route-filter upto a longer length', code: 'ROUTE_FILTER_LENGTH', bad: [...PS, 'set policy-options policy-statement p term t from route-filter 10.0.0.0/16 upto /8'], good: [...PS, 'set policy-options policy-statement p term t from route-filter 10.0.0.0/16 upto /24'] },
+  { name: 'prefix-length-range in order', code: 'ROUTE_FILTER_LENGTH', bad: [...PS, 'set policy-options policy-statement p term t from route-filter 10.0.0.0/8 prefix-length-range /24-/16'], good: [...PS, 'set policy-options policy-statement p term t from route-filter 10.0.0.0/8 prefix-length-range /16-/24'] },
+  { name: 'accept or reject', code: 'POLICY_ACCEPT_REJECT', bad: [...PS, 'set policy-options policy-statement p term t then reject'], good: [...PS] },
+  { name: 'next-hop self or an address', code: 'POLICY_NEXT_HOP', bad: [...PS, 'set policy-options policy-statement p term t then next-hop peer'], good: [...PS, 'set policy-options policy-statement p term t then next-hop self'] },
   { name: 'manual or dynamic, not both', code: 'SA_BOTH_KINDS', bad: ['set security ipsec security-association manual-sa1 dynamic ipsec-policy x'], good: [] },
 ];
 
@@ -123,6 +140,28 @@ describe('commit checks', () => {
     const r = run(lines);
     expect(r.ok).toBe(true);
     expect(r.diagnostics.map(d => d.code)).toContain('DYNAMIC_SA_LIMIT');
+  });
+  it('compiles BGP with inheritance and policies in order', () => {
+    const m = run([AS, 'set routing-options router-id 10.5.5.5', 'set protocols bgp hold-time 30', 'set protocols bgp import a',
+      'set protocols bgp group e type external', 'set protocols bgp group e peer-as 65002', 'set protocols bgp group e export [ b a ]',
+      'set protocols bgp group e family inet unicast prefix-limit maximum 100', 'set protocols bgp group e family inet unicast prefix-limit teardown',
+      'set protocols bgp group e neighbor 10.6.6.6 description upstream', 'set protocols bgp group e neighbor 10.6.6.7 peer-as 65003', 'set protocols bgp group e neighbor 10.6.6.7 import b',
+      'set policy-options prefix-list l 10.1.0.0/16', 'set policy-options prefix-list l 10.2.0.0/16',
+      'set policy-options policy-statement a term t1 from protocol [ static direct ]', 'set policy-options policy-statement a term t1 from route-filter 10.0.0.0/8 upto /24',
+      'set policy-options policy-statement a term t1 then local-preference 200', 'set policy-options policy-statement a term t1 then accept', 'set policy-options policy-statement a then reject',
+      'set policy-options policy-statement b from prefix-list l', 'set policy-options policy-statement b then next-hop self']).model!.rpd!;
+    expect(m.autonomousSystem).toBe(65000);
+    expect(m.routerId).toBe(0x0a050505);
+    const [n6, n7] = m.neighbors;
+    expect(n6).toMatchObject({ text: '10.6.6.6', type: 'external', peerAs: 65002, holdTime: 30, import: ['a'], export: ['b', 'a'], description: 'upstream', prefixLimit: { maximum: 100, teardown: true } });
+    expect(n7).toMatchObject({ peerAs: 65003, import: ['b'] });
+    expect(m.prefixLists.get('l')!.length).toBe(2);
+    const a = m.policies.get('a')!;
+    expect(a.terms.map(t => t.name)).toEqual(['t1', '']);
+    expect(a.terms[0]!.from).toMatchObject({ protocol: ['static', 'direct'], routeFilters: [{ type: 'upto', lo: 8, hi: 24 }] });
+    expect(a.terms[0]!.then).toEqual({ accept: true, localPreference: 200 });
+    expect(a.terms[1]!.then).toEqual({ reject: true });
+    expect(m.policies.get('b')!.terms[0]!.then).toEqual({ nextHop: 'self' });
   });
   it('a failed check compiles nothing', () => {
     const r = run([`${SA} spi 1`]);

@@ -13,6 +13,7 @@ import { IFNAME_RE } from './schema.js';
 import type * as M from './model.js';
 import { ipToInt, parsePrefix, maskOf, intToIp } from '../net/ip.js';
 import { PORTS, PROTOCOLS } from '../net/names.js';
+import { checkRouting, compileRouting } from '../rpd/config.js';
 
 /** What the commit check needs to know of the hardware (implemented by chassis/). */
 export interface ChassisView {
@@ -23,7 +24,7 @@ export interface ChassisView {
 
 export interface CheckResult { ok: boolean; diagnostics: Diagnostic[]; model?: M.RouterModel }
 
-type RefType = 'filter' | 'security association' | 'IKE proposal' | 'IPsec proposal' | 'IPsec policy';
+type RefType = 'filter' | 'security association' | 'IKE proposal' | 'IPsec proposal' | 'IPsec policy' | 'policy' | 'prefix list';
 interface Place { path: string[]; statement: string }
 
 const KEY_SIZES: Record<string, number> = { 'hmac-md5-96': 16, 'hmac-sha1-96': 20, 'des-cbc': 8, '3des-cbc': 24 };
@@ -106,6 +107,7 @@ class Checker {
     this.ike();
     this.certificates();
     this.traceoptions();
+    checkRouting(this.root, { err: (c, p, st, ...a) => this.err(c, p, st, ...a), define: (t, n, pl) => this.define(t, n, pl), reference: (t, n, pl) => this.reference(t, n, pl), statementOf });
     this.resolve();
   }
 
@@ -643,6 +645,7 @@ export function compile(root: CNode): M.RouterModel {
     if (groupSa) model.bgp.push({ group: g.key!, ipsecSa: groupSa });
     for (const n of g.entries('neighbor')) model.bgp.push({ group: g.key!, neighbor: n.key!, ipsecSa: n.value('ipsec-sa') ?? groupSa });
   }
+  model.rpd = compileRouting(root);
   return model;
 }
 

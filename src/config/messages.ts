@@ -3,6 +3,15 @@
  * codes; golden files hold the wording.
  */
 export const MESSAGES = {
+  BGP_NEEDS_AS: 'autonomous-system must be configured under [edit routing-options] to run BGP',
+  BGP_EXTERNAL_PEER_AS: 'neighbor {0}: peer-as must be configured for an external peer',
+  BGP_EXTERNAL_SAME_AS: 'neighbor {0}: peer-as {1} is the local autonomous system; an external peer needs another AS',
+  BGP_INTERNAL_OTHER_AS: 'neighbor {0}: peer-as {1} differs from the local autonomous system {2} of an internal group',
+  BGP_NEIGHBOR_TWICE: 'neighbor {0} is already configured in group {1}',
+  ROUTE_FILTER_ONE_MATCH: 'route-filter: exactly one of exact, orlonger, longer, upto and prefix-length-range must be configured',
+  ROUTE_FILTER_LENGTH: 'route-filter: the prefix lengths do not fit the prefix',
+  POLICY_ACCEPT_REJECT: "'accept' and 'reject' are mutually exclusive",
+  POLICY_NEXT_HOP: "next-hop '{0}' must be 'self' or an IPv4 address",
   RANGE: 'value {0} is not within range ({1}..{2})',
   ONE_OF: 'value {0} must be one of {1}',
   UNDEFINED_REF: "Referenced {0} '{1}' is not defined",

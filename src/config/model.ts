@@ -4,6 +4,7 @@
  * the commit check.
  */
 import type { Prefix } from '../net/ip.js';
+import type { RpdModel } from '../rpd/config.js';
 
 export type EncAlg = 'des-cbc' | '3des-cbc';
 export type AuthAlg = 'hmac-md5-96' | 'hmac-sha1-96';
@@ -96,4 +97,6 @@ export interface RouterModel {
   };
   traceoptions?: { file?: { name: string; files?: number; size?: string; sizeBytes?: number }; flags: string[] };
   bgp: Array<{ group: string; neighbor?: string; ipsecSa?: string }>;
+  /** routing-options, protocols bgp, policy-options (rpd) */
+  rpd?: RpdModel;
 }

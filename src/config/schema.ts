@@ -121,6 +121,46 @@ const securityAssociation: Def = l('Define a security association', { t: 'word',
   mode: leaf('Define security association mode', en('tunnel', 'transport'), { dflt: 'tunnel' }),
 });
 
+const bgpCommon: Record<string, Def> = {
+  description: description(),
+  'peer-as': leaf('Autonomous system number of the peer', u(1, U32_MAX)),
+  'local-address': leaf('Address of local end of BGP session', { t: 'ipv4' }),
+  'hold-time': leaf('Hold time used when negotiating with a peer (seconds)', u(3, 65535), { dflt: '90' }),
+  import: leafList('Import policy', { t: 'word', what: 'policy-name' }),
+  export: leafList('Export policy', { t: 'word', what: 'policy-name' }),
+  'ipsec-sa': leaf('IPsec SA protecting the BGP sessions', { t: 'word', what: 'sa-name' }),
+  family: c('Protocol family for NLRIs in updates', {
+    inet: c('IPv4 NLRI parameters', {
+      unicast: c('Include unicast NLRIs', {
+        'prefix-limit': c('Limit maximum number of prefixes from a peer', {
+          maximum: leaf('Maximum number of prefixes accepted from a peer', u(1, U32_MAX)),
+          teardown: flag('Clear peer connection on reaching limit'),
+        }),
+      }),
+    }),
+  }),
+};
+
+const policyFrom: Def = c('Conditions to match the source of a route', {
+  protocol: leafList('Protocol from which route was learned', en('bgp', 'direct', 'local', 'static')),
+  neighbor: leafList('Neighboring router', { t: 'ipv4' }),
+  'prefix-list': leafList('List of prefixes', { t: 'word', what: 'prefix-list-name' }),
+  'route-filter': l('Routes to match', { t: 'prefix' }, {
+    exact: flag('Exactly match the prefix length'),
+    orlonger: flag('Mask length is greater than or equal to the prefix length'),
+    longer: flag('Mask length is greater than the prefix length'),
+    upto: leaf('Mask length is from the prefix length to this length', { t: 'word', what: '/prefix-length' }),
+    'prefix-length-range': leaf('Mask length is in this range', { t: 'word', what: '/prefix-length2-/prefix-length3' }),
+  }, { oneLine: true }),
+});
+const policyThen: Def = c('Actions to take if the \'from\' and \'to\' conditions match', {
+  accept: flag('Accept a route'),
+  reject: flag('Reject a route'),
+  'next-hop': leaf('Set the address of the next-hop router', { t: 'word', what: 'self | address' }),
+  'local-preference': leaf('Local preference associated with a route', u(0, U32_MAX)),
+  metric: leaf('Metric value (MED)', u(0, U32_MAX)),
+}, { oneLine: true });
+
 export const ROOT: Def = c('configuration', {
   system: c('System parameters', {
     'host-name': leaf('Hostname for this router', WORD),
@@ -151,7 +191,8 @@ export const ROOT: Def = c('configuration', {
     filter: l('Define an IPv4 firewall filter', { t: 'word', what: 'filter-name' }, { term }),
   }),
   'routing-options': c('Protocol-independent routing option configuration', {
-    'autonomous-system': leaf('Autonomous system number', u(1, 65535)),
+    'autonomous-system': leaf('Autonomous system number', u(1, U32_MAX)),
+    'router-id': leaf('Router identifier', { t: 'ipv4' }),
     static: c('Static routes', {
       route: l('Static route', { t: 'prefix' }, {
         'next-hop': leafList('Next hop to destination', { t: 'nexthop' }),
@@ -162,18 +203,22 @@ export const ROOT: Def = c('configuration', {
   }),
   protocols: c('Routing protocol configuration', {
     bgp: c('BGP options', {
-      'ipsec-sa': leaf('IPsec SA protecting every BGP session', { t: 'word', what: 'sa-name' }),
+      ...bgpCommon,
       group: l('Define a peer group', { t: 'word', what: 'group-name' }, {
+        ...bgpCommon,
         type: leaf('Type of peer group', en('internal', 'external')),
-        'peer-as': leaf('Autonomous system number of the peer', u(1, 65535)),
-        'local-address': leaf('Address of local end of BGP session', { t: 'ipv4' }),
-        'ipsec-sa': leaf('IPsec SA protecting the sessions of this group', { t: 'word', what: 'sa-name' }),
-        neighbor: l('Configure a neighbor', { t: 'ipv4' }, {
-          description: description(),
-          'peer-as': leaf('Autonomous system number of the peer', u(1, 65535)),
-          'ipsec-sa': leaf('IPsec SA protecting this BGP session', { t: 'word', what: 'sa-name' }),
-        }),
+        neighbor: l('Configure a neighbor', { t: 'ipv4' }, { ...bgpCommon }),
       }),
+    }),
+  }),
+  'policy-options': c('Routing policy option configuration', {
+    'prefix-list': l('Define a prefix list', { t: 'word', what: 'prefix-list-name' }, {
+      '*': l('Address prefix', { t: 'prefix' }, {}),
+    }),
+    'policy-statement': l('Routing policy', { t: 'word', what: 'policy-name' }, {
+      term: l('Policy term', { t: 'word', what: 'term-name' }, { from: policyFrom, then: policyThen }),
+      from: policyFrom,
+      then: policyThen,
     }),
   }),
   security: c('Security configuration', {
