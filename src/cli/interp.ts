@@ -10,6 +10,7 @@ import * as pki from '../pki/certs.js';
 import { enroll, ENROLL_OPTS } from '../pki/enroll.js';
 import { splitWords, splitPipes, matchPrefix, CliError, Word, commonPrefix } from './words.js';
 import * as show from './show.js';
+import * as rpdShow from '../rpd/show.js';
 import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
 import { showConfig, showSet } from '../config/display.js';
 import { lookup, applyWords, SyntaxError_, CNode, Pos } from '../config/tree.js';
@@ -211,7 +212,17 @@ export class Interpreter {
               else io.write(show.interfacesDetail(r, p.arg, p.flags.has('extensive') || p.flags.has('detail'), await this.picsByName()));
             },
           },
-          { name: 'route', help: 'Show routing table information', arg: { name: '<destination>', help: 'IP address and optional prefix length of destination' }, run: (p, io) => io.write(show.routes(r, p.arg)) },
+          {
+            name: 'route', help: 'Show routing table information', arg: { name: '<destination>', help: 'IP address and optional prefix length of destination' },
+            flags: [{ name: 'protocol', help: 'Name of protocol', arg: '<protocol>' }, { name: 'receive-protocol', help: 'Routes received from a protocol peer', arg: '<protocol>' }, { name: 'advertising-protocol', help: 'Routes advertised to a protocol peer', arg: '<protocol>' }],
+            run: (p, io) => io.write(rpdShow.routeCommand(r, p.opts, p.arg) ?? show.routes(r, p.arg)),
+          },
+          {
+            name: 'bgp', help: 'Show BGP information', sub: [
+              { name: 'summary', help: 'Show BGP summary information', run: (_p, io) => io.write(rpdShow.bgpSummary(r.rpd)) },
+              { name: 'neighbor', help: 'Show BGP neighbor information', arg: { name: '<address>', help: 'IP address of the neighbor' }, run: (p, io) => io.write(rpdShow.bgpNeighbor(r.rpd, p.arg)) },
+            ],
+          },
           {
             name: 'firewall', help: 'Show firewall information',
             flags: [{ name: 'filter', help: 'Name of filter', arg: '<filter-name>' }],
@@ -337,6 +348,10 @@ export class Interpreter {
       },
       {
         name: 'clear', help: 'Clear information in the system', sub: [
+          { name: 'bgp', help: 'Clear BGP information', sub: [{
+            name: 'neighbor', help: 'Clear BGP neighbor sessions', arg: { name: '<address>', help: 'IP address of the neighbor' },
+            run: (p, io) => { const n = rpdShow.clearNeighbor(r.rpd, p.arg); if (n) io.write(n); },
+          }] },
           { name: 'ipsec', help: 'Clear IP Security information', sub: [{
             name: 'security-associations', help: 'Clear IPsec security associations',
             arg: { name: '<sa-name>', help: 'Name of security association', complete: this.saNames },

@@ -9,6 +9,7 @@ import { intToIp, ipToInt, maskOf, parsePrefix, prefixStr } from '../net/ip.js';
 import { isPrefix } from '../config/schema.js';
 import { macStr } from '../net/ethernet.js';
 import { RouteTable, Route } from '../pfe/routes.js';
+import { bgpRouteLines } from '../rpd/show.js';
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 const lpad = (s: string | number, n: number) => String(s).padStart(n);
@@ -144,6 +145,8 @@ export function routes(r: Router, prefix?: string): string {
   const hidden = r.pfe.hiddenRoutes.length;
   const out = ['', `inet.0: ${all.length} destinations, ${all.length + hidden} routes (${all.length} active, 0 holddown, ${hidden} hidden)`, '+ = Active Route, - = Last Active, * = Both', ''];
   for (const rt of list) {
+    const bgp = rt.protocol === 'BGP' ? r.rpd.rib.active(rt.prefix) : undefined;
+    if (bgp?.bgp) { const [first, ...rest] = bgpRouteLines(r.rpd, bgp, true); out.push(`${pad(prefixStr(rt.prefix), 18)} ${first}`, ...rest); continue; }
     out.push(`${pad(prefixStr(rt.prefix), 19)}*[${rt.protocol}/${rt.preference}] ${age(r.lastCommit)}`);
     out.push(`${' '.repeat(rt.nh.kind === 'local' || rt.nh.kind === 'discard' || rt.nh.kind === 'reject' ? 22 : 20)}${nhText(rt)}`);
   }

@@ -43,6 +43,8 @@ async function main(): Promise<void> {
   }
   // the XML API (JUNOScript over TLS, NETCONF over SSH) listens there, as [edit system services] says
   const api = re ? new ApiServices(router, db) : undefined;
+  // rpd's BGP sessions: TCP 179 in the same stack
+  if (re) router.rpd.listen();
   router.onCommit = () => { re?.sync(); api?.apply(); };
   router.start();
   api?.apply();

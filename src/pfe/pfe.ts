@@ -45,6 +45,14 @@ export class Pfe implements IpsecSink {
   readonly ifls = new Map<string, IflState>();
   routes = new RouteTable();
   hiddenRoutes: Route[] = [];
+  /** routes rpd chose (BGP), kept across commits; rpd sets and removes them one prefix at a time */
+  private rpdRoutes = new Map<number, Route>();
+  setRpdRoute(p: { addr: number; len: number }, r: Route | undefined): void {
+    const k = p.addr * 64 + p.len;
+    const old = this.rpdRoutes.get(k);
+    if (old) { this.rpdRoutes.delete(k); this.routes.remove(old.prefix, old.protocol); }
+    if (r) { this.rpdRoutes.set(k, r); this.routes.add(r); }
+  }
   filters = new Map<string, CompiledFilter>();
   readonly drops = new Map<string, number>();
   /** Packets for the router itself (after reassembly) and packets it made: `show pfe statistics traffic`. */
@@ -201,6 +209,7 @@ export class Pfe implements IpsecSink {
       }
       if (!nh) this.hiddenRoutes.push({ ...base, nh: { kind: 'discard' }, nextHopText: sr.nextHops.join(' ') });
     }
+    for (const r of this.rpdRoutes.values()) routes.add(r);
     this.routes = routes;
 
     this.saToIfl.clear();

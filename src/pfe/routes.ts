@@ -13,7 +13,7 @@ export type NextHop =
   | { kind: 'discard' }
   | { kind: 'reject' };
 
-export interface Route { prefix: Prefix; protocol: 'Direct' | 'Local' | 'Static'; preference: number; nh: NextHop; nextHopText?: string }
+export interface Route { prefix: Prefix; protocol: 'Direct' | 'Local' | 'Static' | 'BGP'; preference: number; nh: NextHop; nextHopText?: string }
 
 /**
  * A 16-8-8 trie of route indexes. Slots hold 0 (no route), i + 1 (leaf: route i) or ~p (a child ply
@@ -89,6 +89,13 @@ export class RouteTable {
     return v > 0 ? this.list[v - 1] : undefined;
   }
   exact(p: Prefix): Route | undefined { return this.byLen[p.len]!.get(p.addr); }
+  /** Remove the route of `p` if it is of `protocol` (rpd's routes leave this way). */
+  remove(p: Prefix, protocol: Route['protocol']): boolean {
+    const m = this.byLen[p.len]!;
+    if (m.get(p.addr)?.protocol !== protocol) return false;
+    m.delete(p.addr); this.count--; this.trie = undefined;
+    return true;
+  }
   get size() { return this.count; }
   /** Bytes the compiled trie takes. */
   get trieBytes(): number { return (this.trie ?? this.build()).bytes; }

@@ -15,6 +15,7 @@ import { EsPicSet } from '../../pics/es/es-pic.js';
 import { Kmd } from '../kmd/kmd.js';
 import { buildIpv4, PROTO_UDP } from '../net/ipv4.js';
 import { buildUdp } from '../net/l4.js';
+import { Rpd } from '../rpd/rpd.js';
 
 type Engine = IpsecEngine & { ready?: () => Promise<void>; snapshot?: () => Promise<PicSnapshot>; snapshotPic?: (pic: string) => Promise<PicSnapshot | undefined>; close?: () => Promise<void> | void; clear?: (saName?: string) => void };
 export interface RouterOptions {
@@ -88,6 +89,7 @@ export class Router {
       trace: (flag, msg) => this.kmdTrace(flag, msg),
       pki: this.pki,
     });
+    this.rpd = new Rpd(this.pfe, msg => this.log.write('messages', 'rpd', msg));
     this.pfe.onAcquire = ifl => this.kmd.acquire(ifl);
     this.pfe.onBadSpi = (proto, spi, src, dst) => this.kmd.badSpi(proto, spi, src, dst);
     this.pfe.listenUdp(500, (_pkt, info) => this.kmd.receive(info.payload, info.src, info.dst, info.srcPort));
@@ -101,6 +103,8 @@ export class Router {
     });
   }
   readonly kmd: Kmd;
+  /** the routing protocol daemon: the RIB and BGP */
+  readonly rpd: Rpd;
   /** after each commit is applied (the Routing Engine's stack follows the addresses) */
   onCommit?: () => void;
   /** the clock SA lifetimes run on (see `clockRate`) */
@@ -147,6 +151,7 @@ export class Router {
     this.tree = r.tree;
     this.model = r.model;
     this.pfe.apply(r.model);
+    this.rpd.apply(r.model);
     this.applyTraceoptions(r.model);
     this.kmd.configure(r.model, [...this.pfe.ifls.values()]);
     this.lastCommit = new Date();
@@ -157,7 +162,7 @@ export class Router {
   }
   /** Apply an already checked tree and model (the commit database does the checking). */
   applyChecked(tree: CNode, model: RouterModel): void {
-    this.tree = tree; this.model = model; this.pfe.apply(model); this.applyTraceoptions(model); this.kmd.configure(model, [...this.pfe.ifls.values()]); this.lastCommit = new Date();
+    this.tree = tree; this.model = model; this.pfe.apply(model); this.rpd.apply(model); this.applyTraceoptions(model); this.kmd.configure(model, [...this.pfe.ifls.values()]); this.lastCommit = new Date();
     this.onCommit?.();
     void this.pki.refreshLdap();
   }
@@ -184,6 +189,7 @@ export class Router {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.rpd.close();
     await this.ipsec.close?.();
     this.files.close();
   }

@@ -82,6 +82,7 @@ export class Bgp {
     this.schedule();
   }
 
+  localAddressOf(n: NeighborModel): number | undefined { return this.host.localAddress(n); }
   /** A connection from `remote`: the session it belongs to, or undefined (the connection is refused). */
   session(remote: number): Session | undefined { return this.peers.get(remote)?.s; }
   /** `clear bgp neighbor [A]`: Cease (administrative reset), and the session starts again. */

@@ -1,0 +1,92 @@
+/**
+ * rpd in the router process: the RIB fed with the PFE's direct, local and static routes on each
+ * commit, the BGP speaker, and the active BGP routes installed in the PFE's forwarding table. BGP
+ * sessions are node:net sockets on TCP 179 in the Routing Engine stack (`listen()`, called where the
+ * router has one), so they cross the PFE: its filters, lo0's filter and the neighbor's transport SA.
+ * Without that stack (in-memory labs, tests) sessions stay Active.
+ */
+import net from 'node:net';
+import { Rib, RibRoute } from './rib.js';
+import { Bgp, streamWire } from './bgp.js';
+import type { Session, Timers } from './session.js';
+import type { NeighborModel } from './config.js';
+import type { RouterModel } from '../config/model.js';
+import type { Pfe } from '../pfe/pfe.js';
+import type { Route } from '../pfe/routes.js';
+import { intToIp, ipToInt, Prefix } from '../net/ip.js';
+
+export const BGP_PORT = 179;
+export const realTimers: Timers = { now: Date.now, set: (ms, fn) => { const t = setTimeout(fn, ms); t.unref?.(); return t; }, clear: h => clearTimeout(h as NodeJS.Timeout) };
+const key = (p: Prefix) => p.addr * 64 + p.len;
+
+export class Rpd {
+  readonly rib: Rib;
+  readonly bgp: Bgp;
+  private server?: net.Server;
+  private sockets = new Set<net.Socket>();
+  /** connections from addresses that are not neighbors, refused with a reset */
+  refused = 0;
+  constructor(private pfe: Pfe, private log: (msg: string) => void, private timers: Timers = realTimers) {
+    this.rib = new Rib({ now: timers.now, onChange: (p, a) => { this.install(p, a); this.bgp.ribChanged(p); } });
+    this.bgp = new Bgp({ timers, rib: this.rib, connect: (n, s) => this.connect(n, s), localAddress: n => n.localAddress ?? this.pfe.sourceFor(n.address), log });
+  }
+
+  /** After the PFE applied a commit: its non-BGP routes into the RIB, then BGP's configuration. */
+  apply(model: RouterModel): void {
+    const want = new Map<number, Route>();
+    for (const r of this.pfe.routes.all()) if (r.protocol !== 'BGP') want.set(key(r.prefix), r);
+    for (const p of this.rib.prefixes()) {
+      for (const r of this.rib.routes(p)) if (r.protocol !== 'BGP' && want.get(key(p))?.protocol !== r.protocol) this.rib.remove(p, r.protocol);
+    }
+    for (const r of want.values()) {
+      const nh = r.nh;
+      const ifl = 'ifl' in nh ? nh.ifl : undefined;
+      this.rib.add({ prefix: r.prefix, protocol: r.protocol, source: 0, ...(ifl ? { ifl } : {}), ...(nh.kind === 'gateway' ? { nextHop: nh.gateway } : {}) });
+    }
+    // next hops may resolve elsewhere now
+    for (const p of this.rib.prefixes()) { const a = this.rib.active(p); if (a?.protocol === 'BGP') this.install(p, a); }
+    if (model.rpd) this.bgp.configure(model.rpd);
+  }
+
+  /** An active route into the forwarding table (BGP's; the others are the PFE's own). */
+  private install(p: Prefix, a: RibRoute | undefined): void {
+    if (!a || a.protocol !== 'BGP') { this.pfe.setRpdRoute(p, undefined); return; }
+    const f = this.rib.forwarding(a);
+    const via = f?.via ? this.pfe.routes.exact(f.via.prefix) : undefined;
+    if (!f || !via || via.protocol === 'BGP') { this.pfe.setRpdRoute(p, undefined); return; }
+    const nh: Route['nh'] = via.nh.kind === 'direct' ? { kind: 'gateway', ifl: via.nh.ifl, gateway: a.nextHop! } : via.nh;
+    this.pfe.setRpdRoute(p, { prefix: p, protocol: 'BGP', preference: a.preference, nh, nextHopText: intToIp(a.nextHop!) });
+  }
+
+  /** Listen on TCP 179 in the Routing Engine stack. A SYN from an address that is no neighbor gets a reset. */
+  listen(host = '0.0.0.0'): void {
+    if (this.server) return;
+    const server = net.createServer({ pauseOnConnect: false }, sock => {
+      const remote = sock.remoteAddress?.replace(/^::ffff:/, '') ?? '';
+      const s = net.isIPv4(remote) ? this.bgp.session(ipToInt(remote)) : undefined;
+      if (!s) { this.refused++; this.log(`bgp: connection from ${remote} refused: not a configured neighbor`); sock.resetAndDestroy(); return; }
+      this.track(sock);
+      s.incoming(streamWire(sock, s));
+    });
+    server.on('error', e => this.log(`bgp: listen on ${BGP_PORT}: ${(e as Error).message}`));
+    server.listen(BGP_PORT, host);
+    this.server = server;
+  }
+  private track(sock: net.Socket): void { this.sockets.add(sock); sock.on('close', () => this.sockets.delete(sock)); sock.setNoDelay(true); }
+  private connect(n: NeighborModel, s: Session): void {
+    if (!this.server) { this.timers.set(0, () => s.connectFailed()); return; }
+    const local = n.localAddress ?? this.pfe.sourceFor(n.address);
+    const sock = net.connect({ host: n.text, port: BGP_PORT, ...(local !== undefined ? { localAddress: intToIp(local) } : {}) });
+    this.track(sock);
+    const t = this.timers.set(10_000, () => sock.destroy());
+    let up = false;
+    sock.once('connect', () => { up = true; this.timers.clear(t); s.outgoing(streamWire(sock, s)); });
+    sock.on('error', () => { /* close follows */ });
+    sock.once('close', () => { this.timers.clear(t); if (!up) s.connectFailed(); });
+  }
+  close(): void {
+    this.bgp.shutdown();
+    this.server?.close();
+    for (const s of this.sockets) s.destroy();
+  }
+}
