@@ -1,0 +1,39 @@
+/**
+ * BGP with a real peer nobody here wrote (topologies/bgp-bird.yaml): BIRD 2 in a Linux node as gw's
+ * eBGP upstream. BIRD announces 10.9.9.0/24, gw learns it and installs it, host-a reaches 10.9.9.9
+ * through it, and BIRD learns gw's LAN back (the replies follow it). The session is the router's own
+ * TCP, through the Routing Engine stack and the PFE.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, waitUntil, Lab } from './helpers.js';
+
+describe.skipIf(!canRun)(`BGP with BIRD ${skipReason}`, () => {
+  let lab: Lab;
+  const exec = (...cmds: string[]) => vrouter('exec', lab.file, 'gw', ...cmds);
+  const birdc = (...args: string[]) => inNs(`${lab.name}-bird`, 'birdc', '-s', `/var/lib/vrouter/${lab.name}/bird/bird.ctl`, ...args).out;
+  beforeAll(() => {
+    buildOnce();
+    lab = labCopy('bgp-bird', 'b');
+    const r = vrouter('up', lab.file, '--detach');
+    expect(r.code, r.out + r.err).toBe(0);
+  });
+  afterAll(() => { if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); } });
+
+  it('the session comes up with BIRD; gw learns 10.9.9.0/24, BIRD learns 10.1.1.0/24; host-a reaches 10.9.9.9', async () => {
+    await waitUntil(() => /10\.0\.0\.2\s+65002\s+\d+\s+\d+\s+0\s+\d+\s+\S+ 1\/1\/1\/0/.test(exec('show bgp summary').out), 'the session with BIRD Established, one prefix learned', 60000);
+    const route = exec('show route 10.9.9.0/24').out;
+    expect(route).toMatch(/10\.9\.9\.0\/24\s+\*\[BGP\/170\] \d\d:\d\d:\d\d, localpref 100\n\s+AS path: 65002 I\n\s+> to 10\.0\.0\.2 via fe-0\/0\/0\.0/);
+    expect(exec('show route receive-protocol bgp 10.0.0.2').out).toMatch(/10\.9\.9\.0\/24\s+10\.0\.0\.2/);
+    expect(exec('show route advertising-protocol bgp 10.0.0.2').out).toMatch(/10\.1\.1\.0\/24\s+Self\s+65001 I/);
+    await waitUntil(() => /10\.1\.1\.0\/24\s+unicast \[gw .*AS65001i\]/.test(birdc('show', 'route')), 'BIRD to learn 10.1.1.0/24 from gw');
+    const ping = inNs(`${lab.name}-host-a`, 'ping', '-n', '-c', '3', '-i', '0.2', '-W', '2', '10.9.9.9').out;
+    expect(ping).toMatch(/3 received/);
+    expect(exec('show bgp neighbor 10.0.0.2').out).toMatch(/Type: External\s+State: Established[\s\S]*NLRI advertised by peer: inet-unicast refresh 4-byte-AS/);
+  }, 120000);
+
+  it('clear bgp neighbor: BIRD sees the Cease, the session comes back', async () => {
+    exec('clear bgp neighbor 10.0.0.2');
+    await waitUntil(() => /Established/.test(exec('show bgp neighbor 10.0.0.2').out) && /1\/1\/1\/0/.test(exec('show bgp summary').out) && /Flaps|1/.test(exec('show bgp summary').out), 'the session back', 60000);
+    expect(exec('show bgp neighbor 10.0.0.2').out).toMatch(/Last Error: Cease \(subcode 4\) Sent/);
+  }, 90000);
+});
