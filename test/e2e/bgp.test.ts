@@ -25,7 +25,7 @@ describe.skipIf(!canRun)(`BGP with BIRD ${skipReason}`, () => {
     expect(route).toMatch(/10\.9\.9\.0\/24\s+\*\[BGP\/170\] \d\d:\d\d:\d\d, localpref 100\n\s+AS path: 65002 I\n\s+> to 10\.0\.0\.2 via fe-0\/0\/0\.0/);
     expect(exec('show route receive-protocol bgp 10.0.0.2').out).toMatch(/10\.9\.9\.0\/24\s+10\.0\.0\.2/);
     expect(exec('show route advertising-protocol bgp 10.0.0.2').out).toMatch(/10\.1\.1\.0\/24\s+Self\s+65001 I/);
-    await waitUntil(() => /10\.1\.1\.0\/24\s+unicast \[gw .*AS65001i\]/.test(birdc('show', 'route')), 'BIRD to learn 10.1.1.0/24 from gw');
+    await waitUntil(() => /10\.1\.1\.0\/24\s+unicast \[vrouter .*AS65001i\]/.test(birdc('show', 'route')), 'BIRD to learn 10.1.1.0/24 from gw');
     const ping = inNs(`${lab.name}-host-a`, 'ping', '-n', '-c', '3', '-i', '0.2', '-W', '2', '10.9.9.9').out;
     expect(ping).toMatch(/3 received/);
     expect(exec('show bgp neighbor 10.0.0.2').out).toMatch(/Type: External\s+State: Established[\s\S]*NLRI advertised by peer: inet-unicast refresh 4-byte-AS/);
@@ -33,7 +33,8 @@ describe.skipIf(!canRun)(`BGP with BIRD ${skipReason}`, () => {
 
   it('clear bgp neighbor: BIRD sees the Cease, the session comes back', async () => {
     exec('clear bgp neighbor 10.0.0.2');
-    await waitUntil(() => /Established/.test(exec('show bgp neighbor 10.0.0.2').out) && /1\/1\/1\/0/.test(exec('show bgp summary').out) && /Flaps|1/.test(exec('show bgp summary').out), 'the session back', 60000);
+    // the peer's row: one flap, Established again with its prefix
+    await waitUntil(() => /10\.0\.0\.2\s+65002\s+\d+\s+\d+\s+0\s+1\s+\S+ 1\/1\/1\/0/.test(exec('show bgp summary').out), 'the session back', 60000);
     expect(exec('show bgp neighbor 10.0.0.2').out).toMatch(/Last Error: Cease \(subcode 4\) Sent/);
   }, 90000);
 });
