@@ -71,6 +71,8 @@ export class Rpd {
     server.on('error', e => this.log(`bgp: listen on ${BGP_PORT}: ${(e as Error).message}`));
     server.listen(BGP_PORT, host);
     this.server = server;
+    // sessions configured before the stack was there tried and failed: they connect now
+    for (const p of this.bgp.peers.values()) p.s.kick();
   }
   private track(sock: net.Socket): void { this.sockets.add(sock); sock.on('close', () => this.sockets.delete(sock)); sock.setNoDelay(true); }
   private connect(n: NeighborModel, s: Session): void {

@@ -73,6 +73,8 @@ export class Session {
     this.retry = this.t.set(CONNECT_RETRY, () => this.retryExpired());
     this.host.connect(this);
   }
+  /** Connect now rather than at the connect-retry timer (the Routing Engine stack just came up). */
+  kick(): void { if ((this.base === 'Connect' || this.base === 'Active') && !this.conns.length) { this.t.clear(this.retry); this.retryExpired(); } }
   connectFailed(): void { if (this.base === 'Connect') this.enter('Active'); }
 
   /** Our connection to the peer is up. */
@@ -168,8 +170,9 @@ export class Session {
     // collision detection (RFC 4271 6.8): the connection opened by the higher BGP identifier stays
     const other = this.conns.find(x => x !== c && (x.state === 'OpenConfirm' || x.peerOpen));
     if (other) {
+      // an Established connection always stays (RFC 4271 6.8): the new one goes
       const keepOurs = (this.cfg.routerId >>> 0) > (msg.bgpId >>> 0);
-      const loser = keepOurs ? (c.dir === 'in' ? c : other) : (c.dir === 'out' ? c : other);
+      const loser = other.state === 'Established' ? c : keepOurs ? (c.dir === 'in' ? c : other) : (c.dir === 'out' ? c : other);
       this.host.log(this, `connection collision: closing the ${loser.dir === 'in' ? 'incoming' : 'outgoing'} connection`);
       this.drop(loser, { code: E_CEASE, subcode: CEASE_COLLISION, data: Buffer.alloc(0) });
       if (loser === c) return;

@@ -90,7 +90,8 @@ export function bgpNeighbor(rpd: Rpd, addr?: string): string {
 export function bgpRouteLines(rpd: Rpd, r: RibRoute, star: boolean): string[] {
   const a = r.bgp!.attrs;
   const f = rpd.rib.forwarding(r);
-  const via = f?.ifl ? `> to ${intToIp(f.gateway ?? r.nextHop!)} via ${f.ifl}` : `> to ${intToIp(r.nextHop!)}`;
+  // into an es- interface (route-based tunnel) as JUNOS shows a route through it: `> via es-0/1/0.0`
+  const via = f?.ifl?.startsWith('es-') ? `> via ${f.ifl}` : f?.ifl ? `> to ${intToIp(f.gateway ?? r.nextHop!)} via ${f.ifl}` : `> to ${intToIp(r.nextHop!)}`;
   return [`${star ? '*' : ' '}[BGP/${r.preference}] ${hms(rpd.rib.now() - r.since)}, ${a.med !== undefined ? `MED ${a.med}, ` : ''}localpref ${a.localPref ?? 100}`,
     `                      AS path: ${asPathText(a.asPath) ? asPathText(a.asPath) + ' ' : ''}${ORIGIN[a.origin]}`, `                    ${via}`];
 }

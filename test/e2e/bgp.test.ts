@@ -5,7 +5,7 @@
  * TCP, through the Routing Engine stack and the PFE.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, waitUntil, Lab } from './helpers.js';
+import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, waitUntil, capture, linkOf, Lab } from './helpers.js';
 
 describe.skipIf(!canRun)(`BGP with BIRD ${skipReason}`, () => {
   let lab: Lab;
@@ -37,4 +37,42 @@ describe.skipIf(!canRun)(`BGP with BIRD ${skipReason}`, () => {
     await waitUntil(() => /10\.0\.0\.2\s+65002\s+\d+\s+\d+\s+0\s+1\s+\S+ 1\/1\/1\/0/.test(exec('show bgp summary').out), 'the session back', 60000);
     expect(exec('show bgp neighbor 10.0.0.2').out).toMatch(/Last Error: Cease \(subcode 4\) Sent/);
   }, 90000);
+});
+
+/**
+ * topologies/bgp-ipsec.yaml: BIRD announces 10.9.9.0/24 to gw, gw passes it to gw2 over the transport
+ * SA, hosts behind each gateway reach it (and each other) through the ES PIC tunnel the learned routes
+ * resolve into, BIRD learns both LANs; the wire between the vrouters carries only ESP.
+ */
+describe.skipIf(!canRun)(`BGP over a transport SA ${skipReason}`, () => {
+  let lab: Lab;
+  const exec = (node: string, ...cmds: string[]) => vrouter('exec', lab.file, node, ...cmds);
+  const birdc = (...args: string[]) => inNs(`${lab.name}-bird`, 'birdc', '-s', `/var/lib/vrouter/${lab.name}/bird/bird.ctl`, ...args).out;
+  const ping = (host: string, dst: string) => inNs(`${lab.name}-${host}`, 'ping', '-n', '-c', '3', '-i', '0.2', '-W', '2', dst).out;
+  beforeAll(() => {
+    buildOnce();
+    lab = labCopy('bgp-ipsec', 'i');
+    const r = vrouter('up', lab.file, '--detach');
+    expect(r.code, r.out + r.err).toBe(0);
+  });
+  afterAll(() => { if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); } });
+
+  it('routes go BIRD -> gw -> gw2 and back; the hosts reach 10.9.9.9 and each other; only ESP between the vrouters', async () => {
+    await waitUntil(() => /10\.9\.9\.0\/24\s+\*\[BGP\/170\][^\n]*\n\s+AS path: 65001 65002 I\n\s+> via es-0\/1\/0\.0/.test(exec('gw2', 'show route 10.9.9.0/24').out), 'gw2 to learn 10.9.9.0/24 from gw, into the tunnel', 90000);
+    await waitUntil(() => /10\.2\.2\.0\/24\s+\*\[BGP\/170\][^\n]*\n\s+AS path: 65003 I\n\s+> via es-0\/1\/0\.0/.test(exec('gw', 'show route 10.2.2.0/24').out), 'gw to learn 10.2.2.0/24 from gw2', 60000);
+    await waitUntil(() => /10\.2\.2\.0\/24\s+unicast \[vrouter .*AS65003i\]/.test(birdc('show', 'route')) && /10\.1\.1\.0\/24\s+unicast \[vrouter .*AS65001i\]/.test(birdc('show', 'route')), 'BIRD to learn both LANs', 60000);
+    expect(exec('gw2', 'show bgp neighbor 10.0.1.1').out).toMatch(/State: Established[\s\S]*IPsec SA: bgp-sa/);
+    const t = linkOf(lab.file, 'gw:fe-0/0/2', 'gw2:fe-0/0/0');
+    const lines = await capture(t.netns, t.device, async () => {
+      expect(ping('host-b', '10.9.9.9')).toMatch(/3 received/);
+      expect(ping('host-a', '10.9.9.9')).toMatch(/3 received/);
+      expect(ping('host-b', '10.1.1.1')).toMatch(/3 received/);
+      exec('gw', 'clear bgp neighbor 10.0.1.2'); // BGP's own packets (a new session) cross the wire too
+      await waitUntil(() => /10\.0\.1\.2\s+65003\s+\d+\s+\d+\s+0\s+[1-9]\d*\s+\S+ \d+\/\d+\/\d+\/0/.test(exec('gw', 'show bgp summary').out), 'the session with gw2 back', 60000);
+    }, 40);
+    expect(lines.length).toBeGreaterThanOrEqual(36);
+    for (const l of lines) expect(l).toMatch(/ESP\(spi=0x0000(012c|0bb9)/);
+    expect(lines.some(l => /spi=0x0000012c/.test(l))).toBe(true);  // the transport SA (BGP)
+    expect(lines.some(l => /spi=0x00000bb9/.test(l))).toBe(true);  // the tunnel (the hosts' traffic)
+  }, 240000);
 });
