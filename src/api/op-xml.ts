@@ -9,6 +9,7 @@ import type { PicSnapshot } from '../../pics/es/core.js';
 import { intToIp, prefixStr } from '../net/ip.js';
 import { el, tx, esc } from './xml.js';
 import { IKECERT } from '../router/files.js';
+import { bgpSummaryXml, bgpNeighborXml } from '../rpd/xml.js';
 import { certificateDatabase, oneLineDn, fingerprint, showFile, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
 
 const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
@@ -38,6 +39,8 @@ export function rpcForCommand(line: string): OpRequest | undefined {
     for (const x of rest) { if (['brief', 'detail'].includes(x)) a[x] = true; else a['peer-address'] = x; }
     return { rpc: 'get-ike-security-associations-information', args: a };
   }
+  if (is('show', 'bgp', 'summary')) return { rpc: 'get-bgp-summary-information', args: {} };
+  if (is('show', 'bgp', 'neighbor')) return { rpc: 'get-bgp-neighbor-information', args: w[3] ? { 'neighbor-address': w[3] } : {} };
   if (is('show', 'chassis', 'hardware')) return { rpc: 'get-chassis-inventory', args: {} };
   if (is('show', 'system', 'uptime')) return { rpc: 'get-system-uptime-information', args: {} };
   if (is('show', 'firewall')) return { rpc: 'get-firewall-information', args: w[2] === 'filter' && w[3] ? { 'filter-name': w[3] } : {} };
@@ -62,7 +65,8 @@ export function rpcForCommand(line: string): OpRequest | undefined {
 }
 
 export const OP_RPCS = ['get-interface-information', 'get-route-information', 'get-security-associations-information', 'get-ike-security-associations-information', 'get-chassis-inventory',
-  'get-system-uptime-information', 'get-firewall-information', 'get-pfe-statistics', 'get-certificates-information', 'get-crl-information', 'get-log', 'file-list', 'file-show'];
+  'get-system-uptime-information', 'get-firewall-information', 'get-pfe-statistics', 'get-certificates-information', 'get-crl-information', 'get-log', 'file-list', 'file-show',
+  'get-bgp-summary-information', 'get-bgp-neighbor-information'];
 
 /** The reply's body for an operational RPC, or undefined if the RPC is not one of these. */
 export function opXml(r: Router, pic: PicSnapshot, req: OpRequest): string | undefined {
@@ -72,6 +76,8 @@ export function opXml(r: Router, pic: PicSnapshot, req: OpRequest): string | und
     case 'get-security-associations-information': return ipsecSas(r, pic, req.args);
     case 'get-ike-security-associations-information': return ikeSas(r, req.args);
     case 'get-chassis-inventory': return chassis(r);
+    case 'get-bgp-summary-information': return bgpSummaryXml(r.rpd);
+    case 'get-bgp-neighbor-information': return bgpNeighborXml(r.rpd, str(req.args['neighbor-address']));
     case 'get-system-uptime-information': return uptime(r);
     case 'get-firewall-information': return firewall(r, typeof req.args['filter-name'] === 'string' ? req.args['filter-name'] : undefined);
     case 'get-pfe-statistics': return pfeStats(r);

@@ -59,6 +59,10 @@ it('a route learned over BGP is active, in the forwarding table, and shown as JU
   expect(out).toMatch(/192\.0\.2\.0\/24\s+10\.7\.7\.2\s+65002 I/);
   expect(out).toMatch(/10\.1\.1\.0\/24\s+Self\s+65001 I/);
   expect(out).toMatch(/Peer: 10\.7\.7\.2\+179 AS 65002\s+Local: 10\.7\.7\.1 AS 65001\n  Description: bird\n  Type: External\s+State: Established/);
+  // the same through the XML API's RPCs (here by | display xml, which answers with them)
+  const xml = await transcript(it, ['show bgp summary | display xml', 'show bgp neighbor 10.7.7.2 | display xml']);
+  expect(xml).toMatch(/<bgp-peer>\s*<peer-address>10\.7\.7\.2<\/peer-address>\s*<peer-as>65002<\/peer-as>[\s\S]*<peer-state>Established<\/peer-state>\s*<bgp-rib>\s*<name>inet\.0<\/name>\s*<active-prefix-count>1<\/active-prefix-count>/);
+  expect(xml).toMatch(/<peer-address>10\.7\.7\.2\+179<\/peer-address>[\s\S]*<description>bird<\/description>[\s\S]*<peer-type>External<\/peer-type>/);
   // clear bgp neighbor: the session goes down and the route with it
   await transcript(it, ['clear bgp neighbor 10.7.7.2']);
   expect(r.pfe.routes.exact(P('192.0.2.0/24'))).toBeUndefined();
