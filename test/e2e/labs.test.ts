@@ -1,6 +1,6 @@
 /** The other labs, each brought up for real: pings cross, and the transit wire shows the right protocol and SPIs. */
 import { describe, it, expect, afterEach } from 'vitest';
-import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, capture, linkOf, Lab } from './helpers.js';
+import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, capture, linkOf, waitUntil, Lab } from './helpers.js';
 
 let lab: Lab | undefined;
 afterEach(() => { if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); lab = undefined; } });
@@ -69,16 +69,18 @@ describe.skipIf(!canRun)(`labs ${skipReason}`, () => {
 describe.skipIf(!canRun)(`transport lab ${skipReason}`, () => {
   it("transport mode between the gateways' own addresses, for their BGP neighbor", async () => {
     const l = bringUp('transport', 't');
+    // the SA protects the BGP session (docs/bgp.md) and the ping alike
+    await waitUntil(() => /State: Established/.test(vrouter('exec', l.file, 'gw-a', 'show bgp neighbor 10.0.0.2').out), 'the iBGP session over the transport SA', 60000);
     const t = linkOf(l.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
     const lines = await capture(t.netns, t.device, () => {
       expect(vrouter('exec', l.file, 'gw-a', 'ping 10.0.0.2 count 3 interval 0.2').out).toMatch(/3 packets received/);
     }, 6);
-    expect(lines, lines.join('\n')).toHaveLength(6);
-    for (const x of lines) expect(x).toMatch(/IP 10\.0\.0\.[12] > 10\.0\.0\.[21]: ESP\(spi=0x0000012c/);
+    expect(lines.length, lines.join('\n')).toBeGreaterThanOrEqual(6);
+    for (const x of lines) expect(x).toMatch(/IP 10\.0\.0\.[12](\.\d+)? > 10\.0\.0\.[21](\.\d+)?: ESP\(spi=0x0000012c/);
     const sa = vrouter('exec', l.file, 'gw-a', 'show ipsec security-associations bgp-sa').out;
     expect(sa).toMatch(/Mode: transport, Type: manual/);
-    expect([...sa.matchAll(/Packets: (\d+),/g)].map(m => Number(m[1]))).toEqual([3, 3]);
-  });
+    for (const n of [...sa.matchAll(/Packets: (\d+),/g)].map(m => Number(m[1]))) expect(n).toBeGreaterThanOrEqual(3);
+  }, 120000);
 });
 
 describe.skipIf(!canRun)(`cleaning up after a crash ${skipReason}`, () => {
