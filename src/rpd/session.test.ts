@@ -38,7 +38,7 @@ class Net {
   held = false;
   sent: Array<{ from: string; type: string; code?: number; subcode?: number }> = [];
   pump() { while (!this.held && this.queue.length) this.queue.shift()!(); }
-  pair(a: { s: Session; name: string }, b: { s: Session; name: string }): void {
+  pair(a: { s: Session; name: string }, b: { s: Session; name: string }, late = false): void {
     let open = true;
     const mk = (from: typeof a, to: typeof b, self: () => Wire, other: () => Wire): Wire => ({
       write: buf => {
@@ -53,7 +53,8 @@ class Net {
     });
     const wa: Wire = mk(a, b, () => wa, () => wb), wb: Wire = mk(b, a, () => wb, () => wa);
     a.s.outgoing(wa);
-    b.s.incoming(wb);
+    // late: a connection b accepted before its other one was Established (both now send OPENs)
+    if (late) b.s.outgoing(wb); else b.s.incoming(wb);
   }
 }
 
@@ -164,6 +165,16 @@ describe('BGP FSM', () => {
     // 1.1.1.1 < 2.2.2.2: the connection a opened goes, with Cease / connection collision resolution
     expect(cease).toEqual([{ from: 'a', type: 'notification', code: 6, subcode: 7 }]);
     expect(a.log.join('\n') + b.log.join('\n')).toMatch(/connection collision/);
+  });
+  it('collision with an Established connection: the new connection goes, whichever identifier is higher', () => {
+    const l = lab(twoAs());
+    l.start(); l.run();
+    const sa = l.sp('a').bgp.peers.get(ipToInt('10.7.7.2'))!.s, sb = l.sp('b').bgp.peers.get(ipToInt('10.7.7.1'))!.s;
+    l.net.sent = [];
+    l.net.pair({ s: sa, name: 'a' }, { s: sb, name: 'b' }, true);
+    l.run();
+    expect(l.net.sent.filter(x => x.type === 'notification').every(x => x.code === 6 && x.subcode === 7)).toBe(true);
+    expect([l.state('a', 'b'), l.state('b', 'a'), sa.flaps, sb.flaps]).toEqual(['Established', 'Established', 0, 0]);
   });
   it('a malformed UPDATE gets its NOTIFICATION and the session goes Idle, no throw', () => {
     const l = lab(twoAs());
