@@ -171,6 +171,22 @@ describe('configuration mode and the commit database', () => {
       expect(await run('set sec ipsec security-association manual-sa1 man dir bi spi 999', 'show | compare')).toContain('+   spi 999;');
     } finally { await run('rollback 0', 'exit'); }
   });
+  it('several sibling statements in one set line, abbreviated, with ? and Tab offering the siblings (golden)', async () => {
+    try {
+      const out = await run('configure',
+        'set interfaces es-0/1/0 unit 0 tunnel source 10.5.5.5 destination 10.6.6.7',
+        'set sec ike proposal p2 authentication-method pre-shared-keys dh-group group2 lifetime-seconds 600',
+        'set security ipsec security-association manual-sa1 manual direction bidirectional protocol esp spi 2400',
+        'set system login user ops class super-user authentication encrypted-password "$1$abc$0123456789abcdefghijk."',
+        'set interfaces es-0/1/0 unit 0 tunnel source 10.5.5.5 frobnicate',
+        'show | compare', 'set interfaces es-0/1/0 unit 0 tunnel source 10.5.5.5 ?');
+      expectGolden(golden('config-set-siblings'), out);
+      expect(it_.complete('set interfaces es-0/1/0 unit 0 tunnel source 10.5.5.5 dest').line).toBe('set interfaces es-0/1/0 unit 0 tunnel source 10.5.5.5 destination ');
+      expect(it_.complete('set security ike proposal p2 dh-group group2 auth').line).toBe('set security ike proposal p2 dh-group group2 authentication-');
+      expect(it_.help('set security ike proposal p2 authentication-method ')).toMatch(/pre-shared-keys[\s\S]*rsa-signatures/);
+      expect(it_.help('set security ike proposal p2 authentication-method pre-shared-keys ')).toMatch(/<\[Enter\]>[\s\S]*dh-group/);
+    } finally { await run('rollback 0', 'exit'); }
+  });
 });
 
 describe('long-running commands', () => {
