@@ -12,7 +12,7 @@ import { splitWords, splitPipes, matchPrefix, CliError, Word, commonPrefix } fro
 import { SchemaWalk } from './cfgwalk.js';
 import * as show from './show.js';
 import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
-import { showConfig, showSet } from '../config/display.js';
+import { showConfig, showSet, showAt } from '../config/display.js';
 import { lookup, applyWords, SyntaxError_, CNode, Pos } from '../config/tree.js';
 import { tokenize, LexError, Token } from '../config/lexer.js';
 import { childDef, describeType, Def, ValueType, isIpv4 } from '../config/schema.js';
@@ -511,7 +511,7 @@ export class Interpreter {
       const tree = this.db.active;
       const sub = p.rest.length ? lookup(tree, p.rest) : tree;
       if (!sub) return {};
-      io.write(filters.some(f => f.kind === 'display-set') ? showSet(sub, p.rest) : showConfig(sub));
+      io.write(showAt(sub, p.rest, filters.some(f => f.kind === 'display-set')));
       return {};
     }
     await node.run!(p, io);
@@ -705,7 +705,7 @@ export class Interpreter {
         const pathWords = words.length > 1 ? this.expand(tokenize(rest)).map(t => t.text) : [];
         const sub = pathWords.length ? lookup(base, pathWords) : base;
         if (!sub) return {};
-        io.write(filters.some(f => f.kind === 'display-set') ? showSet(sub, [...this.editPath, ...pathWords]) : showConfig(sub));
+        io.write(showAt(sub, [...this.editPath, ...pathWords], filters.some(f => f.kind === 'display-set')));
         return {};
       }
       case 'commit': {

@@ -50,6 +50,8 @@ describe('operational commands (golden)', () => {
     'show-system-uptime': ['show system uptime'],
     'show-pfe-statistics': ['clear pfe statistics traffic', 'show pfe statistics traffic'],
     'show-configuration': ['show configuration interfaces es-0/1/0', 'show configuration security | display set', 'show configuration firewall | count'],
+    'show-configuration-leaf': ['show configuration system host-name', 'show configuration system host-name | display set', 'show configuration security ipsec security-association manual-sa1 manual direction bidirectional spi',
+      'show configuration interfaces es-0/1/0 unit 0 tunnel destination | display set', 'show configuration security ipsec security-association manual-sa1 manual direction bidirectional authentication key', 'configure', 'show system host-name', 'edit interfaces es-0/1/0 unit 0', 'show tunnel source | display set', 'exit', 'exit'],
     'ping': ['ping 10.2.2.2 count 2', 'ping 10.2.2.2 rapid count 3', 'ping 10.1.1.1 count 1 source 10.1.1.254', 'ping 10.9.9.9 count 1 wait 1'],
     'traceroute': ['traceroute 10.0.0.2 wait 1'],
     'syntax-errors': ['show foo', 'sh i', 'show chassis hardware extra', 'show interfaces terse extra', 'ping', 'frobnicate', 'show route | frob', 'show interfaces | display set'],
