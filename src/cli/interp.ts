@@ -83,6 +83,7 @@ interface OpNode {
 }
 
 const HELP_PAD = 21;
+const LEVELS = new Set(['brief', 'detail', 'terse', 'extensive']);
 /** A `?` line: the name in its column, the help after it (at least one space, however long the name). */
 const line = (name: string, help: string) => `  ${name.length >= HELP_PAD ? name + ' ' : name.padEnd(HELP_PAD)}${help}`.trimEnd();
 const ambiguous = (w: { text: string; col: number }, items: Array<{ name: string; help: string }>) =>
@@ -405,6 +406,8 @@ export class Interpreter {
       if (!node.run) throw new CliError(w.col, 'syntax error.');
       const flags = (node.flags ?? []).filter(f => !p.flags.has(f.name) && !p.opts.has(f.name));
       const m = node.arg?.rest && p.rest.length ? { kind: 'none' as const } : matchPrefix(w.text, flags);
+      // brief, detail, terse, extensive: an output level, one of them (JUNOS)
+      if (m.kind === 'one' && LEVELS.has(m.item.name) && [...p.flags].some(f => LEVELS.has(f))) throw new CliError(w.col, 'syntax error.');
       if (m.kind === 'one') {
         if (m.item.arg) {
           const v = words[i + 1];

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadText } from './load.js';
 import { commitCheck } from './check.js';
 import { Chassis } from '../../chassis/chassis.js';
-import type { MessageCode } from './messages.js';
+import { formatDiagnostics, type MessageCode } from './messages.js';
 
 const BASE = readFileSync(join(import.meta.dirname, '../../topologies/gw-a.conf'), 'utf8');
 const SA = 'set security ipsec security-association manual-sa1 manual direction bidirectional';
@@ -123,6 +123,8 @@ describe('commit checks', () => {
     const r = run(lines);
     expect(r.ok).toBe(true);
     expect(r.diagnostics.map(d => d.code)).toContain('DYNAMIC_SA_LIMIT');
+    // the warning quotes the interface, as JUNOS quotes a statement
+    expect(formatDiagnostics(r.diagnostics)).toMatch(/\[edit interfaces\]\n\s+'es-0\/1\/0'\n\s+warning: ES PIC 0\/1 carries 513 dynamic/);
   });
   it('a failed check compiles nothing', () => {
     const r = run([`${SA} spi 1`]);
