@@ -406,6 +406,7 @@ class Checker {
         const method = proposals.get(name)?.value('authentication-method') ?? IKE_PROPOSAL_DEFAULTS.authenticationMethod;
         if (method === 'pre-shared-keys' && !pol.has('pre-shared-key')) this.err('IKE_POLICY_NEEDS_PSK', base, statementOf(pol), name);
         if ((method === 'rsa-signatures' || method === 'dsa-signatures') && !pol.has('local-certificate')) this.err('IKE_POLICY_NEEDS_CERT', base, statementOf(pol), name, method);
+        if ((method === 'rsa-signatures' || method === 'dsa-signatures') && !pol.has('local-key-pair')) this.err('IKE_POLICY_NEEDS_KEY_PAIR', base, statementOf(pol), name, method);
       }
     }
   }
