@@ -60,6 +60,15 @@ describe('configuration RPCs', () => {
     expect(await call(s, '<load-configuration rollback="0"/>')).toMatch(/load-success/);
   });
 
+  it('load-configuration format="set": several sibling statements in one set line, as the CLI takes them', async () => {
+    const s = new ApiSession(t.gwA, db, { name: 'netops', cls: 'super-user' }, 'junoscript', 'test');
+    try {
+      expect(await call(s, '<load-configuration action="set"><configuration-set>set security ike proposal p2 authentication-method pre-shared-keys dh-group group2 lifetime-seconds 600\nset interfaces es-0/1/0 unit 0 tunnel source 10.5.5.5 destination 10.6.6.6</configuration-set></load-configuration>')).toMatch(/load-success/);
+      expect(await call(s, '<get-configuration database="candidate" format="set"><configuration><security><ike/></security></configuration></get-configuration>'))
+        .toBe('<configuration-set>set security ike proposal p2 authentication-method pre-shared-keys\nset security ike proposal p2 dh-group group2\nset security ike proposal p2 lifetime-seconds 600\n</configuration-set>');
+    } finally { await call(s, '<load-configuration rollback="0"/>'); }
+  });
+
   it('NETCONF: get-config, edit-config on the candidate, validate, commit, discard-changes; errors as rpc-error', async () => {
     const s = new ApiSession(t.gwA, db, { name: 'netops', cls: 'super-user' }, 'netconf', 'test');
     expect(await call(s, '<get-config><source><running/></source><filter type="subtree"><configuration><system/></configuration></filter></get-config>')).toMatch(/^<data><configuration[^>]*><system><host-name>gw-a<\/host-name><\/system><\/configuration><\/data>$/);

@@ -9,10 +9,11 @@ import { diagnose, formatDiagnosis } from '../router/diagnose.js';
 import * as pki from '../pki/certs.js';
 import { enroll, ENROLL_OPTS } from '../pki/enroll.js';
 import { splitWords, splitPipes, matchPrefix, CliError, Word, commonPrefix } from './words.js';
+import { SchemaWalk } from './cfgwalk.js';
 import * as show from './show.js';
 import * as rpdShow from '../rpd/show.js';
 import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
-import { showConfig, showSet } from '../config/display.js';
+import { showConfig, showSet, showAt } from '../config/display.js';
 import { lookup, applyWords, SyntaxError_, CNode, Pos } from '../config/tree.js';
 import { tokenize, LexError, Token } from '../config/lexer.js';
 import { childDef, describeType, Def, ValueType, isIpv4 } from '../config/schema.js';
@@ -83,6 +84,7 @@ interface OpNode {
 }
 
 const HELP_PAD = 21;
+const LEVELS = new Set(['brief', 'detail', 'terse', 'extensive']);
 /** A `?` line: the name in its column, the help after it (at least one space, however long the name). */
 const line = (name: string, help: string) => `  ${name.length >= HELP_PAD ? name + ' ' : name.padEnd(HELP_PAD)}${help}`.trimEnd();
 const ambiguous = (w: { text: string; col: number }, items: Array<{ name: string; help: string }>) =>
@@ -419,6 +421,8 @@ export class Interpreter {
       if (!node.run) throw new CliError(w.col, 'syntax error.');
       const flags = (node.flags ?? []).filter(f => !p.flags.has(f.name) && !p.opts.has(f.name));
       const m = node.arg?.rest && p.rest.length ? { kind: 'none' as const } : matchPrefix(w.text, flags);
+      // brief, detail, terse, extensive: an output level, one of them (JUNOS)
+      if (m.kind === 'one' && LEVELS.has(m.item.name) && [...p.flags].some(f => LEVELS.has(f))) throw new CliError(w.col, 'syntax error.');
       if (m.kind === 'one') {
         if (m.item.arg) {
           const v = words[i + 1];
@@ -525,7 +529,7 @@ export class Interpreter {
       const tree = this.db.active;
       const sub = p.rest.length ? lookup(tree, p.rest) : tree;
       if (!sub) return {};
-      io.write(filters.some(f => f.kind === 'display-set') ? showSet(sub, p.rest) : showConfig(sub));
+      io.write(showAt(sub, p.rest, filters.some(f => f.kind === 'display-set')));
       return {};
     }
     await node.run!(p, io);
@@ -590,50 +594,32 @@ export class Interpreter {
    * JUNOS does in configuration mode: `set sec ipsec security-association sa1 man dir bi`.
    */
   private expand(toks: Token[]): Token[] {
-    let def: Def = this.editPos().node.def;
-    let pending: Def | undefined;
-    let leaf: Def | undefined;
+    const walk = new SchemaWalk(this.editPos().node.def);
     const out: Token[] = [];
     for (const t of toks) {
       const tk = { ...t };
       out.push(tk);
-      if (t.kind !== 'word') { continue; }
-      if (leaf) {
-        const ty = leaf.type!;
-        if (ty.t === 'enum' || ty.t === 'secret') {
-          const vals = ty.t === 'enum' ? ty.values : ['ascii-text', 'hexadecimal'];
-          const m = matchPrefix(t.text, vals.map(v => ({ name: v })));
-          if (m.kind === 'one') tk.text = m.item.name;
-          else if (m.kind === 'ambiguous') throw new CliError(t.col, `'${t.text}' is ambiguous.`);
-          if (ty.t === 'enum' || tk.text === t.text && !vals.includes(t.text)) leaf = undefined;
-          continue;
-        }
-        continue;
+      const st = walk.feed(t.text, t.kind === 'word');
+      const prefix = (vals: string[], aliases: string[] = []) => {
+        let m = matchPrefix(t.text, vals.map(v => ({ name: v })));
+        if (m.kind === 'none' && aliases.length) m = matchPrefix(t.text, aliases.map(v => ({ name: v })));
+        if (m.kind === 'one') tk.text = m.item.name;
+        else if (m.kind === 'ambiguous') throw new CliError(t.col, `'${t.text}' is ambiguous.`);
+      };
+      if (st.kind === 'keyword') tk.text = st.word;
+      else if (st.kind === 'value' && st.index === 0 && t.kind === 'word') {
+        const ty = st.leaf.type!;
+        if (ty.t === 'enum') prefix(ty.values);
+        else if (ty.t === 'secret') prefix(['ascii-text', 'hexadecimal']);
+      } else if (st.kind === 'key' && t.kind === 'word') {
+        // aliases (bi-directional) name the same value: match the canonical spellings first
+        const kt = st.list.keyType!;
+        if (kt.t === 'enum') prefix(kt.values, Object.keys(kt.aliases ?? {}));
+      } else if (st.kind === 'unknown') {
+        const m = st.match;
+        if (m.kind === 'ambiguous') throw new CliError(t.col, `'${t.text}' is ambiguous.`, 'Possible completions:\n' + m.items.map(x => line(x.name, st.level.children![x.name]!.help)).join('\n'));
+        break;   // applyWords reports the syntax error where it is
       }
-      if (pending) {
-        const kt = pending.keyType!;
-        if (kt.t === 'enum') {
-          // aliases (bi-directional) name the same value: match the canonical spellings first
-          let m = matchPrefix(t.text, kt.values.map(v => ({ name: v })));
-          if (m.kind === 'none') m = matchPrefix(t.text, Object.keys(kt.aliases ?? {}).map(v => ({ name: v })));
-          if (m.kind === 'one') tk.text = m.item.name;
-          else if (m.kind === 'ambiguous') throw new CliError(t.col, `'${t.text}' is ambiguous.`);
-        }
-        def = pending; pending = undefined;
-        continue;
-      }
-      const names = Object.keys(def.children ?? {}).filter(k => k !== '*').map(k => ({ name: k }));
-      let f = childDef(def, t.text);
-      if (!f) {
-        const m = matchPrefix(t.text, names);
-        if (m.kind === 'ambiguous') throw new CliError(t.col, `'${t.text}' is ambiguous.`, 'Possible completions:\n' + m.items.map(x => line(x.name, def.children![x.name]!.help)).join('\n'));
-        if (m.kind === 'one') { tk.text = m.item.name; f = childDef(def, tk.text); }
-      }
-      if (!f) break;   // applyWords reports the syntax error where it is
-      if (f.def.kind === 'list' && !f.keyless) pending = f.def;
-      else if (f.def.kind === 'leaf' || f.def.kind === 'leafList') leaf = f.def;
-      else if (f.def.kind === 'flag') break;
-      else def = f.def;
     }
     return out.concat(toks.slice(out.length));
   }
@@ -646,7 +632,7 @@ export class Interpreter {
     if (toks.length === 0 && op !== 'delete') throw new CliError(col, 'syntax error, expecting <statement>.');
     const backup = this.db.candidate.clone();
     try {
-      applyWords(this.editPos(), toks, op, false, false, true);
+      applyWords(this.editPos(), toks, op, false, false, true, true);
     } catch (e) {
       this.db.candidate = backup;
       if (e instanceof SyntaxError_) {
@@ -737,7 +723,7 @@ export class Interpreter {
         const pathWords = words.length > 1 ? this.expand(tokenize(rest)).map(t => t.text) : [];
         const sub = pathWords.length ? lookup(base, pathWords) : base;
         if (!sub) return {};
-        io.write(filters.some(f => f.kind === 'display-set') ? showSet(sub, [...this.editPath, ...pathWords]) : showConfig(sub));
+        io.write(showAt(sub, [...this.editPath, ...pathWords], filters.some(f => f.kind === 'display-set')));
         return {};
       }
       case 'commit': {
@@ -898,34 +884,29 @@ export class Interpreter {
     if (cmd.kind !== 'one') throw new CliError(done[0]!.col, 'syntax error, expecting <command>.');
     if (cmd.item.name === 'run') return this.opCandidates(done.slice(1));
     if (!['set', 'delete', 'edit', 'show', 'activate', 'deactivate'].includes(cmd.item.name)) return [{ name: '<[Enter]>', help: 'Execute this command' }];
-    // walk the schema from the edit path
-    let def: Def = this.editPos().node.def;
-    let pendingList: Def | undefined;
-    let leaf: Def | undefined;
-    let path = [...this.editPath];
+    // walk the schema from the edit path; after a leaf's value or a flag, its siblings follow
+    const walk = new SchemaWalk(this.editPos().node.def);
+    const path = [...this.editPath];
+    let leafPath = path;
     for (const w of done.slice(1)) {
-      if (leaf) return [{ name: '<[Enter]>', help: 'Execute this command' }];
-      if (pendingList) { def = pendingList; pendingList = undefined; path.push(w.text); continue; }
-      let f = childDef(def, w.text);
-      let word = w.text;
-      if (!f) {
-        const m = matchPrefix(w.text, Object.keys(def.children ?? {}).filter(k => k !== '*').map(k => ({ name: k })));
-        if (m.kind === 'one') { word = m.item.name; f = childDef(def, word); }
+      const st = walk.feed(w.text, !w.quoted);
+      if (st.kind === 'unknown') throw new CliError(w.col, 'syntax error.');
+      if (st.kind === 'key') path.push(w.text);
+      else if (st.kind === 'keyword') {
+        const k = st.f.def.kind;
+        if (k === 'leaf' || k === 'leafList') leafPath = [...path, st.word];
+        else if (k !== 'flag') path.push(st.word);
       }
-      if (!f) throw new CliError(w.col, 'syntax error.');
-      path.push(word);
-      if (f.def.kind === 'list' && !f.keyless) pendingList = f.def;
-      else if (f.def.kind === 'leaf' || f.def.kind === 'leafList') leaf = f.def;
-      else if (f.def.kind === 'flag') return [{ name: '<[Enter]>', help: 'Execute this command' }];
-      else def = f.def;
     }
-    if (leaf) return this.valueCandidates(leaf.type!, path);
+    if (walk.wantsValue()) return walk.vi === 0 || walk.leaf!.kind === 'leafList' ? this.valueCandidates(walk.leaf!.type!, leafPath) : [{ name: '<value>', help: '' }];
+    const pendingList = walk.pending, def = walk.def;
     if (pendingList) {
       const existing = lookup(this.db.candidate, path.slice(0, -1));
       const keys = existing?.all(path[path.length - 1]!).map(n => n.key!) ?? [];
       const names = [...new Set([...this.valueCandidates(pendingList.keyType!, path).filter(c => !c.name.startsWith('<')).map(c => c.name), ...keys])].sort();
       return [{ name: describeType(pendingList.keyType!).startsWith('<') ? describeType(pendingList.keyType!) : `<${path[path.length - 1]}>`, help: pendingList.help }, ...names.map(k => ({ name: k, help: '' }))];
     }
+    const enter: Opt[] = walk.complete || walk.leaf ? [{ name: '<[Enter]>', help: 'Execute this command' }] : [];
     const out: Opt[] = [];
     for (const [k, d] of Object.entries(def.children ?? {})) {
       if (k === '*') {
@@ -935,7 +916,7 @@ export class Interpreter {
         if (def === this.db.candidate.def.children?.interfaces || path[path.length - 1] === 'interfaces') for (const n of this.router.chassis.interfaceNames()) if (!out.some(o => o.name === n)) out.push({ name: n, help: '' });
       } else out.push({ name: k, help: d.help });
     }
-    return out.sort((a, b) => a.name.localeCompare(b.name));
+    return [...enter, ...out.sort((a, b) => a.name.localeCompare(b.name))];
   }
 
   private valueCandidates(t: ValueType, path: string[]): Opt[] {

@@ -200,9 +200,9 @@ export function ipsecSas(r: Router, pic: PicSnapshot, level: 'brief' | 'standard
   const out: string[] = [];
   if (level === 'brief') {
     // SPIs of negotiated SAs take up to 10 digits
-    out.push(`${pad('Security association', 24)}${pad('Interface', 14)}${pad('Dir', 9)}${pad('SPI', 11)}${pad('Protocol', 9)}${pad('Mode', 10)}${pad('State', 11)}Packets`);
+    out.push(`${pad('Security association', 24)}${pad('Interface', 14)}${pad('Dir', 9)}${pad('SPI', 11)}${pad('Protocol', 9)}${pad('Mode', 10)}${pad('State', 14)}Packets`);
     // a transport SA (BGP) belongs to no interface: the Routing Engine processes it
-    for (const s of pic.sas.filter(x => names.includes(x.name))) out.push(`${pad(s.name, 24)}${pad(s.ifl.startsWith('re:') ? '-' : s.ifl, 14)}${pad(s.direction, 9)}${pad(s.spi, 11)}${pad(s.protocol, 9)}${pad(s.mode, 10)}${pad(s.state === 'active' ? 'Installed' : s.state, 11)}${s.packets}`);
+    for (const s of pic.sas.filter(x => names.includes(x.name))) out.push(`${pad(s.name, 24)}${pad(s.ifl.startsWith('re:') ? '-' : s.ifl, 14)}${pad(s.direction, 9)}${pad(s.spi, 11)}${pad(s.protocol, 9)}${pad(s.mode, 10)}${pad(s.state === 'active' ? 'Installed' : s.state, 14)}${s.packets}`);
     return out.join('\n') + '\n';
   }
   for (const name of names) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadText } from './load.js';
 import { commitCheck } from './check.js';
 import { Chassis } from '../../chassis/chassis.js';
-import type { MessageCode } from './messages.js';
+import { formatDiagnostics, type MessageCode } from './messages.js';
 
 const BASE = readFileSync(join(import.meta.dirname, '../../topologies/gw-a.conf'), 'utf8');
 const SA = 'set security ipsec security-association manual-sa1 manual direction bidirectional';
@@ -81,7 +81,9 @@ const ROWS: Row[] = [
   { name: 'static route needs one next hop kind', code: 'ROUTE_ONE_NEXTHOP', bad: ['set routing-options static route 10.9.0.0/16 discard', 'set routing-options static route 10.9.0.0/16 reject'], good: ['set routing-options static route 10.9.0.0/16 discard'] },
   { name: 'port names are known', code: 'UNKNOWN_PORT', bad: ['set firewall filter ipsec-encrypt-policy-filter term term1 from destination-port nosuchport'], good: ['set firewall filter ipsec-encrypt-policy-filter term term1 from destination-port https'] },
   { name: 'port ranges are ordered', code: 'PORT_RANGE', bad: ['set firewall filter ipsec-encrypt-policy-filter term term1 from destination-port 2000-1000'], good: ['set firewall filter ipsec-encrypt-policy-filter term term1 from destination-port 1000-2000'] },
-  { name: 'an IKE proposal may leave statements out: JUNOS defaults apply', code: 'IKE_POLICY_NEEDS_PSK', bad: [`${IKE_PROP} authentication-method pre-shared-keys`, 'set security ike policy 10.6.6.6 proposals p1'], good: [`${IKE_PROP} authentication-method rsa-signatures`, 'set security ike policy 10.6.6.6 proposals p1', 'set security ike policy 10.6.6.6 local-certificate c.pem'] },
+  { name: 'an IKE proposal may leave statements out: JUNOS defaults apply', code: 'IKE_POLICY_NEEDS_PSK', bad: [`${IKE_PROP} authentication-method pre-shared-keys`, 'set security ike policy 10.6.6.6 proposals p1'], good: [`${IKE_PROP} authentication-method rsa-signatures`, 'set security ike policy 10.6.6.6 proposals p1', 'set security ike policy 10.6.6.6 local-certificate c.pem', 'set security ike policy 10.6.6.6 local-key-pair k.pem'] },
+  { name: 'a signature policy names its key pair (the chapter: local-key-pair, the file from which to read the public and private key)', code: 'IKE_POLICY_NEEDS_KEY_PAIR', bad: [`${IKE_PROP} authentication-method rsa-signatures`, 'set security ike policy 10.6.6.6 proposals p1', 'set security ike policy 10.6.6.6 local-certificate c.pem'], good: [`${IKE_PROP} authentication-method rsa-signatures`, 'set security ike policy 10.6.6.6 proposals p1', 'set security ike policy 10.6.6.6 local-certificate c.pem', 'set security ike policy 10.6.6.6 local-key-pair k.pem'] },
+  { name: 'dsa-signatures too', code: 'IKE_POLICY_NEEDS_KEY_PAIR', bad: [`${IKE_PROP} authentication-method dsa-signatures`, 'set security ike policy 10.6.6.6 proposals p1', 'set security ike policy 10.6.6.6 local-certificate c.pem'], good: [`${IKE_PROP} authentication-method dsa-signatures`, 'set security ike policy 10.6.6.6 proposals p1', 'set security ike policy 10.6.6.6 local-certificate c.pem', 'set security ike policy 10.6.6.6 local-key-pair k.pem'] },
   { name: 'one manual SA on one es- unit only', code: 'MANUAL_SA_TWO_UNITS', bad: ['set interfaces es-0/1/0 unit 1 family inet ipsec-sa manual-sa1', 'set interfaces es-0/1/0 unit 1 tunnel source 10.5.5.5', 'set interfaces es-0/1/0 unit 1 tunnel destination 10.7.7.7'], good: [] },
   ...([['hexadecimal zzzz', 'KEY_NOT_HEX'], ['hexadecimal abc', 'KEY_HEX_ODD'], ['ascii-text ""', 'KEY_EMPTY'], ['ascii-text "cl\u00e9-secr\u00e8te"', 'KEY_NOT_ASCII']] as const).map(([k, code]) => ({
     name: `pre-shared-key ${k} is refused`, code, bad: [...IKE_OK, 'set security ike policy 10.6.6.6 proposals p1', `set security ike policy 10.6.6.6 pre-shared-key ${k}`],
@@ -140,6 +142,8 @@ describe('commit checks', () => {
     const r = run(lines);
     expect(r.ok).toBe(true);
     expect(r.diagnostics.map(d => d.code)).toContain('DYNAMIC_SA_LIMIT');
+    // the warning quotes the interface, as JUNOS quotes a statement
+    expect(formatDiagnostics(r.diagnostics)).toMatch(/\[edit interfaces\]\n\s+'es-0\/1\/0'\n\s+warning: ES PIC 0\/1 carries 513 dynamic/);
   });
   it('compiles BGP with inheritance and policies in order', () => {
     const m = run([AS, 'set routing-options router-id 10.5.5.5', 'set protocols bgp hold-time 30', 'set protocols bgp import a',

@@ -148,6 +148,7 @@ class Checker {
       }
     }
     const dynamicPerPic = new Map<string, number>();
+    const picIfd = new Map<string, string>();   // the PIC's first es- interface, quoted by the warning
     const manualOn = new Map<string, string>();
     for (const ifd of this.root.get('interfaces')?.entries('*') ?? []) {
       const m = IFNAME_RE.exec(ifd.key!);
@@ -197,6 +198,7 @@ class Checker {
             if (saNode.has('dynamic')) {
               const picKey = ifd.key!.replace(/^es-(\d+\/\d+)\/\d+$/, '$1');
               dynamicPerPic.set(picKey, (dynamicPerPic.get(picKey) ?? 0) + 1);
+              if (!picIfd.has(picKey)) picIfd.set(picKey, ifd.key!);
               // IKE needs a policy for the peer, or the tunnel can never come up
               const dst = tunnel?.value('destination');
               if (dst && !this.root.get('security')?.get('ike')?.entries('policy').some(p => p.key === dst)) this.warn('DYNAMIC_SA_NO_IKE_POLICY', ipath, statementOf(sa), sa.values[0]!, dst);
@@ -212,7 +214,7 @@ class Checker {
         }
       }
     }
-    for (const [pic, n] of dynamicPerPic) if (n > 512) this.warn('DYNAMIC_SA_LIMIT', ['interfaces'], `es-${pic}`, pic, n);
+    for (const [pic, n] of dynamicPerPic) if (n > 512) this.warn('DYNAMIC_SA_LIMIT', ['interfaces'], picIfd.get(pic)!, pic, n);
   }
 
   firewall(): void {
@@ -406,6 +408,7 @@ class Checker {
         const method = proposals.get(name)?.value('authentication-method') ?? IKE_PROPOSAL_DEFAULTS.authenticationMethod;
         if (method === 'pre-shared-keys' && !pol.has('pre-shared-key')) this.err('IKE_POLICY_NEEDS_PSK', base, statementOf(pol), name);
         if ((method === 'rsa-signatures' || method === 'dsa-signatures') && !pol.has('local-certificate')) this.err('IKE_POLICY_NEEDS_CERT', base, statementOf(pol), name, method);
+        if ((method === 'rsa-signatures' || method === 'dsa-signatures') && !pol.has('local-key-pair')) this.err('IKE_POLICY_NEEDS_KEY_PAIR', base, statementOf(pol), name, method);
       }
     }
   }

@@ -98,3 +98,14 @@ export function showSet(node: CNode, prefix: string[] = []): string {
   const all = [...sets, ...deact];
   return all.length ? all.join('\n') + '\n' : '';
 }
+
+/**
+ * `show configuration PATH` (`| display set`): a path down to a leaf or flag shows that statement
+ * (`host-name gw-a;`), as JUNOS does; `path` is the path's words, the leaf's keyword last.
+ */
+export function showAt(node: CNode, path: string[], set: boolean): string {
+  if (node.def.kind !== 'leaf' && node.def.kind !== 'leafList' && node.def.kind !== 'flag') return set ? showSet(node, path) : showConfig(node);
+  const wrap = new CNode({ kind: 'container', help: '', children: { [node.keyword]: node.def } }, '');
+  wrap.children = [node];
+  return set ? showSet(wrap, path.slice(0, -1)) : showConfig(wrap);
+}

@@ -135,7 +135,7 @@ function loadSetInto(root: CNode, text: string, file: string, base: Pos = { node
       return;
     }
     const rest = words.slice(1);
-    try { applyWords(base, rest, op.text as Op, false); }
+    try { applyWords(base, rest, op.text as Op, false, false, false, true); }
     catch (e) { errors.push(toLoadError(file, e, words.slice(1), base, '', op.text)); }
   };
   for (const t of toks) {

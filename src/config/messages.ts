@@ -62,6 +62,7 @@ export const MESSAGES = {
   PLAIN_TEXT_PASSWORD: "plain-text-password is a prompt, not a value: the CLI asks for the password and stores encrypted-password",
   IKE_POLICY_NEEDS_PSK: "proposal '{0}' uses pre-shared-keys; 'pre-shared-key' must be configured",
   IKE_POLICY_NEEDS_CERT: "proposal '{0}' uses {1}; 'local-certificate' must be configured",
+  IKE_POLICY_NEEDS_KEY_PAIR: "proposal '{0}' uses {1}; 'local-key-pair' must be configured: the file from which to read the public and private key",
   IPSEC_PROPOSAL_AH_ENCRYPTION: 'encryption-algorithm cannot be configured with protocol ah',
   ADDRESS_NETWORK: 'address {0} is the network or broadcast address of its subnet',
   DUPLICATE_ADDRESS: 'address {0} is also configured on {1}',

@@ -122,7 +122,7 @@ function readLeafValue(def: Def, words: Token[], i: number, pos: Pos, ranges = f
     while (j < words.length) {
       const k = words[j]!;
       if (k.text === 'world-readable' || k.text === 'no-world-readable') { vals.push(k.text); j++; continue; }
-      if (k.text !== 'files' && k.text !== 'size') syntaxError(k, pos);
+      if (k.text !== 'files' && k.text !== 'size') break;   // a sibling statement, or the caller's syntax error
       const v = words[j + 1];
       if (!v || !(k.text === 'files' ? /^\d+$/.test(v.text) : /^\d+[kmg]?$/i.test(v.text))) syntaxError(v ?? k, pos);
       vals.push(k.text, v.text);
@@ -139,10 +139,13 @@ function readLeafValue(def: Def, words: Token[], i: number, pos: Pos, ranges = f
 /**
  * Apply one statement (its words, after the enclosing block's position) to the tree.
  * Returns the position reached, so a brace block can continue from it.
+ * With `siblings` (a `set` line, as JUNOS reads one), the words after a leaf and its value, or
+ * after a flag, continue at that statement's level: `tunnel source A destination B`.
  */
-export function applyWords(start: Pos, words: Token[], op: Op, hasBlock: boolean, inactive = false, ranges = false): Pos {
+export function applyWords(start: Pos, words: Token[], op: Op, hasBlock: boolean, inactive = false, ranges = false, siblings = false): Pos {
   let pos: Pos = { ...start, path: start.path.slice() };
   const create = op === 'set';
+  const more = siblings && op === 'set' && !hasBlock;   // words may follow a leaf's value
   let i = 0;
   let last: CNode | undefined;
   const missing = (tok: Token) => { throw new SyntaxError_(`statement not found: ${[...pos.path].join(' ')} ${tok.text}`.trim(), tok, pos.path); };
@@ -190,7 +193,7 @@ export function applyWords(start: Pos, words: Token[], op: Op, hasBlock: boolean
         continue;
       }
       case 'flag': {
-        if (i + 1 < words.length || hasBlock) syntaxError(words[i + 1] ?? tok, pos);
+        if (i + 1 < words.length && !more || hasBlock) syntaxError(words[i + 1] ?? tok, pos);
         const n = getOrCreate(pos.node, def, keyword, undefined, false, tok.line, create);
         if (!n) missing(tok);
         last = n;
@@ -206,7 +209,7 @@ export function applyWords(start: Pos, words: Token[], op: Op, hasBlock: boolean
           continue;
         }
         const [vals, j] = readLeafValue(def, words, i + 1, pos, ranges && op === 'set');
-        if (j < words.length || hasBlock) syntaxError(words[j] ?? tok, pos);
+        if (j < words.length && !more || hasBlock) syntaxError(words[j] ?? tok, pos);
         let n = pos.node.find(keyword);
         if (op === 'set') {
           if (!n) { n = new CNode(def, keyword); n.line = tok.line; pos.node.add(n); }
@@ -237,7 +240,7 @@ export function applyWords(start: Pos, words: Token[], op: Op, hasBlock: boolean
         } else if (op === 'set') {
           syntaxError(tok, pos, `missing argument: expecting ${describeType(def.type!)}`);
         }
-        if (j < words.length || hasBlock) syntaxError(words[j] ?? tok, pos);
+        if (j < words.length && !more || hasBlock) syntaxError(words[j] ?? tok, pos);
         let n = pos.node.find(keyword);
         if (op === 'set') {
           if (!n) { n = new CNode(def, keyword); n.line = tok.line; pos.node.add(n); }

@@ -51,15 +51,20 @@ export class RouterFiles {
   isSecret(p: string): boolean {
     try { return (statSync(this.host(this.resolve(p))).mode & 0o077) === 0 && !statSync(this.host(this.resolve(p))).isDirectory(); } catch { return false; }
   }
+  /** Files kept elsewhere (the router's logs, in memory) that `file list DIR` shows with the disk's. */
+  private mounts = new Map<string, () => FileEntry[]>();
+  mount(dir: string, entries: () => FileEntry[]): void { this.mounts.set(dir, entries); }
   list(dir: string): FileEntry[] {
     const abs = this.resolve(dir);
     const h = this.host(abs);
     if (!existsSync(h)) throw new FileError(`error: could not resolve file: ${dir}`);
     if (!statSync(h).isDirectory()) { const s = statSync(h); return [{ name: posix.basename(abs), path: abs, size: s.size, mtime: s.mtime, dir: false, secret: (s.mode & 0o077) === 0 }]; }
-    return readdirSync(h).filter(n => !n.includes('.tmp-')).sort().map(n => {
+    const disk = readdirSync(h).filter(n => !n.includes('.tmp-')).map(n => {
       const s = statSync(join(h, n));
       return { name: n, path: posix.join(abs, n), size: s.size, mtime: s.mtime, dir: s.isDirectory(), secret: !s.isDirectory() && (s.mode & 0o077) === 0 };
     });
+    const more = (this.mounts.get(abs)?.() ?? []).filter(e => !disk.some(d => d.name === e.name));
+    return [...disk, ...more].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   }
   /** A router without a lab state directory (tests) gets a temporary one: gone when the router stops. */
   close(): void { if (this.temp) rmSync(this.root, { recursive: true, force: true }); }

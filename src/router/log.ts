@@ -1,3 +1,5 @@
+import type { FileEntry } from './files.js';
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** How a trace file rotates: at `size` bytes it becomes NAME.0 (NAME.0 becomes NAME.1, ...), `files` in all. */
@@ -5,7 +7,7 @@ export interface Rotation { size: number; files: number }
 /** Trace files are kept in memory: all of a router's rotated files together stay under this. */
 export const TRACE_MEMORY = 32 * 1024 * 1024;
 
-interface LogFile { lines: string[]; bytes: number }
+interface LogFile { lines: string[]; bytes: number; mtime: Date }
 
 /**
  * The router's log files (`show log FILE`): syslog-style lines, never a key in clear. A file without a
@@ -31,12 +33,13 @@ export class RouterLog {
     const ts = `${mon} ${String(d.getUTCDate()).padStart(2, ' ')} ${d.toISOString().slice(11, 19)}`;
     const line = `${ts}  ${this.host()} ${proc}: ${msg}`;
     let f = this.files.get(file);
-    if (!f) this.files.set(file, (f = { lines: [], bytes: 0 }));
+    if (!f) this.files.set(file, (f = { lines: [], bytes: 0, mtime: d }));
+    f.mtime = d;
     const r = this.rotation.get(file);
     const len = Buffer.byteLength(line) + 1;
     if (r && f.lines.length && f.bytes + len > r.size) {
       this.shift(file, r);
-      f = { lines: [], bytes: 0 };
+      f = { lines: [], bytes: 0, mtime: d };
       this.files.set(file, f);
     }
     f.lines.push(line); f.bytes += len;
@@ -69,4 +72,10 @@ export class RouterLog {
   /** the size in bytes of a file (`file list` style) */
   size(file: string): number | undefined { return this.files.get(file)?.bytes; }
   names(): string[] { return [...this.files.keys()]; }
+  /** A file that exists before its first line (JUNOS's /var/log/kmd, messages): `show log` shows it empty. */
+  touch(file: string): void { if (!this.files.has(file)) this.files.set(file, { lines: [], bytes: 0, mtime: new Date() }); }
+  /** The files as `file list /var/log` shows them. */
+  entries(dir: string): FileEntry[] {
+    return [...this.files].map(([name, f]) => ({ name, path: `${dir}/${name}`, size: f.bytes, mtime: f.mtime, dir: false, secret: false }));
+  }
 }

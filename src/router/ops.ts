@@ -141,7 +141,8 @@ export async function monitor(r: Router, o: { ifname: string; count?: number }, 
       if (name !== ifd) return;
       const t = new Date().toISOString().slice(11, 23);
       io.write(`${t} ${dir === 'in' ? ' In' : 'Out'} ${kind === 'eth' ? decodeFrame(data) : decodeIp(data)}\n`);
-      if (o.count && ++n >= o.count) { off(); done(); }
+      n++;   // every packet seen counts, with or without `count`
+      if (o.count && n >= o.count) { off(); done(); }
     });
     io.signal?.addEventListener('abort', () => { off(); done(); }, { once: true });
     if (io.signal?.aborted) { off(); done(); }

@@ -55,6 +55,9 @@ export class Router {
   constructor(readonly opts: RouterOptions) {
     this.files = new RouterFiles(opts.filesDir);
     this.pki = new PkiStore(this.files, () => this.model, msg => this.kmdLog(msg));
+    // the logs live in memory; `file list /var/log` shows them, and kmd's exists before its first event
+    this.files.mount('/var/log', () => this.log.entries('/var/log'));
+    this.log.touch('messages'); this.log.touch('kmd');
     this.chassis = new Chassis(opts.model ?? 'm10', opts.pics);
     const e = opts.ipsec ?? 'worker';
     this.ipsec = e === 'inline' ? new InlineIpsec()
@@ -126,6 +129,7 @@ export class Router {
     const name = t ? t.file?.name ?? 'kmd' : undefined;
     if (this.traceFile && this.traceFile !== name) this.log.rotate(this.traceFile, undefined);
     this.traceFile = name;
+    if (name) this.log.touch(name);
     if (name) this.log.rotate(name, { size: t!.file?.sizeBytes ?? 128 * 1024, files: t!.file?.files ?? 3 });
   }
   /** Traces of kmd when `[edit security traceoptions]` asks for them (flag all, or the flag given). */

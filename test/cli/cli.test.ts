@@ -50,6 +50,8 @@ describe('operational commands (golden)', () => {
     'show-system-uptime': ['show system uptime'],
     'show-pfe-statistics': ['clear pfe statistics traffic', 'show pfe statistics traffic'],
     'show-configuration': ['show configuration interfaces es-0/1/0', 'show configuration security | display set', 'show configuration firewall | count'],
+    'show-configuration-leaf': ['show configuration system host-name', 'show configuration system host-name | display set', 'show configuration security ipsec security-association manual-sa1 manual direction bidirectional spi',
+      'show configuration interfaces es-0/1/0 unit 0 tunnel destination | display set', 'show configuration security ipsec security-association manual-sa1 manual direction bidirectional authentication key', 'configure', 'show system host-name', 'edit interfaces es-0/1/0 unit 0', 'show tunnel source | display set', 'exit configuration-mode'],
     'ping': ['ping 10.2.2.2 count 2', 'ping 10.2.2.2 rapid count 3', 'ping 10.1.1.1 count 1 source 10.1.1.254', 'ping 10.9.9.9 count 1 wait 1'],
     'traceroute': ['traceroute 10.0.0.2 wait 1'],
     'syntax-errors': ['show foo', 'sh i', 'show chassis hardware extra', 'show interfaces terse extra', 'ping', 'frobnicate', 'show route | frob', 'show interfaces | display set'],
@@ -87,6 +89,9 @@ describe('abbreviations, help, completion and errors (table)', () => {
     ['sh i', /'i' is ambiguous\.\nPossible completions:\n {2}interfaces/],
     ['show interfaces fe-9/9/9', /error: device fe-9\/9\/9 not found/],
     ['show log nosuch', /error: could not resolve file: nosuch/],
+    // an output level is one of them
+    ['show ipsec security-associations brief detail', /security-associations brief detail\n {50}\^\nsyntax error\./],
+    ['show interfaces terse extensive', /\^\nsyntax error\./],
     ['ping 10.2.2.2 count', /syntax error, expecting <count>\./],
     ['ping host.example', /cannot resolve host\.example/],
     // every ping/traceroute option has JUNOS's range, checked where it is typed
@@ -171,6 +176,22 @@ describe('configuration mode and the commit database', () => {
       expect(await run('set sec ipsec security-association manual-sa1 man dir bi spi 999', 'show | compare')).toContain('+   spi 999;');
     } finally { await run('rollback 0', 'exit'); }
   });
+  it('several sibling statements in one set line, abbreviated, with ? and Tab offering the siblings (golden)', async () => {
+    try {
+      const out = await run('configure',
+        'set interfaces es-0/1/0 unit 0 tunnel source 10.5.5.5 destination 10.6.6.7',
+        'set sec ike proposal p2 authentication-method pre-shared-keys dh-group group2 lifetime-seconds 600',
+        'set security ipsec security-association manual-sa1 manual direction bidirectional protocol esp spi 2400',
+        'set system login user ops class super-user authentication encrypted-password "$1$abc$0123456789abcdefghijk."',
+        'set interfaces es-0/1/0 unit 0 tunnel source 10.5.5.5 frobnicate',
+        'show | compare', 'set interfaces es-0/1/0 unit 0 tunnel source 10.5.5.5 ?');
+      expectGolden(golden('config-set-siblings'), out);
+      expect(it_.complete('set interfaces es-0/1/0 unit 0 tunnel source 10.5.5.5 dest').line).toBe('set interfaces es-0/1/0 unit 0 tunnel source 10.5.5.5 destination ');
+      expect(it_.complete('set security ike proposal p2 dh-group group2 auth').line).toBe('set security ike proposal p2 dh-group group2 authentication-');
+      expect(it_.help('set security ike proposal p2 authentication-method ')).toMatch(/pre-shared-keys[\s\S]*rsa-signatures/);
+      expect(it_.help('set security ike proposal p2 authentication-method pre-shared-keys ')).toMatch(/<\[Enter\]>[\s\S]*dh-group/);
+    } finally { await run('rollback 0', 'exit'); }
+  });
 });
 
 describe('long-running commands', () => {
@@ -202,6 +223,28 @@ describe('long-running commands', () => {
     expect(out).toMatch(/Out IP 10\.5\.5\.5 > 10\.6\.6\.6: ESP\(spi=0x00000908,seq=0x\w+\)/);
     expect(out).toMatch(/ In IP 10\.6\.6\.6 > 10\.5\.5\.5: ESP/);
     expect(out).toContain('4 packets received by filter');
+  });
+  it('monitor traffic without count reports the packets it saw when it is stopped', async () => {
+    const ac = new AbortController();
+    let out = '';
+    const p = it_.exec('monitor traffic interface fe-0/0/0', { write: s => { out += s; }, signal: ac.signal });
+    await t.hostA.ping('10.2.2.2', { count: 2 });
+    const seen = out.split('\n').filter(l => /^\d\d:\d\d:\d\d\.\d{3} ( In|Out) /.test(l)).length;
+    ac.abort();
+    await p;
+    expect(seen).toBeGreaterThanOrEqual(4);
+    expect(Number(/(\d+) packets received by filter/.exec(out)![1])).toBe(out.split('\n').filter(l => /^\d\d:\d\d:\d\d\.\d{3} ( In|Out) /.test(l)).length);
+  });
+  it('the logs exist before their first line: show log kmd is the empty file, file list /var/log lists them', async () => {
+    const r = new (await import('../../src/router/router.js')).Router({ name: 'fresh', ipsec: 'inline' });
+    try {
+      const fresh = new Interpreter(r, new CommitDb(r));
+      expect(await transcript(fresh, ['show log kmd'])).toBe('root@fresh> show log kmd\n');
+      expect(await transcript(fresh, ['file list /var/log'])).toBe('root@fresh> file list /var/log\n/var/log:\nkmd\nmessages\n');
+    } finally { await r.stop(); }
+    const out = await run('file list /var/log detail');
+    expect(out).toMatch(/-rw-r--r-- {2}root +\d+ DATE|-rw-r--r-- {2}root +\d+ \d{4}-\d\d-\d\d \d\d:\d\d kmd\n/);
+    expect(out).toMatch(/ messages\n/);
   });
 });
 
