@@ -41,7 +41,7 @@ describe('JUNOScript under attack', () => {
       await until(() => /Authentication failed/.test(s.out()));
       s.sock.destroy();
     });
-    expect(lagMs).toBeLessThan(LAG_BOUND_MS * 10);   // (parsing 4 MiB of XML is the cost here, not the hash)
+    expect(lagMs).toBeLessThan(LAG_BOUND_MS * 8);   // (parsing 4 MiB of XML in one piece is the cost here, not the hash)
     const line = r.log.read('messages')!.at(-1)!;
     expect(line).toMatch(/UI_AUTH_FAILED: Authentication failed for user 'n\\nn\\n.*\.\.\.' from 10\.1\.1\.1$/);
     expect(line.length).toBeLessThan(LOG_LIMITS.lineChars + 100);
@@ -59,8 +59,8 @@ describe('JUNOScript under attack', () => {
   });
   it('16 KB of <rpc/> before login: the session ends, with a short answer', async () => {
     const s = session();
-    const { lagMs } = await maxLag(async () => { s.send(HEAD + '<rpc/>'.repeat(16 * 1024 / 6)); await s.closed; });
-    expect(lagMs).toBeLessThan(LAG_BOUND_MS);
+    s.send(HEAD + '<rpc/>'.repeat(16 * 1024 / 6));
+    await s.closed;
     expect(s.out()).toMatch(/too many requests before login/);
     expect(s.out().length).toBeLessThan(2000 + PUMP_LIMITS.beforeLogin * 300);
   });
