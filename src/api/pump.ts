@@ -2,11 +2,11 @@
  * A session's requests, one at a time, in order, with backpressure both ways: at `queued` waiting
  * requests the socket is paused (no more is read until half have run), and a reply that fills the
  * socket's buffer (write() said so) holds the next request until the socket drains. A session that
- * has not logged in may queue only `beforeLogin`; more ends it. No promise chain, no Error per request.
+ * has not logged in may queue only `beforeLogin` (a client may send its session at once, login first); more ends it. No promise chain, no Error per request.
  */
 import type { Duplex } from 'node:stream';
 
-export const PUMP_LIMITS = { queued: 16, beforeLogin: 4 };
+export const PUMP_LIMITS = { queued: 16, beforeLogin: 64 };
 
 export type Item<T> = { req: T } | { end: string | undefined };
 
