@@ -1,24 +1,33 @@
 /**
  * Who may use the XML API: the users of `[edit system login]`, by their encrypted-password (crypt(3)
- * SHA-512/SHA-256 hashes, checked with unixcrypt) or, over SSH, their ssh-rsa keys. A refusal is
- * logged and answered only after a delay, so that passwords cannot be tried quickly.
+ * SHA-512/SHA-256 hashes, checked by shacrypt.ts a slice at a time, never blocking the main thread) or,
+ * over SSH, their ssh-rsa keys. User names and passwords longer than JUNOS allows (128) are refused
+ * before any hashing; an unknown user costs a hash too (of a dummy), so that timing tells no names. A
+ * refusal is logged (the name cut and escaped) and answered only after a delay, so that passwords
+ * cannot be tried quickly.
  */
-import { verify as cryptVerify } from 'unixcrypt';
 import type { Router } from '../router/router.js';
 import type { ApiUser } from './engine.js';
+import { shaVerify } from './shacrypt.js';
+import { logSafe } from '../router/log.js';
 
 export const AUTH_DELAY_MS = 1500;
+export const AUTH_LIMITS = { nameChars: 128, passwordChars: 128 };
+/** what an unknown user's password is checked against (`openssl passwd -6`, the default 5000 rounds) */
+const DUMMY = '$6$Rq3nV5dXk2bT9wLm$3s7dY9fF3rV0yq8bW6tZ1nJ2cK4pL5mN7oP8qR9sT0uV1wX2yZ3aB4cD5eF6gH7iJ8kL9mN0oP1qR2sT3uV4w';
 
-export function checkPassword(r: Router, name: string, password: string): ApiUser | undefined {
+export async function checkPassword(r: Router, name: string, password: string): Promise<ApiUser | undefined> {
+  if (name.length > AUTH_LIMITS.nameChars || password.length > AUTH_LIMITS.passwordChars) return undefined;
   const u = r.model?.system.users.get(name);
-  if (!u?.encryptedPassword || !u.cls || u.cls === 'unauthorized') return undefined;
+  const usable = !!u?.encryptedPassword && !!u.cls && u.cls !== 'unauthorized' && /^\$[56]\$/.test(u.encryptedPassword);
   let ok = false;
-  try { ok = /^\$[56]\$/.test(u.encryptedPassword) && cryptVerify(password, u.encryptedPassword); } catch { ok = false; }
-  return ok ? { name, cls: u.cls } : undefined;
+  try { ok = await shaVerify(password, usable ? u!.encryptedPassword! : DUMMY); } catch { ok = false; }
+  return ok && usable ? { name, cls: u!.cls! } : undefined;
 }
 
 /** The user whose `ssh-rsa` statements hold this public key blob (the SSH wire form). */
 export function userOfKey(r: Router, name: string, blob: Buffer): { user: ApiUser; line: string } | undefined {
+  if (name.length > AUTH_LIMITS.nameChars) return undefined;
   const u = r.model?.system.users.get(name);
   if (!u?.cls || u.cls === 'unauthorized') return undefined;
   for (const k of u.sshRsa) {
@@ -29,5 +38,6 @@ export function userOfKey(r: Router, name: string, blob: Buffer): { user: ApiUse
 }
 
 export function logAuth(r: Router, service: string, user: string, from: string, ok: boolean): void {
-  r.log.write('messages', service, ok ? `UI_LOGIN_EVENT: User '${user}' login from ${from}` : `UI_AUTH_FAILED: Authentication failed for user '${user}' from ${from}`);
+  const who = logSafe(user, AUTH_LIMITS.nameChars);
+  r.log.write('messages', service, ok ? `UI_LOGIN_EVENT: User '${who}' login from ${from}` : `UI_AUTH_FAILED: Authentication failed for user '${who}' from ${from}`);
 }

@@ -20,45 +20,87 @@ import { lazy } from '../util/lazy.js';
 const ssh2 = lazy<typeof ssh2T>('ssh2');
 
 export const XNM_SSL_PORT = 3220;
-export const API_LIMITS = { sessions: 8 };
+/**
+ * Connections: `sessions` logged-in sessions; before authentication at most `preAuth` connections in
+ * all and `perSource` from one address, each closed `loginMs` after its TCP accept (TLS handshakes
+ * and SSH key exchanges included) unless it has logged in.
+ */
+export const API_LIMITS = { sessions: 8, preAuth: 16, perSource: 4, loginMs: 30_000 };
+interface Conn { sock: net.Socket; ip: string; authed: boolean; timer?: NodeJS.Timeout }
 const HOST_KEY = '/var/etc/ssh/ssh_host_rsa_key';
 
 export class ApiServices {
-  private xnm?: { server: tls.Server; pem: string };
-  private nc?: { server: ssh2T.Server; port: number };
-  private sockets = new Set<net.Socket>();
+  private xnm?: { server: tls.Server; tcp: net.Server; pem: string };
+  private nc?: { server: ssh2T.Server; tcp: net.Server; port: number };
+  private conns = new Map<string, Conn>();
   constructor(private r: Router, private db: CommitDb, private host = '0.0.0.0') {}
 
   /** After each commit: the services as configured. */
   apply(): void {
     const m = this.r.model;
     const want = m?.system.xnmSsl ? m.certificates.local.get(m.system.xnmSsl.localCertificate)?.keyString : undefined;
-    if (this.xnm && this.xnm.pem !== want) { this.xnm.server.close(); this.xnm = undefined; }
+    if (this.xnm && this.xnm.pem !== want) { this.xnm.tcp.close(); this.xnm = undefined; }
     if (want && !this.xnm) {
       try {
-        const server = tls.createServer({ cert: want, key: want, minVersion: 'TLSv1.2' }, sock => this.accept(sock, () => junoscriptSession(this.r, this.db, sock, `${sock.remoteAddress}`)));
-        server.on('error', e => this.r.log.write('messages', 'jsrpd', `JSRPD_SERVER_ERROR: xnm-ssl: ${e.message}`));
-        server.listen(XNM_SSL_PORT, this.host);
-        this.xnm = { server, pem: want };
+        const server = tls.createServer({ cert: want, key: want, minVersion: 'TLSv1.2' }, sock => {
+          const c = this.conns.get(`${sock.remoteAddress}:${sock.remotePort}`);
+          if (!c) { sock.destroy(); return; }
+          junoscriptSession(this.r, this.db, sock, `${sock.remoteAddress}`, () => this.loggedIn(c));
+        });
+        server.on('tlsClientError', () => { /* a handshake that fails: its socket closes */ });
+        const tcp = this.listen(XNM_SSL_PORT, sock => server.emit('connection', sock), e => this.r.log.write('messages', 'jsrpd', `JSRPD_SERVER_ERROR: xnm-ssl: ${e.message}`));
+        this.xnm = { server, tcp, pem: want };
         this.r.log.write('messages', 'jsrpd', `JSRPD_START: JUNOScript SSL service on TCP ${XNM_SSL_PORT} (certificate ${m!.system.xnmSsl!.localCertificate})`);
       } catch (e) { this.r.log.write('messages', 'jsrpd', `JSRPD_SERVER_ERROR: xnm-ssl: ${(e as Error).message}`); }
     }
     const port = m?.system.netconfSsh?.port;
-    if (this.nc && this.nc.port !== port) { this.nc.server.close(); this.nc = undefined; }
+    if (this.nc && this.nc.port !== port) { this.nc.tcp.close(); this.nc = undefined; }
     if (port && !this.nc) {
-      const server = new ssh2.Server({ hostKeys: [this.hostKey()], ident: 'SSH-2.0-OpenSSH_JUNOS' }, (client, info) => this.sshClient(client, info.ip));
+      const server = new ssh2.Server({ hostKeys: [this.hostKey()], ident: 'SSH-2.0-OpenSSH_JUNOS' }, (client, info) => {
+        const c = this.conns.get(`${info.ip}:${info.port}`);
+        if (!c) { client.end(); return; }
+        this.sshClient(client, c);
+      });
       server.on('error', (e: Error) => this.r.log.write('messages', 'sshd', `SSHD_ERROR: ${e.message}`));
-      server.listen(port, this.host);
-      this.nc = { server, port };
+      const tcp = this.listen(port, sock => server.injectSocket(sock), e => this.r.log.write('messages', 'sshd', `SSHD_ERROR: ${e.message}`));
+      this.nc = { server, tcp, port };
       this.r.log.write('messages', 'sshd', `SSHD_START: NETCONF over SSH on TCP ${port}`);
     }
   }
 
-  private accept(sock: net.Socket, go: () => void): void {
-    if (this.sockets.size >= API_LIMITS.sessions) { sock.destroy(); return; }
-    this.sockets.add(sock);
-    sock.on('close', () => this.sockets.delete(sock));
-    go();
+  /** A TCP listener that admits connections within API_LIMITS before handing them to the service. */
+  private listen(port: number, go: (sock: net.Socket) => void, error: (e: Error) => void): net.Server {
+    const tcp = net.createServer(sock => { if (this.admit(sock)) go(sock); });
+    tcp.on('error', error);
+    tcp.listen(port, this.host);
+    return tcp;
+  }
+
+  /** Counted from the TCP accept: the limits before authentication, and the login timer. */
+  admit(sock: net.Socket): boolean {
+    const ip = sock.remoteAddress ?? '', key = `${ip}:${sock.remotePort}`;
+    let pre = 0, fromIp = 0;
+    for (const c of this.conns.values()) if (!c.authed) { pre++; if (c.ip === ip) fromIp++; }
+    if (pre >= API_LIMITS.preAuth || fromIp >= API_LIMITS.perSource) {
+      this.r.log.write('messages', 'inetd', `INETD_CONNECTION_LIMIT: connection from ${ip} refused: ${fromIp >= API_LIMITS.perSource ? `${API_LIMITS.perSource} unauthenticated connections from it` : `${API_LIMITS.preAuth} unauthenticated connections`}`);
+      sock.destroy(); return false;
+    }
+    const c: Conn = { sock, ip, authed: false };
+    c.timer = setTimeout(() => { if (!c.authed) sock.destroy(); }, API_LIMITS.loginMs);
+    c.timer.unref();
+    this.conns.set(key, c);
+    sock.on('close', () => { clearTimeout(c.timer); if (this.conns.get(key) === c) this.conns.delete(key); });
+    sock.on('error', () => { /* a client that goes away */ });
+    return true;
+  }
+
+  /** A connection logs in: refused (a reason) beyond the session limit. */
+  private loggedIn(c: Conn): string | undefined {
+    let n = 0;
+    for (const x of this.conns.values()) if (x.authed) n++;
+    if (n >= API_LIMITS.sessions) return `too many sessions (${API_LIMITS.sessions})`;
+    c.authed = true; clearTimeout(c.timer);
+    return undefined;
   }
 
   /** The SSH host key: made once, kept in the router's files (owner-only). */
@@ -70,19 +112,25 @@ export class ApiServices {
     return pem;
   }
 
-  private sshClient(client: ssh2T.Connection, ip: string): void {
-    const sock = (client as unknown as { _sock?: net.Socket })._sock;
-    if (this.sockets.size >= API_LIMITS.sessions) { client.end(); return; }
-    if (sock) { this.sockets.add(sock); sock.on('close', () => this.sockets.delete(sock)); }
+  private sshClient(client: ssh2T.Connection, c: Conn): void {
+    const ip = c.ip;
     let user: ApiUser | undefined;
-    let failures = 0;
+    let failures = 0, checking = false;
+    const accept = (ctx: ssh2T.AuthContext, u: ApiUser) => {
+      if (this.loggedIn(c)) { client.end(); return; }
+      user = u; ctx.accept();
+    };
     client.on('authentication', ctx => {
       if (ctx.method === 'password') {
-        const ok = checkPassword(this.r, ctx.username, ctx.password);
-        logAuth(this.r, 'sshd', ctx.username, ip, !!ok);
-        if (ok) { user = ok; ctx.accept(); return; }
-        failures++;
-        setTimeout(() => (failures >= 3 ? client.end() : ctx.reject(['password', 'publickey'])), AUTH_DELAY_MS).unref();
+        // one password at a time per connection (ssh2 would take the next before this one is answered)
+        if (checking) { ctx.reject(['password', 'publickey']); return; }
+        checking = true;
+        void checkPassword(this.r, ctx.username, ctx.password).then(ok => {
+          logAuth(this.r, 'sshd', ctx.username, ip, !!ok);
+          if (ok) { checking = false; accept(ctx, ok); return; }
+          failures++;
+          setTimeout(() => { checking = false; if (failures >= 3) client.end(); else ctx.reject(['password', 'publickey']); }, AUTH_DELAY_MS).unref();
+        });
         return;
       }
       if (ctx.method === 'publickey') {
@@ -91,7 +139,7 @@ export class ApiServices {
         if (!ctx.signature || !ctx.blob) { ctx.accept(); return; }   // the client asks whether the key would do
         const pk = ssh2.utils.parseKey(ok.line);
         const key = Array.isArray(pk) ? pk[0] : pk;
-        if (key && !(key instanceof Error) && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo as never) === true) { logAuth(this.r, 'sshd', ctx.username, ip, true); user = ok.user; ctx.accept(); return; }
+        if (key && !(key instanceof Error) && key.verify(ctx.blob, ctx.signature, ctx.hashAlgo as never) === true) { logAuth(this.r, 'sshd', ctx.username, ip, true); accept(ctx, ok.user); return; }
         logAuth(this.r, 'sshd', ctx.username, ip, false);
         ctx.reject(['password', 'publickey']);
         return;
@@ -111,8 +159,8 @@ export class ApiServices {
   }
 
   close(): void {
-    this.xnm?.server.close(); this.nc?.server.close();
-    for (const s of this.sockets) s.destroy();
+    this.xnm?.tcp.close(); this.nc?.tcp.close();
+    for (const c of this.conns.values()) c.sock.destroy();
     this.xnm = undefined; this.nc = undefined;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { RouterLog } from './log.js';
+import { RouterLog, TRACE_MEMORY, LOG_LIMITS, logSafe } from './log.js';
 
 describe('RouterLog', () => {
   it('a file without rotation keeps its last lines', () => {
@@ -31,5 +31,27 @@ describe('RouterLog', () => {
     expect(l.names().length).toBe(5);
     l.rotate('t', { size: 10 * 1024, files: 2 });
     expect(l.names().sort()).toEqual(['t', 't.0']);
+  });
+
+  it('a newline in a message cannot forge a line; a long message is cut; a file is bounded in bytes', () => {
+    const l = new RouterLog(() => 'r1');
+    l.write('messages', 'sshd', "UI_AUTH_FAILED: user 'x\nDec  1 00:00:00  r1 mgd: UI_COMMIT: forged'");
+    expect(l.read('messages')).toHaveLength(1);
+    expect(l.read('messages')![0]).toContain("'x\\nDec");
+    const name = 'n'.repeat(4 * 1024 * 1024);
+    for (let i = 0; i < 200; i++) l.write('messages', 'sshd', `UI_AUTH_FAILED: Authentication failed for user '${logSafe(name)}' ${name}`);
+    expect(l.size('messages')!).toBeLessThanOrEqual(LOG_LIMITS.fileBytes);
+    expect(Math.max(...l.read('messages')!.map(x => x.length))).toBeLessThan(LOG_LIMITS.lineChars + 100);
+    expect(logSafe('a\u0000b\r'.repeat(100), 20)).toMatch(/^a\\x00b\\ra\\x00b\\ra.*\.\.\.$/);
+  });
+
+  it("a live trace file with a huge size stays under the memory bound", () => {
+    const l = new RouterLog(() => 'r1');
+    l.rotate('kmd', { size: 1024 * 1024 * 1024, files: 3 });
+    const msg = 'z'.repeat(1000);
+    for (let i = 0; i < (TRACE_MEMORY / 1000) * 1.3; i++) l.write('kmd', 'kmd', msg);
+    expect(l.size('kmd')!).toBeLessThanOrEqual(TRACE_MEMORY);
+    expect(l.size('kmd')!).toBeGreaterThan(TRACE_MEMORY * 0.8);
+    expect(l.read('kmd')!.at(-1)).toContain(msg);
   });
 });

@@ -35,8 +35,8 @@ describe('plain-text-password', () => {
     expect(shown).not.toMatch(/lab-Pass1|plain-text-password/);
     expect(res[13]!.out).toMatch(/commit complete/);
     expect(verify('lab-Pass1', /"(\$6\$[^"]+)"/.exec(shown)![1]!)).toBe(true);
-    expect(checkPassword(r, 'ops', 'lab-Pass1')).toEqual({ name: 'ops', cls: 'super-user' });
-    expect(checkPassword(r, 'ops', 'lab-Pass2')).toBeUndefined();
+    expect(await checkPassword(r, 'ops', 'lab-Pass1')).toEqual({ name: 'ops', cls: 'super-user' });
+    expect(await checkPassword(r, 'ops', 'lab-Pass2')).toBeUndefined();
   });
 });
 
