@@ -89,6 +89,7 @@ export class Router {
       pki: this.pki,
     });
     this.pfe.onAcquire = ifl => this.kmd.acquire(ifl);
+    this.ipsec.onRestart = (ifls, why) => this.pfe.guard(() => this.kmd.picLost(ifls, why));
     this.pfe.onBadSpi = (proto, spi, src, dst) => this.kmd.badSpi(proto, spi, src, dst);
     this.pfe.listenUdp(500, (_pkt, info) => this.kmd.receive(info.payload, info.src, info.dst, info.srcPort));
     // NAT traversal (RFC 3947, 3948): IKE after the marker, NAT keepalives, and ESP in UDP
