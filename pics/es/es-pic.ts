@@ -4,21 +4,28 @@
  * watches the worker. A crashed or hung worker is replaced and its SAs are reinstalled from the last
  * configuration; the PFE never waits for it.
  */
-import { Worker, MessageChannel, MessagePort, receiveMessageOnPort } from 'node:worker_threads';
+import { Worker, MessageChannel, MessagePort, receiveMessageOnPort, ResourceLimits } from 'node:worker_threads';
 import type { IpsecEngine, IpsecSink, EsTunnelConfig, LifetimeEvent } from '../../src/pfe/types.js';
 import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './ops.js';
 import { Ring, newRing } from './ring.js';
 import { overheadFor, DropReason, newDrops } from './sa.js';
 import type { PicSnapshot, SaSnapshot, DynamicSaPair } from './core.js';
 
-function newWorker(workerData: unknown, transferList: MessagePort[]): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData, transferList });
+function newWorker(workerData: unknown, transferList: MessagePort[], resourceLimits: ResourceLimits): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData, transferList, resourceLimits });
   // running from TypeScript source (vitest): register tsx's loader inside the worker, then load it
   const src = new URL('./worker.ts', import.meta.url).href;
-  return new Worker(`import('tsx/esm/api').then(m => { m.register(); return import(${JSON.stringify(src)}); })`, { eval: true, workerData, transferList });
+  return new Worker(`import('tsx/esm/api').then(m => { m.register(); return import(${JSON.stringify(src)}); })`, { eval: true, workerData, transferList, resourceLimits });
 }
 
-export interface EsPicOptions { heartbeatMs?: number; hangMs?: number; onEvent?: (e: string) => void }
+export interface EsPicOptions {
+  heartbeatMs?: number; hangMs?: number; onEvent?: (e: string) => void;
+  /** resource limits of each worker's isolate (docs/architecture.md, "Limits") */
+  resourceLimits?: ResourceLimits;
+}
+
+/** A worker's heaps: what it holds is its SA table and one burst in flight (docs/architecture.md, "Limits"). */
+export const WORKER_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 6, stackSizeMb: 4 };
 
 export class EsPic implements IpsecEngine {
   private worker?: Worker;
@@ -55,7 +62,7 @@ export class EsPic implements IpsecEngine {
     const toWorker = newRing(), fromWorker = newRing();
     this.toRing = new Ring(toWorker);
     this.fromRing = new Ring(fromWorker);
-    const w = newWorker({ port: ch.port2, toWorker, fromWorker }, [ch.port2]);
+    const w = newWorker({ port: ch.port2, toWorker, fromWorker }, [ch.port2], this.o.resourceLimits ?? WORKER_LIMITS);
     this.worker = w;
     this.port = ch.port1;
     this.pingSince = undefined;
@@ -112,6 +119,10 @@ export class EsPic implements IpsecEngine {
     void old?.terminate();
     this.restarts++;
     this.o.onEvent?.(`ES PIC ${this.pic} worker ${why}; restarted with ${this.tunnels.length} tunnel(s) reinstalled`);
+    // the SAs kmd negotiated died with the worker: kmd deletes them with the peer and negotiates anew
+    const dynamic = this.tunnels.filter(t => t.sa.dynamic).map(t => t.ifl);
+    for (const ifl of dynamic) this.dynamicOut.delete(ifl);
+    if (dynamic.length) this.onRestart?.(dynamic, `ES PIC ${this.pic} worker ${why === 'exit' ? 'died' : 'hung'}`);
     for (const r of this.waiting.values()) r(this.emptySnapshot());
     this.waiting.clear();
     this.spawn();
@@ -160,6 +171,8 @@ export class EsPic implements IpsecEngine {
   }
 
   onLifetime?: (events: LifetimeEvent[]) => void;
+  /** The worker was replaced: the dynamic SAs of these es- interfaces are lost (kmd renegotiates them). */
+  onRestart?: (ifls: string[], why: string) => void;
   /** The outbound SA kmd installed per es- interface (its shape gives the es- MTU). */
   private dynamicOut = new Map<string, DynamicSaPair['outbound']>();
   installDynamic(ifl: string, pair: DynamicSaPair): void { if (pair.outbound) this.dynamicOut.set(ifl, pair.outbound); this.control({ t: 'install', ifl, pair }); }
@@ -215,6 +228,7 @@ export class EsPicSet implements IpsecEngine {
     }
   }
   set onLifetime(fn: ((events: LifetimeEvent[]) => void) | undefined) { for (const p of this.pics.values()) p.onLifetime = fn; }
+  set onRestart(fn: ((ifls: string[], why: string) => void) | undefined) { for (const p of this.pics.values()) p.onRestart = fn; }
   installDynamic(ifl: string, pair: DynamicSaPair) { this.byIfl.get(ifl)?.installDynamic(ifl, pair); }
   removeDynamic(ifl: string, inbound: number[], outbound: number[]) { this.byIfl.get(ifl)?.removeDynamic(ifl, inbound, outbound); }
   encrypt(ifl: string, pkt: Buffer, trace = 0) { this.byIfl.get(ifl)?.encrypt(ifl, pkt, trace); }

@@ -1313,6 +1313,21 @@ export class Kmd {
     this.trace(`clear ipsec security-associations${saName !== undefined ? ` ${saName}` : ''}`, 'general');
   }
 
+  /**
+   * An ES PIC lost its state (its worker died or hung and was replaced): the SAs kmd installed on its
+   * es- interfaces are gone with it. The peer is told (DELETE) and new ones are negotiated at once,
+   * so traffic resumes after one quick mode instead of waiting for the peer's INVALID-SPI.
+   */
+  picLost(ifls: string[], why: string): void {
+    for (const t of this.tunnels.values()) {
+      if (!ifls.includes(t.ifl) || !t.installed.length) continue;
+      this.host.log(`KMD_PM_PIC_RESTART: IPsec SA ${t.saName} on ${t.ifl} with ${intToIp(t.peer)}: ${why}; deleted and negotiated again`);
+      this.deleteIpsec(t, t.installed.slice(), why);
+      t.failedAt = undefined; t.lastError = undefined; t.lastErrorKind = undefined;
+      if (t.negotiating === undefined) this.negotiate(t);
+    }
+  }
+
   /** Timers: retransmissions, half-open expiry, lifetimes and rekeys. Called a few times a second. */
   tick(): void {
     const now = this.host.now(), life = this.life();

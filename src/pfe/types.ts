@@ -41,4 +41,6 @@ export interface IpsecEngine {
   removeDynamic?(ifl: string, inboundSpis: number[], outboundSpis: number[]): void;
   /** where lifetime events of negotiated SAs go */
   onLifetime?: (events: LifetimeEvent[]) => void;
+  /** an ES PIC lost its state (worker replaced): the dynamic SAs of these es- interfaces are gone */
+  onRestart?: (ifls: string[], why: string) => void;
 }

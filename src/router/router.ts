@@ -65,10 +65,15 @@ export class Router {
       : e;
     this.reIpsec = new InlineIpsec();
     this.pfe = new Pfe(opts.name, this.chassis.interfaceNames(), this.ipsec, opts.now, this.reIpsec);
-    // a packet that makes the PFE throw is a bug: it is dropped and counted (internal-error); the
-    // first few are logged with their stack so that they can be reported
-    let logged = 0;
-    this.pfe.onInternalError = e => { if (logged++ < 10) this.log.write('messages', 'pfe', `PFE internal error, packet dropped: ${(e as Error)?.stack ?? String(e)}`); };
+    // a packet that makes the PFE throw is a bug: it is dropped and counted (internal-error); each
+    // kind (what threw, and where) is logged once with its stack so that it can be reported
+    const kinds = new Set<string>();
+    this.pfe.onInternalError = e => {
+      const err = e as Error, kind = `${err?.name}: ${err?.message} ${err?.stack?.split('\n')[1]?.trim() ?? ''}`;
+      if (kinds.has(kind) || kinds.size >= 64) return;
+      kinds.add(kind);
+      this.log.write('messages', 'pfe', `PFE internal error, packet dropped: ${err?.stack ?? String(e)}`);
+    };
     // kmd: IKE on UDP 500 of the router's addresses, its SAs into the ES PIC
     const now = opts.now ?? Date.now;
     const rate = opts.clockRate ?? 1, t0 = now();
@@ -94,6 +99,7 @@ export class Router {
     });
     this.rpd = new Rpd(this.pfe, msg => this.log.write('messages', 'rpd', msg));
     this.pfe.onAcquire = ifl => this.kmd.acquire(ifl);
+    this.ipsec.onRestart = (ifls, why) => this.pfe.guard(() => this.kmd.picLost(ifls, why));
     this.pfe.onBadSpi = (proto, spi, src, dst) => this.kmd.badSpi(proto, spi, src, dst);
     this.pfe.listenUdp(500, (_pkt, info) => this.kmd.receive(info.payload, info.src, info.dst, info.srcPort));
     // NAT traversal (RFC 3947, 3948): IKE after the marker, NAT keepalives, and ESP in UDP

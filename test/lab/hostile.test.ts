@@ -23,7 +23,13 @@ async function lab() {
   const onErr = (e: unknown) => errors.push(e);
   process.on('uncaughtException', onErr);
   const prevClose = close;
-  close = async () => { process.off('uncaughtException', onErr); await prevClose(); };
+  // every test also holds that nothing threw inside the PFE (Pfe.guard counts it as internal-error)
+  close = async () => {
+    process.off('uncaughtException', onErr);
+    const internal = [t.gwA.pfe.drops.get('internal-error') ?? 0, t.gwB.pfe.drops.get('internal-error') ?? 0];
+    await prevClose();
+    expect(internal, 'internal-error drops').toEqual([0, 0]);
+  };
   /** Put an IPv4 packet on the transit wire toward gw-b, as if gw-a had sent it. */
   const toB = (pkt: Buffer) => t.transit.a.send(buildEth(t.gwB.pfe.ifds.get('fe-0/0/0')!.mac, Buffer.from('020000000001', 'hex'), ETH_IPV4, pkt));
   return { ...t, errors, toB };
