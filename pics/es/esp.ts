@@ -16,10 +16,10 @@ import { repoRoot } from '../../src/host/paths.js';
  */
 interface NativeEspCtx { seal(buf: Buffer, off: number, ptLen: number): void; open(esp: Buffer, out: Buffer): boolean; queueSeal(buf: Buffer, off: number, ptLen: number): number; readonly mb: boolean }
 export interface NativeAddon {
-  EspCtx: NonNullable<typeof nativeCtor>; mbArch(): string; flushSeals(): number[];
+  EspCtx: NonNullable<typeof nativeCtor>; mbArch(): string; mbFast(): boolean; flushSeals(): number[];
   Waker: new (fn: () => void) => { readonly id: number; close(): void }; wake(id: number): void;
 }
-let nativeCtor: (new (cipher: string, key: Buffer, digest: string, authKey: Buffer, icvLen: number) => NativeEspCtx) | null | undefined;
+let nativeCtor: (new (cipher: string, key: Buffer, digest: string, authKey: Buffer, icvLen: number, mb: boolean) => NativeEspCtx) | null | undefined;
 let addon: NativeAddon | null | undefined;
 function native(): typeof nativeCtor {
   if (nativeCtor !== undefined) return nativeCtor;
@@ -45,9 +45,9 @@ export function espAddon(): NativeAddon | undefined {
 export function espMbArch(): string { return native() && addon ? addon.mbArch() : 'none'; }
 function mbWanted(): boolean {
   const v = process.env.VROUTER_ESP_MB;
-  if (v === '0' || !native()) return false;
-  const arch = espMbArch();
-  return arch !== 'none' && (v === '1' || arch === 'avx512');
+  if (v === '0' || !native() || !addon) return false;
+  // the CPU is asked first: a manager (espMbArch) costs 2 MB resident, made only where it is used
+  return (v === '1' || addon.mbFast()) && espMbArch() !== 'none';
 }
 let mbOn: boolean | undefined, batching = false, queued = 0;
 // the contexts of the queued jobs (their key schedules) stay alive until the flush, whatever the SAs do
@@ -71,7 +71,7 @@ export function espMbReset(): void { mbOn = undefined; }
 function nativeOf(k: EspKeys): NativeEspCtx | null {
   if (k.nativeCtx !== undefined) return k.nativeCtx;
   const N = k.enc && k.auth ? native() : null;
-  try { k.nativeCtx = N ? new N(k.enc!.spec.openssl, k.enc!.key, k.auth!.spec.digest, k.auth!.key, k.auth!.spec.icvLen) : null; } catch { k.nativeCtx = null; }
+  try { k.nativeCtx = N ? new N(k.enc!.spec.openssl, k.enc!.key, k.auth!.spec.digest, k.auth!.key, k.auth!.spec.icvLen, mbOn ??= mbWanted()) : null; } catch { k.nativeCtx = null; }
   return k.nativeCtx;
 }
 /** Whether this process seals and opens ESP with the native kernel (benchmarks print it). */
