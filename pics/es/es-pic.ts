@@ -10,6 +10,7 @@ import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './ops.js';
 import { Ring, newRing } from './ring.js';
 import { overheadFor, DropReason, newDrops } from './sa.js';
 import type { PicSnapshot, SaSnapshot, DynamicSaPair } from './core.js';
+import { espAddon } from './esp.js';
 
 function newWorker(workerData: unknown, transferList: MessagePort[], resourceLimits: ResourceLimits): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData, transferList, resourceLimits });
@@ -38,6 +39,11 @@ export class EsPic implements IpsecEngine {
   private ifls: string[] = [];
   private index = new Map<string, number>();
   private wakeScheduled = false;
+  /**
+   * The worker wakes this thread through a libuv async handle (native/esp.cc's Waker) when the addon
+   * is built and VROUTER_ES_UVWAKE is not 0; otherwise through Atomics.waitAsync on the ring.
+   */
+  private waker?: { readonly id: number; close(): void };
   private closing = false;
   private seq = 0;
   private waiting = new Map<number, (s: PicSnapshot) => void>();
@@ -62,7 +68,9 @@ export class EsPic implements IpsecEngine {
     const toWorker = newRing(), fromWorker = newRing();
     this.toRing = new Ring(toWorker);
     this.fromRing = new Ring(fromWorker);
-    const w = newWorker({ port: ch.port2, toWorker, fromWorker }, [ch.port2], this.o.resourceLimits ?? WORKER_LIMITS);
+    const N = process.env.VROUTER_ES_UVWAKE === '0' ? undefined : espAddon();
+    if (N && !this.waker) { try { this.waker = new N.Waker(() => this.drainResults()); } catch { this.waker = undefined; } }
+    const w = newWorker({ port: ch.port2, toWorker, fromWorker, wakeId: this.waker?.id ?? 0 }, [ch.port2], this.o.resourceLimits ?? WORKER_LIMITS);
     this.worker = w;
     this.port = ch.port1;
     this.pingSince = undefined;
@@ -72,7 +80,7 @@ export class EsPic implements IpsecEngine {
     w.on('exit', () => { if (this.worker === w && !this.closing) this.restart('exit'); });
     w.unref();
     if (this.ifls.length) this.control({ t: 'configure', tunnels: this.tunnels, ifls: this.ifls });
-    void this.readLoop(gen, this.fromRing);
+    if (this.waker) this.drainResults(); else void this.readLoop(gen, this.fromRing);
     if (!this.heartbeat) {
       const every = this.o.heartbeatMs ?? 500, hang = this.o.hangMs ?? 3000;
       this.heartbeat = setInterval(() => {
@@ -96,16 +104,20 @@ export class EsPic implements IpsecEngine {
   private async readLoop(gen: number, ring: Ring): Promise<void> {
     while (gen === this.generation && !this.closing) {
       const seen = ring.seq;
-      // packets come out with 14 bytes of headroom: the PFE writes their Ethernet header in place
-      ring.drain((op, idx, pkt, trace) => {
-        const ifl = this.ifls[idx];
-        if (ifl === undefined) return;
-        if (op === OP_OUTER) this.sink?.outer(ifl, pkt, trace, true);
-        else if (op === OP_INNER) this.sink?.inner(ifl, pkt, trace, true);
-      }, 14);
+      this.drainResults(ring);
       const w = ring.waitAsync(seen);
       if (w) await w;
     }
+  }
+  /** Everything the worker handed back; packets come with 14 bytes of headroom (the PFE writes the Ethernet header in place). */
+  private drainResults(ring = this.fromRing): void {
+    if (this.closing || !ring) return;
+    ring.drain((op, idx, pkt, trace) => {
+      const ifl = this.ifls[idx];
+      if (ifl === undefined) return;
+      if (op === OP_OUTER) this.sink?.outer(ifl, pkt, trace, true);
+      else if (op === OP_INNER) this.sink?.inner(ifl, pkt, trace, true);
+    }, 14);
   }
 
   private control(m: object): void {
@@ -206,6 +218,8 @@ export class EsPic implements IpsecEngine {
     const w = this.worker;
     this.worker = undefined;
     this.fromRing?.wake();
+    this.waker?.close();
+    this.waker = undefined;
     this.port?.close();
     await w?.terminate();
   }

@@ -14,21 +14,64 @@ import { repoRoot } from '../../src/host/paths.js';
  * packet's IV. Used when built (`npm ci` builds it) and not turned off with VROUTER_ESP_NATIVE=0;
  * otherwise the node:crypto path below does the same, byte for byte.
  */
-interface NativeEspCtx { seal(buf: Buffer, off: number, ptLen: number): void; open(esp: Buffer, out: Buffer): boolean }
-let nativeCtor: (new (cipher: string, key: Buffer, digest: string, authKey: Buffer, icvLen: number) => NativeEspCtx) | null | undefined;
+interface NativeEspCtx { seal(buf: Buffer, off: number, ptLen: number): void; open(esp: Buffer, out: Buffer): boolean; queueSeal(buf: Buffer, off: number, ptLen: number): number; readonly mb: boolean }
+export interface NativeAddon {
+  EspCtx: NonNullable<typeof nativeCtor>; mbArch(): string; mbFast(): boolean; flushSeals(): number[];
+  Waker: new (fn: () => void) => { readonly id: number; close(): void }; wake(id: number): void;
+}
+let nativeCtor: (new (cipher: string, key: Buffer, digest: string, authKey: Buffer, icvLen: number, mb: boolean) => NativeEspCtx) | null | undefined;
+let addon: NativeAddon | null | undefined;
 function native(): typeof nativeCtor {
   if (nativeCtor !== undefined) return nativeCtor;
-  nativeCtor = null;
-  if (process.env.VROUTER_ESP_NATIVE === '0') return nativeCtor;
-  const file = join(repoRoot(), 'build', 'Release', 'vrouter_esp.node');
-  try { if (existsSync(file)) nativeCtor = (createRequire(import.meta.url)(file) as { EspCtx: NonNullable<typeof nativeCtor> }).EspCtx; } catch { nativeCtor = null; }
+  nativeCtor = process.env.VROUTER_ESP_NATIVE === '0' ? null : espAddon()?.EspCtx ?? null;
   return nativeCtor;
 }
+/** The addon itself (also the ES PIC's Waker), loaded once per thread; undefined when not built. */
+export function espAddon(): NativeAddon | undefined {
+  if (addon !== undefined) return addon ?? undefined;
+  addon = null;
+  const file = join(repoRoot(), 'build', 'Release', 'vrouter_esp.node');
+  try { if (existsSync(file)) addon = createRequire(import.meta.url)(file) as NativeAddon; } catch { addon = null; }
+  return addon ?? undefined;
+}
+
+/**
+ * Multi-buffer seals (native/esp.cc with intel-ipsec-mb): inside a batch (espBatchBegin .. espBatchEnd,
+ * the worker's drained ring), tunnel-mode ESP packets are queued as jobs and sealed 16 at a time.
+ * VROUTER_ESP_MB=0 turns it off, =1 turns it on on any CPU; by default it is on where the library's
+ * DES is multi-buffer (AVX-512): on an AVX2 CPU, intel-ipsec-mb 1.3 runs DES one block at a time and
+ * about a hundred times slower than OpenSSL (docs/performance.md), so the OpenSSL path stays.
+ */
+export function espMbArch(): string { return native() && addon ? addon.mbArch() : 'none'; }
+function mbWanted(): boolean {
+  const v = process.env.VROUTER_ESP_MB;
+  if (v === '0' || !native() || !addon) return false;
+  // the CPU is asked first: a manager (espMbArch) costs 2 MB resident, made only where it is used
+  return (v === '1' || addon.mbFast()) && espMbArch() !== 'none';
+}
+let mbOn: boolean | undefined, batching = false, queued = 0;
+// the contexts of the queued jobs (their key schedules) stay alive until the flush, whatever the SAs do
+const keep = new Set<NativeEspCtx>();
+/** Start a batch; true when its seals are deferred to espBatchEnd (multi-buffer on). */
+export function espBatchBegin(): boolean { batching = mbOn ??= mbWanted(); return batching; }
+/** How many seals the current batch holds (a packet's position in it is this count before its seal). */
+export const espQueued = (): number => queued;
+/** Seal everything queued; returns the positions of the packets that failed (their bytes are not ESP). */
+export function espBatchEnd(): number[] {
+  batching = false;
+  if (!queued) return [];
+  queued = 0;
+  const failed = addon!.flushSeals();
+  keep.clear();
+  return failed;
+}
+/** Tests: choose the multi-buffer path again from VROUTER_ESP_MB. */
+export function espMbReset(): void { mbOn = undefined; }
 /** The SA's native context (encryption and authentication both): made once, or null (the JS path). */
 function nativeOf(k: EspKeys): NativeEspCtx | null {
   if (k.nativeCtx !== undefined) return k.nativeCtx;
   const N = k.enc && k.auth ? native() : null;
-  try { k.nativeCtx = N ? new N(k.enc!.spec.openssl, k.enc!.key, k.auth!.spec.digest, k.auth!.key, k.auth!.spec.icvLen) : null; } catch { k.nativeCtx = null; }
+  try { k.nativeCtx = N ? new N(k.enc!.spec.openssl, k.enc!.key, k.auth!.spec.digest, k.auth!.key, k.auth!.spec.icvLen, mbOn ??= mbWanted()) : null; } catch { k.nativeCtx = null; }
   return k.nativeCtx;
 }
 /** Whether this process seals and opens ESP with the native kernel (benchmarks print it). */
@@ -75,9 +118,10 @@ function freshIv(out: Buffer): void {
  * SA's long-lived CBC context is used, and the packet's IV is the encryption of a fresh random block
  * through it: E_K(R xor C_prev) for a random R, which is unpredictable as CBC requires (RFC 4303
  * 3.3.2; NIST SP 800-38A appendix C: an IV may be the forward cipher of a nonce). The ciphertext
- * that follows is then CBC with exactly that IV, as the receiver decrypts it.
+ * that follows is then CBC with exactly that IV, as the receiver decrypts it. With `defer` inside a
+ * multi-buffer batch the seal is queued (see espBatchBegin).
  */
-export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: number, iv?: Buffer, headroom = 0): Buffer {
+export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: number, iv?: Buffer, headroom = 0, defer = false): Buffer {
   const blk = k.enc ? k.enc.spec.blockSize : 4;
   const padLen = (blk - ((payload.length + 2) % blk)) % blk;
   const ivLen = k.enc ? k.enc.spec.ivLen : 0;
@@ -98,7 +142,9 @@ export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: nu
     if (iv) iv.copy(out, 8, 0, ivLen); else freshIv(out.subarray(8, 8 + ivLen));
     payload.copy(out, 8 + ivLen);
     trailer.copy(out, 8 + ivLen + payload.length);
-    nk.seal(buf, headroom, payload.length + padLen + 2);
+    // `defer`: the caller reads only the headroom before espBatchEnd (the ESP bytes are final then)
+    if (defer && batching && nk.mb) { nk.queueSeal(buf, headroom, payload.length + padLen + 2); queued++; keep.add(nk); }
+    else nk.seal(buf, headroom, payload.length + padLen + 2);
     return buf;
   }
   if (k.enc) {

@@ -128,12 +128,12 @@ export class SecurityAssociation {
       const u = this.spec.encap;
       if (this.spec.protocol === 'esp' && u) {
         // through a NAT: IP, UDP (checksum 0, as RFC 3948 allows for IPv4), then the ESP packet
-        outer = espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv, 28);
+        outer = espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv, 28, true);
         writeIpv4Header(outer, 0, { ...fields, protocol: PROTO_UDP }, outer.length);
         outer.writeUInt16BE(u.sport, 20); outer.writeUInt16BE(u.dport, 22); outer.writeUInt16BE(outer.length - 20, 24); outer.writeUInt16BE(0, 26);
       } else if (this.spec.protocol === 'esp') {
         // sealed with room for the outer header in front: no second copy
-        outer = espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv, 20);
+        outer = espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv, 20, true);
         writeIpv4Header(outer, 0, { ...fields, protocol: PROTO_ESP }, outer.length);
       }
       else if (this.spec.protocol === 'ah') outer = ahSeal(this.ah!, seq, fields, inner, PROTO_IPIP);

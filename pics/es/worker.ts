@@ -8,10 +8,14 @@ import { workerData, receiveMessageOnPort, MessagePort } from 'node:worker_threa
 import { IpsecCore, DynamicSaPair } from './core.js';
 import { Ring, RingBuffers } from './ring.js';
 import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './ops.js';
+import { espBatchBegin, espBatchEnd, espQueued, espAddon } from './esp.js';
 import type { EsTunnelConfig } from '../../src/pfe/types.js';
 import type { ManualDirection } from '../../src/config/model.js';
 
-const { port, toWorker, fromWorker } = workerData as { port: MessagePort; toWorker: RingBuffers; fromWorker: RingBuffers };
+const { port, toWorker, fromWorker, wakeId } = workerData as { port: MessagePort; toWorker: RingBuffers; fromWorker: RingBuffers; wakeId: number };
+// the main thread's libuv async handle (0: it waits on the ring with Atomics.waitAsync)
+const addon = wakeId ? espAddon() : undefined;
+const wakeMain = addon ? () => addon.wake(wakeId) : () => outRing.wake();
 const inRing = new Ring(toWorker), outRing = new Ring(fromWorker);
 const core = new IpsecCore();
 let ifls: string[] = [];
@@ -50,16 +54,37 @@ function control(m: Msg): void {
   }
 }
 
+// Multi-buffer batches: results wait here until their seals are done (espBatchEnd), at most MB_BATCH
+// queued seals at a time; each result's position in the batch (-1: nothing deferred) finds the failed.
+const MB_BATCH = 64;
+const held: Array<{ op: number; idx: number; pkt: Buffer; trace: number; pos: number }> = [];
+let produced = 0;
+function emit(op: number, idx: number, pkt: Buffer, trace: number): void {
+  if (outRing.push(op, idx, pkt, trace)) produced++;
+  else ringFull++;
+}
+function release(): void {
+  const failed = espBatchEnd();
+  for (const h of held) {
+    if (h.pos >= 0 && failed.includes(h.pos)) { core.drops['malformed']++; continue; }   // the library refused the job
+    emit(h.op, h.idx, h.pkt, h.trace);
+  }
+  held.length = 0;
+  espBatchBegin();
+}
+
 port.postMessage({ t: 'ready' });   // loaded: the PIC is online
 for (;;) {
   let m;
   while ((m = receiveMessageOnPort(port))) control(m.message as Msg);
   const seen = inRing.seq;
-  let produced = 0;
+  produced = 0;
+  const mb = espBatchBegin();
   inRing.drain((op, idx, pkt, trace) => {
     const ifl = ifls[idx];
     if (ifl === undefined) return;
     const run = () => (op === OP_ENCRYPT ? core.encrypt(ifl, pkt) : op === OP_DECRYPT ? core.decrypt(ifl, pkt) : undefined);
+    const before = espQueued();
     let r = run();
     if (r && !r.ok && r.reason === 'no-sa') {
       // kmd may have installed the SA after this packet was queued (control messages and packets travel
@@ -68,12 +93,14 @@ for (;;) {
       while ((m = receiveMessageOnPort(port))) { control(m.message as Msg); read = true; }
       if (read) { const again = run(); if (again?.ok) { core.drops['no-sa']--; r = again; } }
     }
-    if (r?.ok) {
-      if (outRing.push(op === OP_ENCRYPT ? OP_OUTER : OP_INNER, idx, r.packet, trace)) produced++;
-      else ringFull++;
-    }
+    if (!r?.ok) return;
+    const out = op === OP_ENCRYPT ? OP_OUTER : OP_INNER;
+    if (!mb) { emit(out, idx, r.packet, trace); return; }
+    held.push({ op: out, idx, pkt: r.packet, trace, pos: espQueued() > before ? before : -1 });
+    if (espQueued() >= MB_BATCH) release();
   });
-  if (produced) outRing.wake();
+  if (mb) { release(); espBatchEnd(); }
+  if (produced) wakeMain();
   // sleep until the PFE pushes packets or a control message arrives (the sender wakes us too)
   inRing.waitSync(seen, 200);
 }
