@@ -102,6 +102,22 @@ describe('the lab directory', () => {
     expect(() => cp(t, f, 'zz:/tmp/x')).toThrow(/no node zz/);
   });
 
+  it('file copy on the router copies on its disk, into a directory too, keeping a key owner-only', async () => {
+    const { r, db } = boot();
+    try {
+      const cli = cliOf(r, db);
+      r.files.write('/var/tmp/k.pem', 'KEY', { secret: true });
+      expect(await cli.run('file copy /var/tmp/k.pem /var/tmp/k2.pem')).toBe('');
+      expect(r.files.read('/var/tmp/k2.pem').toString()).toBe('KEY');
+      expect(r.files.isSecret('/var/tmp/k2.pem')).toBe(true);
+      expect(await cli.run('file copy /var/tmp/k.pem /var/log')).toBe('');
+      expect(r.files.read('/var/log/k.pem').toString()).toBe('KEY');
+      expect(await cli.run('file copy /var/tmp/none /var/tmp/x')).toBe('error: could not resolve file: /var/tmp/none\n');
+      expect(await cli.run('file copy /var/tmp/k.pem')).toMatch(/^error: file copy takes a source and a destination/);
+      expect(await cli.run('file copy http://10.0.0.1/x /var/tmp/x')).toMatch(/^error: URLs are not supported/);
+    } finally { await r.stop(); }
+  });
+
   it('--cleanup removes it', () => {
     expect(removeLabDir(t)).toBe(true);
     expect(existsSync(labDir(t))).toBe(false);
