@@ -60,6 +60,17 @@ export class CommitDb {
   get active(): CNode { return this.router.tree ?? newRoot(); }
   get changed(): boolean { return showConfig(this.candidate) !== showConfig(this.active); }
   rollbackList(): RollbackEntry[] { return this.rollbacks.slice(); }
+  /**
+   * `show system commit`: the history, most recent first, as JUNOS lists it
+   * (`0   2026-12-02 14:01:05 UTC by root via cli`); kept across restarts with the rollbacks.
+   */
+  showCommits(): string {
+    return this.rollbacks.map((e, n) => {
+      const m = /^(\w+) \((.+)\)$/.exec(e.via);   // the API's commits: 'netconf (alice)'
+      const user = m ? m[2]! : e.user, via = m ? m[1]! : e.via === 'startup' ? 'other' : e.via;
+      return `${String(n).padEnd(4)}${e.date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} by ${user} via ${via}\n`;
+    }).join('');
+  }
 
   private record(text: string, via: string): void {
     this.rollbacks.unshift({ text, date: new Date(), user: 'root', via });

@@ -5,6 +5,7 @@
  */
 import type { Router } from '../router/router.js';
 import { CommitDb } from './commitdb.js';
+import { posix } from 'node:path';
 import { diagnose, formatDiagnosis } from '../router/diagnose.js';
 import * as pki from '../pki/certs.js';
 import { enroll, ENROLL_OPTS } from '../pki/enroll.js';
@@ -239,7 +240,8 @@ export class Interpreter {
           },
           { name: 'pfe', help: 'Show Packet Forwarding Engine information', sub: [{ name: 'statistics', help: 'Show Packet Forwarding Engine statistics', sub: [{ name: 'traffic', help: 'Show Packet Forwarding Engine traffic statistics', run: (_p, io) => io.write(show.pfeStatistics(r)) }] }] },
           { name: 'chassis', help: 'Show chassis information', sub: [{ name: 'hardware', help: 'Show installed hardware components', run: (_p, io) => io.write(show.chassisHardware(r)) }] },
-          { name: 'system', help: 'Show system information', sub: [{ name: 'uptime', help: 'Show time since system and processes started', run: (_p, io) => io.write(show.systemUptime(r)) }] },
+          { name: 'system', help: 'Show system information', sub: [{ name: 'uptime', help: 'Show time since system and processes started', run: (_p, io) => io.write(show.systemUptime(r)) },
+            { name: 'commit', help: 'Show pending commit and commit history', run: (_p, io) => io.write(this.db.showCommits()) }] },
           {
             name: 'log', help: 'Show contents of log file', arg: { name: '<filename>', help: 'Name of log file', required: true, complete: () => r.log.names() },
             run: (p, io) => {
@@ -335,6 +337,21 @@ export class Interpreter {
                 const dir = r.files.resolve(p.arg ?? '/var/etc/ikecert');
                 const list = r.files.list(dir);
                 io.write(`${dir}:\n` + list.map(f => p.flags.has('detail') ? `${f.dir ? 'd' : '-'}${f.secret ? 'rw-------' : 'rw-r--r--'}  root  ${String(f.size).padStart(8)} ${f.mtime.toISOString().slice(0, 16).replace('T', ' ')} ${f.name}${f.dir ? '/' : ''}` : `${f.name}${f.dir ? '/' : ''}`).join('\n') + (list.length ? '\n' : ''));
+              } catch (e) { io.write(`${(e as Error).message}\n`); }
+            },
+          },
+          {
+            // paths on the router's disk (a URL is not taken yet); a private key stays owner-only
+            name: 'copy', help: 'Copy files (local or remote)', arg: { name: '<source> <destination>', help: 'Source and destination paths', rest: true },
+            run: (p, io) => {
+              const [src, dst, extra] = p.rest;
+              if (!src || !dst || extra !== undefined) { io.write('error: file copy takes a source and a destination\n'); return; }
+              if (/^[a-z]+:\/\//.test(src) || /^[a-z]+:\/\//.test(dst)) { io.write('error: URLs are not supported by this router: copy between paths on its disk\n'); return; }
+              try {
+                const from = r.files.resolve(src);
+                let to = r.files.resolve(dst);
+                if (r.files.list(posix.dirname(to)).some(f => f.path === to && f.dir)) to = posix.join(to, posix.basename(from));
+                r.files.write(to, r.files.read(from), { secret: r.files.isSecret(from) });
               } catch (e) { io.write(`${(e as Error).message}\n`); }
             },
           },

@@ -6,15 +6,22 @@ import { Chassis } from '../../chassis/chassis.js';
 import { join } from 'node:path';
 import { loadTopology, TopologyError, Topology } from '../lab/topology.js';
 import * as lab from '../lab/reallab.js';
+import { save, labDir, removeLabDir } from '../lab/save.js';
+import { cp } from '../lab/cp.js';
 import { ControlClient } from '../daemon/control.js';
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { pcapHeader, pcapRecord, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../net/pcap.js';
 
 const USAGE = `usage: vrouter <command> [options]
-  up TOPOLOGY [--detach]                  bring a lab up and open the console on its first router
+  up TOPOLOGY [--detach] [--reconfigure]  bring a lab up and open the console on its first router
+                                          (routers start from vrouter-NAME/ if saved; --reconfigure:
+                                          from the topology's startup-config)
                                           (leaving asks whether to bring the lab down)
   console TOPOLOGY [NODE]                 the console of a running lab
-  down TOPOLOGY                           remove everything the lab made
+  down TOPOLOGY [--cleanup]               remove everything the lab made (--cleanup: its lab directory too)
+  save TOPOLOGY [NODE...]                 write each router's committed configuration (juniper.conf)
+                                          into the lab directory vrouter-NAME/ beside the topology
+  cp TOPOLOGY SRC DST                     copy between the host and a router's disk (gw-a:/var/tmp/f)
   inspect TOPOLOGY --json                 nodes, processes, namespaces and link devices
   exec TOPOLOGY NODE 'COMMAND' ...        run CLI commands on a running router
   capture TOPOLOGY NODE:IF [-c N] -w FILE.pcap
@@ -119,13 +126,13 @@ export async function run(argv: string[]): Promise<number> {
         }
       }
       case 'up': {
-        const { values, pos } = parse(args, { detach: { type: 'boolean' } }, 1);
+        const { values, pos } = parse(args, { detach: { type: 'boolean' }, reconfigure: { type: 'boolean' } }, 1);
         const detach = !!values.detach;
         const file = pos[0]!;
         const t = loadTopology(file);
         const t0 = Date.now();
         let state;
-        try { state = await lab.up(t, s => out(s)); }
+        try { state = await lab.up(t, s => out(s), { reconfigure: !!values.reconfigure }); }
         catch (e) { if (e instanceof lab.AlreadyUp) { out(e.message); return 0; } throw e; }
         out(`lab ${t.name} is up (${((Date.now() - t0) / 1000).toFixed(1)} s): ${Object.entries(state.nodes).map(([k, v]) => `${k} (${v.kind === 'linux' ? 'netns ' + v.netns : 'pid ' + v.pid})`).join(', ')}`);
         if (detach) return 0;
@@ -153,12 +160,15 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case 'down': {
-        const file = parse(args, {}, 1).pos[0]!;
-        const t = loadTopology(file);
+        const { values, pos } = parse(args, { cleanup: { type: 'boolean' } }, 1);
+        const t = loadTopology(pos[0]!);
         const removed = lab.down(t);
         out(removed.length ? `lab ${t.name} is down (removed ${removed.join(', ')})` : `lab ${t.name} was not up`);
+        if (values.cleanup && removeLabDir(t)) out(`removed the lab directory ${labDir(t)}`);
         return 0;
       }
+      case 'save': { const { pos } = parse(args, {}, 1, 99); out(save(loadTopology(pos[0]!), pos.slice(1)).join('\n')); return 0; }
+      case 'cp': { const { pos } = parse(args, {}, 3, 3); out(cp(loadTopology(pos[0]!), pos[1]!, pos[2]!)); return 0; }
       case 'inspect': {
         const { values, pos } = parse(args, { json: { type: 'boolean' } }, 1);
         const s = lab.inspect(loadTopology(pos[0]!));

@@ -13,11 +13,11 @@ import { ReStack } from '../host/re-stack.js';
 import { ApiServices } from '../api/services.js';
 import type { PicPlacement } from '../../chassis/chassis.js';
 
-export interface RouterSpec { lab: string; node: string; model: string; pics: PicPlacement[]; ports: Record<string, string>; startupConfig?: string; runDir: string; clockRate?: number; reNetns?: string }
+export interface RouterSpec { lab: string; node: string; model: string; pics: PicPlacement[]; ports: Record<string, string>; startupConfig?: string; runDir: string; /** the router's directory in the lab directory (commits, rollbacks, disk) */ stateDir?: string; clockRate?: number; reNetns?: string }
 
 async function main(): Promise<void> {
   const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as RouterSpec;
-  const stateDir = join(spec.runDir, spec.node);
+  const stateDir = spec.stateDir ?? join(spec.runDir, spec.node);
   mkdirSync(stateDir, { recursive: true });
   const errFile = join(spec.runDir, `${spec.node}.error`);
   rmSync(errFile, { force: true });

@@ -13,6 +13,7 @@ import type { Topology, NodeSpec } from './topology.js';
 import type { RouterSpec } from '../daemon/router-main.js';
 import { loadAndCheck } from '../config/index.js';
 import { Chassis } from '../../chassis/chassis.js';
+import { routerDir, checkStartConfigs, startLines, removeLabDir } from './save.js';
 
 export const RUN_ROOT = process.env.VROUTER_RUN ?? '/run/vrouter';
 export const runDir = (lab: string) => join(RUN_ROOT, lab);
@@ -117,7 +118,7 @@ async function startRouter(t: Topology, n: NodeSpec, log: (s: string) => void): 
   const dir = runDir(t.name);
   for (const f of ['ready', 'pid', 'error']) rmSync(join(dir, `${n.name}.${f}`), { force: true });
   const rns = reNs(t.name, n.name);
-  const spec: RouterSpec = { lab: t.name, node: n.name, model: n.model!, pics: n.pics, ports: portsOf(t, n.name), startupConfig: n.startupConfig, runDir: dir, reNetns: rns, ...(n.clockRate ? { clockRate: n.clockRate } : {}) };
+  const spec: RouterSpec = { lab: t.name, node: n.name, model: n.model!, pics: n.pics, ports: portsOf(t, n.name), startupConfig: n.startupConfig, runDir: dir, stateDir: routerDir(t, n.name), reNetns: rns, ...(n.clockRate ? { clockRate: n.clockRate } : {}) };
   const specFile = join(dir, `${n.name}.spec.json`);
   writeFileSync(specFile, JSON.stringify(spec, null, 2));
   const out = openSync(join(dir, `${n.name}.log`), 'a');
@@ -145,7 +146,7 @@ export function deadRouters(t: Topology): string[] {
 }
 
 /** Bring the lab up; resolves when every router has committed, every link is up and every exec line ran. */
-export async function up(t: Topology, log: (s: string) => void = () => {}): Promise<LabState> {
+export async function up(t: Topology, log: (s: string) => void = () => {}, o: { reconfigure?: boolean } = {}): Promise<LabState> {
   preflight();
   if (isUp(t.name)) {
     const dead = deadRouters(t);
@@ -154,8 +155,10 @@ export async function up(t: Topology, log: (s: string) => void = () => {}): Prom
     for (const name of dead) { log(`restarting ${name} with its last committed configuration`); await startRouter(t, t.nodes.get(name)!, log); }
     return writeState(t);
   }
-  const errs = checkConfigs(t);
+  if (o.reconfigure && removeLabDir(t)) log(`--reconfigure: removed the lab directory; every router starts from its startup-config`);
+  const errs = checkStartConfigs(t);
   if (errs.length) throw new Error(errs.join('\n'));
+  for (const l of startLines(t)) log(l);
   const dir = runDir(t.name);
   mkdirSync(RUN_ROOT, { recursive: true, mode: 0o700 });
   rmSync(dir, { recursive: true, force: true });

@@ -66,7 +66,7 @@ describe.skipIf(!canRun)(`a living lab ${skipReason}`, () => {
     expect(rb.code, rb.out).toBe(0);
     expect(ping(3)).toMatch(/3 received/);
     // the last committed configuration survives a restart of the router
-    const conf = readFileSync(`/run/vrouter/${lab.name}/gw-a/juniper.conf.0`, 'utf8');
+    const conf = readFileSync(`${lab.dir}/vrouter-${lab.name}/gw-a/juniper.conf.0`, 'utf8');
     expect(conf).toContain('term term1');
   });
 

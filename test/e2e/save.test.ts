@@ -1,0 +1,68 @@
+/**
+ * Labs that last, for real: a commit and a file on a router's disk survive save, down and up; rollback 1
+ * after the restart; --reconfigure starts from the startup configuration; vrouter cp both ways;
+ * --cleanup leaves nothing.
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { canRun, skipReason, buildOnce, labCopy, vrouter, leftovers, cleanup, Lab } from './helpers.js';
+
+let lab: Lab | undefined;
+afterAll(() => { if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); } });
+
+describe.skipIf(!canRun)(`the lab directory ${skipReason}`, () => {
+  // one lab through the steps, in order; each step is its own test so that vitest's worker can report
+  // between the blocking vrouter calls
+  let l: Lab, dir: string;
+  const up = (...a: string[]) => { const r = vrouter('up', l.file, '--detach', ...a); expect(r.code, r.out + r.err).toBe(0); return r.out; };
+  const exec = (...cmds: string[]) => vrouter('exec', l.file, 'gw-a', ...cmds);
+  it('a commit and a file on the disk, saved', () => {
+    buildOnce();
+    l = lab = labCopy('gw-a-b', 's');
+    dir = join(l.dir, `vrouter-${l.name}`);
+    expect(up()).not.toContain('saved configuration');
+    expect(exec('configure', 'set system host-name gw-a-saved', 'commit and-quit').code).toBe(0);
+    const src = join(l.dir, 'note.txt');
+    writeFileSync(src, 'kept\n');
+    expect(vrouter('cp', l.file, src, 'gw-a:/var/tmp/note.txt').code).toBe(0);
+    const s = vrouter('save', l.file);
+    expect(s.out).toContain(`gw-a: saved ${join(dir, 'gw-a', 'juniper.conf')}`);
+    expect(readFileSync(join(dir, 'gw-a', 'juniper.conf'), 'utf8')).toContain('host-name gw-a-saved;');
+    expect(vrouter('down', l.file).code).toBe(0);
+    expect(existsSync(join(dir, 'gw-a', 'juniper.conf.0'))).toBe(true);
+  }, 200000);
+
+  it('up starts from them: the commit, the file, the history, cp back, rollback 1', () => {
+
+    expect(up()).toMatch(/gw-a: starting from its saved configuration .*juniper\.conf\.0 \(1 rollback,/);
+    expect(exec('show configuration system').out).toContain('gw-a-saved');
+    expect(exec('file show /var/tmp/note.txt').out).toContain('kept');
+    expect(exec('show system commit').out).toMatch(/^0 +\S+ \S+ UTC by root via cli\n1 +\S+ \S+ UTC by root via other\n$/);
+    const back = join(l.dir, 'back.txt');
+    expect(vrouter('cp', l.file, 'gw-a:/var/tmp/note.txt', back).code).toBe(0);
+    expect(readFileSync(back, 'utf8')).toBe('kept\n');
+    expect(exec('configure', 'rollback 1', 'commit and-quit').code).toBe(0);
+    expect(exec('show configuration system').out).not.toContain('gw-a-saved');
+    expect(vrouter('down', l.file).code).toBe(0);
+  }, 200000);
+
+  it('a saved configuration that no longer commits stops up; --reconfigure; --cleanup', () => {
+    // a saved configuration that no longer commits stops up before anything is created
+    const saved = join(dir, 'gw-a', 'juniper.conf.0'), good = readFileSync(saved, 'utf8');
+    writeFileSync(saved, good + 'interfaces { fe-0/0/1 { unit 0 { family inet { address 10.1.1.300/24; } } } }\n');
+    const bad = vrouter('up', l.file, '--detach');
+    expect(bad.code).not.toBe(0);
+    expect(bad.out + bad.err).toContain(`gw-a: saved configuration ${saved} does not commit`);
+    expect(leftovers(l.name)).toEqual([]);
+    writeFileSync(saved, good);
+
+    expect(up('--reconfigure')).toContain('--reconfigure: removed the lab directory');
+    expect(exec('show system commit').out.trim().split('\n')).toHaveLength(1);
+    expect(exec('file show /var/tmp/note.txt').out).toContain('could not resolve file');
+    const d = vrouter('down', l.file, '--cleanup');
+    expect(d.out).toContain(`removed the lab directory ${dir}`);
+    expect(existsSync(dir)).toBe(false);
+    expect(leftovers(l.name)).toEqual([]);
+  }, 200000);
+});
