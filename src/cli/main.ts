@@ -11,10 +11,13 @@ import { openSync, writeSync, closeSync } from 'node:fs';
 import { pcapHeader, pcapRecord, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../net/pcap.js';
 
 const USAGE = `usage: vrouter <command> [options]
-  up TOPOLOGY [--detach]                  bring a lab up and open the console on its first router
-                                          (leaving asks whether to bring the lab down)
+  up TOPOLOGY [--detach] [--web]          bring a lab up and open the console on its first router
+                                          (leaving asks whether to bring the lab down); --web also
+                                          serves its page (as vrouter web)
   console TOPOLOGY [NODE]                 the console of a running lab
   down TOPOLOGY                           remove everything the lab made
+  web TOPOLOGY [--port N] [--listen ADDR] the running lab's page: the map, live tunnels, each
+                                          router's CLI (prints its URL with a token first)
   inspect TOPOLOGY --json                 nodes, processes, namespaces and link devices
   exec TOPOLOGY NODE 'COMMAND' ...        run CLI commands on a running router
   capture TOPOLOGY NODE:IF [-c N] -w FILE.pcap
@@ -119,8 +122,10 @@ export async function run(argv: string[]): Promise<number> {
         }
       }
       case 'up': {
-        const { values, pos } = parse(args, { detach: { type: 'boolean' } }, 1);
+        const { values, pos } = parse(args, { detach: { type: 'boolean' }, web: { type: 'boolean' }, port: { type: 'string' }, listen: { type: 'string' } }, 1);
         const detach = !!values.detach;
+        const webOpts = values.web ? (await import('../web/cmd.js')).webOptions(values) : undefined;
+        if (typeof webOpts === 'string') throw new UsageError(webOpts);
         const file = pos[0]!;
         const t = loadTopology(file);
         const t0 = Date.now();
@@ -128,18 +133,22 @@ export async function run(argv: string[]): Promise<number> {
         try { state = await lab.up(t, s => out(s)); }
         catch (e) { if (e instanceof lab.AlreadyUp) { out(e.message); return 0; } throw e; }
         out(`lab ${t.name} is up (${((Date.now() - t0) / 1000).toFixed(1)} s): ${Object.entries(state.nodes).map(([k, v]) => `${k} (${v.kind === 'linux' ? 'netns ' + v.netns : 'pid ' + v.pid})`).join(', ')}`);
-        if (detach) return 0;
+        const web = webOpts ? await (await import('../web/cmd.js')).serveLab(t, webOpts, out) : undefined;
+        if (detach && !web) return 0;
+        if (detach && web) return (await import('../web/cmd.js')).holdUntilSignal(web);
         if (!process.stdin.isTTY || !process.stdout.isTTY) {
           out('running in the foreground (no terminal for the console); Ctrl-C brings the lab down');
           // signal handlers alone do not keep Node's event loop alive: hold it until Ctrl-C
           const hold = setInterval(() => {}, 1 << 30);
           await new Promise<void>(res => { process.once('SIGINT', res); process.once('SIGTERM', res); });
           clearInterval(hold);
+          await web?.close();
           lab.down(t);
           out(`lab ${t.name} is down`);
           return 0;
         }
         const outcome = await openConsole(t, undefined, true);
+        await web?.close();
         if (outcome === 'down') { lab.down(t); out(`lab ${t.name} is down`); }
         else out(`lab ${t.name} stays up; vrouter console ${file} attaches again, vrouter down ${file} removes it`);
         return 0;
@@ -158,6 +167,10 @@ export async function run(argv: string[]): Promise<number> {
         const removed = lab.down(t);
         out(removed.length ? `lab ${t.name} is down (removed ${removed.join(', ')})` : `lab ${t.name} was not up`);
         return 0;
+      }
+      case 'web': {
+        const { values, pos } = parse(args, { port: { type: 'string' }, listen: { type: 'string' } }, 1);
+        return await (await import('../web/cmd.js')).webCommand(loadTopology(pos[0]!), values, out, err);
       }
       case 'inspect': {
         const { values, pos } = parse(args, { json: { type: 'boolean' } }, 1);
