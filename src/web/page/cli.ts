@@ -22,6 +22,8 @@ let runningId = 0;
 const history: string[] = []; let histPos = -1;
 let pager: string[] = [];
 let buffered = '';
+let typeahead: string[] = [];
+const replay = () => { const keys = typeahead; typeahead = []; for (const k of keys) key(k); };
 const waiting = new Map<number, (m: Msg) => void>();
 const ws = new WebSocket(wsUrl(`/ws/cli/${encodeURIComponent(node)}`));
 
@@ -78,12 +80,14 @@ function run(line: string): void {
     buffered = '';
     if (m.exit) { term.write('\r\n[session ended]\r\n'); ws.close(); return; }
     if (!pager.length) redraw();
+    replay();
   });
 }
 
 function key(k: string): void {
   if (pager.length) { pagerKey(k); return; }
-  if (running) { if (k === '\x03') ws.send(JSON.stringify({ id: runningId, cancel: true })); return; }
+  // keys typed while a command runs wait for its end (as in the console), except Ctrl-C, which stops it
+  if (running) { if (k === '\x03') { typeahead = []; ws.send(JSON.stringify({ id: runningId, cancel: true })); } else if (typeahead.length < 4096) typeahead.push(k); return; }
   switch (k) {
     case '\r': { const l = input; input = ''; run(l); return; }
     case '\x7f': case '\b': input = input.slice(0, -1); redraw(); return;
