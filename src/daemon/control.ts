@@ -3,6 +3,7 @@
  * can open (0600 in a 0700 directory). Each connection is one CLI session with its own interpreter.
  *   client: {"id":1,"cmd":"show interfaces terse"}   {"id":1,"cancel":true}
  *           {"id":2,"help":"show "}   {"id":3,"complete":"sh int te"}   {"id":4,"status":true}
+ *           {"id":5,"snapshot":true} (the web page's typed state, src/web/snapshot.ts)
  *   server: {"id":1,"out":"..."} ... {"id":1,"done":true,"error":false,"prompt":"root@gw-a> ","banner":null}
  */
 import { createServer, createConnection, Server, Socket } from 'node:net';
