@@ -126,6 +126,7 @@ export async function run(argv: string[]): Promise<number> {
         const detach = !!values.detach;
         const webOpts = values.web ? (await import('../web/cmd.js')).webOptions(values) : undefined;
         if (typeof webOpts === 'string') throw new UsageError(webOpts);
+        if (!values.web && (values.port !== undefined || values.listen !== undefined)) throw new UsageError('--port and --listen go with --web');
         const file = pos[0]!;
         const t = loadTopology(file);
         const t0 = Date.now();
