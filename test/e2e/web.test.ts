@@ -8,11 +8,14 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, execFile, ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { canRun, skipReason, labCopy, vrouter, inNs, leftovers, cleanup, waitUntil, Lab, ROOT } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+// VROUTER_SCREENSHOTS=1 renews docs/web-*.png; otherwise the screenshots go to the lab's temp dir
+const shot = (f: string) => process.env.VROUTER_SCREENSHOTS ? join(ROOT, 'docs', f) : join(tmpdir(), `vrouter-${f}`);
 const run = canRun && existsSync(CHROMIUM);
 // the build and `up` run asynchronously: a minute of a synchronous child would stall vitest's worker RPC
 const node = (...args: string[]) => promisify(execFile)(process.execPath, args, { timeout: 300000, maxBuffer: 16 << 20 });
@@ -79,7 +82,7 @@ describe.skipIf(!run)(`vrouter web in a browser ${canRun ? (run ? '' : '(needs /
     await page.waitForSelector('#panel-kmd');
     await waitUntil(async () => /KMD_/.test(await page.locator('#panel-kmd').textContent() ?? ''), 'the panel to show kmd log lines');
     expect(await page.locator('#panel-state').textContent()).toMatch(/fe-0\/0\/0\s+up/);
-    await page.screenshot({ path: join(ROOT, 'docs/web-lab.png') });
+    await page.screenshot({ path: shot('web-lab.png') });
     expect(exec('gw-a', 'clear ipsec security-associations').code).toBe(0);
     await waitUntil(async () => (await tunnelState()) === 'down', 'the page to show the tunnel down after clear');
     await waitUntil(() => /[1-9] received/.test(ping(1)), 'the tunnel to come back', 30000);
@@ -114,7 +117,7 @@ describe.skipIf(!run)(`vrouter web in a browser ${canRun ? (run ? '' : '(needs /
     await cli.keyboard.type('commit and-quit');
     await cli.keyboard.press('Enter');
     await see(/commit complete/, 'the commit');
-    await cli.screenshot({ path: join(ROOT, 'docs/web-cli.png') });
+    await cli.screenshot({ path: shot('web-cli.png') });
     await cli.close();
   }, 120000);
 });
