@@ -19,3 +19,16 @@ await build({
   banner: { js: "import { createRequire as __vrouterRequire } from 'node:module'; const require = __vrouterRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// The web page (src/web/page, docs/web.md): TypeScript for the browser with cytoscape and xterm inside,
+// into dist/web with xterm's stylesheet beside it; the server (vrouter web) serves that folder only.
+const page = join(root, 'src/web/page');
+await build({
+  entryPoints: [join(page, 'lab.ts'), join(page, 'cli.ts')],
+  outdir: join(root, 'dist/web'), entryNames: '[name]',
+  bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true,
+  tsconfig: join(page, 'tsconfig.json'), logLevel: 'warning',
+});
+const { copyFileSync } = await import('node:fs');
+copyFileSync(join(page, 'lab.css'), join(root, 'dist/web/lab.css'));
+copyFileSync(join(root, 'node_modules/@xterm/xterm/css/xterm.css'), join(root, 'dist/web/xterm.css'));

@@ -13,15 +13,19 @@ import { openSync, writeSync, closeSync } from 'node:fs';
 import { pcapHeader, pcapRecord, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../net/pcap.js';
 
 const USAGE = `usage: vrouter <command> [options]
-  up TOPOLOGY [--detach] [--reconfigure]  bring a lab up and open the console on its first router
+  up TOPOLOGY [--detach] [--reconfigure] [--web]
+                                          bring a lab up and open the console on its first router
                                           (routers start from vrouter-NAME/ if saved; --reconfigure:
-                                          from the topology's startup-config)
+                                          from the topology's startup-config; --web also serves its
+                                          page, as vrouter web)
                                           (leaving asks whether to bring the lab down)
   console TOPOLOGY [NODE]                 the console of a running lab
   down TOPOLOGY [--cleanup]               remove everything the lab made (--cleanup: its lab directory too)
   save TOPOLOGY [NODE...]                 write each router's committed configuration (juniper.conf)
                                           into the lab directory vrouter-NAME/ beside the topology
   cp TOPOLOGY SRC DST                     copy between the host and a router's disk (gw-a:/var/tmp/f)
+  web TOPOLOGY [--port N] [--listen ADDR] the running lab's page: the map, live tunnels, each
+                                          router's CLI (prints its URL with a token first)
   inspect TOPOLOGY --json                 nodes, processes, namespaces and link devices
   exec TOPOLOGY NODE 'COMMAND' ...        run CLI commands on a running router
   capture TOPOLOGY NODE:IF [-c N] -w FILE.pcap
@@ -126,8 +130,11 @@ export async function run(argv: string[]): Promise<number> {
         }
       }
       case 'up': {
-        const { values, pos } = parse(args, { detach: { type: 'boolean' }, reconfigure: { type: 'boolean' } }, 1);
+        const { values, pos } = parse(args, { detach: { type: 'boolean' }, reconfigure: { type: 'boolean' }, web: { type: 'boolean' }, port: { type: 'string' }, listen: { type: 'string' } }, 1);
         const detach = !!values.detach;
+        const webOpts = values.web ? (await import('../web/cmd.js')).webOptions(values) : undefined;
+        if (typeof webOpts === 'string') throw new UsageError(webOpts);
+        if (!values.web && (values.port !== undefined || values.listen !== undefined)) throw new UsageError('--port and --listen go with --web');
         const file = pos[0]!;
         const t = loadTopology(file);
         const t0 = Date.now();
@@ -135,18 +142,22 @@ export async function run(argv: string[]): Promise<number> {
         try { state = await lab.up(t, s => out(s), { reconfigure: !!values.reconfigure }); }
         catch (e) { if (e instanceof lab.AlreadyUp) { out(e.message); return 0; } throw e; }
         out(`lab ${t.name} is up (${((Date.now() - t0) / 1000).toFixed(1)} s): ${Object.entries(state.nodes).map(([k, v]) => `${k} (${v.kind === 'linux' ? 'netns ' + v.netns : 'pid ' + v.pid})`).join(', ')}`);
-        if (detach) return 0;
+        const web = webOpts ? await (await import('../web/cmd.js')).serveLab(t, webOpts, out) : undefined;
+        if (detach && !web) return 0;
+        if (detach && web) return (await import('../web/cmd.js')).holdUntilSignal(web);
         if (!process.stdin.isTTY || !process.stdout.isTTY) {
           out('running in the foreground (no terminal for the console); Ctrl-C brings the lab down');
           // signal handlers alone do not keep Node's event loop alive: hold it until Ctrl-C
           const hold = setInterval(() => {}, 1 << 30);
           await new Promise<void>(res => { process.once('SIGINT', res); process.once('SIGTERM', res); });
           clearInterval(hold);
+          await web?.close();
           lab.down(t);
           out(`lab ${t.name} is down`);
           return 0;
         }
         const outcome = await openConsole(t, undefined, true);
+        await web?.close();
         if (outcome === 'down') { lab.down(t); out(`lab ${t.name} is down`); }
         else out(`lab ${t.name} stays up; vrouter console ${file} attaches again, vrouter down ${file} removes it`);
         return 0;
@@ -169,6 +180,10 @@ export async function run(argv: string[]): Promise<number> {
       }
       case 'save': { const { pos } = parse(args, {}, 1, 99); out(save(loadTopology(pos[0]!), pos.slice(1)).join('\n')); return 0; }
       case 'cp': { const { pos } = parse(args, {}, 3, 3); out(cp(loadTopology(pos[0]!), pos[1]!, pos[2]!)); return 0; }
+      case 'web': {
+        const { values, pos } = parse(args, { port: { type: 'string' }, listen: { type: 'string' } }, 1);
+        return await (await import('../web/cmd.js')).webCommand(loadTopology(pos[0]!), values, out, err);
+      }
       case 'inspect': {
         const { values, pos } = parse(args, { json: { type: 'boolean' } }, 1);
         const s = lab.inspect(loadTopology(pos[0]!));

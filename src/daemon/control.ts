@@ -3,6 +3,7 @@
  * can open (0600 in a 0700 directory). Each connection is one CLI session with its own interpreter.
  *   client: {"id":1,"cmd":"show interfaces terse"}   {"id":1,"cancel":true}
  *           {"id":2,"help":"show "}   {"id":3,"complete":"sh int te"}   {"id":4,"status":true}
+ *           {"id":5,"snapshot":true} (the web page's typed state, src/web/snapshot.ts)
  *   server: {"id":1,"out":"..."} ... {"id":1,"done":true,"error":false,"prompt":"root@gw-a> ","banner":null}
  */
 import { createServer, createConnection, Server, Socket } from 'node:net';
@@ -10,6 +11,7 @@ import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { Interpreter, outputHasError } from '../cli/interp.js';
 import type { CommitDb } from '../cli/commitdb.js';
 import type { Router } from '../router/router.js';
+import { routerSnapshot, RouterSnapshot } from '../web/snapshot.js';
 
 
 export interface RouterStatus { name: string; tunnels: Array<{ ifl: string; sa: string; up: boolean; packets: number }>; rxPackets: number; txPackets: number; time: number }
@@ -33,6 +35,7 @@ export type Request =
   | { id: number; kind: 'help'; text: string }
   | { id: number; kind: 'complete'; text: string }
   | { id: number; kind: 'status' }
+  | { id: number; kind: 'snapshot' }
   | { id: number; kind: 'capture'; ifname: string; count?: number };
 
 export const CONTROL_LIMITS = {
@@ -51,8 +54,8 @@ export function parseRequest(line: string): Request | { error: string; id?: numb
   const o = m as Record<string, unknown>;
   const id = o.id;
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return { error: 'bad request: id must be a non-negative integer' };
-  const kinds = ['cmd', 'cancel', 'hello', 'help', 'complete', 'status', 'capture'].filter(k => k in o);
-  if (kinds.length !== 1) return { id, error: `bad request: exactly one of cmd, cancel, hello, help, complete, status, capture expected` };
+  const kinds = ['cmd', 'cancel', 'hello', 'help', 'complete', 'status', 'snapshot', 'capture'].filter(k => k in o);
+  if (kinds.length !== 1) return { id, error: `bad request: exactly one of cmd, cancel, hello, help, complete, status, snapshot, capture expected` };
   const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
   switch (kinds[0]) {
     case 'cmd': { const c = str('cmd'); return c === undefined ? { id, error: 'bad request: cmd must be a string' } : { id, kind: 'cmd', cmd: c }; }
@@ -60,8 +63,8 @@ export function parseRequest(line: string): Request | { error: string; id?: numb
       const t = str(kinds[0]);
       return t === undefined ? { id, error: `bad request: ${kinds[0]} must be a string` } : { id, kind: kinds[0] as 'help' | 'complete', text: t };
     }
-    case 'cancel': case 'hello': case 'status':
-      return o[kinds[0]] === true ? { id, kind: kinds[0] as 'cancel' | 'hello' | 'status' } : { id, error: `bad request: ${kinds[0]} must be true` };
+    case 'cancel': case 'hello': case 'status': case 'snapshot':
+      return o[kinds[0]] === true ? { id, kind: kinds[0] as 'cancel' | 'hello' | 'status' | 'snapshot' } : { id, error: `bad request: ${kinds[0]} must be true` };
     case 'capture': {
       const ifname = str('capture');
       if (ifname === undefined) return { id, error: 'bad request: capture must be an interface name' };
@@ -95,6 +98,7 @@ export function serveControl(path: string, router: Router, db: CommitDb): Server
       if (q.kind === 'hello') { send({ id, done: true, prompt: it.prompt, banner: it.banner ?? null, name: router.name }); return; }
       if (q.kind === 'help') { send({ id, out: it.help(q.text), done: true }); return; }
       if (q.kind === 'complete') { send({ id, ...it.complete(q.text), done: true }); return; }
+      if (q.kind === 'snapshot') { void routerSnapshot(router).then(s => send({ id, snapshot: s, done: true }), e => send({ id, error: String(e), done: true })); return; }
       if (q.kind === 'status') { void routerStatus(router).then(s => send({ id, status: s, done: true }), e => send({ id, error: String(e), done: true })); return; }
       if (running.has(id)) { send({ id, error: `request ${id} is already running`, done: true }); return; }
       if (running.size >= CONTROL_LIMITS.running) { send({ id, error: 'too many requests running on this connection', done: true }); return; }
@@ -193,6 +197,8 @@ export class ControlClient {
   }
   async help(partial: string): Promise<string> { return String((await this.request({ help: partial }).done).out ?? ''); }
   async complete(partial: string): Promise<{ line: string; choices: string[] }> { const m = await this.request({ complete: partial }).done; return { line: String(m.line ?? partial), choices: (m.choices as string[]) ?? [] }; }
+  /** The typed state the web page shows (src/web/snapshot.ts). */
+  async snapshot(): Promise<RouterSnapshot | undefined> { return (await this.request({ snapshot: true }).done).snapshot as RouterSnapshot | undefined; }
   async status(): Promise<RouterStatus | undefined> { return (await this.request({ status: true }).done).status as RouterStatus | undefined; }
   /** Stream the packets crossing a port until `count` or the signal; `dropped`: what the router could not send in time. */
   async capture(ifname: string, count: number | undefined, onPkt: (data: Buffer, kind: 'eth' | 'ip', t: number) => void, signal?: AbortSignal, onStart?: () => void): Promise<{ error?: string; dropped: number }> {

@@ -1,0 +1,142 @@
+// The lab page: the topology as a cytoscape graph, live over /ws/lab (docs/web.md). Bundled by
+// scripts/bundle.mjs into dist/web/lab.js; nothing is loaded from outside the package.
+import cytoscape from 'cytoscape';
+import type { LabState, RouterState } from '../poller.js';
+import type { RouterSnapshot, TunnelSnap } from '../snapshot.js';
+import { el, hex, panelText, wsUrl } from './common.js';
+
+interface LabJson { name: string; nodes: Array<{ name: string; kind: string; router: boolean }>; links: Array<Array<{ node: string; ifname: string }>> }
+
+const app = el('div', { id: 'app' });
+const graph = el('div', { id: 'graph' });
+const side = el('div', { id: 'side' });
+const tunnelsBox = el('div', { id: 'tunnels' });
+const panel = el('div', { id: 'panel' });
+side.append(el('h2', {}, 'Tunnels'), tunnelsBox, panel);
+app.append(graph, side);
+document.body.append(app);
+
+let last: LabState | undefined;
+let prev: LabState | undefined;
+let selected: string | undefined;
+const w = window as unknown as { vrouterLab: { cy?: cytoscape.Core; state?: LabState } };
+w.vrouterLab = {};
+
+const style: cytoscape.StylesheetJson = [
+  { selector: 'node', style: { label: 'data(label)', 'text-wrap': 'wrap', 'text-valign': 'center', color: '#fff', 'font-size': 11, width: 90, height: 46, shape: 'round-rectangle', 'background-color': '#555' } },
+  { selector: 'node.router', style: { 'background-color': '#1f5fa8' } },
+  { selector: 'node.router.down', style: { 'background-color': '#a82a1f' } },
+  { selector: 'node.router.picdown', style: { 'border-width': 4, 'border-color': '#e0a000' } },
+  { selector: 'node.linux', style: { shape: 'ellipse', 'background-color': '#3d7a3d', width: 70 } },
+  { selector: 'node:selected', style: { 'border-width': 3, 'border-color': '#ffd24d' } },
+  { selector: 'edge', style: { width: 3, 'line-color': '#888', 'curve-style': 'bezier', label: 'data(label)', 'font-size': 10, 'text-background-color': '#fff', 'text-background-opacity': 0.8,
+    'source-label': 'data(sl)', 'target-label': 'data(tl)', 'source-text-offset': 40, 'target-text-offset': 40, 'text-rotation': 'autorotate' } },
+  { selector: 'edge.tunnel', style: { 'line-style': 'dashed', 'line-color': '#c0392b', width: 4, 'curve-style': 'unbundled-bezier', 'control-point-distances': [-60], 'control-point-weights': [0.5] } },
+  { selector: 'edge.tunnel.up', style: { 'line-color': '#27ae60' } },
+  { selector: 'edge.trace', style: { 'line-color': '#8e44ad', width: 7, 'target-arrow-shape': 'triangle', 'target-arrow-color': '#8e44ad', 'z-index': 10 } },
+];
+
+function linkId(l: LabJson['links'][number]) { return `link:${l[0]!.node}:${l[0]!.ifname}:${l[1]!.node}:${l[1]!.ifname}`; }
+
+async function main(): Promise<void> {
+  const lab = await (await fetch('/api/lab')).json() as LabJson;
+  document.title = `vrouter lab ${lab.name}`;
+  const els: cytoscape.ElementDefinition[] = [];
+  for (const n of lab.nodes) els.push({ data: { id: n.name, label: n.name }, classes: n.router ? 'router' : 'linux' });
+  for (const l of lab.links) els.push({ data: { id: linkId(l), source: l[0]!.node, target: l[1]!.node, sl: l[0]!.ifname, tl: l[1]!.ifname, label: '' }, classes: 'link' });
+  const cy = cytoscape({ container: graph, elements: els, style, layout: { name: 'cose', animate: false, randomize: false, nodeRepulsion: () => 400000, idealEdgeLength: () => 160 } as cytoscape.LayoutOptions, wheelSensitivity: 0.3 });
+  w.vrouterLab.cy = cy;
+  cy.on('tap', 'node.router', e => { selected = e.target.id(); void showPanel(selected!); });
+  const ws = new WebSocket(wsUrl('/ws/lab'));
+  ws.onmessage = ev => { prev = last; last = JSON.parse(String(ev.data)) as LabState; w.vrouterLab.state = last; update(cy, lab); };
+  ws.onclose = () => { document.body.dataset.live = 'closed'; };
+  ws.onopen = () => { document.body.dataset.live = 'open'; };
+}
+
+/** packets per second on a router port, from the last two snapshots */
+function pps(node: string, ifname: string): number | undefined {
+  const a = prev?.routers[node]?.snapshot, b = last?.routers[node]?.snapshot;
+  const ia = a?.ifds.find(d => d.name === ifname), ib = b?.ifds.find(d => d.name === ifname);
+  if (!a || !b || !ia || !ib || b.time <= a.time) return undefined;
+  return Math.max(0, (ib.inPackets + ib.outPackets - ia.inPackets - ia.outPackets) * 1000 / (b.time - a.time));
+}
+
+/** the router whose interface has the tunnel's peer address */
+function peerRouter(t: TunnelSnap): string | undefined {
+  for (const [name, s] of Object.entries(last?.routers ?? {})) if (s.snapshot?.ifds.some(d => d.addresses.some(a => a.split('/')[0] === t.peer))) return name;
+  return undefined;
+}
+
+function tunnelLine(r: string, t: TunnelSnap, s: RouterSnapshot): string {
+  const ike = s.ike.filter(k => k.peer === t.peer);
+  const ikeText = ike.length ? ike.map(k => `${k.state}${k.matured ? '' : ' (negotiating)'}`).join(', ') : 'none';
+  const sas = t.sas.map(a => `${a.direction === 'inbound' ? '<' : '>'} ${a.protocol} ${hex(a.spi)} ${a.packets} pkts${a.drops ? `, ${a.drops} drops` : ''}`).join('; ') || 'no SAs';
+  return `${r} ${t.ifl} (${t.sa}) ${t.local} -> ${t.peer}: ${t.up ? 'up' : 'down'}; IKE ${ikeText}; ${sas}`;
+}
+
+function update(cy: cytoscape.Core, lab: LabJson): void {
+  const st = last!;
+  for (const n of lab.nodes.filter(x => x.router)) {
+    const s: RouterState | undefined = st.routers[n.name];
+    const node = cy.getElementById(n.name);
+    node.toggleClass('down', !s?.up);
+    node.toggleClass('picdown', !!s?.up && !s.snapshot?.pic?.up);
+    const snap = s?.snapshot;
+    node.data('label', `${n.name}\n${snap ? snap.model : 'down'}${snap ? snap.pic?.up ? ' · ES up' : ' · ES down' : ''}`);
+  }
+  for (const l of lab.links) {
+    const e = cy.getElementById(linkId(l));
+    const r = l.map(x => pps(x.node, x.ifname)).find(x => x !== undefined);
+    e.data('label', r === undefined ? '' : `${r.toFixed(1)} pps`);
+  }
+  tunnelsBox.replaceChildren();
+  const seen = new Set<string>();
+  for (const [r, s] of Object.entries(st.routers)) {
+    for (const t of s.snapshot?.tunnels ?? []) {
+      const peer = peerRouter(t);
+      const li = el('div', { class: `tunnel ${t.up ? 'up' : 'down'}`, 'data-router': r, 'data-ifl': t.ifl, 'data-state': t.up ? 'up' : 'down' }, tunnelLine(r, t, s.snapshot!));
+      tunnelsBox.append(li);
+      if (!peer) continue;
+      const id = `tunnel:${[r, peer].sort().join(':')}:${t.sa}`;
+      if (seen.has(id)) { if (!t.up) cy.getElementById(id).removeClass('up'); continue; }
+      seen.add(id);
+      let e = cy.getElementById(id);
+      if (e.empty()) e = cy.add({ data: { id, source: r, target: peer, label: '', sl: '', tl: '' }, classes: 'tunnel' });
+      e.toggleClass('up', t.up);
+      const out = t.sas.find(a => a.direction === 'outbound');
+      e.data('label', `${t.ifl} ${t.up ? 'up' : 'down'}${out ? ` SPI ${hex(out.spi)}` : ''}`);
+    }
+  }
+  cy.edges('.tunnel').forEach(e => { if (!seen.has(e.id())) e.remove(); });
+  if (selected) renderPanelState(selected);
+}
+
+const panelTexts: Record<string, string> = {};
+function renderPanelState(r: string): void {
+  const s = last?.routers[r];
+  const state = panel.querySelector('#panel-state');
+  if (!state) return;
+  const snap = s?.snapshot;
+  state.textContent = !snap ? `${r}: not answering (${s?.error ?? 'no state yet'})` : [
+    `${r} (${snap.model}), PICs ${snap.pics.map(p => `${p.slot} ${p.type}`).join(', ')}; ES PIC ${snap.pic?.up ? 'up' : 'down'}${snap.pic ? `, ${snap.pic.encrypted} encrypted, ${snap.pic.decrypted} decrypted, ${snap.pic.drops} drops, ${snap.pic.restarts} restarts` : ''}`,
+    ...snap.ifds.map(d => `  ${d.name.padEnd(12)} ${d.up ? 'up  ' : 'down'} in ${d.inPackets} out ${d.outPackets} drops ${d.drops} ${d.addresses.join(' ')}`),
+    ...snap.tunnels.map(t => `  ${tunnelLine(r, t, snap)}`),
+    ...snap.ike.map(k => `  IKE ${k.local} <-> ${k.peer} ${k.mode} ${k.role} ${k.state}`),
+  ].join('\n');
+}
+
+async function showPanel(r: string): Promise<void> {
+  panel.replaceChildren(
+    el('h2', {}, r),
+    el('a', { href: `/cli/${encodeURIComponent(r)}`, target: '_blank', id: 'open-cli' }, `CLI of ${r}`),
+    el('pre', { id: 'panel-state' }),
+  );
+  renderPanelState(r);
+  for (const what of ['kmd', 'diagnosis'] as const) {
+    const pre = el('pre', { id: `panel-${what}` }, '...');
+    panel.append(el('h3', {}, what === 'kmd' ? 'kmd log (last lines)' : 'show ipsec diagnosis'), pre);
+    void panelText(r, what).then(t => { panelTexts[`${r}:${what}`] = t; pre.textContent = t; });
+  }
+}
+
+void main();
