@@ -12,7 +12,7 @@ import { writeFileSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, sh, leftovers, cleanup, waitUntil, Lab } from './helpers.js';
-import { runDir } from '../../src/lab/reallab.js';
+import { routerDir } from '../../src/lab/save.js';
 
 const PASSWORD = 'lab-password-1';
 const CLIENTS = join(import.meta.dirname, 'clients');
@@ -35,7 +35,7 @@ describe.skipIf(!canRun)(`the XML API (JUNOScript over TLS, NETCONF over SSH) ${
     tmp = mkdtempSync(join(tmpdir(), 'vrouter-api-'));
     // the SSL certificate and key, as a file on the router (the chapter: load-key-file)
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(tmp, 'k.pem'), '-out', join(tmp, 'c.pem'), '-subj', '/CN=gw-a', '-days', '30'], { stdio: 'ignore' });
-    writeFileSync(join(runDir(lab.name), 'gw-a/fs/var/tmp/api.pem'), readFileSync(join(tmp, 'c.pem'), 'utf8') + readFileSync(join(tmp, 'k.pem'), 'utf8'));
+    writeFileSync(join(routerDir(lab, 'gw-a'), 'fs/var/tmp/api.pem'), readFileSync(join(tmp, 'c.pem'), 'utf8') + readFileSync(join(tmp, 'k.pem'), 'utf8'));
     const hash = execFileSync('openssl', ['passwd', '-6', PASSWORD]).toString().trim();
     const c = exec('configure', 'set system login user netops class super-user', `set system login user netops authentication encrypted-password "${hash}"`,
       'set system login user viewer class read-only', `set system login user viewer authentication encrypted-password "${hash}"`,

@@ -9,7 +9,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { runDir } from '../../src/lab/reallab.js';
+import { routerDir } from '../../src/lab/save.js';
 import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, waitUntil, Lab } from './helpers.js';
 
 describe.skipIf(!canRun)(`the certificate lab ${skipReason}`, () => {
@@ -71,7 +71,7 @@ describe.skipIf(!canRun)(`the certificate lab ${skipReason}`, () => {
       expect(log).toMatch(new RegExp(`KMD_CERT_ENROLLED: Received local certificate: Subject C=US, O=vrouter-lab, CN=${gw}; Issuer C=US, O=vrouter-lab, OU=SCEP CA; .*saved in /var/etc/ikecert/${gw}\\.crt`));
     }
     // what the CA issued, read by OpenSSL: the subject and the alternative subject asked for
-    const der = execFileSync('openssl', ['x509', '-inform', 'der', '-in', join(runDir(lab.name), 'gw-a/fs/var/etc/ikecert/gw-a.crt'), '-noout', '-subject', '-ext', 'subjectAltName']).toString();
+    const der = execFileSync('openssl', ['x509', '-inform', 'der', '-in', join(routerDir(lab, 'gw-a'), 'fs/var/etc/ikecert/gw-a.crt'), '-noout', '-subject', '-ext', 'subjectAltName']).toString();
     expect(der).toMatch(/subject=C = US, O = vrouter-lab, CN = gw-a/);
     expect(der).toMatch(/DNS:gw-a\.lab\.example, IP Address:10\.5\.5\.5/);
     expect(exec('gw-a', 'show ipsec certificates brief').out).toMatch(/gw-a\.crt\s+local\s+\d+\s+C=US, O=vrouter-lab, CN=gw-a/);
@@ -105,7 +105,7 @@ describe.skipIf(!canRun)(`the certificate lab ${skipReason}`, () => {
     // fetched after the commit that made gw-a use certificates: empty
     expect(await waitUntil(() => { const l = exec('gw-a', 'show log kmd | match CRL').out; return /KMD_CERT_CRL_LOADED/.test(l) && l; }, 'the first CRL'))
       .toMatch(/KMD_CERT_CRL_LOADED: CRL of lab-ca from ldap:\/\/10\.9\.9\.1 \(ou=SCEP CA,o=vrouter-lab,c=US\): 0 revoked/);
-    const r = inNs(`${lab.name}-ca`, 'env', `VROUTER_STATE=/var/lib/vrouter/${lab.name}/ca`, 'sh', join(lab.dir, 'lab-ca.sh'), 'revoke', join(runDir(lab.name), 'gw-b/fs/var/etc/ikecert/gw-b.crt'));
+    const r = inNs(`${lab.name}-ca`, 'env', `VROUTER_STATE=/var/lib/vrouter/${lab.name}/ca`, 'sh', join(lab.dir, 'lab-ca.sh'), 'revoke', join(routerDir(lab, 'gw-b'), 'fs/var/etc/ikecert/gw-b.crt'));
     expect(r.code, r.out).toBe(0);
     exec('gw-a', 'clear ipsec certificates');
     await waitUntil(() => /KMD_CERT_CRL_LOADED: CRL of lab-ca .*: 1 revoked/.test(exec('gw-a', 'show log kmd | match CRL').out), 'the CRL with gw-b\'s serial');
