@@ -1,21 +1,14 @@
 /** Hostile JUNOScript sessions (issue 21): long passwords, floods before login, readers that do not read. */
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { Duplex } from 'node:stream';
-import { execFileSync } from 'node:child_process';
-import { Router } from '../router/router.js';
-import { CommitDb } from '../cli/commitdb.js';
 import { junoscriptSession } from './junoscript.js';
+import { netopsRouter } from './fixture.test-helper.js';
 import { checkPassword } from './auth.js';
 import { PUMP_LIMITS } from './pump.js';
 import { LOG_LIMITS } from '../router/log.js';
 import { maxLag, LAG_BOUND_MS } from '../../test/helpers/lag.js';
 
-const hash = execFileSync('openssl', ['passwd', '-6', 'pw-1']).toString().trim();
-const r = new Router({ name: 'gw-a', ipsec: 'inline' });
-const c = r.commitText(`system { host-name gw-a; login { user netops { class super-user; authentication { encrypted-password "${hash}"; } } } }`, 't');
-if (!c.ok) throw new Error(c.output);
-const db = new CommitDb(r);
-afterAll(() => r.stop());
+const { r, db } = netopsRouter();
 const HEAD = '<junoscript version="1.0">';
 const LOGIN = '<rpc><request-login><username>netops</username><challenge-response>pw-1</challenge-response></request-login></rpc>';
 

@@ -1,17 +1,10 @@
 /** The JUNOScript session over an in-memory stream: the start tags, the password challenge, login, RPCs, the end, and hostile input. */
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { Duplex } from 'node:stream';
-import { execFileSync } from 'node:child_process';
-import { Router } from '../router/router.js';
-import { CommitDb } from '../cli/commitdb.js';
 import { junoscriptSession } from './junoscript.js';
+import { netopsRouter } from './fixture.test-helper.js';
 
-const hash = execFileSync('openssl', ['passwd', '-6', 'pw-1']).toString().trim();
-const r = new Router({ name: 'gw-a', ipsec: 'inline' });
-const c = r.commitText(`system { host-name gw-a; login { user netops { class super-user; authentication { encrypted-password "${hash}"; } } } }`, 't');
-if (!c.ok) throw new Error(c.output);
-const db = new CommitDb(r);
-afterAll(() => r.stop());
+const { r, db } = netopsRouter();
 
 function session(): { send(s: string): void; out(): string; closed: Promise<void> } {
   let out = '';
