@@ -54,6 +54,11 @@ function cookieToken(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
+/** Whether an Origin header names this server's host (a malformed one does not). */
+function sameHost(origin: string, host: string | undefined): boolean {
+  try { return new URL(origin).host === host; } catch { return false; }
+}
+
 /** The token check, for every request and every websocket upgrade. */
 function guard(token: string) {
   const want = Buffer.from(token);
@@ -65,7 +70,7 @@ function guard(token: string) {
     if (g.length !== want.length || !timingSafeEqual(g, want)) return reply.code(403).type('text/plain').send('403: wrong token\n');
     // a websocket from another site's page carries our cookie only if SameSite allowed it; the Origin says
     const origin = req.headers.origin;
-    if (origin && new URL(origin).host !== req.headers.host) return reply.code(403).type('text/plain').send('403: another origin\n');
+    if (origin && !sameHost(origin, req.headers.host)) return reply.code(403).type('text/plain').send('403: another origin\n');
     if (typeof q === 'string') reply.header('set-cookie', `vrouter-web=${token}; HttpOnly; SameSite=Strict; Path=/`);
   };
 }
