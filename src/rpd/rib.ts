@@ -33,7 +33,10 @@ export class Rib {
   private table = new Map<number, RibRoute[]>();
   private activeOf = new Map<number, RibRoute>();
   /** active non-BGP routes, for next-hop resolution, longest first */
-  private igp: RibRoute[] = [];
+  private igp = new Set<RibRoute>();
+  private igpSorted?: RibRoute[];
+  /** prefixes that have (or had) a BGP route: the ones an IGP change can make reselect */
+  private bgpKeys = new Set<number>();
   count = 0;
   refused = 0;
   constructor(private opts: { maxRoutes?: number; now?: () => number; onChange?: (prefix: Prefix, active: RibRoute | undefined) => void } = {}) {}
@@ -49,6 +52,7 @@ export class Rib {
     const route: RibRoute = { ...r, preference: r.preference ?? PREFERENCE[r.protocol], since: r.since ?? this.now() };
     if (!list) this.table.set(k, (list = []));
     if (i >= 0) list[i] = route; else { list.push(route); this.count++; }
+    if (r.protocol === 'BGP') this.bgpKeys.add(k);
     this.select(r.prefix);
     return true;
   }
@@ -83,7 +87,8 @@ export class Rib {
   }
   /** Longest-match among active non-BGP routes: what a BGP next hop resolves through. */
   resolve(ip: number): RibRoute | undefined {
-    for (const r of this.igp) if (holds(r.prefix, ip) && r.protocol !== 'Local') return r;
+    this.igpSorted ??= [...this.igp].sort((a, b) => b.prefix.len - a.prefix.len);
+    for (const r of this.igpSorted) if (holds(r.prefix, ip) && r.protocol !== 'Local') return r;
     return undefined;
   }
   /** Where an active route forwards (a BGP route through its resolving route). */
@@ -113,12 +118,17 @@ export class Rib {
     if (best) this.activeOf.set(k, best); else this.activeOf.delete(k);
     const wasIgp = !!old && old.protocol !== 'BGP', isIgp = !!best && best.protocol !== 'BGP';
     if (wasIgp || isIgp) {
-      this.igp = this.igp.filter(x => x !== old);
-      if (isIgp) { this.igp.push(best!); this.igp.sort((a, b) => b.prefix.len - a.prefix.len); }
+      if (old) this.igp.delete(old);
+      if (isIgp) this.igp.add(best!);
+      this.igpSorted = undefined;
     }
     this.opts.onChange?.(prefix, best);
     // a change of the routes next hops resolve through changes which BGP routes can be active
-    if (wasIgp || isIgp) for (const list of [...this.table.values()]) if (list.some(x => x.protocol === 'BGP')) this.select(list[0]!.prefix);
+    if (wasIgp || isIgp) for (const bk of [...this.bgpKeys]) {
+      const list = this.table.get(bk);
+      if (!list?.some(x => x.protocol === 'BGP')) { this.bgpKeys.delete(bk); continue; }
+      this.select(list[0]!.prefix);
+    }
   }
   toString(): string { return this.prefixes().map(p => `${prefixStr(p)} ${this.active(p)?.protocol ?? 'hidden'}`).join('\n'); }
 }
