@@ -9,6 +9,7 @@ import type { PicSnapshot } from '../../pics/es/core.js';
 import { intToIp, prefixStr } from '../net/ip.js';
 import { el, tx, esc } from './xml.js';
 import { IKECERT } from '../router/files.js';
+import { readRoutes, RouteList } from '../mgd/read/routes.js';
 import { bgpSummaryXml, bgpNeighborXml } from '../rpd/xml.js';
 import { certificateDatabase, oneLineDn, fingerprint, showFile, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
 
@@ -116,13 +117,16 @@ function interfaces(r: Router, a: Record<string, string | true>): string {
 }
 
 function routes(r: Router, a: Record<string, string | true>): string {
-  const all = r.pfe.routes.all();
-  const dest = typeof a.destination === 'string' ? a.destination : undefined;
-  const list = dest ? all.filter(rt => prefixStr(rt.prefix) === dest || prefixStr(rt.prefix) === `${dest}/32`) : all;
+  return routeListXml(readRoutes(r, str(a.destination)));
+}
+
+/** A route list as `<route-information>`. */
+export function routeListXml(v: RouteList): string {
+  if (v.error) return err('route-information', v.error);
   return el('route-information', el('route-table', [
-    tx('table-name', 'inet.0'), tx('destination-count', all.length), tx('total-route-count', all.length + r.pfe.hiddenRoutes.length),
-    tx('active-route-count', all.length), tx('holddown-route-count', 0), tx('hidden-route-count', r.pfe.hiddenRoutes.length),
-    ...list.map(rt => el('rt', [tx('rt-destination', prefixStr(rt.prefix)), el('rt-entry', [
+    tx('table-name', v.table), tx('destination-count', v.destinations), tx('total-route-count', v.total),
+    tx('active-route-count', v.active), tx('holddown-route-count', v.holddown), tx('hidden-route-count', v.hidden),
+    ...v.routes.map(rt => el('rt', [tx('rt-destination', prefixStr(rt.prefix)), el('rt-entry', [
       tx('active-tag', '*'), tx('protocol-name', rt.protocol), tx('preference', rt.preference),
       el('nh', [
         ...(rt.nh.kind === 'gateway' ? [tx('to', intToIp(rt.nh.gateway))] : []),

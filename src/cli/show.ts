@@ -10,6 +10,7 @@ import { isPrefix } from '../config/schema.js';
 import { macStr } from '../net/ethernet.js';
 import { RouteTable, Route } from '../pfe/routes.js';
 import { bgpRouteLines } from '../rpd/show.js';
+import { readRoutes, RouteList } from '../mgd/read/routes.js';
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 const lpad = (s: string | number, n: number) => String(s).padStart(n);
@@ -134,17 +135,14 @@ function nhText(rt: Route): string {
 }
 
 export function routes(r: Router, prefix?: string): string {
-  const all = r.pfe.routes.all();
-  let list = all;
-  if (prefix) {
-    if (!isPrefix(prefix, true)) return `error: invalid prefix ${prefix}\n`;
-    // a prefix shows that route exactly; a bare address shows its longest match
-    const found = prefix.includes('/') ? r.pfe.routes.exact(parsePrefix(prefix)) : r.pfe.routes.lookup(ipToInt(prefix));
-    list = found ? [found] : [];
-  }
-  const hidden = r.pfe.hiddenRoutes.length;
-  const out = ['', `inet.0: ${all.length} destinations, ${all.length + hidden} routes (${all.length} active, 0 holddown, ${hidden} hidden)`, '+ = Active Route, - = Last Active, * = Both', ''];
-  for (const rt of list) {
+  return routeList(r, readRoutes(r, prefix));
+}
+
+/** The text of a route list (`show route`). */
+export function routeList(r: Router, v: RouteList): string {
+  if (v.error) return `error: ${v.error}\n`;
+  const out = ['', `${v.table}: ${v.destinations} destinations, ${v.total} routes (${v.active} active, ${v.holddown} holddown, ${v.hidden} hidden)`, '+ = Active Route, - = Last Active, * = Both', ''];
+  for (const rt of v.routes) {
     const bgp = rt.protocol === 'BGP' ? r.rpd.rib.active(rt.prefix) : undefined;
     if (bgp?.bgp) { const [first, ...rest] = bgpRouteLines(r.rpd, bgp, true); out.push(`${pad(prefixStr(rt.prefix), 18)} ${first}`, ...rest); continue; }
     out.push(`${pad(prefixStr(rt.prefix), 19)}*[${rt.protocol}/${rt.preference}] ${age(r.lastCommit)}`);

@@ -1,0 +1,53 @@
+/**
+ * mgd's read models: the CLI's text and the XML API's reply of an operational command come from the
+ * same value. The route lookup first: `show route 10.2.2.9` is the longest match in both.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { join } from 'node:path';
+import { figure11 } from '../../src/lab/memlab.js';
+import { CommitDb } from '../../src/cli/commitdb.js';
+import { Interpreter } from '../../src/cli/interp.js';
+import { ApiSession, errorXml } from '../../src/api/engine.js';
+import { parseDocument } from '../../src/api/xml.js';
+
+const topo = join(import.meta.dirname, '../../topologies');
+let t: Awaited<ReturnType<typeof figure11>>;
+let cli: Interpreter, api: ApiSession;
+beforeAll(async () => {
+  t = await figure11(topo, { ipsec: 'inline' });
+  const db = new CommitDb(t.gwA);
+  cli = new Interpreter(t.gwA, db);
+  api = new ApiSession(t.gwA, db, { name: 'netops', cls: 'super-user' }, 'junoscript', 'test');
+});
+afterAll(async () => { await t.lab.close(); });
+
+async function run(line: string): Promise<string> {
+  let out = '';
+  await cli.exec(line, { write: s => { out += s; } });
+  return out;
+}
+async function rpc(xml: string): Promise<string> {
+  const d = parseDocument(xml);
+  if (!d.ok) throw new Error(d.why);
+  try { return await api.run(d.root); } catch (e) { return errorXml('junoscript', e); }
+}
+const destinations = (xml: string) => [...xml.matchAll(/<rt-destination>([^<]+)</g)].map(m => m[1]);
+
+describe('show route DESTINATION', () => {
+  it('a bare address is its longest match in the text, in | display xml and in the API', async () => {
+    const text = await run('show route 10.2.2.9');
+    expect(text).toMatch(/^10\.2\.2\.0\/24 /m);
+    expect(destinations(await run('show route 10.2.2.9 | display xml'))).toEqual(['10.2.2.0/24']);
+    expect(destinations(await rpc('<get-route-information><destination>10.2.2.9</destination></get-route-information>'))).toEqual(['10.2.2.0/24']);
+    expect(destinations(await rpc('<command>show route 10.2.2.9</command>'))).toEqual(['10.2.2.0/24']);
+  });
+  it('a prefix is that route exactly, or none', async () => {
+    expect(destinations(await run('show route 10.2.2.0/24 | display xml'))).toEqual(['10.2.2.0/24']);
+    expect(destinations(await run('show route 10.2.2.0/25 | display xml'))).toEqual([]);
+    expect(await run('show route 10.2.2.0/25')).not.toMatch(/^10\.2\.2/m);
+  });
+  it('a destination that is no address is an error in both', async () => {
+    expect(await run('show route 10.2.2')).toMatch(/^error: invalid prefix 10\.2\.2$/m);
+    expect(await run('show route 10.2.2 | display xml')).toMatch(/<message>invalid prefix 10\.2\.2<\/message>/);
+  });
+});
