@@ -7,7 +7,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { figure11 } from '../lab/memlab.js';
-import { CommitDb } from '../cli/commitdb.js';
+import { CommitDb } from '../mgd/commitdb.js';
 import { Interpreter } from '../cli/interp.js';
 import { transcript } from '../cli/transcript.js';
 import { showConfig } from '../config/display.js';

@@ -2,7 +2,7 @@
 import { afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { Router } from '../router/router.js';
-import { CommitDb } from '../cli/commitdb.js';
+import { CommitDb } from '../mgd/commitdb.js';
 
 export function netopsRouter(): { r: Router; db: CommitDb } {
   const hash = execFileSync('openssl', ['passwd', '-6', 'pw-1']).toString().trim();

@@ -7,7 +7,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Router } from '../router/router.js';
-import type { CommitDb } from '../cli/commitdb.js';
+import type { CommitDb } from '../mgd/commitdb.js';
 import { XmlStream, El, el, tx, child, local, textOf } from './xml.js';
 import { ApiSession, errorXml } from './engine.js';
 import { checkPassword, logAuth, AUTH_DELAY_MS, AUTH_LIMITS } from './auth.js';

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Router } from '../router/router.js';
-import type { CommitDb } from '../cli/commitdb.js';
+import type { CommitDb } from '../mgd/commitdb.js';
 import { parseDocument, El, el, tx, esc, local, child, children } from './xml.js';
 import { ApiSession, ApiUser, errorXml, RpcError } from './engine.js';
 

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
 import type * as ssh2T from 'ssh2';
 import type { Router } from '../router/router.js';
-import type { CommitDb } from '../cli/commitdb.js';
+import type { CommitDb } from '../mgd/commitdb.js';
 import { junoscriptSession } from './junoscript.js';
 import { netconfSession } from './netconf.js';
 import { checkPassword, userOfKey, logAuth, AUTH_DELAY_MS } from './auth.js';

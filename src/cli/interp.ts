@@ -4,7 +4,8 @@
  * router: long commands (ping, traceroute, monitor traffic) are async and stop on their signal.
  */
 import type { Router } from '../router/router.js';
-import { CommitDb } from './commitdb.js';
+import { CommitDb } from '../mgd/commitdb.js';
+import { provideShell } from '../mgd/shell.js';
 import { posix } from 'node:path';
 import { diagnose, formatDiagnosis } from '../router/diagnose.js';
 import * as pki from '../pki/certs.js';
@@ -20,7 +21,7 @@ import { tokenize, LexError, Token } from '../config/lexer.js';
 import { childDef, describeType, Def, ValueType, isIpv4 } from '../config/schema.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
 import { readFileSync } from 'node:fs';
-import { resolveLoadKeyFiles, resolveLoadKeyFilesNoPrompt, NeedPassphrase } from '../api/keyfile.js';
+import { resolveLoadKeyFiles, resolveLoadKeyFilesNoPrompt, NeedPassphrase } from '../mgd/keyfile.js';
 import { encrypt as cryptEncrypt } from 'unixcrypt';
 import { randomBytes } from 'node:crypto';
 
@@ -32,9 +33,9 @@ function passwordProblem(pw: string): string | undefined {
   if (kinds < 2) return 'require change of case, digits or punctuation';
   return undefined;
 }
-import { treeToXml } from '../api/config-xml.js';
-import { rpcForCommand, opXml } from '../api/op-xml.js';
-import { esc as escXml, prettyXml } from '../api/xml.js';
+import { treeToXml } from '../mgd/config-xml.js';
+import { rpcForCommand, opXml } from '../mgd/op-xml.js';
+import { esc as escXml, prettyXml } from '../mgd/xml.js';
 
 /** The tree with only the statements on `path` (for `show configuration PATH | display xml`). */
 function wrapPath(tree: CNode, path: string[]): CNode {
@@ -753,7 +754,6 @@ export class Interpreter {
         const r = this.db.commit();
         io.write(r.output + '\n');
         if (r.ok) {
-          this.router.log.write('messages', `mgd[${process.pid}]`, `UI_COMMIT: User 'root' requested 'commit' operation`);
           if (which === 'and-quit') { io.write('Exiting configuration mode\n'); this.mode = 'op'; this.editPath = []; }
         }
         return {};
@@ -948,3 +948,6 @@ export class Interpreter {
     return base;
   }
 }
+
+// the XML API's <command> runs CLI commands through mgd, which does not import the CLI
+provideShell((r, db) => new Interpreter(r, db));

@@ -16,6 +16,7 @@ import { Kmd } from '../kmd/kmd.js';
 import { buildIpv4, PROTO_UDP } from '../net/ipv4.js';
 import { buildUdp } from '../net/l4.js';
 import { Rpd } from '../rpd/rpd.js';
+import { activate } from '../mgd/commit.js';
 
 type Engine = IpsecEngine & { ready?: () => Promise<void>; snapshot?: () => Promise<PicSnapshot>; snapshotPic?: (pic: string) => Promise<PicSnapshot | undefined>; close?: () => Promise<void> | void; clear?: (saName?: string) => void };
 export interface RouterOptions {
@@ -158,21 +159,21 @@ export class Router {
   commitText(text: string, file = 'terminal'): CommitResult {
     const r = loadAndCheck(text, { file, chassis: this.chassis });
     if (!r.ok) return { ok: false, output: r.output };
-    this.tree = r.tree;
-    this.model = r.model;
-    this.pfe.apply(r.model);
-    this.rpd.apply(r.model);
-    this.applyTraceoptions(r.model);
-    this.kmd.configure(r.model, [...this.pfe.ifls.values()]);
-    this.lastCommit = new Date();
-    this.onCommit?.();
-    void this.pki.refreshLdap();
-    this.log.write('messages', 'mgd', `UI_COMMIT: configuration committed from ${file}`);
+    activate(this, r.tree, r.model, { user: 'root', via: 'other', session: `file ${file}` });
     return { ok: true, warnings: r.warnings, output: (r.warnings.length ? formatDiagnostics(r.warnings) + '\n' : '') + 'commit complete' };
   }
-  /** Apply an already checked tree and model (the commit database does the checking). */
-  applyChecked(tree: CNode, model: RouterModel): void {
-    this.tree = tree; this.model = model; this.pfe.apply(model); this.rpd.apply(model); this.applyTraceoptions(model); this.kmd.configure(model, [...this.pfe.ifls.values()]); this.lastCommit = new Date();
+  /**
+   * Apply an already checked tree and model: the PFE, rpd, the trace files and kmd follow it. Only
+   * mgd's commit path (src/mgd/commit.ts) calls it; it is what a commit does to the running router.
+   */
+  apply(tree: CNode, model: RouterModel): void {
+    this.tree = tree;
+    this.model = model;
+    this.pfe.apply(model);
+    this.rpd.apply(model);
+    this.applyTraceoptions(model);
+    this.kmd.configure(model, [...this.pfe.ifls.values()]);
+    this.lastCommit = new Date();
     this.onCommit?.();
     void this.pki.refreshLdap();
   }

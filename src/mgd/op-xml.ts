@@ -9,7 +9,7 @@ import type { PicSnapshot } from '../../pics/es/core.js';
 import { intToIp, prefixStr } from '../net/ip.js';
 import { el, tx, esc } from './xml.js';
 import { IKECERT } from '../router/files.js';
-import { readRoutes, RouteList } from '../mgd/read/routes.js';
+import { readRoutes, RouteList } from './read/routes.js';
 import { bgpSummaryXml, bgpNeighborXml } from '../rpd/xml.js';
 import { certificateDatabase, oneLineDn, fingerprint, showFile, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
 
