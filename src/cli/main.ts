@@ -3,7 +3,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadAndCheck, showConfig, showSet, loadText, LoadFailure, formatDiagnostics } from '../config/index.js';
 import { Chassis } from '../../chassis/chassis.js';
-import { join } from 'node:path';
+import { resolveLoadKeyFilesSync } from '../mgd/keyfile.js';
+import { join, dirname, resolve as resolvePath } from 'node:path';
 import { loadTopology, TopologyError, Topology } from '../lab/topology.js';
 import * as lab from '../lab/reallab.js';
 import { save, labDir, removeLabDir } from '../lab/save.js';
@@ -109,7 +110,8 @@ export async function run(argv: string[]): Promise<number> {
         let chassis: Chassis;
         try { chassis = new Chassis((values.chassis as string | undefined) ?? 'm10', pics); } catch (e) { throw new UsageError((e as Error).message); }
         const file = pos[0]!;
-        const r = loadAndCheck(readConfigFile(file), { file, chassis });
+        // load-key-file: a path on this host, relative to the configuration file's directory
+        const r = loadAndCheck(readConfigFile(file), { file, chassis, prepare: t => resolveLoadKeyFilesSync(t, p => readFileSync(resolvePath(dirname(file), p))) });
         if (!r.ok) { out(r.output); return 1; }
         if (r.warnings.length) out(formatDiagnostics(r.warnings));
         out('configuration check succeeds');

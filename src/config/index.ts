@@ -14,12 +14,18 @@ export type Loaded =
   | { ok: false; output: string; diagnostics: Diagnostic[] };
 
 /** Load + check + compile as one step: either a whole new model or nothing. */
-export function loadAndCheck(text: string, opts: { file?: string; chassis?: ChassisView; into?: CNode } = {}): Loaded {
+/**
+ * `prepare` runs on the loaded tree before the check: mgd reads `load-key-file` there (an error
+ * refuses the load with its reason).
+ */
+export function loadAndCheck(text: string, opts: { file?: string; chassis?: ChassisView; into?: CNode; prepare?: (tree: CNode) => string | undefined } = {}): Loaded {
   let tree: CNode;
   try { tree = loadText(text, opts); } catch (e) {
     if (e instanceof LoadFailure) return { ok: false, output: e.message, diagnostics: [] };
     throw e;
   }
+  const refused = opts.prepare?.(tree);
+  if (refused) return { ok: false, output: refused, diagnostics: [] };
   const r = commitCheck(tree, opts);
   if (!r.ok) return { ok: false, output: formatDiagnostics(r.diagnostics), diagnostics: r.diagnostics };
   return { ok: true, tree, model: r.model!, warnings: r.diagnostics };

@@ -51,15 +51,29 @@ export function certAndKey(pem: string, source: string, passphrase?: string): { 
 /** A key file whose private key is encrypted, and no passphrase for it yet: the CLI asks for one. */
 export class NeedPassphrase extends Error { constructor(readonly source: string) { super(`the private key in ${source} is encrypted`); } }
 
+/** The text of a key file as read, or why it was not (the caller's message). */
+function checkedText(data: Buffer, src: string): { text: string } | { error: string } {
+  if (data.length > MAX) return { error: `error: load-key-file ${src}: larger than ${MAX} bytes` };
+  return { text: data.toString('utf8') };
+}
+
+/** load-key-file goes, certificate-key-string comes (a secret, as typed into the configuration). */
+function keepPem(l: CNode, pem: string): void {
+  l.children = l.children.filter(c => c.keyword !== 'load-key-file' && c.keyword !== 'certificate-key-string');
+  const f = childDef(l.def, 'certificate-key-string')!;
+  const n = new CNode(f.def, 'certificate-key-string');
+  n.values = [hideSecret(pem)];
+  l.add(n);
+}
+const localsWithFile = (tree: CNode) => (tree.get('security')?.get('certificates')?.entries('local') ?? []).filter(l => l.value('load-key-file') !== undefined);
+
 /**
  * Resolve every `load-key-file` of the candidate; undefined when all went, else the first error (the
  * caller restores the candidate). An encrypted key with no passphrase in `passphrases` throws NeedPassphrase.
  */
 export async function resolveLoadKeyFiles(r: Router, db: CommitDb, passphrases: Map<string, string> = new Map()): Promise<string | undefined> {
-  const certs = db.candidate.get('security')?.get('certificates');
-  for (const l of certs?.entries('local') ?? []) {
-    const src = l.value('load-key-file');
-    if (src === undefined) continue;
+  for (const l of localsWithFile(db.candidate)) {
+    const src = l.value('load-key-file')!;
     let data: Buffer;
     try {
       if (/^https?:\/\//i.test(src)) {
@@ -67,17 +81,33 @@ export async function resolveLoadKeyFiles(r: Router, db: CommitDb, passphrases: 
         data = await fetchUrl(src);
       } else data = r.files.read(src);
     } catch (e) { return `error: load-key-file ${src}: ${(e as Error).message.replace(/^error: /, '')}`; }
-    if (data.length > MAX) return `error: load-key-file ${src}: larger than ${MAX} bytes`;
-    const text = data.toString('utf8');
-    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text) && !passphrases.has(src)) throw new NeedPassphrase(src);
-    const got = certAndKey(text, src, passphrases.get(src));
+    const t = checkedText(data, src);
+    if ('error' in t) return t.error;
+    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(t.text) && !passphrases.has(src)) throw new NeedPassphrase(src);
+    const got = certAndKey(t.text, src, passphrases.get(src));
     if ('error' in got) return got.error;
-    // load-key-file goes, certificate-key-string comes (a secret, as typed into the configuration)
-    l.children = l.children.filter(c => c.keyword !== 'load-key-file' && c.keyword !== 'certificate-key-string');
-    const f = childDef(l.def, 'certificate-key-string')!;
-    const n = new CNode(f.def, 'certificate-key-string');
-    n.values = [hideSecret(got.pem)];
-    l.add(n);
+    keepPem(l, got.pem);
+  }
+  return undefined;
+}
+
+/**
+ * The same for a configuration read whole before it commits (a startup configuration, `vrouter
+ * check FILE`): each file is read now with `read` (the router's files, or the host's for a check);
+ * a URL or an encrypted key cannot be resolved there, so the load is refused with the reason.
+ * Undefined when all went (the tree now holds certificate-key-string), else the first error.
+ */
+export function resolveLoadKeyFilesSync(tree: CNode, read: (path: string) => Buffer): string | undefined {
+  for (const l of localsWithFile(tree)) {
+    const src = l.value('load-key-file')!;
+    if (/^[a-z]+:\/\//i.test(src)) return `error: load-key-file ${src}: a URL is fetched only when the statement is set in the CLI or loaded there (load merge); give a file of the router's here`;
+    let data: Buffer;
+    try { data = read(src); } catch (e) { return `error: load-key-file ${src}: ${(e as Error).message.replace(/^error: /, '')}`; }
+    const t = checkedText(data, src);
+    if ('error' in t) return t.error;
+    const got = certAndKey(t.text, src);
+    if ('error' in got) return got.error;
+    keepPem(l, got.pem);
   }
   return undefined;
 }

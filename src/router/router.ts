@@ -17,6 +17,7 @@ import { buildIpv4, PROTO_UDP } from '../net/ipv4.js';
 import { buildUdp } from '../net/l4.js';
 import { Rpd } from '../rpd/rpd.js';
 import { activate } from '../mgd/commit.js';
+import { resolveLoadKeyFilesSync } from '../mgd/keyfile.js';
 
 type Engine = IpsecEngine & { ready?: () => Promise<void>; snapshot?: () => Promise<PicSnapshot>; snapshotPic?: (pic: string) => Promise<PicSnapshot | undefined>; close?: () => Promise<void> | void; clear?: (saName?: string) => void };
 export interface RouterOptions {
@@ -157,7 +158,8 @@ export class Router {
 
   /** Load, check, compile and apply configuration text (replacing the active configuration). */
   commitText(text: string, file = 'terminal'): CommitResult {
-    const r = loadAndCheck(text, { file, chassis: this.chassis });
+    // load-key-file: read from the router's files now, as a commit from the CLI does
+    const r = loadAndCheck(text, { file, chassis: this.chassis, prepare: t => resolveLoadKeyFilesSync(t, p => this.files.read(p)) });
     if (!r.ok) return { ok: false, output: r.output };
     activate(this, r.tree, r.model, { user: 'root', via: 'other', session: `file ${file}` });
     return { ok: true, warnings: r.warnings, output: (r.warnings.length ? formatDiagnostics(r.warnings) + '\n' : '') + 'commit complete' };
