@@ -6,52 +6,23 @@
 import type { Router } from '../router/router.js';
 import { CommitDb } from '../mgd/commitdb.js';
 import { provideShell } from '../mgd/shell.js';
-import { posix } from 'node:path';
-import { diagnose, formatDiagnosis } from '../router/diagnose.js';
-import * as pki from '../pki/certs.js';
-import { enroll, ENROLL_OPTS } from '../pki/enroll.js';
 import { splitWords, splitPipes, matchPrefix, CliError, Word, commonPrefix } from './words.js';
 import { SchemaWalk } from './cfgwalk.js';
-import * as show from './show.js';
-import * as rpdShow from '../rpd/show.js';
-import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
-import { showConfig, showSet, showAt } from '../config/display.js';
+import { showAt } from '../config/display.js';
 import { lookup, applyWords, SyntaxError_, CNode, Pos } from '../config/tree.js';
-import { tokenize, LexError, Token } from '../config/lexer.js';
-import { childDef, describeType, Def, ValueType, isIpv4 } from '../config/schema.js';
+import { tokenize, LexError } from '../config/lexer.js';
+import { childDef, describeType } from '../config/schema.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
 import { readFileSync } from 'node:fs';
 import { resolveLoadKeyFiles, resolveLoadKeyFilesNoPrompt, NeedPassphrase } from '../mgd/keyfile.js';
 import { encrypt as cryptEncrypt } from 'unixcrypt';
 import { randomBytes } from 'node:crypto';
-
-/** JUNOS's rules for a new password: at least 6 characters, and more than one kind of them. */
-function passwordProblem(pw: string): string | undefined {
-  if (pw.length < 6) return 'minimum password length is 6';
-  if (pw.length > 128) return 'maximum password length is 128';
-  const kinds = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter(re => re.test(pw)).length;
-  if (kinds < 2) return 'require change of case, digits or punctuation';
-  return undefined;
-}
 import { treeToXml } from '../mgd/config-xml.js';
 import { rpcForCommand, opXml } from '../mgd/op-xml.js';
 import { esc as escXml, prettyXml } from '../mgd/xml.js';
-
-/** The tree with only the statements on `path` (for `show configuration PATH | display xml`). */
-function wrapPath(tree: CNode, path: string[]): CNode {
-  const target = lookup(tree, path);
-  const shell = (n: CNode): CNode => { const c = new CNode(n.def, n.keyword, n.key, n.keyless); c.values = n.values.slice(); c.inactive = n.inactive; return c; };
-  const chain: CNode[] = [];
-  const find = (n: CNode): boolean => n === target || n.children.some(ch => find(ch) && (chain.unshift(ch), true));
-  find(tree);
-  const root = shell(tree);
-  let cur = root;
-  for (const n of chain) cur = cur.add(n === target ? n.clone() : shell(n));
-  return root;
-}
-import { intToIp, ipToInt } from '../net/ip.js';
-
-export interface Session { write(s: string): void; signal?: AbortSignal }
+import { passwordProblem, wrapPath, expandWords, valueCandidates, line } from './config-words.js';
+import { opCommands, checkOptValue, OpNode, Opt, Parsed, Session } from './op-commands.js';
+export type { Session };
 
 /**
  * Did a command's output report an error? A caret line (every syntax or value error), an `error:`
@@ -62,33 +33,7 @@ export function outputHasError(out: string): boolean {
 }
 export interface ExecResult { exit?: boolean }
 
-interface Parsed { flags: Set<string>; opts: Map<string, string>; arg?: string; rest: string[]; endCol: number }
-/** An option; `range` makes it numeric, checked where it is typed (`decimal`: fractions allowed). */
-interface Opt { name: string; help: string; arg?: string; range?: { min: number; max: number; decimal?: boolean }; address?: boolean }
-
-/** A numeric option value outside its range is refused with a caret, as JUNOS does. */
-function checkOptValue(o: Opt, v: Word): void {
-  if (o.address && !isIpv4(v.text)) throw new CliError(v.col, `syntax error, expecting ${o.arg}.`);
-  const r = o.range;
-  if (!r) return;
-  const ok = r.decimal ? /^\d+(\.\d+)?$|^\.\d+$/.test(v.text) : /^\d+$/.test(v.text);
-  if (!ok) throw new CliError(v.col, `syntax error, expecting ${o.arg}.`);
-  const n = Number(v.text);
-  if (n < r.min || n > r.max) throw new CliError(v.col, `Value ${v.text} is not within range (${r.min}..${r.max}) at '${v.text}'`);
-}
-interface OpNode {
-  name: string; help: string;
-  sub?: OpNode[];
-  flags?: Opt[];
-  arg?: { name: string; help: string; required?: boolean; rest?: boolean; complete?: () => string[] };
-  run?: (p: Parsed, io: Session) => Promise<void> | void;
-  displaySet?: boolean;   // accepts `| display set`
-}
-
-const HELP_PAD = 21;
 const LEVELS = new Set(['brief', 'detail', 'terse', 'extensive']);
-/** A `?` line: the name in its column, the help after it (at least one space, however long the name). */
-const line = (name: string, help: string) => `  ${name.length >= HELP_PAD ? name + ' ' : name.padEnd(HELP_PAD)}${help}`.trimEnd();
 const ambiguous = (w: { text: string; col: number }, items: Array<{ name: string; help: string }>) =>
   new CliError(w.col, `'${w.text}' is ambiguous.`, 'Possible completions:\n' + items.map(x => line(x.name, x.help)).join('\n'));
 
@@ -133,7 +78,7 @@ export class Interpreter {
 
   constructor(readonly router: Router, db?: CommitDb) {
     this.db = db ?? new CommitDb(router);
-    this.opRoot = { name: '', help: '', sub: this.opCommands() };
+    this.opRoot = { name: '', help: '', sub: opCommands(this) };
   }
 
   get prompt(): string {
@@ -154,266 +99,9 @@ export class Interpreter {
   // ------------------------------------------------------------------ the operational grammar
 
   private ifNames = () => [...this.router.pfe.ifds.keys(), ...this.router.pfe.ifls.keys()].sort();
-  private saNames = () => [...(this.router.model?.sas.keys() ?? [])];
-  private filterNames = () => [...this.router.pfe.filters.keys()];
   private pic(): Promise<PicSnapshot> { return this.router.picSnapshot(); }
-
-  /** Each ES PIC's own snapshot, by FPC/PIC. */
-  private async picsByName(): Promise<Map<string, PicSnapshot>> {
-    const m = new Map<string, PicSnapshot>();
-    for (const p of this.router.chassis.esPics()) {
-      const name = `${p.fpc}/${p.pic}`;
-      const s = this.router.ipsec.snapshotPic ? await this.router.ipsec.snapshotPic(name) : await this.pic();
-      if (s) m.set(name, s);
-    }
-    return m;
-  }
-
-  private opCommands(): OpNode[] {
-    const r = this.router;
-    const ipsecSa: OpNode = {
-      name: 'security-associations', help: 'Show IPsec security associations',
-      flags: [{ name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
-      arg: { name: '<sa-name>', help: 'Name of security association', complete: this.saNames },
-      run: async (p, io) => io.write(show.ipsecSas(r, await this.pic(), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
-    };
-    const ikeSa: OpNode = {
-      name: 'security-associations', help: 'Show IKE security associations',
-      flags: [{ name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
-      arg: { name: '<peer-address>', help: 'Address of the IKE peer', complete: () => r.kmd.ikeSnapshot().map(s => intToIp(s.peer)) },
-      run: (p, io) => {
-        if (p.arg !== undefined && !isIpv4(p.arg)) { io.write(`error: invalid peer address ${p.arg}\n`); return; }
-        io.write(show.ikeSas(r, p.flags.has('detail'), p.arg));
-      },
-    };
-    // vrouter's own: what stops each tunnel and what to change (docs/cli.md)
-    const diagnosis: OpNode = {
-      name: 'diagnosis', help: 'Show why IPsec tunnels are down or troubled, and what to change',
-      arg: { name: '<sa-name>', help: 'Name of security association', complete: this.saNames },
-      run: async (p, io) => {
-        if (p.arg !== undefined && !r.model?.sas.has(p.arg)) { io.write(`error: security association ${p.arg} not found\n`); return; }
-        io.write(formatDiagnosis(diagnose(r, await this.pic(), p.arg)));
-      },
-    };
-    const certificates: OpNode = {
-      name: 'certificates', help: 'Show IPsec certificate database',
-      flags: [{ name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }, { name: 'crl', help: 'Entries of a certificate revocation list', arg: '<crl-name>' }],
-      arg: { name: '<serial-number>', help: 'Serial number of a certificate' },
-      run: (p, io) => p.opts.has('crl') ? io.write(pki.showCrls(r.pki.crlList(), p.opts.get('crl')!)) : io.write(pki.showCertificates(pki.certificateDatabase(r.files, [...r.pki.peers.values()].map(c => ({ name: c.peer, der: c.cert.raw }))), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
-    };
-    const ipsec: OpNode = { name: 'ipsec', help: 'Show IP Security information', sub: [certificates, diagnosis, ipsecSa] };
-    const ike: OpNode = { name: 'ike', help: 'Show Internet Key Exchange information', sub: [ikeSa] };
-    return [
-      {
-        name: 'show', help: 'Show system information', sub: [
-          {
-            name: 'interfaces', help: 'Show interface information',
-            flags: [{ name: 'terse', help: 'Display terse output' }, { name: 'extensive', help: 'Display extensive output' }, { name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
-            arg: { name: '<interface-name>', help: 'Name of physical or logical interface', complete: this.ifNames },
-            run: async (p, io) => {
-              if (p.arg && (!r.pfe.ifds.has(p.arg.replace(/\.\d+$/, '')) || (p.arg.includes('.') && !r.pfe.ifls.has(p.arg)))) { io.write(`error: device ${p.arg} not found\n`); return; }
-              if (p.flags.has('terse')) io.write(show.interfacesTerse(r, p.arg));
-              else io.write(show.interfacesDetail(r, p.arg, p.flags.has('extensive') || p.flags.has('detail'), await this.picsByName()));
-            },
-          },
-          {
-            name: 'route', help: 'Show routing table information', arg: { name: '<destination>', help: 'IP address and optional prefix length of destination' },
-            flags: [{ name: 'protocol', help: 'Name of protocol', arg: '<protocol>' }, { name: 'receive-protocol', help: 'Routes received from a protocol peer', arg: '<protocol>' }, { name: 'advertising-protocol', help: 'Routes advertised to a protocol peer', arg: '<protocol>' }],
-            run: (p, io) => io.write(rpdShow.routeCommand(r, p.opts, p.arg) ?? show.routes(r, p.arg)),
-          },
-          {
-            name: 'bgp', help: 'Show BGP information', sub: [
-              { name: 'summary', help: 'Show BGP summary information', run: (_p, io) => io.write(rpdShow.bgpSummary(r.rpd)) },
-              { name: 'neighbor', help: 'Show BGP neighbor information', arg: { name: '<address>', help: 'IP address of the neighbor' }, run: (p, io) => io.write(rpdShow.bgpNeighbor(r.rpd, p.arg)) },
-            ],
-          },
-          {
-            name: 'firewall', help: 'Show firewall information',
-            flags: [{ name: 'filter', help: 'Name of filter', arg: '<filter-name>' }],
-            run: (p, io) => io.write(show.firewall(r, p.opts.get('filter'))),
-          },
-          ipsec, ike,
-          { name: 'security', help: 'Show security information', sub: [ipsec, ike] },
-          {
-            name: 'configuration', help: 'Show current configuration', displaySet: true,
-            arg: { name: '<statement>', help: 'Configuration hierarchy to show', rest: true },
-            run: () => { /* handled in runOp: it needs the pipes */ },
-          },
-          { name: 'pfe', help: 'Show Packet Forwarding Engine information', sub: [{ name: 'statistics', help: 'Show Packet Forwarding Engine statistics', sub: [{ name: 'traffic', help: 'Show Packet Forwarding Engine traffic statistics', run: (_p, io) => io.write(show.pfeStatistics(r)) }] }] },
-          { name: 'chassis', help: 'Show chassis information', sub: [{ name: 'hardware', help: 'Show installed hardware components', run: (_p, io) => io.write(show.chassisHardware(r)) }] },
-          { name: 'system', help: 'Show system information', sub: [{ name: 'uptime', help: 'Show time since system and processes started', run: (_p, io) => io.write(show.systemUptime(r)) },
-            { name: 'commit', help: 'Show pending commit and commit history', run: (_p, io) => io.write(this.db.showCommits()) }] },
-          {
-            name: 'log', help: 'Show contents of log file', arg: { name: '<filename>', help: 'Name of log file', required: true, complete: () => r.log.names() },
-            run: (p, io) => {
-              const l = r.log.read(p.arg!);
-              if (!l) io.write(`error: could not resolve file: ${p.arg}\n`);
-              else io.write(l.map(x => x + '\n').join(''));
-            },
-          },
-        ],
-      },
-      {
-        name: 'ping', help: 'Ping remote target',
-        arg: { name: '<host>', help: 'Hostname or IP address of remote host', required: true },
-        flags: [
-          { name: 'count', help: 'Number of ping requests to send (1..2000000000 packets)', arg: '<count>', range: { min: 1, max: 2000000000 } },
-          { name: 'source', help: 'Source address of echo request', arg: '<source>', address: true },
-          { name: 'rapid', help: 'Send requests rapidly (default count of 5)' },
-          { name: 'size', help: 'Size of request packets (0..65468 bytes)', arg: '<size>', range: { min: 0, max: 65468 } },
-          { name: 'ttl', help: 'IP time-to-live value (IPv6 hop-limit value) (0..255 hops)', arg: '<ttl>', range: { min: 0, max: 255 } },
-          { name: 'do-not-fragment', help: "Don't fragment echo request packets (IPv4)" },
-          { name: 'interval', help: 'Delay between ping requests (0.1..10000 seconds)', arg: '<interval>', range: { min: 0.1, max: 10000, decimal: true } },
-          { name: 'wait', help: 'Delay after sending last packet (0..86400 seconds)', arg: '<wait>', range: { min: 0, max: 86400 } },
-        ],
-        run: async (p, io) => {
-          if (!isIpv4(p.arg!)) { io.write(`ping: cannot resolve ${p.arg}: Unknown host\n`); return; }
-          const n = (k: string) => (p.opts.has(k) ? Number(p.opts.get(k)) : undefined);
-          // JUNOS: `wait` without `count` sends 5 requests
-          const count = n('count') ?? (p.opts.has('wait') ? 5 : undefined);
-          await ping(r, { host: p.arg!, count, source: p.opts.get('source'), rapid: p.flags.has('rapid'), size: n('size'), ttl: n('ttl'), interval: n('interval'), wait: n('wait'), dontFragment: p.flags.has('do-not-fragment') }, io);
-        },
-      },
-      {
-        name: 'traceroute', help: 'Trace route to remote host',
-        arg: { name: '<host>', help: 'Hostname or IP address of remote host', required: true },
-        flags: [
-          { name: 'ttl', help: 'Maximum IP time-to-live value (1..255 hops)', arg: '<ttl>', range: { min: 1, max: 255 } },
-          { name: 'wait', help: 'Number of seconds to wait for response (1..86400)', arg: '<wait>', range: { min: 1, max: 86400 } },
-        ],
-        run: async (p, io) => {
-          if (!isIpv4(p.arg!)) { io.write(`traceroute: unknown host ${p.arg}\n`); return; }
-          await traceroute(r, { host: p.arg!, maxHops: p.opts.has('ttl') ? Number(p.opts.get('ttl')) : undefined, wait: p.opts.has('wait') ? Number(p.opts.get('wait')) : undefined }, io);
-        },
-      },
-      {
-        name: 'monitor', help: 'Show real-time debugging information', sub: [{
-          name: 'packet-trace', help: 'Show each forwarding stage the next packets cross, and why they leave',
-          flags: [{ name: 'interface', help: 'Trace only packets received on this interface', arg: '<interface-name>' }, { name: 'count', help: 'Number of packets to trace (1..1000)', arg: '<count>', range: { min: 1, max: 1000 } }],
-          run: async (p, io) => packetTrace(r, { ifname: p.opts.get('interface'), count: p.opts.has('count') ? Number(p.opts.get('count')) : undefined }, io),
-        }, {
-          name: 'traffic', help: 'Show real-time network traffic information',
-          flags: [{ name: 'interface', help: 'Name of interface', arg: '<interface-name>' }, { name: 'count', help: 'Number of packets to receive (0..1000000)', arg: '<count>', range: { min: 0, max: 1000000 } }],
-          run: async (p, io) => {
-            const ifname = p.opts.get('interface') ?? [...r.pfe.ifds.keys()][0]!;
-            await monitor(r, { ifname, count: p.opts.has('count') ? Number(p.opts.get('count')) : undefined }, io);
-          },
-        }],
-      },
-      {
-        name: 'request', help: 'Make system-level requests', sub: [{
-          name: 'security', help: 'Make security requests', sub: [
-            {
-              name: 'key-pair', help: 'Generate a public and private key pair',
-              arg: { name: '<name>', help: 'Name of the file in /var/etc/ikecert that holds the pair', required: true },
-              flags: [
-                { name: 'size', help: 'Key size in bits (512, 1024, 1596, 2048; default 1024)', arg: '<size>' },
-                { name: 'type', help: 'Key type (rsa, dsa; default rsa)', arg: '<type>' },
-              ],
-              run: async (p, io) => {
-                const size = Number(p.opts.get('size') ?? 1024), type = (p.opts.get('type') ?? 'rsa').toLowerCase();
-                if (!(pki.KEY_SIZES as readonly number[]).includes(size)) { io.write(`error: size ${p.opts.get('size')}: the key size is one of 512, 1024, 1596, 2048\n`); return; }
-                if (type !== 'rsa' && type !== 'dsa') { io.write(`error: type ${type}: the key type is rsa or dsa\n`); return; }
-                try { io.write(await pki.makeKeyPair(r.files, p.arg!, size, type) + '\n'); }
-                catch (e) { io.write(`${(e as Error).message}\n`); }
-              },
-            },
-            {
-              name: 'certificate', help: 'Certificate requests', sub: [{
-                name: 'enroll', help: 'Obtain a certificate from a certificate authority (SCEP)',
-                flags: ENROLL_OPTS,
-                run: (p, io) => enroll(r, p.opts, io),
-              }],
-            },
-          ],
-        }],
-      },
-      {
-        name: 'file', help: 'Perform file operations', sub: [
-          {
-            name: 'list', help: 'List file information', arg: { name: '<path>', help: 'Path name' },
-            flags: [{ name: 'detail', help: 'Display detailed output' }],
-            run: (p, io) => {
-              try {
-                const dir = r.files.resolve(p.arg ?? '/var/etc/ikecert');
-                const list = r.files.list(dir);
-                io.write(`${dir}:\n` + list.map(f => p.flags.has('detail') ? `${f.dir ? 'd' : '-'}${f.secret ? 'rw-------' : 'rw-r--r--'}  root  ${String(f.size).padStart(8)} ${f.mtime.toISOString().slice(0, 16).replace('T', ' ')} ${f.name}${f.dir ? '/' : ''}` : `${f.name}${f.dir ? '/' : ''}`).join('\n') + (list.length ? '\n' : ''));
-              } catch (e) { io.write(`${(e as Error).message}\n`); }
-            },
-          },
-          {
-            // paths on the router's disk (a URL is not taken yet); a private key stays owner-only
-            name: 'copy', help: 'Copy files (local or remote)', arg: { name: '<source> <destination>', help: 'Source and destination paths', rest: true },
-            run: (p, io) => {
-              const [src, dst, extra] = p.rest;
-              if (!src || !dst || extra !== undefined) { io.write('error: file copy takes a source and a destination\n'); return; }
-              if (/^[a-z]+:\/\//.test(src) || /^[a-z]+:\/\//.test(dst)) { io.write('error: URLs are not supported by this router: copy between paths on its disk\n'); return; }
-              try {
-                const from = r.files.resolve(src);
-                let to = r.files.resolve(dst);
-                if (r.files.list(posix.dirname(to)).some(f => f.path === to && f.dir)) to = posix.join(to, posix.basename(from));
-                r.files.write(to, r.files.read(from), { secret: r.files.isSecret(from) });
-              } catch (e) { io.write(`${(e as Error).message}\n`); }
-            },
-          },
-          {
-            name: 'show', help: 'Show file contents', arg: { name: '<filename>', help: 'Name of file', required: true },
-            run: (p, io) => {
-              try {
-                io.write(pki.showFile(r.files, p.arg!));
-              } catch (e) { io.write(`${(e as Error).message}\n`); }
-            },
-          },
-        ],
-      },
-      {
-        name: 'clear', help: 'Clear information in the system', sub: [
-          { name: 'bgp', help: 'Clear BGP information', sub: [{
-            name: 'neighbor', help: 'Clear BGP neighbor sessions', arg: { name: '<address>', help: 'IP address of the neighbor' },
-            run: (p, io) => { const n = rpdShow.clearNeighbor(r.rpd, p.arg); if (n) io.write(n); },
-          }] },
-          { name: 'ipsec', help: 'Clear IP Security information', sub: [{
-            name: 'security-associations', help: 'Clear IPsec security associations',
-            arg: { name: '<sa-name>', help: 'Name of security association', complete: this.saNames },
-            run: (p, io) => {
-              if (p.arg !== undefined && !r.model?.sas.has(p.arg)) { io.write(`error: security association ${p.arg} not found\n`); return; }
-              // negotiated SAs: kmd deletes them (the peer is told) and traffic negotiates new ones
-              r.kmd.clearIpsec(p.arg);
-              // ES PIC SAs and the Routing Engine's transport SAs (BGP) alike
-              r.ipsec.clear?.(p.arg);
-              r.reIpsec.clear(p.arg);
-              r.log.write('messages', 'kmd', `KMD_SA_CLEAR: IPsec security associations${p.arg ? ` of ${p.arg}` : ''} cleared by root`);
-            },
-          }, {
-            name: 'certificates', help: 'Clear the cache of peer certificates (and fetch the LDAP CRLs again)',
-            run: () => { const n = r.pki.clearPeers(); r.kmdLog(`KMD_CERT_CACHE_CLEAR: ${n} cached peer certificate(s) cleared by root; CRLs from LDAP fetched again`); void r.pki.refreshLdap(true); },
-          }] },
-          { name: 'ike', help: 'Clear Internet Key Exchange information', sub: [{
-            name: 'security-associations', help: 'Clear IKE security associations',
-            arg: { name: '<peer-address>', help: 'Address of the IKE peer', complete: () => r.kmd.ikeSnapshot().map(s => intToIp(s.peer)) },
-            run: (p, io) => {
-              if (p.arg !== undefined && !isIpv4(p.arg)) { io.write(`error: invalid peer address ${p.arg}\n`); return; }
-              r.kmd.clearIke(p.arg === undefined ? undefined : ipToInt(p.arg));
-            },
-          }] },
-          { name: 'pfe', help: 'Clear Packet Forwarding Engine information', sub: [{ name: 'statistics', help: 'Clear Packet Forwarding Engine statistics', sub: [{ name: 'traffic', help: 'Clear Packet Forwarding Engine traffic statistics', run: () => { r.pfe.drops.clear(); for (const n of r.pfe.graph.nodes()) n.drops.clear(); r.pfe.local.in = r.pfe.local.out = 0; } }] }] },
-          { name: 'firewall', help: 'Clear firewall counters', flags: [{ name: 'all', help: 'Clear all filters' }, { name: 'filter', help: 'Name of filter', arg: '<filter-name>' }], run: (p, io) => {
-            const f = p.opts.get('filter');
-            if (f && !r.pfe.filters.has(f)) { io.write(`error: filter ${f} not found\n`); return; }
-            for (const [name, fl] of r.pfe.filters) if (!f || name === f) fl.clear();
-          } },
-          { name: 'interfaces', help: 'Clear interface information', sub: [{ name: 'statistics', help: 'Clear statistics and error counters', flags: [{ name: 'all', help: 'Clear statistics on all interfaces' }], arg: { name: '<interface-name>', help: 'Name of interface', complete: this.ifNames }, run: (p, io) => {
-            if (p.arg && !r.pfe.ifds.has(p.arg.replace(/\.\d+$/, ''))) { io.write(`error: device ${p.arg} not found\n`); return; }
-            for (const d of r.pfe.ifds.values()) if (!p.arg || p.arg === d.name) d.counters.clear();
-            for (const l of r.pfe.ifls.values()) if (!p.arg || p.arg === l.name || p.arg === l.ifd.name) l.counters.clear();
-          } }] },
-        ],
-      },
-      { name: 'configure', help: 'Manipulate software configuration information', run: (_p, io) => { this.mode = 'config'; this.editPath = []; io.write('Entering configuration mode\n'); } },
-      { name: 'exit', help: 'Exit the management session', run: () => { /* runOp returns exit */ } },
-      { name: 'quit', help: 'Exit the management session', run: () => { /* runOp returns exit */ } },
-    ];
-  }
+  /** `configure`: configuration mode at the top. */
+  enterConfiguration(): void { this.mode = 'config'; this.editPath = []; }
 
   // ------------------------------------------------------------------ parsing
 
@@ -607,46 +295,12 @@ export class Interpreter {
     return pos;
   }
 
-  /**
-   * Expand abbreviated keywords (and enum values) of a configuration path against the schema, as
-   * JUNOS does in configuration mode: `set sec ipsec security-association sa1 man dir bi`.
-   */
-  private expand(toks: Token[]): Token[] {
-    const walk = new SchemaWalk(this.editPos().node.def);
-    const out: Token[] = [];
-    for (const t of toks) {
-      const tk = { ...t };
-      out.push(tk);
-      const st = walk.feed(t.text, t.kind === 'word');
-      const prefix = (vals: string[], aliases: string[] = []) => {
-        let m = matchPrefix(t.text, vals.map(v => ({ name: v })));
-        if (m.kind === 'none' && aliases.length) m = matchPrefix(t.text, aliases.map(v => ({ name: v })));
-        if (m.kind === 'one') tk.text = m.item.name;
-        else if (m.kind === 'ambiguous') throw new CliError(t.col, `'${t.text}' is ambiguous.`);
-      };
-      if (st.kind === 'keyword') tk.text = st.word;
-      else if (st.kind === 'value' && st.index === 0 && t.kind === 'word') {
-        const ty = st.leaf.type!;
-        if (ty.t === 'enum') prefix(ty.values);
-        else if (ty.t === 'secret') prefix(['ascii-text', 'hexadecimal']);
-      } else if (st.kind === 'key' && t.kind === 'word') {
-        // aliases (bi-directional) name the same value: match the canonical spellings first
-        const kt = st.list.keyType!;
-        if (kt.t === 'enum') prefix(kt.values, Object.keys(kt.aliases ?? {}));
-      } else if (st.kind === 'unknown') {
-        const m = st.match;
-        if (m.kind === 'ambiguous') throw new CliError(t.col, `'${t.text}' is ambiguous.`, 'Possible completions:\n' + m.items.map(x => line(x.name, st.level.children![x.name]!.help)).join('\n'));
-        break;   // applyWords reports the syntax error where it is
-      }
-    }
-    return out.concat(toks.slice(out.length));
-  }
 
   private applyConfig(op: 'set' | 'delete' | 'activate' | 'deactivate', rest: string, col: number): string {
     let toks;
     try { toks = tokenize(rest); } catch (e) { if (e instanceof LexError) throw new CliError(col + e.col - 1, 'syntax error.'); throw e; }
     for (const t of toks) t.col += col - 1;
-    toks = this.expand(toks);
+    toks = expandWords(this.editPos().node.def, toks);
     if (toks.length === 0 && op !== 'delete') throw new CliError(col, 'syntax error, expecting <statement>.');
     const backup = this.db.candidate.clone();
     try {
@@ -706,7 +360,7 @@ export class Interpreter {
         try {
           let toks = tokenize(rest);
           for (const t of toks) t.col += restCol - 1;
-          toks = this.expand(toks);
+          toks = expandWords(this.editPos().node.def, toks);
           const pos = applyWords(this.editPos(), toks, 'set', true);
           if (pos.node.def.kind !== 'container' && pos.node.def.kind !== 'list' || pos.pendingList) { this.db.candidate = backup; throw new CliError(restCol, 'syntax error.'); }
           this.editPath = pos.path;
@@ -738,7 +392,7 @@ export class Interpreter {
           return {};
         }
         const base = this.editPos().node;
-        const pathWords = words.length > 1 ? this.expand(tokenize(rest)).map(t => t.text) : [];
+        const pathWords = words.length > 1 ? expandWords(this.editPos().node.def, tokenize(rest)).map(t => t.text) : [];
         const sub = pathWords.length ? lookup(base, pathWords) : base;
         if (!sub) return {};
         io.write(showAt(sub, [...this.editPath, ...pathWords], filters.some(f => f.kind === 'display-set')));
@@ -915,12 +569,12 @@ export class Interpreter {
         else if (k !== 'flag') path.push(st.word);
       }
     }
-    if (walk.wantsValue()) return walk.vi === 0 || walk.leaf!.kind === 'leafList' ? this.valueCandidates(walk.leaf!.type!, leafPath) : [{ name: '<value>', help: '' }];
+    if (walk.wantsValue()) return walk.vi === 0 || walk.leaf!.kind === 'leafList' ? valueCandidates(this.db.candidate, walk.leaf!.type!, leafPath) : [{ name: '<value>', help: '' }];
     const pendingList = walk.pending, def = walk.def;
     if (pendingList) {
       const existing = lookup(this.db.candidate, path.slice(0, -1));
       const keys = existing?.all(path[path.length - 1]!).map(n => n.key!) ?? [];
-      const names = [...new Set([...this.valueCandidates(pendingList.keyType!, path).filter(c => !c.name.startsWith('<')).map(c => c.name), ...keys])].sort();
+      const names = [...new Set([...valueCandidates(this.db.candidate, pendingList.keyType!, path).filter(c => !c.name.startsWith('<')).map(c => c.name), ...keys])].sort();
       return [{ name: describeType(pendingList.keyType!).startsWith('<') ? describeType(pendingList.keyType!) : `<${path[path.length - 1]}>`, help: pendingList.help }, ...names.map(k => ({ name: k, help: '' }))];
     }
     const enter: Opt[] = walk.complete || walk.leaf ? [{ name: '<[Enter]>', help: 'Execute this command' }] : [];
@@ -936,17 +590,6 @@ export class Interpreter {
     return [...enter, ...out.sort((a, b) => a.name.localeCompare(b.name))];
   }
 
-  private valueCandidates(t: ValueType, path: string[]): Opt[] {
-    const base: Opt[] = [{ name: describeType(t).startsWith('<') || t.t !== 'enum' ? describeType(t) : '<value>', help: '' }];
-    if (t.t === 'enum') return t.values.map(v => ({ name: v, help: '' }));
-    const names = (p: string[], kw: string) => lookup(this.db.candidate, p)?.all(kw).map(n => ({ name: n.key!, help: '' })) ?? [];
-    if (t.t === 'word' && t.what === 'sa-name') return [...base, ...names(['security', 'ipsec'], 'security-association')];
-    if (t.t === 'word' && t.what === 'filter-name') return [...base, ...names(['firewall'], 'filter')];
-    if (t.t === 'word' && t.what === 'policy-name') return [...base, ...names(['security', 'ipsec'], 'policy')];
-    if (t.t === 'word' && t.what === 'proposal-name') return [...base, ...names(['security', path[1] === 'ike' ? 'ike' : 'ipsec'], 'proposal')];
-    if (t.t === 'secret') return [{ name: 'ascii-text', help: 'Format as text' }, { name: 'hexadecimal', help: 'Format as hexadecimal' }];
-    return base;
-  }
 }
 
 // the XML API's <command> runs CLI commands through mgd, which does not import the CLI
