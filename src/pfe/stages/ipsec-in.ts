@@ -1,13 +1,18 @@
 /** ipsec-in: ESP or AH for the router: reassembled, matched to its SA by protocol, SPI and destination, then to the ES PIC. */
 import { GraphNode, Graph, Pkt } from '../graph.js';
-import type { Pfe } from '../pfe.js';
+import type { PfeContext } from '../context.js';
 import { PROTO_ESP } from '../../net/ipv4.js';
-import { ipLen } from './util.js';
+import { FRAG_DROPS } from '../../net/frag.js';
+import { reassemble } from './reassemble.js';
 
-export class IpsecIn extends GraphNode {
+const REASONS = ['ipsec-short-packet', 'ipsec-no-sa', ...FRAG_DROPS] as const;
+type Ctx = Pick<PfeContext, 'reasm' | 'now' | 'inboundSa' | 'ipsec' | 'reIpsec' | 'onBadSpi' | 'traces' | 'packetOf'> & { guard(fn: () => void): void };
+
+export class IpsecIn extends GraphNode<typeof REASONS[number], never> {
   readonly name = 'ipsec-in';
-  readonly reasons = ['ipsec-short-packet', 'ipsec-no-sa'] as const;
-  constructor(g: Graph, private pfe: Pfe) { super(g); }
+  readonly reasons = REASONS;
+  readonly nexts = [] as const;
+  constructor(g: Graph, private pfe: Ctx) { super(g); }
   static readonly HOLD = 64;
   private held: Array<{ pkt: Buffer; rx: Pkt['rx'] }> = [];
   private retrying = false;
@@ -26,7 +31,7 @@ export class IpsecIn extends GraphNode {
     const pfe = this.pfe;
     for (let i = 0; i < n; i++) {
       const p = v[i]!;
-      const whole = this.pfe.stages.local.reassemble(p, this);
+      const whole = reassemble(this.g, pfe, p, this);
       if (!whole) continue;
       const proto = whole[9]!, ihl = (whole[0]! & 15) * 4, dst = whole.readUInt32BE(16);
       const off = proto === PROTO_ESP ? 0 : 4;
@@ -55,4 +60,3 @@ export class IpsecIn extends GraphNode {
     }
   }
 }
-export { ipLen };
