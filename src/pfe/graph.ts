@@ -81,6 +81,8 @@ export abstract class GraphNode<R extends string = string, N extends string = st
 
 export class Graph {
   private order: GraphNode[] = [];
+  /** the order stages run in (the order they were added in, unless `runAfter` moved one) */
+  private runOrder: GraphNode[] = [];
   private pool: Pkt[] = [];
   private running = false;
   /** Router-wide drop counter (reason -> count), shared with the PFE's `drops`. */
@@ -88,7 +90,12 @@ export class Graph {
   /** Where finished traces go. */
   onTrace?: (lines: string[]) => void;
 
-  add<T extends GraphNode>(node: T): T { this.order.push(node); return node; }
+  add<T extends GraphNode>(node: T): T { this.order.push(node); this.runOrder.push(node); return node; }
+  /** Run `node` right after `after` in each round (nodes() keeps the order they were added in). */
+  runAfter(node: GraphNode, after: GraphNode): void {
+    this.runOrder.splice(this.runOrder.indexOf(node), 1);
+    this.runOrder.splice(this.runOrder.indexOf(after) + 1, 0, node);
+  }
   nodes(): readonly GraphNode[] { return this.order; }
   /** Wire every stage's declared next nodes by name; a name no stage has is a bug in the graph. */
   link(): void {
@@ -132,7 +139,7 @@ export class Graph {
       let busy = true;
       while (busy) {
         busy = false;
-        for (const node of this.order) {
+        for (const node of this.runOrder) {
           const n = node.n;
           if (n === 0) continue;
           busy = true;

@@ -18,7 +18,7 @@ export interface Stages {
   ethernet: EthernetInput; ip4Input: Ip4Input; ipsecIn: IpsecIn; lookup: Lookup; local: Local; rewrite: Rewrite; ipsecOut: IpsecOut;
 }
 
-export function buildStages(g: Graph, ctx: PfeContext & { guard(fn: () => void): void }): Stages {
+export function buildStages(g: Graph, ctx: PfeContext): Stages {
   const s = {
     ethernet: g.add(new EthernetInput(g, ctx)),
     arp: g.add(new ArpInput(g, ctx)),
@@ -32,6 +32,9 @@ export function buildStages(g: Graph, ctx: PfeContext & { guard(fn: () => void):
     output: g.add(new InterfaceOutput(g, ctx)),
     icmpError: g.add(new IcmpError(g, ctx)),
   };
+  // wire order between the router's control plane and IPsec: in one batch of frames, the quick mode
+  // message that installs an SA (ip4-lookup -> ip4-local -> kmd) is handled before the ESP behind it
+  g.runAfter(s.ipsecIn, s.local);
   g.link();
   return s;
 }
