@@ -1,12 +1,14 @@
 /**
  * The ES PIC as the PFE sees it: one worker thread per PIC. Packets go through shared-memory rings
- * (ring.ts) with a futex wake-up per burst, control messages through a MessagePort; a heartbeat
+ * (ring.ts) with a futex wake-up per burst, and so do changes of SA state (configure, install,
+ * remove), in order with the packets; the rest (snapshots, heartbeats) through a MessagePort; a heartbeat
  * watches the worker. A crashed or hung worker is replaced and its SAs are reinstalled from the last
  * configuration; the PFE never waits for it.
  */
 import { Worker, MessageChannel, MessagePort, receiveMessageOnPort, ResourceLimits } from 'node:worker_threads';
 import type { IpsecEngine, IpsecSink, EsTunnelConfig, LifetimeEvent } from '../../src/pfe/types.js';
-import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './ops.js';
+import { serialize } from 'node:v8';
+import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER, OP_CONTROL } from './ops.js';
 import { Ring, newRing } from './ring.js';
 import { overheadFor, DropReason, newDrops } from './sa.js';
 import type { PicSnapshot, SaSnapshot, DynamicSaPair } from './core.js';
@@ -79,7 +81,7 @@ export class EsPic implements IpsecEngine {
     w.on('error', () => { /* the exit handler restarts it */ });
     w.on('exit', () => { if (this.worker === w && !this.closing) this.restart('exit'); });
     w.unref();
-    if (this.ifls.length) this.control({ t: 'configure', tunnels: this.tunnels, ifls: this.ifls });
+    if (this.ifls.length) this.saState({ t: 'configure', tunnels: this.tunnels, ifls: this.ifls });
     if (this.waker) this.drainResults(); else void this.readLoop(gen, this.fromRing);
     if (!this.heartbeat) {
       const every = this.o.heartbeatMs ?? 500, hang = this.o.hangMs ?? 3000;
@@ -124,6 +126,21 @@ export class EsPic implements IpsecEngine {
     this.port?.postMessage(m);
     this.toRing?.wake();
   }
+  /**
+   * A change of SA state: on the ring, behind the packets queued before it and ahead of those after
+   * (the worker applies it between them). A ring too full to take it: the port, read before the next burst.
+   */
+  private saState(m: object): void {
+    if (this.toRing?.push(OP_CONTROL, 0, serialize(m))) { this.scheduleWake(); return; }
+    this.saStateByPort++;
+    this.control(m);
+  }
+  /** SA changes that went by the port because the ring was full (an overloaded PIC). */
+  saStateByPort = 0;
+  /** one wake-up for everything queued while the current event (a TAP batch, say) is handled */
+  private scheduleWake(): void {
+    if (!this.wakeScheduled) { this.wakeScheduled = true; queueMicrotask(() => { this.wakeScheduled = false; this.toRing?.wake(); }); }
+  }
 
   private restart(why: string): void {
     const old = this.worker, oldRing = this.fromRing;
@@ -161,15 +178,14 @@ export class EsPic implements IpsecEngine {
     this.tunnels = tunnels;
     for (const ifl of [...this.dynamicOut.keys()]) if (!tunnels.some(t => t.ifl === ifl && t.sa.dynamic)) this.dynamicOut.delete(ifl);
     for (const t of tunnels) if (!this.index.has(t.ifl)) { this.index.set(t.ifl, this.ifls.length); this.ifls.push(t.ifl); }
-    this.control({ t: 'configure', tunnels, ifls: this.ifls });
+    this.saState({ t: 'configure', tunnels, ifls: this.ifls });
   }
 
   private queue(op: number, ifl: string, pkt: Buffer, trace: number): void {
     const idx = this.index.get(ifl);
     if (idx === undefined || !this.worker) { this.drops['no-sa']++; return; }
     if (!this.toRing!.push(op, idx, pkt, trace)) { this.drops['pic-busy']++; return; }
-    // one wake-up for everything queued while the current event (a TAP batch, say) is handled
-    if (!this.wakeScheduled) { this.wakeScheduled = true; queueMicrotask(() => { this.wakeScheduled = false; this.toRing?.wake(); }); }
+    this.scheduleWake();
   }
   encrypt(ifl: string, pkt: Buffer, trace = 0): void { this.queue(OP_ENCRYPT, ifl, pkt, trace); }
   decrypt(ifl: string, pkt: Buffer, trace = 0): void { this.queue(OP_DECRYPT, ifl, pkt, trace); }
@@ -187,10 +203,10 @@ export class EsPic implements IpsecEngine {
   onRestart?: (ifls: string[], why: string) => void;
   /** The outbound SA kmd installed per es- interface (its shape gives the es- MTU). */
   private dynamicOut = new Map<string, DynamicSaPair['outbound']>();
-  installDynamic(ifl: string, pair: DynamicSaPair): void { if (pair.outbound) this.dynamicOut.set(ifl, pair.outbound); this.control({ t: 'install', ifl, pair }); }
+  installDynamic(ifl: string, pair: DynamicSaPair): void { if (pair.outbound) this.dynamicOut.set(ifl, pair.outbound); this.saState({ t: 'install', ifl, pair }); }
   removeDynamic(ifl: string, inbound: number[], outbound: number[]): void {
     if (this.dynamicOut.get(ifl) && outbound.includes(this.dynamicOut.get(ifl)!.spi)) this.dynamicOut.delete(ifl);
-    this.control({ t: 'remove', ifl, inbound, outbound });
+    this.saState({ t: 'remove', ifl, inbound, outbound });
   }
 
   private emptySnapshot(): PicSnapshot { return { pic: this.pic, drops: { ...this.drops }, encrypted: 0, decrypted: 0, restarts: this.restarts, sas: [] }; }

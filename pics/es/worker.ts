@@ -1,13 +1,15 @@
 /**
  * The ES PIC worker thread: it holds the keys and SA state (IpsecCore) and processes packets from a
- * shared-memory ring, sleeping on a futex when there are none. Control messages (configure,
- * snapshots, heartbeats) arrive on a MessagePort read synchronously between batches. A thin shell:
+ * shared-memory ring, sleeping on a futex when there are none. Changes of SA state (configure,
+ * install, remove) arrive on the same ring, in order with the packets; the rest (snapshots,
+ * heartbeats) on a MessagePort read synchronously between batches. A thin shell:
  * every decision is in core.ts and sa.ts.
  */
 import { workerData, receiveMessageOnPort, MessagePort } from 'node:worker_threads';
 import { IpsecCore, DynamicSaPair } from './core.js';
 import { Ring, RingBuffers } from './ring.js';
-import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER } from './ops.js';
+import { deserialize } from 'node:v8';
+import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER, OP_CONTROL } from './ops.js';
 import { espBatchBegin, espBatchEnd, espQueued, espAddon } from './esp.js';
 import type { EsTunnelConfig } from '../../src/pfe/types.js';
 import type { ManualDirection } from '../../src/config/model.js';
@@ -81,18 +83,16 @@ for (;;) {
   produced = 0;
   const mb = espBatchBegin();
   inRing.drain((op, idx, pkt, trace) => {
+    if (op === OP_CONTROL) {
+      // an SA change, between the packets before it and after it; seals queued under the old state finish first
+      if (mb && espQueued()) release();
+      control(deserialize(pkt) as Msg);
+      return;
+    }
     const ifl = ifls[idx];
     if (ifl === undefined) return;
-    const run = () => (op === OP_ENCRYPT ? core.encrypt(ifl, pkt) : op === OP_DECRYPT ? core.decrypt(ifl, pkt) : undefined);
     const before = espQueued();
-    let r = run();
-    if (r && !r.ok && r.reason === 'no-sa') {
-      // kmd may have installed the SA after this packet was queued (control messages and packets travel
-      // apart): read them, and try once more
-      let m, read = false;
-      while ((m = receiveMessageOnPort(port))) { control(m.message as Msg); read = true; }
-      if (read) { const again = run(); if (again?.ok) { core.drops['no-sa']--; r = again; } }
-    }
+    const r = op === OP_ENCRYPT ? core.encrypt(ifl, pkt) : op === OP_DECRYPT ? core.decrypt(ifl, pkt) : undefined;
     if (!r?.ok) return;
     const out = op === OP_ENCRYPT ? OP_OUTER : OP_INNER;
     if (!mb) { emit(out, idx, r.packet, trace); return; }

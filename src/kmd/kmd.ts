@@ -62,7 +62,7 @@ export const KMD_LIMITS = {
   retryBackoffMs: 5000,    // after a failed negotiation, traffic does not restart one before this
   rekeyGraceMs: 1000,      // an SA replaced by a rekey is deleted this long after the new one is in
   badSpiMs: 5000,          // at most one INVALID-SPI (or IKE start for one) per peer in this time
-  outboundDelayMs: 50,     // the initiator's new outbound SA waits this long after quick mode message 3
+  outboundDelayMs: 50,     // an Aggressive mode initiator's first quick mode waits this long after message 3
   expiryGraceMs: 10_000,   // an IKE SA past its hard lifetime lives on this long at most for a quick mode under way on it
   keepaliveMs: 5_000,      // NAT keepalives (RFC 3948 4) when a NAT is before us (later JUNOS: nat-keepalive 5 s)
 };
@@ -1118,24 +1118,10 @@ export class Kmd {
     const older = t.installed.slice();
     const entry: Installed = { inSpi, outSpi, created: life, softAt: this.softAt(life, c.lifetimeSeconds * 1000, qm.role), lifetime: c.lifetimeSeconds, ike: ike.key, choice: c, role: qm.role };
     t.installed.push(entry);
-    if (qm.role === 'responder') {
-      // the initiator has its inbound SA since message 2: both directions at once
-      this.trace(`install on ${t.ifl}: inbound ${show(inSpi)}, outbound ${show(outSpi)} (the outbound one replaces the current)`, 'routing-socket');
-      this.host.install(t.ifl, pair, inbound);
-    } else {
-      // the responder installs when message 3 reaches it, and some (strongSwan) take a moment: our
-      // inbound SA now, our outbound a moment later, so that the first packets do not overtake it
-      this.trace(`install on ${t.ifl}: inbound ${show(inSpi)} now, outbound ${show(outSpi)} in ${KMD_LIMITS.outboundDelayMs} ms`, 'routing-socket');
-      this.host.install(t.ifl, { inbound: pair.inbound! }, inbound);
-      const go = () => {
-        if (!this.tunnels.get(t.ifl)?.installed.includes(entry)) return;   // gone meanwhile
-        this.trace(`install on ${t.ifl}: outbound ${show(outSpi)} (it replaces the current)`, 'routing-socket');
-        this.host.install(t.ifl, { outbound: pair.outbound! }, []);
-        this.host.tunnelReady(t.ifl, true);
-      };
-      const timer = setTimeout(() => { try { go(); } catch (e) { this.host.log(`KMD_PM_INTERNAL: ${(e as Error).message}`); } }, KMD_LIMITS.outboundDelayMs);
-      timer.unref?.();
-    }
+    // both directions at once: the ES PIC takes the SAs in order with the packets (its ring), and the
+    // PFE hands kmd a quick mode message before the ESP behind it
+    this.trace(`install on ${t.ifl}: inbound ${show(inSpi)}, outbound ${show(outSpi)} (the outbound one replaces the current)`, 'routing-socket');
+    this.host.install(t.ifl, pair, inbound);
     this.trace(`SA ${t.saName}: ${show(inSpi)} in, ${show(outSpi)} out, ${qm.role}, soft lifetime ${Math.round((entry.softAt - life) / 1000)} s, hard ${c.lifetimeSeconds} s`, 'database');
     t.lastError = undefined; t.lastErrorKind = undefined; t.failedAt = undefined; t.upAt = now;
     ike.ipsecCreated++;
@@ -1148,7 +1134,7 @@ export class Kmd {
       x.retireAt = now + KMD_LIMITS.rekeyGraceMs * (qm.role === 'initiator' ? 1 : 3);
       this.trace(`SA ${t.saName} ${show(x.inSpi)} replaced: deleted in ${x.retireAt - now} ms`, 'timer');
     }
-    if (qm.role === 'responder') this.host.tunnelReady(t.ifl, true);
+    this.host.tunnelReady(t.ifl, true);
   }
 
   private uninstall(t: DynTunnel, which: Installed[], why: string): void {

@@ -4,6 +4,10 @@
  * of its own. The dispatcher runs the stages that have packets until none has any. Packet contexts
  * come from a pool, so forwarding allocates nothing per packet.
  *
+ * Each stage declares its next nodes (`nexts`: it can hand a packet only to those, through `next`,
+ * which the graph wires by name in `link`) and its drop reasons (`reasons`: `drop` takes only those,
+ * by type). Stages see the PFE's state through a narrow context (context.ts), never the Pfe itself.
+ *
  * Tracing costs nothing for untraced packets: a packet marked for tracing carries a list, and each
  * stage it crosses appends one line (what it saw, where the packet went).
  */
@@ -27,13 +31,19 @@ export interface Pkt {
   local: boolean;
   /** the packet's trace lines when it is traced, else null */
   trace: string[] | null;
+  /** for icmp-error: the error this dropped packet deserves (type << 8 | code; -1: none) and the MTU to report */
+  icmp: number;
+  icmpMtu: number;
 }
 
-export abstract class GraphNode {
+export abstract class GraphNode<R extends string = string, N extends string = string> {
   abstract readonly name: string;
-  /** Drop reasons this stage can give, declared so `show pfe statistics` can list them. */
-  abstract readonly reasons: readonly string[];
-  readonly drops = new Map<string, number>();
+  /** Drop reasons this stage can give: `drop` counts only these (`show pfe statistics` lists them by stage). */
+  abstract readonly reasons: readonly R[];
+  /** The stages this one hands packets to, by name; `next` holds them once the graph is linked. */
+  abstract readonly nexts: readonly N[];
+  readonly next = {} as Record<N, GraphNode>;
+  readonly drops = new Map<R, number>();
   vec: Pkt[] = [];
   n = 0;
   constructor(protected g: Graph) {}
@@ -43,16 +53,36 @@ export abstract class GraphNode {
    * Drop `p` for `reason`: counted here, router-wide, and on its interface (the output interface once
    * one is chosen, as an MTU or ARP failure is the output's; else the one it came in on).
    */
-  drop(p: Pkt, reason: string): void {
+  drop(p: Pkt, reason: R): void {
+    this.count(p, reason);
+    this.g.release(p);
+  }
+  /**
+   * Drop `p` for `reason` and let icmp-error tell its sender (`traced`: the trace says so). Only a
+   * stage that declares icmp-error as a next node can.
+   */
+  dropWithError(this: GraphNode<R, N | 'icmp-error'>, p: Pkt, reason: R, type: number, code: number, mtu = 0, traced = true): void {
+    if (traced && p.trace) this.g.traceLine(p, 'icmp-error', `ICMP type ${type} code ${code} to the sender`);
+    this.count(p, reason);
+    p.icmp = (type << 8) | code; p.icmpMtu = mtu;
+    this.g.enqueue(this.next['icmp-error'], p);
+  }
+  /** Count a drop with no packet to release (a limit reached), here and router-wide. */
+  countOnly(reason: R): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+    this.g.countDrop(reason);
+  }
+  private count(p: Pkt, reason: R): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
     this.g.countDrop(reason, p.out ?? p.rx);
     if (p.trace) this.g.traceLine(p, this.name, `drop: ${reason}`);
-    this.g.release(p);
   }
 }
 
 export class Graph {
   private order: GraphNode[] = [];
+  /** the order stages run in (the order they were added in, unless `runAfter` moved one) */
+  private runOrder: GraphNode[] = [];
   private pool: Pkt[] = [];
   private running = false;
   /** Router-wide drop counter (reason -> count), shared with the PFE's `drops`. */
@@ -60,14 +90,31 @@ export class Graph {
   /** Where finished traces go. */
   onTrace?: (lines: string[]) => void;
 
-  add<T extends GraphNode>(node: T): T { this.order.push(node); return node; }
+  add<T extends GraphNode>(node: T): T { this.order.push(node); this.runOrder.push(node); return node; }
+  /** Run `node` right after `after` in each round (nodes() keeps the order they were added in). */
+  runAfter(node: GraphNode, after: GraphNode): void {
+    this.runOrder.splice(this.runOrder.indexOf(node), 1);
+    this.runOrder.splice(this.runOrder.indexOf(after) + 1, 0, node);
+  }
   nodes(): readonly GraphNode[] { return this.order; }
+  /** Wire every stage's declared next nodes by name; a name no stage has is a bug in the graph. */
+  link(): void {
+    const byName = new Map(this.order.map(n => [n.name, n]));
+    for (const n of this.order) {
+      const next = n.next as Record<string, GraphNode>;
+      for (const name of n.nexts) {
+        const to = byName.get(name);
+        if (!to) throw new Error(`PFE graph: ${n.name} declares next node ${name}, which the graph does not have`);
+        next[name] = to;
+      }
+    }
+  }
 
   /** A packet context from the pool (its fields reset). */
   packet(buf: Buffer, l3: number, rxIfd?: IfdState, rx?: IflState): Pkt {
     const p = this.pool.pop();
-    if (!p) return { buf, l3, rxIfd, rx, out: undefined, nh: 0, via: undefined, local: false, trace: null };
-    p.buf = buf; p.l3 = l3; p.rxIfd = rxIfd; p.rx = rx; p.out = undefined; p.nh = 0; p.via = undefined; p.local = false; p.trace = null;
+    if (!p) return { buf, l3, rxIfd, rx, out: undefined, nh: 0, via: undefined, local: false, trace: null, icmp: -1, icmpMtu: 0 };
+    p.buf = buf; p.l3 = l3; p.rxIfd = rxIfd; p.rx = rx; p.out = undefined; p.nh = 0; p.via = undefined; p.local = false; p.trace = null; p.icmp = -1;
     return p;
   }
   /** A packet leaves the graph (sent, dropped, handed to the ES PIC or to a listener). */
@@ -92,7 +139,7 @@ export class Graph {
       let busy = true;
       while (busy) {
         busy = false;
-        for (const node of this.order) {
+        for (const node of this.runOrder) {
           const n = node.n;
           if (n === 0) continue;
           busy = true;
@@ -110,4 +157,4 @@ export class Graph {
 }
 
 const EMPTY = Buffer.alloc(0);
-const DONE: Pkt = { buf: EMPTY, l3: 0, rxIfd: undefined, rx: undefined, out: undefined, nh: 0, via: undefined, local: false, trace: null };
+const DONE: Pkt = { buf: EMPTY, l3: 0, rxIfd: undefined, rx: undefined, out: undefined, nh: 0, via: undefined, local: false, trace: null, icmp: -1, icmpMtu: 0 };

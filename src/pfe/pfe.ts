@@ -7,10 +7,13 @@
  *                                       |               |             |
  *                                       +-> ipsec-out <-+-------------+   (ES PIC: encrypt)
  *                     ipsec-in (ES PIC: decrypt) <- ESP/AH for the router
- *                     ip4-local (reassembly, listeners, ICMP echo)   icmp-error -> ip4-lookup
+ *                     ip4-local (reassembly, listeners, ICMP echo)
+ *   filter-in, lookup, rewrite, ipsec-out, ip4-local -> icmp-error (a dropped packet's ICMP error,
+ *                                                       made by the router: back in at ip4-lookup)
  *
- * Configuration (apply) lives here; each stage is a small file with its own drop reasons. Every
- * drop is counted with its reason: per stage, per interface and router-wide.
+ * Each stage is a small file that declares its next nodes and its drop reasons and sees the PFE
+ * through a narrow context (context.ts); every drop is counted with its reason: per stage, per
+ * interface and router-wide. Configuration arrives compiled (compile.ts) and is installed here.
  */
 import { checksum } from '../net/checksum.js';
 import { createHash } from 'node:crypto';
@@ -18,29 +21,23 @@ import type { RouterModel } from '../config/model.js';
 import { buildEth, buildArp, ETH_ARP, BROADCAST } from '../net/ethernet.js';
 import { PROTO_AH, PROTO_ESP } from '../net/ipv4.js';
 import { Reassembler } from '../net/frag.js';
-import { ipToInt, onSubnet } from '../net/ip.js';
-import { RouteTable, Route, NextHop } from './routes.js';
+import { onSubnet } from '../net/ip.js';
+import { RouteTable, Route } from './routes.js';
 import { CompiledFilter } from './filter.js';
 import { IfCounters } from './counters.js';
 import { Graph, Pkt } from './graph.js';
 import type { IfdState, IflState } from './state.js';
-import type { Port, IpsecEngine, IpsecSink, EsTunnelConfig } from './types.js';
+import type { Port, IpsecEngine, IpsecSink } from './types.js';
+import type { PfeContext, Tap, LocalListener, UdpListener, DynamicTunnel } from './context.js';
+import { compilePfe, CompiledPfe, sourceFor } from './compile.js';
 import { Stages, buildStages } from './stages/index.js';
 import { TraceRequests } from './trace.js';
+import { ARP_TRIES, ARP_RETRY_MS, DEFAULT_MTU } from './constants.js';
 
-export type { IfdState, IflState };
-export const ARP_TIMEOUT_MS = 1200_000;      // JUNOS default ARP aging: 20 minutes
-export const ARP_RETRY_MS = 1000, ARP_TRIES = 3, ARP_QUEUE = 16;
-export const DEFAULT_MTU = 1500;
+export type { IfdState, IflState, Tap, LocalListener, UdpListener };
+export { ARP_TIMEOUT_MS, ARP_RETRY_MS, ARP_TRIES, ARP_QUEUE, DEFAULT_MTU } from './constants.js';
 
-/** A packet watcher: Ethernet frames of physical ports, IP packets of es- interfaces (which have no frames). */
-export type Tap = (ifd: string, dir: 'in' | 'out', data: Buffer, kind: 'eth' | 'ip') => void;
-/** Returns true when it consumed the packet (e.g. a CLI ping waiting for its reply). */
-export type LocalListener = (pkt: Buffer) => boolean;
-/** A service of the router on a UDP port (kmd on 500, say): the whole IPv4 packet, and where it came in. */
-export type UdpListener = (pkt: Buffer, info: { src: number; dst: number; srcPort: number; dstPort: number; payload: Buffer; ifl?: IflState }) => void;
-
-export class Pfe implements IpsecSink {
+export class Pfe implements IpsecSink, PfeContext {
   readonly ifds = new Map<string, IfdState>();
   readonly ifls = new Map<string, IflState>();
   routes = new RouteTable();
@@ -65,7 +62,8 @@ export class Pfe implements IpsecSink {
   readonly taps = new Set<Tap>();
   readonly reasm = new Reassembler();
   readonly graph = new Graph();
-  readonly stages: Stages;
+  /** the stages packets enter the graph at from outside it */
+  private readonly stages: Stages;
   readonly traces = new TraceRequests();
   private ipId = 1;
   model?: RouterModel;
@@ -77,7 +75,7 @@ export class Pfe implements IpsecSink {
    * es- interfaces whose SA is dynamic: whether kmd has installed an outbound SA, and the packets that
    * wait (a bounded queue) while it negotiates one.
    */
-  readonly dynamic = new Map<string, { ready: boolean; queue: Buffer[]; asked: boolean }>();
+  readonly dynamic = new Map<string, DynamicTunnel>();
   /** kmd: traffic wants a dynamic SA that has none */
   onAcquire?: (ifl: string) => void;
   /**
@@ -146,114 +144,42 @@ export class Pfe implements IpsecSink {
   /** Apply a committed model without disturbing what it does not change (ARP, counters, SA state). */
   apply(model: RouterModel): void {
     this.model = model;
+    this.install(compilePfe(model, {
+      ifd: n => this.ensureIfd(n), allIfds: [...this.ifds.values()], oldIfls: new Map(this.ifls), oldFilters: this.filters, rpdRoutes: this.rpdRoutes.values(),
+    }));
+  }
+
+  /** Put compiled configuration in place: the ES PICs get their tunnels, kmd's SAs and waiting packets stay where their tunnel does. */
+  install(c: CompiledPfe): void {
     this.esMtuCache.clear();
-    const oldIfls = new Map(this.ifls);
+    for (const [d, set] of c.ifds) { d.adminUp = set.adminUp; d.description = set.description; d.mtu = set.mtu; d.unit0 = set.unit0; }
     this.ifls.clear();
-    for (const d of this.ifds.values()) { d.adminUp = true; d.description = undefined; d.mtu = undefined; d.unit0 = undefined; }
-    for (const im of model.interfaces) {
-      const d = this.ensureIfd(im.name);
-      d.adminUp = !im.disabled; d.description = im.description; d.mtu = im.mtu;
-      for (const u of im.units) {
-        const name = `${im.name}.${u.unit}`;
-        const prev = oldIfls.get(name);
-        const l: IflState = {
-          name, ifd: d, unit: u.unit, up: !u.disabled && !im.disabled, addresses: u.inet?.addresses ?? [],
-          inFilter: u.inet?.inputFilter, outFilter: u.inet?.outputFilter, ipsecSa: u.inet?.ipsecSa, tunnel: u.tunnel,
-          counters: prev?.counters ?? new IfCounters(), mtu: u.inet?.mtu ?? (im.mtu ? im.mtu - 14 : undefined), description: u.description,
-        };
-        this.ifls.set(name, l);
-        if (u.unit === 0) d.unit0 = l;
-      }
-    }
-
-    const filters = new Map<string, CompiledFilter>();
-    for (const [name, f] of model.filters) filters.set(name, new CompiledFilter(f, this.filters.get(name)));
-    this.filters = filters;
-
+    for (const [k, l] of c.ifls) this.ifls.set(k, l);
+    this.filters = c.filters;
     this.localAddrs.clear();
-    const usable = (l: IflState) => l.up && l.ifd.adminUp;
-    // connected routes first: static next hops resolve against them alone
-    const connected = new RouteTable();
-    const routes = new RouteTable();
-    const both = (r: Route) => { connected.add(r); routes.add(r); };
-    for (const l of this.ifls.values()) {
-      const tunnelIfl = l.ifd.kind === 'es';
-      for (const a of l.addresses) {
-        this.localAddrs.set(a.local, l.name);
-        both({ prefix: { addr: a.local, len: 32 }, protocol: 'Local', preference: 0, nh: { kind: 'local', ifl: l.name } });
-        if (!usable(l)) continue;
-        if (a.destination !== undefined) {
-          both({ prefix: { addr: a.destination, len: 32 }, protocol: 'Direct', preference: 0, nh: tunnelIfl ? { kind: 'tunnel', ifl: l.name } : { kind: 'direct', ifl: l.name } });
-        } else if (a.len < 32 && l.ifd.kind !== 'lo') {
-          both({ prefix: a.prefix, protocol: 'Direct', preference: 0, nh: tunnelIfl ? { kind: 'tunnel', ifl: l.name } : { kind: 'direct', ifl: l.name } });
-        }
-      }
-    }
-    this.hiddenRoutes = [];
-    for (const sr of model.staticRoutes) {
-      const base = { prefix: sr.prefix, protocol: 'Static' as const, preference: 5 };
-      if (sr.discard) { routes.add({ ...base, nh: { kind: 'discard' } }); continue; }
-      if (sr.reject) { routes.add({ ...base, nh: { kind: 'reject' } }); continue; }
-      let nh: NextHop | undefined;
-      for (const hop of sr.nextHops) {
-        if (/^(fe|es)-/.test(hop)) {
-          const ifl = this.ifls.get(hop.includes('.') ? hop : `${hop}.0`);
-          if (ifl && usable(ifl)) nh = ifl.ifd.kind === 'es' ? { kind: 'tunnel', ifl: ifl.name } : { kind: 'direct', ifl: ifl.name };
-        } else {
-          const gw = ipToInt(hop);
-          const r = connected.lookup(gw);
-          if (r && r.protocol === 'Direct' && r.nh.kind === 'direct') nh = { kind: 'gateway', ifl: r.nh.ifl, gateway: gw };
-          else if (r && r.protocol === 'Direct' && r.nh.kind === 'tunnel') nh = { kind: 'tunnel', ifl: r.nh.ifl };
-        }
-        if (nh) { routes.add({ ...base, nh, nextHopText: hop }); break; }
-      }
-      if (!nh) this.hiddenRoutes.push({ ...base, nh: { kind: 'discard' }, nextHopText: sr.nextHops.join(' ') });
-    }
-    for (const r of this.rpdRoutes.values()) routes.add(r);
-    this.routes = routes;
-
+    for (const [k, v] of c.localAddrs) this.localAddrs.set(k, v);
+    this.routes = c.routes;
+    this.hiddenRoutes = c.hiddenRoutes;
     this.saToIfl.clear();
+    for (const [k, v] of c.saToIfl) this.saToIfl.set(k, v);
     this.inboundSa.clear();
-    const tunnels: EsTunnelConfig[] = [];
-    for (const l of this.ifls.values()) {
-      if (l.ifd.kind !== 'es' || !l.ipsecSa || !l.tunnel) continue;
-      const sa = model.sas.get(l.ipsecSa);
-      if (!sa) continue;
-      if (!this.saToIfl.has(sa.name)) this.saToIfl.set(sa.name, l.name);
-      const m = /^es-(\d+)\/(\d+)\//.exec(l.name)!;
-      tunnels.push({ ifl: l.name, pic: `${m[1]}/${m[2]}`, sa, source: l.tunnel.source, destination: l.tunnel.destination });
-      const inb = sa.manual?.inbound;
-      if (inb) this.inboundSa.set(`${inb.protocol === 'esp' ? PROTO_ESP : PROTO_AH}/${inb.spi}/${l.tunnel.source}`, l.name);
-    }
-    this.ipsec?.configure(tunnels);
+    for (const [k, v] of c.inboundSa) this.inboundSa.set(k, v);
+    this.ipsec?.configure(c.tunnels);
     // dynamic SAs: kmd installs them; their readiness survives commits that keep the tunnel
-    const dyn = new Set(tunnels.filter(t => t.sa.dynamic).map(t => t.ifl));
+    const dyn = new Set(c.tunnels.filter(t => t.sa.dynamic).map(t => t.ifl));
     for (const k of [...this.dynamic.keys()]) if (!dyn.has(k)) { this.dropWaiting(k, 'ipsec-sa-removed'); this.dynamic.delete(k); }
     for (const k of dyn) if (!this.dynamic.has(k)) this.dynamic.set(k, { ready: false, queue: [], asked: false });
     for (const [k, v] of this.dynamicInbound) if (this.ifls.get(v)?.ipsecSa) this.inboundSa.set(k, v);
-    // transport-mode SAs named by BGP neighbors: the router's own traffic with that peer
     this.transportByPeer.clear();
-    const transport: EsTunnelConfig[] = [];
-    for (const b of model.bgp) {
-      if (!b.neighbor || !b.ipsecSa) continue;
-      const sa = model.sas.get(b.ipsecSa);
-      if (!sa || sa.mode !== 'transport' || !sa.manual) continue;
-      const peer = ipToInt(b.neighbor);
-      const local = this.sourceFor(peer);
-      if (local === undefined) continue;
-      const ifl = `re:bgp-${b.neighbor}`;
-      this.transportByPeer.set(peer, ifl);
-      transport.push({ ifl, pic: 're', sa, source: local, destination: peer });
-      const inb = sa.manual.inbound;
-      if (inb) this.inboundSa.set(`${inb.protocol === 'esp' ? PROTO_ESP : PROTO_AH}/${inb.spi}/${local}`, ifl);
-    }
-    this.reIpsec?.configure(transport);
+    for (const [k, v] of c.transportByPeer) this.transportByPeer.set(k, v);
+    for (const [k, v] of c.transportInbound) this.inboundSa.set(k, v);
+    this.reIpsec?.configure(c.transport);
     // forget ARP entries that no longer sit on a subnet of their interface; announce our addresses
     for (const d of this.ifds.values()) {
       if (d.kind !== 'fe') continue;
       const l = d.unit0;
       for (const ip of d.arp.keys()) if (!l || !onSubnet(l.addresses, ip)) d.arp.delete(ip);
-      if (l && usable(l)) for (const a of l.addresses) this.sendArp(d, 1, a.local, BROADCAST, a.local); // gratuitous ARP
+      if (l && l.up && d.adminUp) for (const a of l.addresses) this.sendArp(d, 1, a.local, BROADCAST, a.local); // gratuitous ARP
     }
   }
 
@@ -429,9 +355,5 @@ export class Pfe implements IpsecSink {
   }
 
   /** The address the router uses as source toward `dst`: the outgoing interface's first address. */
-  sourceFor(dst: number): number | undefined {
-    const r = this.routes.lookup(dst);
-    const l = r && 'ifl' in r.nh ? this.ifls.get(r.nh.ifl) : undefined;
-    return l?.addresses[0]?.local ?? this.ifls.get('lo0.0')?.addresses[0]?.local ?? [...this.localAddrs.keys()][0];
-  }
+  sourceFor(dst: number): number | undefined { return sourceFor(dst, this.routes, this.ifls, this.localAddrs); }
 }

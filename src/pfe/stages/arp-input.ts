@@ -1,14 +1,17 @@
 /** arp-input: learn our neighbours, answer for our addresses, release packets waiting for an answer. */
 import { GraphNode, Graph, Pkt } from '../graph.js';
-import type { Pfe } from '../pfe.js';
+import type { PfeContext } from '../context.js';
 import { buildEth, ETH_IPV4 } from '../../net/ethernet.js';
 import { onSubnet, intToIp } from '../../net/ip.js';
-import { ARP_TIMEOUT_MS } from '../pfe.js';
+import { ARP_TIMEOUT_MS } from '../constants.js';
 
-export class ArpInput extends GraphNode {
+const REASONS = ['bad-arp'] as const;
+
+export class ArpInput extends GraphNode<typeof REASONS[number], never> {
   readonly name = 'arp-input';
-  readonly reasons = ['bad-arp'] as const;
-  constructor(g: Graph, private pfe: Pfe) { super(g); }
+  readonly reasons = REASONS;
+  readonly nexts = [] as const;
+  constructor(g: Graph, private pfe: Pick<PfeContext, 'now' | 'sendFrame' | 'sendArp'>) { super(g); }
   run(v: Pkt[], n: number): void {
     for (let i = 0; i < n; i++) {
       const p = v[i]!, b = p.buf, o = p.l3, d = p.rxIfd!, l = d.unit0;

@@ -1,32 +1,28 @@
-/** ipsec-in: ESP or AH for the router: reassembled, matched to its SA by protocol, SPI and destination, then to the ES PIC. */
+/**
+ * ipsec-in: ESP or AH for the router: reassembled, matched to its SA by protocol, SPI and destination,
+ * then to the ES PIC. It runs after ip4-local in each round (stages/index.ts), so an SA kmd installs
+ * from a message earlier in the same batch is in place; the ES PIC gets the SA and the packets in the
+ * order they were sent, through its ring.
+ */
 import { GraphNode, Graph, Pkt } from '../graph.js';
-import type { Pfe } from '../pfe.js';
+import type { PfeContext } from '../context.js';
 import { PROTO_ESP } from '../../net/ipv4.js';
-import { ipLen } from './util.js';
+import { FRAG_DROPS } from '../../net/frag.js';
+import { reassemble } from './reassemble.js';
 
-export class IpsecIn extends GraphNode {
+const REASONS = ['ipsec-short-packet', 'ipsec-no-sa', ...FRAG_DROPS] as const;
+type Ctx = Pick<PfeContext, 'reasm' | 'now' | 'inboundSa' | 'ipsec' | 'reIpsec' | 'onBadSpi' | 'traces'>;
+
+export class IpsecIn extends GraphNode<typeof REASONS[number], never> {
   readonly name = 'ipsec-in';
-  readonly reasons = ['ipsec-short-packet', 'ipsec-no-sa'] as const;
-  constructor(g: Graph, private pfe: Pfe) { super(g); }
-  static readonly HOLD = 64;
-  private held: Array<{ pkt: Buffer; rx: Pkt['rx'] }> = [];
-  private retrying = false;
-  private retry(): void {
-    const h = this.held;
-    this.held = [];
-    this.pfe.guard(() => {
-      this.retrying = true;
-      try {
-        for (const x of h) this.g.enqueue(this, this.pfe.packetOf(x.pkt, x.rx));
-        this.g.dispatch();
-      } finally { this.retrying = false; }
-    });
-  }
+  readonly reasons = REASONS;
+  readonly nexts = [] as const;
+  constructor(g: Graph, private pfe: Ctx) { super(g); }
   run(v: Pkt[], n: number): void {
     const pfe = this.pfe;
     for (let i = 0; i < n; i++) {
       const p = v[i]!;
-      const whole = this.pfe.stages.local.reassemble(p, this);
+      const whole = reassemble(this.g, pfe, p, this);
       if (!whole) continue;
       const proto = whole[9]!, ihl = (whole[0]! & 15) * 4, dst = whole.readUInt32BE(16);
       const off = proto === PROTO_ESP ? 0 : 4;
@@ -34,15 +30,6 @@ export class IpsecIn extends GraphNode {
       const spi = whole.readUInt32BE(ihl + off);
       const ifl = pfe.inboundSa.get(`${proto}/${spi}/${dst}`);
       if (ifl?.startsWith('re:') && pfe.reIpsec) { pfe.reIpsec.decrypt(ifl, whole); this.g.release(p); continue; }
-      if ((!ifl || !pfe.ipsec) && !this.retrying && this.held.length < IpsecIn.HOLD) {
-        // an SA may be on its way in this very batch: the quick mode message that installs it can
-        // sit behind this packet in the vector (the stages run in their order, not the wire's).
-        // Held, and looked up once more when the batch is done.
-        this.held.push({ pkt: Buffer.from(whole), rx: p.rx });
-        if (this.held.length === 1) queueMicrotask(() => this.retry());
-        this.g.release(p);
-        continue;
-      }
       if (!ifl || !pfe.ipsec) {
         if (p.trace) this.g.traceLine(p, this.name, `no SA for ${proto === PROTO_ESP ? 'ESP' : 'AH'} SPI ${spi}`);
         this.drop(p, 'ipsec-no-sa');
@@ -55,4 +42,3 @@ export class IpsecIn extends GraphNode {
     }
   }
 }
-export { ipLen };

@@ -1,16 +1,19 @@
 /** ipsec-out: into an es- interface's tunnel: its MTU first, then to the ES PIC, which seals it. */
 import { GraphNode, Graph, Pkt } from '../graph.js';
-import type { Pfe } from '../pfe.js';
+import type { PfeContext } from '../context.js';
 import { ICMP_UNREACH, UNREACH_NEEDFRAG } from '../../net/l4.js';
 import { fragment } from '../../net/frag.js';
 import { ipLen } from './util.js';
 
-export class IpsecOut extends GraphNode {
+const REASONS = ['tunnel-not-ready', 'df-mtu-exceeded', 'ipsec-sa-pending-queue-full'] as const;
+
+export class IpsecOut extends GraphNode<typeof REASONS[number], 'icmp-error'> {
   readonly name = 'ipsec-out';
-  readonly reasons = ['tunnel-not-ready', 'df-mtu-exceeded', 'ipsec-sa-pending-queue-full'] as const;
+  readonly reasons = REASONS;
+  readonly nexts = ['icmp-error'] as const;
   /** packets kept per dynamic SA while kmd negotiates it */
   static readonly QUEUE = 32;
-  constructor(g: Graph, private pfe: Pfe) { super(g); }
+  constructor(g: Graph, private pfe: Pick<PfeContext, 'ipsec' | 'dynamic' | 'onAcquire' | 'esMtu' | 'taps' | 'traces'>) { super(g); }
   run(v: Pkt[], n: number): void {
     const pfe = this.pfe;
     for (let i = 0; i < n; i++) {
@@ -29,7 +32,7 @@ export class IpsecOut extends GraphNode {
       const mtu = pfe.esMtu(es), tl = ipLen(b, o);
       const bytes = b.subarray(o, o + tl);
       const frags = tl <= mtu ? [bytes] : fragment(bytes, mtu);
-      if (!frags) { pfe.stages.icmpError.send(p, ICMP_UNREACH, UNREACH_NEEDFRAG, mtu); this.drop(p, 'df-mtu-exceeded'); continue; }
+      if (!frags) { this.dropWithError(p, 'df-mtu-exceeded', ICMP_UNREACH, UNREACH_NEEDFRAG, mtu); continue; }
       if (p.trace) this.g.traceLine(p, this.name, `${es.name}, SA ${es.ipsecSa}${frags.length > 1 ? `, fragmented into ${frags.length} for the es- MTU ${mtu}` : ''}: to the ES PIC`);
       const trace = pfe.traces.park(p);
       for (const f of frags) {

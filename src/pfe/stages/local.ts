@@ -5,32 +5,26 @@
  * host would. lo0.0's input filter, where there is one, comes first (it guards the Routing Engine).
  */
 import { GraphNode, Graph, Pkt } from '../graph.js';
-import type { Pfe } from '../pfe.js';
+import type { PfeContext } from '../context.js';
+import { FRAG_DROPS } from '../../net/frag.js';
 import { buildIpv4, PROTO_ICMP, PROTO_UDP, PROTO_TCP } from '../../net/ipv4.js';
 import { buildIcmp, parseIcmp, ICMP_ECHO, ICMP_ECHO_REPLY, ICMP_UNREACH, UNREACH_PORT, UNREACH_PROTO, UNREACH_ADMIN } from '../../net/l4.js';
-import { ipLen } from './util.js';
+import { reassemble } from './reassemble.js';
 
-export class Local extends GraphNode {
+const REASONS = ['no-listener', 'unknown-protocol', 'icmp-short-packet', 'icmp-bad-checksum', 'udp-bad-length', 'lo0-filter-missing', 'lo0-filter-discard', 'lo0-filter-reject', ...FRAG_DROPS] as const;
+type Ctx = Pick<PfeContext, 'reasm' | 'now' | 'ifls' | 'filters' | 'local' | 'listeners' | 'udp' | 'hostStack' | 'originate' | 'nextId'>;
+
+export class Local extends GraphNode<typeof REASONS[number], 'icmp-error'> {
   readonly name = 'ip4-local';
-  readonly reasons = ['no-listener', 'unknown-protocol', 'icmp-short-packet', 'icmp-bad-checksum', 'udp-bad-length', 'lo0-filter-missing', 'lo0-filter-discard', 'lo0-filter-reject'] as const;
-  constructor(g: Graph, private pfe: Pfe) { super(g); }
-
-  /** The whole packet (a copy of its bytes), or null: held until its other fragments come, or dropped (counted). */
-  reassemble(p: Pkt, by: GraphNode): Buffer | null {
-    const b = p.buf, o = p.l3;
-    const r = this.pfe.reasm.add(b.subarray(o, o + ipLen(b, o)), this.pfe.now());
-    if (r.kind === 'whole') return r.pkt;
-    if (r.kind === 'held') { if (p.trace) this.g.traceLine(p, by.name, 'a fragment: held for reassembly'); this.g.release(p); return null; }
-    for (let i = 1; i < r.fragments; i++) this.g.countDrop(r.reason, p.rx);
-    by.drop(p, r.reason);
-    return null;
-  }
+  readonly reasons = REASONS;
+  readonly nexts = ['icmp-error'] as const;
+  constructor(g: Graph, private pfe: Ctx) { super(g); }
 
   run(v: Pkt[], n: number): void {
     const pfe = this.pfe;
     for (let i = 0; i < n; i++) {
       const p = v[i]!;
-      const whole = this.reassemble(p, this);
+      const whole = reassemble(this.g, pfe, p, this);
       if (!whole) continue;
       // the input filter of lo0.0 guards the Routing Engine: every packet for the router passes it (JUNOS)
       const lo = pfe.ifls.get('lo0.0');
@@ -40,7 +34,7 @@ export class Local extends GraphNode {
         const verdict = f.evaluatePacket(whole, 0);
         if (p.trace) this.g.traceLine(p, this.name, `lo0.0 input filter ${f.name}: ${verdict.action}`);
         if (verdict.action === 'discard') { this.drop(p, 'lo0-filter-discard'); continue; }
-        if (verdict.action === 'reject') { pfe.stages.icmpError.sendFor(whole, p.rx, ICMP_UNREACH, UNREACH_ADMIN); this.drop(p, 'lo0-filter-reject'); continue; }
+        if (verdict.action === 'reject') { this.dropAbout(p, whole, 'lo0-filter-reject', UNREACH_ADMIN); continue; }
       }
       pfe.local.in++;
       let taken = false;
@@ -49,11 +43,11 @@ export class Local extends GraphNode {
       const ihl = (whole[0]! & 15) * 4, proto = whole[9]!, src = whole.readUInt32BE(12), dst = whole.readUInt32BE(16);
       if (proto === PROTO_ICMP) {
         const ic = parseIcmp(whole.subarray(ihl));
-        if (!ic.ok) { this.drop(p, `icmp-${ic.error}`); continue; }
+        if (!ic.ok) { this.drop(p, ic.error === 'short-packet' ? 'icmp-short-packet' : 'icmp-bad-checksum'); continue; }
         if (ic.value.type === ICMP_ECHO) {
           if (p.trace) this.g.traceLine(p, this.name, 'ICMP echo request for the router: answered');
           const reply = buildIcmp(ICMP_ECHO_REPLY, 0, ic.value.rest, ic.value.data);
-          this.originate(buildIpv4({ protocol: PROTO_ICMP, src: dst, dst: src, id: pfe.nextId(), ttl: 64, tos: whole[1]! }, reply));
+          pfe.originate(buildIpv4({ protocol: PROTO_ICMP, src: dst, dst: src, id: pfe.nextId(), ttl: 64, tos: whole[1]! }, reply));
         } else if (pfe.hostStack) {
           // an error or reply for a connection of the Routing Engine's own stack
           if (p.trace) this.g.traceLine(p, this.name, `ICMP type ${ic.value.type} for the router: to the Routing Engine's stack`);
@@ -74,8 +68,7 @@ export class Local extends GraphNode {
           continue;
         }
         if (pfe.hostStack) { this.toHostStack(p, whole); continue; }
-        pfe.stages.icmpError.sendFor(whole, p.rx, ICMP_UNREACH, UNREACH_PORT);
-        this.drop(p, 'no-listener');
+        this.dropAbout(p, whole, 'no-listener', UNREACH_PORT);
         continue;
       }
       if (proto === PROTO_TCP) {
@@ -83,8 +76,7 @@ export class Local extends GraphNode {
         this.drop(p, 'no-listener');
         continue;
       }
-      pfe.stages.icmpError.sendFor(whole, p.rx, ICMP_UNREACH, UNREACH_PROTO);
-      this.drop(p, 'unknown-protocol');
+      this.dropAbout(p, whole, 'unknown-protocol', UNREACH_PROTO);
     }
   }
 
@@ -95,6 +87,9 @@ export class Local extends GraphNode {
     this.g.release(p);
   }
 
-  /** A packet the router makes while handling another (through a transport SA when its peer has one). */
-  originate(pkt: Buffer): void { this.pfe.originate(pkt); }
+  /** Drop a packet for the router, and let icmp-error answer the whole (reassembled) datagram with unreachable `code`. */
+  private dropAbout(p: Pkt, whole: Buffer, reason: typeof REASONS[number], code: number): void {
+    p.buf = whole; p.l3 = 0;
+    this.dropWithError(p, reason, ICMP_UNREACH, code, 0, false);
+  }
 }

@@ -1,12 +1,15 @@
 /** interface-output: the frame goes out of its port (taps see it first). */
 import { GraphNode, Graph, Pkt } from '../graph.js';
-import type { Pfe } from '../pfe.js';
+import type { PfeContext } from '../context.js';
 import { ipLen } from './util.js';
 
-export class InterfaceOutput extends GraphNode {
+const REASONS = ['no-link'] as const;
+
+export class InterfaceOutput extends GraphNode<typeof REASONS[number], never> {
   readonly name = 'interface-output';
-  readonly reasons = ['no-link'] as const;
-  constructor(g: Graph, private pfe: Pfe) { super(g); }
+  readonly reasons = REASONS;
+  readonly nexts = [] as const;
+  constructor(g: Graph, private pfe: Pick<PfeContext, 'taps'>) { super(g); }
   run(v: Pkt[], n: number): void {
     const pfe = this.pfe;
     for (let i = 0; i < n; i++) {

@@ -4,21 +4,25 @@
  * written in place in front of the packet.
  */
 import { GraphNode, Graph, Pkt } from '../graph.js';
-import type { Pfe, IflState } from '../pfe.js';
+import type { PfeContext } from '../context.js';
+import type { IflState } from '../state.js';
 import { ICMP_UNREACH, UNREACH_ADMIN, UNREACH_NEEDFRAG, UNREACH_HOST } from '../../net/l4.js';
 import { BROADCAST } from '../../net/ethernet.js';
 import { fragment } from '../../net/frag.js';
 import { onSubnet, intToIp } from '../../net/ip.js';
-import { ARP_QUEUE, ARP_RETRY_MS, DEFAULT_MTU } from '../pfe.js';
+import { ARP_QUEUE, ARP_RETRY_MS, DEFAULT_MTU } from '../constants.js';
 import { ipLen, macText } from './util.js';
 import { termOf } from './filter-in.js';
 
-export class Rewrite extends GraphNode {
+const REASONS = ['interface-down', 'filter-discard', 'filter-reject', 'ipsec-sa-not-on-es', 'df-mtu-exceeded', 'arp-queue-full', 'arp-unresolved'] as const;
+
+export class Rewrite extends GraphNode<typeof REASONS[number], 'icmp-error' | 'ipsec-out' | 'interface-output'> {
   readonly name = 'ip4-rewrite';
-  readonly reasons = ['interface-down', 'filter-discard', 'filter-reject', 'ipsec-sa-not-on-es', 'df-mtu-exceeded', 'arp-queue-full', 'arp-unresolved'] as const;
-  constructor(g: Graph, private pfe: Pfe) { super(g); }
+  readonly reasons = REASONS;
+  readonly nexts = ['icmp-error', 'ipsec-out', 'interface-output'] as const;
+  constructor(g: Graph, private pfe: Pick<PfeContext, 'filters' | 'ifls' | 'saToIfl' | 'packetOf' | 'now' | 'sendArp'>) { super(g); }
   run(v: Pkt[], n: number): void {
-    const pfe = this.pfe, st = pfe.stages;
+    const pfe = this.pfe, ipsecOut = this.next['ipsec-out'];
     for (let i = 0; i < n; i++) {
       const p = v[i]!, b = p.buf, o = p.l3;
       const out = p.out;
@@ -28,21 +32,21 @@ export class Rewrite extends GraphNode {
         const verdict = f ? f.evaluatePacket(b, o) : { action: 'discard' as const };
         if (p.trace) this.g.traceLine(p, this.name, `output filter ${out.outFilter}${f ? `, term ${termOf(f, b, o) ?? '(implicit discard)'}` : ' (missing)'}: ${verdict.action}`);
         if (verdict.action === 'discard') { this.drop(p, 'filter-discard'); continue; }
-        if (verdict.action === 'reject') { st.icmpError.send(p, ICMP_UNREACH, UNREACH_ADMIN); this.drop(p, 'filter-reject'); continue; }
+        if (verdict.action === 'reject') { this.dropWithError(p, 'filter-reject', ICMP_UNREACH, UNREACH_ADMIN); continue; }
         if (verdict.action === 'ipsec-sa') {
           const es = pfe.ifls.get(pfe.saToIfl.get(verdict.sa) ?? '');
           if (!es) { this.drop(p, 'ipsec-sa-not-on-es'); continue; }
           p.out = es;
-          this.g.enqueue(st.ipsecOut, p);
+          this.g.enqueue(ipsecOut, p);
           continue;
         }
       }
-      if (out.ifd.kind === 'es') { this.g.enqueue(st.ipsecOut, p); continue; }
+      if (out.ifd.kind === 'es') { this.g.enqueue(ipsecOut, p); continue; }
       const tl = ipLen(b, o);
       const mtu = out.mtu ?? DEFAULT_MTU;
       if (tl > mtu) {
         const frags = fragment(b.subarray(o, o + tl), mtu);
-        if (!frags) { st.icmpError.send(p, ICMP_UNREACH, UNREACH_NEEDFRAG, mtu); this.drop(p, 'df-mtu-exceeded'); continue; }
+        if (!frags) { this.dropWithError(p, 'df-mtu-exceeded', ICMP_UNREACH, UNREACH_NEEDFRAG, mtu); continue; }
         if (p.trace) this.g.traceLine(p, this.name, `fragmented into ${frags.length} for MTU ${mtu}`);
         for (const f of frags) { const q = pfe.packetOf(f, p.rx); q.out = out; q.nh = p.nh; q.local = p.local; this.l2(q); }
         this.g.release(p);
@@ -68,7 +72,7 @@ export class Rewrite extends GraphNode {
       const fb = q.buf, s = q.l3 - 14;
       e.mac.copy(fb, s); d.mac.copy(fb, s + 6); fb[s + 12] = 0x08; fb[s + 13] = 0x00;
       if (q.trace) this.g.traceLine(q, this.name, `to ${macText(e.mac, 0)} (${intToIp(p.nh)}) on ${out.name}`);
-      this.g.enqueue(this.pfe.stages.output, q);
+      this.g.enqueue(this.next['interface-output'], q);
       return;
     }
     let w = d.pending.get(p.nh);
@@ -86,9 +90,7 @@ export class Rewrite extends GraphNode {
 
   /** A queued packet whose next hop never answered ARP: host unreachable. */
   unresolved(pkt: Buffer, l: IflState | undefined): void {
-    const p = this.pfe.packetOf(pkt, l);
-    this.pfe.stages.icmpError.send(p, ICMP_UNREACH, UNREACH_HOST);
-    this.drop(p, 'arp-unresolved');
+    this.dropWithError(this.pfe.packetOf(pkt, l), 'arp-unresolved', ICMP_UNREACH, UNREACH_HOST);
     this.g.dispatch();
   }
 }

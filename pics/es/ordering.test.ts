@@ -1,0 +1,41 @@
+/**
+ * SA changes reach the ES PIC worker in order with the packets (on the same ring): a packet queued
+ * right after an install is sealed with the new SA, one queued right after a remove finds none.
+ */
+import { describe, it, expect, afterEach } from 'vitest';
+import { EsPic } from './es-pic.js';
+import type { SaSpec } from './sa.js';
+import { buildIpv4, PROTO_ICMP } from '../../src/net/ipv4.js';
+import { ipToInt } from '../../src/net/ip.js';
+
+const tunnel = { source: ipToInt('10.5.5.5'), destination: ipToInt('10.6.6.6') };
+const inner = (id: number) => buildIpv4({ protocol: PROTO_ICMP, src: ipToInt('10.1.1.1'), dst: ipToInt('10.2.2.2'), id, ttl: 63 }, Buffer.alloc(56, 0xab));
+const spec = (spi: number): SaSpec => ({
+  name: 'dyn', direction: 'outbound', protocol: 'esp', mode: 'tunnel', spi, manual: false, tunnel,
+  enc: { algorithm: '3des-cbc', key: Buffer.from('123456789009876543211234') }, auth: { algorithm: 'hmac-sha1-96', key: Buffer.from('12345678901234567890') },
+});
+
+let pic: EsPic | undefined;
+afterEach(async () => { await pic?.close(); pic = undefined; });
+
+describe('ES PIC ordering', () => {
+  it('install, packets, remove, packets, install, packets: each packet sees the SA state queued before it', async () => {
+    pic = new EsPic('0/1');
+    await pic.ready;
+    const sealed: number[] = [];
+    let done!: () => void;
+    const all = new Promise<void>(r => { done = r; });
+    pic.setSink({ outer: (_ifl, pkt) => { sealed.push(pkt.readUInt32BE(14 + 20)); if (sealed.length === 20) done(); }, inner: () => {} });
+    pic.configure([{ ifl: 'es-0/1/0.0', pic: '0/1', sa: { name: 'dyn', mode: 'tunnel', dynamic: { ipsecPolicy: 'p' } }, ...tunnel }]);
+    // all in one tick: nothing waits for the worker between the steps
+    pic.installDynamic('es-0/1/0.0', { outbound: spec(0x1001) });
+    for (let i = 0; i < 10; i++) pic.encrypt('es-0/1/0.0', inner(i));
+    pic.removeDynamic('es-0/1/0.0', [], [0x1001]);
+    for (let i = 0; i < 5; i++) pic.encrypt('es-0/1/0.0', inner(100 + i));
+    pic.installDynamic('es-0/1/0.0', { outbound: spec(0x2002) });
+    for (let i = 0; i < 10; i++) pic.encrypt('es-0/1/0.0', inner(200 + i));
+    await all;
+    expect(sealed).toEqual([...Array(10).fill(0x1001), ...Array(10).fill(0x2002)]);
+    expect((await pic.snapshot()).drops['no-sa']).toBe(5);
+  });
+});
