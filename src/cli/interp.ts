@@ -217,8 +217,8 @@ export class Interpreter {
           },
           {
             name: 'route', help: 'Show routing table information', arg: { name: '<destination>', help: 'IP address and optional prefix length of destination' },
-            flags: [{ name: 'protocol', help: 'Name of protocol', arg: '<protocol>' }, { name: 'receive-protocol', help: 'Routes received from a protocol peer', arg: '<protocol>' }, { name: 'advertising-protocol', help: 'Routes advertised to a protocol peer', arg: '<protocol>' }],
-            run: (p, io) => io.write(rpdShow.routeCommand(r, p.opts, p.arg) ?? show.routes(r, p.arg)),
+            flags: [{ name: 'protocol', help: 'Name of protocol', arg: '<protocol>' }, { name: 'receive-protocol', help: 'Routes received from a protocol peer', arg: '<protocol>' }, { name: 'advertising-protocol', help: 'Routes advertised to a protocol peer', arg: '<protocol>' }, ...rpdShow.ROUTE_FLAGS],
+            run: (p, io) => io.write(rpdShow.routeCommand(r, p.opts, p.arg, p.flags) ?? show.routes(r, p.arg)),
           },
           {
             name: 'bgp', help: 'Show BGP information', sub: [
@@ -368,8 +368,8 @@ export class Interpreter {
       {
         name: 'clear', help: 'Clear information in the system', sub: [
           { name: 'bgp', help: 'Clear BGP information', sub: [{
-            name: 'neighbor', help: 'Clear BGP neighbor sessions', arg: { name: '<address>', help: 'IP address of the neighbor' },
-            run: (p, io) => { const n = rpdShow.clearNeighbor(r.rpd, p.arg); if (n) io.write(n); },
+            name: 'neighbor', help: 'Clear BGP neighbor sessions', arg: { name: '<address>', help: 'IP address of the neighbor' }, flags: rpdShow.CLEAR_FLAGS,
+            run: (p, io) => { const n = rpdShow.clearNeighbor(r.rpd, p.arg, p.flags); if (n) io.write(n); },
           }] },
           { name: 'ipsec', help: 'Clear IP Security information', sub: [{
             name: 'security-associations', help: 'Clear IPsec security associations',
