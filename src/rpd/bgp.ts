@@ -20,6 +20,8 @@ export interface BgpHost {
   /** our address toward the peer (next hop self) */
   localAddress(peer: NeighborModel): number | undefined;
   log(msg: string): void;
+  /** traceoptions: a message or state change of a session, with its flag */
+  trace?(flag: string, msg: string): void;
 }
 export interface AdjIn { prefix: Prefix; attrs: PathAttrs; accepted: boolean }
 export interface Peer {
@@ -78,6 +80,7 @@ export class Bgp {
         this.resend(p);
       },
       log: (s, msg) => this.host.log(`bgp ${intToIp(s.cfg.peer)}: ${msg}`),
+      ...(this.host.trace ? { trace: (s: Session, flag: string, msg: string) => this.host.trace!(flag, `BGP peer ${intToIp(s.cfg.peer)}: ${msg}`) } : {}),
     };
   }
   private peerDown(s: Session, why: string): void {

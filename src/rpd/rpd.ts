@@ -17,6 +17,8 @@ import { intToIp, ipToInt, Prefix, prefixStr } from '../net/ip.js';
 import { refuseSyn } from './guard.js';
 
 export const BGP_PORT = 179;
+/** the router's log files (src/router/log.ts), for the trace file */
+export interface TraceLog { write(file: string, proc: string, msg: string): void; rotate(file: string, r: { size: number; files: number } | undefined): void; touch(file: string): void }
 export const realTimers: Timers = { now: Date.now, set: (ms, fn) => { const t = setTimeout(fn, ms); t.unref?.(); return t; }, clear: h => clearTimeout(h as NodeJS.Timeout) };
 const key = (p: Prefix) => p.addr * 64 + p.len;
 
@@ -29,9 +31,27 @@ export class Rpd {
   refused = 0;
   /** when the last commit reached rpd (the age of the routes the PFE keeps hidden) */
   appliedAt = 0;
-  constructor(readonly pfe: Pfe, private log: (msg: string) => void, private timers: Timers = realTimers) {
+  constructor(readonly pfe: Pfe, private log: (msg: string) => void, private timers: Timers = realTimers, private traceLog?: TraceLog) {
     this.rib = new Rib({ now: timers.now, onChange: (p, a) => { this.install(p, a); this.bgp.ribChanged(p); } });
-    this.bgp = new Bgp({ timers, rib: this.rib, connect: (n, s) => this.connect(n, s), localAddress: n => n.localAddress ?? this.pfe.sourceFor(n.address), log });
+    this.bgp = new Bgp({ timers, rib: this.rib, connect: (n, s) => this.connect(n, s), localAddress: n => n.localAddress ?? this.pfe.sourceFor(n.address), log, trace: (f, m) => this.trace(f, m) });
+  }
+  /**
+   * `protocols bgp traceoptions`: each message (flag open, update, keepalive, refresh, notification)
+   * and state change (flag state) of the sessions, `all` for all, into /var/log/FILE, which rotates
+   * as kmd's trace file does (size, files: 128k and 3 if not given), so it stays bounded.
+   */
+  private trace(flag: string, msg: string): void {
+    const t = this.bgp.model?.traceoptions;
+    if (!t || !this.traceLog || !(t.flags.includes('all') || t.flags.includes(flag))) return;
+    this.traceLog.write(t.file, 'rpd', `[${flag}] ${msg}`);
+  }
+  private traceFile?: string;
+  private applyTrace(model: RouterModel): void {
+    const t = model.rpd?.traceoptions;
+    if (!this.traceLog) return;
+    if (this.traceFile && this.traceFile !== t?.file) this.traceLog.rotate(this.traceFile, undefined);
+    this.traceFile = t?.file;
+    if (t) { this.traceLog.touch(t.file); this.traceLog.rotate(t.file, { size: t.size, files: t.files }); }
   }
 
   /** After the PFE applied a commit: its non-BGP routes into the RIB, then BGP's configuration. */
@@ -51,6 +71,7 @@ export class Rpd {
     for (const p of this.rib.prefixes()) { const a = this.rib.active(p); if (a?.protocol === 'BGP') this.install(p, a); }
     // kernel routes whose source address changed with the commit (the PFE's sourceFor)
     for (const [k] of this.krt) { const p = { addr: Math.floor(k / 64), len: k % 64 }; this.krtUpdate(p, this.pfe.routes.exact(p)?.protocol === 'BGP'); }
+    this.applyTrace(model);
     if (model.rpd) this.bgp.configure(model.rpd);
   }
 

@@ -95,8 +95,17 @@ export class Session {
     this.send(c, encodeOpen(this.cfg.localAs, this.cfg.holdTime, this.cfg.routerId));
     this.armHold(c, OPEN_HOLD);
   }
+  private traceMsg(dir: 'Send' | 'Received', b: Buffer): void {
+    if (!this.host.trace) return;
+    const t = b[18];
+    const flag: TraceFlag = t === 1 ? 'open' : t === 2 ? 'update' : t === 3 ? 'notification' : t === 5 ? 'refresh' : 'keepalive';
+    const name = { open: 'OPEN', update: 'UPDATE', notification: 'NOTIFICATION', refresh: 'ROUTE-REFRESH', keepalive: 'KEEPALIVE' }[flag];
+    const extra = t === 3 && b.length >= 21 ? ` code ${b[19]} subcode ${b[20]}` : '';
+    this.host.trace(this, flag, `${dir} ${name} length ${b.length}${extra}`);
+  }
   private send(c: Conn, b: Buffer): void {
     this.counters.outMessages++;
+    this.traceMsg('Send', b);
     c.wire.write(b);
     if (c.wire.pending() > MAX_PENDING) this.fail(c, 'peer does not read', { code: E_CEASE, subcode: 8, data: Buffer.alloc(0) });
   }
@@ -149,6 +158,7 @@ export class Session {
 
   private message(c: Conn, m: Buffer): void {
     this.counters.inMessages++;
+    this.traceMsg('Received', m);
     const r = decodeMessage(m, this.asSize, this.cfg.ibgp);
     if (r.error) { this.fail(c, `malformed message: ${NOTIFY_NAMES[r.error.code]} subcode ${r.error.subcode}`, r.error); return; }
     const msg = r.msg;
@@ -166,6 +176,7 @@ export class Session {
         this.since = this.t.now();
         this.lastState = 'Established';
         this.host.log(this, `state OpenConfirm -> Established`);
+        this.host.trace?.(this, 'state', 'state OpenConfirm -> Established');
         this.host.established(this);
         return;
       case 'Established':
@@ -195,6 +206,7 @@ export class Session {
     this.asSize = msg.caps.as4 !== undefined ? 4 : 2;
     this.holdTime = Math.min(this.cfg.holdTime, msg.holdTime);
     c.state = 'OpenConfirm';
+    this.host.trace?.(this, 'state', 'state OpenSent -> OpenConfirm');
     this.send(c, encodeKeepalive());
     this.armHold(c, this.holdTime * 1000);
     this.armKeepalive(c);
@@ -221,6 +233,7 @@ export class Session {
   }
   private toIdle(why: string, restart: boolean): void {
     const wasUp = this.lastState === 'Established';
+    this.host.trace?.(this, 'state', `state ${this.state} -> Idle (${why})`);
     this.lastState = 'Idle';
     this.t.clear(this.retry); this.retry = undefined;
     this.enter('Idle');
