@@ -13,6 +13,7 @@ import { splitWords, splitPipes, matchPrefix, CliError, Word, commonPrefix } fro
 import { SchemaWalk } from './cfgwalk.js';
 import * as show from './show.js';
 import * as rpdShow from '../rpd/show.js';
+import { withBgpDiagnosis } from '../rpd/diagnose.js';
 import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
 import { showConfig, showSet, showAt } from '../config/display.js';
 import { lookup, applyWords, SyntaxError_, CNode, Pos } from '../config/tree.js';
@@ -191,7 +192,8 @@ export class Interpreter {
       arg: { name: '<sa-name>', help: 'Name of security association', complete: this.saNames },
       run: async (p, io) => {
         if (p.arg !== undefined && !r.model?.sas.has(p.arg)) { io.write(`error: security association ${p.arg} not found\n`); return; }
-        io.write(formatDiagnosis(diagnose(r, await this.pic(), p.arg)));
+        const d = diagnose(r, await this.pic(), p.arg);
+        io.write(withBgpDiagnosis(formatDiagnosis(d), d.length, r.rpd, r.model, p.arg));
       },
     };
     const certificates: OpNode = {
