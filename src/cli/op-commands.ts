@@ -7,6 +7,7 @@ import type { Router } from '../router/router.js';
 import type { CommitDb } from '../mgd/commitdb.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
 import { diagnose, formatDiagnosis } from '../router/diagnose.js';
+import { withBgpDiagnosis } from '../rpd/diagnose.js';
 import * as pki from '../pki/certs.js';
 import { enroll, ENROLL_OPTS } from '../pki/enroll.js';
 import * as show from './show.js';
@@ -78,7 +79,8 @@ export function opCommands(it: OpHost): OpNode[] {
     arg: { name: '<sa-name>', help: 'Name of security association', complete: saNames },
     run: async (p, io) => {
       if (p.arg !== undefined && !r.model?.sas.has(p.arg)) { io.write(`error: security association ${p.arg} not found\n`); return; }
-      io.write(formatDiagnosis(diagnose(r, await pic(), p.arg)));
+      const d = diagnose(r, await pic(), p.arg);
+      io.write(withBgpDiagnosis(formatDiagnosis(d), d.length, r.rpd, r.model, p.arg));
     },
   };
   const certificates: OpNode = {
@@ -104,8 +106,8 @@ export function opCommands(it: OpHost): OpNode[] {
         },
         {
           name: 'route', help: 'Show routing table information', arg: { name: '<destination>', help: 'IP address and optional prefix length of destination' },
-          flags: [{ name: 'protocol', help: 'Name of protocol', arg: '<protocol>' }, { name: 'receive-protocol', help: 'Routes received from a protocol peer', arg: '<protocol>' }, { name: 'advertising-protocol', help: 'Routes advertised to a protocol peer', arg: '<protocol>' }],
-          run: (p, io) => io.write(rpdShow.routeCommand(r, p.opts, p.arg) ?? show.routes(r, p.arg)),
+          flags: [{ name: 'protocol', help: 'Name of protocol', arg: '<protocol>' }, { name: 'receive-protocol', help: 'Routes received from a protocol peer', arg: '<protocol>' }, { name: 'advertising-protocol', help: 'Routes advertised to a protocol peer', arg: '<protocol>' }, ...rpdShow.ROUTE_FLAGS],
+          run: (p, io) => io.write(rpdShow.routeCommand(r, p.opts, p.arg, p.flags) ?? show.routes(r, p.arg)),
         },
         {
           name: 'bgp', help: 'Show BGP information', sub: [
@@ -255,8 +257,8 @@ export function opCommands(it: OpHost): OpNode[] {
     {
       name: 'clear', help: 'Clear information in the system', sub: [
         { name: 'bgp', help: 'Clear BGP information', sub: [{
-          name: 'neighbor', help: 'Clear BGP neighbor sessions', arg: { name: '<address>', help: 'IP address of the neighbor' },
-          run: (p, io) => { const n = rpdShow.clearNeighbor(r.rpd, p.arg); if (n) io.write(n); },
+          name: 'neighbor', help: 'Clear BGP neighbor sessions', arg: { name: '<address>', help: 'IP address of the neighbor' }, flags: rpdShow.CLEAR_FLAGS,
+          run: (p, io) => { const n = rpdShow.clearNeighbor(r.rpd, p.arg, p.flags); if (n) io.write(n); },
         }] },
         { name: 'ipsec', help: 'Clear IP Security information', sub: [{
           name: 'security-associations', help: 'Clear IPsec security associations',

@@ -204,6 +204,7 @@ export const ROOT: Def = c('configuration', {
   protocols: c('Routing protocol configuration', {
     bgp: c('BGP options', {
       ...bgpCommon,
+      traceoptions: c('Trace options for BGP', { file: leaf('Trace file: name <files number> <size size>', { t: 'tracefile' }), flag: l('Tracing parameters', en('all', 'open', 'update', 'keepalive', 'refresh', 'notification', 'state'), {}) }),
       group: l('Define a peer group', { t: 'word', what: 'group-name' }, {
         ...bgpCommon,
         type: leaf('Type of peer group', en('internal', 'external')),

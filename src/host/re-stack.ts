@@ -6,7 +6,7 @@
  * the router that no PFE service takes go into re0; what the kernel sends out of re0 goes through the
  * PFE like any packet the router makes. re0 holds the router's addresses, kept in step with commits.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { loadAddon } from './tap.js';
 import type { Router } from '../router/router.js';
@@ -29,7 +29,9 @@ export class ReStack {
     }
     this.tun = new addon.Tap('re0', true);
     this.prelude = ['link set lo up', 'link set re0 up mtu 1500'];
-    router.pfe.hostStack = pkt => { this.counters.toKernel++; this.tun.write(pkt); };
+    // rpd resets a SYN to 179 from no neighbor itself; it keeps re0's routes to BGP prefixes (src/rpd/rpd.ts)
+    router.pfe.hostStack = pkt => { if (router.rpd.refuse(pkt)) return; this.counters.toKernel++; this.tun.write(pkt); };
+    router.rpd.kernel = cmds => { const c = execFile('ip', ['-force', '-batch', '-'], e => { if (e) router.log.write('messages', 'kernel', `re0: ${String(e.message).trim()}`); }); c.stdin?.end(cmds.join('\n') + '\n'); };
     this.tun.start(pkts => {
       for (const p of pkts) {
         // the kernel speaks only from the router's own addresses (anything else is dropped, counted)
@@ -53,6 +55,7 @@ export class ReStack {
       for (const a of l.addresses) if (a.prefix.len < 32) cmds.push(`route replace ${intToIp(a.prefix.addr)}/${a.prefix.len} dev re0 src ${intToIp(a.local)}`);
     }
     if (first !== undefined) cmds.push(`route replace default dev re0 src ${intToIp(first)}`);
+    cmds.push(...this.router.rpd.kernelRoutes());
     const text = cmds.join('\n') + '\n';
     if (text === this.applied) return;
     // one `ip` process: the first time it also brings up lo and re0
@@ -60,6 +63,6 @@ export class ReStack {
     catch (e) { this.router.log.write('messages', 'kernel', `re0: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`); }
   }
 
-  close(): void { this.router.pfe.hostStack = undefined; this.tun.close(); }
+  close(): void { this.router.pfe.hostStack = undefined; this.router.rpd.kernel = undefined; this.tun.close(); }
 }
 

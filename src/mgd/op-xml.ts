@@ -10,7 +10,7 @@ import { intToIp, prefixStr } from '../net/ip.js';
 import { el, tx, esc } from './xml.js';
 import { IKECERT } from '../router/files.js';
 import { readRoutes, RouteList } from './read/routes.js';
-import { bgpSummaryXml, bgpNeighborXml } from '../rpd/xml.js';
+import { bgpSummaryXml, bgpNeighborXml, routeXml, routeArgs } from '../rpd/xml.js';
 import { certificateDatabase, oneLineDn, fingerprint, showFile, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
 
 const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
@@ -27,7 +27,7 @@ export function rpcForCommand(line: string): OpRequest | undefined {
     for (const x of w.slice(2)) { if (['terse', 'brief', 'detail', 'extensive'].includes(x)) a[x] = true; else a['interface-name'] = x; }
     return { rpc: 'get-interface-information', args: a };
   }
-  if (is('show', 'route')) return { rpc: 'get-route-information', args: w[2] ? { destination: w[2] } : {} };
+  if (is('show', 'route')) return { rpc: 'get-route-information', args: routeArgs(w.slice(2)) };
   if (is('show', 'ipsec', 'security-associations') || is('show', 'security', 'ipsec', 'security-associations')) {
     const rest = w.slice(w[1]!.startsWith('sec') ? 4 : 3);
     const a: Record<string, string | true> = {};
@@ -73,7 +73,7 @@ export const OP_RPCS = ['get-interface-information', 'get-route-information', 'g
 export function opXml(r: Router, pic: PicSnapshot, req: OpRequest): string | undefined {
   switch (req.rpc) {
     case 'get-interface-information': return interfaces(r, req.args);
-    case 'get-route-information': return routes(r, req.args);
+    case 'get-route-information': return routeXml(r.rpd, req.args) ?? routes(r, req.args);
     case 'get-security-associations-information': return ipsecSas(r, pic, req.args);
     case 'get-ike-security-associations-information': return ikeSas(r, req.args);
     case 'get-chassis-inventory': return chassis(r);

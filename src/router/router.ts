@@ -99,7 +99,7 @@ export class Router {
       trace: (flag, msg) => this.kmdTrace(flag, msg),
       pki: this.pki,
     });
-    this.rpd = new Rpd(this.pfe, msg => this.log.write('messages', 'rpd', msg));
+    this.rpd = new Rpd(this.pfe, msg => this.log.write('messages', 'rpd', msg), undefined, this.log);
     this.pfe.onAcquire = ifl => this.kmd.acquire(ifl);
     this.ipsec.onRestart = (ifls, why) => this.pfe.guard(() => this.kmd.picLost(ifls, why));
     this.pfe.onBadSpi = (proto, spi, src, dst) => this.kmd.badSpi(proto, spi, src, dst);

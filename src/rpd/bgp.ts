@@ -20,6 +20,8 @@ export interface BgpHost {
   /** our address toward the peer (next hop self) */
   localAddress(peer: NeighborModel): number | undefined;
   log(msg: string): void;
+  /** traceoptions: a message or state change of a session, with its flag */
+  trace?(flag: string, msg: string): void;
 }
 export interface AdjIn { prefix: Prefix; attrs: PathAttrs; accepted: boolean }
 export interface Peer {
@@ -70,7 +72,15 @@ export class Bgp {
       established: s => { this.full.add(s.cfg.peer); this.schedule(); this.host.log(`bgp_event: peer ${intToIp(s.cfg.peer)} (${this.peers.get(s.cfg.peer)?.n.type === 'internal' ? 'Internal' : 'External'} AS ${s.cfg.peerAs}): Established`); },
       update: (s, u) => this.update(this.peers.get(s.cfg.peer)!, u),
       down: (s, why) => this.peerDown(s, why),
+      refresh: (s, afi, safi) => {
+        const p = this.peers.get(s.cfg.peer);
+        if (!p) return;
+        // RFC 2918 3: a refresh for an AFI/SAFI not announced to the peer is ignored
+        if (afi !== 1 || safi !== 1) { this.host.log(`bgp ${p.n.text}: ROUTE-REFRESH for AFI ${afi} SAFI ${safi} ignored`); return; }
+        this.resend(p);
+      },
       log: (s, msg) => this.host.log(`bgp ${intToIp(s.cfg.peer)}: ${msg}`),
+      ...(this.host.trace ? { trace: (s: Session, flag: string, msg: string) => this.host.trace!(flag, `BGP peer ${intToIp(s.cfg.peer)}: ${msg}`) } : {}),
     };
   }
   private peerDown(s: Session, why: string): void {
@@ -89,6 +99,29 @@ export class Bgp {
   clear(addr?: number): number {
     let n = 0;
     for (const p of this.peers.values()) if (addr === undefined || p.n.address === addr) { p.s.stop({ code: E_CEASE, subcode: CEASE_ADMIN_RESET, data: Buffer.alloc(0) }, true); n++; }
+    return n;
+  }
+  /** Send a peer its whole Adj-RIB-Out again, export policy evaluated anew (a ROUTE-REFRESH, `clear bgp neighbor A soft`). */
+  resend(p: Peer): void {
+    for (const o of p.adjOut.values()) o.key = '';
+    this.full.add(p.n.address);
+    this.schedule();
+  }
+  /**
+   * `clear bgp neighbor [A] soft` (exports evaluated anew and sent again) or `soft-inbound` (import
+   * policy evaluated anew on what the peer sent, and a ROUTE-REFRESH when the peer supports it).
+   */
+  soft(addr: number | undefined, inbound: boolean): number {
+    let n = 0;
+    for (const p of this.peers.values()) {
+      if (addr !== undefined && p.n.address !== addr) continue;
+      n++;
+      if (p.s.state !== 'Established') continue;
+      if (!inbound) { this.resend(p); continue; }
+      for (const r of p.adjIn.values()) this.importRoute(p, r);
+      p.s.requestRefresh();
+      this.schedule();
+    }
     return n;
   }
   shutdown(): void { for (const p of this.peers.values()) p.s.stop({ code: E_CEASE, subcode: 2, data: Buffer.alloc(0) }, false); this.peers.clear(); }

@@ -6,6 +6,7 @@
 import type { CNode } from '../config/tree.js';
 import type { MessageCode } from '../config/messages.js';
 import { ipToInt, isIpv4, parsePrefix, Prefix } from '../net/ip.js';
+import { traceSize } from '../config/check.js';
 
 export type RouteProto = 'bgp' | 'direct' | 'local' | 'static';
 export type MatchType = 'exact' | 'orlonger' | 'longer' | 'upto' | 'prefix-length-range';
@@ -24,6 +25,8 @@ export interface RpdModel {
   neighbors: NeighborModel[];
   policies: Map<string, PolicyModel>;
   prefixLists: Map<string, Prefix[]>;
+  /** `protocols bgp traceoptions { file NAME <files N> <size S>; flag F; }` */
+  traceoptions?: { file: string; files: number; size: number; flags: string[] };
 }
 
 /** The checker's side: errors, definitions and references (resolved by its final pass). */
@@ -176,6 +179,12 @@ export function compileRouting(root: CNode): RpdModel {
     model.policies.set(ps.key!, { name: ps.key!, terms });
   }
   const bgp = root.get('protocols')?.get('bgp');
+  const tr = bgp?.get('traceoptions');
+  if (tr) {
+    const f = tr.get('file')?.values;
+    const opt = (k: string) => { const i = f?.indexOf(k) ?? -1; return i > 0 ? f![i + 1] : undefined; };
+    model.traceoptions = { file: f?.[0] ?? 'bgp', files: Number(opt('files') ?? 3), size: traceSize(opt('size') ?? '128k') ?? 128 * 1024, flags: tr.entries('flag').map(x => x.key!) };
+  }
   for (const g of bgp?.entries('group') ?? []) {
     for (const n of g.entries('neighbor')) {
       const v = (k: string) => inherit(k, n, g, bgp)?.values;

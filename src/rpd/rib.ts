@@ -49,7 +49,10 @@ export class Rib {
     let list = this.table.get(k);
     const i = list?.findIndex(x => x.protocol === r.protocol && x.source === r.source) ?? -1;
     if (i < 0 && this.count >= this.maxRoutes) { this.refused++; return false; }
-    const route: RibRoute = { ...r, preference: r.preference ?? PREFERENCE[r.protocol], since: r.since ?? this.now() };
+    // a commit that leaves a direct, local or static route as it was leaves its age too
+    const prev = i >= 0 ? list![i]! : undefined;
+    const same = prev && r.protocol !== 'BGP' && prev.nextHop === r.nextHop && prev.ifl === r.ifl;
+    const route: RibRoute = { ...r, preference: r.preference ?? PREFERENCE[r.protocol], since: r.since ?? (same ? prev.since : this.now()) };
     if (!list) this.table.set(k, (list = []));
     if (i >= 0) list[i] = route; else { list.push(route); this.count++; }
     if (r.protocol === 'BGP') this.bgpKeys.add(k);

@@ -261,6 +261,61 @@ describe('BGP speaker', () => {
   });
 });
 
+describe('ROUTE-REFRESH (RFC 2918)', () => {
+  it('a ROUTE-REFRESH received: the Adj-RIB-Out sent again; soft-inbound asks the peer; soft sends again; no flap', () => {
+    const l = lab(twoAs('', `protocols { bgp { group down { export out; } } } ${EXPORT_STATIC}`));
+    direct(l, 'a'); direct(l, 'b');
+    l.sp('b').rib.add({ prefix: P('10.2.2.0/24'), protocol: 'Static', source: 0, nextHop: 1, ifl: 'x' });
+    l.start(); l.run(); l.run();
+    const sa = l.sp('a').bgp.peers.get(ipToInt('10.7.7.2'))!.s, sb = l.sp('b').bgp.peers.get(ipToInt('10.7.7.1'))!.s;
+    expect(l.sp('a').rib.active(P('10.2.2.0/24'))?.protocol).toBe('BGP');
+    const updatesFromB = () => l.net.sent.filter(x => x.from === 'b' && x.type === 'update').length;
+    const u0 = updatesFromB();
+    // a asks b (clear bgp neighbor 10.7.7.2 soft-inbound): b's route comes again
+    expect(l.sp('a').bgp.soft(ipToInt('10.7.7.2'), true)).toBe(1);
+    l.run(); l.run();
+    expect(l.net.sent.filter(x => x.from === 'a' && x.type === 'route-refresh')).toHaveLength(1);
+    expect(sb.counters.inRefresh).toBe(1);
+    expect(updatesFromB()).toBe(u0 + 1);
+    // nothing changed in between: without the refresh b would have sent nothing
+    l.run(); l.run();
+    expect(updatesFromB()).toBe(u0 + 1);
+    // clear bgp neighbor 10.7.7.1 soft on b: the routes again, no ROUTE-REFRESH, no flap
+    l.sp('b').bgp.soft(ipToInt('10.7.7.1'), false);
+    l.run(); l.run();
+    expect(updatesFromB()).toBe(u0 + 2);
+    expect(l.net.sent.filter(x => x.type === 'route-refresh')).toHaveLength(1);
+    expect([sa.flaps, sb.flaps, sa.state, sb.state]).toEqual([0, 0, 'Established', 'Established']);
+  });
+  it('soft-inbound evaluates the import policy anew on what the peer sent', () => {
+    const l = lab(twoAs('', `protocols { bgp { group down { export out; } } } ${EXPORT_STATIC}`));
+    direct(l, 'a'); direct(l, 'b');
+    l.sp('b').rib.add({ prefix: P('10.2.2.0/24'), protocol: 'Static', source: 0, nextHop: 1, ifl: 'x' });
+    l.start(); l.run(); l.run();
+    // the policy changes under a's feet (as a commit would have it), then soft-inbound
+    const m = compileRouting(loadText(twoAs(`protocols { bgp { group up { import in; } } } policy-options { policy-statement in { then local-preference 300; } }`).a.conf));
+    l.sp('a').bgp.model = m;
+    l.sp('a').bgp.peers.get(ipToInt('10.7.7.2'))!.n = m.neighbors[0]!;
+    l.sp('a').bgp.soft(undefined, true);
+    l.run();
+    expect(l.sp('a').rib.active(P('10.2.2.0/24'))!.bgp!.attrs.localPref).toBe(300);
+  });
+  it('a ROUTE-REFRESH for another AFI/SAFI is ignored (logged)', () => {
+    const l = lab(twoAs('', `protocols { bgp { group down { export out; } } } ${EXPORT_STATIC}`));
+    direct(l, 'a'); direct(l, 'b');
+    l.sp('b').rib.add({ prefix: P('10.2.2.0/24'), protocol: 'Static', source: 0, nextHop: 1, ifl: 'x' });
+    l.start(); l.run(); l.run();
+    const u0 = l.net.sent.filter(x => x.from === 'b' && x.type === 'update').length;
+    const sa = l.sp('a').bgp.peers.get(ipToInt('10.7.7.2'))!.s;
+    const rr = Buffer.alloc(23, 0xff); rr.writeUInt16BE(23, 16); rr[18] = 5; rr.writeUInt16BE(2, 19); rr[21] = 0; rr[22] = 1; // IPv6 unicast
+    sa.sendEstablished(rr);
+    l.run(); l.run();
+    expect(l.net.sent.filter(x => x.from === 'b' && x.type === 'update').length).toBe(u0);
+    expect(l.sp('b').log.join('\n')).toMatch(/ROUTE-REFRESH for AFI 2 SAFI 1 ignored/);
+    expect(l.state('b', 'a')).toBe('Established');
+  });
+});
+
 describe('BGP over duplex streams', () => {
   it('two speakers reach Established and exchange a route over stream wires', async () => {
     const real: Timers = { now: Date.now, set: (ms, fn) => setTimeout(fn, ms), clear: h => clearTimeout(h as NodeJS.Timeout) };

@@ -4,7 +4,7 @@
  * and collision detection (RFC 4271 6.8) between the connection we open and the one the peer does.
  * Bytes come and go through `Wire`s (a node:net socket in the router, an in-memory pair in tests).
  */
-import { decodeMessage, encodeKeepalive, encodeNotification, encodeOpen, Framer, Notify, OpenMsg, UpdateMsg, E_CEASE, E_FSM, E_HOLD, E_OPEN, CEASE_COLLISION, NOTIFY_NAMES } from './codec.js';
+import { decodeMessage, encodeKeepalive, encodeRouteRefresh, encodeNotification, encodeOpen, Framer, Notify, OpenMsg, UpdateMsg, E_CEASE, E_FSM, E_HOLD, E_OPEN, CEASE_COLLISION, NOTIFY_NAMES } from './codec.js';
 
 export type State = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
 export interface Timers { now(): number; set(ms: number, fn: () => void): unknown; clear(h: unknown): void }
@@ -17,8 +17,13 @@ export interface SessionHost {
   established(s: Session): void;
   update(s: Session, m: UpdateMsg): void;
   down(s: Session, why: string): void;
+  /** a ROUTE-REFRESH (RFC 2918) for AFI/SAFI: the speaker sends its Adj-RIB-Out again */
+  refresh?(s: Session, afi: number, safi: number): void;
   log(s: Session, msg: string): void;
+  /** traceoptions: each message sent and received, each state change */
+  trace?(s: Session, flag: TraceFlag, msg: string): void;
 }
+export type TraceFlag = 'open' | 'update' | 'keepalive' | 'refresh' | 'notification' | 'state';
 /** a peer that does not read: beyond this many unsent bytes the session closes */
 export const MAX_PENDING = 4 << 20;
 export const CONNECT_RETRY = 30_000, IDLE_HOLD = 5_000, OPEN_HOLD = 240_000;
@@ -41,7 +46,7 @@ export class Session {
   peerOpen?: OpenMsg; holdTime = 0; asSize: 2 | 4 = 4;
   lastError?: { sent: boolean; n: Notify };
   lastState = 'Idle'; flaps = 0; since: number;
-  counters = { inMessages: 0, outMessages: 0, inUpdates: 0, outUpdates: 0 };
+  counters = { inMessages: 0, outMessages: 0, inUpdates: 0, outUpdates: 0, inRefresh: 0, outRefresh: 0 };
   constructor(readonly cfg: SessionConfig, private host: SessionHost) { this.since = host.timers.now(); }
 
   get state(): State {
@@ -90,8 +95,17 @@ export class Session {
     this.send(c, encodeOpen(this.cfg.localAs, this.cfg.holdTime, this.cfg.routerId));
     this.armHold(c, OPEN_HOLD);
   }
+  private traceMsg(dir: 'Send' | 'Received', b: Buffer): void {
+    if (!this.host.trace) return;
+    const t = b[18];
+    const flag: TraceFlag = t === 1 ? 'open' : t === 2 ? 'update' : t === 3 ? 'notification' : t === 5 ? 'refresh' : 'keepalive';
+    const name = { open: 'OPEN', update: 'UPDATE', notification: 'NOTIFICATION', refresh: 'ROUTE-REFRESH', keepalive: 'KEEPALIVE' }[flag];
+    const extra = t === 3 && b.length >= 21 ? ` code ${b[19]} subcode ${b[20]}` : '';
+    this.host.trace(this, flag, `${dir} ${name} length ${b.length}${extra}`);
+  }
   private send(c: Conn, b: Buffer): void {
     this.counters.outMessages++;
+    this.traceMsg('Send', b);
     c.wire.write(b);
     if (c.wire.pending() > MAX_PENDING) this.fail(c, 'peer does not read', { code: E_CEASE, subcode: 8, data: Buffer.alloc(0) });
   }
@@ -101,6 +115,14 @@ export class Session {
     if (!c) return false;
     this.counters.outUpdates++;
     this.send(c, b);
+    return true;
+  }
+  /** Ask the peer to send its routes again (RFC 2918), when it announced the capability. */
+  requestRefresh(): boolean {
+    const c = this.conns.find(x => x.state === 'Established');
+    if (!c || !this.peerOpen?.caps.routeRefresh) return false;
+    this.counters.outRefresh++;
+    this.send(c, encodeRouteRefresh());
     return true;
   }
   pending(): number { return this.conns.find(x => x.state === 'Established')?.wire.pending() ?? 0; }
@@ -136,6 +158,7 @@ export class Session {
 
   private message(c: Conn, m: Buffer): void {
     this.counters.inMessages++;
+    this.traceMsg('Received', m);
     const r = decodeMessage(m, this.asSize, this.cfg.ibgp);
     if (r.error) { this.fail(c, `malformed message: ${NOTIFY_NAMES[r.error.code]} subcode ${r.error.subcode}`, r.error); return; }
     const msg = r.msg;
@@ -153,11 +176,13 @@ export class Session {
         this.since = this.t.now();
         this.lastState = 'Established';
         this.host.log(this, `state OpenConfirm -> Established`);
+        this.host.trace?.(this, 'state', 'state OpenConfirm -> Established');
         this.host.established(this);
         return;
       case 'Established':
         this.armHold(c, this.holdTime * 1000);
         if (msg.type === 'update') { this.counters.inUpdates++; this.host.update(this, msg); }
+        else if (msg.type === 'route-refresh') { this.counters.inRefresh++; this.host.refresh?.(this, msg.afi, msg.safi); }
         else if (msg.type === 'open') this.fail(c, 'OPEN in Established', { code: E_FSM, subcode: 3, data: Buffer.alloc(0) });
     }
   }
@@ -181,6 +206,7 @@ export class Session {
     this.asSize = msg.caps.as4 !== undefined ? 4 : 2;
     this.holdTime = Math.min(this.cfg.holdTime, msg.holdTime);
     c.state = 'OpenConfirm';
+    this.host.trace?.(this, 'state', 'state OpenSent -> OpenConfirm');
     this.send(c, encodeKeepalive());
     this.armHold(c, this.holdTime * 1000);
     this.armKeepalive(c);
@@ -207,6 +233,7 @@ export class Session {
   }
   private toIdle(why: string, restart: boolean): void {
     const wasUp = this.lastState === 'Established';
+    this.host.trace?.(this, 'state', `state ${this.state} -> Idle (${why})`);
     this.lastState = 'Idle';
     this.t.clear(this.retry); this.retry = undefined;
     this.enter('Idle');

@@ -8,7 +8,8 @@ import type { Peer } from './bgp.js';
 import type { RibRoute } from './rib.js';
 import { asPathText, PathAttrs } from './attributes.js';
 import { NOTIFY_NAMES } from './codec.js';
-import { intToIp, ipToInt, isIpv4, Prefix, prefixStr } from '../net/ip.js';
+import { intToIp, ipToInt, isIpv4, maskOf, Prefix, prefixStr } from '../net/ip.js';
+import { compareBgp } from './bestpath.js';
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 const lpad = (s: string | number, n: number) => String(s).padStart(n);
@@ -79,7 +80,7 @@ export function bgpNeighbor(rpd: Rpd, addr?: string): string {
     if (s.state === 'Established') {
       out.push('  Table inet.0', `    Active prefixes:              ${c.active}`, `    Received prefixes:            ${c.received}`, `    Accepted prefixes:            ${c.accepted}`, `    Advertised prefixes:          ${p.adjOut.size}`);
     }
-    out.push(`  Input messages:  Total ${s.counters.inMessages}\tUpdates ${s.counters.inUpdates}`, `  Output messages: Total ${s.counters.outMessages}\tUpdates ${s.counters.outUpdates}`);
+    out.push(`  Input messages:  Total ${s.counters.inMessages}\tUpdates ${s.counters.inUpdates}\tRefreshes ${s.counters.inRefresh}`, `  Output messages: Total ${s.counters.outMessages}\tUpdates ${s.counters.outUpdates}\tRefreshes ${s.counters.outRefresh}`);
     if (p.looped) out.push(`  Routes dropped by AS path loop detection: ${p.looped}`);
     out.push('');
   }
@@ -92,7 +93,7 @@ export function bgpRouteLines(rpd: Rpd, r: RibRoute, star: boolean): string[] {
   const f = rpd.rib.forwarding(r);
   // into an es- interface (route-based tunnel) as JUNOS shows a route through it: `> via es-0/1/0.0`
   const via = f?.ifl?.startsWith('es-') ? `> via ${f.ifl}` : f?.ifl ? `> to ${intToIp(f.gateway ?? r.nextHop!)} via ${f.ifl}` : `> to ${intToIp(r.nextHop!)}`;
-  return [`${star ? '*' : ' '}[BGP/${r.preference}] ${hms(rpd.rib.now() - r.since)}, ${a.med !== undefined ? `MED ${a.med}, ` : ''}localpref ${a.localPref ?? 100}`,
+  return [`${star ? '*' : ' '}[BGP/${r.preference}] ${hms(rpd.rib.now() - r.since)}, ${a.med !== undefined ? `MED ${a.med}, ` : ''}localpref ${a.localPref ?? 100}${r.bgp!.ebgp ? '' : `, from ${intToIp(r.source)}`}`,
     `                      AS path: ${asPathText(a.asPath) ? asPathText(a.asPath) + ' ' : ''}${ORIGIN[a.origin]}`, `                    ${via}`];
 }
 
@@ -130,9 +131,12 @@ export function advertisingProtocol(rpd: Rpd, addr: string): string {
   return table([...p.adjOut.values()].sort((x, y) => (x.prefix.addr >>> 0) - (y.prefix.addr >>> 0)), () => 'Self');
 }
 
-/** `show route protocol P | receive-protocol bgp A | advertising-protocol bgp A`; undefined: plain `show route`. */
-export function routeCommand(r: { rpd: Rpd }, opts: Map<string, string>, arg?: string): string | undefined {
+/** `show route protocol P | receive-protocol bgp A | advertising-protocol bgp A | detail | hidden`; undefined: plain `show route`. */
+export function routeCommand(r: { rpd: Rpd }, opts: Map<string, string>, arg?: string, flags: Set<string> = new Set()): string | undefined {
   const proto = opts.get('protocol'), recv = opts.get('receive-protocol'), adv = opts.get('advertising-protocol');
+  if ((flags.has('detail') || flags.has('hidden')) && recv === undefined && adv === undefined) {
+    return showRoutes(r.rpd, { ...(arg !== undefined ? { destination: arg } : {}), ...(proto !== undefined ? { protocol: proto } : {}), detail: flags.has('detail'), hidden: flags.has('hidden') });
+  }
   if (recv !== undefined || adv !== undefined) {
     if ((recv ?? adv) !== 'bgp') return `error: protocol ${recv ?? adv} not supported\n`;
     if (!arg) return 'error: peer address required\n';
@@ -141,9 +145,188 @@ export function routeCommand(r: { rpd: Rpd }, opts: Map<string, string>, arg?: s
   if (proto === 'bgp') return routesProtocolBgp(r.rpd);
   return undefined;
 }
-/** `clear bgp neighbor [A]` */
-export function clearNeighbor(rpd: Rpd, addr?: string): string | undefined {
+/** `clear bgp neighbor [A] [soft | soft-inbound]` */
+export function clearNeighbor(rpd: Rpd, addr?: string, flags: Set<string> = new Set()): string | undefined {
   if (addr !== undefined && (!isIpv4(addr) || !rpd.bgp.peers.has(ipToInt(addr)))) return `error: peer ${addr} not found\n`;
-  rpd.bgp.clear(addr === undefined ? undefined : ipToInt(addr));
+  const a = addr === undefined ? undefined : ipToInt(addr);
+  if (flags.has('soft') || flags.has('soft-inbound')) { rpd.bgp.soft(a, flags.has('soft-inbound')); return undefined; }
+  rpd.bgp.clear(a);
   return undefined;
+}
+
+/* ---- show route detail / hidden (text here, XML in xml.ts from the same entries) ---- */
+
+/** the flags `show route` takes for rpd's views */
+export const ROUTE_FLAGS = [{ name: 'detail', help: 'Display detailed output' }, { name: 'hidden', help: 'Hidden routes' }];
+export const CLEAR_FLAGS = [{ name: 'soft', help: 'Send the routes again (export policy evaluated anew)' }, { name: 'soft-inbound', help: 'Evaluate import policy anew; ask the peer to refresh' }];
+
+/** JUNOS's inactive reasons, by the best-path step that decided */
+const REASON: Record<string, string> = {
+  'local-preference': 'Local Preference', 'as-path': 'AS path', origin: 'Origin', med: 'Route Metric or MED comparison',
+  ebgp: 'Interior > Exterior > Exterior via Interior', 'igp-cost': 'IGP metric', 'router-id': 'Router ID', 'peer-address': 'Update source', equal: 'No difference',
+};
+
+export interface RouteEntry {
+  prefix: Prefix; protocol: string; preference: number; preference2?: number;
+  active: boolean; hidden: boolean;
+  nhType: 'Router' | 'Interface' | 'Local' | 'Discard' | 'Reject' | 'Unusable';
+  /** forwarding next hop: gateway address and/or interface */
+  to?: number; via?: string;
+  /** a BGP route's protocol next hop, when it is not the forwarding one (iBGP, resolved through a route) */
+  protocolNh?: number; indirect: boolean;
+  source?: number; state: string; inactiveReason?: string;
+  localAs?: number; peerAs?: number; ageMs: number; med?: number; metric2?: number;
+  task: string; announce: string[]; asPath: string; localPref?: number; routerId?: number;
+}
+
+/** Every route of inet.0 (the RIB's, and the static routes the PFE hides) as `show route detail` shows them. */
+export function routeEntries(rpd: Rpd): RouteEntry[] {
+  const out: RouteEntry[] = [];
+  const m = rpd.bgp.model;
+  const now = rpd.rib.now();
+  const advertised = new Set<string>();
+  for (const p of rpd.bgp.peers.values()) for (const o of p.adjOut.values()) advertised.add(prefixStr(o.prefix));
+  for (const prefix of rpd.rib.prefixes()) {
+    const act = rpd.rib.active(prefix);
+    for (const r of rpd.rib.routes(prefix)) {
+      const active = r === act, hidden = rpd.rib.isHidden(r);
+      const e: RouteEntry = { prefix, protocol: r.protocol, preference: r.preference, active, hidden, nhType: 'Router', indirect: false, state: '', ageMs: now - r.since, task: '', announce: [], asPath: 'I' };
+      const f = hidden ? undefined : rpd.rib.forwarding(r);
+      if (r.protocol === 'BGP') {
+        const b = r.bgp!, a = b.attrs;
+        const peer = rpd.bgp.peers.get(r.source);
+        e.preference2 = -((a.localPref ?? 100) + 1);
+        e.source = r.source;
+        e.localAs = m?.autonomousSystem;
+        e.peerAs = peer?.n.peerAs;
+        e.task = `BGP_${peer?.n.peerAs ?? ''}.${intToIp(r.source)}+179`;
+        e.asPath = `${asPathText(a.asPath) ? asPathText(a.asPath) + ' ' : ''}${ORIGIN[a.origin]}`;
+        e.localPref = a.localPref ?? 100;
+        if (a.med !== undefined) e.med = a.med;
+        e.routerId = b.peerId;
+        if (!f) { e.nhType = 'Unusable'; e.protocolNh = r.nextHop; }
+        else {
+          e.indirect = !b.ebgp || f.via?.protocol !== 'Direct';
+          if (e.indirect) { e.protocolNh = r.nextHop; e.metric2 = f.via?.protocol === 'Static' ? 1 : 0; }
+          if (f.ifl?.startsWith('es-')) { e.nhType = 'Interface'; e.via = f.ifl; }
+          else { e.to = f.gateway ?? r.nextHop; e.via = f.ifl; }
+        }
+        const flags = [hidden ? 'Hidden' : active ? 'Active' : '', b.ebgp ? '' : 'Int', 'Ext'].filter(Boolean);
+        e.state = `<${flags.join(' ')}>`;
+        if (!active && !hidden && act) {
+          e.inactiveReason = act.preference !== r.preference ? 'Route Preference'
+            : act.bgp ? REASON[compareBgp({ ...act.bgp, igpCost: 0 }, { ...b, igpCost: 0 }).step] : 'Route Preference';
+        }
+      } else {
+        const pr = rpd.pfe.routes.exact(prefix);
+        const nh = pr?.protocol === r.protocol ? pr.nh : undefined;
+        e.task = r.protocol === 'Static' ? 'RT' : 'IF';
+        if (r.protocol === 'Local') { e.nhType = 'Local'; e.via = r.ifl; }
+        else if (nh?.kind === 'discard') e.nhType = 'Discard';
+        else if (nh?.kind === 'reject') e.nhType = 'Reject';
+        else if (r.nextHop !== undefined) { e.nhType = 'Router'; e.to = r.nextHop; e.via = r.ifl; }
+        else { e.nhType = 'Interface'; e.via = r.ifl; }
+        e.state = `<${[active ? 'Active' : '', r.protocol === 'Local' ? 'NoReadvrt' : '', 'Int', r.protocol === 'Static' ? 'Ext' : ''].filter(Boolean).join(' ')}>`;
+        if (!active && act) e.inactiveReason = 'Route Preference';
+      }
+      if (active) { e.announce.push('0-KRT'); if (advertised.has(prefixStr(prefix))) e.announce.push('1-BGP RT Background'); }
+      out.push(e);
+    }
+  }
+  // static routes whose next hop resolves nowhere: the PFE keeps them hidden
+  for (const s of rpd.pfe.hiddenRoutes) {
+    out.push({ prefix: s.prefix, protocol: s.protocol, preference: s.preference, active: false, hidden: true, nhType: 'Unusable', indirect: false, state: '<Hidden Int Ext>', ageMs: now - rpd.appliedAt, task: 'RT', announce: [], asPath: 'I', ...(s.nextHopText && isIpv4(s.nextHopText.split(' ')[0]!) ? { protocolNh: ipToInt(s.nextHopText.split(' ')[0]!) } : {}) });
+  }
+  return out.sort((x, y) => (x.prefix.addr >>> 0) - (y.prefix.addr >>> 0) || x.prefix.len - y.prefix.len);
+}
+
+export interface RouteQuery { destination?: string; protocol?: string; detail: boolean; hidden: boolean }
+/** The entries a query selects (a destination: that prefix exactly, or an address's longest match), or an error. */
+export function selectRoutes(rpd: Rpd, q: RouteQuery): { all: RouteEntry[]; list: RouteEntry[] } | { error: string } {
+  const all = routeEntries(rpd);
+  let list = all.filter(e => (q.hidden ? e.hidden : !e.hidden));
+  if (q.protocol) {
+    const want = { bgp: 'BGP', static: 'Static', direct: 'Direct', local: 'Local' }[q.protocol];
+    if (!want) return { error: `protocol ${q.protocol} not supported` };
+    list = list.filter(e => e.protocol === want);
+  }
+  if (q.destination !== undefined) {
+    const d = q.destination;
+    const [a, l] = d.split('/');
+    if (!isIpv4(a!) || (l !== undefined && !/^\d+$/.test(l)) || Number(l ?? 32) > 32) return { error: `invalid prefix ${d}` };
+    const ip = ipToInt(a!);
+    if (l !== undefined) list = list.filter(e => e.prefix.addr === ((ip & maskOf(Number(l))) >>> 0) && e.prefix.len === Number(l));
+    else {
+      const holds = list.filter(e => ((ip & maskOf(e.prefix.len)) >>> 0) === e.prefix.addr);
+      const best = Math.max(-1, ...holds.map(e => e.prefix.len));
+      list = holds.filter(e => e.prefix.len === best);
+    }
+  }
+  return { all, list };
+}
+export const tableCounts = (all: RouteEntry[]) => ({
+  destinations: new Set(all.map(e => prefixStr(e.prefix))).size, routes: all.length,
+  active: all.filter(e => e.active).length, hidden: all.filter(e => e.hidden).length,
+});
+
+const ind = ' '.repeat(16);
+function detailLines(e: RouteEntry): string[] {
+  const head = `${e.active ? '*' : ' '}${pad(e.protocol, 7)}Preference: ${e.preference}${e.preference2 !== undefined ? `/${e.preference2}` : ''}`;
+  const out = [`        ${head}`];
+  const nhLine = () => {
+    if (e.nhType === 'Local') return [`${ind}Interface: ${e.via}`];
+    if (e.nhType === 'Discard' || e.nhType === 'Reject' || e.nhType === 'Unusable') return [];
+    return [`${ind}Next hop: ${e.to !== undefined ? intToIp(e.to) + ' ' : ''}via ${e.via}, selected`];
+  };
+  if (e.indirect) out.push(`${ind}Next hop type: Indirect`);
+  else out.push(`${ind}Next hop type: ${e.nhType}`);
+  if (e.source !== undefined) out.push(`${ind}Source: ${intToIp(e.source)}`);
+  if (e.indirect) out.push(`${ind}Next hop type: ${e.nhType}`);
+  out.push(...nhLine());
+  if (e.protocolNh !== undefined) out.push(`${ind}Protocol next hop: ${intToIp(e.protocolNh)}`);
+  out.push(`${ind}State: ${e.state}`);
+  if (e.inactiveReason) out.push(`${ind}Inactive reason: ${e.inactiveReason}`);
+  if (e.localAs !== undefined) out.push(`${ind}Local AS: ${lpad(e.localAs, 5)} Peer AS: ${lpad(e.peerAs ?? '', 5)}`);
+  out.push(`${ind}Age: ${upDown(e.ageMs)}${e.med !== undefined ? ` \tMetric: ${e.med}` : ''}${e.metric2 !== undefined ? ` \tMetric2: ${e.metric2}` : ''}`);
+  out.push(`${ind}Task: ${e.task}`);
+  if (e.announce.length) out.push(`${ind}Announcement bits (${e.announce.length}): ${e.announce.join(' ')}`);
+  out.push(`${ind}AS path: ${e.asPath}`);
+  if (e.localPref !== undefined) out.push(`${ind}Localpref: ${e.localPref}`);
+  if (e.routerId !== undefined) out.push(`${ind}Router ID: ${intToIp(e.routerId)}`);
+  return out;
+}
+function briefLines(rpd: Rpd, e: RouteEntry, first: boolean): string[] {
+  const col = first ? pad(prefixStr(e.prefix), 19) : ' '.repeat(19);
+  const tag = e.active ? '*' : ' ';
+  const age = hms(e.ageMs);
+  if (e.protocol === 'BGP') {
+    const lines = [`${col}${tag}[BGP/${e.preference}] ${age}, ${e.med !== undefined ? `MED ${e.med}, ` : ''}localpref ${e.localPref}${e.indirect || !e.active ? `, from ${intToIp(e.source!)}` : ''}`, `                      AS path: ${e.asPath}`];
+    if (e.hidden) lines.push('                      Unusable');
+    else lines.push(`                    ${e.active ? '>' : ' '} ${e.to !== undefined ? `to ${intToIp(e.to)} ` : ''}via ${e.via}`);
+    return lines;
+  }
+  const nh = e.nhType === 'Unusable' ? '  Unusable' : e.nhType === 'Local' ? `  Local via ${e.via}` : e.nhType === 'Discard' ? '  Discard' : e.nhType === 'Reject' ? '  Reject' : `${e.active ? '>' : ' '} ${e.to !== undefined ? `to ${intToIp(e.to)} ` : ''}via ${e.via}`;
+  void rpd;
+  return [`${col}${tag}[${e.protocol}/${e.preference}] ${age}`, `                    ${nh}`];
+}
+
+/** `show route [A] [protocol P] (detail | hidden)`, in JUNOS's layout. */
+export function showRoutes(rpd: Rpd, q: RouteQuery): string {
+  const sel = selectRoutes(rpd, q);
+  if ('error' in sel) return `error: ${sel.error}\n`;
+  const c = tableCounts(sel.all);
+  const out = ['', `inet.0: ${c.destinations} destinations, ${c.routes} routes (${c.active} active, 0 holddown, ${c.hidden} hidden)`];
+  if (!q.detail) out.push('+ = Active Route, - = Last Active, * = Both');
+  const byPrefix = new Map<string, RouteEntry[]>();
+  for (const e of sel.list) { const k = prefixStr(e.prefix); byPrefix.set(k, [...(byPrefix.get(k) ?? []), e]); }
+  for (const [k, es] of byPrefix) {
+    out.push('');
+    if (q.detail) {
+      const announced = es.filter(e => e.active).length;
+      out.push(`${k} (${es.length} ${es.length === 1 ? 'entry' : 'entries'}, ${announced} announced)`);
+      for (const e of es) out.push(...detailLines(e));
+    } else es.forEach((e, i) => out.push(...briefLines(rpd, e, i === 0)));
+  }
+  if (!q.detail) out.splice(3, 0, '');
+  return out.join('\n').replace(/\n\n\n/g, '\n\n') + '\n';
 }

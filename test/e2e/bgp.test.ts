@@ -16,7 +16,7 @@ describe.skipIf(!canRun)(`BGP with BIRD ${skipReason}`, () => {
     lab = labCopy('bgp-bird', 'b');
     const r = vrouter('up', lab.file, '--detach');
     expect(r.code, r.out + r.err).toBe(0);
-  });
+  }, 300000); // a build and a lab's start, on a busy machine
   afterAll(() => { if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); } });
 
   it('the session comes up with BIRD; gw learns 10.9.9.0/24, BIRD learns 10.1.1.0/24; host-a reaches 10.9.9.9', async () => {
@@ -54,7 +54,7 @@ describe.skipIf(!canRun)(`BGP over a transport SA ${skipReason}`, () => {
     lab = labCopy('bgp-ipsec', 'i');
     const r = vrouter('up', lab.file, '--detach');
     expect(r.code, r.out + r.err).toBe(0);
-  });
+  }, 300000); // a build and a lab's start, on a busy machine
   afterAll(() => { if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); } });
 
   it('routes go BIRD -> gw -> gw2 and back; the hosts reach 10.9.9.9 and each other; only ESP between the vrouters', async () => {
