@@ -10,6 +10,7 @@ import type { Router } from '../router/router.js';
 import type { ApiUser } from './engine.js';
 import { shaVerify } from './shacrypt.js';
 import { logSafe } from '../router/log.js';
+import { maySeeSecrets, redactSecrets } from '../config/redact.js';
 
 export const AUTH_DELAY_MS = 1500;
 export const AUTH_LIMITS = { nameChars: 128, passwordChars: 128 };
@@ -41,3 +42,17 @@ export function logAuth(r: Router, service: string, user: string, from: string, 
   const who = logSafe(user, AUTH_LIMITS.nameChars);
   r.log.write('messages', service, ok ? `UI_LOGIN_EVENT: User '${who}' login from ${from}` : `UI_AUTH_FAILED: Authentication failed for user '${who}' from ${from}`);
 }
+
+/**
+ * Before each request: the session's user as the configuration now says (a session follows its
+ * user's class changing; a user deleted or made unauthorized has no class: the session ends).
+ */
+export function refreshUser(r: Router, user: ApiUser): boolean {
+  const u = r.model?.system.users.get(user.name);
+  if (!u?.cls || u.cls === 'unauthorized') return false;
+  user.cls = u.cls;
+  return true;
+}
+
+/** A reply as the session's class may see it: without the `secret` permission, no secret. */
+export function shownTo(user: ApiUser, body: string): string { return maySeeSecrets(user.cls) ? body : redactSecrets(body); }

@@ -9,6 +9,7 @@ import type { Router } from '../router/router.js';
 import type { CommitDb } from '../cli/commitdb.js';
 import { parseDocument, El, el, tx, esc, local, child, children } from './xml.js';
 import { ApiSession, ApiUser, errorXml, RpcError } from './engine.js';
+import { refreshUser, shownTo } from './auth.js';
 
 const BASE = 'urn:ietf:params:xml:ns:netconf:base:1.0';
 export const NETCONF_LIMITS = { messageBytes: 4 * 1024 * 1024, idleMs: 600_000 };
@@ -102,7 +103,8 @@ export function netconfSession(r: Router, db: CommitDb, user: ApiUser, stream: D
     const op: El | undefined = root.children[0];
     if (!op) { reply(errorXml('netconf', new RpcError('an empty <rpc>', 'missing-element', 'rpc'))); return; }
     if (local(op.name) === 'close-session') { reply(el('ok')); return stop(); }
-    try { reply(await session.run(op)); } catch (e) { reply(errorXml('netconf', e)); }
+    if (!refreshUser(r, session.user)) return stop(`user ${session.user.name} may no longer log in`);
+    try { reply(shownTo(session.user, await session.run(op))); } catch (e) { reply(errorXml('netconf', e)); }
   };
   stream.on('data', (d: Buffer | string) => framer.push(typeof d === 'string' ? d : d.toString('utf8')));
   stream.on('end', () => { queue = queue.then(() => stop()); });
