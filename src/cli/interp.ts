@@ -10,6 +10,7 @@ import { diagnose, formatDiagnosis } from '../router/diagnose.js';
 import * as pki from '../pki/certs.js';
 import { enroll, ENROLL_OPTS } from '../pki/enroll.js';
 import { splitWords, splitPipes, matchPrefix, CliError, Word, commonPrefix } from './words.js';
+import { LinearPattern } from './match.js';
 import { SchemaWalk } from './cfgwalk.js';
 import * as show from './show.js';
 import * as rpdShow from '../rpd/show.js';
@@ -491,7 +492,7 @@ export class Interpreter {
       if (k === 'match' || k === 'except') {
         if (w.length < 2) throw new CliError(part.col + part.text.length, 'syntax error, expecting <pattern>.');
         let re: RegExp;
-        try { re = new RegExp(w.slice(1).map(x => x.text).join(' '), 'i'); } catch { throw new CliError(w[1]!.col, 'error: invalid regular expression'); }
+        try { re = new LinearPattern(w.slice(1).map(x => x.text).join(' ')) as unknown as RegExp; } catch { throw new CliError(w[1]!.col, 'error: invalid regular expression'); }
         out.push({ kind: k, re });
       } else if (k === 'last') {
         // `| last N`: the last N lines (without N, a screenful: 24)
