@@ -16,6 +16,7 @@ import { El, el, tx, esc, child, children, local, textOf } from './xml.js';
 import { treeToXml, xmlToLines, XmlConfigError } from './config-xml.js';
 import { opXml, rpcForCommand, OP_RPCS } from './op-xml.js';
 import { resolveLoadKeyFilesNoPrompt } from './keyfile.js';
+import { API_PING_COUNT } from './pump.js';
 
 export type Proto = 'junoscript' | 'netconf';
 export class RpcError extends Error {
@@ -35,7 +36,9 @@ export class ApiSession {
   get owner(): string { return `api-${this.id}`; }
   get who(): string { return `${this.user.name} (${this.proto === 'netconf' ? 'NETCONF' : 'JUNOScript'} session ${this.id} from ${this.from})`; }
   /** The session ends: its lock goes. */
-  close(): void { if (this.db.lock?.owner === this.owner) this.db.lock = undefined; }
+  /** The session ends: its lock goes, its commands (ping, traceroute, monitor) stop. */
+  close(): void { this.aborts.abort(); if (this.db.lock?.owner === this.owner) this.db.lock = undefined; }
+  private readonly aborts = new AbortController();
 
   private mayConfigure(): void {
     if (this.user.cls !== 'super-user') throw new RpcError(`permission denied: user ${this.user.name} (class ${this.user.cls}) may not change the configuration`, 'access-denied', 'protocol');
@@ -132,7 +135,8 @@ export class ApiSession {
         const req = op.attrs.format === 'text' ? undefined : rpcForCommand(line.replace(/\s*\|.*$/, ''));
         if (req) { const x = opXml(this.router, await this.pic(), req); if (x) return x; }
         let out = '';
-        await this.interp.exec(line, { write: s => { out += s; } });
+        // JUNOS's API: a ping without a count sends API_PING_COUNT requests (services.ts)
+        await this.interp.exec(/^ping\b/.test(line) && !/\bcount\b/.test(line) ? line.replace(/^(ping\s+\S+)/, `$1 count ${API_PING_COUNT}`) : line, { write: s => { out += s; }, signal: this.aborts.signal });
         if (/^\s*\^$|^syntax error/m.test(out)) throw new RpcError(out.trim(), 'invalid-value');
         return tx('output', out);
       }
