@@ -139,3 +139,14 @@ describe('key-pair and certificate file names', () => {
     expect(all(r.files.root).filter(f => /\.tmp-/.test(f))).toEqual([]);
   });
 });
+
+describe('load errors', () => {
+  it('plain-text-password "x" is not echoed in the load error', () => {
+    const r2 = new Router({ name: 'g', ipsec: 'inline' });
+    try {
+      const out = r2.commitText('system { login { user a { class super-user; authentication { plain-text-password "hunter2secret"; } } } }', 't').output;
+      expect(out).toMatch(/syntax error/);
+      expect(out).not.toContain('hunter2secret');
+    } finally { r2.stop(); }
+  });
+});
