@@ -10,7 +10,7 @@ import type { Router } from '../router/router.js';
 import type { CommitDb } from '../cli/commitdb.js';
 import { XmlStream, El, el, tx, child, local, textOf } from './xml.js';
 import { ApiSession, errorXml } from './engine.js';
-import { checkPassword, logAuth, refreshUser, shownTo, AUTH_DELAY_MS, AUTH_LIMITS } from './auth.js';
+import { checkPassword, logAuth, refreshUser, shownTo, failedLoginDelay, loginSucceeded, AUTH_LIMITS } from './auth.js';
 import { RequestPump } from './pump.js';
 import { logSafe } from '../router/log.js';
 
@@ -55,11 +55,12 @@ export function junoscriptSession(r: Router, db: CommitDb, sock: Duplex, from: s
     if (ended) return;
     logAuth(r, 'jsrpd', user || '(none)', from, !!ok);
     if (!ok) {
-      await new Promise(res => setTimeout(res, AUTH_DELAY_MS));
+      await new Promise(res => setTimeout(res, failedLoginDelay(from)));
       reply(el('authentication-response', [tx('status', 'fail'), tx('message', `Authentication failed for user ${shown}`)]));
       if (++failures >= JUNOSCRIPT_LIMITS.failures) end('too many failed logins');
       return;
     }
+    loginSucceeded(from);
     const refused = admit?.();
     if (refused) { end(refused); return; }
     session = new ApiSession(r, db, ok, 'junoscript', from);
