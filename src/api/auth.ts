@@ -10,6 +10,7 @@ import type { Router } from '../router/router.js';
 import type { ApiUser } from './engine.js';
 import { shaVerify } from './shacrypt.js';
 import { logSafe } from '../router/log.js';
+import { maySeeSecrets, redactSecrets } from '../config/redact.js';
 
 export const AUTH_DELAY_MS = 1500;
 export const AUTH_LIMITS = { nameChars: 128, passwordChars: 128 };
@@ -41,3 +42,34 @@ export function logAuth(r: Router, service: string, user: string, from: string, 
   const who = logSafe(user, AUTH_LIMITS.nameChars);
   r.log.write('messages', service, ok ? `UI_LOGIN_EVENT: User '${who}' login from ${from}` : `UI_AUTH_FAILED: Authentication failed for user '${who}' from ${from}`);
 }
+
+/**
+ * Before each request: the session's user as the configuration now says (a session follows its
+ * user's class changing; a user deleted or made unauthorized has no class: the session ends).
+ */
+export function refreshUser(r: Router, user: ApiUser): boolean {
+  const u = r.model?.system.users.get(user.name);
+  if (!u?.cls || u.cls === 'unauthorized') return false;
+  user.cls = u.cls;
+  return true;
+}
+
+/** A reply as the session's class may see it: without the `secret` permission, no secret. */
+export function shownTo(user: ApiUser, body: string): string { return maySeeSecrets(user.cls) ? body : redactSecrets(body); }
+
+/**
+ * Backoff across connections: each failed login from an address doubles the delay before its answer
+ * (AUTH_DELAY_MS, 2x, 4x ... at most 16x, 24 s), so that a new connection per guess gains nothing; a
+ * success resets it; 1,024 addresses are remembered (the oldest forgotten), each for 15 minutes.
+ */
+export const BACKOFF_LIMITS = { sources: 1024, maxFactor: 16, forgetMs: 15 * 60_000 };
+const failuresFrom = new Map<string, { n: number; at: number }>();
+export function failedLoginDelay(from: string, now = Date.now()): number {
+  const prev = failuresFrom.get(from);
+  const n = prev && now - prev.at < BACKOFF_LIMITS.forgetMs ? prev.n + 1 : 1;
+  failuresFrom.delete(from);
+  failuresFrom.set(from, { n, at: now });
+  if (failuresFrom.size > BACKOFF_LIMITS.sources) failuresFrom.delete(failuresFrom.keys().next().value!);
+  return AUTH_DELAY_MS * Math.min(BACKOFF_LIMITS.maxFactor, 2 ** (n - 1));
+}
+export function loginSucceeded(from: string): void { failuresFrom.delete(from); }

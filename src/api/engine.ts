@@ -13,6 +13,7 @@ import { El, el, tx, esc, children, local, textOf } from '../mgd/xml.js';
 import { opXml, rpcForCommand, OP_RPCS } from '../mgd/op-xml.js';
 import { ConfigRpcs, RpcError } from '../mgd/config-rpc.js';
 import { openShell, Shell } from '../mgd/shell.js';
+import { API_PING_COUNT } from './pump.js';
 
 export { RpcError };
 export type Proto = 'junoscript' | 'netconf';
@@ -31,7 +32,9 @@ export class ApiSession {
   get owner(): string { return `api-${this.id}`; }
   get who(): string { return `${this.user.name} (${this.proto === 'netconf' ? 'NETCONF' : 'JUNOScript'} session ${this.id} from ${this.from})`; }
   /** The session ends: its lock goes. */
-  close(): void { if (this.db.lock?.owner === this.owner) this.db.lock = undefined; }
+  /** The session ends: its lock goes, its commands (ping, traceroute, monitor) stop. */
+  close(): void { this.aborts.abort(); if (this.db.lock?.owner === this.owner) this.db.lock = undefined; }
+  private readonly aborts = new AbortController();
 
   private mayConfigure(): void {
     if (this.user.cls !== 'super-user') throw new RpcError(`permission denied: user ${this.user.name} (class ${this.user.cls}) may not change the configuration`, 'access-denied', 'protocol');
@@ -63,7 +66,8 @@ export class ApiSession {
     this.shell ??= openShell(this.router, this.db);
     if (!this.shell) throw new RpcError(`command: '${line}': no CLI in this process to run it`);
     let out = '';
-    await this.shell.exec(line, { write: s => { out += s; } });
+    // JUNOS's API: a ping without a count sends API_PING_COUNT requests (services.ts)
+    await this.shell.exec(/^ping\b/.test(line) && !/\bcount\b/.test(line) ? line.replace(/^(ping\s+\S+)/, `$1 count ${API_PING_COUNT}`) : line, { write: s => { out += s; }, signal: this.aborts.signal });
     if (/^\s*\^$|^syntax error/m.test(out)) throw new RpcError(out.trim(), 'invalid-value');
     return tx('output', out);
   }

@@ -10,7 +10,7 @@ import type { Router } from '../router/router.js';
 import type { CommitDb } from '../mgd/commitdb.js';
 import { XmlStream, El, el, tx, child, local, textOf } from './xml.js';
 import { ApiSession, errorXml } from './engine.js';
-import { checkPassword, logAuth, AUTH_DELAY_MS, AUTH_LIMITS } from './auth.js';
+import { checkPassword, logAuth, refreshUser, shownTo, failedLoginDelay, loginSucceeded, AUTH_LIMITS } from './auth.js';
 import { RequestPump } from './pump.js';
 import { logSafe } from '../router/log.js';
 
@@ -55,11 +55,12 @@ export function junoscriptSession(r: Router, db: CommitDb, sock: Duplex, from: s
     if (ended) return;
     logAuth(r, 'jsrpd', user || '(none)', from, !!ok);
     if (!ok) {
-      await new Promise(res => setTimeout(res, AUTH_DELAY_MS));
+      await new Promise(res => setTimeout(res, failedLoginDelay(from)));
       reply(el('authentication-response', [tx('status', 'fail'), tx('message', `Authentication failed for user ${shown}`)]));
       if (++failures >= JUNOSCRIPT_LIMITS.failures) end('too many failed logins');
       return;
     }
+    loginSucceeded(from);
     const refused = admit?.();
     if (refused) { end(refused); return; }
     session = new ApiSession(r, db, ok, 'junoscript', from);
@@ -73,10 +74,11 @@ export function junoscriptSession(r: Router, db: CommitDb, sock: Duplex, from: s
     if (!op) { write(errReply('an empty <rpc>')); return; }
     if (local(op.name) === 'request-end-session') { write(`<rpc-reply xmlns:junos="${JUNOS_NS}">${el('end-session')}</rpc-reply>\n`); end(); return; }
     if (!session) return login(op);
+    if (!refreshUser(r, session.user)) { end(`user ${logSafe(session.user.name, AUTH_LIMITS.nameChars)} may no longer log in`); return; }
     idle();
     let body: string;
     try { body = await session.run(op); } catch (e) { body = errorXml('junoscript', e); }
-    write(`<rpc-reply xmlns:junos="${JUNOS_NS}">${body}</rpc-reply>\n`);
+    write(`<rpc-reply xmlns:junos="${JUNOS_NS}">${shownTo(session.user, body)}</rpc-reply>\n`);
   };
   const pump = new RequestPump<El>(sock, handle, why => end(why), () => !!session);
   const xml = new XmlStream(2, {

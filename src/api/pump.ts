@@ -6,6 +6,9 @@
  */
 import type { Duplex } from 'node:stream';
 
+/** A ping an API session sends without a count sends this many requests (as JUNOS's ping RPC). */
+export const API_PING_COUNT = 5;
+
 export const PUMP_LIMITS = { queued: 16, beforeLogin: 64 };
 
 export type Item<T> = { req: T } | { end: string | undefined };

@@ -13,7 +13,7 @@ import type { Router } from '../router/router.js';
 import type { CommitDb } from '../mgd/commitdb.js';
 import { junoscriptSession } from './junoscript.js';
 import { netconfSession } from './netconf.js';
-import { checkPassword, userOfKey, logAuth, AUTH_DELAY_MS } from './auth.js';
+import { checkPassword, userOfKey, logAuth, failedLoginDelay, loginSucceeded } from './auth.js';
 import type { ApiUser } from './engine.js';
 import { lazy } from '../util/lazy.js';
 
@@ -127,9 +127,9 @@ export class ApiServices {
         checking = true;
         void checkPassword(this.r, ctx.username, ctx.password).then(ok => {
           logAuth(this.r, 'sshd', ctx.username, ip, !!ok);
-          if (ok) { checking = false; accept(ctx, ok); return; }
+          if (ok) { checking = false; loginSucceeded(ip); accept(ctx, ok); return; }
           failures++;
-          setTimeout(() => { checking = false; if (failures >= 3) client.end(); else ctx.reject(['password', 'publickey']); }, AUTH_DELAY_MS).unref();
+          setTimeout(() => { checking = false; if (failures >= 3) client.end(); else ctx.reject(['password', 'publickey']); }, failedLoginDelay(ip)).unref();
         });
         return;
       }

@@ -29,3 +29,16 @@ describe('SHA-crypt', () => {
     expect(ticks).toBeGreaterThan(0);
   });
 });
+
+describe('failed logins across connections', () => {
+  it('each failure from an address doubles the delay (capped), a success resets it, other addresses are not slowed', async () => {
+    const { failedLoginDelay, loginSucceeded, AUTH_DELAY_MS, BACKOFF_LIMITS } = await import('./auth.js');
+    const t = 1_000_000;
+    const d = [1, 2, 3, 4, 5, 6].map(k => failedLoginDelay('192.0.2.7', t + k));
+    expect(d).toEqual([1, 2, 4, 8, 16, 16].map(f => f * AUTH_DELAY_MS));
+    expect(failedLoginDelay('192.0.2.8', t)).toBe(AUTH_DELAY_MS);
+    loginSucceeded('192.0.2.7');
+    expect(failedLoginDelay('192.0.2.7', t + 10)).toBe(AUTH_DELAY_MS);
+    expect(failedLoginDelay('192.0.2.8', t + BACKOFF_LIMITS.forgetMs + 1)).toBe(AUTH_DELAY_MS);
+  });
+});

@@ -7,6 +7,7 @@ import type { Router } from '../router/router.js';
 import { CommitDb } from '../mgd/commitdb.js';
 import { provideShell } from '../mgd/shell.js';
 import { splitWords, splitPipes, matchPrefix, CliError, Word, commonPrefix } from './words.js';
+import { LinearPattern } from './match.js';
 import { SchemaWalk } from './cfgwalk.js';
 import { showAt } from '../config/display.js';
 import { lookup, applyWords, SyntaxError_, CNode, Pos } from '../config/tree.js';
@@ -180,7 +181,7 @@ export class Interpreter {
       if (k === 'match' || k === 'except') {
         if (w.length < 2) throw new CliError(part.col + part.text.length, 'syntax error, expecting <pattern>.');
         let re: RegExp;
-        try { re = new RegExp(w.slice(1).map(x => x.text).join(' '), 'i'); } catch { throw new CliError(w[1]!.col, 'error: invalid regular expression'); }
+        try { re = new LinearPattern(w.slice(1).map(x => x.text).join(' ')) as unknown as RegExp; } catch { throw new CliError(w[1]!.col, 'error: invalid regular expression'); }
         out.push({ kind: k, re });
       } else if (k === 'last') {
         // `| last N`: the last N lines (without N, a screenful: 24)

@@ -5,6 +5,7 @@
  */
 import { tokenize, Token, LexError } from './lexer.js';
 import { CNode, newRoot, applyWords, SyntaxError_, Pos, Op, secretWords } from './tree.js';
+import { SECRET_SHOWN } from './redact.js';
 import { hideSecret } from './secret.js';
 import type { Def } from './schema.js';
 
@@ -49,9 +50,11 @@ function stmtText(def: Def | undefined, words: Token[], end: string): string {
   }).join(' ') + end;
 }
 
-function toLoadError(file: string, e: unknown, words: Token[], pos: Pos, end: string, prefix?: string): LoadError {
+function toLoadError(file: string, e: unknown, typed: Token[], pos: Pos, end: string, prefix?: string): LoadError {
   if (e instanceof SyntaxError_) {
-    const t = e.token ?? words[0];
+    // what follows plain-text-password (a prompt, not a value) is a password typed where it does not belong: never echoed
+    const words = typed.map((w, i) => (typed[i - 1]?.text === 'plain-text-password' ? { ...w, text: SECRET_SHOWN } : w));
+    const t = e.token ? words[typed.indexOf(e.token)] ?? e.token : words[0];
     const secret = secretWords(pos.node.def, words);
     const token = t && secret[words.indexOf(t)] ? JSON.stringify(hideSecret(t.text)) : t?.text ?? '';
     return { file, line: t?.line ?? 0, col: t?.col ?? 0, token, path: e.path, statement: (prefix ? prefix + ' ' : '') + stmtText(pos.node.def, words, end), message: e.message, ...(e.hint ? { hint: e.hint } : {}) };

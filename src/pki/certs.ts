@@ -7,15 +7,19 @@ import { X509Certificate, generateKeyPair, createPrivateKey, KeyObject, createHa
 import { promisify } from 'node:util';
 import type { RouterFiles } from '../router/files.js';
 import { IKECERT } from '../router/files.js';
+import { holdsPrivateKey } from '../config/redact.js';
 
 export const KEY_SIZES = [512, 1024, 1596, 2048] as const;
 const genKeyPair = promisify(generateKeyPair);
 
 export class PkiError extends Error {}
 
+/** A file name in /var/etc/ikecert: a plain name (never `.` or `..`, which name a directory). */
+export const fileNameOk = (name: string): boolean => /^[A-Za-z0-9._-]{1,64}$/.test(name) && !/^\.+$/.test(name);
+
 /** `request security key-pair NAME size S type T`: the pair in /var/etc/ikecert/NAME. */
 export async function makeKeyPair(files: RouterFiles, name: string, size: number, type: 'rsa' | 'dsa'): Promise<string> {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new PkiError(`error: invalid file name: ${name}`);
+  if (!fileNameOk(name)) throw new PkiError(`error: invalid file name: ${name}`);
   let pair: { privateKey: KeyObject };
   try {
     pair = type === 'rsa'
@@ -132,8 +136,18 @@ export function showCrls(list: CrlItem[], name: string): string {
 export function showFile(files: RouterFiles, path: string): string {
   if (files.isSecret(path)) throw new PkiError(`error: ${path} holds a private key: not shown`);
   const b = files.read(path);
+  // whatever its mode: a PEM private key block, or a DER private key, is never shown (issue 21 item 5)
+  if (holdsPrivateKey(b.toString('latin1')) || isDerPrivateKey(b)) throw new PkiError(`error: ${path} holds a private key: not shown`);
   const binary = b.subarray(0, 512).some(c => c === 0 || (c < 9) || (c > 13 && c < 32));
   if (!binary) return b.toString('utf8') + (b.length && b[b.length - 1] !== 10 ? '\n' : '');
   const certs = parseCertificates(b);
   return certs.length ? showCertificates(certs.map(c => ({ file: path, cert: c, kind: c.ca ? 'CA' as const : 'local' as const })), 'detail') : `${path}: binary file, ${b.length} bytes\n`;
+}
+
+function isDerPrivateKey(b: Buffer): boolean {
+  if (b[0] !== 0x30) return false;
+  for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {
+    try { createPrivateKey({ key: b, format: 'der', type }); return true; } catch { /* not this kind */ }
+  }
+  return false;
 }

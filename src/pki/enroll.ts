@@ -17,7 +17,7 @@ import { getCaCaps, getCaCert, pkiOperation } from './scep.js';
 import { buildCsr, buildCertificate, envelope, pkiMessage, readCertRep, transactionIdOf, issuerAndSubject, parseDn, MSG, ScepMsgError } from './scep-msg.js';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import { encodeCert, fingerprint, oneLineDn, loadKeyPair, parseCertificates, PkiError } from './certs.js';
+import { encodeCert, fingerprint, oneLineDn, loadKeyPair, parseCertificates, PkiError, fileNameOk } from './certs.js';
 import { IKECERT } from '../router/files.js';
 
 export const ENROLL_OPTS = [
@@ -34,7 +34,7 @@ export const ENROLL_OPTS = [
   { name: 'challenge-password', help: 'Password the CA asks of enrolling routers', arg: '<password>' },
 ];
 
-const FILE_RE = /^[A-Za-z0-9._-]{1,64}$/;
+const FILE_RE = { test: fileNameOk };
 
 export function enroll(r: Router, o: Map<string, string>, io: { write(s: string): void }): void {
   const filename = o.get('filename');

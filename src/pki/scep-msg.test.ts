@@ -106,6 +106,12 @@ describe('the CA\'s answer (CertRep), parsed without trust', () => {
     expect(() => read(certRep({ nonce, tid: 'ABC' }))).toThrow(/another transaction/);
     expect(() => read(Buffer.from('<html>hello</html>'))).toThrow(ScepMsgError);
   });
+  it('refused: a CertRep without recipientNonce (RFC 8894: mandatory)', () => {
+    const m = pkiMessage({ type: MSG.CertRep, transactionId: tid, senderNonce: nonce, content: Buffer.alloc(0), signer: caKey, signerCert: ca, extra: [[OID.pkiStatus, '3']] });
+    expect(() => read(m)).toThrow(/no recipientNonce/);
+    const ok = pkiMessage({ type: MSG.CertRep, transactionId: tid, senderNonce: nonce, content: Buffer.alloc(0), signer: caKey, signerCert: ca, extra: [[OID.pkiStatus, '3'], [OID.recipientNonce, nonce]] });
+    expect(read(ok).status).toBe('PENDING');
+  });
   it('fuzz: 1,500 truncated, mutated and random answers are refused with a ScepMsgError, never anything else', () => {
     const good = certRep({ nonce, tid });
     let seed = 7;

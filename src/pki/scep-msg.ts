@@ -310,12 +310,16 @@ function readCertRepUnsafe(b: Buffer, o: { signers: X509Certificate[]; key: KeyO
     ? Buffer.concat((econtent.valueBlock as unknown as { value: asn1jsT.OctetString[] }).value.map(p => Buffer.from(p.valueBlock.valueHexView)))
     : Buffer.from(econtent.valueBlock.valueHexView)) : Buffer.alloc(0);
   const md = oct(OID.messageDigest);
-  if (md && !md.equals(createHash(hashName).update(content).digest())) throw new ScepMsgError('the CA\'s answer does not match its digest');
+  // RFC 8894 3.2.1: messageDigest, recipientNonce and transactionID are mandatory in a CertRep
+  if (!md) throw new ScepMsgError('the CA\'s answer has no messageDigest');
+  if (!md.equals(createHash(hashName).update(content).digest())) throw new ScepMsgError('the CA\'s answer does not match its digest');
   if (str(OID.messageType) !== String(MSG.CertRep)) throw new ScepMsgError(`the CA answered with message type ${str(OID.messageType) ?? 'none'}, not CertRep`);
   const rn = oct(OID.recipientNonce);
-  if (rn && !rn.equals(o.senderNonce)) throw new ScepMsgError('the CA\'s answer is for another request (recipientNonce)');
+  if (!rn) throw new ScepMsgError('the CA\'s answer has no recipientNonce');
+  if (!rn.equals(o.senderNonce)) throw new ScepMsgError('the CA\'s answer is for another request (recipientNonce)');
   const tid = str(OID.transactionID);
-  if (tid !== undefined && tid !== o.transactionId) throw new ScepMsgError('the CA\'s answer is for another transaction');
+  if (tid === undefined) throw new ScepMsgError('the CA\'s answer has no transactionID');
+  if (tid !== o.transactionId) throw new ScepMsgError('the CA\'s answer is for another transaction');
   const st = str(OID.pkiStatus);
   const status = st === '0' ? 'SUCCESS' : st === '2' ? 'FAILURE' : st === '3' ? 'PENDING' : undefined;
   if (!status) throw new ScepMsgError(`the CA's answer has no status we know (${st ?? 'none'})`);

@@ -122,7 +122,7 @@ export class PkiStore {
         } catch (e) {
           // a failure keeps the last CRL fetched, and is not tried again before cache-timeout-negative
           this.ldap.set(name, { url, caFp: ca.fingerprint256, at: this.now(), ...(same && prev.crl ? { crl: prev.crl } : {}), error: (e as Error).message });
-          this.log(`KMD_CERT_CRL_FAILED: CRL of ${name} from ${url} not obtained: ${(e as Error).message}${same && prev.crl ? '; the last one fetched stays in use' : '; certificates of this CA are checked without it'}`);
+          this.log(`KMD_CERT_CRL_FAILED: CRL of ${name} from ${url} not obtained: ${(e as Error).message}${same && prev.crl ? '; the last one fetched stays in use' : '; certificates of this CA are refused until one is fetched'}`);
         } finally { this.fetching.delete(name); }
       })());
     }
@@ -165,9 +165,11 @@ export class PkiStore {
       if (p.crl) {
         try { a.crls.push(parseCrl(this.files.read(p.crl), cert, p.crl)); } catch (e) { a.crlError = this.files.exists(p.crl) ? (e as Error).message : `${p.crl}: no such file in ${IKECERT}`; }
       }
-      // the CRL last fetched from the CA's LDAP server (one that cannot be fetched does not stop IKE: logged)
+      // the CRL last fetched from the CA's LDAP server
       const l = p.ldapUrl ? this.ldap.get(name) : undefined;
       if (l?.crl && l.url === p.ldapUrl && l.caFp === cert.fingerprint256) a.crls.push(l.crl);
+      // a failed LDAP fetch with no CRL of it in hand: certificates of this CA are refused (fails closed)
+      else if (p.ldapUrl && !a.crlError) a.crlError = l?.error ? `${p.ldapUrl}: ${l.error}` : `${p.ldapUrl}: not fetched yet`;
       out.push(a);
     }
     return out;

@@ -49,6 +49,13 @@ export function parseCrl(b: Buffer, ca: X509Certificate, source: string): Crl {
   return { issuer: ca.subject, thisUpdate: crl.thisUpdate.value, ...(crl.nextUpdate ? { nextUpdate: crl.nextUpdate.value } : {}), revoked, source };
 }
 
+/** The most recently issued of the CRLs (by thisUpdate): an older one never stands for a newer one. */
+export function newestCrl(crls: Crl[]): Crl | undefined {
+  let best: Crl | undefined;
+  for (const c of crls) if (!best || c.thisUpdate.getTime() > best.thisUpdate.getTime()) best = c;
+  return best;
+}
+
 const dn = (s: string) => s.split('\n').filter(Boolean).join(', ');
 const inDates = (c: X509Certificate, now: Date): 'expired' | 'not-yet-valid' | undefined =>
   now.getTime() > new Date(c.validTo).getTime() ? 'expired' : now.getTime() < new Date(c.validFrom).getTime() ? 'not-yet-valid' : undefined;
@@ -70,13 +77,23 @@ export function validatePath(certs: X509Certificate[], anchors: Anchor[], now: D
       if (depth + 1 > pathLength) return { ok: false, kind: 'path-length', why: `the path to ${anchor.profile} has ${depth + 1} certificates; path-length is ${pathLength}` };
       const ad = inDates(anchor.cert, now);
       if (ad) return { ok: false, kind: ad, why: `the CA certificate of ${anchor.profile} (${dn(anchor.cert.subject)}) ${ad === 'expired' ? `expired on ${anchor.cert.validTo}` : `is not valid before ${anchor.cert.validFrom}`}` };
+      // revocation fails closed: a CRL that cannot be had (file, LDAP) refuses the certificate
       if (anchor.crlError) return { ok: false, kind: 'crl', why: `the CRL of ${anchor.profile} cannot be used: ${anchor.crlError}` };
-      // revocation: the anchor's CRL covers what the anchor issued directly
-      for (const crl of anchor.crls) {
-        const at = crl.revoked.get(serialKey(cur.serialNumber));
-        if (at) return { ok: false, kind: 'revoked', why: `${cur === ee ? 'the peer\'s certificate' : `the CA certificate ${dn(cur.subject)}`} (serial ${BigInt(`0x${cur.serialNumber}`)}) is revoked since ${at.toISOString()} (CRL ${crl.source})` };
+      const full = [...path, anchor.cert];
+      if (anchor.crls.length) {
+        // every certificate of the path against the newest CRL of its issuer, which must be current
+        for (let k = 0; k < full.length - 1; k++) {
+          const c = full[k]!, issuer = full[k + 1]!;
+          const crl = newestCrl(anchor.crls.filter(x => x.issuer === issuer.subject));
+          const what = c === ee ? 'the peer\'s certificate' : `the CA certificate ${dn(c.subject)}`;
+          if (!crl) return { ok: false, kind: 'crl', why: `no CRL of ${dn(issuer.subject)} to check ${what} with` };
+          if (crl.nextUpdate && now.getTime() > crl.nextUpdate.getTime()) return { ok: false, kind: 'crl', why: `the CRL of ${dn(issuer.subject)} (${crl.source}) is out of date: its next update was ${crl.nextUpdate.toISOString()}` };
+          if (now.getTime() < crl.thisUpdate.getTime()) return { ok: false, kind: 'crl', why: `the CRL of ${dn(issuer.subject)} (${crl.source}) is not valid before ${crl.thisUpdate.toISOString()}` };
+          const at = crl.revoked.get(serialKey(c.serialNumber));
+          if (at) return { ok: false, kind: 'revoked', why: `${what} (serial ${BigInt(`0x${c.serialNumber}`)}) is revoked since ${at.toISOString()} (CRL ${crl.source})` };
+        }
       }
-      return { ok: true, cert: ee, anchor, path: [...path, anchor.cert] };
+      return { ok: true, cert: ee, anchor, path: full };
     }
     const up = pool.find(c => c !== cur && cur.checkIssued(c) && cur.verify(c.publicKey));
     if (!up) {

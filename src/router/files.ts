@@ -45,7 +45,7 @@ export class RouterFiles {
     mkdirSync(join(h, '..'), { recursive: true, mode: 0o700 });
     const tmp = `${h}.tmp-${process.pid}`;
     writeFileSync(tmp, data, { mode: o.secret ? 0o600 : 0o644 });
-    renameSync(tmp, h);
+    try { renameSync(tmp, h); } catch (e) { rmSync(tmp, { force: true }); throw new FileError(`error: could not write ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
   }
   remove(p: string): void { rmSync(this.host(this.resolve(p)), { force: true }); }
   isSecret(p: string): boolean {
