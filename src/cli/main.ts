@@ -8,6 +8,7 @@ import { loadTopology, TopologyError, Topology } from '../lab/topology.js';
 import * as lab from '../lab/reallab.js';
 import { save, labDir, removeLabDir } from '../lab/save.js';
 import { cp } from '../lab/cp.js';
+import { graph } from '../lab/graph.js';
 import { ControlClient } from '../daemon/control.js';
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { pcapHeader, pcapRecord, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../net/pcap.js';
@@ -24,6 +25,8 @@ const USAGE = `usage: vrouter <command> [options]
   save TOPOLOGY [NODE...]                 write each router's committed configuration (juniper.conf)
                                           into the lab directory vrouter-NAME/ beside the topology
   cp TOPOLOGY SRC DST                     copy between the host and a router's disk (gw-a:/var/tmp/f)
+  graph TOPOLOGY [--format dot|mermaid|svg]
+                                          a picture of the lab: nodes, links, es- tunnels (dashed)
   web TOPOLOGY [--port N] [--listen ADDR] the running lab's page: the map, live tunnels, each
                                           router's CLI (prints its URL with a token first)
   inspect TOPOLOGY --json                 nodes, processes, namespaces and link devices
@@ -179,6 +182,7 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case 'save': { const { pos } = parse(args, {}, 1, 99); out(save(loadTopology(pos[0]!), pos.slice(1)).join('\n')); return 0; }
+      case 'graph': { const { values, pos } = parse(args, { format: { type: 'string' } }, 1); out(graph(loadTopology(pos[0]!), (values.format as string | undefined) ?? 'dot')); return 0; }
       case 'cp': { const { pos } = parse(args, {}, 3, 3); out(cp(loadTopology(pos[0]!), pos[1]!, pos[2]!)); return 0; }
       case 'web': {
         const { values, pos } = parse(args, { port: { type: 'string' }, listen: { type: 'string' } }, 1);
