@@ -9,6 +9,7 @@ import * as lab from '../lab/reallab.js';
 import { save, labDir, removeLabDir } from '../lab/save.js';
 import { cp } from '../lab/cp.js';
 import { graph } from '../lab/graph.js';
+import { listLabs, formatList } from '../lab/list.js';
 import { ControlClient } from '../daemon/control.js';
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { pcapHeader, pcapRecord, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../net/pcap.js';
@@ -29,6 +30,7 @@ const USAGE = `usage: vrouter <command> [options]
                                           a picture of the lab: nodes, links, es- tunnels (dashed)
   web TOPOLOGY [--port N] [--listen ADDR] the running lab's page: the map, live tunnels, each
                                           router's CLI (prints its URL with a token first)
+  list [--json]                           every lab that is up on this machine, its nodes, since when
   inspect TOPOLOGY --json                 nodes, processes, namespaces and link devices
   exec TOPOLOGY NODE 'COMMAND' ...        run CLI commands on a running router
   capture TOPOLOGY NODE:IF [-c N] -w FILE.pcap
@@ -188,6 +190,7 @@ export async function run(argv: string[]): Promise<number> {
         const { values, pos } = parse(args, { port: { type: 'string' }, listen: { type: 'string' } }, 1);
         return await (await import('../web/cmd.js')).webCommand(loadTopology(pos[0]!), values, out, err);
       }
+      case 'list': { const { values } = parse(args, { json: { type: 'boolean' } }, 0); const l = listLabs(); out(values.json ? JSON.stringify(l, null, 2) : formatList(l)); return 0; }
       case 'inspect': {
         const { values, pos } = parse(args, { json: { type: 'boolean' } }, 1);
         const s = lab.inspect(loadTopology(pos[0]!));

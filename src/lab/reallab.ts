@@ -236,7 +236,7 @@ function writeState(t: Topology): LabState {
 
 export function inspect(t: Topology): LabState {
   const s = readState(t.name);
-  if (!s || !isUp(t.name)) throw new Error(`lab ${t.name} is not up`);
+  if (!s || !isUp(t.name)) throw new Error(`lab ${t.name} is not up (vrouter list shows the labs that are; vrouter up ${t.file} brings it up)`);
   for (const [name, n] of Object.entries(s.nodes)) if (n.kind !== 'linux') n.pid = alive(routerPid(t.name, name)) ? routerPid(t.name, name) : null;
   return s;
 }
