@@ -10,6 +10,7 @@ import { save, labDir, removeLabDir } from '../lab/save.js';
 import { cp } from '../lab/cp.js';
 import { graph } from '../lab/graph.js';
 import { listLabs, formatList } from '../lab/list.js';
+import { netem, labNetem, describeNetem, describeState } from '../lab/netem.js';
 import { ControlClient } from '../daemon/control.js';
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { pcapHeader, pcapRecord, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../net/pcap.js';
@@ -30,6 +31,10 @@ const USAGE = `usage: vrouter <command> [options]
                                           a picture of the lab: nodes, links, es- tunnels (dashed)
   web TOPOLOGY [--port N] [--listen ADDR] the running lab's page: the map, live tunnels, each
                                           router's CLI (prints its URL with a token first)
+  netem TOPOLOGY NODE:IF [--delay MS] [--jitter MS] [--loss PCT] [--duplicate PCT] [--reorder PCT]
+        [--corrupt PCT] [--rate KBIT] [--seed N] | --clear
+                                          impair a link end (a router applies it in its port's output
+                                          stage; a linux node's port gets tc netem); no option: show it
   list [--json]                           every lab that is up on this machine, its nodes, since when
   inspect TOPOLOGY --json                 nodes, processes, namespaces and link devices
   exec TOPOLOGY NODE 'COMMAND' ...        run CLI commands on a running router
@@ -191,13 +196,22 @@ export async function run(argv: string[]): Promise<number> {
         return await (await import('../web/cmd.js')).webCommand(loadTopology(pos[0]!), values, out, err);
       }
       case 'list': { const { values } = parse(args, { json: { type: 'boolean' } }, 0); const l = listLabs(); out(values.json ? JSON.stringify(l, null, 2) : formatList(l)); return 0; }
+      case 'netem': {
+        const o = { type: 'string' } as const;
+        const { values, pos } = parse(args, { delay: o, jitter: o, loss: o, duplicate: o, reorder: o, corrupt: o, rate: o, seed: o, clear: { type: 'boolean' } }, 2);
+        out(await netem(loadTopology(pos[0]!), pos[1]!, values));
+        return 0;
+      }
       case 'inspect': {
         const { values, pos } = parse(args, { json: { type: 'boolean' } }, 1);
-        const s = lab.inspect(loadTopology(pos[0]!));
-        if (values.json) out(JSON.stringify({ name: s.name, nodes: s.nodes, links: s.links }, null, 2));
+        const t = loadTopology(pos[0]!);
+        const s = lab.inspect(t);
+        const ne = await labNetem(t);
+        if (values.json) out(JSON.stringify({ name: s.name, nodes: s.nodes, links: s.links, netem: ne }, null, 2));
         else {
           for (const [k, v] of Object.entries(s.nodes)) out(`${k.padEnd(12)} ${v.kind.padEnd(12)} ${v.pid ?? '-'}\t${v.netns}`);
           for (const l of s.links) out(`${l.endpoints.join(' <-> ').padEnd(40)} ip netns exec ${l.netns} tcpdump -i ${l.device}`);
+          for (const [ep, n] of Object.entries(ne)) out(`netem ${ep}: ${n.tc ?? (n.params && n.counters ? describeState({ ifname: ep, params: n.params, counters: n.counters }) : describeNetem(n.params ?? {}))}`);
         }
         return 0;
       }
