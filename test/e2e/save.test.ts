@@ -7,7 +7,8 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canRun, skipReason, buildOnce, labCopy, vrouter, leftovers, cleanup, Lab } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { canRun, skipReason, buildOnce, labCopy, vrouter, leftovers, cleanup, inNs, waitUntil, Lab } from './helpers.js';
 
 let lab: Lab | undefined;
 afterAll(() => { if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); } });
@@ -40,7 +41,7 @@ describe.skipIf(!canRun)(`the lab directory ${skipReason}`, () => {
     expect(existsSync(join(dir, 'gw-a', 'juniper.conf.0'))).toBe(true);
   }, 200000);
 
-  it('up starts from them: the commit, the file, the history, cp back, rollback 1', () => {
+  it('up starts from them: the commit, the file, the history, cp back, file copy from a URL, rollback 1', async () => {
 
     expect(up()).toMatch(/gw-a: starting from its saved configuration .*juniper\.conf\.0 \(1 rollback,/);
     expect(exec('show configuration system').out).toContain('gw-a-saved');
@@ -49,6 +50,14 @@ describe.skipIf(!canRun)(`the lab directory ${skipReason}`, () => {
     expect(exec('file list /var/etc/ikecert').out).toContain('kept-pair');
     expect(readFileSync(`/var/lib/vrouter/${l.name}/host-a/state.txt`, 'utf8')).toBe('host-a kept\n');
     expect(exec('show system commit').out).toMatch(/^0 +\S+ \S+ UTC by root via cli\n1 +\S+ \S+ UTC by root via other\n$/);
+    // file copy from a URL: an HTTP server in host-a, reached over gw-a's Routing Engine stack
+    const srv = spawn('ip', ['netns', 'exec', `${l.name}-host-a`, 'python3', '-m', 'http.server', '8000', '--bind', '10.1.1.1', '--directory', l.dir], { stdio: 'ignore' });
+    try {
+      await waitUntil(() => /10\.1\.1\.1:8000/.test(inNs(`${l.name}-host-a`, 'ss', '-ltn').out), 'the HTTP server in host-a');
+      expect(exec('file copy http://10.1.1.1:8000/note.txt /var/tmp/fetched.txt').out).toBe('http://10.1.1.1:8000/note.txt: 5 bytes to /var/tmp/fetched.txt\n');
+      expect(readFileSync(join(dir, 'gw-a', 'fs/var/tmp/fetched.txt'), 'utf8')).toBe('kept\n');
+      expect(exec('file copy http://10.1.1.1:8000/missing /var/tmp/m').out).toMatch(/HTTP 404/);
+    } finally { srv.kill(); }
     const back = join(l.dir, 'back.txt');
     expect(vrouter('cp', l.file, 'gw-a:/var/tmp/note.txt', back).code).toBe(0);
     expect(readFileSync(back, 'utf8')).toBe('kept\n');
