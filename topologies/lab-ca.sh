@@ -2,7 +2,8 @@
 # The certificate lab's CA node: a SCEP server (Debian's scepserver) on http://ADDR/scep and an LDAP
 # server (Debian's slapd) on ldap://ADDR that publishes the CA's CRL at the CA's DN
 # (ou=SCEP CA,o=vrouter-lab,c=US, attribute certificateRevocationList;binary). Everything lives in
-# $VROUTER_STATE (the node's state directory, removed by `vrouter down`).
+# $VROUTER_STATE (the node's state directory, in the lab directory: a lab brought up again keeps its
+# CA, its key and what it issued and revoked, so certificates enrolled before stay valid).
 #   lab-ca.sh start ADDR        the CA (a new key), both servers, and an empty CRL
 #   lab-ca.sh revoke CERT.der   revoke a certificate the CA issued, and publish the new CRL
 set -eu
@@ -17,10 +18,10 @@ crl() {
 case "$1" in
 start)
   A=$2
-  scepserver ca -init -depot "$D" -keySize 2048 -organization vrouter-lab >/dev/null
+  [ -f "$D/ca.pem" ] || scepserver ca -init -depot "$D" -keySize 2048 -organization vrouter-lab >/dev/null
   nohup scepserver -depot "$D" -port 80 >"$S/scep.log" 2>&1 &
   # openssl ca keeps the revocations
-  : >"$S/index.txt"; echo 1000 >"$S/crlnumber"
+  [ -f "$S/index.txt" ] || { : >"$S/index.txt"; echo 1000 >"$S/crlnumber"; }
   printf '[ca]\ndefault_ca = lab\n[lab]\ndatabase = %s/index.txt\ncrlnumber = %s/crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\n' "$S" "$S" >"$S/ca.cnf"
   # slapd: one mdb database under c=US, readable by anyone, written by cn=admin,c=US
   mkdir -p "$S/ldap"
@@ -37,7 +38,7 @@ directory $S/ldap
 access to * by * read
 CONF
   printf 'dn: c=US\nobjectClass: country\nc: US\n\ndn: o=vrouter-lab,c=US\nobjectClass: organization\no: vrouter-lab\n\ndn: ou=SCEP CA,o=vrouter-lab,c=US\nobjectClass: organizationalUnit\nobjectClass: pkiCA\nou: SCEP CA\n' >"$S/base.ldif"
-  slapadd -f "$S/slapd.conf" -l "$S/base.ldif" 2>>"$S/slapd.log"
+  [ -f "$S/ldap/data.mdb" ] || slapadd -f "$S/slapd.conf" -l "$S/base.ldif" 2>>"$S/slapd.log"
   slapd -f "$S/slapd.conf" -h "ldap://$A/ ldapi://$(printf %s "$S/ldapi" | sed 's|/|%2F|g')" 2>>"$S/slapd.log"
   for i in $(seq 100); do [ -S "$S/ldapi" ] && break; sleep 0.05; done
   crl

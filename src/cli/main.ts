@@ -9,6 +9,9 @@ import { loadTopology, TopologyError, Topology } from '../lab/topology.js';
 import * as lab from '../lab/reallab.js';
 import { save, labDir, removeLabDir } from '../lab/save.js';
 import { cp } from '../lab/cp.js';
+import { graph } from '../lab/graph.js';
+import { listLabs, formatList } from '../lab/list.js';
+import { netem, labNetem, describeNetem, describeState } from '../lab/netem.js';
 import { ControlClient } from '../daemon/control.js';
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { pcapHeader, pcapRecord, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../net/pcap.js';
@@ -25,8 +28,15 @@ const USAGE = `usage: vrouter <command> [options]
   save TOPOLOGY [NODE...]                 write each router's committed configuration (juniper.conf)
                                           into the lab directory vrouter-NAME/ beside the topology
   cp TOPOLOGY SRC DST                     copy between the host and a router's disk (gw-a:/var/tmp/f)
+  graph TOPOLOGY [--format dot|mermaid|svg]
+                                          a picture of the lab: nodes, links, es- tunnels (dashed)
   web TOPOLOGY [--port N] [--listen ADDR] the running lab's page: the map, live tunnels, each
                                           router's CLI (prints its URL with a token first)
+  netem TOPOLOGY NODE:IF [--delay MS] [--jitter MS] [--loss PCT] [--duplicate PCT] [--reorder PCT]
+        [--corrupt PCT] [--rate KBIT] [--seed N] | --clear
+                                          impair a link end (a router applies it in its port's output
+                                          stage; a linux node's port gets tc netem); no option: show it
+  list [--json]                           every lab that is up on this machine, its nodes, since when
   inspect TOPOLOGY --json                 nodes, processes, namespaces and link devices
   exec TOPOLOGY NODE 'COMMAND' ...        run CLI commands on a running router
   capture TOPOLOGY NODE:IF [-c N] -w FILE.pcap
@@ -181,18 +191,29 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case 'save': { const { pos } = parse(args, {}, 1, 99); out(save(loadTopology(pos[0]!), pos.slice(1)).join('\n')); return 0; }
+      case 'graph': { const { values, pos } = parse(args, { format: { type: 'string' } }, 1); out(graph(loadTopology(pos[0]!), (values.format as string | undefined) ?? 'dot')); return 0; }
       case 'cp': { const { pos } = parse(args, {}, 3, 3); out(cp(loadTopology(pos[0]!), pos[1]!, pos[2]!)); return 0; }
       case 'web': {
         const { values, pos } = parse(args, { port: { type: 'string' }, listen: { type: 'string' } }, 1);
         return await (await import('../web/cmd.js')).webCommand(loadTopology(pos[0]!), values, out, err);
       }
+      case 'list': { const { values } = parse(args, { json: { type: 'boolean' } }, 0); const l = listLabs(); out(values.json ? JSON.stringify(l, null, 2) : formatList(l)); return 0; }
+      case 'netem': {
+        const o = { type: 'string' } as const;
+        const { values, pos } = parse(args, { delay: o, jitter: o, loss: o, duplicate: o, reorder: o, corrupt: o, rate: o, seed: o, clear: { type: 'boolean' } }, 2);
+        out(await netem(loadTopology(pos[0]!), pos[1]!, values));
+        return 0;
+      }
       case 'inspect': {
         const { values, pos } = parse(args, { json: { type: 'boolean' } }, 1);
-        const s = lab.inspect(loadTopology(pos[0]!));
-        if (values.json) out(JSON.stringify({ name: s.name, nodes: s.nodes, links: s.links }, null, 2));
+        const t = loadTopology(pos[0]!);
+        const s = lab.inspect(t);
+        const ne = await labNetem(t);
+        if (values.json) out(JSON.stringify({ name: s.name, nodes: s.nodes, links: s.links, netem: ne }, null, 2));
         else {
           for (const [k, v] of Object.entries(s.nodes)) out(`${k.padEnd(12)} ${v.kind.padEnd(12)} ${v.pid ?? '-'}\t${v.netns}`);
           for (const l of s.links) out(`${l.endpoints.join(' <-> ').padEnd(40)} ip netns exec ${l.netns} tcpdump -i ${l.device}`);
+          for (const [ep, n] of Object.entries(ne)) out(`netem ${ep}: ${n.tc ?? (n.params && n.counters ? describeState({ ifname: ep, params: n.params, counters: n.counters }) : describeNetem(n.params ?? {}))}`);
         }
         return 0;
       }

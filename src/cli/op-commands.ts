@@ -9,6 +9,7 @@ import type { PicSnapshot } from '../../pics/es/core.js';
 import { diagnose, formatDiagnosis } from '../router/diagnose.js';
 import { withBgpDiagnosis } from '../rpd/diagnose.js';
 import * as pki from '../pki/certs.js';
+import { copyFromUrl } from '../router/file-url.js';
 import { enroll, ENROLL_OPTS } from '../pki/enroll.js';
 import * as show from './show.js';
 import * as rpdShow from '../rpd/show.js';
@@ -230,12 +231,12 @@ export function opCommands(it: OpHost): OpNode[] {
           },
         },
         {
-          // paths on the router's disk (a URL is not taken yet); a private key stays owner-only
+          // paths on the router's disk, or an http:// URL as the source; a private key stays owner-only
           name: 'copy', help: 'Copy files (local or remote)', arg: { name: '<source> <destination>', help: 'Source and destination paths', rest: true },
-          run: (p, io) => {
+          run: async (p, io) => {
             const [src, dst, extra] = p.rest;
             if (!src || !dst || extra !== undefined) { io.write('error: file copy takes a source and a destination\n'); return; }
-            if (/^[a-z]+:\/\//.test(src) || /^[a-z]+:\/\//.test(dst)) { io.write('error: URLs are not supported by this router: copy between paths on its disk\n'); return; }
+            if (/^[a-z]+:\/\//.test(src) || /^[a-z]+:\/\//.test(dst)) { io.write(await copyFromUrl(r.files, src, dst) + '\n'); return; }   // src/router/file-url.ts
             try {
               const from = r.files.resolve(src);
               let to = r.files.resolve(dst);

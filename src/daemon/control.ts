@@ -12,6 +12,7 @@ import { Interpreter, outputHasError } from '../cli/interp.js';
 import type { CommitDb } from '../cli/commitdb.js';
 import type { Router } from '../router/router.js';
 import { routerSnapshot, RouterSnapshot } from '../web/snapshot.js';
+import { netemRequest } from '../pfe/netem.js';
 
 
 export interface RouterStatus { name: string; tunnels: Array<{ ifl: string; sa: string; up: boolean; packets: number }>; rxPackets: number; txPackets: number; time: number }
@@ -36,7 +37,8 @@ export type Request =
   | { id: number; kind: 'complete'; text: string }
   | { id: number; kind: 'status' }
   | { id: number; kind: 'snapshot' }
-  | { id: number; kind: 'capture'; ifname: string; count?: number };
+  | { id: number; kind: 'capture'; ifname: string; count?: number }
+  | { id: number; kind: 'netem'; body: unknown };
 
 export const CONTROL_LIMITS = {
   lineBytes: 1 << 20,          // a request line is never longer (the longest is a pasted configuration)
@@ -54,8 +56,8 @@ export function parseRequest(line: string): Request | { error: string; id?: numb
   const o = m as Record<string, unknown>;
   const id = o.id;
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return { error: 'bad request: id must be a non-negative integer' };
-  const kinds = ['cmd', 'cancel', 'hello', 'help', 'complete', 'status', 'snapshot', 'capture'].filter(k => k in o);
-  if (kinds.length !== 1) return { id, error: `bad request: exactly one of cmd, cancel, hello, help, complete, status, snapshot, capture expected` };
+  const kinds = ['cmd', 'cancel', 'hello', 'help', 'complete', 'status', 'snapshot', 'capture', 'netem'].filter(k => k in o);
+  if (kinds.length !== 1) return { id, error: `bad request: exactly one of cmd, cancel, hello, help, complete, status, snapshot, capture, netem expected` };
   const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
   switch (kinds[0]) {
     case 'cmd': { const c = str('cmd'); return c === undefined ? { id, error: 'bad request: cmd must be a string' } : { id, kind: 'cmd', cmd: c }; }
@@ -65,6 +67,7 @@ export function parseRequest(line: string): Request | { error: string; id?: numb
     }
     case 'cancel': case 'hello': case 'status': case 'snapshot':
       return o[kinds[0]] === true ? { id, kind: kinds[0] as 'cancel' | 'hello' | 'status' | 'snapshot' } : { id, error: `bad request: ${kinds[0]} must be true` };
+    case 'netem': return { id, kind: 'netem', body: o.netem };   // checked by netemRequest (src/pfe/netem.ts)
     case 'capture': {
       const ifname = str('capture');
       if (ifname === undefined) return { id, error: 'bad request: capture must be an interface name' };
@@ -99,6 +102,7 @@ export function serveControl(path: string, router: Router, db: CommitDb): Server
       if (q.kind === 'help') { send({ id, out: it.help(q.text), done: true }); return; }
       if (q.kind === 'complete') { send({ id, ...it.complete(q.text), done: true }); return; }
       if (q.kind === 'snapshot') { void routerSnapshot(router).then(s => send({ id, snapshot: s, done: true }), e => send({ id, error: String(e), done: true })); return; }
+      if (q.kind === 'netem') { send({ id, ...netemRequest(router.pfe, q.body), done: true }); return; }
       if (q.kind === 'status') { void routerStatus(router).then(s => send({ id, status: s, done: true }), e => send({ id, error: String(e), done: true })); return; }
       if (running.has(id)) { send({ id, error: `request ${id} is already running`, done: true }); return; }
       if (running.size >= CONTROL_LIMITS.running) { send({ id, error: 'too many requests running on this connection', done: true }); return; }
@@ -213,5 +217,7 @@ export class ControlClient {
     const m = await done;
     return { ...(typeof m.error === 'string' ? { error: m.error } : {}), dropped: Number(m.dropped ?? 0) };
   }
+  /** Impair a port, clear it, or list the impaired ports (src/pfe/netem.ts's netemRequest). */
+  async netem(body: object): Promise<Record<string, unknown>> { return this.request({ netem: body }).done; }
   close(): void { this.sock?.end(); this.sock?.destroy(); }
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Router } from '../router/router.js';
 import { CommitDb } from '../cli/commitdb.js';
 import { TapPort } from '../host/tap.js';
+import { withNetem } from '../pfe/netem.js';
 import { serveControl } from './control.js';
 import { ReStack } from '../host/re-stack.js';
 import { ApiServices } from '../api/services.js';
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   const db = new CommitDb(router, stateDir);
   const ports: TapPort[] = [];
   for (const [ifd, dev] of Object.entries(spec.ports)) {
-    try { const p = new TapPort(dev); ports.push(p); router.pfe.attach(ifd, p); }
+    try { const p = new TapPort(dev); ports.push(p); router.pfe.attach(ifd, withNetem(router.pfe, ifd, p)); }   // vrouter netem impairs the port here
     catch (e) { fail(`${spec.node}: ${ifd}: ${(e as Error).message}`); }
   }
   // the Routing Engine's own stack: from here on this thread's sockets live in the router's namespace

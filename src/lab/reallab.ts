@@ -6,14 +6,14 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, copyFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, copyFileSync, statSync, symlinkSync, readdirSync, lstatSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { repoRoot } from '../host/paths.js';
 import type { Topology, NodeSpec } from './topology.js';
 import type { RouterSpec } from '../daemon/router-main.js';
 import { loadAndCheck } from '../config/index.js';
 import { Chassis } from '../../chassis/chassis.js';
-import { routerDir, checkStartConfigs, startLines, removeLabDir } from './save.js';
+import { routerDir, checkStartConfigs, startLines, removeLabDir, labDir } from './save.js';
 
 export const RUN_ROOT = process.env.VROUTER_RUN ?? '/run/vrouter';
 export const runDir = (lab: string) => join(RUN_ROOT, lab);
@@ -200,6 +200,7 @@ export async function up(t: Topology, log: (s: string) => void = () => {}, o: { 
     });
     ipBatch(labCmds, lns);
     for (const [ns, cmds] of hostCmds) ipBatch(cmds, ns);
+    for (const n of t.nodes.values()) if (n.kind === 'linux') linuxState(t, n.name);
     const routers = [...t.nodes.values()].filter(n => n.kind !== 'linux');
     reNamespaces(t, routers);
     await Promise.all(routers.map(n => startRouter(t, n, log)));
@@ -207,7 +208,6 @@ export async function up(t: Topology, log: (s: string) => void = () => {}, o: { 
       for (const line of n.exec) {
         // a line knows its lab, its node and a state directory of its own (removed by `vrouter down`)
         const state = charonDir(t.name, n.name);
-        mkdirSync(state, { recursive: true, mode: 0o700 });
         try { execFileSync('ip', ['netns', 'exec', hostNs(t.name, n.name), 'sh', '-c', line], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VROUTER_LAB: t.name, VROUTER_NODE: n.name, VROUTER_STATE: state, VROUTER_TOPOLOGY_DIR: dirname(t.file) } }); }
         catch (e) { throw new Error(`${n.name}: exec '${line}' failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`); }
       }
@@ -221,6 +221,22 @@ export async function up(t: Topology, log: (s: string) => void = () => {}, o: { 
 }
 
 export class AlreadyUp extends Error {}
+
+/**
+ * A linux node's state directory ($VROUTER_STATE) is its directory in the lab directory, so that what
+ * its exec lines make (a CA's depot, enrolled certificates) outlives `vrouter down`; it is reached as
+ * /var/lib/vrouter/LAB/NODE (a symlink: a short path for the Unix sockets made in it, as charon's vici
+ * and BIRD's control socket). Sockets a previous run left there are removed: nothing listens on them.
+ */
+function linuxState(t: Topology, node: string): string {
+  const real = join(labDir(t), node), link = charonDir(t.name, node);
+  mkdirSync(real, { recursive: true, mode: 0o700 });
+  for (const f of readdirSync(real)) { const p = join(real, f); try { if (lstatSync(p).isSocket()) rmSync(p); } catch { /* gone */ } }
+  mkdirSync(dirname(link), { recursive: true, mode: 0o700 });
+  rmSync(link, { recursive: true, force: true });
+  symlinkSync(real, link);
+  return link;
+}
 
 function writeState(t: Topology): LabState {
   const s: LabState = {
@@ -236,7 +252,7 @@ function writeState(t: Topology): LabState {
 
 export function inspect(t: Topology): LabState {
   const s = readState(t.name);
-  if (!s || !isUp(t.name)) throw new Error(`lab ${t.name} is not up`);
+  if (!s || !isUp(t.name)) throw new Error(`lab ${t.name} is not up (vrouter list shows the labs that are; vrouter up ${t.file} brings it up)`);
   for (const [name, n] of Object.entries(s.nodes)) if (n.kind !== 'linux') n.pid = alive(routerPid(t.name, name)) ? routerPid(t.name, name) : null;
   return s;
 }

@@ -114,8 +114,26 @@ describe('the lab directory', () => {
       expect(r.files.read('/var/log/k.pem').toString()).toBe('KEY');
       expect(await cli.run('file copy /var/tmp/none /var/tmp/x')).toBe('error: could not resolve file: /var/tmp/none\n');
       expect(await cli.run('file copy /var/tmp/k.pem')).toMatch(/^error: file copy takes a source and a destination/);
-      expect(await cli.run('file copy http://10.0.0.1/x /var/tmp/x')).toMatch(/^error: URLs are not supported/);
+      expect(await cli.run('file copy ftp://10.0.0.1/x /var/tmp/x')).toBe('error: file copy: ftp:// is not supported: http:// URLs only\n');
+      expect(await cli.run('file copy /var/tmp/k.pem http://10.0.0.1/x')).toMatch(/^error: file copy: the destination is a path on the router's disk/);
     } finally { await r.stop(); }
+  });
+
+  it('file copy from an http:// URL (a real server on loopback; in a lab it is the Routing Engine stack): into a file or a directory; a 404 writes nothing', async () => {
+    const { createServer } = await import('node:http');
+    const body = Buffer.alloc(70000, 0x41);
+    const srv = createServer((q, s) => { if (q.url === '/pub/big.bin') s.end(body); else { s.statusCode = 404; s.end('no'); } });
+    await new Promise<void>(res => srv.listen(0, '127.0.0.1', () => res()));
+    const port = (srv.address() as { port: number }).port;
+    const { r, db } = boot();
+    try {
+      const cli = cliOf(r, db);
+      expect(await cli.run(`file copy http://127.0.0.1:${port}/pub/big.bin /var/tmp/b.bin`)).toBe(`http://127.0.0.1:${port}/pub/big.bin: 70000 bytes to /var/tmp/b.bin\n`);
+      expect(r.files.read('/var/tmp/b.bin').equals(body)).toBe(true);
+      expect(await cli.run(`file copy http://127.0.0.1:${port}/pub/big.bin /var/log`)).toContain('70000 bytes to /var/log/big.bin');
+      expect(await cli.run(`file copy http://127.0.0.1:${port}/none /var/tmp/n`)).toBe(`error: file copy http://127.0.0.1:${port}/none: the server answered HTTP 404 Not Found\n`);
+      expect(r.files.exists('/var/tmp/n')).toBe(false);
+    } finally { await r.stop(); srv.close(); }
   });
 
   it('--cleanup removes it', () => {
