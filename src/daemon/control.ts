@@ -12,6 +12,7 @@ import { Interpreter, outputHasError } from '../cli/interp.js';
 import type { CommitDb } from '../cli/commitdb.js';
 import type { Router } from '../router/router.js';
 import { routerSnapshot, RouterSnapshot } from '../web/snapshot.js';
+import { parseTraceSpec, startTrace, TraceSpec } from '../web/tracer.js';
 
 
 export interface RouterStatus { name: string; tunnels: Array<{ ifl: string; sa: string; up: boolean; packets: number }>; rxPackets: number; txPackets: number; time: number }
@@ -36,7 +37,8 @@ export type Request =
   | { id: number; kind: 'complete'; text: string }
   | { id: number; kind: 'status' }
   | { id: number; kind: 'snapshot' }
-  | { id: number; kind: 'capture'; ifname: string; count?: number };
+  | { id: number; kind: 'capture'; ifname: string; count?: number }
+  | { id: number; kind: 'trace'; spec: TraceSpec };   // the web page's packet trace (src/web/tracer.ts)
 
 export const CONTROL_LIMITS = {
   lineBytes: 1 << 20,          // a request line is never longer (the longest is a pasted configuration)
@@ -54,8 +56,8 @@ export function parseRequest(line: string): Request | { error: string; id?: numb
   const o = m as Record<string, unknown>;
   const id = o.id;
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return { error: 'bad request: id must be a non-negative integer' };
-  const kinds = ['cmd', 'cancel', 'hello', 'help', 'complete', 'status', 'snapshot', 'capture'].filter(k => k in o);
-  if (kinds.length !== 1) return { id, error: `bad request: exactly one of cmd, cancel, hello, help, complete, status, snapshot, capture expected` };
+  const kinds = ['cmd', 'cancel', 'hello', 'help', 'complete', 'status', 'snapshot', 'capture', 'trace'].filter(k => k in o);
+  if (kinds.length !== 1) return { id, error: `bad request: exactly one of cmd, cancel, hello, help, complete, status, snapshot, capture, trace expected` };
   const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
   switch (kinds[0]) {
     case 'cmd': { const c = str('cmd'); return c === undefined ? { id, error: 'bad request: cmd must be a string' } : { id, kind: 'cmd', cmd: c }; }
@@ -72,6 +74,7 @@ export function parseRequest(line: string): Request | { error: string; id?: numb
       if (count !== undefined && (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1)) return { id, error: 'bad request: count must be a positive integer' };
       return { id, kind: 'capture', ifname, ...(count !== undefined ? { count: count as number } : {}) };
     }
+    case 'trace': { const t = parseTraceSpec(o.trace); return 'error' in t ? { id, error: t.error } : { id, kind: 'trace', spec: t }; }
   }
   return { id, error: 'bad request' };
 }
@@ -102,6 +105,7 @@ export function serveControl(path: string, router: Router, db: CommitDb): Server
       if (q.kind === 'status') { void routerStatus(router).then(s => send({ id, status: s, done: true }), e => send({ id, error: String(e), done: true })); return; }
       if (running.has(id)) { send({ id, error: `request ${id} is already running`, done: true }); return; }
       if (running.size >= CONTROL_LIMITS.running) { send({ id, error: 'too many requests running on this connection', done: true }); return; }
+      if (q.kind === 'trace') { const ac = new AbortController(); running.set(id, ac); startTrace(router, q.spec, m => send({ id, ...m }), ac.signal, () => running.delete(id)); return; }
       if (q.kind === 'capture') {
         const ifd = q.ifname.replace(/\.\d+$/, '');
         if (!router.pfe.ifds.has(ifd)) { send({ id, error: `device ${q.ifname} not found`, done: true }); return; }
