@@ -19,6 +19,8 @@ import { loadTopology } from '../lab/topology.js';
 import { readPcap } from '../net/pcap.js';
 import { startWeb, WebServer } from './server.js';
 import type { TraceRecord } from './tracer.js';
+import { tracePath, traceKeys } from './tracepath.js';
+import { labJson } from './server.js';
 
 const TOPO = join(import.meta.dirname, '../../topologies');
 const TOKEN = 'lab-test-token-0123456789';
@@ -147,6 +149,22 @@ describe('packet trace from the page', () => {
     const reply = req.key!.replace(/^(\S+)>(\S+) icmp echo-request/, '$2>$1 icmp echo-reply');
     expect(b.some(t => t.key === reply)).toBe(true);
     expect(a.some(t => t.key === reply)).toBe(true);
+    // the map's walk: host-a, gw-a's stages, its ES PIC, gw-a out, gw-b's ES PIC and stages, host-b
+    const links = labJson(loadTopology(join(TOPO, 'gw-a-b.yaml'))).links;
+    const parts = [...a.map(trace => ({ router: 'gw-a', trace })), ...b.map(trace => ({ router: 'gw-b', trace }))];
+    expect(traceKeys(parts).slice(0, 2)).toEqual([req.key, reply]);
+    const walk = tracePath(req.key!, parts, links);
+    const names = walk.steps.map(s => s.stage ? `${s.at}:${s.stage}` : s.at);
+    expect(names[0]).toBe('host-a');
+    expect(names.at(-1)).toBe('host-b');
+    expect(names.indexOf('gw-a:ipsec-out')).toBeLessThan(names.indexOf('gw-a:ES PIC'));
+    expect(names.indexOf('gw-a:ES PIC')).toBeLessThan(names.lastIndexOf('gw-a:interface-output'));
+    expect(names.lastIndexOf('gw-a:interface-output')).toBeLessThan(names.indexOf('gw-b:ES PIC'));
+    expect(names.indexOf('gw-b:ES PIC')).toBeLessThan(names.lastIndexOf('gw-b:interface-output'));
+    expect(walk).toMatchObject({ reached: 'host-b' });
+    expect(walk.drop).toBeUndefined();
+    const back = tracePath(reply, parts, links).steps;
+    expect([back[0]!.at, back.at(-1)!.at]).toEqual(['host-b', 'host-a']);
   });
 
   it('a dropped packet: the stage and the reason', async () => {
@@ -161,6 +179,10 @@ describe('packet trace from the page', () => {
     const t = got.trace as TraceRecord;
     expect(t.key).toMatch(/^10\.1\.1\.1>10\.2\.2\.2 icmp echo-request id \d+ seq 1$/);
     expect(t.steps.at(-1)).toEqual({ stage: 'ip4-lookup', text: 'drop: ttl-expired', drop: 'ttl-expired' });
+    const walk = tracePath(t.key!, [{ router: 'gw-a', trace: t }], labJson(loadTopology(join(TOPO, 'gw-a-b.yaml'))).links);
+    expect(walk.drop).toEqual({ router: 'gw-a', stage: 'ip4-lookup', reason: 'ttl-expired' });
+    expect(walk.steps[0]!.at).toBe('host-a');
+    expect(walk.reached).toBeUndefined();
     expect(traces(msgs, 'gw-b')).toEqual([]);
   });
 

@@ -4,6 +4,8 @@ import cytoscape from 'cytoscape';
 import type { LabState, RouterState } from '../poller.js';
 import type { RouterSnapshot, TunnelSnap } from '../snapshot.js';
 import { el, hex, panelText, wsUrl } from './common.js';
+import { captureBox } from './capture.js';
+import { traceBox } from './trace.js';
 
 interface LabJson { name: string; nodes: Array<{ name: string; kind: string; router: boolean }>; links: Array<Array<{ node: string; ifname: string }>> }
 
@@ -12,14 +14,15 @@ const graph = el('div', { id: 'graph' });
 const side = el('div', { id: 'side' });
 const tunnelsBox = el('div', { id: 'tunnels' });
 const panel = el('div', { id: 'panel' });
-side.append(el('h2', {}, 'Tunnels'), tunnelsBox, panel);
+const tools = el('div', { id: 'tools' });
+side.append(el('h2', {}, 'Tunnels'), tunnelsBox, tools, panel);
 app.append(graph, side);
 document.body.append(app);
 
 let last: LabState | undefined;
 let prev: LabState | undefined;
 let selected: string | undefined;
-const w = window as unknown as { vrouterLab: { cy?: cytoscape.Core; state?: LabState } };
+const w = window as unknown as { vrouterLab: { cy?: cytoscape.Core; state?: LabState; trace?: ReturnType<typeof traceBox>['api'] } };
 w.vrouterLab = {};
 
 const style: cytoscape.StylesheetJson = [
@@ -33,7 +36,13 @@ const style: cytoscape.StylesheetJson = [
     'source-label': 'data(sl)', 'target-label': 'data(tl)', 'source-text-offset': 40, 'target-text-offset': 40, 'text-rotation': 'autorotate' } },
   { selector: 'edge.tunnel', style: { 'text-wrap': 'wrap', 'text-max-width': '260px', 'line-style': 'dashed', 'line-color': '#c0392b', width: 4, 'curve-style': 'unbundled-bezier', 'control-point-distances': [-60], 'control-point-weights': [0.5] } },
   { selector: 'edge.tunnel.up', style: { 'line-color': '#27ae60' } },
-  { selector: 'edge.trace', style: { 'line-color': '#8e44ad', width: 7, 'target-arrow-shape': 'triangle', 'target-arrow-color': '#8e44ad', 'z-index': 10 } },
+  { selector: 'edge.trace', style: { 'line-color': '#8e44ad', width: 3, 'curve-style': 'straight', 'target-arrow-shape': 'triangle', 'target-arrow-color': '#8e44ad', 'z-index': 10, label: '' } },
+  { selector: 'edge.link.traced', style: { 'line-color': '#b48ad0', width: 6 } },
+  { selector: 'node.stage', style: { shape: 'round-rectangle', width: 58, height: 20, 'font-size': 8, 'background-color': '#8e44ad', color: '#fff', 'text-wrap': 'wrap', 'z-index': 11 } },
+  { selector: 'node.stage.pic', style: { 'background-color': '#e0a000', color: '#000' } },
+  { selector: 'node.stage.drop', style: { 'background-color': '#c0392b', height: 30, width: 90 } },
+  { selector: 'node.traced', style: { 'border-width': 3, 'border-color': '#8e44ad' } },
+  { selector: 'node.tracedrop', style: { 'border-width': 5, 'border-color': '#c0392b' } },
 ];
 
 function linkId(l: LabJson['links'][number]) { return `link:${l[0]!.node}:${l[0]!.ifname}:${l[1]!.node}:${l[1]!.ifname}`; }
@@ -47,6 +56,9 @@ async function main(): Promise<void> {
   const cy = cytoscape({ container: graph, elements: els, style, layout: { name: 'cose', animate: false, randomize: false, nodeRepulsion: () => 400000, idealEdgeLength: () => 160 } as cytoscape.LayoutOptions, wheelSensitivity: 0.3 });
   w.vrouterLab.cy = cy;
   cy.on('tap', 'node.router', e => { selected = e.target.id(); void showPanel(selected!); });
+  const tr = traceBox(lab, cy, linkId);
+  w.vrouterLab.trace = tr.api;
+  tools.replaceChildren(captureBox(lab, cy, () => last), tr.box);
   const ws = new WebSocket(wsUrl('/ws/lab'));
   ws.onmessage = ev => { prev = last; last = JSON.parse(String(ev.data)) as LabState; w.vrouterLab.state = last; update(cy, lab); };
   ws.onclose = () => { document.body.dataset.live = 'closed'; };
