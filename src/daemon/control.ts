@@ -4,6 +4,7 @@
  *   client: {"id":1,"cmd":"show interfaces terse"}   {"id":1,"cancel":true}
  *           {"id":2,"help":"show "}   {"id":3,"complete":"sh int te"}   {"id":4,"status":true}
  *           {"id":5,"snapshot":true} (the web page's typed state, src/web/snapshot.ts)
+ *           {"id":6,"trace":{"src":"10.1.1.1","dst":"10.2.2.2","count":4}} (the web page's packet trace, src/web/tracer.ts)
  *   server: {"id":1,"out":"..."} ... {"id":1,"done":true,"error":false,"prompt":"root@gw-a> ","banner":null}
  */
 import { createServer, createConnection, Server, Socket } from 'node:net';
