@@ -21,9 +21,39 @@ export function neighbor(links: Links, node: string, ifname: string): string | u
   return undefined;
 }
 
+/**
+ * The parts in the packet's order. Each router's parts of one trace (its number, then its continuation
+ * after the ES PIC) stay together; the routers follow the links (the router at the other end of the
+ * port a router sent it on comes next), not the clocks: a router may report a part after the next
+ * router has already reported its own.
+ */
+function ordered(key: string, parts: readonly TracePart[], links: Links): TracePart[] {
+  const chains = new Map<string, TracePart[]>();
+  for (const p of parts) if (p.trace.key === key) {
+    const k = `${p.router}#${p.trace.num}`;
+    if (!chains.has(k)) chains.set(k, []);
+    chains.get(k)!.push(p);
+  }
+  const list = [...chains.values()].map(c => c.sort((a, b) => Number(a.trace.continued) - Number(b.trace.continued) || a.trace.at - b.trace.at));
+  list.sort((a, b) => a[0]!.trace.at - b[0]!.trace.at);
+  const routersWith = new Set(list.map(c => c[0]!.router));
+  const outOf = (c: TracePart[]) => { const t = c.at(-1)!; const ifd = /^sent on (\S+?),/.exec(t.trace.steps.at(-1)?.text ?? '')?.[1]; return ifd ? neighbor(links, t.router, ifd) : undefined; };
+  const fedBy = (c: TracePart[]) => { const rx = /^received on (\S+?),/.exec(c[0]!.trace.head)?.[1]; return rx && !rx.startsWith('es-') ? neighbor(links, c[0]!.router, rx) : undefined; };
+  const out: TracePart[] = [];
+  const left = [...list];
+  while (left.length) {
+    const prev = out.length ? outOf([out.at(-1)!]) : undefined;
+    let i = prev ? left.findIndex(c => c[0]!.router === prev) : -1;
+    if (i < 0 && !out.length) i = left.findIndex(c => { const f = fedBy(c); return !!f && !routersWith.has(f); });   // from a host
+    if (i < 0 && !out.length) i = left.findIndex(c => !fedBy(c));
+    if (i < 0) i = 0;
+    out.push(...left.splice(i, 1)[0]!);
+  }
+  return out;
+}
+
 export function tracePath(key: string, parts: readonly TracePart[], links: Links): TracePath {
-  const mine = parts.filter(p => p.trace.key === key)
-    .sort((a, b) => a.trace.at - b.trace.at || (a.router === b.router ? a.trace.num - b.trace.num || Number(a.trace.continued) - Number(b.trace.continued) : 0));
+  const mine = ordered(key, parts, links);
   const steps: PathStep[] = [];
   const push = (s: PathStep) => { const last = steps.at(-1); if (!s.stage && last?.at === s.at && !last.stage) return; steps.push(s); };
   let drop: TracePath['drop'];
