@@ -4,6 +4,7 @@
  *   client: {"id":1,"cmd":"show interfaces terse"}   {"id":1,"cancel":true}
  *           {"id":2,"help":"show "}   {"id":3,"complete":"sh int te"}   {"id":4,"status":true}
  *           {"id":5,"snapshot":true} (the web page's typed state, src/web/snapshot.ts)
+ *           {"id":6,"trace":{"src":"10.1.1.1","dst":"10.2.2.2","count":4}} (the web page's packet trace, src/web/tracer.ts)
  *   server: {"id":1,"out":"..."} ... {"id":1,"done":true,"error":false,"prompt":"root@gw-a> ","banner":null}
  */
 import { createServer, createConnection, Server, Socket } from 'node:net';
@@ -13,6 +14,7 @@ import type { CommitDb } from '../cli/commitdb.js';
 import type { Router } from '../router/router.js';
 import { routerSnapshot, RouterSnapshot } from '../web/snapshot.js';
 import { netemRequest } from '../pfe/netem.js';
+import { parseTraceSpec, startTrace, TraceSpec } from '../web/tracer.js';
 
 
 export interface RouterStatus { name: string; tunnels: Array<{ ifl: string; sa: string; up: boolean; packets: number }>; rxPackets: number; txPackets: number; time: number }
@@ -38,7 +40,8 @@ export type Request =
   | { id: number; kind: 'status' }
   | { id: number; kind: 'snapshot' }
   | { id: number; kind: 'capture'; ifname: string; count?: number }
-  | { id: number; kind: 'netem'; body: unknown };
+  | { id: number; kind: 'netem'; body: unknown }
+  | { id: number; kind: 'trace'; spec: TraceSpec };   // the web page's packet trace (src/web/tracer.ts)
 
 export const CONTROL_LIMITS = {
   lineBytes: 1 << 20,          // a request line is never longer (the longest is a pasted configuration)
@@ -56,8 +59,8 @@ export function parseRequest(line: string): Request | { error: string; id?: numb
   const o = m as Record<string, unknown>;
   const id = o.id;
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return { error: 'bad request: id must be a non-negative integer' };
-  const kinds = ['cmd', 'cancel', 'hello', 'help', 'complete', 'status', 'snapshot', 'capture', 'netem'].filter(k => k in o);
-  if (kinds.length !== 1) return { id, error: `bad request: exactly one of cmd, cancel, hello, help, complete, status, snapshot, capture, netem expected` };
+  const kinds = ['cmd', 'cancel', 'hello', 'help', 'complete', 'status', 'snapshot', 'capture', 'netem', 'trace'].filter(k => k in o);
+  if (kinds.length !== 1) return { id, error: `bad request: exactly one of cmd, cancel, hello, help, complete, status, snapshot, capture, netem, trace expected` };
   const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
   switch (kinds[0]) {
     case 'cmd': { const c = str('cmd'); return c === undefined ? { id, error: 'bad request: cmd must be a string' } : { id, kind: 'cmd', cmd: c }; }
@@ -75,6 +78,7 @@ export function parseRequest(line: string): Request | { error: string; id?: numb
       if (count !== undefined && (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1)) return { id, error: 'bad request: count must be a positive integer' };
       return { id, kind: 'capture', ifname, ...(count !== undefined ? { count: count as number } : {}) };
     }
+    case 'trace': { const t = parseTraceSpec(o.trace); return 'error' in t ? { id, error: t.error } : { id, kind: 'trace', spec: t }; }
   }
   return { id, error: 'bad request' };
 }
@@ -106,6 +110,7 @@ export function serveControl(path: string, router: Router, db: CommitDb): Server
       if (q.kind === 'status') { void routerStatus(router).then(s => send({ id, status: s, done: true }), e => send({ id, error: String(e), done: true })); return; }
       if (running.has(id)) { send({ id, error: `request ${id} is already running`, done: true }); return; }
       if (running.size >= CONTROL_LIMITS.running) { send({ id, error: 'too many requests running on this connection', done: true }); return; }
+      if (q.kind === 'trace') { const ac = new AbortController(); running.set(id, ac); startTrace(router, q.spec, m => send({ id, ...m }), ac.signal, () => running.delete(id)); return; }
       if (q.kind === 'capture') {
         const ifd = q.ifname.replace(/\.\d+$/, '');
         if (!router.pfe.ifds.has(ifd)) { send({ id, error: `device ${q.ifname} not found`, done: true }); return; }

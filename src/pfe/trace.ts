@@ -9,7 +9,9 @@ import type { Pkt } from './graph.js';
 type Sink = (lines: string[]) => void;
 /** A trace request: stop it, and see how many of its traces are started and still open (in the graph or in the ES PIC). */
 export interface TraceHandle { stop(): void; readonly started: number; readonly open: number }
-interface Request extends TraceHandle { ifd?: string; remaining: number; sink: Sink; started: number; open: number }
+interface Request extends TraceHandle { ifd?: string; match?: Match; remaining: number; sink: Sink; started: number; open: number }
+/** Which packets a request wants (the web page's source/destination): a tag for its first line, or undefined for not this one. */
+export type Match = (p: Pkt) => string | undefined;
 
 export class TraceRequests {
   private reqs = new Set<Request>();
@@ -19,8 +21,8 @@ export class TraceRequests {
   private num = 0;
 
   /** Trace the next `count` packets received on `ifd` (any interface when absent). */
-  add(count: number, sink: Sink, ifd?: string): TraceHandle {
-    const r: Request = { ifd, remaining: count, sink, started: 0, open: 0, stop: () => { this.reqs.delete(r); } };
+  add(count: number, sink: Sink, ifd?: string, match?: Match): TraceHandle {
+    const r: Request = { ifd, match, remaining: count, sink, started: 0, open: 0, stop: () => { this.reqs.delete(r); } };
     this.reqs.add(r);
     return r;
   }
@@ -35,12 +37,12 @@ export class TraceRequests {
   }
   /** A packet entering on `ifd`: traced if a request wants it. */
   maybeStart(p: Pkt, ifd: string): boolean {
-    for (const r of this.reqs) if (r.ifd === undefined || r.ifd === ifd) return this.start(p, r, `received on ${ifd}, ${p.buf.length - (p.rxIfd ? 0 : p.l3)} bytes`);
+    for (const r of this.reqs) if (r.ifd === undefined || r.ifd === ifd) { const tag = r.match ? r.match(p) : ''; if (tag !== undefined) return this.start(p, r, `received on ${ifd}, ${p.buf.length - (p.rxIfd ? 0 : p.l3)} bytes${tag}`); }
     return false;
   }
   /** A packet the router made: traced by a request for any interface. */
   maybeStartLocal(p: Pkt): boolean {
-    for (const r of this.reqs) if (r.ifd === undefined) return this.start(p, r, `made by the router, ${p.buf.length - p.l3} bytes`);
+    for (const r of this.reqs) if (r.ifd === undefined) { const tag = r.match ? r.match(p) : ''; if (tag !== undefined) return this.start(p, r, `made by the router, ${p.buf.length - p.l3} bytes${tag}`); }
     return false;
   }
   /** The trace of a packet that leaves the graph. */

@@ -25,7 +25,7 @@ const baselines = new WeakMap<Router, Map<string, number>>();
 const ago = (now: number, at: number) => `${Math.max(0, Math.round((now - at) / 1000))} s ago`;
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-export function diagnose(r: Router, pic: PicSnapshot, only?: string): TunnelDiagnosis[] {
+export function diagnose(r: Router, pic: PicSnapshot, only?: string, remember = true): TunnelDiagnosis[] {   // remember false: the web page's read, which moves no baseline
   const now = Date.now();
   const model = r.model;
   const base = baselines.get(r) ?? new Map<string, number>();
@@ -142,7 +142,7 @@ export function diagnose(r: Router, pic: PicSnapshot, only?: string): TunnelDiag
     if (!v.length) add('ok', up ? `no problem found: ${plural(outPk, 'packet')} out, ${plural(inPk, 'packet')} in${sa.dynamic && t ? `, ${plural(t.rekeys, 'rekey')}` : ''}` : 'no problem found');
     out.push({ ifl: l.name, sa: sa.name, kind: sa.manual ? 'manual' : 'dynamic', local, peer, up, verdicts: v });
   }
-  baselines.set(r, new Map([...base, ...next]));
+  if (remember) baselines.set(r, new Map([...base, ...next]));
   return out;
 }
 

@@ -80,6 +80,8 @@ describe('vrouter web server', () => {
     expect(a.ifds.map(d => d.name)).toContain('fe-0/0/1');
     expect(a.tunnels[0]).toMatchObject({ ifl: 'es-0/1/0.0', sa: 'manual-sa1', peer: '10.6.6.6' });
     expect(a.tunnels[0]!.sas.map(s => s.direction).sort()).toEqual(['inbound', 'outbound']);
+    // the diagnosis verdicts, read without moving the CLI's baseline: show ipsec diagnosis still finds no earlier run
+    expect(a.tunnels[0]!.verdicts.map(v => v.id)).toEqual(['ok']);
   });
 
   it('relays a CLI session: command, help, completion, configuration mode and commit', async () => {

@@ -16,6 +16,8 @@ import { runDir } from '../lab/reallab.js';
 import { Upstream } from './upstream.js';
 import { cliRelay } from './relay.js';
 import { LabPoller } from './poller.js';
+import { captureSocket, PcapStore } from './capture.js';
+import { traceSocket } from './tracesocket.js';
 
 export interface WebOptions { topology: Topology; port?: number; listen?: string; token?: string; sockets?: string }
 export interface WebServer { url: string; token: string; port: number; close(): Promise<void> }
@@ -83,7 +85,7 @@ export function labJson(t: Topology) {
   };
 }
 
-function routes(app: FastifyInstance, t: Topology, sockets: string, poller: LabPoller): void {
+function routes(app: FastifyInstance, t: Topology, sockets: string, poller: LabPoller, pcaps: PcapStore): void {
   const routers = [...t.nodes.values()].filter(n => n.kind !== 'linux').map(n => n.name);
   const sock = (node: string) => join(sockets, `${node}.sock`);
   app.get('/', async (_q, reply) => reply.type('text/html').send(page(`vrouter lab ${t.name}`, 'lab.js', ['lab.css'], { lab: t.name })));
@@ -100,6 +102,14 @@ function routes(app: FastifyInstance, t: Topology, sockets: string, poller: LabP
     finally { u.close(); }
   });
   app.get('/ws/lab', { websocket: true }, ws => poller.add(ws));
+  app.get('/ws/capture', { websocket: true }, ws => captureSocket(ws, routers, sock, pcaps));
+  app.get('/ws/trace', { websocket: true }, ws => traceSocket(ws, routers, sock));
+  app.get<{ Params: { id: string } }>('/api/capture/:id', async (q, reply) => {
+    const p = pcaps.get(q.params.id);
+    if (!p) return reply.code(404).type('text/plain').send('no such capture (finished captures are kept for 30 minutes)\n');
+    const file = `${t.name}-${p.node}-${p.ifname.replace(/[/.]/g, '_')}.pcap`;
+    return reply.type('application/vnd.tcpdump.pcap').header('content-disposition', `attachment; filename="${file}"`).send(p.data);
+  });
   app.get<{ Params: { node: string } }>('/ws/cli/:node', { websocket: true }, (ws, q) => {
     if (!routers.includes(q.params.node)) { ws.close(4004, 'no such router'); return; }
     cliRelay(ws, sock(q.params.node));
@@ -116,7 +126,7 @@ export async function startWeb(o: WebOptions): Promise<WebServer> {
   await app.register(websocket, { options: { maxPayload: WEB_LIMITS.wsPayload } });
   app.addHook('onRequest', guard(token));
   await app.register(fstatic, { root: assetsDir(), prefix: '/assets/', index: false });
-  routes(app, t, sockets, poller);
+  routes(app, t, sockets, poller, new PcapStore());
   const host = o.listen ?? '127.0.0.1';
   await app.listen({ port: o.port ?? 0, host });
   const port = (app.server.address() as { port: number }).port;

@@ -1,13 +1,14 @@
 /**
  * `vrouter web` on a real lab (topologies/gw-a-b-ike.yaml) in a real browser (Debian's chromium
  * driven by playwright-core): the token is required; the page shows the nodes and the tunnel, whose
- * state follows the lab when its SAs are cleared and come back; a command typed in /cli/gw-a answers.
+ * state follows the lab when its SAs are cleared and come back; a capture downloads a pcap that tcpdump
+ * reads; a trace draws the path of a ping; a command typed in /cli/gw-a answers.
  * Screenshots of the page go into docs/ (docs/web.md).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, execFile, ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -71,6 +72,9 @@ describe.skipIf(!run)(`vrouter web in a browser ${canRun ? (run ? '' : '(needs /
     expect(await page.evaluate(() => (globalThis as any).vrouterLab.cy.nodes().map((n: any) => n.id()).sort())).toEqual(['gw-a', 'gw-b', 'host-a', 'host-b']);
     await page.waitForFunction(() => ['gw-a', 'gw-b'].every(r => (globalThis as any).vrouterLab?.state?.routers?.[r]?.up));
     expect(await tunnelState()).toBe('down');   // no traffic yet: no SA
+    // the diagnosis verdict of a tunnel that is down, from the snapshot's verdicts (show ipsec diagnosis's data)
+    expect(await page.locator('#tunnels .tunnel[data-router="gw-a"] .verdict').textContent()).toMatch(/^diagnosis: /);
+    expect(await page.locator('#tunnels .tunnel[data-router="gw-a"]').getAttribute('data-verdict')).toMatch(/\S/);
     expect(ping(3)).toMatch(/[1-9] received/);
     await waitUntil(async () => (await tunnelState()) === 'up', 'the page to show the tunnel up');
     const line = await page.locator('#tunnels .tunnel[data-router="gw-a"]').textContent();
@@ -87,6 +91,54 @@ describe.skipIf(!run)(`vrouter web in a browser ${canRun ? (run ? '' : '(needs /
     await waitUntil(async () => (await tunnelState()) === 'down', 'the page to show the tunnel down after clear');
     await waitUntil(() => /[1-9] received/.test(ping(1)), 'the tunnel to come back', 30000);
     await waitUntil(async () => (await tunnelState()) === 'up', 'the page to show the tunnel up again');
+  }, 120000);
+
+  it('a capture from the page: live ESP lines with SPIs, a pcap download that tcpdump reads', async () => {
+    await page.selectOption('#cap-port', 'gw-a:fe-0/0/0');
+    await page.fill('#cap-count', '6');
+    await page.click('#cap-start');
+    await page.waitForSelector('#capture[data-state="running"]');
+    await waitUntil(async () => { ping(2); return (await page.getAttribute('#capture', 'data-state')) === 'done'; }, 'the capture of 6 packets to end', 60000);
+    expect(await page.textContent('#cap-status')).toMatch(/^6 packets captured on gw-a fe-0\/0\/0 \(6 packets\)/);
+    const esp = await page.locator('#cap-list li[data-proto="esp"]').allTextContents();
+    expect(esp.length).toBeGreaterThan(0);
+    for (const l of esp) expect(l).toMatch(/IP 10\.[56]\.[56]\.[56] > 10\.[56]\.[56]\.[56]: ESP SPI 0x[0-9a-f]{8} seq \d+/);
+    const tmp = mkdtempSync(join(tmpdir(), 'vrouter-webcap-'));
+    try {
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#cap-download')]);
+      const file = join(tmp, 'c.pcap');
+      await dl.saveAs(file);
+      const { stdout } = await promisify(execFile)('tcpdump', ['-n', '-r', file]);
+      expect(stdout.trim().split('\n').length).toBe(6);
+      const spis = new Set([...stdout.matchAll(/ESP\(spi=(0x[0-9a-f]{8})/g)].map(m => m[1]));
+      expect(spis.size).toBeGreaterThan(0);
+      for (const l of esp) expect(spis.has(/SPI (0x[0-9a-f]{8})/.exec(l)![1])).toBe(true);
+    } finally { rmSync(tmp, { recursive: true, force: true }); }
+  }, 120000);
+
+  it('a packet trace draws a ping across both gateways, their PFE stages and ES PICs', async () => {
+    await page.fill('#tr-src', '10.1.1.1');
+    await page.fill('#tr-dst', '10.2.2.2');
+    await page.fill('#tr-count', '2');
+    await page.click('#tr-start');
+    await waitUntil(async () => /on gw-a, gw-b|on gw-b, gw-a/.test(await page.textContent('#tr-status') ?? ''), 'both routers to trace');
+    const walk = '#tr-list .tr-packet[data-path="host-a gw-a gw-b host-b"]';
+    const errors: string[] = [];
+    page.on('pageerror', e => errors.push(e.message));
+    try {
+      await waitUntil(async () => { ping(1); return (await page.locator(walk).count()) > 0; }, 'the ping request to be traced from host-a to host-b', 60000);
+    } catch (e) {
+      const seen = await page.evaluate(() => JSON.stringify({ status: (globalThis as any).document.querySelector('#tr-status')?.textContent, paths: (globalThis as any).vrouterLab.trace.paths().map((p: any) => [p.key, p.steps.map((s: any) => s.stage ? `${s.at}:${s.stage}` : s.at)]), parts: (globalThis as any).vrouterLab.trace.parts.slice(0, 6) }));
+      throw new Error(`${(e as Error).message}; page errors: ${errors.join('; ')}; the page has: ${seen}`);
+    }
+    await page.locator(walk).first().click();
+    const drawn = await page.evaluate(() => { const cy = (globalThis as any).vrouterLab.cy; return { stages: cy.nodes('.stage').map((n: any) => `${n.data('router')}:${n.data('label')}`), edges: cy.edges('.trace').length, links: cy.edges('.link.traced').length }; });
+    expect(drawn.stages).toEqual(expect.arrayContaining(['gw-a:ethernet-input', 'gw-a:ipsec-out', 'gw-a:ES PIC', 'gw-a:interface-output', 'gw-b:ES PIC', 'gw-b:interface-output']));
+    expect(drawn.links).toBe(3);
+    expect(drawn.edges).toBeGreaterThan(drawn.stages.length);
+    expect(await page.locator(walk).first().textContent()).toMatch(/gw-a: ethernet-input → ip4-input → .*ipsec-out → ES PIC → .*interface-output/);
+    await page.screenshot({ path: shot('web-trace.png') });
+    if ((await page.getAttribute('#trace', 'data-state')) === 'running') await page.click('#tr-stop');
   }, 120000);
 
   it('/cli/gw-a: a typed command answers, Tab completes, configuration mode commits', async () => {

@@ -4,6 +4,8 @@ import cytoscape from 'cytoscape';
 import type { LabState, RouterState } from '../poller.js';
 import type { RouterSnapshot, TunnelSnap } from '../snapshot.js';
 import { el, hex, panelText, wsUrl } from './common.js';
+import { captureBox } from './capture.js';
+import { traceBox } from './trace.js';
 
 interface LabJson { name: string; nodes: Array<{ name: string; kind: string; router: boolean }>; links: Array<Array<{ node: string; ifname: string }>> }
 
@@ -12,14 +14,15 @@ const graph = el('div', { id: 'graph' });
 const side = el('div', { id: 'side' });
 const tunnelsBox = el('div', { id: 'tunnels' });
 const panel = el('div', { id: 'panel' });
-side.append(el('h2', {}, 'Tunnels'), tunnelsBox, panel);
+const tools = el('div', { id: 'tools' });
+side.append(el('h2', {}, 'Tunnels'), tunnelsBox, tools, panel);
 app.append(graph, side);
 document.body.append(app);
 
 let last: LabState | undefined;
 let prev: LabState | undefined;
 let selected: string | undefined;
-const w = window as unknown as { vrouterLab: { cy?: cytoscape.Core; state?: LabState } };
+const w = window as unknown as { vrouterLab: { cy?: cytoscape.Core; state?: LabState; trace?: ReturnType<typeof traceBox>['api'] } };
 w.vrouterLab = {};
 
 const style: cytoscape.StylesheetJson = [
@@ -31,9 +34,15 @@ const style: cytoscape.StylesheetJson = [
   { selector: 'node:selected', style: { 'border-width': 3, 'border-color': '#ffd24d' } },
   { selector: 'edge', style: { width: 3, 'line-color': '#888', 'curve-style': 'bezier', label: 'data(label)', 'font-size': 10, 'text-background-color': '#fff', 'text-background-opacity': 0.8,
     'source-label': 'data(sl)', 'target-label': 'data(tl)', 'source-text-offset': 40, 'target-text-offset': 40, 'text-rotation': 'autorotate' } },
-  { selector: 'edge.tunnel', style: { 'line-style': 'dashed', 'line-color': '#c0392b', width: 4, 'curve-style': 'unbundled-bezier', 'control-point-distances': [-60], 'control-point-weights': [0.5] } },
+  { selector: 'edge.tunnel', style: { 'text-wrap': 'wrap', 'text-max-width': '260px', 'line-style': 'dashed', 'line-color': '#c0392b', width: 4, 'curve-style': 'unbundled-bezier', 'control-point-distances': [-60], 'control-point-weights': [0.5] } },
   { selector: 'edge.tunnel.up', style: { 'line-color': '#27ae60' } },
-  { selector: 'edge.trace', style: { 'line-color': '#8e44ad', width: 7, 'target-arrow-shape': 'triangle', 'target-arrow-color': '#8e44ad', 'z-index': 10 } },
+  { selector: 'edge.trace', style: { 'line-color': '#8e44ad', width: 3, 'curve-style': 'straight', 'target-arrow-shape': 'triangle', 'target-arrow-color': '#8e44ad', 'z-index': 10, label: '' } },
+  { selector: 'edge.link.traced', style: { 'line-color': '#b48ad0', width: 6 } },
+  { selector: 'node.stage', style: { shape: 'round-rectangle', width: 58, height: 20, 'font-size': 8, 'background-color': '#8e44ad', color: '#fff', 'text-wrap': 'wrap', 'z-index': 11 } },
+  { selector: 'node.stage.pic', style: { 'background-color': '#e0a000', color: '#000' } },
+  { selector: 'node.stage.drop', style: { 'background-color': '#c0392b', height: 30, width: 90 } },
+  { selector: 'node.traced', style: { 'border-width': 3, 'border-color': '#8e44ad' } },
+  { selector: 'node.tracedrop', style: { 'border-width': 5, 'border-color': '#c0392b' } },
 ];
 
 function linkId(l: LabJson['links'][number]) { return `link:${l[0]!.node}:${l[0]!.ifname}:${l[1]!.node}:${l[1]!.ifname}`; }
@@ -47,6 +56,9 @@ async function main(): Promise<void> {
   const cy = cytoscape({ container: graph, elements: els, style, layout: { name: 'cose', animate: false, randomize: false, nodeRepulsion: () => 400000, idealEdgeLength: () => 160 } as cytoscape.LayoutOptions, wheelSensitivity: 0.3 });
   w.vrouterLab.cy = cy;
   cy.on('tap', 'node.router', e => { selected = e.target.id(); void showPanel(selected!); });
+  const tr = traceBox(lab, cy, linkId);
+  w.vrouterLab.trace = tr.api;
+  tools.replaceChildren(captureBox(lab, cy, () => last), tr.box);
   const ws = new WebSocket(wsUrl('/ws/lab'));
   ws.onmessage = ev => { prev = last; last = JSON.parse(String(ev.data)) as LabState; w.vrouterLab.state = last; update(cy, lab); };
   ws.onclose = () => { document.body.dataset.live = 'closed'; };
@@ -74,6 +86,12 @@ function tunnelLine(r: string, t: TunnelSnap, s: RouterSnapshot): string {
   return `${r} ${t.ifl} (${t.sa}) ${t.local} -> ${t.peer}: ${t.up ? 'up' : 'down'}; IKE ${ikeText}; ${sas}`;
 }
 
+/** the diagnosis verdict of a tunnel that is down (or troubled): its findings other than `ok` */
+function verdictOf(t: TunnelSnap): string | undefined {
+  const v = (t.verdicts ?? []).filter(x => x.id !== 'ok');
+  return v.length ? v.map(x => `${x.id}: ${x.text}`).join(' | ') : t.up ? undefined : 'no problem found';
+}
+
 function update(cy: cytoscape.Core, lab: LabJson): void {
   const st = last!;
   for (const n of lab.nodes.filter(x => x.router)) {
@@ -94,17 +112,24 @@ function update(cy: cytoscape.Core, lab: LabJson): void {
   for (const [r, s] of Object.entries(st.routers)) {
     for (const t of s.snapshot?.tunnels ?? []) {
       const peer = peerRouter(t);
-      const li = el('div', { class: `tunnel ${t.up ? 'up' : 'down'}`, 'data-router': r, 'data-ifl': t.ifl, 'data-state': t.up ? 'up' : 'down' }, tunnelLine(r, t, s.snapshot!));
+      const verdict = verdictOf(t);
+      const li = el('div', { class: `tunnel ${t.up ? 'up' : 'down'}`, 'data-router': r, 'data-ifl': t.ifl, 'data-state': t.up ? 'up' : 'down', 'data-verdict': (t.verdicts ?? []).map(v => v.id).join(' ') }, tunnelLine(r, t, s.snapshot!));
+      if (verdict) li.append(el('div', { class: 'verdict' }, `diagnosis: ${verdict}`));
       tunnelsBox.append(li);
       if (!peer) continue;
       const id = `tunnel:${[r, peer].sort().join(':')}:${t.sa}`;
-      if (seen.has(id)) { if (!t.up) cy.getElementById(id).removeClass('up'); continue; }
+      const short = (t.verdicts ?? []).filter(v => v.id !== 'ok').map(v => v.id).join(', ');
+      if (seen.has(id)) {
+        const e = cy.getElementById(id);
+        if (!t.up) { e.removeClass('up'); if (short && !String(e.data('label')).includes(short)) e.data('label', `${e.data('label')}\n${r}: ${short}`); }
+        continue;
+      }
       seen.add(id);
       let e = cy.getElementById(id);
       if (e.empty()) e = cy.add({ data: { id, source: r, target: peer, label: '', sl: '', tl: '' }, classes: 'tunnel' });
       e.toggleClass('up', t.up);
       const out = t.sas.find(a => a.direction === 'outbound');
-      e.data('label', `${t.ifl} ${t.up ? 'up' : 'down'}${out ? ` SPI ${hex(out.spi)}` : ''}`);
+      e.data('label', `${t.ifl} ${t.up ? 'up' : 'down'}${out ? ` SPI ${hex(out.spi)}` : ''}${!t.up && short ? `\n${r}: ${short}` : ''}`);
     }
   }
   cy.edges('.tunnel').forEach(e => { if (!seen.has(e.id())) e.remove(); });
@@ -120,7 +145,7 @@ function renderPanelState(r: string): void {
   state.textContent = !snap ? `${r}: not answering (${s?.error ?? 'no state yet'})` : [
     `${r} (${snap.model}), PICs ${snap.pics.map(p => `${p.slot} ${p.type}`).join(', ')}; ES PIC ${snap.pic?.up ? 'up' : 'down'}${snap.pic ? `, ${snap.pic.encrypted} encrypted, ${snap.pic.decrypted} decrypted, ${snap.pic.drops} drops, ${snap.pic.restarts} restarts` : ''}`,
     ...snap.ifds.map(d => `  ${d.name.padEnd(12)} ${d.up ? 'up  ' : 'down'} in ${d.inPackets} out ${d.outPackets} drops ${d.drops} ${d.addresses.join(' ')}`),
-    ...snap.tunnels.map(t => `  ${tunnelLine(r, t, snap)}`),
+    ...snap.tunnels.flatMap(t => [`  ${tunnelLine(r, t, snap)}`, ...(t.verdicts ?? []).map(v => `    diagnosis ${v.id}: ${v.text}`)]),
     ...snap.ike.map(k => `  IKE ${k.local} <-> ${k.peer} ${k.mode} ${k.role} ${k.state}`),
   ].join('\n');
 }
@@ -132,11 +157,12 @@ async function showPanel(r: string): Promise<void> {
     el('pre', { id: 'panel-state' }),
   );
   renderPanelState(r);
-  for (const what of ['kmd', 'diagnosis'] as const) {
-    const pre = el('pre', { id: `panel-${what}` }, '...');
-    panel.append(el('h3', {}, what === 'kmd' ? 'kmd log (last lines)' : 'show ipsec diagnosis'), pre);
-    void panelText(r, what).then(t => { panelTexts[`${r}:${what}`] = t; pre.textContent = t; });
-  }
+  const pre = el('pre', { id: 'panel-kmd' }, '...');
+  panel.append(el('h3', {}, 'kmd log (last lines)'), pre);
+  const load = () => void panelText(r, 'kmd').then(t => { panelTexts[`${r}:kmd`] = t; pre.textContent = t; });
+  load();
+  panel.append(el('button', { id: 'panel-kmd-reload' }, 'reload the kmd log'));
+  panel.querySelector('#panel-kmd-reload')!.addEventListener('click', load);
 }
 
 void main();
