@@ -18,10 +18,10 @@ export async function delivered(lab: Pick<MemLab, 'wires'>, ms = 10000): Promise
 }
 
 /** Wait until `cond` holds, checking at every turn of the event loop (in-memory labs: no real time needed). */
-export async function until<T>(cond: () => T | undefined | false, what: string, ms = 10000): Promise<T> {
+export async function until<T>(cond: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 10000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = cond();
+    const v = await cond();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise(r => setTimeout(r, 1));
