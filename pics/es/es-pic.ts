@@ -52,6 +52,8 @@ export class EsPic implements IpsecEngine {
   private heartbeat?: NodeJS.Timeout;
   /** When the unanswered ping was sent (none outstanding: undefined). */
   private pingSince?: number;
+  /** heartbeats the worker answered (a test waits on these, not on a guessed time) */
+  pongs = 0;
   restarts = 0;
   /** Drops on this side of the rings (no SA known for the interface, ring full). */
   drops = newDrops();
@@ -159,7 +161,7 @@ export class EsPic implements IpsecEngine {
   }
 
   private onMessage(m: { t: string; id?: number } & Record<string, unknown>): void {
-    if (m.t === 'pong') this.pingSince = undefined;
+    if (m.t === 'pong') { this.pingSince = undefined; this.pongs++; }
     if (m.t === 'ready') { this.onReady?.(); this.onReady = undefined; }
     if (m.t === 'lifetime') this.onLifetime?.(m.events as LifetimeEvent[]);   // kmd rekeys (soft) or removes (hard)
     if (m.t === 'snapshot') {

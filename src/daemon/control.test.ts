@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Router } from '../router/router.js';
 import { CommitDb } from '../cli/commitdb.js';
 import { serveControl, parseRequest, ControlClient, CONTROL_LIMITS } from './control.js';
+import { delivered } from '../../test/helpers/settle.js';
 import { Wire } from '../lab/wire.js';
 import { buildEth, ETH_IPV4 } from '../net/ethernet.js';
 import { buildIpv4, PROTO_UDP } from '../net/ipv4.js';
@@ -107,8 +108,12 @@ describe('control socket requests', () => {
     const c = raw();
     const line = Buffer.from('{"id":1,"cmd":"show log caf\u00e9"}\n', 'utf8');
     const cut = line.indexOf(0xc3) + 1;   // between the two bytes of é
+    // the second half goes once the router has read the first alone (its socket's data event), so the
+    // two halves really are two chunks
+    const firstRead = new Promise<void>(res => server.once('connection', (srv: Socket) => srv.once('data', () => res())));
+    await new Promise(r => c.sock.once('connect', r));
     c.sock.write(line.subarray(0, cut));
-    await new Promise(r => setTimeout(r, 20));
+    await firstRead;
     c.sock.write(line.subarray(cut));
     const m = await c.waitFor(x => x.id === 1 && typeof x.out === 'string');
     expect(m.out).toContain('could not resolve file: caf\u00e9');
@@ -131,7 +136,7 @@ describe('control socket requests', () => {
   it('a capture client that never reads: the router drops and counts, its memory stays bounded', async () => {
     const c = raw();
     c.sock.write('{"id":1,"capture":"fe-0/0/1"}\n');
-    await new Promise(r => setTimeout(r, 50));
+    await c.waitFor(m => m.id === 1 && m.capturing === true);
     c.sock.pause();                      // and never read again
     // garbage collected before each measure: what stays is what the router keeps, not what it threw away
     v8.setFlagsFromString('--expose_gc');
@@ -141,7 +146,7 @@ describe('control socket requests', () => {
     const mac = router.pfe.ifds.get('fe-0/0/1')!.mac;
     const frame = buildEth(mac, Buffer.from('02aa00000001', 'hex'), ETH_IPV4, buildIpv4({ protocol: PROTO_UDP, src: ipToInt('10.1.1.1'), dst: ipToInt('10.1.1.254'), id: 1 }, Buffer.alloc(1400)));
     for (let i = 0; i < 40000; i++) { wire.a.send(frame); if (i % 1000 === 0) await new Promise(r => setImmediate(r)); }
-    await new Promise(r => setTimeout(r, 50));
+    await delivered({ wires: new Map([['w', wire]]) });
     gc();
     const grown = process.memoryUsage().heapUsed + process.memoryUsage().external - heap0;
     // 40,000 frames are about 75 MB as base64 JSON: the router keeps only a few MB of them
@@ -150,6 +155,7 @@ describe('control socket requests', () => {
     c.sock.write('{"id":1,"cancel":true}\n');
     const done = await c.waitFor(m => m.id === 1 && m.done === true);
     expect(Number(done.dropped)).toBeGreaterThan(10000);
+    expect(router.pfe.drops.get('internal-error') ?? 0, 'internal-error drops').toBe(0);
     c.sock.destroy();
     await stillServes();
   });

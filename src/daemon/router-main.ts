@@ -64,6 +64,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
+  // SIGUSR2 (tests, soak): a full collection, then what the process holds, in NODE.mem (src/lab/v8-limits.ts)
+  let gcs = 0;
+  process.on('SIGUSR2', () => { (globalThis as { gc?: () => void }).gc?.(); writeFileSync(join(spec.runDir, `${spec.node}.mem`), JSON.stringify({ seq: ++gcs, ...process.memoryUsage() })); });
 }
 
 main().catch(e => { process.stderr.write(`router: ${(e as Error).stack}\n`); process.exit(1); });

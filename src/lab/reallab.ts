@@ -14,6 +14,7 @@ import type { RouterSpec } from '../daemon/router-main.js';
 import { loadAndCheck } from '../config/index.js';
 import { Chassis } from '../../chassis/chassis.js';
 import { routerDir, checkStartConfigs, startLines, removeLabDir, labDir } from './save.js';
+import { ROUTER_V8_FLAGS, ROUTER_ENV } from './v8-limits.js';
 
 export const RUN_ROOT = process.env.VROUTER_RUN ?? '/run/vrouter';
 export const runDir = (lab: string) => join(RUN_ROOT, lab);
@@ -125,7 +126,7 @@ async function startRouter(t: Topology, n: NodeSpec, log: (s: string) => void): 
   // VROUTER_PROFILE=DIR: CPU profiles of each router process and its ES PIC workers (written at exit)
   const prof = process.env.VROUTER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.VROUTER_PROFILE}`] : [];
   if (process.env.VROUTER_NODE_FLAGS) prof.push(...process.env.VROUTER_NODE_FLAGS.split(' ').filter(Boolean));
-  const child = spawn('ip', ['netns', 'exec', labNs(t.name), process.execPath, ...prof, routerMain(), specFile], { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn('ip', ['netns', 'exec', labNs(t.name), process.execPath, ...ROUTER_V8_FLAGS, ...prof, routerMain(), specFile], { detached: true, stdio: ['ignore', out, out], env: { ...process.env, ...ROUTER_ENV } });
   child.unref();
   closeSync(out);
   const end = Date.now() + 30000;

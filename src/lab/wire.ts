@@ -26,6 +26,8 @@ export class Wire {
     this.a.peer = this.b;
     this.b.peer = this.a;
   }
+  /** Frames on the wire, not yet delivered (a test waits for none, not for a guessed time). */
+  get busy(): boolean { return this.queue.length > 0; }
   watch(fn: (from: string, frame: Buffer) => void): () => void { this.watchers.add(fn); return () => this.watchers.delete(fn); }
   carry(from: WireEnd, frame: Buffer): void {
     if (!this.up) return;

@@ -5,6 +5,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { join } from 'node:path';
 import { figure11 } from '../../src/lab/memlab.js';
+import { delivered } from '../helpers/settle.js';
 import type { Port } from '../../src/pfe/types.js';
 
 let close: (() => Promise<void>) | undefined;
@@ -42,7 +43,7 @@ describe('fuzzing the gateways', () => {
         ends[rnd() % ends.length]!.send(f);
         if (i % 500 === 0) await new Promise(r => setImmediate(r));
       }
-      await new Promise(r => setTimeout(r, 50));
+      await delivered(t.lab);
     } finally { process.off('uncaughtException', onErr); }
     expect(errors).toEqual([]);
     // Pfe.guard turns what throws into internal-error drops: none may have happened

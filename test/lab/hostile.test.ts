@@ -10,11 +10,11 @@ import { figure11 } from '../../src/lab/memlab.js';
 import { buildEth, ETH_IPV4 } from '../../src/net/ethernet.js';
 import { writeIpv4Header, buildIpv4, PROTO_ICMP, PROTO_ESP } from '../../src/net/ipv4.js';
 import { ipToInt } from '../../src/net/ip.js';
+import { delivered } from '../helpers/settle.js';
 
 const TOPO = join(import.meta.dirname, '../../topologies');
 let close: (() => Promise<void>) | undefined;
 afterEach(async () => { await close?.(); close = undefined; });
-const settle = () => new Promise(r => setTimeout(r, 30));
 
 async function lab() {
   const t = await figure11(TOPO, { ipsec: 'inline' });
@@ -45,7 +45,7 @@ describe('hostile input at the PFE', () => {
       writeIpv4Header(b, 0, { protocol: PROTO_ICMP, src: ipToInt('10.0.0.1'), dst: ipToInt('10.6.6.6'), id: 4242, ttl: 64, mf: i < 44, fragOffset: i * 1480 }, b.length);
       t.toB(b);
     }
-    await settle();
+    await delivered(t.lab);
     expect(t.errors).toEqual([]);
     expect(t.gwB.pfe.drops.get('frag-too-big')).toBe(45);
     expect(await t.hostA.ping('10.2.2.2', { count: 2 })).toHaveLength(2);
@@ -60,7 +60,7 @@ describe('hostile input at the PFE', () => {
     expect(c.ok, c.output).toBe(true);
     const esp = Buffer.alloc(40); esp.writeUInt32BE(2312, 0); esp.writeUInt32BE(1, 4);
     for (let i = 0; i < 5; i++) t.toB(buildIpv4({ protocol: PROTO_ESP, src: ipToInt('10.9.9.9'), dst: ipToInt('10.6.6.6'), id: i, ttl: 64 }, esp));
-    await settle();
+    await delivered(t.lab);
     expect(t.gwB.pfe.drops.get('filter-discard')).toBe(5);
     expect(t.gwB.pfe.filters.get('transit-in')!.counters.get('rogue-esp')!.packets).toBe(5);
     const pic = await t.gwB.ipsec.snapshot!();

@@ -1,6 +1,9 @@
 /** Issue 3's in-memory lab: two routers over static routes, filters, ICMP errors, ARP, commits. */
 import { describe, it, expect, afterEach } from 'vitest';
 import { MemLab } from '../../src/lab/memlab.js';
+import type { RouterOptions } from '../../src/router/router.js';
+import { ARP_RETRY_MS, ARP_TRIES } from '../../src/pfe/pfe.js';
+import { delivered, until } from '../helpers/settle.js';
 import { ICMP_UNREACH, ICMP_TIME_EXCEEDED, UNREACH_NET, UNREACH_NEEDFRAG, UNREACH_ADMIN } from '../../src/net/l4.js';
 import { ipToInt } from '../../src/net/ip.js';
 import { PROTO_UDP } from '../../src/net/ipv4.js';
@@ -29,9 +32,9 @@ interfaces {
 }
 routing-options { static { route 192.168.1.0/24 next-hop 10.0.0.1; } }`;
 
-function build() {
+function build(r1opts: Partial<RouterOptions> = {}) {
   const lab = new MemLab();
-  const r1 = lab.router('r1', R1), r2 = lab.router('r2', R2);
+  const r1 = lab.router('r1', R1, r1opts), r2 = lab.router('r2', R2);
   const h1 = lab.host('h1', '192.168.1.10', 24, '192.168.1.1');
   const h2 = lab.host('h2', '192.168.2.20', 24, '192.168.2.1');
   const h3 = lab.host('h3', '192.168.3.30', 24, '192.168.3.1');
@@ -41,7 +44,6 @@ function build() {
   lab.link('r1:fe-0/0/2', 'h3');
   return { lab, r1, r2, h1, h2, h3 };
 }
-const settle = () => new Promise(r => setTimeout(r, 60));
 let lab: MemLab | undefined;
 afterEach(async () => { await lab?.close(); lab = undefined; });
 
@@ -61,7 +63,7 @@ describe('PFE in an in-memory lab', () => {
     for (let i = 0; i < 4; i++) t.h1.sendIp({ protocol: 6, src: t.h1.ip, dst: t.h2.ip, ttl: 64 }, tcp);
     tcp.writeUInt16BE(22, 2);
     t.h1.sendIp({ protocol: 6, src: t.h1.ip, dst: t.h2.ip, ttl: 64 }, tcp);
-    await settle();
+    await delivered(t.lab);
     const f = t.r1.pfe.filters.get('lan-in')!;
     expect(f.counters.get('telnet')!.packets).toBe(4);
     expect(t.r1.pfe.ifls.get('fe-0/0/1.0')!.counters.drops.get('filter-discard')).toBe(4);
@@ -85,7 +87,7 @@ routing-options`), 'lo0');
   it('reject sends ICMP administratively prohibited', async () => {
     const t = build(); lab = t.lab;
     t.h1.sendIp({ protocol: PROTO_UDP, src: t.h1.ip, dst: t.h2.ip, ttl: 64 }, buildUdp({ src: t.h1.ip, dst: t.h2.ip }, 5000, 9, Buffer.from('x')));
-    await settle();
+    await delivered(t.lab);
     expect(t.h1.icmp).toContainEqual(expect.objectContaining({ type: ICMP_UNREACH, code: UNREACH_ADMIN, from: ipToInt('192.168.1.1') }));
   });
 
@@ -112,12 +114,29 @@ routing-options`), 'lo0');
     expect(r[0]!.bytes).toBe(2508);
   });
 
-  it('discard routes drop silently; unresolved ARP ends in host unreachable', async () => {
+  it('discard routes drop silently', async () => {
     const t = build(); lab = t.lab;
     await t.h1.ping('172.16.1.1', { timeoutMs: 100 });
     expect(t.r1.pfe.drops.get('discard-route')).toBe(1);
-    await t.h1.ping('192.168.3.99', { timeoutMs: 3800 });
-    expect(t.h1.icmp).toContainEqual(expect.objectContaining({ type: ICMP_UNREACH, code: 1 }));
+  });
+
+  it('unresolved ARP: three requests a second apart on the PFE\'s clock, then host unreachable', async () => {
+    let now = 1_000_000;
+    const t = build({ now: () => now }); lab = t.lab;
+    const target = ipToInt('192.168.3.99') >>> 0;
+    const arps: number[] = [];
+    t.lab.wires.get('r1:fe-0/0/2--h3')!.watch((from, f) => { if (from === 'r1:fe-0/0/2' && f.readUInt16BE(12) === 0x0806 && f.readUInt32BE(38) === target) arps.push(now); });
+    void t.h1.ping('192.168.3.99', { timeoutMs: 50 });
+    await until(() => arps.length === 1, 'the first ARP request');
+    // each second of the PFE's clock, a housekeeping tick: a retry, until the third has gone unanswered
+    const unreach = () => t.h1.icmp.some(m => m.type === ICMP_UNREACH && m.code === 1);
+    for (let s = 0; s < ARP_TRIES + 1 && !unreach(); s++) {
+      now += ARP_RETRY_MS;
+      t.r1.pfe.tick();
+      await delivered(t.lab);
+    }
+    expect(unreach()).toBe(true);
+    expect(arps.map(x => x - arps[0]!)).toEqual(Array.from({ length: ARP_TRIES }, (_, i) => i * ARP_RETRY_MS));
     expect(t.r1.pfe.drops.get('arp-unresolved')).toBe(1);
   });
 
@@ -126,7 +145,8 @@ routing-options`), 'lo0');
     await t.h1.ping('192.168.2.20');
     const before = t.r1.pfe.ifls.get('fe-0/0/0.0')!.counters.outPackets;
     const pinging = t.h1.ping('192.168.2.20', { count: 20, intervalMs: 5, timeoutMs: 500 });
-    await new Promise(r => setTimeout(r, 30));
+    // the commit lands while the ping runs: once its first three echoes went through r1
+    await until(() => t.r1.pfe.ifls.get('fe-0/0/0.0')!.counters.outPackets >= before + 3, 'the ping to be under way');
     const c = t.r1.commitText(R1.replace('host-name r1;', 'host-name r1-renamed;') + '\ninterfaces { fe-0/0/3 { description spare; } }');
     expect(c.ok).toBe(true);
     expect(await pinging).toHaveLength(20);
@@ -152,7 +172,7 @@ routing-options`), 'lo0');
     port.send(Buffer.alloc(5));
     port.send(Buffer.concat([hdr, Buffer.from([0x45, 0, 0, 10])]));
     port.send(Buffer.concat([hdr, Buffer.alloc(40, 0x45)]));
-    await settle();
+    await delivered(t.lab);
     expect(t.r1.pfe.drops.get('runt')).toBe(1);
     expect([...t.r1.pfe.drops.keys()].filter(k => k.startsWith('ip-')).length).toBeGreaterThanOrEqual(1);
     expect(await t.h1.ping('192.168.2.20')).toHaveLength(1);

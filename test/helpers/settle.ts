@@ -1,0 +1,29 @@
+/**
+ * Waits on the events a fixed sleep stood for, in an in-memory lab (src/lab/memlab.ts): every frame on
+ * every wire delivered, and whatever the routers did with them (the PFE and an inline ES PIC handle a
+ * frame within its delivery) done, and so on until nothing is left in flight.
+ */
+import type { MemLab } from '../../src/lab/memlab.js';
+
+const turn = () => new Promise<void>(r => setImmediate(r));
+
+/** Resolves once no wire of `lab` carries a frame after a turn of the event loop; throws after `ms`. */
+export async function delivered(lab: Pick<MemLab, 'wires'>, ms = 10000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    await turn();
+    if (![...lab.wires.values()].some(w => w.busy)) return;
+    if (Date.now() > end) throw new Error(`frames still in flight after ${ms} ms`);
+  }
+}
+
+/** Wait until `cond` holds, checking at every turn of the event loop (in-memory labs: no real time needed). */
+export async function until<T>(cond: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 10000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 1));
+  }
+}
