@@ -3,12 +3,13 @@
  * phase 1's, then one per phase 2 or informational exchange, derived from phase 1's last block), and
  * the encryption of ISAKMP messages.
  */
-import { randomBytes, getDiffieHellman, DiffieHellmanGroup, X509Certificate, KeyObject } from 'node:crypto';
+import { randomBytes, X509Certificate, KeyObject } from 'node:crypto';
+import { DhKey } from './dh.js';
 import type { IkePolicyModel } from '../config/model.js';
 import type { IkeChoice } from './proposals.js';
 import * as K from './keymat.js';
 import { encodeHeader, encodePayloads, decodePayloads, OutPayload, RawPayload, Decoded, HEADER_LEN, Header } from './codec.js';
-import { DH_GROUPS, FLAG_ENCRYPTION } from './constants.js';
+import { FLAG_ENCRYPTION } from './constants.js';
 
 /** Main mode: MM1, MM3, MM5 (the message awaited or sent next); Aggressive mode: AM1 (initiator awaits
  *  message 2), AM2 (responder awaits message 3). */
@@ -19,7 +20,7 @@ export class IkeSa {
   state: IkeState = 'MM1';
   rcookie = Buffer.alloc(8);
   choice?: IkeChoice;
-  dh?: DiffieHellmanGroup;
+  dh?: DhKey;
   gxi?: Buffer; gxr?: Buffer; ni?: Buffer; nr?: Buffer;
   /** the body of the initiator's SA payload (HASH_I and HASH_R cover it) */
   saiB?: Buffer;
@@ -67,10 +68,8 @@ export class IkeSa {
   get hashAlg(): K.HashAlg { return this.choice!.hash; }
 
   startDh(group = this.choice!.group): Buffer {
-    const g = DH_GROUPS[group === 'group1' ? 1 : 2]!;
-    this.dh = getDiffieHellman(g.name);
-    this.dh.generateKeys();
-    return pad(this.dh.getPublicKey(), g.bytes);
+    this.dh = new DhKey(group === 'group1' ? 1 : 2);
+    return this.dh.pub;
   }
   /** our certificate and key pair (signature authentication), and the peer's certificate once checked */
   auth?: { cert: X509Certificate; key: KeyObject; chain: X509Certificate[] };
@@ -80,9 +79,8 @@ export class IkeSa {
 
   /** The keys, once both nonces and public values are known: SKEYID from the pre-shared key, or (signatures) from g^xy. */
   deriveKeys(psk: Buffer | undefined): void {
-    const g = DH_GROUPS[this.choice!.group === 'group1' ? 1 : 2]!;
     const other = this.role === 'initiator' ? this.gxr! : this.gxi!;
-    const gxy = pad(this.dh!.computeSecret(other), g.bytes);
+    const gxy = this.dh!.secret(other);
     const alg = this.hashAlg;
     this.skeyid = psk ? K.skeyidPsk(alg, psk, this.ni!, this.nr!) : K.skeyidSig(alg, this.ni!, this.nr!, gxy);
     this.keys = K.deriveSkeyids(alg, this.skeyid, gxy, this.icookie, this.rcookie);

@@ -6,7 +6,7 @@
  * traffic for the router. Every malformed, unexpected or unauthenticated message is dropped and
  * counted with a reason; half-open state is bounded and expires; keys never reach a log.
  */
-import { randomBytes, getDiffieHellman, DiffieHellmanGroup, createHash, X509Certificate, privateEncrypt, publicDecrypt, constants as cc } from 'node:crypto';
+import { randomBytes, createHash, X509Certificate, privateEncrypt, publicDecrypt, constants as cc } from 'node:crypto';
 import type { RouterModel, IkePolicyModel, IpsecProposalModel, IpsecPolicyModel, IkeProposalModel } from '../config/model.js';
 import type { DynamicSaPair } from '../../pics/es/core.js';
 import type { SaSpec } from '../../pics/es/sa.js';
@@ -18,7 +18,9 @@ import {
   decodeHeader, decodePayloads, encodePayloads, decodeSa, decodeId, decodeNotify, decodeDelete, encodeMessage, encodeId, encodeNotify, encodeDelete,
   RawPayload, Header, HEADER_LEN, OutPayload,
 } from './codec.js';
-import { IkeSa, newCookie, pad } from './ike-sa.js';
+import { IkeSa, newCookie } from './ike-sa.js';
+import { DhKey } from './dh.js';
+import { DhBudget } from './dh-budget.js';
 import * as K from './keymat.js';
 import { ikeSaBody, ikeSaReply, chooseIke, readIkeTransform, describeIke, describeIkeOffer, ipsecSaBody, ipsecSaReply, chooseIpsec, readIpsecReply, IpsecChoice, describeIpsec, describeIpsecOffer } from './proposals.js';
 import type { PkiStore } from '../pki/store.js';
@@ -65,6 +67,9 @@ export const KMD_LIMITS = {
   outboundDelayMs: 50,     // the initiator's new outbound SA waits this long after quick mode message 3
   expiryGraceMs: 10_000,   // an IKE SA past its hard lifetime lives on this long at most for a quick mode under way on it
   keepaliveMs: 5_000,      // NAT keepalives (RFC 3948 4) when a NAT is before us (later JUNOS: nat-keepalive 5 s)
+  /** responder Diffie-Hellman exchanges (Aggressive mode message 1, Main mode message 3): per peer, and in all */
+  dhPerPeer: { rate: 10, burst: 3 },
+  dhTotal: { rate: 40, burst: 8 },
 };
 /**
  * Soft lifetimes, as a share of the hard one: the side that negotiated an SA renegotiates it first;
@@ -108,7 +113,7 @@ export interface DynTunnel {
 
 interface QuickMode {
   mid: number; role: 'initiator' | 'responder'; tunnel: DynTunnel; ike: IkeSa;
-  ni: Buffer; nr?: Buffer; dh?: DiffieHellmanGroup;
+  ni: Buffer; nr?: Buffer; dh?: DhKey;
   gx?: Buffer; gyPeer?: Buffer;
   mySpi: { esp: Buffer; ah: Buffer };
   choice?: IpsecChoice;
@@ -145,7 +150,11 @@ export class Kmd {
   readonly failures = new Map<number, { why: string; at: number; role: string; kind: FailureKind; mode: 'main' | 'aggressive' }>();
   readonly deadSas = new Map<number, IkeSa>();
 
-  constructor(private host: KmdHost) {}
+  /** the responder's Diffie-Hellman work, rationed per peer and in all */
+  readonly dhBudget: DhBudget;
+  constructor(private host: KmdHost) {
+    this.dhBudget = new DhBudget(() => host.now(), m => host.log(m), KMD_LIMITS.dhPerPeer, KMD_LIMITS.dhTotal);
+  }
 
   /** events that are no drops (NAT keepalives received, ...) */
   readonly counters = new Map<string, number>();
@@ -524,14 +533,6 @@ export class Kmd {
   /** The first message of a phase 1 from a peer: Main mode message 1, or Aggressive mode message 1. */
   private respondPhase1(hd: Header, m: Buffer, src: number, dst: number, srcPort: number): void {
     const mode = hd.exchange === Xchg.AGGRESSIVE ? 'aggressive' : 'main';
-    // half-open state is bounded: at the limit, the oldest half-open negotiation goes (a flood of
-    // first messages, spoofed or not, cannot lock the real peers out for good)
-    const halfOpen = [...this.ikeSas.values()].filter(s => !s.matured && s.role === 'responder');
-    if (halfOpen.length >= KMD_LIMITS.halfOpen) {
-      const oldest = halfOpen[0]!;
-      this.ikeSas.delete(oldest.key); oldest.state = 'DEAD';
-      this.drop('ike-half-open-evicted', intToIp(oldest.peer));
-    }
     const policy = this.model?.ike.policies.get(intToIp(src));
     if (!policy) {
       this.host.log(`KMD_PM_NO_POLICY: IKE from ${intToIp(src)} refused: no IKE policy for that peer`);
@@ -567,6 +568,9 @@ export class Kmd {
       this.modeNotes.set(src, { theirs: mode, ours: policy.mode, at: this.host.now() });
       this.host.log(`KMD_PM_P1_MODE: ${intToIp(src)} initiates in ${MODE_NAME[mode]} mode; the IKE policy says ${policy.mode}: accepted (the responder accepts the initiator's mode)`);
     }
+    // Aggressive mode: the Diffie-Hellman work comes now, before any round trip: rationed
+    if (mode === 'aggressive' && !this.dhBudget.take(src, intToIp(src))) return this.drop('ike-dh-rate-limited', intToIp(src));
+    if (!this.makeRoom()) return this.drop('ike-half-open-full', intToIp(src));
     const s = new IkeSa('responder', src, dst, policy, Buffer.from(hd.icookie), this.host.now(), srcPort, mode);
     s.rcookie = newCookie();
     s.choice = { ...chosen.choice, lifetimeSeconds: Math.min(this.fromWire(chosen.choice.lifetimeSeconds), chosen.ours.lifetimeSeconds) };
@@ -602,6 +606,22 @@ export class Kmd {
     this.sendMain(s, encodeMessage({ icookie: s.icookie, rcookie: s.rcookie, exchange: Xchg.AGGRESSIVE, flags: 0, mid: 0 },
       [{ type: Pt.SA, body: ikeSaReply(chosen.transform) }, { type: Pt.KE, body: s.gxr }, { type: Pt.NONCE, body: s.nr }, { type: Pt.ID, body: s.idMineB }, ...this.certReq(s), ...this.authOut(s, hash),
         ...(s.natt.peerSupports ? [Kmd.VID, ...this.natdPayloads(s)] : [])]), true);
+  }
+
+  /**
+   * Half-open state is bounded: at the limit, the oldest responder negotiation that has not had its
+   * message 3 goes (a flood of first messages, spoofed or not, cannot lock the real peers out for
+   * good); one past message 3 (Main mode: the peer came back with our cookie) is never evicted, and
+   * when all are, the new one is refused.
+   */
+  private makeRoom(): boolean {
+    const halfOpen = [...this.ikeSas.values()].filter(s => !s.matured && s.role === 'responder' && s.state !== 'DEAD');
+    if (halfOpen.length < KMD_LIMITS.halfOpen) return true;
+    const victim = halfOpen.find(s => s.state === 'MM3' || s.state === 'AM2');
+    if (!victim) return false;
+    this.ikeSas.delete(victim.key); victim.state = 'DEAD';
+    this.drop('ike-half-open-evicted', intToIp(victim.peer));
+    return true;
   }
 
   /** Notifies that ride in an authenticated phase 1 message (INITIAL-CONTACT). */
@@ -708,6 +728,7 @@ export class Kmd {
       const ke = get(Pt.KE), nonce = get(Pt.NONCE);
       const bytes = DH_GROUPS[sa.choice!.group === 'group1' ? 1 : 2]!.bytes;
       if (!ke || ke.body.length !== bytes || !nonce || nonce.body.length < 8 || nonce.body.length > 256) return this.drop('ike-malformed', 'message 3');
+      if (!this.dhBudget.take(sa.peer, intToIp(sa.peer))) return this.drop('ike-dh-rate-limited', intToIp(sa.peer));   // the initiator retransmits
       sa.gxi = Buffer.from(ke.body); sa.ni = Buffer.from(nonce.body);
       sa.gxr = sa.startDh(); sa.nr = randomBytes(32);
       if (!this.derive(sa)) return;
@@ -923,10 +944,8 @@ export class Kmd {
     const sa = ipsecSaBody(this.wireProps(t.proposals), qm.mySpi, t.pfsGroup, ike.behindNat);
     const payloads: OutPayload[] = [{ type: Pt.SA, body: sa }, { type: Pt.NONCE, body: qm.ni }];
     if (t.pfsGroup) {
-      const g = DH_GROUPS[t.pfsGroup]!;
-      qm.dh = getDiffieHellman(g.name);
-      qm.dh.generateKeys();
-      qm.gx = pad(qm.dh.getPublicKey(), g.bytes);
+      qm.dh = new DhKey(t.pfsGroup);
+      qm.gx = qm.dh.pub;
       payloads.push({ type: Pt.KE, body: qm.gx });
     }
     payloads.push({ type: Pt.ID, body: selectorId(qm.ids.ci) }, { type: Pt.ID, body: selectorId(qm.ids.cr) });
@@ -998,10 +1017,8 @@ export class Kmd {
       };
       const out: OutPayload[] = [{ type: Pt.SA, body: ipsecSaReply(chosen.parts, chosen.choice.proposalNum, qm.mySpi) }, { type: Pt.NONCE, body: qm.nr! }];
       if (t.pfsGroup) {
-        const g = DH_GROUPS[t.pfsGroup]!;
-        const d = getDiffieHellman(g.name); d.generateKeys();
-        qm.dh = d;
-        qm.gx = pad(d.getPublicKey(), g.bytes); qm.gyPeer = Buffer.from(ke!.body);
+        qm.dh = new DhKey(t.pfsGroup);
+        qm.gx = qm.dh.pub; qm.gyPeer = Buffer.from(ke!.body);
         out.push({ type: Pt.KE, body: qm.gx });
       }
       if (ids.length >= 2) out.push({ type: Pt.ID, body: Buffer.from(ids[0]!.body) }, { type: Pt.ID, body: Buffer.from(ids[1]!.body) });
@@ -1081,7 +1098,7 @@ export class Kmd {
     const t = qm.tunnel, ike = qm.ike, c = qm.choice!;
     let gxy: Buffer | undefined;
     if (qm.gyPeer && qm.dh) {
-      try { gxy = pad(qm.dh.computeSecret(qm.gyPeer), DH_GROUPS[t.pfsGroup!]!.bytes); } catch { return this.fail(t, 'PFS Diffie-Hellman failed (a bad public value)'); }
+      try { gxy = qm.dh.secret(qm.gyPeer); } catch { return this.fail(t, 'PFS Diffie-Hellman failed (a bad public value)'); }
     }
     const now = this.host.now(), life = this.life();
     const [ni, nr] = [qm.ni, qm.nr!];
