@@ -46,6 +46,8 @@ export class IkeSa {
   localId?: string; remoteId?: string;
   /** quick modes waiting for this SA to mature */
   waiting: Array<() => void> = [];
+  /** the IKE policy's configuration it was negotiated under (a commit since may have changed it) */
+  configFp?: string;
   /** the initiator's SA offer, kept for the diagnosis of "no proposal chosen" */
   offered?: string;
 

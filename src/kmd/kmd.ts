@@ -94,13 +94,17 @@ interface Installed {
   rekeyAt?: number;
   /** replaced: deleted (DELETE to the peer) at this time (wall clock) */
   retireAt?: number;
+  /** the tunnel's configuration it was negotiated under (a commit since may have changed it) */
+  fingerprint: string;
+  /** the proxy identities it was negotiated for: our side and the peer's */
+  ids: { local: Selector; remote: Selector };
 }
 /** A dynamic SA on an es- interface: what to negotiate, with whom, and what is installed. */
 export interface DynTunnel {
   ifl: string; saName: string; peer: number; local: number;
   ike?: IkePolicyModel; policy: IpsecPolicyModel; proposals: IpsecProposalModel[]; pfsGroup?: number;
   replayWindow: 32 | 64; proxy: ProxyIds;
-  /** what the negotiation depends on: a commit that changes it deletes the installed SAs */
+  /** what the negotiation depends on: installed SAs negotiated under another one say so in `show` */
   fingerprint: string;
   installed: Installed[];
   negotiating?: number;   // quick mode M-ID (-1: waiting for phase 1)
@@ -178,14 +182,16 @@ export class Kmd {
   // ------------------------------------------------------------------------- configuration
 
   /**
-   * A committed configuration: the dynamic SAs on es- interfaces become tunnels to negotiate. SAs
-   * whose policy a commit changed are deleted (the peer is told) so that traffic negotiates new ones
-   * with the new policy; the others stay.
+   * A committed configuration: the dynamic SAs on es- interfaces become tunnels to negotiate. The
+   * chapter: "Updates to the current ... configuration are not applied to the current ... SA; updates
+   * are applied to new ... SAs": live IKE and IPsec SAs keep what they were negotiated with until they
+   * expire, are rekeyed (with the new configuration) or are cleared, and `show ... detail` says they
+   * were negotiated under an older configuration. Only an SA that cannot go on (its es- interface, its
+   * SA name, its tunnel endpoints or its IKE policy gone) is deleted, the peer told, the reason logged.
    */
   configure(model: RouterModel, esIfls: Array<{ name: string; ipsecSa?: string; tunnel?: { source: number; destination: number }; inFilter?: string }>): void {
     this.model = model;
     const seen = new Set<string>();
-    // IKE policies that changed: their IKE SAs go (DELETE), new ones are negotiated with the new policy
     const ikeFps = new Map<number, string>();
     for (const [peer, pol] of model.ike.policies) {
       const n = ipToIntSafe(peer);
@@ -194,7 +200,11 @@ export class Kmd {
     }
     for (const [peer, fp] of this.ikeFps) {
       if (ikeFps.get(peer) === fp) continue;
-      for (const s of [...this.ikeSas.values()]) if (s.peer === peer) this.deleteIke(s, ikeFps.has(peer) ? 'its IKE policy changed (commit)' : 'its IKE policy was removed (commit)');
+      for (const s of [...this.ikeSas.values()]) {
+        if (s.peer !== peer) continue;
+        if (!ikeFps.has(peer)) this.deleteIke(s, 'its IKE policy was removed (commit)');
+        else this.host.log(`KMD_PM_P1_KEPT: IKE SA with ${intToIp(peer)}: its IKE policy changed (commit); the SA keeps what it was negotiated with until it expires, is rekeyed or is cleared (clear ike security-associations)`);
+      }
     }
     this.ikeFps = ikeFps;
     for (const l of esIfls) {
@@ -216,10 +226,14 @@ export class Kmd {
         ...(prev?.negotiating !== undefined && prev.fingerprint === fingerprint ? { negotiating: prev.negotiating } : {}),
       };
       if (prev && prev.fingerprint !== fingerprint && prev.installed.length) {
-        // the SA was negotiated under another policy: the peer is told, traffic negotiates anew
-        this.deleteIpsec(prev, prev.installed.slice(), 'its policy changed (commit)');
-        t.installed = [];
-        this.host.tunnelReady(t.ifl, false);
+        const gone = prev.saName !== sa.name ? `its SA name ${prev.saName} is gone (commit)` : !ike ? `its IKE policy ${intToIp(prev.peer)} is gone (commit)`
+          : prev.peer !== t.peer || prev.local !== t.local ? 'its tunnel source or destination changed (commit)' : undefined;
+        if (gone) {
+          // the SA cannot go on: the peer is told, traffic negotiates anew
+          this.deleteIpsec(prev, prev.installed.slice(), gone);
+          t.installed = [];
+          this.host.tunnelReady(t.ifl, false);
+        } else this.host.log(`KMD_PM_SA_KEPT: IPsec SA ${t.saName} on ${t.ifl} with ${intToIp(t.peer)}: its configuration changed (commit); the SA keeps what it was negotiated with until it expires, is rekeyed or is cleared (clear ipsec security-associations)`);
       }
       this.trace(`tunnel ${t.ifl}: SA ${t.saName} with ${intToIp(t.peer)} from ${intToIp(t.local)}, IPsec policy ${policy.name} (${proposals.map(p => p.name).join(', ') || 'no proposals'}${t.pfsGroup ? `, PFS group${t.pfsGroup}` : ''}), IKE policy ${ike ? `${ike.peer} (${ike.mode} mode, ${ike.proposals.join(', ')})` : 'none'}, proxy identities ${describeSelector(proxy.local)} <-> ${describeSelector(proxy.remote)}${prev && prev.fingerprint === fingerprint ? ' (unchanged)' : ''}`, 'parse');
       this.tunnels.set(l.name, t);
@@ -416,6 +430,7 @@ export class Kmd {
       if (props.length < all.length) this.trace(`Aggressive mode with ${intToIp(peer)}: only the proposals of ${g} and ${m} are offered (${all.filter(p => !props.includes(p)).map(p => p.name).join(', ')} left out)`, 'policy-manager');
     }
     const sa = new IkeSa('initiator', peer, local, policy, newCookie(), this.host.now(), ISAKMP_PORT, policy.mode);
+    sa.configFp = this.ikeFps.get(peer);
     if (policy.mode === 'aggressive') {
       sa.method = props[0]!.authenticationMethod;
       const notReady = this.authReady(sa);
@@ -572,6 +587,7 @@ export class Kmd {
     if (mode === 'aggressive' && !this.dhBudget.take(src, intToIp(src))) return this.drop('ike-dh-rate-limited', intToIp(src));
     if (!this.makeRoom()) return this.drop('ike-half-open-full', intToIp(src));
     const s = new IkeSa('responder', src, dst, policy, Buffer.from(hd.icookie), this.host.now(), srcPort, mode);
+    s.configFp = this.ikeFps.get(src);
     s.rcookie = newCookie();
     s.choice = { ...chosen.choice, lifetimeSeconds: Math.min(this.fromWire(chosen.choice.lifetimeSeconds), chosen.ours.lifetimeSeconds) };
     const notReady = this.authReady(s);
@@ -1133,7 +1149,8 @@ export class Kmd {
     const inbound = [...(inSpi.esp !== undefined && c.protocol === 'esp' ? [{ proto: 50, spi: inSpi.esp, dst: t.local }] : []), ...(inSpi.ah !== undefined ? [{ proto: 51, spi: inSpi.ah, dst: t.local }] : [])];
     const show = (x: { esp?: number; ah?: number }) => Object.entries(x).map(([p, v]) => `${p.toUpperCase()} 0x${(v as number).toString(16)}`).join(' ');
     const older = t.installed.slice();
-    const entry: Installed = { inSpi, outSpi, created: life, softAt: this.softAt(life, c.lifetimeSeconds * 1000, qm.role), lifetime: c.lifetimeSeconds, ike: ike.key, choice: c, role: qm.role };
+    const ids = qm.role === 'initiator' ? { local: qm.ids.ci, remote: qm.ids.cr } : { local: qm.ids.cr, remote: qm.ids.ci };
+    const entry: Installed = { inSpi, outSpi, created: life, softAt: this.softAt(life, c.lifetimeSeconds * 1000, qm.role), lifetime: c.lifetimeSeconds, ike: ike.key, choice: c, role: qm.role, fingerprint: t.fingerprint, ids };
     t.installed.push(entry);
     if (qm.role === 'responder') {
       // the initiator has its inbound SA since message 2: both directions at once
@@ -1439,6 +1456,17 @@ export class Kmd {
   /** Seconds until an IKE SA's hard lifetime, on the lifetime clock. */
   ikeRemaining(s: IkeSa): number | undefined { return s.expiresAt === undefined ? undefined : Math.max(0, Math.ceil((s.expiresAt - this.life()) / 1000)); }
 
+  /** `show ike security-associations detail`: what kmd adds for one IKE SA (the chapter's update rule). */
+  ikeDetailLines(s: IkeSa): string[] {
+    return s.configFp !== undefined && s.configFp !== this.ikeFps.get(s.peer) ? ['  Negotiated under an older configuration: updates apply to new SAs (clear ike security-associations to apply them now)'] : [];
+  }
+  /** `show ipsec security-associations detail`: the proxy identities of a negotiated SA, and whether its configuration changed since. */
+  saDetailLines(ifl: string, x: Readonly<Installed>): string[] {
+    const t = this.tunnels.get(ifl);
+    return [`    Local identity: ${junosIdentity(x.ids.local)}`, `    Remote identity: ${junosIdentity(x.ids.remote)}`,
+      ...(t && t.fingerprint !== x.fingerprint ? ['    Negotiated under an older configuration: updates apply to new SAs (clear ipsec security-associations to apply them now)'] : [])];
+  }
+
   /** IKE SAs for `show ike security-associations` (failed ones too, so a learner sees why). */
   ikeSnapshot(): IkeSa[] { return [...this.ikeSas.values()]; }
 }
@@ -1457,5 +1485,11 @@ function describeId(body: Buffer): string {
   return s ? describeSelector(s) : `id type ${v.type}`;
 }
 
+
+/** A proxy identity as JUNOS prints it: ipv4_subnet(any:0,[0..7]=10.1.1.0/24), or ipv4(tcp:80,[0..3]=10.1.1.1). */
+function junosIdentity(s: Selector): string {
+  const proto = s.protocol === 0 ? 'any' : s.protocol === 6 ? 'tcp' : s.protocol === 17 ? 'udp' : s.protocol === 1 ? 'icmp' : String(s.protocol);
+  return s.prefix.len === 32 ? `ipv4(${proto}:${s.port},[0..3]=${intToIp(s.prefix.addr)})` : `ipv4_subnet(${proto}:${s.port},[0..7]=${intToIp(s.prefix.addr)}/${s.prefix.len})`;
+}
 
 function ipToIntSafe(s: string): number | undefined { try { return ipToInt(s); } catch { return undefined; } }
