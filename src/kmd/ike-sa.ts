@@ -103,6 +103,11 @@ export class IkeSa {
     return x;
   }
 
+  private keep(mid: number, x: Exchange): void {
+    this.exchanges.set(mid, x);
+    if (this.exchanges.size > 32) this.exchanges.delete(this.exchanges.keys().next().value!);
+  }
+
   /** An encrypted message of exchange `mid`; the exchange's IV moves to its last block. */
   seal(h: { exchange: number; mid: number; flags?: number }, payloads: OutPayload[]): Buffer {
     const x = this.exchange(h.mid);
@@ -121,13 +126,16 @@ export class IkeSa {
   open(h: Header, msg: Buffer): Decoded<{ payloads: RawPayload[]; commit: () => void }> {
     const ct = msg.subarray(HEADER_LEN, h.length);
     if (ct.length === 0 || ct.length % 8) return { ok: false, reason: 'encrypted-length' };
-    const x = this.exchange(h.mid);
+    // a new exchange's IV slot is made only once the message authenticates (commit): forged
+    // datagrams with made-up message IDs cannot evict the slots of real exchanges
+    const known = h.mid === 0 ? this.p1 : this.exchanges.get(h.mid);
+    const x = known ?? { iv: K.phase2Iv(this.hashAlg, this.p1.iv, h.mid, 8) };
     let plain: Buffer;
     try { plain = K.cbcDecrypt(this.choice!.encryption, this.ka!, x.iv, ct); } catch { return { ok: false, reason: 'decrypt-failed' }; }
     const p = decodePayloads(plain, h.next, true);
     if (!p.ok) return { ok: false, reason: `decrypted-${p.reason}` };
     const last = Buffer.from(ct.subarray(ct.length - 8));
-    return { ok: true, value: { payloads: p.value, commit: () => { x.iv = last; } } };
+    return { ok: true, value: { payloads: p.value, commit: () => { if (!known) this.keep(h.mid, x); x.iv = last; } } };
   }
 }
 

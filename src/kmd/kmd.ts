@@ -6,7 +6,7 @@
  * traffic for the router. Every malformed, unexpected or unauthenticated message is dropped and
  * counted with a reason; half-open state is bounded and expires; keys never reach a log.
  */
-import { randomBytes, createHash, X509Certificate, privateEncrypt, publicDecrypt, constants as cc } from 'node:crypto';
+import { randomBytes, createHash, timingSafeEqual, X509Certificate, privateEncrypt, publicDecrypt, constants as cc } from 'node:crypto';
 import type { RouterModel, IkePolicyModel, IpsecProposalModel, IpsecPolicyModel, IkeProposalModel } from '../config/model.js';
 import type { DynamicSaPair } from '../../pics/es/core.js';
 import type { SaSpec } from '../../pics/es/sa.js';
@@ -124,9 +124,13 @@ interface QuickMode {
   ids: { ci: Selector; cr: Selector };
   lastSent?: Buffer; lastRecv?: Buffer; retries: number; nextRetry: number; awaiting: boolean;
   done: boolean;
+  /** installed: its SPIs are the SAs' (else a failed quick mode gives them back) */
+  installed?: boolean;
 }
 
 const hex = (b: Buffer) => b.toString('hex');
+/** IKE hashes and signatures compared in constant time */
+const hashEq = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
 /** RFC 3948 2.2: IKE on UDP 4500 starts with four zero bytes (an SPI no ESP packet has) */
 const NON_ESP_MARKER = Buffer.alloc(4);
 const spiNum = (b: Buffer | undefined) => (b && b.length === 4 ? b.readUInt32BE(0) : undefined);
@@ -511,7 +515,7 @@ export class Kmd {
   private authIn(sa: IkeSa, payloads: RawPayload[], idBody: Buffer, want: Buffer): { why: string; kind: FailureKind; notify: number } | undefined {
     if (!this.sig(sa)) {
       const h = payloads.find(x => x.type === Pt.HASH);
-      return h && want.equals(h.body) ? undefined : { why: h ? 'HASH does not match' : 'no HASH payload', kind: 'auth', notify: N.AUTHENTICATION_FAILED };
+      return h && hashEq(want, h.body) ? undefined : { why: h ? 'HASH does not match' : 'no HASH payload', kind: 'auth', notify: N.AUTHENTICATION_FAILED };
     }
     const sigP = payloads.find(x => x.type === Pt.SIG);
     if (!sigP) return { why: 'no SIG payload: the keys differ or the peer authenticates otherwise', kind: 'auth', notify: N.AUTHENTICATION_FAILED };
@@ -536,7 +540,7 @@ export class Kmd {
     const key = v.cert.publicKey;
     const method = sa.choice!.method;
     const ok = method === 'rsa-signatures'
-      ? key.asymmetricKeyType === 'rsa' && (() => { try { return publicDecrypt({ key, padding: cc.RSA_PKCS1_PADDING }, sigP.body).equals(want); } catch { return false; } })()
+      ? key.asymmetricKeyType === 'rsa' && (() => { try { return hashEq(publicDecrypt({ key, padding: cc.RSA_PKCS1_PADDING }, sigP.body), want); } catch { return false; } })()
       : key.asymmetricKeyType === 'dsa' && dssVerify(want, sigP.body, key);
     if (!ok) return { why: `the signature does not verify with the peer's certificate (${v.cert.subject.split('\n').join(', ')}, ${key.asymmetricKeyType?.toUpperCase()} key, ${method})`, kind: 'auth', notify: N.INVALID_SIGNATURE };
     sa.peerCert = v.cert;
@@ -995,7 +999,7 @@ export class Kmd {
     const alg = ike.hashAlg, a = ike.keys!.a;
 
     if (!qm) {                                                     // message 1: we respond
-      if (!K.hash1(alg, a, hd.mid, rest).equals(pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 1');
+      if (!hashEq(K.hash1(alg, a, hd.mid, rest), pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 1');
       o.value.commit(); this.acceptFloat(ike);
       const saP = get(Pt.SA), nonce = get(Pt.NONCE), ke = get(Pt.KE);
       const sa = saP && decodeSa(saP.body);
@@ -1056,7 +1060,7 @@ export class Kmd {
     if (qm.role === 'initiator' && !qm.nr) {                        // message 2: the responder's choice
       const nonce = get(Pt.NONCE);
       if (!nonce) return this.drop('ike-malformed', 'quick mode message 2');
-      if (!K.hash2(alg, a, hd.mid, qm.ni, rest).equals(pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 2');
+      if (!hashEq(K.hash2(alg, a, hd.mid, qm.ni, rest), pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 2');
       o.value.commit(); this.acceptFloat(ike);
       const saP = get(Pt.SA);
       const sa = saP && decodeSa(saP.body);
@@ -1087,7 +1091,7 @@ export class Kmd {
       return this.installQm(qm);
     }
     if (qm.role === 'responder' && !qm.done) {                      // message 3
-      if (!K.hash3(alg, a, hd.mid, qm.ni, qm.nr!).equals(pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 3');
+      if (!hashEq(K.hash3(alg, a, hd.mid, qm.ni, qm.nr!), pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 3');
       o.value.commit(); this.acceptFloat(ike);
       qm.lastRecv = Buffer.from(m); qm.awaiting = false;
       this.trace(`<- ${intToIp(ike.peer)} Quick mode message 3`);
@@ -1097,7 +1101,10 @@ export class Kmd {
   }
 
   private qmCount(ike: IkeSa): number { let n = 0; for (const q of this.qms.values()) if (q.ike === ike && !q.done) n++; return n; }
-  private qmDone(qm: QuickMode): void { qm.done = true; qm.awaiting = false; if (qm.tunnel.negotiating === qm.mid) qm.tunnel.negotiating = undefined; }
+  private qmDone(qm: QuickMode): void {
+    if (!qm.done && !qm.installed) for (const b of [qm.mySpi.esp, qm.mySpi.ah]) { this.spis.delete(b.readUInt32BE(0)); this.trace(`SPI 0x${b.readUInt32BE(0).toString(16)} released (quick mode 0x${qm.mid.toString(16)} failed)`, 'database'); }
+    qm.done = true; qm.awaiting = false; if (qm.tunnel.negotiating === qm.mid) qm.tunnel.negotiating = undefined;
+  }
 
   /** Refuse a quick mode with an encrypted notify, and say why in the log (and on the tunnels concerned). */
   private qmRefuse(ike: IkeSa, mid: number, type: number, why: string, kind: FailureKind, ts: DynTunnel[] = []): void {
@@ -1110,12 +1117,13 @@ export class Kmd {
 
   /** Both directions' keys from KEYMAT, into the ES PIC. */
   private installQm(qm: QuickMode): void {
-    this.qmDone(qm);
     const t = qm.tunnel, ike = qm.ike, c = qm.choice!;
     let gxy: Buffer | undefined;
     if (qm.gyPeer && qm.dh) {
-      try { gxy = qm.dh.secret(qm.gyPeer); } catch { return this.fail(t, 'PFS Diffie-Hellman failed (a bad public value)'); }
+      try { gxy = qm.dh.secret(qm.gyPeer); } catch { this.qmDone(qm); return this.fail(t, 'PFS Diffie-Hellman failed (a bad public value)'); }
     }
+    qm.installed = true;
+    this.qmDone(qm);
     const now = this.host.now(), life = this.life();
     const [ni, nr] = [qm.ni, qm.nr!];
     const encLen = c.encryption ? K.CIPHERS[c.encryption].keyLen : 0;
@@ -1237,7 +1245,7 @@ export class Kmd {
       // (strongSwan sends PAYLOAD-MALFORMED encrypted with its own keys). If it does not open with
       // ours either, the keys differ: the pre-shared keys are not the same
       const o = ike.open(hd, m);
-      const ok = o.ok && o.value.payloads[0]?.type === Pt.HASH && K.hash1(ike.hashAlg, ike.keys!.a, hd.mid, Buffer.concat(o.value.payloads.slice(1).map(p => p.raw))).equals(o.value.payloads[0].body);
+      const ok = o.ok && o.value.payloads[0]?.type === Pt.HASH && hashEq(K.hash1(ike.hashAlg, ike.keys!.a, hd.mid, Buffer.concat(o.value.payloads.slice(1).map(p => p.raw))), o.value.payloads[0].body);
       if (!ok) {
         this.drop('ike-informational-unreadable', intToIp(src));
         this.host.log(`KMD_PM_P1_NOTIFY: ${intToIp(src)} answered message 5 with an encrypted notify that our keys cannot read`);
@@ -1250,7 +1258,7 @@ export class Kmd {
     const pl = o.value.payloads;
     if (pl[0]?.type !== Pt.HASH) return this.drop('ike-malformed', 'informational without HASH');
     const rest = Buffer.concat(pl.slice(1).map(p => p.raw));
-    if (!K.hash1(ike.hashAlg, ike.keys!.a, hd.mid, rest).equals(pl[0].body)) return this.drop('ike-bad-hash', 'informational');
+    if (!hashEq(K.hash1(ike.hashAlg, ike.keys!.a, hd.mid, rest), pl[0].body)) return this.drop('ike-bad-hash', 'informational');
     o.value.commit(); this.acceptFloat(ike);
     for (const p of pl.slice(1)) {
       if (p.type === Pt.N) {
@@ -1466,6 +1474,9 @@ export class Kmd {
     return [`    Local identity: ${junosIdentity(x.ids.local)}`, `    Remote identity: ${junosIdentity(x.ids.remote)}`,
       ...(t && t.fingerprint !== x.fingerprint ? ['    Negotiated under an older configuration: updates apply to new SAs (clear ipsec security-associations to apply them now)'] : [])];
   }
+
+  /** how many SPIs are reserved (installed SAs' and quick modes' under way): a failed quick mode gives its back */
+  reservedSpis(): number { return this.spis.size; }
 
   /** IKE SAs for `show ike security-associations` (failed ones too, so a learner sees why). */
   ikeSnapshot(): IkeSa[] { return [...this.ikeSas.values()]; }

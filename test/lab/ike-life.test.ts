@@ -279,6 +279,18 @@ describe('deletes, restarts and commits', () => {
     expect(t.gwA.kmd.tunnels.get('es-0/1/0.0')!.installed).toHaveLength(0);
   });
 
+  it('a quick mode the peer refuses (no proposal chosen) gives its reserved SPIs back; nothing is installed', async () => {
+    const t = await build((s, c) => (s === 'b' ? c.replace(/proposal dynamic-1 \{[^}]*\}/, 'proposal dynamic-1 {\n            protocol ah;\n            authentication-algorithm hmac-sha1-96;\n        }').replace(/proposal dynamic-2 \{[^}]*\}/, 'proposal dynamic-2 {\n            protocol ah;\n            authentication-algorithm hmac-sha1-96;\n        }') : c));
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 1500 })).toHaveLength(0);
+    const end = Date.now() + 3000;
+    while (!/KMD_PM_SA_ESTABLISH_FAILED/.test(kmdLog(t.gwA)) && Date.now() < end) await new Promise(r => setTimeout(r, 20));
+    expect(kmdLog(t.gwA)).toMatch(/KMD_PM_SA_ESTABLISH_FAILED: IPsec SA dynamic-sa1 .*NO-PROPOSAL-CHOSEN/);
+    expect(t.gwA.kmd.tunnels.get('es-0/1/0.0')!.installed).toHaveLength(0);
+    expect(t.gwA.kmd.reservedSpis()).toBe(0);
+    expect(t.gwB.kmd.reservedSpis()).toBe(0);
+    expect((await t.gwA.ipsec.snapshot!()).sas.filter(x => !x.manual)).toEqual([]);
+  });
+
   it('an authenticated INVALID-SPI for an SA in use removes it; a forged clear one is dropped', async () => {
     const t = await build();
     expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
