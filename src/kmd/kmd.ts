@@ -21,6 +21,7 @@ import {
 import { IkeSa, newCookie } from './ike-sa.js';
 import { DhKey } from './dh.js';
 import { DhBudget } from './dh-budget.js';
+import { NATT_VID, NattContext, peerVid, natdPayloads, processNatd, float } from './natt.js';
 import * as K from './keymat.js';
 import { ikeSaBody, ikeSaReply, chooseIke, readIkeTransform, describeIke, describeIkeOffer, ipsecSaBody, ipsecSaReply, chooseIpsec, readIpsecReply, IpsecChoice, describeIpsec, describeIpsecOffer } from './proposals.js';
 import type { PkiStore } from '../pki/store.js';
@@ -376,39 +377,12 @@ export class Kmd {
 
   // ------------------------------------------------------------------------- NAT traversal (RFC 3947)
 
-  private static readonly VID: OutPayload = { type: Pt.VID, body: VID_RFC3947 };
-  private peerVid(sa: IkeSa, payloads: RawPayload[]): void {
-    sa.natt.peerSupports = payloads.some(p => p.type === Pt.VID && p.body.equals(VID_RFC3947));
-    this.trace(`${intToIp(sa.peer)} ${sa.natt.peerSupports ? 'speaks' : 'does not speak'} NAT traversal (RFC 3947 vendor ID)`, 'policy-manager');
-  }
-  /** HASH(CKY-I | CKY-R | IP | Port) */
-  private natd(sa: IkeSa, ip: number, port: number): Buffer {
-    const a = Buffer.alloc(6); a.writeUInt32BE(ip >>> 0); a.writeUInt16BE(port, 4);
-    return K.hash(sa.hashAlg, sa.icookie, sa.rcookie, a);
-  }
-  /** NAT-D payloads for a message we send: the destination's first, then ours. */
-  private natdPayloads(sa: IkeSa): OutPayload[] {
-    if (!sa.natt.peerSupports) return [];
-    const myPort = sa.natt.floated ? NATT_PORT : ISAKMP_PORT;
-    return [{ type: Pt.NAT_D, body: this.natd(sa, sa.peer, sa.port) }, { type: Pt.NAT_D, body: this.natd(sa, sa.local, myPort) }];
-  }
-  /** The peer's NAT-D payloads: is there a NAT before us (our address and port were changed) or before it? */
-  private processNatd(sa: IkeSa, payloads: RawPayload[], myPort: number): void {
-    if (!sa.natt.peerSupports) return;
-    const list = payloads.filter(p => p.type === Pt.NAT_D || p.type === Pt.NAT_D_DRAFT);
-    if (list.length < 2) return;
-    const here = !list[0]!.body.equals(this.natd(sa, sa.local, myPort));
-    const there = !list.slice(1).some(p => p.body.equals(this.natd(sa, sa.peer, sa.port)));
-    sa.natt.here = here; sa.natt.there = there; sa.natt.detected = true;
-    if (here || there) this.host.log(`KMD_PM_NAT: NAT detected ${here ? 'before this router' : ''}${here && there ? ' and ' : ''}${there ? `before ${intToIp(sa.peer)} (or the peer asks for UDP encapsulation)` : ''}: IKE moves to UDP ${NATT_PORT}, ESP goes in UDP`);
-    else this.trace(`no NAT between this router and ${intToIp(sa.peer)}`, 'general');
-  }
-  /** After NAT detection the initiator moves to UDP 4500 (RFC 3947 4). */
-  private float(sa: IkeSa): void {
-    if (!sa.behindNat || sa.natt.floated) return;
-    sa.natt.floated = true; sa.port = NATT_PORT;
-    this.trace(`floating to UDP ${NATT_PORT} with ${intToIp(sa.peer)}`);
-  }
+  private static readonly VID = NATT_VID;
+  private natx: NattContext = { trace: (m, f) => this.trace(m, f), log: m => this.host.log(m) };
+  private peerVid(sa: IkeSa, payloads: RawPayload[]): void { peerVid(this.natx, sa, payloads); }
+  private natdPayloads(sa: IkeSa): OutPayload[] { return natdPayloads(sa); }
+  private processNatd(sa: IkeSa, payloads: RawPayload[], myPort: number): void { processNatd(this.natx, sa, payloads, myPort); }
+  private float(sa: IkeSa): void { float(this.natx, sa); }
   /** Send, remember as the last message, and retransmit it until a reply comes when `await` is set. */
   private sendMain(sa: IkeSa, msg: Buffer, awaitReply: boolean): void {
     sa.lastSent = msg;

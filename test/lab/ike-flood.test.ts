@@ -45,6 +45,11 @@ describe('an Aggressive mode first-message flood from a configured peer\'s addre
   it('costs little: pings to the router are answered in time, DH work is rationed (counted, logged once), half-open state is bounded', async () => {
     const t = await build();
     expect(await t.hostB.ping('10.2.2.254', { count: 1 })).toHaveLength(1);   // ARP done before the clock starts
+    // and the responder's code compiled: one first message, answered, before the flood
+    t.send(t.aggressive1());
+    const warm = Date.now() + 3000;
+    while (t.gwB.kmd.ikeSnapshot().length === 0 && Date.now() < warm) await new Promise(r => setTimeout(r, 5));
+    expect(t.gwB.kmd.ikeSnapshot()).toHaveLength(1);
     let sent = 0, flooding = true;
     const flood = (async () => {
       // 20 messages every 10 ms (about 2,000 a second), each a new negotiation
