@@ -221,7 +221,7 @@ export function ipsecSas(r: Router, pic: PicSnapshot, level: 'brief' | 'standard
     const books = ifl ? r.kmd.installedOf(ifl.name) : [];
     for (const s of installed) {
       const x = books.find(b => [...Object.values(b.inSpi), ...Object.values(b.outSpi)].includes(s.spi));
-      out.push(...saBlock(s, level === 'detail', now, x ? { ...r.kmd.lifeSeconds(x), role: x.role } : undefined), '');
+      out.push(...saBlock(s, level === 'detail', now, x ? { ...r.kmd.lifeSeconds(x), role: x.role } : undefined), ...(level === 'detail' && x && ifl ? r.kmd.saDetailLines(ifl.name, x) : []), '');
     }
   }
   return out.join('\n') + (out.length ? '\n' : '');
@@ -294,7 +294,7 @@ export function ikeSas(r: Router, detail: boolean, peer?: string): string {
       out.push(`  Phase 2 negotiations in progress: ${[...r.kmd.tunnels.values()].filter(t => t.peer === s.peer && (t.negotiating ?? 0) > 0).length}`);
       if (s.localId) out.push(`  Local identity: ${s.localId}`);
       if (s.remoteId) out.push(`  Remote identity: ${s.remoteId}`);
-      out.push('');
+      out.push(...r.kmd.ikeDetailLines(s), '');
     }
   }
   // what a learner needs when nothing is there: why the last attempt with a peer failed

@@ -3,12 +3,13 @@
  * phase 1's, then one per phase 2 or informational exchange, derived from phase 1's last block), and
  * the encryption of ISAKMP messages.
  */
-import { randomBytes, getDiffieHellman, DiffieHellmanGroup, X509Certificate, KeyObject } from 'node:crypto';
+import { randomBytes, X509Certificate, KeyObject } from 'node:crypto';
+import { DhKey } from './dh.js';
 import type { IkePolicyModel } from '../config/model.js';
 import type { IkeChoice } from './proposals.js';
 import * as K from './keymat.js';
 import { encodeHeader, encodePayloads, decodePayloads, OutPayload, RawPayload, Decoded, HEADER_LEN, Header } from './codec.js';
-import { DH_GROUPS, FLAG_ENCRYPTION } from './constants.js';
+import { FLAG_ENCRYPTION } from './constants.js';
 
 /** Main mode: MM1, MM3, MM5 (the message awaited or sent next); Aggressive mode: AM1 (initiator awaits
  *  message 2), AM2 (responder awaits message 3). */
@@ -19,7 +20,7 @@ export class IkeSa {
   state: IkeState = 'MM1';
   rcookie = Buffer.alloc(8);
   choice?: IkeChoice;
-  dh?: DiffieHellmanGroup;
+  dh?: DhKey;
   gxi?: Buffer; gxr?: Buffer; ni?: Buffer; nr?: Buffer;
   /** the body of the initiator's SA payload (HASH_I and HASH_R cover it) */
   saiB?: Buffer;
@@ -45,6 +46,8 @@ export class IkeSa {
   localId?: string; remoteId?: string;
   /** quick modes waiting for this SA to mature */
   waiting: Array<() => void> = [];
+  /** the IKE policy's configuration it was negotiated under (a commit since may have changed it) */
+  configFp?: string;
   /** the initiator's SA offer, kept for the diagnosis of "no proposal chosen" */
   offered?: string;
 
@@ -67,10 +70,8 @@ export class IkeSa {
   get hashAlg(): K.HashAlg { return this.choice!.hash; }
 
   startDh(group = this.choice!.group): Buffer {
-    const g = DH_GROUPS[group === 'group1' ? 1 : 2]!;
-    this.dh = getDiffieHellman(g.name);
-    this.dh.generateKeys();
-    return pad(this.dh.getPublicKey(), g.bytes);
+    this.dh = new DhKey(group === 'group1' ? 1 : 2);
+    return this.dh.pub;
   }
   /** our certificate and key pair (signature authentication), and the peer's certificate once checked */
   auth?: { cert: X509Certificate; key: KeyObject; chain: X509Certificate[] };
@@ -80,9 +81,8 @@ export class IkeSa {
 
   /** The keys, once both nonces and public values are known: SKEYID from the pre-shared key, or (signatures) from g^xy. */
   deriveKeys(psk: Buffer | undefined): void {
-    const g = DH_GROUPS[this.choice!.group === 'group1' ? 1 : 2]!;
     const other = this.role === 'initiator' ? this.gxr! : this.gxi!;
-    const gxy = pad(this.dh!.computeSecret(other), g.bytes);
+    const gxy = this.dh!.secret(other);
     const alg = this.hashAlg;
     this.skeyid = psk ? K.skeyidPsk(alg, psk, this.ni!, this.nr!) : K.skeyidSig(alg, this.ni!, this.nr!, gxy);
     this.keys = K.deriveSkeyids(alg, this.skeyid, gxy, this.icookie, this.rcookie);
@@ -103,6 +103,11 @@ export class IkeSa {
     return x;
   }
 
+  private keep(mid: number, x: Exchange): void {
+    this.exchanges.set(mid, x);
+    if (this.exchanges.size > 32) this.exchanges.delete(this.exchanges.keys().next().value!);
+  }
+
   /** An encrypted message of exchange `mid`; the exchange's IV moves to its last block. */
   seal(h: { exchange: number; mid: number; flags?: number }, payloads: OutPayload[]): Buffer {
     const x = this.exchange(h.mid);
@@ -121,13 +126,16 @@ export class IkeSa {
   open(h: Header, msg: Buffer): Decoded<{ payloads: RawPayload[]; commit: () => void }> {
     const ct = msg.subarray(HEADER_LEN, h.length);
     if (ct.length === 0 || ct.length % 8) return { ok: false, reason: 'encrypted-length' };
-    const x = this.exchange(h.mid);
+    // a new exchange's IV slot is made only once the message authenticates (commit): forged
+    // datagrams with made-up message IDs cannot evict the slots of real exchanges
+    const known = h.mid === 0 ? this.p1 : this.exchanges.get(h.mid);
+    const x = known ?? { iv: K.phase2Iv(this.hashAlg, this.p1.iv, h.mid, 8) };
     let plain: Buffer;
     try { plain = K.cbcDecrypt(this.choice!.encryption, this.ka!, x.iv, ct); } catch { return { ok: false, reason: 'decrypt-failed' }; }
     const p = decodePayloads(plain, h.next, true);
     if (!p.ok) return { ok: false, reason: `decrypted-${p.reason}` };
     const last = Buffer.from(ct.subarray(ct.length - 8));
-    return { ok: true, value: { payloads: p.value, commit: () => { x.iv = last; } } };
+    return { ok: true, value: { payloads: p.value, commit: () => { if (!known) this.keep(h.mid, x); x.iv = last; } } };
   }
 }
 

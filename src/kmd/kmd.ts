@@ -6,7 +6,7 @@
  * traffic for the router. Every malformed, unexpected or unauthenticated message is dropped and
  * counted with a reason; half-open state is bounded and expires; keys never reach a log.
  */
-import { randomBytes, getDiffieHellman, DiffieHellmanGroup, createHash, X509Certificate, privateEncrypt, publicDecrypt, constants as cc } from 'node:crypto';
+import { randomBytes, createHash, timingSafeEqual, X509Certificate, privateEncrypt, publicDecrypt, constants as cc } from 'node:crypto';
 import type { RouterModel, IkePolicyModel, IpsecProposalModel, IpsecPolicyModel, IkeProposalModel } from '../config/model.js';
 import type { DynamicSaPair } from '../../pics/es/core.js';
 import type { SaSpec } from '../../pics/es/sa.js';
@@ -18,7 +18,10 @@ import {
   decodeHeader, decodePayloads, encodePayloads, decodeSa, decodeId, decodeNotify, decodeDelete, encodeMessage, encodeId, encodeNotify, encodeDelete,
   RawPayload, Header, HEADER_LEN, OutPayload,
 } from './codec.js';
-import { IkeSa, newCookie, pad } from './ike-sa.js';
+import { IkeSa, newCookie } from './ike-sa.js';
+import { DhKey } from './dh.js';
+import { DhBudget } from './dh-budget.js';
+import { NATT_VID, NattContext, peerVid, natdPayloads, processNatd, float } from './natt.js';
 import * as K from './keymat.js';
 import { ikeSaBody, ikeSaReply, chooseIke, readIkeTransform, describeIke, describeIkeOffer, ipsecSaBody, ipsecSaReply, chooseIpsec, readIpsecReply, IpsecChoice, describeIpsec, describeIpsecOffer } from './proposals.js';
 import type { PkiStore } from '../pki/store.js';
@@ -65,6 +68,9 @@ export const KMD_LIMITS = {
   outboundDelayMs: 50,     // an Aggressive mode initiator's first quick mode waits this long after message 3
   expiryGraceMs: 10_000,   // an IKE SA past its hard lifetime lives on this long at most for a quick mode under way on it
   keepaliveMs: 5_000,      // NAT keepalives (RFC 3948 4) when a NAT is before us (later JUNOS: nat-keepalive 5 s)
+  /** responder Diffie-Hellman exchanges (Aggressive mode message 1, Main mode message 3): per peer, and in all */
+  dhPerPeer: { rate: 10, burst: 3 },
+  dhTotal: { rate: 40, burst: 8 },
 };
 /**
  * Soft lifetimes, as a share of the hard one: the side that negotiated an SA renegotiates it first;
@@ -89,13 +95,17 @@ interface Installed {
   rekeyAt?: number;
   /** replaced: deleted (DELETE to the peer) at this time (wall clock) */
   retireAt?: number;
+  /** the tunnel's configuration it was negotiated under (a commit since may have changed it) */
+  fingerprint: string;
+  /** the proxy identities it was negotiated for: our side and the peer's */
+  ids: { local: Selector; remote: Selector };
 }
 /** A dynamic SA on an es- interface: what to negotiate, with whom, and what is installed. */
 export interface DynTunnel {
   ifl: string; saName: string; peer: number; local: number;
   ike?: IkePolicyModel; policy: IpsecPolicyModel; proposals: IpsecProposalModel[]; pfsGroup?: number;
   replayWindow: 32 | 64; proxy: ProxyIds;
-  /** what the negotiation depends on: a commit that changes it deletes the installed SAs */
+  /** what the negotiation depends on: installed SAs negotiated under another one say so in `show` */
   fingerprint: string;
   installed: Installed[];
   negotiating?: number;   // quick mode M-ID (-1: waiting for phase 1)
@@ -108,16 +118,20 @@ export interface DynTunnel {
 
 interface QuickMode {
   mid: number; role: 'initiator' | 'responder'; tunnel: DynTunnel; ike: IkeSa;
-  ni: Buffer; nr?: Buffer; dh?: DiffieHellmanGroup;
+  ni: Buffer; nr?: Buffer; dh?: DhKey;
   gx?: Buffer; gyPeer?: Buffer;
   mySpi: { esp: Buffer; ah: Buffer };
   choice?: IpsecChoice;
   ids: { ci: Selector; cr: Selector };
   lastSent?: Buffer; lastRecv?: Buffer; retries: number; nextRetry: number; awaiting: boolean;
   done: boolean;
+  /** installed: its SPIs are the SAs' (else a failed quick mode gives them back) */
+  installed?: boolean;
 }
 
 const hex = (b: Buffer) => b.toString('hex');
+/** IKE hashes and signatures compared in constant time */
+const hashEq = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
 /** RFC 3948 2.2: IKE on UDP 4500 starts with four zero bytes (an SPI no ESP packet has) */
 const NON_ESP_MARKER = Buffer.alloc(4);
 const spiNum = (b: Buffer | undefined) => (b && b.length === 4 ? b.readUInt32BE(0) : undefined);
@@ -145,7 +159,11 @@ export class Kmd {
   readonly failures = new Map<number, { why: string; at: number; role: string; kind: FailureKind; mode: 'main' | 'aggressive' }>();
   readonly deadSas = new Map<number, IkeSa>();
 
-  constructor(private host: KmdHost) {}
+  /** the responder's Diffie-Hellman work, rationed per peer and in all */
+  readonly dhBudget: DhBudget;
+  constructor(private host: KmdHost) {
+    this.dhBudget = new DhBudget(() => host.now(), m => host.log(m), KMD_LIMITS.dhPerPeer, KMD_LIMITS.dhTotal);
+  }
 
   /** events that are no drops (NAT keepalives received, ...) */
   readonly counters = new Map<string, number>();
@@ -169,14 +187,16 @@ export class Kmd {
   // ------------------------------------------------------------------------- configuration
 
   /**
-   * A committed configuration: the dynamic SAs on es- interfaces become tunnels to negotiate. SAs
-   * whose policy a commit changed are deleted (the peer is told) so that traffic negotiates new ones
-   * with the new policy; the others stay.
+   * A committed configuration: the dynamic SAs on es- interfaces become tunnels to negotiate. The
+   * chapter: "Updates to the current ... configuration are not applied to the current ... SA; updates
+   * are applied to new ... SAs": live IKE and IPsec SAs keep what they were negotiated with until they
+   * expire, are rekeyed (with the new configuration) or are cleared, and `show ... detail` says they
+   * were negotiated under an older configuration. Only an SA that cannot go on (its es- interface, its
+   * SA name, its tunnel endpoints or its IKE policy gone) is deleted, the peer told, the reason logged.
    */
   configure(model: RouterModel, esIfls: Array<{ name: string; ipsecSa?: string; tunnel?: { source: number; destination: number }; inFilter?: string }>): void {
     this.model = model;
     const seen = new Set<string>();
-    // IKE policies that changed: their IKE SAs go (DELETE), new ones are negotiated with the new policy
     const ikeFps = new Map<number, string>();
     for (const [peer, pol] of model.ike.policies) {
       const n = ipToIntSafe(peer);
@@ -185,7 +205,11 @@ export class Kmd {
     }
     for (const [peer, fp] of this.ikeFps) {
       if (ikeFps.get(peer) === fp) continue;
-      for (const s of [...this.ikeSas.values()]) if (s.peer === peer) this.deleteIke(s, ikeFps.has(peer) ? 'its IKE policy changed (commit)' : 'its IKE policy was removed (commit)');
+      for (const s of [...this.ikeSas.values()]) {
+        if (s.peer !== peer) continue;
+        if (!ikeFps.has(peer)) this.deleteIke(s, 'its IKE policy was removed (commit)');
+        else this.host.log(`KMD_PM_P1_KEPT: IKE SA with ${intToIp(peer)}: its IKE policy changed (commit); the SA keeps what it was negotiated with until it expires, is rekeyed or is cleared (clear ike security-associations)`);
+      }
     }
     this.ikeFps = ikeFps;
     for (const l of esIfls) {
@@ -207,10 +231,14 @@ export class Kmd {
         ...(prev?.negotiating !== undefined && prev.fingerprint === fingerprint ? { negotiating: prev.negotiating } : {}),
       };
       if (prev && prev.fingerprint !== fingerprint && prev.installed.length) {
-        // the SA was negotiated under another policy: the peer is told, traffic negotiates anew
-        this.deleteIpsec(prev, prev.installed.slice(), 'its policy changed (commit)');
-        t.installed = [];
-        this.host.tunnelReady(t.ifl, false);
+        const gone = prev.saName !== sa.name ? `its SA name ${prev.saName} is gone (commit)` : !ike ? `its IKE policy ${intToIp(prev.peer)} is gone (commit)`
+          : prev.peer !== t.peer || prev.local !== t.local ? 'its tunnel source or destination changed (commit)' : undefined;
+        if (gone) {
+          // the SA cannot go on: the peer is told, traffic negotiates anew
+          this.deleteIpsec(prev, prev.installed.slice(), gone);
+          t.installed = [];
+          this.host.tunnelReady(t.ifl, false);
+        } else this.host.log(`KMD_PM_SA_KEPT: IPsec SA ${t.saName} on ${t.ifl} with ${intToIp(t.peer)}: its configuration changed (commit); the SA keeps what it was negotiated with until it expires, is rekeyed or is cleared (clear ipsec security-associations)`);
       }
       this.trace(`tunnel ${t.ifl}: SA ${t.saName} with ${intToIp(t.peer)} from ${intToIp(t.local)}, IPsec policy ${policy.name} (${proposals.map(p => p.name).join(', ') || 'no proposals'}${t.pfsGroup ? `, PFS group${t.pfsGroup}` : ''}), IKE policy ${ike ? `${ike.peer} (${ike.mode} mode, ${ike.proposals.join(', ')})` : 'none'}, proxy identities ${describeSelector(proxy.local)} <-> ${describeSelector(proxy.remote)}${prev && prev.fingerprint === fingerprint ? ' (unchanged)' : ''}`, 'parse');
       this.tunnels.set(l.name, t);
@@ -349,39 +377,12 @@ export class Kmd {
 
   // ------------------------------------------------------------------------- NAT traversal (RFC 3947)
 
-  private static readonly VID: OutPayload = { type: Pt.VID, body: VID_RFC3947 };
-  private peerVid(sa: IkeSa, payloads: RawPayload[]): void {
-    sa.natt.peerSupports = payloads.some(p => p.type === Pt.VID && p.body.equals(VID_RFC3947));
-    this.trace(`${intToIp(sa.peer)} ${sa.natt.peerSupports ? 'speaks' : 'does not speak'} NAT traversal (RFC 3947 vendor ID)`, 'policy-manager');
-  }
-  /** HASH(CKY-I | CKY-R | IP | Port) */
-  private natd(sa: IkeSa, ip: number, port: number): Buffer {
-    const a = Buffer.alloc(6); a.writeUInt32BE(ip >>> 0); a.writeUInt16BE(port, 4);
-    return K.hash(sa.hashAlg, sa.icookie, sa.rcookie, a);
-  }
-  /** NAT-D payloads for a message we send: the destination's first, then ours. */
-  private natdPayloads(sa: IkeSa): OutPayload[] {
-    if (!sa.natt.peerSupports) return [];
-    const myPort = sa.natt.floated ? NATT_PORT : ISAKMP_PORT;
-    return [{ type: Pt.NAT_D, body: this.natd(sa, sa.peer, sa.port) }, { type: Pt.NAT_D, body: this.natd(sa, sa.local, myPort) }];
-  }
-  /** The peer's NAT-D payloads: is there a NAT before us (our address and port were changed) or before it? */
-  private processNatd(sa: IkeSa, payloads: RawPayload[], myPort: number): void {
-    if (!sa.natt.peerSupports) return;
-    const list = payloads.filter(p => p.type === Pt.NAT_D || p.type === Pt.NAT_D_DRAFT);
-    if (list.length < 2) return;
-    const here = !list[0]!.body.equals(this.natd(sa, sa.local, myPort));
-    const there = !list.slice(1).some(p => p.body.equals(this.natd(sa, sa.peer, sa.port)));
-    sa.natt.here = here; sa.natt.there = there; sa.natt.detected = true;
-    if (here || there) this.host.log(`KMD_PM_NAT: NAT detected ${here ? 'before this router' : ''}${here && there ? ' and ' : ''}${there ? `before ${intToIp(sa.peer)} (or the peer asks for UDP encapsulation)` : ''}: IKE moves to UDP ${NATT_PORT}, ESP goes in UDP`);
-    else this.trace(`no NAT between this router and ${intToIp(sa.peer)}`, 'general');
-  }
-  /** After NAT detection the initiator moves to UDP 4500 (RFC 3947 4). */
-  private float(sa: IkeSa): void {
-    if (!sa.behindNat || sa.natt.floated) return;
-    sa.natt.floated = true; sa.port = NATT_PORT;
-    this.trace(`floating to UDP ${NATT_PORT} with ${intToIp(sa.peer)}`);
-  }
+  private static readonly VID = NATT_VID;
+  private natx: NattContext = { trace: (m, f) => this.trace(m, f), log: m => this.host.log(m) };
+  private peerVid(sa: IkeSa, payloads: RawPayload[]): void { peerVid(this.natx, sa, payloads); }
+  private natdPayloads(sa: IkeSa): OutPayload[] { return natdPayloads(sa); }
+  private processNatd(sa: IkeSa, payloads: RawPayload[], myPort: number): void { processNatd(this.natx, sa, payloads, myPort); }
+  private float(sa: IkeSa): void { float(this.natx, sa); }
   /** Send, remember as the last message, and retransmit it until a reply comes when `await` is set. */
   private sendMain(sa: IkeSa, msg: Buffer, awaitReply: boolean): void {
     sa.lastSent = msg;
@@ -407,6 +408,7 @@ export class Kmd {
       if (props.length < all.length) this.trace(`Aggressive mode with ${intToIp(peer)}: only the proposals of ${g} and ${m} are offered (${all.filter(p => !props.includes(p)).map(p => p.name).join(', ')} left out)`, 'policy-manager');
     }
     const sa = new IkeSa('initiator', peer, local, policy, newCookie(), this.host.now(), ISAKMP_PORT, policy.mode);
+    sa.configFp = this.ikeFps.get(peer);
     if (policy.mode === 'aggressive') {
       sa.method = props[0]!.authenticationMethod;
       const notReady = this.authReady(sa);
@@ -487,7 +489,7 @@ export class Kmd {
   private authIn(sa: IkeSa, payloads: RawPayload[], idBody: Buffer, want: Buffer): { why: string; kind: FailureKind; notify: number } | undefined {
     if (!this.sig(sa)) {
       const h = payloads.find(x => x.type === Pt.HASH);
-      return h && want.equals(h.body) ? undefined : { why: h ? 'HASH does not match' : 'no HASH payload', kind: 'auth', notify: N.AUTHENTICATION_FAILED };
+      return h && hashEq(want, h.body) ? undefined : { why: h ? 'HASH does not match' : 'no HASH payload', kind: 'auth', notify: N.AUTHENTICATION_FAILED };
     }
     const sigP = payloads.find(x => x.type === Pt.SIG);
     if (!sigP) return { why: 'no SIG payload: the keys differ or the peer authenticates otherwise', kind: 'auth', notify: N.AUTHENTICATION_FAILED };
@@ -512,7 +514,7 @@ export class Kmd {
     const key = v.cert.publicKey;
     const method = sa.choice!.method;
     const ok = method === 'rsa-signatures'
-      ? key.asymmetricKeyType === 'rsa' && (() => { try { return publicDecrypt({ key, padding: cc.RSA_PKCS1_PADDING }, sigP.body).equals(want); } catch { return false; } })()
+      ? key.asymmetricKeyType === 'rsa' && (() => { try { return hashEq(publicDecrypt({ key, padding: cc.RSA_PKCS1_PADDING }, sigP.body), want); } catch { return false; } })()
       : key.asymmetricKeyType === 'dsa' && dssVerify(want, sigP.body, key);
     if (!ok) return { why: `the signature does not verify with the peer's certificate (${v.cert.subject.split('\n').join(', ')}, ${key.asymmetricKeyType?.toUpperCase()} key, ${method})`, kind: 'auth', notify: N.INVALID_SIGNATURE };
     sa.peerCert = v.cert;
@@ -524,14 +526,6 @@ export class Kmd {
   /** The first message of a phase 1 from a peer: Main mode message 1, or Aggressive mode message 1. */
   private respondPhase1(hd: Header, m: Buffer, src: number, dst: number, srcPort: number): void {
     const mode = hd.exchange === Xchg.AGGRESSIVE ? 'aggressive' : 'main';
-    // half-open state is bounded: at the limit, the oldest half-open negotiation goes (a flood of
-    // first messages, spoofed or not, cannot lock the real peers out for good)
-    const halfOpen = [...this.ikeSas.values()].filter(s => !s.matured && s.role === 'responder');
-    if (halfOpen.length >= KMD_LIMITS.halfOpen) {
-      const oldest = halfOpen[0]!;
-      this.ikeSas.delete(oldest.key); oldest.state = 'DEAD';
-      this.drop('ike-half-open-evicted', intToIp(oldest.peer));
-    }
     const policy = this.model?.ike.policies.get(intToIp(src));
     if (!policy) {
       this.host.log(`KMD_PM_NO_POLICY: IKE from ${intToIp(src)} refused: no IKE policy for that peer`);
@@ -567,7 +561,11 @@ export class Kmd {
       this.modeNotes.set(src, { theirs: mode, ours: policy.mode, at: this.host.now() });
       this.host.log(`KMD_PM_P1_MODE: ${intToIp(src)} initiates in ${MODE_NAME[mode]} mode; the IKE policy says ${policy.mode}: accepted (the responder accepts the initiator's mode)`);
     }
+    // Aggressive mode: the Diffie-Hellman work comes now, before any round trip: rationed
+    if (mode === 'aggressive' && !this.dhBudget.take(src, intToIp(src))) return this.drop('ike-dh-rate-limited', intToIp(src));
+    if (!this.makeRoom()) return this.drop('ike-half-open-full', intToIp(src));
     const s = new IkeSa('responder', src, dst, policy, Buffer.from(hd.icookie), this.host.now(), srcPort, mode);
+    s.configFp = this.ikeFps.get(src);
     s.rcookie = newCookie();
     s.choice = { ...chosen.choice, lifetimeSeconds: Math.min(this.fromWire(chosen.choice.lifetimeSeconds), chosen.ours.lifetimeSeconds) };
     const notReady = this.authReady(s);
@@ -602,6 +600,22 @@ export class Kmd {
     this.sendMain(s, encodeMessage({ icookie: s.icookie, rcookie: s.rcookie, exchange: Xchg.AGGRESSIVE, flags: 0, mid: 0 },
       [{ type: Pt.SA, body: ikeSaReply(chosen.transform) }, { type: Pt.KE, body: s.gxr }, { type: Pt.NONCE, body: s.nr }, { type: Pt.ID, body: s.idMineB }, ...this.certReq(s), ...this.authOut(s, hash),
         ...(s.natt.peerSupports ? [Kmd.VID, ...this.natdPayloads(s)] : [])]), true);
+  }
+
+  /**
+   * Half-open state is bounded: at the limit, the oldest responder negotiation that has not had its
+   * message 3 goes (a flood of first messages, spoofed or not, cannot lock the real peers out for
+   * good); one past message 3 (Main mode: the peer came back with our cookie) is never evicted, and
+   * when all are, the new one is refused.
+   */
+  private makeRoom(): boolean {
+    const halfOpen = [...this.ikeSas.values()].filter(s => !s.matured && s.role === 'responder' && s.state !== 'DEAD');
+    if (halfOpen.length < KMD_LIMITS.halfOpen) return true;
+    const victim = halfOpen.find(s => s.state === 'MM3' || s.state === 'AM2');
+    if (!victim) return false;
+    this.ikeSas.delete(victim.key); victim.state = 'DEAD';
+    this.drop('ike-half-open-evicted', intToIp(victim.peer));
+    return true;
   }
 
   /** Notifies that ride in an authenticated phase 1 message (INITIAL-CONTACT). */
@@ -708,6 +722,7 @@ export class Kmd {
       const ke = get(Pt.KE), nonce = get(Pt.NONCE);
       const bytes = DH_GROUPS[sa.choice!.group === 'group1' ? 1 : 2]!.bytes;
       if (!ke || ke.body.length !== bytes || !nonce || nonce.body.length < 8 || nonce.body.length > 256) return this.drop('ike-malformed', 'message 3');
+      if (!this.dhBudget.take(sa.peer, intToIp(sa.peer))) return this.drop('ike-dh-rate-limited', intToIp(sa.peer));   // the initiator retransmits
       sa.gxi = Buffer.from(ke.body); sa.ni = Buffer.from(nonce.body);
       sa.gxr = sa.startDh(); sa.nr = randomBytes(32);
       if (!this.derive(sa)) return;
@@ -923,10 +938,8 @@ export class Kmd {
     const sa = ipsecSaBody(this.wireProps(t.proposals), qm.mySpi, t.pfsGroup, ike.behindNat);
     const payloads: OutPayload[] = [{ type: Pt.SA, body: sa }, { type: Pt.NONCE, body: qm.ni }];
     if (t.pfsGroup) {
-      const g = DH_GROUPS[t.pfsGroup]!;
-      qm.dh = getDiffieHellman(g.name);
-      qm.dh.generateKeys();
-      qm.gx = pad(qm.dh.getPublicKey(), g.bytes);
+      qm.dh = new DhKey(t.pfsGroup);
+      qm.gx = qm.dh.pub;
       payloads.push({ type: Pt.KE, body: qm.gx });
     }
     payloads.push({ type: Pt.ID, body: selectorId(qm.ids.ci) }, { type: Pt.ID, body: selectorId(qm.ids.cr) });
@@ -960,7 +973,7 @@ export class Kmd {
     const alg = ike.hashAlg, a = ike.keys!.a;
 
     if (!qm) {                                                     // message 1: we respond
-      if (!K.hash1(alg, a, hd.mid, rest).equals(pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 1');
+      if (!hashEq(K.hash1(alg, a, hd.mid, rest), pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 1');
       o.value.commit(); this.acceptFloat(ike);
       const saP = get(Pt.SA), nonce = get(Pt.NONCE), ke = get(Pt.KE);
       const sa = saP && decodeSa(saP.body);
@@ -998,10 +1011,8 @@ export class Kmd {
       };
       const out: OutPayload[] = [{ type: Pt.SA, body: ipsecSaReply(chosen.parts, chosen.choice.proposalNum, qm.mySpi) }, { type: Pt.NONCE, body: qm.nr! }];
       if (t.pfsGroup) {
-        const g = DH_GROUPS[t.pfsGroup]!;
-        const d = getDiffieHellman(g.name); d.generateKeys();
-        qm.dh = d;
-        qm.gx = pad(d.getPublicKey(), g.bytes); qm.gyPeer = Buffer.from(ke!.body);
+        qm.dh = new DhKey(t.pfsGroup);
+        qm.gx = qm.dh.pub; qm.gyPeer = Buffer.from(ke!.body);
         out.push({ type: Pt.KE, body: qm.gx });
       }
       if (ids.length >= 2) out.push({ type: Pt.ID, body: Buffer.from(ids[0]!.body) }, { type: Pt.ID, body: Buffer.from(ids[1]!.body) });
@@ -1023,7 +1034,7 @@ export class Kmd {
     if (qm.role === 'initiator' && !qm.nr) {                        // message 2: the responder's choice
       const nonce = get(Pt.NONCE);
       if (!nonce) return this.drop('ike-malformed', 'quick mode message 2');
-      if (!K.hash2(alg, a, hd.mid, qm.ni, rest).equals(pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 2');
+      if (!hashEq(K.hash2(alg, a, hd.mid, qm.ni, rest), pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 2');
       o.value.commit(); this.acceptFloat(ike);
       const saP = get(Pt.SA);
       const sa = saP && decodeSa(saP.body);
@@ -1054,7 +1065,7 @@ export class Kmd {
       return this.installQm(qm);
     }
     if (qm.role === 'responder' && !qm.done) {                      // message 3
-      if (!K.hash3(alg, a, hd.mid, qm.ni, qm.nr!).equals(pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 3');
+      if (!hashEq(K.hash3(alg, a, hd.mid, qm.ni, qm.nr!), pl[0].body)) return this.drop('ike-bad-hash', 'quick mode message 3');
       o.value.commit(); this.acceptFloat(ike);
       qm.lastRecv = Buffer.from(m); qm.awaiting = false;
       this.trace(`<- ${intToIp(ike.peer)} Quick mode message 3`);
@@ -1064,7 +1075,10 @@ export class Kmd {
   }
 
   private qmCount(ike: IkeSa): number { let n = 0; for (const q of this.qms.values()) if (q.ike === ike && !q.done) n++; return n; }
-  private qmDone(qm: QuickMode): void { qm.done = true; qm.awaiting = false; if (qm.tunnel.negotiating === qm.mid) qm.tunnel.negotiating = undefined; }
+  private qmDone(qm: QuickMode): void {
+    if (!qm.done && !qm.installed) for (const b of [qm.mySpi.esp, qm.mySpi.ah]) { this.spis.delete(b.readUInt32BE(0)); this.trace(`SPI 0x${b.readUInt32BE(0).toString(16)} released (quick mode 0x${qm.mid.toString(16)} failed)`, 'database'); }
+    qm.done = true; qm.awaiting = false; if (qm.tunnel.negotiating === qm.mid) qm.tunnel.negotiating = undefined;
+  }
 
   /** Refuse a quick mode with an encrypted notify, and say why in the log (and on the tunnels concerned). */
   private qmRefuse(ike: IkeSa, mid: number, type: number, why: string, kind: FailureKind, ts: DynTunnel[] = []): void {
@@ -1077,12 +1091,13 @@ export class Kmd {
 
   /** Both directions' keys from KEYMAT, into the ES PIC. */
   private installQm(qm: QuickMode): void {
-    this.qmDone(qm);
     const t = qm.tunnel, ike = qm.ike, c = qm.choice!;
     let gxy: Buffer | undefined;
     if (qm.gyPeer && qm.dh) {
-      try { gxy = pad(qm.dh.computeSecret(qm.gyPeer), DH_GROUPS[t.pfsGroup!]!.bytes); } catch { return this.fail(t, 'PFS Diffie-Hellman failed (a bad public value)'); }
+      try { gxy = qm.dh.secret(qm.gyPeer); } catch { this.qmDone(qm); return this.fail(t, 'PFS Diffie-Hellman failed (a bad public value)'); }
     }
+    qm.installed = true;
+    this.qmDone(qm);
     const now = this.host.now(), life = this.life();
     const [ni, nr] = [qm.ni, qm.nr!];
     const encLen = c.encryption ? K.CIPHERS[c.encryption].keyLen : 0;
@@ -1116,7 +1131,8 @@ export class Kmd {
     const inbound = [...(inSpi.esp !== undefined && c.protocol === 'esp' ? [{ proto: 50, spi: inSpi.esp, dst: t.local }] : []), ...(inSpi.ah !== undefined ? [{ proto: 51, spi: inSpi.ah, dst: t.local }] : [])];
     const show = (x: { esp?: number; ah?: number }) => Object.entries(x).map(([p, v]) => `${p.toUpperCase()} 0x${(v as number).toString(16)}`).join(' ');
     const older = t.installed.slice();
-    const entry: Installed = { inSpi, outSpi, created: life, softAt: this.softAt(life, c.lifetimeSeconds * 1000, qm.role), lifetime: c.lifetimeSeconds, ike: ike.key, choice: c, role: qm.role };
+    const ids = qm.role === 'initiator' ? { local: qm.ids.ci, remote: qm.ids.cr } : { local: qm.ids.cr, remote: qm.ids.ci };
+    const entry: Installed = { inSpi, outSpi, created: life, softAt: this.softAt(life, c.lifetimeSeconds * 1000, qm.role), lifetime: c.lifetimeSeconds, ike: ike.key, choice: c, role: qm.role, fingerprint: t.fingerprint, ids };
     t.installed.push(entry);
     // both directions at once: the ES PIC takes the SAs in order with the packets (its ring), and the
     // PFE hands kmd a quick mode message before the ESP behind it
@@ -1189,7 +1205,7 @@ export class Kmd {
       // (strongSwan sends PAYLOAD-MALFORMED encrypted with its own keys). If it does not open with
       // ours either, the keys differ: the pre-shared keys are not the same
       const o = ike.open(hd, m);
-      const ok = o.ok && o.value.payloads[0]?.type === Pt.HASH && K.hash1(ike.hashAlg, ike.keys!.a, hd.mid, Buffer.concat(o.value.payloads.slice(1).map(p => p.raw))).equals(o.value.payloads[0].body);
+      const ok = o.ok && o.value.payloads[0]?.type === Pt.HASH && hashEq(K.hash1(ike.hashAlg, ike.keys!.a, hd.mid, Buffer.concat(o.value.payloads.slice(1).map(p => p.raw))), o.value.payloads[0].body);
       if (!ok) {
         this.drop('ike-informational-unreadable', intToIp(src));
         this.host.log(`KMD_PM_P1_NOTIFY: ${intToIp(src)} answered message 5 with an encrypted notify that our keys cannot read`);
@@ -1202,7 +1218,7 @@ export class Kmd {
     const pl = o.value.payloads;
     if (pl[0]?.type !== Pt.HASH) return this.drop('ike-malformed', 'informational without HASH');
     const rest = Buffer.concat(pl.slice(1).map(p => p.raw));
-    if (!K.hash1(ike.hashAlg, ike.keys!.a, hd.mid, rest).equals(pl[0].body)) return this.drop('ike-bad-hash', 'informational');
+    if (!hashEq(K.hash1(ike.hashAlg, ike.keys!.a, hd.mid, rest), pl[0].body)) return this.drop('ike-bad-hash', 'informational');
     o.value.commit(); this.acceptFloat(ike);
     for (const p of pl.slice(1)) {
       if (p.type === Pt.N) {
@@ -1408,6 +1424,20 @@ export class Kmd {
   /** Seconds until an IKE SA's hard lifetime, on the lifetime clock. */
   ikeRemaining(s: IkeSa): number | undefined { return s.expiresAt === undefined ? undefined : Math.max(0, Math.ceil((s.expiresAt - this.life()) / 1000)); }
 
+  /** `show ike security-associations detail`: what kmd adds for one IKE SA (the chapter's update rule). */
+  ikeDetailLines(s: IkeSa): string[] {
+    return s.configFp !== undefined && s.configFp !== this.ikeFps.get(s.peer) ? ['  Negotiated under an older configuration: updates apply to new SAs (clear ike security-associations to apply them now)'] : [];
+  }
+  /** `show ipsec security-associations detail`: the proxy identities of a negotiated SA, and whether its configuration changed since. */
+  saDetailLines(ifl: string, x: Readonly<Installed>): string[] {
+    const t = this.tunnels.get(ifl);
+    return [`    Local identity: ${junosIdentity(x.ids.local)}`, `    Remote identity: ${junosIdentity(x.ids.remote)}`,
+      ...(t && t.fingerprint !== x.fingerprint ? ['    Negotiated under an older configuration: updates apply to new SAs (clear ipsec security-associations to apply them now)'] : [])];
+  }
+
+  /** how many SPIs are reserved (installed SAs' and quick modes' under way): a failed quick mode gives its back */
+  reservedSpis(): number { return this.spis.size; }
+
   /** IKE SAs for `show ike security-associations` (failed ones too, so a learner sees why). */
   ikeSnapshot(): IkeSa[] { return [...this.ikeSas.values()]; }
 }
@@ -1426,5 +1456,11 @@ function describeId(body: Buffer): string {
   return s ? describeSelector(s) : `id type ${v.type}`;
 }
 
+
+/** A proxy identity as JUNOS prints it: ipv4_subnet(any:0,[0..7]=10.1.1.0/24), or ipv4(tcp:80,[0..3]=10.1.1.1). */
+function junosIdentity(s: Selector): string {
+  const proto = s.protocol === 0 ? 'any' : s.protocol === 6 ? 'tcp' : s.protocol === 17 ? 'udp' : s.protocol === 1 ? 'icmp' : String(s.protocol);
+  return s.prefix.len === 32 ? `ipv4(${proto}:${s.port},[0..3]=${intToIp(s.prefix.addr)})` : `ipv4_subnet(${proto}:${s.port},[0..7]=${intToIp(s.prefix.addr)}/${s.prefix.len})`;
+}
 
 function ipToIntSafe(s: string): number | undefined { try { return ipToInt(s); } catch { return undefined; } }

@@ -168,6 +168,8 @@ export function chooseIpsec(sa: SaPayload, ours: IpsecProposalModel[], pfsGroup:
     const parts = sa.proposals.filter(p => p.num === num);
     const esp = parts.find(p => p.protocol === Proto.ESP), ah = parts.find(p => p.protocol === Proto.AH);
     if (parts.length !== (esp ? 1 : 0) + (ah ? 1 : 0)) continue;
+    // an SPI of another size than 4 (RFC 2407 4.6.1: ESP and AH SPIs are 4 bytes) is no usable proposal
+    if (parts.some(p => p.spi.length !== 4)) continue;
     const protocol: IpsecProtocol = esp && ah ? 'bundle' : esp ? 'esp' : 'ah';
     for (const mine of ours.filter(o => o.protocol === protocol)) {
       const pick = (p: typeof esp, proto: number) => p?.transforms.map(t => ({ t, r: readP2(proto, t) })).find(x => x.r && x.r.group === pfsGroup && (x.r.encap === ENCAP_TUNNEL || (natT && (x.r.encap === ENCAP_UDP_TUNNEL || x.r.encap === ENCAP_UDP_TUNNEL_DRAFT))) &&
@@ -197,6 +199,12 @@ export function readIpsecReply(sa: SaPayload, offered: IpsecProposalModel[], pfs
   const mine = offered[num - 1];
   if (!mine) return { error: `the reply chose proposal ${num}, which was not offered` };
   const esp = parts.find(p => p.protocol === Proto.ESP), ah = parts.find(p => p.protocol === Proto.AH);
+  if (!esp && !ah) return { error: 'the reply has neither ESP nor AH' };
+  if (parts.some(p => p.num !== num || (p.protocol !== Proto.ESP && p.protocol !== Proto.AH))) return { error: 'the reply mixes proposals or protocols' };
+  const got: IpsecProtocol = esp && ah ? 'bundle' : esp ? 'esp' : 'ah';
+  if (got !== mine.protocol) return { error: `the reply answers our ${mine.protocol} proposal with ${got}` };
+  const bad = parts.find(p => p.spi.length !== 4);
+  if (bad) return { error: `the reply's SPI is ${bad.spi.length} bytes, not 4` };
   const e = esp?.transforms[0] && readP2(Proto.ESP, esp.transforms[0]), a = ah?.transforms[0] && readP2(Proto.AH, ah.transforms[0]);
   if ((esp && !e) || (ah && !a)) return { error: 'the reply chose an unknown transform' };
   if ((e || a)!.group !== pfsGroup) return { error: 'the reply changed the PFS group' };

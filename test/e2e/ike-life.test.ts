@@ -1,7 +1,7 @@
 /**
  * The whole life of a dynamic tunnel between real router processes (topologies/gw-a-b-ike.yaml, its
  * routers' SA lifetimes on a clock 60 times faster): aggressive mode, two rekeys under a ping of 10
- * per second, DELETE on clear, and gw-b killed and brought back by `vrouter up --detach` getting the
+ * per second, commits that keep the live SAs until they are cleared (the chapter), DELETE on clear, and gw-b killed and brought back by `vrouter up --detach` getting the
  * tunnel back by itself.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -19,6 +19,8 @@ describe.skipIf(!canRun)(`the life of a dynamic tunnel ${skipReason}`, () => {
       expect(r.out).not.toMatch(/error/i);
     }
   };
+  /** the chapter: updates apply to new SAs; to apply them at once, clear the existing ones (gw-a's DELETEs clear gw-b's) */
+  const clearSas = () => { for (const n of ['gw-a', 'gw-b']) exec(n, 'clear ipsec security-associations', 'clear ike security-associations'); };
   const ping = (n: number, interval = '0.2') => inNs(`${lab.name}-host-a`, 'ping', '-n', '-c', String(n), '-i', interval, '-W', '1', '10.2.2.2').out;
   const received = (out: string) => Number(/(\d+) received/.exec(out)?.[1] ?? -1);
   beforeAll(() => {
@@ -37,13 +39,17 @@ describe.skipIf(!canRun)(`the life of a dynamic tunnel ${skipReason}`, () => {
     expect(exec('gw-a', 'show ike security-associations').out).toMatch(/10\.6\.6\.6\s+Matured\s+[0-9a-f]{16}\s+[0-9a-f]{16}\s+Aggressive/);
     expect(exec('gw-b', 'show ike security-associations detail').out).toMatch(/Role: Responder, State: Matured[\s\S]*Exchange type: Aggressive/);
     both('configure', 'set security ike policy PEER mode main', 'commit and-quit');
+    // the live Aggressive mode SA is kept (negotiated under an older configuration) until cleared
+    expect(exec('gw-a', 'show ike security-associations detail').out).toMatch(/Exchange type: Aggressive[\s\S]*Negotiated under an older configuration/);
+    clearSas();
     expect(received(ping(2))).toBe(2);
     expect(exec('gw-a', 'show ike security-associations').out).toMatch(/Matured\s+[0-9a-f]{16}\s+[0-9a-f]{16}\s+Main/);
   });
 
   it('two rekeys under a continuous ping (10 per second): at most one packet lost per rekey, the old SAs deleted on both sides', () => {
-    // the shortest lifetimes the chapter allows; the commit deletes the SAs of the old policy
+    // the shortest lifetimes the chapter allows; the SAs of the old configuration cleared, as the chapter says
     both('configure', 'set security ike proposal ike-proposal lifetime-seconds 180', 'set security ipsec proposal dynamic-1 lifetime-seconds 180', 'set security ipsec proposal dynamic-2 lifetime-seconds 180', 'commit and-quit');
+    clearSas();
     expect(received(ping(2))).toBe(2);
     const count = (node: string, re: RegExp) => (exec(node, 'show log kmd').out.match(re) ?? []).length;
     const rekeyRe = /KMD_PM_SA_ESTABLISHED: IPsec SA dynamic-sa1 .*rekey/g, goneRe = /KMD_PM_SA_DELETED: IPsec SA dynamic-sa1 .* removed: (replaced by a new SA \(rekey\)|hard lifetime expired|10\.\d\.\d\.\d deleted it)/g;
@@ -67,6 +73,7 @@ describe.skipIf(!canRun)(`the life of a dynamic tunnel ${skipReason}`, () => {
   it('clear on gw-a: gw-b drops its SAs too (DELETE), and traffic brings new ones', async () => {
     // long lifetimes again (6000 s: 100 s here): from now on no rekey or expiry renews the SAs by itself
     both('configure', 'delete security ike proposal ike-proposal lifetime-seconds', 'set security ipsec proposal dynamic-1 lifetime-seconds 6000', 'set security ipsec proposal dynamic-2 lifetime-seconds 6000', 'commit and-quit');
+    clearSas();
     expect(received(ping(2))).toBe(2);
     exec('gw-a', 'clear ipsec security-associations', 'clear ike security-associations');
     // gw-b's next rekey may bring new SAs at once; what matters is that the old ones are gone there

@@ -1,6 +1,6 @@
 /**
  * The whole life of a dynamic tunnel, in memory: aggressive mode, rekeys under traffic (lifetimes on a
- * faster clock), DELETE on clear and on a commit that changes the policy, and a restarted peer that
+ * faster clock), DELETE on clear, the chapter's update rule on commit (live SAs kept, rekey and clear apply the change), and a restarted peer that
  * gets the tunnel back by itself (INVALID-SPI, INITIAL-CONTACT).
  */
 import { describe, it, expect, afterEach } from 'vitest';
@@ -200,18 +200,95 @@ describe('deletes, restarts and commits', () => {
     expect(gwB.kmd.tunnels.get('es-0/1/0.0')!.installed).toHaveLength(1);
   });
 
-  it('a commit that changes the IPsec policy deletes the SAs on both sides (DELETE); traffic uses the new policy', async () => {
+  it('the chapter\'s update rule, IPsec: a commit that changes the IPsec policy keeps the live SAs (show says so); clear applies the change', async () => {
     const t = await build();
     expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
-    expect(t.gwA.kmd.tunnels.get('es-0/1/0.0')!.installed[0]!.choice.authentication).toBe('hmac-md5-96');
+    const tunA = () => t.gwA.kmd.tunnels.get('es-0/1/0.0')!, tunB = () => t.gwB.kmd.tunnels.get('es-0/1/0.0')!;
+    expect(tunA().installed[0]!.choice.authentication).toBe('hmac-md5-96');
+    const spis = tunA().installed.map(x => x.inSpi.esp);
+    const cli = new Interpreter(t.gwA);
+    expect(await transcript(cli, ['show ipsec security-associations detail dynamic-sa1'])).not.toMatch(/older configuration/);
     // both sides now prefer dynamic-2 (hmac-sha1-96)
     const swap = (c: string) => c.replace('proposals [ dynamic-1 dynamic-2 ];', 'proposals [ dynamic-2 dynamic-1 ];');
     expect(t.gwB.commitText(swap(CONF.b)).ok).toBe(true);
     expect(t.gwA.commitText(swap(CONF.a)).ok).toBe(true);
-    expect(kmdLog(t.gwA)).toMatch(/removed: its policy changed \(commit\)/);
+    expect(kmdLog(t.gwA)).not.toMatch(/KMD_PM_SA_DELETED/);
+    expect(kmdLog(t.gwA)).toMatch(/KMD_PM_SA_KEPT: IPsec SA dynamic-sa1 on es-0\/1\/0\.0 with 10\.6\.6\.6: its configuration changed \(commit\)/);
+    expect(tunA().installed.map(x => x.inSpi.esp)).toEqual(spis);
     expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 3000 })).toHaveLength(2);
-    expect(t.gwA.kmd.tunnels.get('es-0/1/0.0')!.installed.map(x => x.choice.authentication)).toEqual(['hmac-sha1-96']);
-    expect(t.gwB.kmd.tunnels.get('es-0/1/0.0')!.installed.map(x => x.choice.authentication)).toEqual(['hmac-sha1-96']);
+    expect(tunA().installed.map(x => x.choice.authentication)).toEqual(['hmac-md5-96']);
+    const out = await transcript(cli, ['show ipsec security-associations detail dynamic-sa1']);
+    expect(out).toMatch(/Negotiated under an older configuration: updates apply to new SAs/);
+    // the chapter: "you must clear the existing ... security associations"
+    await transcript(cli, ['clear ipsec security-associations dynamic-sa1']);
+    expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 3000 })).toHaveLength(2);
+    expect(tunA().installed.map(x => x.choice.authentication)).toEqual(['hmac-sha1-96']);
+    expect(tunB().installed.map(x => x.choice.authentication)).toEqual(['hmac-sha1-96']);
+    expect(await transcript(cli, ['show ipsec security-associations detail dynamic-sa1'])).not.toMatch(/older configuration/);
+  });
+
+  it('the chapter\'s update rule, IPsec: the rekey uses the new configuration', async () => {
+    const short = (c: string) => c.replace(/lifetime-seconds 6000;/g, 'lifetime-seconds 180;');
+    const t = await build((_s, c) => short(c), { clockRate: 60 });
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
+    const tunA = () => t.gwA.kmd.tunnels.get('es-0/1/0.0')!;
+    expect(tunA().installed[0]!.choice.authentication).toBe('hmac-md5-96');
+    const swap = (c: string) => short(c).replace('proposals [ dynamic-1 dynamic-2 ];', 'proposals [ dynamic-2 dynamic-1 ];');
+    expect(t.gwB.commitText(swap(CONF.b)).ok).toBe(true);
+    expect(t.gwA.commitText(swap(CONF.a)).ok).toBe(true);
+    expect(tunA().installed[0]!.choice.authentication).toBe('hmac-md5-96');
+    const rekeys = tunA().rekeys + t.gwB.kmd.tunnels.get('es-0/1/0.0')!.rekeys;
+    const end = Date.now() + 10_000;
+    while (tunA().rekeys + t.gwB.kmd.tunnels.get('es-0/1/0.0')!.rekeys === rekeys && Date.now() < end) await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 300 });
+    expect(tunA().rekeys + t.gwB.kmd.tunnels.get('es-0/1/0.0')!.rekeys).toBeGreaterThan(rekeys);
+    expect(tunA().installed.at(-1)!.choice.authentication).toBe('hmac-sha1-96');
+  }, 20_000);
+
+  it('the chapter\'s update rule, IKE: a commit that changes the IKE proposal keeps the IKE SA (show says so); clear applies it', async () => {
+    const t = await build();
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
+    const ike = t.gwA.kmd.ikeSnapshot()[0]!;
+    const life = (c: string) => c.replace(/encryption-algorithm 3des-cbc;\n        \}\n        policy 10/, 'encryption-algorithm 3des-cbc;\n            lifetime-seconds 1800;\n        }\n        policy 10');
+    expect(life(CONF.a)).not.toBe(CONF.a);
+    expect(t.gwA.commitText(life(CONF.a)).ok).toBe(true);
+    expect(t.gwA.kmd.ikeSnapshot()).toEqual([ike]);
+    expect(kmdLog(t.gwA)).toMatch(/KMD_PM_P1_KEPT: IKE SA with 10\.6\.6\.6: its IKE policy changed \(commit\)/);
+    expect(kmdLog(t.gwA)).not.toMatch(/KMD_PM_P1_DELETED|KMD_PM_SA_DELETED/);
+    const cli = new Interpreter(t.gwA);
+    expect(await transcript(cli, ['show ike security-associations detail'])).toMatch(/Negotiated under an older configuration/);
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
+    await transcript(cli, ['clear ike security-associations']);
+    await transcript(cli, ['clear ipsec security-associations']);
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
+    const now = t.gwA.kmd.ikeSnapshot().filter(s => s.matured);
+    expect(now).toHaveLength(1);
+    expect(now[0]).not.toBe(ike);
+    expect(now[0]!.choice!.lifetimeSeconds).toBe(1800);
+    expect(await transcript(cli, ['show ike security-associations detail'])).not.toMatch(/older configuration/);
+  });
+
+  it('an SA that cannot go on goes at the commit: its IKE policy removed', async () => {
+    const t = await build();
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
+    const noPolicy = CONF.a.replace(/policy 10\.6\.6\.6 \{[^}]*\}/, '');
+    expect(noPolicy).not.toBe(CONF.a);
+    const c = t.gwA.commitText(noPolicy);
+    expect(c.ok, c.output).toBe(true);
+    expect(kmdLog(t.gwA)).toMatch(/KMD_PM_P1_DELETED: IKE SA with 10\.6\.6\.6 deleted: its IKE policy was removed \(commit\)/);
+    expect(kmdLog(t.gwA)).toMatch(/KMD_PM_SA_DELETED: IPsec SA dynamic-sa1 .* removed: its IKE policy 10\.6\.6\.6 is gone \(commit\)/);
+    expect(t.gwA.kmd.tunnels.get('es-0/1/0.0')!.installed).toHaveLength(0);
+  });
+
+  it('a quick mode the peer refuses (no proposal chosen) gives its reserved SPIs back; nothing is installed', async () => {
+    const t = await build((s, c) => (s === 'b' ? c.replace(/proposal dynamic-1 \{[^}]*\}/, 'proposal dynamic-1 {\n            protocol ah;\n            authentication-algorithm hmac-sha1-96;\n        }').replace(/proposal dynamic-2 \{[^}]*\}/, 'proposal dynamic-2 {\n            protocol ah;\n            authentication-algorithm hmac-sha1-96;\n        }') : c));
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 1500 })).toHaveLength(0);
+    const end = Date.now() + 3000;
+    while (!/KMD_PM_SA_ESTABLISH_FAILED/.test(kmdLog(t.gwA)) && Date.now() < end) await new Promise(r => setTimeout(r, 20));
+    expect(kmdLog(t.gwA)).toMatch(/KMD_PM_SA_ESTABLISH_FAILED: IPsec SA dynamic-sa1 .*NO-PROPOSAL-CHOSEN/);
+    expect(t.gwA.kmd.tunnels.get('es-0/1/0.0')!.installed).toHaveLength(0);
+    expect(t.gwA.kmd.reservedSpis()).toBe(0);
+    expect(t.gwB.kmd.reservedSpis()).toBe(0);
+    expect((await t.gwA.ipsec.snapshot!()).sas.filter(x => !x.manual)).toEqual([]);
   });
 
   it('an authenticated INVALID-SPI for an SA in use removes it; a forged clear one is dropped', async () => {

@@ -67,6 +67,8 @@ describe('IKE main mode and quick mode between two vrouters', () => {
     expect(out).toMatch(/Authentication\s+: sha1\n\s+Encryption\s+: 3des-cbc\n\s+Pseudo random function: hmac-sha1/);
     expect(out).toMatch(/IPSec security associations: 2 created, 0 deleted/);
     expect(out).toMatch(/Local identity: 10\.5\.5\.5\n  Remote identity: 10\.6\.6\.6/);
+    // the dynamic SA's proxy identities (issue 24), as JUNOS prints them: our side, then the peer's
+    expect(out).toMatch(/Anti-replay[\s\S]*?    Local identity: ipv4_subnet\(any:0,\[0\.\.7\]=10\.1\.1\.0\/24\)\n    Remote identity: ipv4_subnet\(any:0,\[0\.\.7\]=10\.2\.2\.0\/24\)\n/);
     expect(out).toMatch(/Mode: tunnel, Type: dynamic, State: Installed\n    Protocol: ESP, Authentication: hmac-md5-96, Encryption: 3des-cbc[\s\S]*Soft lifetime: Expires in \d+ seconds\n    Hard lifetime: Expires in (59\d\d|6000) seconds\n    Anti-replay service: Enabled, Replay window size: 64/);
     // clear on one side: the other side is told (DELETE) and drops its SAs too; traffic negotiates new ones
     const before = (await t.gwB.ipsec.snapshot!()).sas.filter(s => !s.manual).map(s => s.spi).sort();
