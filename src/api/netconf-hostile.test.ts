@@ -5,6 +5,8 @@
  * sends API_PING_COUNT requests.
  */
 import { describe, it, expect, afterAll } from 'vitest';
+// the router daemon loads the CLI, which gives mgd the shell `<command>` runs in (src/mgd/shell.ts)
+import '../cli/interp.js';
 import { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';

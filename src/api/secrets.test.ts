@@ -5,6 +5,8 @@
  * hash and the private key were; a super-user still sees them. `file show` shows no private key.
  */
 import { describe, it, expect, afterAll } from 'vitest';
+// the router daemon loads the CLI, which gives mgd the shell `<command>` runs in (src/mgd/shell.ts)
+import '../cli/interp.js';
 import { Duplex } from 'node:stream';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -6,7 +6,7 @@
 import type { CNode } from '../config/tree.js';
 import type { MessageCode } from '../config/messages.js';
 import { ipToInt, isIpv4, parsePrefix, Prefix } from '../net/ip.js';
-import { traceSize } from '../config/check.js';
+import { traceSize } from '../config/values.js';
 
 export type RouteProto = 'bgp' | 'direct' | 'local' | 'static';
 export type MatchType = 'exact' | 'orlonger' | 'longer' | 'upto' | 'prefix-length-range';

@@ -6,7 +6,8 @@
  */
 import { parseTcp, buildTcp } from '../net/l4.js';
 import { buildIpv4, PROTO_TCP } from '../net/ipv4.js';
-import { BGP_PORT } from './rpd.js';
+/** BGP's TCP port (RFC 4271). */
+export const BGP_PORT = 179;
 
 const SYN = 0x02, RST = 0x04, ACK = 0x10;
 

@@ -14,9 +14,9 @@ import type { RouterModel } from '../config/model.js';
 import type { Pfe } from '../pfe/pfe.js';
 import type { Route } from '../pfe/routes.js';
 import { intToIp, ipToInt, Prefix, prefixStr } from '../net/ip.js';
-import { refuseSyn } from './guard.js';
+import { refuseSyn, BGP_PORT } from './guard.js';
 
-export const BGP_PORT = 179;
+export { BGP_PORT };
 /** the router's log files (src/router/log.ts), for the trace file */
 export interface TraceLog { write(file: string, proc: string, msg: string): void; rotate(file: string, r: { size: number; files: number } | undefined): void; touch(file: string): void }
 export const realTimers: Timers = { now: Date.now, set: (ms, fn) => { const t = setTimeout(fn, ms); t.unref?.(); return t; }, clear: h => clearTimeout(h as NodeJS.Timeout) };

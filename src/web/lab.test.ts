@@ -182,9 +182,9 @@ describe('packet trace from the page', () => {
     ws.close();
     const t = got.trace as TraceRecord;
     expect(t.key).toMatch(/^10\.1\.1\.1>10\.2\.2\.2 icmp echo-request id \d+ seq 1$/);
-    expect(t.steps.at(-1)).toEqual({ stage: 'ip4-lookup', text: 'drop: ttl-expired', drop: 'ttl-expired' });
+    expect(t.steps.at(-1)).toEqual({ stage: 'ip4-filter-in', text: 'drop: ttl-expired', drop: 'ttl-expired' });
     const walk = tracePath(t.key!, [{ router: 'gw-a', trace: t }], labJson(loadTopology(join(TOPO, 'gw-a-b.yaml'))).links);
-    expect(walk.drop).toEqual({ router: 'gw-a', stage: 'ip4-lookup', reason: 'ttl-expired' });
+    expect(walk.drop).toEqual({ router: 'gw-a', stage: 'ip4-filter-in', reason: 'ttl-expired' });
     expect(walk.steps[0]!.at).toBe('host-a');
     expect(walk.reached).toBeUndefined();
     expect(traces(msgs, 'gw-b')).toEqual([]);

@@ -80,10 +80,8 @@ it('the circle finder finds a circle, and none where there is none', () => {
   expect(circles(new Map([['a', ['b']], ['b', ['c']], ['c', []]]))).toEqual([]);
 });
 
-it('no import circle in src/ (outside the areas still being reshaped, listed here)', () => {
+it('no import circle in src/', () => {
   const graph = new Map(all.map(f => [rel(f), importsOf(f).map(rel)]));
   const found = circles(graph);
-  // the PFE's stages import pfe.ts (issue 23: the PFE graph); each other circle is a failure
-  const known = (c: string[]) => c.every(f => f.startsWith('src/pfe/'));
-  expect(found.filter(c => !known(c))).toEqual([]);
+  expect(found).toEqual([]);
 });
