@@ -66,6 +66,7 @@ export const KMD_LIMITS = {
   rekeyGraceMs: 1000,      // an SA replaced by a rekey is deleted this long after the new one is in
   badSpiMs: 5000,          // at most one INVALID-SPI (or IKE start for one) per peer in this time
   outboundDelayMs: 50,     // an Aggressive mode initiator's first quick mode waits this long after message 3
+  peerInstallMs: 50,       // a quick mode initiator's outbound SA goes in this long after message 3 (the peer installs on it)
   expiryGraceMs: 10_000,   // an IKE SA past its hard lifetime lives on this long at most for a quick mode under way on it
   keepaliveMs: 5_000,      // NAT keepalives (RFC 3948 4) when a NAT is before us (later JUNOS: nat-keepalive 5 s)
   /** responder Diffie-Hellman exchanges (Aggressive mode message 1, Main mode message 3): per peer, and in all */
@@ -1134,10 +1135,26 @@ export class Kmd {
     const ids = qm.role === 'initiator' ? { local: qm.ids.ci, remote: qm.ids.cr } : { local: qm.ids.cr, remote: qm.ids.ci };
     const entry: Installed = { inSpi, outSpi, created: life, softAt: this.softAt(life, c.lifetimeSeconds * 1000, qm.role), lifetime: c.lifetimeSeconds, ike: ike.key, choice: c, role: qm.role, fingerprint: t.fingerprint, ids };
     t.installed.push(entry);
-    // both directions at once: the ES PIC takes the SAs in order with the packets (its ring), and the
-    // PFE hands kmd a quick mode message before the ESP behind it
-    this.trace(`install on ${t.ifl}: inbound ${show(inSpi)}, outbound ${show(outSpi)} (the outbound one replaces the current)`, 'routing-socket');
-    this.host.install(t.ifl, pair, inbound);
+    // Inside the router no wait is needed: the ES PIC takes the SAs in order with the packets (its
+    // ring), and the PFE hands kmd a quick mode message before the ESP behind it. The wait here is for
+    // the peer: the responder installs when message 3 reaches it, and some (strongSwan) take a moment,
+    // so the initiator's outbound SA goes in a moment after its inbound one, lest the first packets
+    // overtake the peer's install (test/e2e/strongswan.test.ts loses its first ping without it).
+    if (qm.role === 'responder') {
+      this.trace(`install on ${t.ifl}: inbound ${show(inSpi)}, outbound ${show(outSpi)} (the outbound one replaces the current)`, 'routing-socket');
+      this.host.install(t.ifl, pair, inbound);
+    } else {
+      this.trace(`install on ${t.ifl}: inbound ${show(inSpi)} now, outbound ${show(outSpi)} in ${KMD_LIMITS.peerInstallMs} ms`, 'routing-socket');
+      this.host.install(t.ifl, { inbound: pair.inbound! }, inbound);
+      const go = () => {
+        if (!this.tunnels.get(t.ifl)?.installed.includes(entry)) return;   // gone meanwhile
+        this.trace(`install on ${t.ifl}: outbound ${show(outSpi)} (it replaces the current)`, 'routing-socket');
+        this.host.install(t.ifl, { outbound: pair.outbound! }, []);
+        this.host.tunnelReady(t.ifl, true);
+      };
+      const timer = setTimeout(() => { try { go(); } catch (e) { this.host.log(`KMD_PM_INTERNAL: ${(e as Error).message}`); } }, KMD_LIMITS.peerInstallMs);
+      timer.unref?.();
+    }
     this.trace(`SA ${t.saName}: ${show(inSpi)} in, ${show(outSpi)} out, ${qm.role}, soft lifetime ${Math.round((entry.softAt - life) / 1000)} s, hard ${c.lifetimeSeconds} s`, 'database');
     t.lastError = undefined; t.lastErrorKind = undefined; t.failedAt = undefined; t.upAt = now;
     ike.ipsecCreated++;
@@ -1150,7 +1167,7 @@ export class Kmd {
       x.retireAt = now + KMD_LIMITS.rekeyGraceMs * (qm.role === 'initiator' ? 1 : 3);
       this.trace(`SA ${t.saName} ${show(x.inSpi)} replaced: deleted in ${x.retireAt - now} ms`, 'timer');
     }
-    this.host.tunnelReady(t.ifl, true);
+    if (qm.role === 'responder') this.host.tunnelReady(t.ifl, true);
   }
 
   private uninstall(t: DynTunnel, which: Installed[], why: string): void {
