@@ -18,6 +18,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           fileParallelism: false,
+          globalSetup: ['test/e2e/global-setup.ts'],   // dist/ built once, outside the workers
           testTimeout: 60000,
           hookTimeout: 120000,
         },
