@@ -73,6 +73,11 @@ describe('control socket requests', () => {
       expect(parseRequest(line), line).toHaveProperty('error');
     }
     expect(parseRequest('{"id":3,"cmd":"show route"}')).toEqual({ id: 3, kind: 'cmd', cmd: 'show route' });
+    // help and completion run inline on the router's thread: their text is bounded (a 500k-character word cost 0.3 s)
+    for (const k of ['help', 'complete']) {
+      expect(parseRequest(JSON.stringify({ id: 4, [k]: 'show ' + 'a'.repeat(CONTROL_LIMITS.helpText) }))).toMatchObject({ id: 4, error: expect.stringMatching(/longer than 4096/) });
+      expect(parseRequest(JSON.stringify({ id: 4, [k]: 'show ' }))).toEqual({ id: 4, kind: k, text: 'show ' });
+    }
   });
 
   it('malformed lines each get an error reply, and the router keeps serving', async () => {

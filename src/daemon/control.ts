@@ -49,6 +49,7 @@ export const CONTROL_LIMITS = {
   connections: 32,             // connections at once
   outputBuffered: 16 << 20,    // a client that lets this much output pile up is not reading: closed
   captureBuffered: 4 << 20,    // a capture beyond this much unsent data drops packets (counted)
+  helpText: 4096,              // `?` and Tab look at no longer a line: help and completion run inline, so bounded
 };
 
 /** Parse one request line: pure, never throws. */
@@ -66,7 +67,9 @@ export function parseRequest(line: string): Request | { error: string; id?: numb
     case 'cmd': { const c = str('cmd'); return c === undefined ? { id, error: 'bad request: cmd must be a string' } : { id, kind: 'cmd', cmd: c }; }
     case 'help': case 'complete': {
       const t = str(kinds[0]);
-      return t === undefined ? { id, error: `bad request: ${kinds[0]} must be a string` } : { id, kind: kinds[0] as 'help' | 'complete', text: t };
+      if (t === undefined) return { id, error: `bad request: ${kinds[0]} must be a string` };
+      if (t.length > CONTROL_LIMITS.helpText) return { id, error: `bad request: ${kinds[0]} text longer than ${CONTROL_LIMITS.helpText} characters` };
+      return { id, kind: kinds[0] as 'help' | 'complete', text: t };
     }
     case 'cancel': case 'hello': case 'status': case 'snapshot':
       return o[kinds[0]] === true ? { id, kind: kinds[0] as 'cancel' | 'hello' | 'status' | 'snapshot' } : { id, error: `bad request: ${kinds[0]} must be true` };

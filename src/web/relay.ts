@@ -9,16 +9,16 @@ import type { WebSocket } from 'ws';
 import { parseRequest } from '../daemon/control.js';
 import { connectSocket, lineReader } from './upstream.js';
 
-export const RELAY = { wsBuffered: 4 << 20, resumeMs: 50 };
+export const RELAY = { wsBuffered: 4 << 20, resumeMs: 50, early: 64 };   // early: requests held while the router's socket connects
 const ALLOWED = new Set(['cmd', 'cancel', 'hello', 'help', 'complete']);
 
 /** The request to forward for one page message, or the error to answer it with. Pure. */
-export function relayRequest(text: string): { line: string } | { error: string; id?: number } {
+export function relayRequest(text: string): { line: string; id: number } | { error: string; id?: number } {
   const q = parseRequest(text);
   if ('error' in q) return q;
   if (!ALLOWED.has(q.kind)) return { id: q.id, error: `bad request: ${q.kind} is not part of a CLI session` };
   const body = q.kind === 'cmd' ? { cmd: q.cmd } : q.kind === 'help' ? { help: q.text } : q.kind === 'complete' ? { complete: q.text } : { [q.kind]: true };
-  return { line: JSON.stringify({ id: q.id, ...body }) + '\n' };
+  return { line: JSON.stringify({ id: q.id, ...body }) + '\n', id: q.id };
 }
 
 export function cliRelay(ws: WebSocket, path: string): void {
@@ -29,7 +29,9 @@ export function cliRelay(ws: WebSocket, path: string): void {
   const fromPage = (text: string) => {
     const r = relayRequest(text);
     if ('error' in r) { toPage({ ...(r.id !== undefined ? { id: r.id } : {}), error: r.error, done: true }); return; }
-    if (sock) sock.write(r.line); else early.push(r.line);
+    if (sock) sock.write(r.line);
+    else if (early.length < RELAY.early) early.push(r.line);
+    else toPage({ id: r.id, error: 'the router is not connected yet: request dropped', done: true });
   };
   ws.on('message', (d, isBinary) => { if (!isBinary) fromPage(d.toString()); });
   ws.on('close', () => { closed = true; sock?.destroy(); });

@@ -15,6 +15,7 @@ import { serveControl } from '../daemon/control.js';
 import { loadTopology } from '../lab/topology.js';
 import { startWeb, WebServer } from './server.js';
 import { relayRequest } from './relay.js';
+import { TRACE_WS, tracesRunning } from './tracesocket.js';
 import type { LabState } from './poller.js';
 
 const TOPO = join(import.meta.dirname, '../../topologies');
@@ -70,6 +71,36 @@ describe('vrouter web server', () => {
     expect((await fetch(`${base}/cli/host-a?token=test-token-0123456789`)).status).toBe(404);
   });
 
+  it('runs at most TRACE_WS.running traces at once over all pages, and a closed page frees its trace', async () => {
+    const pages = [];
+    for (let i = 0; i < TRACE_WS.running; i++) {
+      const p = await wsOpen('/ws/trace?token=test-token-0123456789');
+      p.ws.send(JSON.stringify({ start: { dst: '10.2.2.9', seconds: 60 } }));
+      await p.next(m => m.router === 'gw-a' && m.tracing === true);
+      pages.push(p);
+    }
+    expect(tracesRunning()).toBe(TRACE_WS.running);
+    const extra = await wsOpen('/ws/trace?token=test-token-0123456789');
+    extra.ws.send(JSON.stringify({ start: { dst: '10.2.2.9', seconds: 60 } }));
+    expect(String((await extra.next(m => typeof m.error === 'string')).error)).toMatch(/traces are running already/);
+    pages[0]!.ws.close();
+    await new Promise<void>(r => { const t = setInterval(() => { if (tracesRunning() < TRACE_WS.running) { clearInterval(t); r(); } }, 10); });
+    extra.ws.send(JSON.stringify({ start: { dst: '10.2.2.9', seconds: 60 } }));
+    await extra.next(m => m.router === 'gw-a' && m.tracing === true);
+    for (const p of [...pages.slice(1), extra]) p.ws.close();
+    await new Promise<void>(r => { const t = setInterval(() => { if (tracesRunning() === 0) { clearInterval(t); r(); } }, 10); });
+  });
+
+  it('may not be framed by another page, and a panel name is never looked up through the prototype', async () => {
+    for (const p of ['/?token=test-token-0123456789', '/cli/gw-a?token=test-token-0123456789', '/api/lab']) {
+      const r = await fetch(base + p);
+      expect(r.headers.get('x-frame-options'), p).toBe('DENY');
+      expect(r.headers.get('content-security-policy'), p).toBe("frame-ancestors 'none'");
+    }
+    for (const what of ['__proto__', 'constructor', 'toString', 'hasOwnProperty'])
+      expect((await fetch(`${base}/api/node/gw-a/${what}?token=test-token-0123456789`)).status, what).toBe(404);
+  });
+
   it('pushes each router snapshot over /ws/lab (a router that is not running is down)', async () => {
     const { ws, next } = await wsOpen('/ws/lab?token=test-token-0123456789');
     const m = await next(x => { const s = x as unknown as LabState; return !!s.routers?.['gw-a'] && !!s.routers['gw-b']; }) as unknown as LabState;
@@ -119,6 +150,6 @@ describe('vrouter web server', () => {
       if ('line' in r) expect(JSON.parse(r.line)).toSatisfy((o: Record<string, unknown>) => ['cmd', 'cancel', 'hello', 'help', 'complete'].some(k => k in o) && !('capture' in o) && !('snapshot' in o) && !('status' in o));
     }
     expect('line' in relayRequest('{"id":2,"capture":"fe-0/0/0"}')).toBe(false);
-    expect(relayRequest('{"id":1,"cmd":"show version"}')).toEqual({ line: '{"id":1,"cmd":"show version"}\n' });
+    expect(relayRequest('{"id":1,"cmd":"show version"}')).toEqual({ line: '{"id":1,"cmd":"show version"}\n', id: 1 });
   });
 });

@@ -95,7 +95,7 @@ function routes(app: FastifyInstance, t: Topology, sockets: string, poller: LabP
   });
   app.get('/api/lab', async () => labJson(t));
   app.get<{ Params: { node: string; what: string } }>('/api/node/:node/:what', async (q, reply) => {
-    const cmd = PANEL_COMMANDS[q.params.what];
+    const cmd = Object.hasOwn(PANEL_COMMANDS, q.params.what) ? PANEL_COMMANDS[q.params.what] : undefined;
     if (!routers.includes(q.params.node) || !cmd) return reply.code(404).send({ error: 'no such router or panel' });
     const u = new Upstream(sock(q.params.node));
     try { const m = await u.request({ cmd }); return { command: cmd, out: String(m.out ?? ''), ...(typeof m.error === 'string' ? { error: m.error } : {}) }; }
@@ -124,6 +124,8 @@ export async function startWeb(o: WebOptions): Promise<WebServer> {
   const poller = new LabPoller(routers, n => join(sockets, `${n}.sock`));
   const app = Fastify({ logger: false, bodyLimit: 1 << 16, forceCloseConnections: true });
   await app.register(websocket, { options: { maxPayload: WEB_LIMITS.wsPayload } });
+  // no page of another site (or of another port of this host, which is same-site) may frame ours
+  app.addHook('onRequest', async (_q, reply) => { reply.header('x-frame-options', 'DENY').header('content-security-policy', "frame-ancestors 'none'"); });
   app.addHook('onRequest', guard(token));
   await app.register(fstatic, { root: assetsDir(), prefix: '/assets/', index: false });
   routes(app, t, sockets, poller, new PcapStore());

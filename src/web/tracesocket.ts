@@ -10,7 +10,11 @@ import type { Socket } from 'node:net';
 import { connectSocket, lineReader } from './upstream.js';
 import { parseTraceSpec } from './tracer.js';
 
-export const TRACE_WS = { wsBuffered: 1 << 20 };
+export const TRACE_WS = { wsBuffered: 1 << 20, running: 4 };   // running: traces at once, all pages together
+
+let tracing = 0;   // traces running now, every page of this web process
+/** Traces running now, all pages together (for tests). */
+export const tracesRunning = () => tracing;
 
 export function traceSocket(ws: WebSocket, routers: readonly string[], socketOf: (node: string) => string): void {
   let socks: Socket[] = [], running = false, unsent = 0;
@@ -28,11 +32,13 @@ export function traceSocket(ws: WebSocket, routers: readonly string[], socketOf:
     if (running) { toPage({ error: 'a trace is already running on this page' }, true); return; }
     const spec = parseTraceSpec(m.start);
     if ('error' in spec) { toPage({ error: spec.error.replace(/^bad request: /, '') }, true); return; }
-    running = true; unsent = 0;
+    if (routers.length === 0) { toPage({ done: true, unsent: 0 }, true); return; }
+    if (tracing >= TRACE_WS.running) { toPage({ error: `${TRACE_WS.running} traces are running already (all pages): stop one first` }, true); return; }
+    running = true; unsent = 0; tracing++;
     let left = routers.length;
     const oneDone = (router: string, o: object) => {
       toPage({ router, ...o }, true);
-      if (--left === 0) { running = false; socks = []; toPage({ done: true, unsent }, true); }
+      if (--left === 0) { running = false; tracing--; socks = []; toPage({ done: true, unsent }, true); }
     };
     for (const router of routers) {
       let ended = false;
