@@ -15,6 +15,7 @@ for i in $(seq "$n"); do
   if (cd "$work/vrouter" && .ci/run > "$work/run$i.log" 2>&1); then
     echo "run $i: passed in $(( $(date +%s) - start )) s ($(grep -E '^ +Tests ' "$work/run$i.log" | tail -1 | xargs))"
   else
-    echo "run $i: FAILED after $(( $(date +%s) - start )) s"; grep -E '×|FAIL|Error' "$work/run$i.log" | head -40; exit 1
+    keep=/var/tmp/ci-under-load-$(date +%Y%m%d-%H%M%S)-run$i.log; cp "$work/run$i.log" "$keep"
+    echo "run $i: FAILED after $(( $(date +%s) - start )) s (whole log: $keep)"; grep -E '×|FAIL|Error' "$work/run$i.log" | head -40; exit 1
   fi
 done
