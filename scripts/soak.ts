@@ -32,6 +32,7 @@ if (!/lifetime-seconds 180;\n        \}\n        policy 10/.test(confA)) throw n
 // the ES PIC workers and the routers' timers do not hold the process open (they are unref'd): this does
 const alive = setInterval(() => {}, 60_000);
 // the routers' clock: the wall clock until the tunnel is up, then moved by this script only
+const wall0 = performance.now();
 const labClock = new LabClock(), now = labClock.now, clockStart = labClock.t;
 // kmd's events, counted as they happen (its log keeps the last 2,000 lines)
 const events = new Map<string, number>();
@@ -40,6 +41,7 @@ const recent: string[] = [];
 const onEvent = (node: string) => (e: string) => {
   const k = /^(KMD_\w+)/.exec(e)?.[1];
   if (k) events.set(k, (events.get(k) ?? 0) + 1);
+  if (/^ES PIC/.test(e)) console.log(`  ${((labClock.t - clockStart) / 1000).toFixed(0)} s on the routers' clock, ${((performance.now() - wall0) / 1000).toFixed(1)} s of wall time, ${node}: ${e}`);
   recent.push(`${((labClock.t - clockStart) / 1000).toFixed(0)} s ${node}: ${e}`);
   if (recent.length > 30) recent.shift();
 };
@@ -82,7 +84,6 @@ async function memory() {
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, text: `rss ${mb(m.rss)} MB, heap used ${mb(m.heapUsed)} MB of ${mb(m.heapTotal)} MB, external ${mb(m.external)} MB (${state})` };
 }
 
-const wall0 = performance.now();
 await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 5000 });
 if (!tun(t.gwA).installed.length) throw new Error('the tunnel did not come up');
 /**

@@ -172,8 +172,7 @@ describe('deletes, restarts and commits', () => {
     const cli = new Interpreter(t.gwA);
     await transcript(cli, ['clear ipsec security-associations', 'clear ike security-associations']);
     const tunB = t.gwB.kmd.tunnels.get('es-0/1/0.0')!;
-    const end = Date.now() + 2000;
-    while ((tunB.installed.length || t.gwB.kmd.ikeSnapshot().length) && Date.now() < end) await new Promise(r => setTimeout(r, 10));
+    await until(() => !tunB.installed.length && !t.gwB.kmd.ikeSnapshot().length, 'gw-b to delete its SAs on the DELETEs');
     expect(tunB.installed).toHaveLength(0);
     expect(t.gwB.kmd.ikeSnapshot()).toHaveLength(0);
     expect(kmdLog(t.gwB)).toMatch(/10\.5\.5\.5 deleted the IKE SA/);
@@ -292,8 +291,7 @@ describe('deletes, restarts and commits', () => {
   it('a quick mode the peer refuses (no proposal chosen) gives its reserved SPIs back; nothing is installed', async () => {
     const t = await build((s, c) => (s === 'b' ? c.replace(/proposal dynamic-1 \{[^}]*\}/, 'proposal dynamic-1 {\n            protocol ah;\n            authentication-algorithm hmac-sha1-96;\n        }').replace(/proposal dynamic-2 \{[^}]*\}/, 'proposal dynamic-2 {\n            protocol ah;\n            authentication-algorithm hmac-sha1-96;\n        }') : c));
     expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 1500 })).toHaveLength(0);
-    const end = Date.now() + 3000;
-    while (!/KMD_PM_SA_ESTABLISH_FAILED/.test(kmdLog(t.gwA)) && Date.now() < end) await new Promise(r => setTimeout(r, 20));
+    await until(() => /KMD_PM_SA_ESTABLISH_FAILED/.test(kmdLog(t.gwA)), 'gw-a to log the refused quick mode');
     expect(kmdLog(t.gwA)).toMatch(/KMD_PM_SA_ESTABLISH_FAILED: IPsec SA dynamic-sa1 .*NO-PROPOSAL-CHOSEN/);
     expect(t.gwA.kmd.tunnels.get('es-0/1/0.0')!.installed).toHaveLength(0);
     expect(t.gwA.kmd.reservedSpis()).toBe(0);
