@@ -75,7 +75,7 @@ async function pings(n: number): Promise<void> { while (sent < n) await new Prom
 const dropsOf = () => routers.map(([n, r]) => `${n} ${[...r.pfe.drops].filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`).join('; ');
 const mb = (n: number) => (n / 2 ** 20).toFixed(1);
 async function collect() { for (let i = 0; i < 3; i++) { gc!(); await new Promise<void>(r => setImmediate(r)); } }
-async function heldMb() { await collect(); return mb(process.memoryUsage().heapUsed); }
+async function held() { await collect(); const m = process.memoryUsage(); return `${mb(m.heapUsed)} MB heap held, ${mb(m.rss)} MB resident`; }
 async function memory() {
   await collect();
   const m = process.memoryUsage();
@@ -102,7 +102,7 @@ console.log(`start (after 1 h of lifetimes): ${start.text}`);
 const steps = (HOURS * 3600) / STEP_S;
 for (let s = 1; s <= steps; s++) {
   await step();
-  if (s % (3600 / STEP_S) === 0) console.log(`  ${(s * STEP_S / 3600).toFixed(0)} h: ${rekeys() - rekeys0} IPsec rekeys, ${p1Rekeys() - p10} IKE rekeys, ${sent - sent0} pings, ${lost - lost0} lost${s % (4 * 3600 / STEP_S) === 0 ? `, ${await heldMb()} MB heap held` : ''}`);
+  if (s % (3600 / STEP_S) === 0) console.log(`  ${(s * STEP_S / 3600).toFixed(0)} h: ${rekeys() - rekeys0} IPsec rekeys, ${p1Rekeys() - p10} IKE rekeys, ${sent - sent0} pings, ${lost - lost0} lost${s % (4 * 3600 / STEP_S) === 0 ? `, ${await held()}` : ''}`);
 }
 stop = true;
 await traffic;
