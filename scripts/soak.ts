@@ -5,7 +5,7 @@
  * script moves: a day of lifetimes (480 IPsec SA lifetimes, as many IKE SA ones) runs in minutes, and
  * every rekey happens while host-a pings host-b back to back in wall time.
  *
- *   bash scripts/soak.sh [--hours 24] [--step 5] [--inline]
+ *   bash scripts/soak.sh [--hours 24] [--step 5] [--warm 1] [--inline] [--why] [--snapshots DIR]
  *
  * It prints the packets lost per rekey, the memory at the start and at the end (after a full
  * collection: what is held, not garbage), what kmd and the ES PICs hold, the ES PIC restarts and the
@@ -13,13 +13,16 @@
  * Not part of .ci/run (it takes minutes); the figures are in docs/performance.md ("The IKE soak").
  */
 import { readFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 import { join } from 'node:path';
 import { gateways } from '../src/lab/memlab.js';
 import type { Router } from '../src/router/router.js';
 import { LabClock } from '../test/helpers/clock.js';
 
 const arg = (name: string, dflt: number) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : dflt; };
-const HOURS = arg('hours', 24), STEP_S = arg('step', 5), LIFETIME_S = 180;
+const HOURS = arg('hours', 24), WARM_H = arg('warm', 1), STEP_S = arg('step', 5), LIFETIME_S = 180;
+/** `--snapshots DIR`: V8 heap snapshots at the start and at the end, to compare what is held */
+const SNAPSHOTS = process.argv.includes('--snapshots') ? process.argv[process.argv.indexOf('--snapshots') + 1] : undefined;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) { console.error('run with node --expose-gc (bash scripts/soak.sh)'); process.exit(2); }
 
@@ -94,11 +97,12 @@ if (!tun(t.gwA).installed.length) throw new Error('the tunnel did not come up');
  * a loss the soak causes, not the routers: in wall time the grace is a million times longer than a hop.
  */
 let mark = 0;
-const step = () => labClock.advance(t.lab, STEP_S * 1000, STEP_S * 1000, async () => { await pings(Math.max(mark + 3, sent + 1)); mark = sent; });
-// warm: an hour of lifetimes (the JIT, the logs filled to their bound), then the start figures
-for (let s = 0; s < 3600 / STEP_S; s++) await step();
+const step = () => labClock.advance(t.lab, STEP_S * 1000, STEP_S * 1000, async () => { await pings(Math.max(mark + 3, sent + 1)); mark = sent; }, { answered: true });
+// warm: an hour of lifetimes (`--warm H`: the JIT; the logs fill to their bound in about 18 h), then the start figures
+for (let s = 0; s < WARM_H * 3600 / STEP_S; s++) await step();
 const start = await memory(), sent0 = sent, lost0 = lost, rekeys0 = rekeys(), p10 = p1Rekeys(), clock0 = labClock.t;
-console.log(`start (after 1 h of lifetimes): ${start.text}`);
+if (SNAPSHOTS) console.log(`heap snapshot: ${writeHeapSnapshot(join(SNAPSHOTS, 'start.heapsnapshot'))}`);
+console.log(`start (after ${WARM_H} h of lifetimes): ${start.text}`);
 const steps = (HOURS * 3600) / STEP_S;
 for (let s = 1; s <= steps; s++) {
   await step();
@@ -107,6 +111,7 @@ for (let s = 1; s <= steps; s++) {
 stop = true;
 await traffic;
 const end = await memory();
+if (SNAPSHOTS) console.log(`heap snapshot: ${writeHeapSnapshot(join(SNAPSHOTS, 'end.heapsnapshot'))}`);
 const restarts = (await Promise.all(routers.map(async ([, r]) => (await r.ipsec.snapshot!()).restarts))).reduce((a, b) => a + b, 0);
 const internal = routers.reduce((n, [, r]) => n + (r.pfe.drops.get('internal-error') ?? 0), 0);
 const lostN = lost - lost0, n = rekeys() - rekeys0;

@@ -26,17 +26,19 @@ export async function outboundIn(r: Router): Promise<boolean> {
  * wires, every tunnel's ES PIC sending with the newest SA kmd installed, and no negotiation running
  * that the wall clock can still advance (one whose messages are all delivered and that stays so for
  * `idleTurns` turns of the event loop waits on the routers' clock: a retransmission, a lifetime).
+ * Under continuous traffic the wires are never idle: `answered` (every negotiation's peer answers)
+ * waits for the negotiations to end instead, whatever the wires carry.
  */
-export async function kmdQuiet(lab: Pick<MemLab, 'wires' | 'routers'>, ms = 30_000, idleTurns = 50): Promise<void> {
-  const end = Date.now() + ms, routers = [...lab.routers.values()];
+export async function kmdQuiet(lab: Pick<MemLab, 'wires' | 'routers'>, o: { ms?: number; idleTurns?: number; answered?: boolean } = {}): Promise<void> {
+  const ms = o.ms ?? 30_000, end = Date.now() + ms, routers = [...lab.routers.values()];
   let idle = 0;
   for (;;) {
     await turn();
-    if ([...lab.wires.values()].some(w => w.busy)) idle = 0;
+    if (!o.answered && [...lab.wires.values()].some(w => w.busy)) idle = 0;
     else {
       let sending = true;
       for (const r of routers) if (!(await outboundIn(r))) { sending = false; break; }
-      if (sending && (!routers.some(negotiating) || ++idle > idleTurns)) return;
+      if (sending && (!routers.some(negotiating) || (!o.answered && ++idle > (o.idleTurns ?? 50)))) return;
     }
     if (Date.now() > end) throw new Error(`the lab did not settle in ${ms} ms of wall time`);
   }
@@ -49,13 +51,14 @@ export class LabClock {
   /**
    * Move the clock by `ms` in steps of `stepMs`: at each step every router's timers run (as its own
    * interval timer would run them), then what they started ends (kmdQuiet) before the next step.
-   * `between` runs after each step (traffic, a check); return true from it to stop early.
+   * `between` runs after each step (traffic, a check); return true from it to stop early. `quiet`: how
+   * to wait (kmdQuiet).
    */
-  async advance(lab: Pick<MemLab, 'wires' | 'routers'>, ms: number, stepMs = 1000, between?: () => unknown): Promise<void> {
+  async advance(lab: Pick<MemLab, 'wires' | 'routers'>, ms: number, stepMs = 1000, between?: () => unknown, quiet: Parameters<typeof kmdQuiet>[1] = {}): Promise<void> {
     for (let done = 0; done < ms; done += stepMs) {
       this.t += Math.min(stepMs, ms - done);
       for (const r of lab.routers.values()) { r.pfe.tick(); r.pfe.guard(() => r.kmd.tick()); }
-      await kmdQuiet(lab);
+      await kmdQuiet(lab, quiet);
       if (await between?.()) return;
     }
   }
