@@ -35,5 +35,5 @@ export const ROUTER_V8_FLAGS: readonly string[] = [
 /** glibc: two malloc arenas, not eight per core for the isolates' and libuv's threads. */
 export const ROUTER_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 
-/** The resident bound of a router process with one ES PIC: the sum of its budget (200 MB). */
+/** The resident bound of a router process with one ES PIC: the sum of its budget (196 MB). */
 export const ROUTER_RSS_BOUND_MB = ROUTER_BUDGET_MB.code + ROUTER_BUDGET_MB.oldSpace + 3 * ROUTER_BUDGET_MB.semiSpace + ROUTER_BUDGET_MB.esPic + ROUTER_BUDGET_MB.rings + ROUTER_BUDGET_MB.native;

@@ -1,5 +1,6 @@
 /** The CLI interpreter on the in-memory Figure 11 lab: golden transcripts and table tests. */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { until } from '../helpers/settle.js';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -199,8 +200,8 @@ describe('long-running commands', () => {
     const ac = new AbortController();
     let out = '';
     const p = it_.exec('ping 10.2.2.2 interval 0.1', { write: s => { out += s; }, signal: ac.signal });
-    // the event loop keeps turning: timers fire while the ping runs
-    for (let i = 0; i < 40; i++) await new Promise(r => setTimeout(r, 10));
+    // the event loop keeps turning: timers fire while the ping runs (its replies are printed)
+    await until(() => (out.match(/bytes from 10\.2\.2\.2/g) ?? []).length >= 2, 'two replies of the running ping');
     expect(await t.hostA.ping('10.2.2.2')).toHaveLength(1);
     ac.abort();
     await p;

@@ -31,12 +31,12 @@ describe('console', () => {
     c = await renderConsole();
     await c.type('sh int te');
     await c.type(TAB);
-    await c.tick(50);
+    await c.until(() => c!.session.input !== 'sh int te', 'Tab to complete').catch(() => undefined);
     expect(c.session.input).toBe('sh int terse ');
     await c.type(CTRL_C);
     await c.type('show ipsec security-associations m');
     await c.type(TAB);
-    await c.tick(50);
+    await c.until(() => c!.session.input !== 'show ipsec security-associations m', 'Tab to complete').catch(() => undefined);
     expect(c.session.input).toBe('show ipsec security-associations manual-sa1 ');
   });
 
@@ -120,7 +120,7 @@ describe('console', () => {
   it('monitor traffic streams decoded packets live', async () => {
     c = await renderConsole();
     await c.type('monitor traffic interface fe-0/0/0\r');
-    await c.tick(100);
+    await c.waitFor(/Listening on fe-0\/0\/0/);   // written as the monitor's tap goes in
     await c.lab.hostA.ping('10.2.2.2');
     await c.waitFor(/Out IP 10\.5\.5\.5 > 10\.6\.6\.6: ESP\(spi=0x00000908/);
     await c.type(CTRL_C);

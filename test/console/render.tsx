@@ -7,6 +7,7 @@ import { Interpreter } from '../../src/cli/interp.js';
 import { LocalLink, RouterLink } from '../../src/console/link.js';
 import { ConsoleSession } from '../../src/console/session.js';
 import { App } from '../../src/console/App.js';
+import { until } from '../helpers/settle.js';
 
 export async function renderConsole(o: { rows?: number; foreground?: boolean } = {}) {
   const lab = await figure11(join(import.meta.dirname, '../../topologies'));
@@ -17,15 +18,18 @@ export async function renderConsole(o: { rows?: number; foreground?: boolean } =
   const session = new ConsoleSession(links, 'gw-a', { rows: () => o.rows ?? 24, foreground: o.foreground, lab: 'gw-a-b', statusMs: 100 });
   session.start();
   const r = render(<App session={session} />);
-  const tick = (ms = 30) => new Promise(res => setTimeout(res, ms));
-  const type = async (s: string) => { r.stdin.write(s); await tick(); };
+  const turn = () => new Promise<void>(res => setImmediate(res));
   /** Wait until the screen shows `re` (bounded). */
   const waitFor = async (re: RegExp, ms = 5000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) { if (re.test(r.lastFrame() ?? '')) return true; await tick(20); }
-    throw new Error(`screen never showed ${re}:\n${r.lastFrame()}`);
+    await until(() => re.test(r.lastFrame() ?? ''), `the screen to show ${re}`, ms, 5).catch(() => { throw new Error(`screen never showed ${re}:\n${r.lastFrame()}`); });
+    return true;
   };
-  const idle = async () => { for (let i = 0; i < 200 && session.running; i++) await tick(20); };
+  /** Keys reach the session as the terminal's stdin delivers them (at once: Ink reads on 'readable'); what they start runs on in later turns. */
+  const type = async (s: string) => { r.stdin.write(s); await turn(); };
+  /** Until the session has run what was typed (the command, its output). */
+  const idle = () => until(() => !session.running, 'the command to end', 5000, 5);
+  // Ink listens to the keyboard once the App is mounted: its first frame (the prompt) says it is
+  await waitFor(/root@gw-a>/);
   const close = async () => { r.unmount(); session.stop(); await lab.lab.close(); };
-  return { ...r, session, lab, type, waitFor, idle, tick, close };
+  return { ...r, session, lab, type, waitFor, idle, until, close };
 }

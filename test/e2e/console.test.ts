@@ -4,7 +4,7 @@
  * counters that rise, `sh int te` lists es-0/1/0, and leaving brings the lab down.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { canRun, skipReason, buildOnce, labCopy, inNs, leftovers, cleanup, sh, ROOT, Lab } from './helpers.js';
+import { canRun, skipReason, buildOnce, labCopy, inNs, leftovers, cleanup, sh, ROOT, Lab, waitUntil } from './helpers.js';
 
 const hasTmux = sh('which', ['tmux']).code === 0;
 describe.skipIf(!canRun || !hasTmux)(`the console under tmux ${skipReason}`, () => {
@@ -12,26 +12,19 @@ describe.skipIf(!canRun || !hasTmux)(`the console under tmux ${skipReason}`, () 
   let tm: string;
   const screen = () => sh('tmux', ['capture-pane', '-t', tm, '-p', '-S', '-2000']).out;
   const keys = (...k: string[]) => sh('tmux', ['send-keys', '-t', tm, ...k]);
-  const waitFor = async (re: RegExp, ms = 20000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) { const s = screen(); if (re.test(s)) return s; await new Promise(r => setTimeout(r, 100)); }
-    throw new Error(`the terminal never showed ${re}:\n${screen().split('\n').slice(-30).join('\n')}`);
-  };
+  const waitFor = (re: RegExp, ms = 20000) => waitUntil(() => { const s = screen(); return re.test(s) && s; }, `the terminal to show ${re}`, ms)
+    .catch(() => { throw new Error(`the terminal never showed ${re}:\n${screen().split('\n').slice(-30).join('\n')}`); });
   /** Run a command and return only what it printed: from its own (new) echo to the next prompt. */
   const command = async (cmd: string, until: RegExp) => {
     const echo = `root@gw-a> ${cmd}`;
     const seen = screen().split(echo).length;
     keys(cmd, 'Enter');
-    const end = Date.now() + 20000;
-    while (Date.now() < end) {
+    return waitUntil(() => {
       const s = screen();
-      if (s.split(echo).length > seen) {
-        const out = s.slice(s.lastIndexOf(echo) + echo.length);
-        if (until.test(out) && /root@gw-a>/.test(out)) return out;
-      }
-      await new Promise(r => setTimeout(r, 100));
-    }
-    throw new Error(`no output for ${cmd}:\n${screen().split('\n').slice(-30).join('\n')}`);
+      if (s.split(echo).length <= seen) return false;
+      const out = s.slice(s.lastIndexOf(echo) + echo.length);
+      return until.test(out) && /root@gw-a>/.test(out) && out;
+    }, `the output of ${cmd}`).catch(() => { throw new Error(`no output for ${cmd}:\n${screen().split('\n').slice(-30).join('\n')}`); });
   };
 
   beforeAll(async () => {

@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { until } from '../helpers/settle.js';
 
 export const ROOT = join(import.meta.dirname, '../..');
 export const canRun = process.getuid?.() === 0 && existsSync('/dev/net/tun');
@@ -79,19 +80,8 @@ export function cleanup(l: Lab): void {
   rmSync(l.dir, { recursive: true, force: true });
 }
 
-/**
- * Wait until `cond` holds, checking every 50 ms: a wait bounded by what it waits for, never a guessed
- * sleep. Throws with `what` when `ms` pass first.
- */
-export async function waitUntil<T>(cond: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 20000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 50));
-  }
-}
+/** test/helpers/settle.ts `until`, checking every 50 ms (other processes are asked), 20 s unless told. */
+export const waitUntil = <T>(cond: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 20000): Promise<T> => until(cond, what, ms, 50);
 
 /**
  * Capture on a lab link while `act` runs: tcpdump is known to listen before `act` starts (it says so),

@@ -4,24 +4,17 @@
  * INITIAL-CONTACT, gw-b (which still held the old SAs) drops them, and the ping that ran through the
  * kill gets replies again. Nothing threw in either PFE.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { spawn } from 'node:child_process';
-import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, waitUntil, processGone, Lab } from './helpers.js';
+import { canRun, skipReason, vrouter, inNs, waitUntil, processGone } from './helpers.js';
+import { labForSuite } from './suite.js';
 
 describe.skipIf(!canRun)(`a router killed under traffic ${skipReason}`, () => {
-  let lab: Lab;
-  const exec = (node: string, ...cmds: string[]) => vrouter('exec', lab.file, node, ...cmds).out;
-  const pid = (node: string): number => JSON.parse(vrouter('inspect', lab.file, '--json').out).nodes[node].pid;
-  const internal = (node: string) => Number(/internal-error\s+:\s+(\d+)/.exec(exec(node, 'show pfe statistics traffic'))?.[1] ?? 0);
-  beforeAll(() => {
-    buildOnce();
-    lab = labCopy('gw-a-b-ike', 'kl');
-    const r = vrouter('up', lab.file, '--detach');
-    expect(r.code, r.out + r.err).toBe(0);
-  }, 300000);
-  afterAll(() => { if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); } });
+  const suite = labForSuite('gw-a-b-ike', 'kl'), { exec, internalErrors: internal } = suite;
+  const pid = (node: string): number => JSON.parse(vrouter('inspect', suite.lab.file, '--json').out).nodes[node].pid;
 
   it('SIGKILL of gw-a under a running ping: up --detach restarts it, INITIAL-CONTACT clears gw-b\'s stale SAs, the ping resumes', async () => {
+    const lab = suite.lab;
     const hostA = `${lab.name}-host-a`;
     await waitUntil(() => /1 received/.test(inNs(hostA, 'ping', '-c', '1', '-W', '2', '10.2.2.2').out), 'the tunnel to come up', 30000);
     expect(exec('gw-b', 'show ike security-associations')).toMatch(/10\.5\.5\.5\s+Matured/);

@@ -4,25 +4,18 @@
  * (its retransmissions carry it), and after a clear of the IPsec SAs and then of the IKE SAs the tunnel
  * comes back each time. The convergence times are printed.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, sh, leftovers, cleanup, linkOf, Lab } from './helpers.js';
+import { describe, it, expect } from 'vitest';
+import { canRun, skipReason, inNs, sh, linkOf } from './helpers.js';
+import { labForSuite } from './suite.js';
 
 describe.skipIf(!canRun)(`IKE over a wire that loses 20% of its frames ${skipReason}`, () => {
-  let lab: Lab;
-  const exec = (node: string, ...cmds: string[]) => vrouter('exec', lab.file, node, ...cmds).out;
-  beforeAll(() => {
-    buildOnce();
-    lab = labCopy('gw-a-b-ike', 'ls');
-    const r = vrouter('up', lab.file, '--detach');
-    expect(r.code, r.out + r.err).toBe(0);
-  }, 300000);
-  afterAll(() => { if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); } });
+  const suite = labForSuite('gw-a-b-ike', 'ls'), { exec } = suite;
 
   /** Ping once a second until a reply comes; the seconds it took. */
   async function converge(what: string): Promise<number> {
     const t0 = Date.now();
     for (;;) {
-      if (/1 received/.test(inNs(`${lab.name}-host-a`, 'ping', '-c', '1', '-W', '1', '10.2.2.2').out)) break;
+      if (/1 received/.test(inNs(`${suite.lab.name}-host-a`, 'ping', '-c', '1', '-W', '1', '10.2.2.2').out)) break;
       if (Date.now() - t0 > 120000) throw new Error(`${what}: no reply in 120 s`);
     }
     const s = (Date.now() - t0) / 1000;
@@ -31,7 +24,7 @@ describe.skipIf(!canRun)(`IKE over a wire that loses 20% of its frames ${skipRea
   }
 
   it('IKE converges, and a clear of the IPsec SAs and of the IKE SAs comes back', async () => {
-    const t = linkOf(lab.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
+    const t = linkOf(suite.lab.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
     const nft = (...a: string[]) => { const r = sh('ip', ['netns', 'exec', t.netns, 'nft', ...a]); expect(r.code, r.out).toBe(0); return r.out; };
     nft('add', 'table', 'bridge', 'lossy');
     nft('add', 'chain', 'bridge', 'lossy', 'loss', '{ type filter hook forward priority 0; }');
@@ -48,6 +41,6 @@ describe.skipIf(!canRun)(`IKE over a wire that loses 20% of its frames ${skipRea
     console.log(`20% loss: ${dropped} frames dropped by nftables`);
     expect(dropped).toBeGreaterThan(0);
     expect(exec('gw-a', 'show ike security-associations')).toMatch(/10\.6\.6\.6\s+Matured/);
-    for (const n of ['gw-a', 'gw-b']) expect(Number(/internal-error\s+:\s+(\d+)/.exec(exec(n, 'show pfe statistics traffic'))?.[1] ?? 0), n).toBe(0);
+    for (const n of ['gw-a', 'gw-b']) expect(suite.internalErrors(n), n).toBe(0);
   }, 400000);
 });

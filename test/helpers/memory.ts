@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { until } from './settle.js';
 
 export interface RouterMemory { seq: number; rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number }
 
@@ -17,11 +18,6 @@ export async function collectedMemory(runDir: string, node: string, pid: number,
   const read = (): RouterMemory | undefined => { try { return JSON.parse(readFileSync(file, 'utf8')) as RouterMemory; } catch { return undefined; } };
   const before = existsSync(file) ? read()?.seq ?? 0 : 0;
   process.kill(pid, 'SIGUSR2');
-  const end = Date.now() + ms;
-  for (;;) {
-    const m = read();
-    if (m && m.seq > before) return { rssMb: m.rss / 2 ** 20, heapUsedMb: m.heapUsed / 2 ** 20, externalMb: m.external / 2 ** 20 };
-    if (Date.now() > end) throw new Error(`${node} (pid ${pid}) did not report its memory after SIGUSR2 in ${ms} ms`);
-    await new Promise(r => setTimeout(r, 20));
-  }
+  const m = await until(() => { const m = read(); return m && m.seq > before && m; }, `${node} (pid ${pid}) to report its memory after SIGUSR2`, ms, 20);
+  return { rssMb: m.rss / 2 ** 20, heapUsedMb: m.heapUsed / 2 ** 20, externalMb: m.external / 2 ** 20 };
 }

@@ -17,13 +17,18 @@ export async function delivered(lab: Pick<MemLab, 'wires'>, ms = 10000): Promise
   }
 }
 
-/** Wait until `cond` holds, checking at every turn of the event loop (in-memory labs: no real time needed). */
-export async function until<T>(cond: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 10000): Promise<T> {
+/**
+ * Wait until `cond` holds, checking it every `everyMs` (at once first): a wait bounded by what it
+ * waits for, never a guessed sleep; throws with `what` when `ms` pass first. The one wait of the
+ * tests: in-memory labs poll at every turn of the event loop (1 ms), the end-to-end tests
+ * (test/e2e/helpers.ts `waitUntil`) every 50 ms, as they ask other processes.
+ */
+export async function until<T>(cond: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 10000, everyMs = 1): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await cond();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 1));
+    await new Promise(r => setTimeout(r, everyMs));
   }
 }

@@ -11,6 +11,7 @@ import { transcript } from '../../src/cli/transcript.js';
 import { diagnose, VerdictId } from '../../src/router/diagnose.js';
 import type { Router } from '../../src/router/router.js';
 import { expectGolden } from '../helpers/golden.js';
+import { delivered } from '../helpers/settle.js';
 
 const TOPO = join(import.meta.dirname, '../../topologies');
 const read = (f: string) => readFileSync(join(TOPO, f), 'utf8');
@@ -139,7 +140,7 @@ describe('show ipsec diagnosis', () => {
     expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 3000 })).toHaveLength(2);
     expect(esp.length).toBeGreaterThan(0);
     t.transit.b.send(esp[0]!); t.transit.b.send(esp[0]!);
-    await new Promise(r => setTimeout(r, 20));
+    await delivered(t.lab);   // the inline ES PIC checks them as they are delivered
     expect(await verdicts(t.gwA)).toContain('replays');
     expect(await text(t.gwA)).toMatch(/2 packets dropped as replays on the inbound SA( \(.*?\))?: someone replays/);
   });

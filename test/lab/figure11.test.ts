@@ -2,6 +2,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { join } from 'node:path';
 import { figure11 } from '../../src/lab/memlab.js';
+import { until } from '../helpers/settle.js';
 import { parseEth, ETH_IPV4, ETH_ARP } from '../../src/net/ethernet.js';
 import { parseIpv4, PROTO_ESP } from '../../src/net/ipv4.js';
 
@@ -52,7 +53,7 @@ describe('Figure 11 in memory', () => {
     await hostA.ping('10.2.3.3', { count: 2, timeoutMs: 200 });
     // the packets may still be crossing the ES PIC workers when the pings time out: wait (bounded)
     const drops = () => gwB.pfe.ifls.get('es-0/1/0.0')!.counters.drops.get('filter-discard');
-    for (let i = 0; i < 100 && drops() !== 2; i++) await new Promise(r => setTimeout(r, 20));
+    await until(() => drops() === 2, 'gw-b to discard both', 2000).catch(() => undefined);
     expect(drops()).toBe(2);
   });
 });

@@ -6,13 +6,15 @@ import { MemLab, gateways } from '../../src/lab/memlab.js';
 import { Interpreter } from '../../src/cli/interp.js';
 import { transcript } from '../../src/cli/transcript.js';
 import { until } from '../helpers/settle.js';
+import { LabClock } from '../helpers/clock.js';
+import { KMD_LIMITS } from '../../src/kmd/kmd.js';
 
 const TOPO = join(import.meta.dirname, '../../topologies');
 let lab: MemLab | undefined;
 afterEach(async () => { await lab?.close(); lab = undefined; });
 
-async function build(ipsec: 'inline' | 'worker' = 'inline', edit: (side: 'a' | 'b', conf: string) => string = (_s, c) => c) {
-  const t = await gateways(edit('a', readFileSync(join(TOPO, 'gw-a-ike.conf'), 'utf8')), edit('b', readFileSync(join(TOPO, 'gw-b-ike.conf'), 'utf8')), { ipsec });
+async function build(ipsec: 'inline' | 'worker' = 'inline', edit: (side: 'a' | 'b', conf: string) => string = (_s, c) => c, now?: () => number) {
+  const t = await gateways(edit('a', readFileSync(join(TOPO, 'gw-a-ike.conf'), 'utf8')), edit('b', readFileSync(join(TOPO, 'gw-b-ike.conf'), 'utf8')), { ipsec, ...(now ? { now } : {}) });
   lab = t.lab;
   return t;
 }
@@ -39,7 +41,8 @@ describe('IKE main mode and quick mode between two vrouters', () => {
   }
 
   it('a wrong pre-shared key: the tunnel stays down, nothing installed, both sides say why; fixed, it comes up', async () => {
-    const t = await build('inline', (side, c) => (side === 'b' ? c.replace('example-pre-shared-key', 'another-key') : c));
+    const clock = new LabClock();
+    const t = await build('inline', (side, c) => (side === 'b' ? c.replace('example-pre-shared-key', 'another-key') : c), clock.now);
     expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 1500 })).toHaveLength(0);
     const logA = t.gwA.log.read('kmd')!.join('\n'), logB = t.gwB.log.read('kmd')!.join('\n');
     expect(logB).toMatch(/authentication failed .*pre-shared key/);
@@ -49,13 +52,15 @@ describe('IKE main mode and quick mode between two vrouters', () => {
     // fix gw-b and commit: the next traffic brings the tunnel up, no restart needed
     const c = t.gwB.commitText(readFileSync(join(TOPO, 'gw-b-ike.conf'), 'utf8'));
     expect(c.ok).toBe(true);
-    // gw-a retries once its back-off (5 s after a failure) is over: ping until a reply comes
-    const end = Date.now() + 15000;
-    let ok = false;
-    while (!ok && Date.now() < end) ok = (await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 1000 })).length === 1;
-    expect(ok).toBe(true);
+    // within its back-off (5 s after a failure, on the routers' clock) traffic starts no negotiation
+    await clock.advance(t.lab, KMD_LIMITS.retryBackoffMs - 1000);
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 300 })).toHaveLength(0);
+    expect(t.gwB.kmd.ikeSnapshot().some(s => s.matured)).toBe(false);
+    // once it is over, the next packet does
+    await clock.advance(t.lab, 1000);
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
     expect(t.gwB.kmd.ikeSnapshot().some(s => s.matured)).toBe(true);
-  }, 20000);
+  });
 
   it('show and clear: IKE SAs with the JUNOS fields, dynamic IPsec SAs with lifetimes; clearing renegotiates', async () => {
     const t = await build('inline');

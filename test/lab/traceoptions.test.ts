@@ -7,6 +7,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { MemLab } from '../../src/lab/memlab.js';
+import { delivered } from '../helpers/settle.js';
 import { Interpreter } from '../../src/cli/interp.js';
 import { transcript } from '../../src/cli/transcript.js';
 import type { Router } from '../../src/router/router.js';
@@ -49,7 +50,7 @@ async function exercise(t: Awaited<ReturnType<typeof build>>) {
   const listener = t.gwB.pfe.udp.get(500)!;
   t.gwB.pfe.udp.delete(500);
   const first = t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 });
-  await new Promise(r => setTimeout(r, 20));
+  await delivered(lab!);   // message 1 reached gw-b, which had no listener
   t.gwB.pfe.udp.set(500, listener);
   t.skew(KMD_RETRANSMIT + 10);
   t.gwA.kmd.tick();
