@@ -12,6 +12,9 @@ import * as pki from '../pki/certs.js';
 import { copyFromUrl } from '../router/file-url.js';
 import { enroll, ENROLL_OPTS } from '../pki/enroll.js';
 import * as show from './show.js';
+import { readInterfaces, picsByName } from '../mgd/read/interfaces.js';
+import { readIpsecSas } from '../mgd/read/ipsec.js';
+import { readIkeSas } from '../mgd/read/ike.js';
 import * as rpdShow from '../rpd/show.js';
 import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
 import { isIpv4 } from '../config/schema.js';
@@ -49,21 +52,11 @@ export function opCommands(it: OpHost): OpNode[] {
   const ifNames = () => [...r.pfe.ifds.keys(), ...r.pfe.ifls.keys()].sort();
   const saNames = () => [...(r.model?.sas.keys() ?? [])];
   const pic = (): Promise<PicSnapshot> => r.picSnapshot();
-  /** Each ES PIC's own snapshot, by FPC/PIC. */
-  const picsByName = async (): Promise<Map<string, PicSnapshot>> => {
-    const m = new Map<string, PicSnapshot>();
-    for (const p of r.chassis.esPics()) {
-      const name = `${p.fpc}/${p.pic}`;
-      const s = r.ipsec.snapshotPic ? await r.ipsec.snapshotPic(name) : await pic();
-      if (s) m.set(name, s);
-    }
-    return m;
-  };
   const ipsecSa: OpNode = {
     name: 'security-associations', help: 'Show IPsec security associations',
     flags: [{ name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
     arg: { name: '<sa-name>', help: 'Name of security association', complete: saNames },
-    run: async (p, io) => io.write(show.ipsecSas(r, await pic(), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
+    run: async (p, io) => io.write(show.ipsecSas(readIpsecSas(r, await pic(), { name: p.arg, detail: p.flags.has('detail') }), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard')),
   };
   const ikeSa: OpNode = {
     name: 'security-associations', help: 'Show IKE security associations',
@@ -71,7 +64,7 @@ export function opCommands(it: OpHost): OpNode[] {
     arg: { name: '<peer-address>', help: 'Address of the IKE peer', complete: () => r.kmd.ikeSnapshot().map(s => intToIp(s.peer)) },
     run: (p, io) => {
       if (p.arg !== undefined && !isIpv4(p.arg)) { io.write(`error: invalid peer address ${p.arg}\n`); return; }
-      io.write(show.ikeSas(r, p.flags.has('detail'), p.arg));
+      io.write(show.ikeSas(readIkeSas(r, { peer: p.arg, detail: p.flags.has('detail') }), p.flags.has('detail')));
     },
   };
   // vrouter's own: what stops each tunnel and what to change (docs/cli.md)
@@ -100,9 +93,8 @@ export function opCommands(it: OpHost): OpNode[] {
           flags: [{ name: 'terse', help: 'Display terse output' }, { name: 'extensive', help: 'Display extensive output' }, { name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
           arg: { name: '<interface-name>', help: 'Name of physical or logical interface', complete: ifNames },
           run: async (p, io) => {
-            if (p.arg && (!r.pfe.ifds.has(p.arg.replace(/\.\d+$/, '')) || (p.arg.includes('.') && !r.pfe.ifls.has(p.arg)))) { io.write(`error: device ${p.arg} not found\n`); return; }
-            if (p.flags.has('terse')) io.write(show.interfacesTerse(r, p.arg));
-            else io.write(show.interfacesDetail(r, p.arg, p.flags.has('extensive') || p.flags.has('detail'), await picsByName()));
+            if (p.flags.has('terse')) io.write(show.interfacesTerse(readInterfaces(r, p.arg)));
+            else io.write(show.interfacesDetail(readInterfaces(r, p.arg, await picsByName(r)), p.flags.has('extensive') || p.flags.has('detail')));
           },
         },
         {

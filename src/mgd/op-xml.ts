@@ -10,6 +10,9 @@ import { intToIp, prefixStr } from '../net/ip.js';
 import { el, tx, esc } from './xml.js';
 import { IKECERT } from '../router/files.js';
 import { readRoutes, RouteList } from './read/routes.js';
+import { readInterfaces, InterfaceList } from './read/interfaces.js';
+import { readIpsecSas, IpsecSaList } from './read/ipsec.js';
+import { readIkeSas, IkeSaList } from './read/ike.js';
 import { bgpSummaryXml, bgpNeighborXml, routeXml, routeArgs } from '../rpd/xml.js';
 import { certificateDatabase, oneLineDn, fingerprint, showFile, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
 
@@ -92,28 +95,26 @@ export function opXml(r: Router, pic: PicSnapshot, req: OpRequest): string | und
 }
 
 function interfaces(r: Router, a: Record<string, string | true>): string {
-  const only = typeof a['interface-name'] === 'string' ? a['interface-name'] : undefined;
-  const ifds = [...r.pfe.ifds.values()].sort((x, y) => x.name.localeCompare(y.name, 'en', { numeric: true }));
-  const out: string[] = [];
-  for (const d of ifds) {
-    if (only && d.name !== only && !only.startsWith(d.name + '.')) continue;
-    const linkUp = d.kind !== 'fe' || !!d.port;
-    const ifls = [...r.pfe.ifls.values()].filter(l => l.ifd === d && (!only?.includes('.') || l.name === only)).sort((x, y) => x.unit - y.unit);
-    out.push(el('physical-interface', [
-      tx('name', d.name), tx('admin-status', d.adminUp ? 'up' : 'down'), tx('oper-status', linkUp && d.adminUp ? 'up' : 'down'),
-      ...(a.terse ? [] : [...(d.description ? [tx('description', d.description)] : []), tx('mtu', d.mtu ?? 1514), tx('current-physical-address', [...d.mac].map(b => b.toString(16).padStart(2, '0')).join(':')),
-        el('traffic-statistics', [tx('input-packets', d.counters.inPackets), tx('output-packets', d.counters.outPackets), tx('input-bytes', d.counters.inBytes), tx('output-bytes', d.counters.outBytes)])]),
-      ...ifls.map(l => el('logical-interface', [
-        tx('name', l.name), tx('admin-status', l.up ? 'up' : 'down'), tx('oper-status', l.up && d.adminUp && linkUp ? 'up' : 'down'),
-        ...(l.description ? [tx('description', l.description)] : []),
-        el('address-family', [tx('address-family-name', 'inet'),
-          ...l.addresses.map(x => el('interface-address', [tx('ifa-local', x.destination !== undefined || d.kind === 'lo' ? intToIp(x.local) : `${intToIp(x.local)}/${x.len}`),
-            ...(x.destination !== undefined ? [tx('ifa-destination', intToIp(x.destination))] : [])]))]),
-        ...(l.ipsecSa ? [tx('ipsec-sa', l.ipsecSa)] : []),
-      ])),
-    ]));
-  }
-  return el('interface-information', out, { style: a.terse ? 'terse' : 'normal' });
+  return interfaceListXml(readInterfaces(r, str(a['interface-name'])), !!a.terse);
+}
+
+/** An interface list as `<interface-information>` (terse: names, states and addresses only). */
+export function interfaceListXml(v: InterfaceList, terse: boolean): string {
+  if (v.error) return err('interface-information', v.error);
+  const out = v.interfaces.map(d => el('physical-interface', [
+    tx('name', d.name), tx('admin-status', d.adminUp ? 'up' : 'down'), tx('oper-status', d.linkUp && d.adminUp ? 'up' : 'down'),
+    ...(terse ? [] : [...(d.description ? [tx('description', d.description)] : []), tx('mtu', d.mtu ?? 1514), tx('current-physical-address', [...d.mac].map(b => b.toString(16).padStart(2, '0')).join(':')),
+      el('traffic-statistics', [tx('input-packets', d.counters.inPackets), tx('output-packets', d.counters.outPackets), tx('input-bytes', d.counters.inBytes), tx('output-bytes', d.counters.outBytes)])]),
+    ...d.logical.map(l => el('logical-interface', [
+      tx('name', l.name), tx('admin-status', l.up ? 'up' : 'down'), tx('oper-status', l.up && d.adminUp && d.linkUp ? 'up' : 'down'),
+      ...(l.description ? [tx('description', l.description)] : []),
+      el('address-family', [tx('address-family-name', 'inet'),
+        ...l.addresses.map(x => el('interface-address', [tx('ifa-local', x.destination !== undefined || d.kind === 'lo' ? intToIp(x.local) : `${intToIp(x.local)}/${x.len}`),
+          ...(x.destination !== undefined ? [tx('ifa-destination', intToIp(x.destination))] : [])]))]),
+      ...(l.ipsecSa ? [tx('ipsec-sa', l.ipsecSa)] : []),
+    ])),
+  ]));
+  return el('interface-information', out, { style: terse ? 'terse' : 'normal' });
 }
 
 function routes(r: Router, a: Record<string, string | true>): string {
@@ -138,32 +139,33 @@ export function routeListXml(v: RouteList): string {
 }
 
 function ipsecSas(r: Router, pic: PicSnapshot, a: Record<string, string | true>): string {
-  const only = typeof a['sa-name'] === 'string' ? a['sa-name'] : undefined;
-  const out: string[] = [];
-  for (const name of r.model?.sas.keys() ?? []) {
-    if (only && name !== only) continue;
-    const ifl = [...r.pfe.ifls.values()].find(l => l.ipsecSa === name);
-    const sas = pic.sas.filter(s => s.name === name);
-    out.push(el('ipsec-security-associations-block', [
-      tx('sa-name', name), ...(ifl ? [tx('sa-interface', ifl.name)] : []), tx('sa-block-state', sas.length ? 'up' : 'down'),
-      ...(ifl?.tunnel ? [tx('sa-local-gateway', intToIp(ifl.tunnel.source)), tx('sa-remote-gateway', intToIp(ifl.tunnel.destination))] : []),
-      ...sas.map(s => el('ipsec-security-associations', [
-        tx('sa-direction', s.direction), tx('sa-spi', s.spi), ...(s.auxSpi !== undefined ? [tx('sa-aux-spi', s.auxSpi)] : []),
-        tx('sa-mode', s.mode), tx('sa-type', s.manual ? 'manual' : 'dynamic'), tx('sa-state', s.state === 'active' ? 'installed' : s.state),
-        tx('sa-protocol', s.protocol), ...(s.encryption ? [tx('sa-esp-encryption-algorithm', s.encryption)] : []), ...(s.authentication ? [tx('sa-authentication-algorithm', s.authentication)] : []),
-        ...(s.remainingSeconds !== undefined ? [tx('sa-hard-lifetime', Math.round(s.remainingSeconds))] : []),
-        tx('sa-packets', s.packets), tx('sa-bytes', s.bytes),
-      ])),
-    ]));
-  }
-  if (only && !out.length) return el('ipsec-security-associations-information', el('xnm:error', tx('message', `security association ${only} not found`)));
-  return el('ipsec-security-associations-information', [tx('total-active-tunnels', new Set(pic.sas.map(s => s.name)).size), ...out]);
+  return ipsecSaListXml(readIpsecSas(r, pic, { name: str(a['sa-name']), detail: a.detail === true }));
+}
+
+/** An SA list as `<ipsec-security-associations-information>`. */
+export function ipsecSaListXml(v: IpsecSaList): string {
+  if (v.error) return err('ipsec-security-associations-information', v.error);
+  const out = v.blocks.map(b => el('ipsec-security-associations-block', [
+    tx('sa-name', b.name), ...(b.ifl ? [tx('sa-interface', b.ifl.name)] : []), tx('sa-block-state', b.sas.length ? 'up' : 'down'),
+    ...(b.ifl?.tunnel ? [tx('sa-local-gateway', intToIp(b.ifl.tunnel.source)), tx('sa-remote-gateway', intToIp(b.ifl.tunnel.destination))] : []),
+    ...b.sas.map(({ sa: s }) => el('ipsec-security-associations', [
+      tx('sa-direction', s.direction), tx('sa-spi', s.spi), ...(s.auxSpi !== undefined ? [tx('sa-aux-spi', s.auxSpi)] : []),
+      tx('sa-mode', s.mode), tx('sa-type', s.manual ? 'manual' : 'dynamic'), tx('sa-state', s.state === 'active' ? 'installed' : s.state),
+      tx('sa-protocol', s.protocol), ...(s.encryption ? [tx('sa-esp-encryption-algorithm', s.encryption)] : []), ...(s.authentication ? [tx('sa-authentication-algorithm', s.authentication)] : []),
+      ...(s.remainingSeconds !== undefined ? [tx('sa-hard-lifetime', Math.round(s.remainingSeconds))] : []),
+      tx('sa-packets', s.packets), tx('sa-bytes', s.bytes),
+    ])),
+  ]));
+  return el('ipsec-security-associations-information', [tx('total-active-tunnels', v.activeTunnels), ...out]);
 }
 
 function ikeSas(r: Router, a: Record<string, string | true>): string {
-  const peer = typeof a['peer-address'] === 'string' ? a['peer-address'] : undefined;
-  const list = r.kmd.ikeSnapshot().filter(s => !peer || intToIp(s.peer) === peer);
-  return el('ike-security-associations-information', list.map(s => el('ike-security-associations', [
+  return ikeSaListXml(readIkeSas(r, { peer: str(a['peer-address']), detail: a.detail === true }));
+}
+
+/** An IKE SA list as `<ike-security-associations-information>`. */
+export function ikeSaListXml(v: IkeSaList): string {
+  return el('ike-security-associations-information', v.sas.map(s => el('ike-security-associations', [
     tx('ike-sa-remote-address', intToIp(s.peer)), tx('ike-sa-state', s.matured ? 'Matured' : 'Not matured'),
     tx('ike-sa-initiator-cookie', s.icookie.toString('hex')), tx('ike-sa-responder-cookie', s.rcookie.toString('hex')),
     tx('ike-sa-exchange-type', s.mode === 'main' ? 'Main' : 'Aggressive'), tx('ike-sa-role', s.role === 'initiator' ? 'Initiator' : 'Responder'),
