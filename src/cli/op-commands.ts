@@ -15,6 +15,7 @@ import * as show from './show.js';
 import { readInterfaces, picsByName } from '../mgd/read/interfaces.js';
 import { readIpsecSas } from '../mgd/read/ipsec.js';
 import { readIkeSas } from '../mgd/read/ike.js';
+import { readFirewall, readPfeStatistics, readChassis, readUptime } from '../mgd/read/system.js';
 import * as rpdShow from '../rpd/show.js';
 import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
 import { isIpv4 } from '../config/schema.js';
@@ -111,7 +112,7 @@ export function opCommands(it: OpHost): OpNode[] {
         {
           name: 'firewall', help: 'Show firewall information',
           flags: [{ name: 'filter', help: 'Name of filter', arg: '<filter-name>' }],
-          run: (p, io) => io.write(show.firewall(r, p.opts.get('filter'))),
+          run: (p, io) => io.write(show.firewall(readFirewall(r, p.opts.get('filter')))),
         },
         ipsec, ike,
         { name: 'security', help: 'Show security information', sub: [ipsec, ike] },
@@ -120,9 +121,9 @@ export function opCommands(it: OpHost): OpNode[] {
           arg: { name: '<statement>', help: 'Configuration hierarchy to show', rest: true },
           run: () => { /* handled in runOp: it needs the pipes */ },
         },
-        { name: 'pfe', help: 'Show Packet Forwarding Engine information', sub: [{ name: 'statistics', help: 'Show Packet Forwarding Engine statistics', sub: [{ name: 'traffic', help: 'Show Packet Forwarding Engine traffic statistics', run: (_p, io) => io.write(show.pfeStatistics(r)) }] }] },
-        { name: 'chassis', help: 'Show chassis information', sub: [{ name: 'hardware', help: 'Show installed hardware components', run: (_p, io) => io.write(show.chassisHardware(r)) }] },
-        { name: 'system', help: 'Show system information', sub: [{ name: 'uptime', help: 'Show time since system and processes started', run: (_p, io) => io.write(show.systemUptime(r)) },
+        { name: 'pfe', help: 'Show Packet Forwarding Engine information', sub: [{ name: 'statistics', help: 'Show Packet Forwarding Engine statistics', sub: [{ name: 'traffic', help: 'Show Packet Forwarding Engine traffic statistics', run: (_p, io) => io.write(show.pfeStatistics(readPfeStatistics(r))) }] }] },
+        { name: 'chassis', help: 'Show chassis information', sub: [{ name: 'hardware', help: 'Show installed hardware components', run: (_p, io) => io.write(show.chassisHardware(readChassis(r))) }] },
+        { name: 'system', help: 'Show system information', sub: [{ name: 'uptime', help: 'Show time since system and processes started', run: (_p, io) => io.write(show.systemUptime(readUptime(r))) },
           { name: 'commit', help: 'Show pending commit and commit history', run: (_p, io) => io.write(it.db.showCommits()) }] },
         {
           name: 'log', help: 'Show contents of log file', arg: { name: '<filename>', help: 'Name of log file', required: true, complete: () => r.log.names() },

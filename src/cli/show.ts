@@ -13,6 +13,7 @@ import { bgpRouteLines } from '../rpd/show.js';
 import { readRoutes, RouteList } from '../mgd/read/routes.js';
 import type { IpsecSaList } from '../mgd/read/ipsec.js';
 import type { IkeSaList, IkeSaView } from '../mgd/read/ike.js';
+import type { FirewallList, ChassisInventory, Uptime, PfeStatistics } from '../mgd/read/system.js';
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 const lpad = (s: string | number, n: number) => String(s).padStart(n);
@@ -115,8 +116,8 @@ export function interfacesDetail(v: InterfaceList, extensive: boolean): string {
   return out.join('\n');
 }
 
-function age(since: Date | undefined): string {
-  const s = Math.max(0, Math.floor((Date.now() - (since ?? new Date()).getTime()) / 1000));
+function age(since: Date | undefined, now = Date.now()): string {
+  const s = Math.max(0, Math.floor((now - (since ?? new Date(now)).getTime()) / 1000));
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
   return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
 }
@@ -150,19 +151,18 @@ export function routeList(r: Router, v: RouteList): string {
   return out.join('\n') + '\n';
 }
 
-export function firewall(r: Router, only?: string): string {
+export function firewall(v: FirewallList): string {
+  if (v.error) return `error: ${v.error}\n`;
   const out: string[] = [];
-  for (const [name, f] of r.pfe.filters) {
-    if (only && name !== only) continue;
-    out.push('', `Filter: ${name}`);
-    if (f.counters.size) {
+  for (const f of v.filters) {
+    out.push('', `Filter: ${f.name}`);
+    if (f.counters.length) {
       out.push('Counters:', `${pad('Name', 52)}${lpad('Bytes', 5)}${lpad('Packets', 21)}`);
-      for (const [cn, v] of f.counters) out.push(`${pad(cn, 52)}${lpad(v.bytes, 5)}${lpad(v.packets, 21)}`);
+      for (const c of f.counters) out.push(`${pad(c.name, 52)}${lpad(c.bytes, 5)}${lpad(c.packets, 21)}`);
     }
     out.push('Terms:', `${pad('Name', 52)}${lpad('Bytes', 5)}${lpad('Packets', 21)}`);
-    for (const t of f.terms) out.push(`${pad(t.name, 52)}${lpad(t.hits.bytes, 5)}${lpad(t.hits.packets, 21)}`);
+    for (const t of f.terms) out.push(`${pad(t.name, 52)}${lpad(t.bytes, 5)}${lpad(t.packets, 21)}`);
   }
-  if (only && !out.length) return `error: filter ${only} not found\n`;
   return out.join('\n') + '\n';
 }
 
@@ -218,39 +218,35 @@ export function ipsecSas(v: IpsecSaList, level: 'brief' | 'standard' | 'detail')
   return out.join('\n') + (out.length ? '\n' : '');
 }
 
-export function chassisHardware(r: Router): string {
+export function chassisHardware(v: ChassisInventory): string {
   const out = ['Hardware inventory:', `${pad('Item', 17)}${pad('Version', 9)}${pad('Part number', 13)}${pad('Serial number', 18)}Description`];
-  for (const h of r.chassis.hardware()) out.push(`${pad(h.item, 17)}${pad(h.version, 9)}${pad(h.part, 13)}${pad(h.serial, 18)}${h.description}`);
+  for (const h of v.hardware) out.push(`${pad(h.item, 17)}${pad(h.version, 9)}${pad(h.part, 13)}${pad(h.serial, 18)}${h.description}`);
   return out.join('\n') + '\n';
 }
 
-export function systemUptime(r: Router): string {
+export function systemUptime(v: Uptime): string {
   const fmt = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
-  const ago = (d: Date) => age(d);
-  const now = new Date();
-  const out = [`Current time: ${fmt(now)}`, `System booted: ${fmt(new Date(r.booted))} (${ago(new Date(r.booted))} ago)`];
-  if (r.lastCommit) out.push(`Last configured: ${fmt(r.lastCommit)} (${ago(r.lastCommit)} ago) by root`);
-  const mins = Math.floor((Date.now() - r.booted) / 60000);
-  out.push(`${now.toISOString().slice(11, 16)}  up ${mins} min${mins === 1 ? '' : 's'}, 1 user`);
+  const ago = (d: Date) => age(d, v.now.getTime());
+  const out = [`Current time: ${fmt(v.now)}`, `System booted: ${fmt(v.booted)} (${ago(v.booted)} ago)`];
+  if (v.lastCommit) out.push(`Last configured: ${fmt(v.lastCommit.at)} (${ago(v.lastCommit.at)} ago) by ${v.lastCommit.user}`);
+  const mins = Math.floor((v.now.getTime() - v.booted.getTime()) / 60000);
+  out.push(`${v.now.toISOString().slice(11, 16)}  up ${mins} min${mins === 1 ? '' : 's'}, 1 user`);
   return out.join('\n') + '\n';
 }
 
 export { RouteTable };
 
 /** `show pfe statistics traffic`: the PFE's totals, its local traffic, and every discard by reason. */
-export function pfeStatistics(r: Router): string {
-  let inP = 0, outP = 0;
-  for (const d of r.pfe.ifds.values()) { inP += d.counters.inPackets; outP += d.counters.outPackets; }
-  const row = (k: string, v: number) => `    ${pad(k, 36)}:${lpad(v, 21)}`;
-  const out = ['Packet Forwarding Engine traffic statistics:', row('Input  packets', inP), row('Output packets', outP),
-    'Packet Forwarding Engine local traffic statistics:', row('Local packets input', r.pfe.local.in), row('Local packets output', r.pfe.local.out),
+export function pfeStatistics(v: PfeStatistics): string {
+  const row = (k: string, n: number) => `    ${pad(k, 36)}:${lpad(n, 21)}`;
+  const out = ['Packet Forwarding Engine traffic statistics:', row('Input  packets', v.inPackets), row('Output packets', v.outPackets),
+    'Packet Forwarding Engine local traffic statistics:', row('Local packets input', v.localIn), row('Local packets output', v.localOut),
     'Packet Forwarding Engine discard statistics (by reason):'];
-  const drops = [...r.pfe.drops].sort((a, b) => a[0].localeCompare(b[0]));
-  if (!drops.length) out.push('    none');
-  for (const [k, v] of drops) out.push(row(k, v));
-  out.push(row('Total discards', drops.reduce((a, [, v]) => a + v, 0)));
+  if (!v.discards.length) out.push('    none');
+  for (const [k, n] of v.discards) out.push(row(k, n));
+  out.push(row('Total discards', v.totalDiscards));
   // where they happened: each stage of the forwarding path and its own reasons (VPP's `show errors`)
-  const byStage = r.pfe.graph.nodes().flatMap(n => [...n.drops].filter(([, c]) => c > 0).map(([reason, c]) => `    ${pad(n.name, 18)}${pad(reason, 26)}${lpad(c, 12)}`));
+  const byStage = v.byStage.map(x => `    ${pad(x.stage, 18)}${pad(x.reason, 26)}${lpad(x.count, 12)}`);
   if (byStage.length) out.push('Packet Forwarding Engine discards by stage:', ...byStage);
   return out.join('\n') + '\n';
 }

@@ -13,6 +13,7 @@ import { readRoutes, RouteList } from './read/routes.js';
 import { readInterfaces, InterfaceList } from './read/interfaces.js';
 import { readIpsecSas, IpsecSaList } from './read/ipsec.js';
 import { readIkeSas, IkeSaList } from './read/ike.js';
+import { readFirewall, readPfeStatistics, readChassis, readUptime, FirewallList, PfeStatistics, ChassisInventory, Uptime } from './read/system.js';
 import { bgpSummaryXml, bgpNeighborXml, routeXml, routeArgs } from '../rpd/xml.js';
 import { certificateDatabase, oneLineDn, fingerprint, showFile, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
 
@@ -174,44 +175,47 @@ export function ikeSaListXml(v: IkeSaList): string {
   ])));
 }
 
-function chassis(r: Router): string {
-  const c = r.chassis;
-  return el('chassis-inventory', el('chassis', [tx('name', 'Chassis'), tx('description', c.model),
-    ...c.pics.map(p => el('chassis-module', [tx('name', `FPC ${p.fpc} PIC ${p.pic}`), tx('part-number', p.spec.partNumber), tx('description', p.spec.description)]))]));
+function chassis(r: Router): string { return chassisXml(readChassis(r)); }
+
+/** The chassis inventory as `<chassis-inventory>`. */
+export function chassisXml(v: ChassisInventory): string {
+  return el('chassis-inventory', el('chassis', [tx('name', 'Chassis'), tx('description', v.model),
+    ...v.modules.map(m => el('chassis-module', [tx('name', m.name), tx('part-number', m.part), tx('description', m.description)]))]));
 }
 
 const dateTime = (d: Date) => el('date-time', d.toISOString().replace('T', ' ').slice(0, 19) + ' UTC', { 'junos:seconds': String(Math.floor(d.getTime() / 1000)) });
-const secondsAgo = (d: Date) => Math.max(0, Math.floor((Date.now() - d.getTime()) / 1000));
 
-function uptime(r: Router): string {
-  const booted = new Date(r.booted);
+function uptime(r: Router): string { return uptimeXml(readUptime(r)); }
+
+/** The system's times as `<system-uptime-information>`. */
+export function uptimeXml(v: Uptime): string {
+  const secondsAgo = (d: Date) => String(Math.max(0, Math.floor((v.now.getTime() - d.getTime()) / 1000)));
+  const length = (d: Date) => el('time-length', secondsAgo(d), { 'junos:seconds': secondsAgo(d) });
   return el('system-uptime-information', [
-    el('current-time', dateTime(new Date())),
-    el('system-booted-time', [dateTime(booted), el('time-length', String(secondsAgo(booted)), { 'junos:seconds': String(secondsAgo(booted)) })]),
-    ...(r.lastCommit ? [el('last-configured-time', [dateTime(r.lastCommit), el('time-length', String(secondsAgo(r.lastCommit)), { 'junos:seconds': String(secondsAgo(r.lastCommit)) }), tx('user', 'root')])] : []),
+    el('current-time', dateTime(v.now)),
+    el('system-booted-time', [dateTime(v.booted), length(v.booted)]),
+    ...(v.lastCommit ? [el('last-configured-time', [dateTime(v.lastCommit.at), length(v.lastCommit.at), tx('user', v.lastCommit.user)])] : []),
   ]);
 }
 
-function firewall(r: Router, only?: string): string {
-  const out: string[] = [];
-  for (const [name, f] of r.pfe.filters) {
-    if (only && name !== only) continue;
-    out.push(el('filter-information', [tx('filter-name', name),
-      ...[...f.counters].map(([cn, v]) => el('counter', [tx('counter-name', cn), tx('packet-count', v.packets), tx('byte-count', v.bytes)])),
-      ...f.terms.map(t => el('term', [tx('term-name', t.name), tx('packet-count', t.hits.packets), tx('byte-count', t.hits.bytes)]))]));
-  }
-  if (only && !out.length) return el('firewall-information', el('xnm:error', tx('message', `filter ${only} not found`)));
-  return el('firewall-information', out);
+function firewall(r: Router, only?: string): string { return firewallXml(readFirewall(r, only)); }
+
+/** The filters' counters as `<firewall-information>`. */
+export function firewallXml(v: FirewallList): string {
+  if (v.error) return err('firewall-information', v.error);
+  return el('firewall-information', v.filters.map(f => el('filter-information', [tx('filter-name', f.name),
+    ...f.counters.map(c => el('counter', [tx('counter-name', c.name), tx('packet-count', c.packets), tx('byte-count', c.bytes)])),
+    ...f.terms.map(t => el('term', [tx('term-name', t.name), tx('packet-count', t.packets), tx('byte-count', t.bytes)]))])));
 }
 
-function pfeStats(r: Router): string {
-  let inP = 0, outP = 0;
-  for (const d of r.pfe.ifds.values()) { inP += d.counters.inPackets; outP += d.counters.outPackets; }
-  const drops = [...r.pfe.drops].sort((a, b) => a[0].localeCompare(b[0]));
+function pfeStats(r: Router): string { return pfeStatisticsXml(readPfeStatistics(r)); }
+
+/** The PFE's totals and discards as `<pfe-statistics>`. */
+export function pfeStatisticsXml(v: PfeStatistics): string {
   return el('pfe-statistics', [
-    el('pfe-traffic-statistics', [tx('input-packets', inP), tx('output-packets', outP)]),
-    el('pfe-local-traffic-statistics', [tx('local-packets-input', r.pfe.local.in), tx('local-packets-output', r.pfe.local.out)]),
-    el('pfe-discard-statistics', [...drops.map(([k, v]) => el('discard', [tx('reason', k), tx('count', v)])), tx('total-discards', drops.reduce((a, [, v]) => a + v, 0))]),
+    el('pfe-traffic-statistics', [tx('input-packets', v.inPackets), tx('output-packets', v.outPackets)]),
+    el('pfe-local-traffic-statistics', [tx('local-packets-input', v.localIn), tx('local-packets-output', v.localOut)]),
+    el('pfe-discard-statistics', [...v.discards.map(([k, n]) => el('discard', [tx('reason', k), tx('count', n)])), tx('total-discards', v.totalDiscards)]),
   ]);
 }
 
