@@ -63,7 +63,7 @@ export class ApiSession {
     if (/^(clear|request)\b/.test(line)) this.mayConfigure();
     const req = op.attrs.format === 'text' ? undefined : rpcForCommand(line.replace(/\s*\|.*$/, ''));
     if (req) { const x = opXml(this.router, await this.pic(), req); if (x) return x; }
-    this.shell ??= openShell(this.router, this.db);
+    this.shell ??= openShell(this.router, this.db, this.user);
     if (!this.shell) throw new RpcError(`command: '${line}': no CLI in this process to run it`);
     let out = '';
     // JUNOS's API: a ping without a count sends API_PING_COUNT requests (services.ts)

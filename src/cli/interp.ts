@@ -23,6 +23,7 @@ import { rpcForCommand, opXml } from '../mgd/op-xml.js';
 import { esc as escXml, prettyXml } from '../mgd/xml.js';
 import { passwordProblem, wrapPath, expandWords, valueCandidates, line } from './config-words.js';
 import { opCommands, checkOptValue, OpNode, Opt, Parsed, Session } from './op-commands.js';
+import { maySeeSecrets, redactSecrets } from '../config/redact.js';
 export type { Session };
 
 /**
@@ -33,6 +34,17 @@ export function outputHasError(out: string): boolean {
   return /^\s*\^$|^error: |configuration check-out failed|^load complete \(\d+ errors\)/m.test(out);
 }
 export interface ExecResult { exit?: boolean }
+
+/** Who a CLI session runs as: the console and `vrouter exec` are root (class super-user); the XML API's `<command>` is its user. */
+export interface CliUser { name: string; cls: string }
+export const ROOT: CliUser = { name: 'root', cls: 'super-user' };
+
+/** A session's output as a class without the `secret` permission may see it (each write is one whole display). */
+class Redacting implements Session {
+  constructor(private out: Session) {}
+  get signal(): AbortSignal | undefined { return this.out.signal; }
+  write(s: string): void { this.out.write(redactSecrets(s)); }
+}
 
 const LEVELS = new Set(['brief', 'detail', 'terse', 'extensive']);
 const ambiguous = (w: { text: string; col: number }, items: Array<{ name: string; help: string }>) =>
@@ -77,7 +89,7 @@ export class Interpreter {
   readonly db: CommitDb;
   private opRoot: OpNode;
 
-  constructor(readonly router: Router, db?: CommitDb) {
+  constructor(readonly router: Router, db?: CommitDb, readonly user: CliUser = ROOT) {
     this.db = db ?? new CommitDb(router);
     this.opRoot = { name: '', help: '', sub: opCommands(this) };
   }
@@ -85,7 +97,12 @@ export class Interpreter {
   get prompt(): string {
     if (this.asking) return this.asking.first === undefined ? 'New password: ' : 'Retype new password: ';
     if (this.askingKey) return `Enter the passphrase of ${this.askingKey.source}: `;
-    return this.collecting ? '' : `root@${this.router.name}${this.mode === 'op' ? '>' : '#'} `;
+    return this.collecting ? '' : `${this.user.name}@${this.router.name}${this.mode === 'op' ? '>' : '#'} `;
+  }
+  /** The session's login class now: root's is super-user; a user's is the committed configuration's, as the API's sessions refresh theirs. */
+  get loginClass(): string {
+    if (this.user.name === 'root') return 'super-user';
+    return this.router.model?.system.users.get(this.user.name)?.cls ?? this.user.cls;
   }
   /** `plain-text-password`: the next two lines are the password, twice (never echoed, never kept in clear) */
   private asking?: { user: string; first?: string };
@@ -218,10 +235,12 @@ export class Interpreter {
     let filters: Array<{ kind: string; re?: RegExp }>;
     try { filters = this.parsePipes(parts.slice(1)); } catch (e) { if (e instanceof CliError) { io.write(this.caret(e)); return {}; } throw e; }
     const w = new PipeWriter(io, filters, io.signal);
+    // without the `secret` permission, a configuration shows /* SECRET-DATA */ (issue 21): every display, before the pipes split it into lines
+    const out: Session = maySeeSecrets(this.loginClass) ? w : new Redacting(w);
     try {
-      return this.mode === 'op' ? await this.runOp(cmd.text, filters, w) : await this.runConfig(cmd.text, filters, w);
+      return this.mode === 'op' ? await this.runOp(cmd.text, filters, out) : await this.runConfig(cmd.text, filters, out);
     } catch (e) {
-      if (e instanceof CliError) { w.write(this.caret(e)); return {}; }
+      if (e instanceof CliError) { out.write(this.caret(e)); return {}; }
       throw e;
     } finally { w.end(); }
   }
@@ -594,4 +613,4 @@ export class Interpreter {
 }
 
 // the XML API's <command> runs CLI commands through mgd, which does not import the CLI
-provideShell((r, db) => new Interpreter(r, db));
+provideShell((r, db, user) => new Interpreter(r, db, user ?? ROOT));

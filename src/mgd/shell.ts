@@ -8,7 +8,9 @@ import type { CommitDb } from './commitdb.js';
 
 export interface ShellIo { write(s: string): void; signal?: AbortSignal }
 export interface Shell { exec(line: string, io: ShellIo): Promise<unknown> }
-export type ShellFactory = (r: Router, db: CommitDb) => Shell;
+/** the session's user and login class (without `secret`, configurations show /* SECRET-DATA *\/) */
+export interface ShellUser { name: string; cls: string }
+export type ShellFactory = (r: Router, db: CommitDb, user?: ShellUser) => Shell;
 
 let factory: ShellFactory | undefined;
 
@@ -16,4 +18,4 @@ let factory: ShellFactory | undefined;
 export function provideShell(f: ShellFactory): void { factory = f; }
 
 /** A CLI session on this router and database, or undefined when no CLI is loaded in this process. */
-export function openShell(r: Router, db: CommitDb): Shell | undefined { return factory?.(r, db); }
+export function openShell(r: Router, db: CommitDb, user?: ShellUser): Shell | undefined { return factory?.(r, db, user); }
