@@ -19,10 +19,10 @@ import { resolveLoadKeyFiles, resolveLoadKeyFilesNoPrompt, NeedPassphrase } from
 import { encrypt as cryptEncrypt } from 'unixcrypt';
 import { randomBytes } from 'node:crypto';
 import { treeToXml } from '../mgd/config-xml.js';
-import { rpcForCommand, opXml } from '../mgd/op-xml.js';
+import { opXml, OpRequest } from '../mgd/op-xml.js';
 import { esc as escXml, prettyXml } from '../mgd/xml.js';
 import { passwordProblem, wrapPath, expandWords, valueCandidates, line } from './config-words.js';
-import { opCommands, checkOptValue, OpNode, Opt, Parsed, Session } from './op-commands.js';
+import { opCommands, checkOptValue, rpcOf, OpNode, Opt, Parsed, Session } from './op-commands.js';
 import { maySeeSecrets, redactSecrets } from '../config/redact.js';
 export type { Session };
 
@@ -250,7 +250,7 @@ export class Interpreter {
     const { node, p } = this.parseOp(words, text.length + 1);
     if (filters.some(f => f.kind === 'display-set' || f.kind === 'compare') && !node.displaySet) throw new CliError(text.length + 3, 'syntax error.');
     if (node.name === 'exit' || node.name === 'quit') return { exit: true };
-    if (filters.some(f => f.kind === 'display-xml')) { io.write(await this.displayXml(node.name, text, p.rest)); return {}; }
+    if (filters.some(f => f.kind === 'display-xml')) { io.write(await this.displayXml(node, p, text)); return {}; }
     if (node.name === 'configuration') {
       const tree = this.db.active;
       const sub = p.rest.length ? lookup(tree, p.rest) : tree;
@@ -278,15 +278,27 @@ export class Interpreter {
     applyWords({ node: this.db.candidate, path: [] }, tokenize(`system login user ${JSON.stringify(a.user)} authentication encrypted-password ${JSON.stringify(hash)}`), 'set', false, false, true);
   }
 
+  /**
+   * The RPC of an operational command, by the CLI's own parse of it (the grammar's `rpc`): the XML
+   * API's `<command>` asks this; undefined for a command without one, or a line that does not parse.
+   */
+  rpcFor(line: string): OpRequest | undefined {
+    try {
+      const { node, p } = this.parseOp(splitWords(line), line.length + 1);
+      return rpcOf(node, p);
+    } catch (e) { if (e instanceof CliError) return undefined; throw e; }
+  }
+
   /** `| display xml`: the RPC reply the XML API gives for the same command. */
-  private async displayXml(name: string, text: string, rest: string[]): Promise<string> {
+  private async displayXml(node: OpNode, p: Parsed, text: string): Promise<string> {
     let body: string;
-    if (name === 'configuration') {
+    const rest = p.rest;
+    if (node.name === 'configuration') {
       const tree = this.db.active;
       const sub = rest.length ? lookup(tree, rest) : tree;
       body = treeToXml(sub && rest.length ? wrapPath(tree, rest) : tree);
     } else {
-      const req = rpcForCommand(text);
+      const req = rpcOf(node, p);
       const x = req ? opXml(this.router, await this.pic(), req) : undefined;
       if (x) body = x;
       else { let out = ''; await this.runOp(text, [], { write: s => { out += s; } }); body = `<output>${escXml(out)}</output>`; }

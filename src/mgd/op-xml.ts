@@ -14,60 +14,14 @@ import { readInterfaces, InterfaceList } from './read/interfaces.js';
 import { readIpsecSas, IpsecSaList } from './read/ipsec.js';
 import { readIkeSas, IkeSaList } from './read/ike.js';
 import { readFirewall, readPfeStatistics, readChassis, readUptime, FirewallList, PfeStatistics, ChassisInventory, Uptime } from './read/system.js';
-import { bgpSummaryXml, bgpNeighborXml, routeXml, routeArgs } from '../rpd/xml.js';
+import { bgpSummaryXml, bgpNeighborXml, routeXml } from '../rpd/xml.js';
 import { certificateDatabase, oneLineDn, fingerprint, showFile, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
 
 const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
 const err = (wrapper: string, message: string) => el(wrapper, el('xnm:error', tx('message', message.replace(/^error: /, ''))));
 
+/** An operational RPC and its arguments (the CLI's grammar gives a command's: src/cli/op-commands.ts). */
 export interface OpRequest { rpc: string; args: Record<string, string | true> }
-
-/** A CLI `show` command as the RPC JUNOS answers it with (for `<command>` and `| display xml`). */
-export function rpcForCommand(line: string): OpRequest | undefined {
-  const w = line.trim().split(/\s+/);
-  const is = (...p: string[]) => p.every((x, i) => w[i] !== undefined && x.startsWith(w[i]!) && w[i]!.length >= Math.min(2, x.length));
-  if (w[0] === 'show' && is('show', 'interfaces')) {
-    const a: Record<string, string | true> = {};
-    for (const x of w.slice(2)) { if (['terse', 'brief', 'detail', 'extensive'].includes(x)) a[x] = true; else a['interface-name'] = x; }
-    return { rpc: 'get-interface-information', args: a };
-  }
-  if (is('show', 'route')) return { rpc: 'get-route-information', args: routeArgs(w.slice(2)) };
-  if (is('show', 'ipsec', 'security-associations') || is('show', 'security', 'ipsec', 'security-associations')) {
-    const rest = w.slice(w[1]!.startsWith('sec') ? 4 : 3);
-    const a: Record<string, string | true> = {};
-    for (const x of rest) { if (['brief', 'detail'].includes(x)) a[x] = true; else a['sa-name'] = x; }
-    return { rpc: 'get-security-associations-information', args: a };
-  }
-  if (is('show', 'ike', 'security-associations') || is('show', 'security', 'ike', 'security-associations')) {
-    const rest = w.slice(w[1]!.startsWith('sec') ? 4 : 3);
-    const a: Record<string, string | true> = {};
-    for (const x of rest) { if (['brief', 'detail'].includes(x)) a[x] = true; else a['peer-address'] = x; }
-    return { rpc: 'get-ike-security-associations-information', args: a };
-  }
-  if (is('show', 'bgp', 'summary')) return { rpc: 'get-bgp-summary-information', args: {} };
-  if (is('show', 'bgp', 'neighbor')) return { rpc: 'get-bgp-neighbor-information', args: w[3] ? { 'neighbor-address': w[3] } : {} };
-  if (is('show', 'chassis', 'hardware')) return { rpc: 'get-chassis-inventory', args: {} };
-  if (is('show', 'system', 'uptime')) return { rpc: 'get-system-uptime-information', args: {} };
-  if (is('show', 'firewall')) return { rpc: 'get-firewall-information', args: w[2] === 'filter' && w[3] ? { 'filter-name': w[3] } : {} };
-  if (is('show', 'pfe', 'statistics', 'traffic')) return { rpc: 'get-pfe-statistics', args: {} };
-  if (is('show', 'ipsec', 'certificates')) {
-    const a: Record<string, string | true> = {};
-    for (let i = 3; i < w.length; i++) {
-      const x = w[i]!;
-      if (x === 'crl' && w[i + 1]) { a['crl-name'] = w[++i]!; continue; }
-      if (['brief', 'detail'].includes(x)) a[x] = true; else a['serial-number'] = x;
-    }
-    return { rpc: a['crl-name'] !== undefined ? 'get-crl-information' : 'get-certificates-information', args: a };
-  }
-  if (is('show', 'log') && w[2]) return { rpc: 'get-log', args: { filename: w[2] } };
-  if (w[0] === 'file' && is('file', 'list')) {
-    const a: Record<string, string | true> = {};
-    for (const x of w.slice(2)) { if (x === 'detail') a.detail = true; else a.path = x; }
-    return { rpc: 'file-list', args: a };
-  }
-  if (w[0] === 'file' && is('file', 'show') && w[2]) return { rpc: 'file-show', args: { filename: w[2] } };
-  return undefined;
-}
 
 export const OP_RPCS = ['get-interface-information', 'get-route-information', 'get-security-associations-information', 'get-ike-security-associations-information', 'get-chassis-inventory',
   'get-system-uptime-information', 'get-firewall-information', 'get-pfe-statistics', 'get-certificates-information', 'get-crl-information', 'get-log', 'file-list', 'file-show',

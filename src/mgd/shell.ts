@@ -5,9 +5,14 @@
  */
 import type { Router } from '../router/router.js';
 import type { CommitDb } from './commitdb.js';
+import type { OpRequest } from './op-xml.js';
 
 export interface ShellIo { write(s: string): void; signal?: AbortSignal }
-export interface Shell { exec(line: string, io: ShellIo): Promise<unknown> }
+export interface Shell {
+  exec(line: string, io: ShellIo): Promise<unknown>;
+  /** the RPC of an operational command, by the CLI's own grammar (undefined: none, or no parse) */
+  rpcFor(line: string): OpRequest | undefined;
+}
 /** the session's user and login class (without `secret`, configurations show /* SECRET-DATA *\/) */
 export interface ShellUser { name: string; cls: string }
 export type ShellFactory = (r: Router, db: CommitDb, user?: ShellUser) => Shell;
