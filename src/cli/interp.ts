@@ -35,6 +35,9 @@ export function outputHasError(out: string): boolean {
 }
 export interface ExecResult { exit?: boolean }
 
+/** A configuration-mode line, parsed as far as its command. */
+interface ConfigLine { cmd: string; text: string; words: Word[]; restCol: number; rest: string; filters: Array<{ kind: string }>; io: Session }
+
 /** Who a CLI session runs as: the console and `vrouter exec` are root (class super-user); the XML API's `<command>` is its user. */
 export interface CliUser { name: string; cls: string }
 export const ROOT: CliUser = { name: 'root', cls: 'super-user' };
@@ -356,136 +359,176 @@ export class Interpreter {
     if (m.kind === 'none') throw new CliError(first.col, 'syntax error, expecting <command>.');
     const cmd = m.item.name;
     const restCol = words[1]?.col ?? text.length + 1;
-    const rest = text.slice(restCol);
-    const arg = (i: number) => words[i]?.text;
+    const c: ConfigLine = { cmd, text, words, restCol, rest: text.slice(restCol), filters, io };
     switch (cmd) {
-      case 'set': case 'delete': case 'activate': case 'deactivate': {
-        const locked = this.db.lockedFor();
-        if (locked) { io.write(locked + '\n'); return {}; }
-        const backup = this.db.candidate.clone();
-        io.write(this.applyConfig(cmd, rest, restCol));
-        // load-key-file: the certificate and key are read now and kept as certificate-key-string
-        if (cmd === 'set') {
-          try {
-            const err = await resolveLoadKeyFiles(this.router, this.db);
-            if (err) { this.db.candidate = backup; io.write(err + '\n'); }
-          } catch (e) {
-            if (!(e instanceof NeedPassphrase)) throw e;
-            // the chapter: the CLI asks for the passphrase, decrypts the key, and keeps it decrypted
-            this.askingKey = { source: e.source, backup };
-            return {};
-          }
-          // plain-text-password: JUNOS asks for the password (twice) and keeps its hash
-          for (const u of this.db.candidate.get('system')?.get('login')?.entries('user') ?? []) {
-            const a = u.get('authentication');
-            if (!a?.has('plain-text-password')) continue;
-            a.children = a.children.filter(c => c.keyword !== 'plain-text-password');
-            this.asking = { user: u.key! };
-            break;
-          }
-        }
-        return {};
-      }
-      case 'edit': {
-        if (words.length < 2) throw new CliError(text.length + 1, 'syntax error, expecting <statement>.');
-        const backup = this.db.candidate.clone();
-        try {
-          let toks = tokenize(rest);
-          for (const t of toks) t.col += restCol - 1;
-          toks = expandWords(this.editPos().node.def, toks);
-          const pos = applyWords(this.editPos(), toks, 'set', true);
-          if (pos.node.def.kind !== 'container' && pos.node.def.kind !== 'list' || pos.pendingList) { this.db.candidate = backup; throw new CliError(restCol, 'syntax error.'); }
-          this.editPath = pos.path;
-        } catch (e) {
-          this.db.candidate = backup;
-          if (e instanceof SyntaxError_) throw new CliError(e.token?.col ?? restCol, 'syntax error.');
-          throw e;
-        }
-        return {};
-      }
-      case 'up': {
-        const n = Number(arg(1) ?? 1);
-        for (let i = 0; i < n && this.editPath.length; i++) this.upOne();
-        return {};
-      }
+      case 'set': case 'delete': case 'activate': case 'deactivate': return this.configChange(c);
+      case 'edit': return this.configEdit(c);
+      case 'up': return this.configUp(c);
       case 'top': this.editPath = []; return {};
-      case 'exit': case 'quit': {
-        if (arg(1) === 'configuration-mode' || this.editPath.length === 0) {
-          if (this.db.changed) io.write('The configuration has been changed but not committed\n');
-          io.write('Exiting configuration mode\n');
-          this.mode = 'op'; this.editPath = [];
-        } else this.upOne();
+      case 'exit': case 'quit': return this.configExit(c);
+      case 'show': return this.configShow(c);
+      case 'commit': return this.configCommit(c);
+      case 'rollback': return this.configRollback(c);
+      case 'load': return this.configLoad(c);
+      case 'run': return this.configRun(c);
+    }
+    return {};
+  }
+
+  /** `set`, `delete`, `activate`, `deactivate`: the candidate changes (and load-key-file, plain-text-password follow a set) */
+  private async configChange(c: ConfigLine): Promise<ExecResult> {
+    const { rest, restCol, io } = c;
+    const cmd = c.cmd as 'set' | 'delete' | 'activate' | 'deactivate';
+    const locked = this.db.lockedFor();
+    if (locked) { io.write(locked + '\n'); return {}; }
+    const backup = this.db.candidate.clone();
+    io.write(this.applyConfig(cmd, rest, restCol));
+    // load-key-file: the certificate and key are read now and kept as certificate-key-string
+    if (cmd === 'set') {
+      try {
+        const err = await resolveLoadKeyFiles(this.router, this.db);
+        if (err) { this.db.candidate = backup; io.write(err + '\n'); }
+      } catch (e) {
+        if (!(e instanceof NeedPassphrase)) throw e;
+        // the chapter: the CLI asks for the passphrase, decrypts the key, and keeps it decrypted
+        this.askingKey = { source: e.source, backup };
         return {};
       }
-      case 'show': {
-        if (filters.some(f => f.kind === 'compare')) {
-          const rb = words[1]?.text === 'rollback' ? Number(words[2]?.text) : undefined;
-          io.write(this.db.compare(rb));
-          return {};
-        }
-        const base = this.editPos().node;
-        const pathWords = words.length > 1 ? expandWords(this.editPos().node.def, tokenize(rest)).map(t => t.text) : [];
-        const sub = pathWords.length ? lookup(base, pathWords) : base;
-        if (!sub) return {};
-        io.write(showAt(sub, [...this.editPath, ...pathWords], filters.some(f => f.kind === 'display-set')));
-        return {};
-      }
-      case 'commit': {
-        const sub = arg(1);
-        const subs = [{ name: 'check', help: '' }, { name: 'and-quit', help: '' }, { name: 'comment', help: '' }];
-        const sm = sub ? matchPrefix(sub, subs) : undefined;
-        if (sub && sm?.kind !== 'one') throw new CliError(words[1]!.col, 'syntax error.');
-        const which = sm?.kind === 'one' ? sm.item.name : undefined;
-        if (which === 'check') { io.write(this.db.check().output + '\n'); return {}; }
-        const r = this.db.commit();
-        io.write(r.output + '\n');
-        if (r.ok) {
-          if (which === 'and-quit') { io.write('Exiting configuration mode\n'); this.mode = 'op'; this.editPath = []; }
-        }
-        return {};
-      }
-      case 'rollback': {
-        const n = arg(1) === undefined ? 0 : Number(arg(1));
-        if (arg(1) !== undefined && !/^\d+$/.test(arg(1)!)) throw new CliError(words[1]!.col, 'syntax error, expecting <number>.');
-        io.write(this.db.rollback(n).output + '\n');
-        return {};
-      }
-      case 'load': {
-        const modes = [{ name: 'merge', help: '' }, { name: 'override', help: '' }, { name: 'set', help: '' }, { name: 'replace', help: '' }];
-        const mm = arg(1) ? matchPrefix(arg(1)!, modes) : { kind: 'none' as const };
-        if (mm.kind !== 'one') throw new CliError(words[1]?.col ?? text.length + 1, 'syntax error, expecting merge, override, replace or set.');
-        const src = arg(2);
-        if (!src) throw new CliError(text.length + 1, 'syntax error, expecting <filename> or terminal.');
-        const mode = mm.item.name as 'merge' | 'override' | 'set' | 'replace';
-        // `relative`: the text is relative to the current [edit ...] level (not with override)
-        let at: string[] | undefined;
-        if (words[3]) {
-          if (!'relative'.startsWith(words[3].text) || mode === 'override') throw new CliError(words[3].col, mode === 'override' ? 'syntax error.' : 'syntax error, expecting relative.');
-          if (words[4]) throw new CliError(words[4].col, 'syntax error.');
-          at = this.editPath.slice();
-        }
-        if ('terminal'.startsWith(src) && src.length >= 2) {
-          this.collecting = { mode, lines: [], ...(at ? { at } : {}) };
-          io.write('[Type ^D at a new line to end input]\n');
-          return {};
-        }
-        let body: string;
-        try { body = readFileSync(src, 'utf8'); } catch { io.write(`error: file ${src} not found\n`); return {}; }
-        const before = this.db.candidate.clone();
-        const lr = this.db.load(mode, body, src, at);
-        const kerr = lr.ok ? await resolveLoadKeyFilesNoPrompt(this.router, this.db) : undefined;
-        if (kerr) this.db.candidate = before;
-        io.write((kerr ?? lr.output) + '\n');
-        return {};
-      }
-      case 'run': {
-        if (words.length < 2) throw new CliError(text.length + 1, 'syntax error, expecting <command>.');
-        this.mode = 'op';
-        try { return await this.runOp(text.slice(restCol), filters, { write: s => io.write(s), signal: io.signal }).then(r => ({ ...r, exit: false })); }
-        catch (e) { if (e instanceof CliError) { e.col += restCol; } throw e; }
-        finally { this.mode = 'config'; }
+      // plain-text-password: JUNOS asks for the password (twice) and keeps its hash
+      for (const u of this.db.candidate.get('system')?.get('login')?.entries('user') ?? []) {
+        const a = u.get('authentication');
+        if (!a?.has('plain-text-password')) continue;
+        a.children = a.children.filter(c => c.keyword !== 'plain-text-password');
+        this.asking = { user: u.key! };
+        break;
       }
     }
+    return {};
+  }
+
+  /** `edit PATH`: the edit level moves down */
+  private async configEdit(c: ConfigLine): Promise<ExecResult> {
+    const { text, words, rest, restCol } = c;
+    if (words.length < 2) throw new CliError(text.length + 1, 'syntax error, expecting <statement>.');
+    const backup = this.db.candidate.clone();
+    try {
+      let toks = tokenize(rest);
+      for (const t of toks) t.col += restCol - 1;
+      toks = expandWords(this.editPos().node.def, toks);
+      const pos = applyWords(this.editPos(), toks, 'set', true);
+      if (pos.node.def.kind !== 'container' && pos.node.def.kind !== 'list' || pos.pendingList) { this.db.candidate = backup; throw new CliError(restCol, 'syntax error.'); }
+      this.editPath = pos.path;
+    } catch (e) {
+      this.db.candidate = backup;
+      if (e instanceof SyntaxError_) throw new CliError(e.token?.col ?? restCol, 'syntax error.');
+      throw e;
+    }
+    return {};
+  }
+
+  /** `exit` (one level up, or out at the top) and `quit` */
+  private async configExit(c: ConfigLine): Promise<ExecResult> {
+    const { io } = c;
+    const arg = (i: number) => c.words[i]?.text;
+    if (arg(1) === 'configuration-mode' || this.editPath.length === 0) {
+      if (this.db.changed) io.write('The configuration has been changed but not committed\n');
+      io.write('Exiting configuration mode\n');
+      this.mode = 'op'; this.editPath = [];
+    } else this.upOne();
+    return {};
+  }
+
+  /** `show [PATH]` at the edit level, `show | compare [rollback N]` */
+  private async configShow(c: ConfigLine): Promise<ExecResult> {
+    const { words, rest, filters, io } = c;
+    if (filters.some(f => f.kind === 'compare')) {
+      const rb = words[1]?.text === 'rollback' ? Number(words[2]?.text) : undefined;
+      io.write(this.db.compare(rb));
+      return {};
+    }
+    const base = this.editPos().node;
+    const pathWords = words.length > 1 ? expandWords(this.editPos().node.def, tokenize(rest)).map(t => t.text) : [];
+    const sub = pathWords.length ? lookup(base, pathWords) : base;
+    if (!sub) return {};
+    io.write(showAt(sub, [...this.editPath, ...pathWords], filters.some(f => f.kind === 'display-set')));
+    return {};
+  }
+
+  /** `commit [check | and-quit]` */
+  private async configCommit(c: ConfigLine): Promise<ExecResult> {
+    const { words, io } = c;
+    const arg = (i: number) => c.words[i]?.text;
+    const sub = arg(1);
+    const subs = [{ name: 'check', help: '' }, { name: 'and-quit', help: '' }, { name: 'comment', help: '' }];
+    const sm = sub ? matchPrefix(sub, subs) : undefined;
+    if (sub && sm?.kind !== 'one') throw new CliError(words[1]!.col, 'syntax error.');
+    const which = sm?.kind === 'one' ? sm.item.name : undefined;
+    if (which === 'check') { io.write(this.db.check().output + '\n'); return {}; }
+    const r = this.db.commit();
+    io.write(r.output + '\n');
+    if (r.ok) {
+      if (which === 'and-quit') { io.write('Exiting configuration mode\n'); this.mode = 'op'; this.editPath = []; }
+    }
+    return {};
+  }
+
+  /** `load merge|override|replace|set FILE|terminal [relative]` */
+  private async configLoad(c: ConfigLine): Promise<ExecResult> {
+    const { text, words, io } = c;
+    const arg = (i: number) => c.words[i]?.text;
+    const modes = [{ name: 'merge', help: '' }, { name: 'override', help: '' }, { name: 'set', help: '' }, { name: 'replace', help: '' }];
+    const mm = arg(1) ? matchPrefix(arg(1)!, modes) : { kind: 'none' as const };
+    if (mm.kind !== 'one') throw new CliError(words[1]?.col ?? text.length + 1, 'syntax error, expecting merge, override, replace or set.');
+    const src = arg(2);
+    if (!src) throw new CliError(text.length + 1, 'syntax error, expecting <filename> or terminal.');
+    const mode = mm.item.name as 'merge' | 'override' | 'set' | 'replace';
+    // `relative`: the text is relative to the current [edit ...] level (not with override)
+    let at: string[] | undefined;
+    if (words[3]) {
+      if (!'relative'.startsWith(words[3].text) || mode === 'override') throw new CliError(words[3].col, mode === 'override' ? 'syntax error.' : 'syntax error, expecting relative.');
+      if (words[4]) throw new CliError(words[4].col, 'syntax error.');
+      at = this.editPath.slice();
+    }
+    if ('terminal'.startsWith(src) && src.length >= 2) {
+      this.collecting = { mode, lines: [], ...(at ? { at } : {}) };
+      io.write('[Type ^D at a new line to end input]\n');
+      return {};
+    }
+    let body: string;
+    try { body = readFileSync(src, 'utf8'); } catch { io.write(`error: file ${src} not found\n`); return {}; }
+    const before = this.db.candidate.clone();
+    const lr = this.db.load(mode, body, src, at);
+    const kerr = lr.ok ? await resolveLoadKeyFilesNoPrompt(this.router, this.db) : undefined;
+    if (kerr) this.db.candidate = before;
+    io.write((kerr ?? lr.output) + '\n');
+    return {};
+  }
+
+  /** `run COMMAND`: an operational command from configuration mode */
+  private async configRun(c: ConfigLine): Promise<ExecResult> {
+    const { text, words, restCol, filters, io } = c;
+    if (words.length < 2) throw new CliError(text.length + 1, 'syntax error, expecting <command>.');
+    this.mode = 'op';
+    try { return await this.runOp(text.slice(restCol), filters, { write: s => io.write(s), signal: io.signal }).then(r => ({ ...r, exit: false })); }
+    catch (e) { if (e instanceof CliError) { e.col += restCol; } throw e; }
+    finally { this.mode = 'config'; }
+  }
+
+  /** `rollback [N]` */
+  private async configRollback(c: ConfigLine): Promise<ExecResult> {
+    const { words, io } = c;
+    const arg = (i: number) => c.words[i]?.text;
+    const n = arg(1) === undefined ? 0 : Number(arg(1));
+    if (arg(1) !== undefined && !/^\d+$/.test(arg(1)!)) throw new CliError(words[1]!.col, 'syntax error, expecting <number>.');
+    io.write(this.db.rollback(n).output + '\n');
+    return {};
+  }
+
+  /** `up [N]` */
+  private async configUp(c: ConfigLine): Promise<ExecResult> {
+    const arg = (i: number) => c.words[i]?.text;
+    const n = Number(arg(1) ?? 1);
+    for (let i = 0; i < n && this.editPath.length; i++) this.upOne();
     return {};
   }
 
