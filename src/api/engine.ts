@@ -50,7 +50,7 @@ export class ApiSession {
     if (OP_RPCS.includes(name)) {
       const args: Record<string, string | true> = {};
       for (const c of op.children) args[local(c.name)] = c.children.length || c.text.trim() ? c.text.trim() : true;
-      return opXml(this.router, await this.pic(), { rpc: name, args })!;
+      return opXml(this.router, await this.pic(), { rpc: name, args }, this.db)!;
     }
     throw new RpcError(`syntax error: <${name}> is not an RPC of this router`, 'operation-not-supported', 'protocol');
   }
@@ -65,7 +65,7 @@ export class ApiSession {
     this.shell ??= openShell(this.router, this.db, this.user);
     if (!this.shell) throw new RpcError(`command: '${line}': no CLI in this process to run it`);
     const req = op.attrs.format === 'text' ? undefined : this.shell.rpcFor(line.replace(/\s*\|.*$/, ''));
-    if (req) { const x = opXml(this.router, await this.pic(), req); if (x) return x; }
+    if (req) { const x = opXml(this.router, await this.pic(), req, this.db); if (x) return x; }
     let out = '';
     // JUNOS's API: a ping without a count sends API_PING_COUNT requests (services.ts)
     await this.shell.exec(/^ping\b/.test(line) && !/\bcount\b/.test(line) ? line.replace(/^(ping\s+\S+)/, `$1 count ${API_PING_COUNT}`) : line, { write: s => { out += s; }, signal: this.aborts.signal });

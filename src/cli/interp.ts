@@ -302,7 +302,7 @@ export class Interpreter {
       body = treeToXml(sub && rest.length ? wrapPath(tree, rest) : tree);
     } else {
       const req = rpcOf(node, p);
-      const x = req ? opXml(this.router, await this.pic(), req) : undefined;
+      const x = req ? opXml(this.router, await this.pic(), req, this.db) : undefined;
       if (x) body = x;
       else { let out = ''; await this.runOp(text, [], { write: s => { out += s; } }); body = `<output>${escXml(out)}</output>`; }
     }

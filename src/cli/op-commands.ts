@@ -17,6 +17,7 @@ import { readInterfaces, picsByName } from '../mgd/read/interfaces.js';
 import { readIpsecSas } from '../mgd/read/ipsec.js';
 import { readIkeSas } from '../mgd/read/ike.js';
 import { readFirewall, readPfeStatistics, readChassis, readUptime } from '../mgd/read/system.js';
+import { readCommits } from '../mgd/read/commits.js';
 import * as rpdShow from '../rpd/show.js';
 import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
 import { isIpv4 } from '../config/schema.js';
@@ -150,7 +151,7 @@ export function opCommands(it: OpHost): OpNode[] {
         { name: 'pfe', help: 'Show Packet Forwarding Engine information', sub: [{ name: 'statistics', help: 'Show Packet Forwarding Engine statistics', sub: [{ name: 'traffic', help: 'Show Packet Forwarding Engine traffic statistics', rpc: { name: 'get-pfe-statistics' }, run: (_p, io) => io.write(show.pfeStatistics(readPfeStatistics(r))) }] }] },
         { name: 'chassis', help: 'Show chassis information', sub: [{ name: 'hardware', help: 'Show installed hardware components', rpc: { name: 'get-chassis-inventory' }, run: (_p, io) => io.write(show.chassisHardware(readChassis(r))) }] },
         { name: 'system', help: 'Show system information', sub: [{ name: 'uptime', help: 'Show time since system and processes started', rpc: { name: 'get-system-uptime-information' }, run: (_p, io) => io.write(show.systemUptime(readUptime(r))) },
-          { name: 'commit', help: 'Show pending commit and commit history', run: (_p, io) => io.write(it.db.showCommits()) }] },
+          { name: 'commit', help: 'Show pending commit and commit history', rpc: { name: 'get-commit-information' }, run: (_p, io) => io.write(show.commitHistory(readCommits(it.db))) }] },
         {
           name: 'log', help: 'Show contents of log file', arg: { name: '<filename>', help: 'Name of log file', required: true, complete: () => r.log.names() },
           rpc: { name: 'get-log', arg: 'filename' },

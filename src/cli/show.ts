@@ -14,6 +14,7 @@ import { readRoutes, RouteList } from '../mgd/read/routes.js';
 import type { IpsecSaList } from '../mgd/read/ipsec.js';
 import type { IkeSaList, IkeSaView } from '../mgd/read/ike.js';
 import type { FirewallList, ChassisInventory, Uptime, PfeStatistics } from '../mgd/read/system.js';
+import type { CommitHistory } from '../mgd/read/commits.js';
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 const lpad = (s: string | number, n: number) => String(s).padStart(n);
@@ -290,4 +291,9 @@ function ikeDetail(s: IkeSaView): string[] {
   if (s.remoteId) out.push(`  Remote identity: ${s.remoteId}`);
   out.push(...s.detail, '');
   return out;
+}
+
+/** `show system commit`: one line per commit, rollback 0 first. */
+export function commitHistory(v: CommitHistory): string {
+  return v.commits.map(c => `${String(c.sequence).padEnd(4)}${c.date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} by ${c.user} via ${c.client}\n`).join('');
 }

@@ -6,6 +6,8 @@
  */
 import type { Router } from '../router/router.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
+import type { CommitDb } from './commitdb.js';
+import { readCommits, CommitHistory } from './read/commits.js';
 import { intToIp, prefixStr } from '../net/ip.js';
 import { el, tx, esc } from './xml.js';
 import { IKECERT } from '../router/files.js';
@@ -25,11 +27,12 @@ export interface OpRequest { rpc: string; args: Record<string, string | true> }
 
 export const OP_RPCS = ['get-interface-information', 'get-route-information', 'get-security-associations-information', 'get-ike-security-associations-information', 'get-chassis-inventory',
   'get-system-uptime-information', 'get-firewall-information', 'get-pfe-statistics', 'get-certificates-information', 'get-crl-information', 'get-log', 'file-list', 'file-show',
-  'get-bgp-summary-information', 'get-bgp-neighbor-information'];
+  'get-bgp-summary-information', 'get-bgp-neighbor-information', 'get-commit-information'];
 
-/** The reply's body for an operational RPC, or undefined if the RPC is not one of these. */
-export function opXml(r: Router, pic: PicSnapshot, req: OpRequest): string | undefined {
+/** The reply's body for an operational RPC, or undefined if the RPC is not one of these (`db`: the session's commit database, for the commit history). */
+export function opXml(r: Router, pic: PicSnapshot, req: OpRequest, db?: CommitDb): string | undefined {
   switch (req.rpc) {
+    case 'get-commit-information': return db ? commitsXml(readCommits(db)) : undefined;
     case 'get-interface-information': return interfaces(r, req.args);
     case 'get-route-information': return routeXml(r.rpd, req.args) ?? routes(r, req.args);
     case 'get-security-associations-information': return ipsecSas(r, pic, req.args);
@@ -135,6 +138,13 @@ function chassis(r: Router): string { return chassisXml(readChassis(r)); }
 export function chassisXml(v: ChassisInventory): string {
   return el('chassis-inventory', el('chassis', [tx('name', 'Chassis'), tx('description', v.model),
     ...v.modules.map(m => el('chassis-module', [tx('name', m.name), tx('part-number', m.part), tx('description', m.description)]))]));
+}
+
+/** The commit history as `<commit-information>`, JUNOS's elements. */
+export function commitsXml(v: CommitHistory): string {
+  return el('commit-information', v.commits.map(c => el('commit-history', [
+    tx('sequence-number', c.sequence), tx('user', c.user), tx('client', c.client), dateTime(c.date),
+  ])));
 }
 
 const dateTime = (d: Date) => el('date-time', d.toISOString().replace('T', ' ').slice(0, 19) + ' UTC', { 'junos:seconds': String(Math.floor(d.getTime() / 1000)) });

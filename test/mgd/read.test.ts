@@ -64,6 +64,7 @@ describe('| display xml and <command> take the CLI\'s own parse', () => {
     await expect(rpc('<command>show interfaces bogus-flag extra</command>')).resolves.toMatch(/syntax error/);
   });
   it('a command without an RPC is the CLI\'s text', async () => {
-    expect(await run('show system commit | display xml')).toMatch(/<output>/);
+    expect(await run('show ipsec diagnosis | display xml')).toMatch(/<output>/);
+    expect(await run('show system commit | display xml')).toMatch(/<commit-information>\s*<commit-history>/);
   });
 });

@@ -17,24 +17,25 @@ import { CommitDb } from '../../src/mgd/commitdb.js';
 import { Interpreter } from '../../src/cli/interp.js';
 import { ApiSession } from '../../src/api/engine.js';
 import { parseDocument } from '../../src/api/xml.js';
-import { OP_RPCS, interfaceListXml, ipsecSaListXml, ikeSaListXml, routeListXml, firewallXml, pfeStatisticsXml, chassisXml, uptimeXml } from '../../src/mgd/op-xml.js';
+import { OP_RPCS, commitsXml, interfaceListXml, ipsecSaListXml, ikeSaListXml, routeListXml, firewallXml, pfeStatisticsXml, chassisXml, uptimeXml } from '../../src/mgd/op-xml.js';
 import * as show from '../../src/cli/show.js';
 import { readInterfaces, picsByName } from '../../src/mgd/read/interfaces.js';
 import { readIpsecSas } from '../../src/mgd/read/ipsec.js';
 import { readIkeSas } from '../../src/mgd/read/ike.js';
 import { readRoutes } from '../../src/mgd/read/routes.js';
 import { readFirewall, readPfeStatistics, readChassis, readUptime } from '../../src/mgd/read/system.js';
+import { readCommits } from '../../src/mgd/read/commits.js';
 import { intToIp, prefixStr } from '../../src/net/ip.js';
 import type { Router } from '../../src/router/router.js';
 
 const TOPO = join(import.meta.dirname, '../../topologies');
 let t: Awaited<ReturnType<typeof gateways>>;
-let r: Router, cli: Interpreter, api: ApiSession;
+let r: Router, db: CommitDb, cli: Interpreter, api: ApiSession;
 beforeAll(async () => {
   t = await gateways(readFileSync(join(TOPO, 'gw-a-ike.conf'), 'utf8'), readFileSync(join(TOPO, 'gw-b-ike.conf'), 'utf8'), { ipsec: 'inline' });
   r = t.gwA;
   expect(await t.hostA.ping('10.2.2.2', { count: 3, timeoutMs: 3000 })).toHaveLength(3);
-  const db = new CommitDb(r);
+  db = new CommitDb(r);
   cli = new Interpreter(r, db);
   api = new ApiSession(r, db, { name: 'netops', cls: 'super-user' }, 'junoscript', 'test');
 });
@@ -141,6 +142,14 @@ const CASES: Case[] = [
       const iso = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
       return { text: show.systemUptime(v), xml: uptimeXml(v), fields: [[`Current time: ${iso(v.now)} UTC`, `<date-time junos:seconds="${Math.floor(v.now.getTime() / 1000)}">${iso(v.now)} UTC</date-time>`], [`System booted: ${iso(v.booted)} UTC`, `<date-time junos:seconds="${Math.floor(v.booted.getTime() / 1000)}">${iso(v.booted)} UTC</date-time>`],
         ...(v.lastCommit ? [[`Last configured: ${iso(v.lastCommit.at)} UTC`, `${iso(v.lastCommit.at)} UTC</date-time>`] as Field] : [])] };
+    },
+  },
+  {
+    rpc: 'get-commit-information', request: '<get-commit-information/>', command: 'show system commit',
+    async render() {
+      const v = readCommits(db);
+      return { text: show.commitHistory(v), xml: commitsXml(v),
+        fields: v.commits.map((c): Field => [`${String(c.sequence).padEnd(4)}${c.date.toISOString().slice(0, 19).replace('T', ' ')} UTC by ${c.user} via ${c.client}`, `<sequence-number>${c.sequence}</sequence-number><user>${c.user}</user><client>${c.client}</client>`]) };
     },
   },
 ];
