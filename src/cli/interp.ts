@@ -119,7 +119,6 @@ export class Interpreter {
 
   // ------------------------------------------------------------------ the operational grammar
 
-  private ifNames = () => [...this.router.pfe.ifds.keys(), ...this.router.pfe.ifls.keys()].sort();
   private pic(): Promise<PicSnapshot> { return this.router.picSnapshot(); }
   /** `configure`: configuration mode at the top. */
   enterConfiguration(): void { this.mode = 'config'; this.editPath = []; }

@@ -18,6 +18,7 @@ import { readIpsecSas } from '../mgd/read/ipsec.js';
 import { readIkeSas } from '../mgd/read/ike.js';
 import { readFirewall, readPfeStatistics, readChassis, readUptime } from '../mgd/read/system.js';
 import { readCommits } from '../mgd/read/commits.js';
+import { readDirectory, readFileText, readLog } from '../mgd/read/files.js';
 import * as rpdShow from '../rpd/show.js';
 import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
 import { isIpv4 } from '../config/schema.js';
@@ -155,11 +156,7 @@ export function opCommands(it: OpHost): OpNode[] {
         {
           name: 'log', help: 'Show contents of log file', arg: { name: '<filename>', help: 'Name of log file', required: true, complete: () => r.log.names() },
           rpc: { name: 'get-log', arg: 'filename' },
-          run: (p, io) => {
-            const l = r.log.read(p.arg!);
-            if (!l) io.write(`error: could not resolve file: ${p.arg}\n`);
-            else io.write(l.map(x => x + '\n').join(''));
-          },
+          run: (p, io) => io.write(show.logText(readLog(r, p.arg!))),
         },
       ],
     },
@@ -244,13 +241,7 @@ export function opCommands(it: OpHost): OpNode[] {
           name: 'list', help: 'List file information', arg: { name: '<path>', help: 'Path name' },
           flags: [{ name: 'detail', help: 'Display detailed output' }],
           rpc: { name: 'file-list', arg: 'path' },
-          run: (p, io) => {
-            try {
-              const dir = r.files.resolve(p.arg ?? '/var/etc/ikecert');
-              const list = r.files.list(dir);
-              io.write(`${dir}:\n` + list.map(f => p.flags.has('detail') ? `${f.dir ? 'd' : '-'}${f.secret ? 'rw-------' : 'rw-r--r--'}  root  ${String(f.size).padStart(8)} ${f.mtime.toISOString().slice(0, 16).replace('T', ' ')} ${f.name}${f.dir ? '/' : ''}` : `${f.name}${f.dir ? '/' : ''}`).join('\n') + (list.length ? '\n' : ''));
-            } catch (e) { io.write(`${(e as Error).message}\n`); }
-          },
+          run: (p, io) => io.write(show.directoryList(readDirectory(r, p.arg), p.flags.has('detail'))),
         },
         {
           // paths on the router's disk, or an http:// URL as the source; a private key stays owner-only
@@ -270,11 +261,7 @@ export function opCommands(it: OpHost): OpNode[] {
         {
           name: 'show', help: 'Show file contents', arg: { name: '<filename>', help: 'Name of file', required: true },
           rpc: { name: 'file-show', arg: 'filename' },
-          run: (p, io) => {
-            try {
-              io.write(pki.showFile(r.files, p.arg!));
-            } catch (e) { io.write(`${(e as Error).message}\n`); }
-          },
+          run: (p, io) => io.write(show.fileText(readFileText(r, p.arg!))),
         },
       ],
     },

@@ -4,9 +4,8 @@
  */
 import type { Router } from '../router/router.js';
 import type { InterfaceList, PhysicalView, LogicalView, IfCountersView } from '../mgd/read/interfaces.js';
-import type { PicSnapshot, SaSnapshot } from '../../pics/es/core.js';
-import { intToIp, ipToInt, maskOf, parsePrefix, prefixStr } from '../net/ip.js';
-import { isPrefix } from '../config/schema.js';
+import type { SaSnapshot } from '../../pics/es/core.js';
+import { intToIp, maskOf, prefixStr } from '../net/ip.js';
 import { macStr } from '../net/ethernet.js';
 import { RouteTable, Route } from '../pfe/routes.js';
 import { bgpRouteLines } from '../rpd/show.js';
@@ -15,6 +14,7 @@ import type { IpsecSaList } from '../mgd/read/ipsec.js';
 import type { IkeSaList, IkeSaView } from '../mgd/read/ike.js';
 import type { FirewallList, ChassisInventory, Uptime, PfeStatistics } from '../mgd/read/system.js';
 import type { CommitHistory } from '../mgd/read/commits.js';
+import type { DirectoryList, FileText } from '../mgd/read/files.js';
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 const lpad = (s: string | number, n: number) => String(s).padStart(n);
@@ -297,3 +297,16 @@ function ikeDetail(s: IkeSaView): string[] {
 export function commitHistory(v: CommitHistory): string {
   return v.commits.map(c => `${String(c.sequence).padEnd(4)}${c.date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} by ${c.user} via ${c.client}\n`).join('');
 }
+
+/** `file list PATH [detail]`. */
+export function directoryList(v: DirectoryList, detail: boolean): string {
+  if (v.error) return `${v.error}\n`;
+  const line = (f: DirectoryList['files'][number]) => detail ? `${f.dir ? 'd' : '-'}${f.secret ? 'rw-------' : 'rw-r--r--'}  root  ${String(f.size).padStart(8)} ${f.mtime.toISOString().slice(0, 16).replace('T', ' ')} ${f.name}${f.dir ? '/' : ''}` : `${f.name}${f.dir ? '/' : ''}`;
+  return `${v.dir}:\n` + v.files.map(line).join('\n') + (v.files.length ? '\n' : '');
+}
+
+/** `file show FILE`: its text, or why not. */
+export function fileText(v: FileText): string { return v.error ? `${v.error}\n` : v.text; }
+
+/** `show log FILE`. */
+export function logText(v: FileText): string { return v.error ? `error: ${v.error}\n` : v.text; }

@@ -8,6 +8,7 @@ import type { Router } from '../router/router.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
 import type { CommitDb } from './commitdb.js';
 import { readCommits, CommitHistory } from './read/commits.js';
+import { readDirectory, readFileText, readLog, DirectoryList, FileText } from './read/files.js';
 import { intToIp, prefixStr } from '../net/ip.js';
 import { el, tx, esc } from './xml.js';
 import { IKECERT } from '../router/files.js';
@@ -17,7 +18,7 @@ import { readIpsecSas, IpsecSaList } from './read/ipsec.js';
 import { readIkeSas, IkeSaList } from './read/ike.js';
 import { readFirewall, readPfeStatistics, readChassis, readUptime, FirewallList, PfeStatistics, ChassisInventory, Uptime } from './read/system.js';
 import { bgpSummaryXml, bgpNeighborXml, routeXml } from '../rpd/xml.js';
-import { certificateDatabase, oneLineDn, fingerprint, showFile, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
+import { certificateDatabase, oneLineDn, fingerprint, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
 
 const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
 const err = (wrapper: string, message: string) => el(wrapper, el('xnm:error', tx('message', message.replace(/^error: /, ''))));
@@ -223,30 +224,30 @@ function crls(r: Router, name: string | undefined): string {
 
 /** `show log FILE`: JUNOS answers `<get-log>` with the file's text in `<file-content>`. */
 function log(r: Router, name: string | undefined): string {
-  const lines = name ? r.log.read(name) : undefined;
-  if (!lines) return err('file-content', `could not resolve file: ${name ?? ''}`);
-  return el('file-content', esc(lines.map(x => x + '\n').join('')), { filename: name });
+  return fileContentXml(name ? readLog(r, name) : { error: 'could not resolve file: ', name: '', text: '' });
+}
+
+/** A file's text (or why not) as `<file-content filename="...">`. */
+export function fileContentXml(v: FileText): string {
+  if (v.error) return err('file-content', v.error);
+  return el('file-content', esc(v.text), { filename: v.name });
 }
 
 /** `file list PATH [detail]` as `<directory-list>`; private keys are listed (never shown) with owner-only permissions. */
-function fileList(r: Router, path: string, detail: boolean): string {
-  try {
-    const dir = r.files.resolve(path);
-    const list = r.files.list(dir);
-    return el('directory-list', el('directory', list.map(f => el('file-information', [
-      tx('file-name', f.name + (f.dir ? '/' : '')),
-      ...(detail ? [tx('file-permissions', f.dir ? 'drwxr-xr-x' : f.secret ? '-rw-------' : '-rw-r--r--'), tx('file-owner', 'root'), tx('file-size', f.size),
-        tx('file-date', f.mtime.toISOString().slice(0, 16).replace('T', ' '))] : []),
-      ...(f.dir ? [el('file-directory')] : []),
-    ])), { name: dir }), { 'root-path': dir });
-  } catch (e) { return err('directory-list', (e as Error).message); }
+function fileList(r: Router, path: string, detail: boolean): string { return directoryListXml(readDirectory(r, path), detail); }
+
+export function directoryListXml(v: DirectoryList, detail: boolean): string {
+  if (v.error) return err('directory-list', v.error);
+  return el('directory-list', el('directory', v.files.map(f => el('file-information', [
+    tx('file-name', f.name + (f.dir ? '/' : '')),
+    ...(detail ? [tx('file-permissions', f.dir ? 'drwxr-xr-x' : f.secret ? '-rw-------' : '-rw-r--r--'), tx('file-owner', 'root'), tx('file-size', f.size),
+      tx('file-date', f.mtime.toISOString().slice(0, 16).replace('T', ' '))] : []),
+    ...(f.dir ? [el('file-directory')] : []),
+  ])), { name: v.dir }), { 'root-path': v.dir });
 }
 
 /** `file show FILE` as `<file-content>` (a private key is refused). */
 function fileShow(r: Router, name: string | undefined): string {
   if (!name) return err('file-content', 'the file name is missing');
-  try {
-    const text = showFile(r.files, name);
-    return el('file-content', esc(text), { filename: name });
-  } catch (e) { return err('file-content', (e as Error).message); }
+  return fileContentXml(readFileText(r, name));
 }

@@ -17,7 +17,7 @@ import { CommitDb } from '../../src/mgd/commitdb.js';
 import { Interpreter } from '../../src/cli/interp.js';
 import { ApiSession } from '../../src/api/engine.js';
 import { parseDocument } from '../../src/api/xml.js';
-import { OP_RPCS, commitsXml, interfaceListXml, ipsecSaListXml, ikeSaListXml, routeListXml, firewallXml, pfeStatisticsXml, chassisXml, uptimeXml } from '../../src/mgd/op-xml.js';
+import { OP_RPCS, commitsXml, directoryListXml, fileContentXml, interfaceListXml, ipsecSaListXml, ikeSaListXml, routeListXml, firewallXml, pfeStatisticsXml, chassisXml, uptimeXml } from '../../src/mgd/op-xml.js';
 import * as show from '../../src/cli/show.js';
 import { readInterfaces, picsByName } from '../../src/mgd/read/interfaces.js';
 import { readIpsecSas } from '../../src/mgd/read/ipsec.js';
@@ -25,6 +25,8 @@ import { readIkeSas } from '../../src/mgd/read/ike.js';
 import { readRoutes } from '../../src/mgd/read/routes.js';
 import { readFirewall, readPfeStatistics, readChassis, readUptime } from '../../src/mgd/read/system.js';
 import { readCommits } from '../../src/mgd/read/commits.js';
+import { readDirectory, readFileText, readLog } from '../../src/mgd/read/files.js';
+import { esc } from '../../src/mgd/xml.js';
 import { intToIp, prefixStr } from '../../src/net/ip.js';
 import type { Router } from '../../src/router/router.js';
 
@@ -36,6 +38,8 @@ beforeAll(async () => {
   r = t.gwA;
   expect(await t.hostA.ping('10.2.2.2', { count: 3, timeoutMs: 3000 })).toHaveLength(3);
   db = new CommitDb(r);
+  r.files.write('/var/tmp/notes.txt', 'gw-a <-> gw-b over es-0/1/0\n');
+  r.files.write('/var/tmp/sa.key', 'not shown', { secret: true });
   cli = new Interpreter(r, db);
   api = new ApiSession(r, db, { name: 'netops', cls: 'super-user' }, 'junoscript', 'test');
 });
@@ -152,10 +156,34 @@ const CASES: Case[] = [
         fields: v.commits.map((c): Field => [`${String(c.sequence).padEnd(4)}${c.date.toISOString().slice(0, 19).replace('T', ' ')} UTC by ${c.user} via ${c.client}`, `<sequence-number>${c.sequence}</sequence-number><user>${c.user}</user><client>${c.client}</client>`]) };
     },
   },
+  {
+    rpc: 'file-list', request: '<file-list><path>/var/tmp</path><detail/></file-list>', command: 'file list /var/tmp detail',
+    async render() {
+      const v = readDirectory(r, '/var/tmp');
+      expect(v.files.length).toBeGreaterThan(1);
+      return { text: show.directoryList(v, true), xml: directoryListXml(v, true),
+        fields: v.files.map((f): Field => [`${f.dir ? 'd' : '-'}${f.secret ? 'rw-------' : 'rw-r--r--'}  root  ${String(f.size).padStart(8)}`, `<file-name>${f.name}${f.dir ? '/' : ''}</file-name><file-permissions>${f.dir ? 'drwxr-xr-x' : f.secret ? '-rw-------' : '-rw-r--r--'}</file-permissions><file-owner>root</file-owner><file-size>${f.size}</file-size>`]) };
+    },
+  },
+  {
+    rpc: 'file-show', request: '<file-show><filename>/var/tmp/notes.txt</filename></file-show>', command: 'file show /var/tmp/notes.txt',
+    async render() {
+      const v = readFileText(r, '/var/tmp/notes.txt');
+      return { text: show.fileText(v), xml: fileContentXml(v), fields: [[v.text, `>${esc(v.text.trimEnd())}</file-content>`]] };
+    },
+  },
+  {
+    rpc: 'get-log', request: '<get-log><filename>messages</filename></get-log>', command: 'show log messages',
+    async render() {
+      const v = readLog(r, 'messages');
+      expect(v.text).toMatch(/UI_COMMIT/);
+      return { text: show.logText(v), xml: fileContentXml(v), fields: v.text.split('\n').filter(Boolean).map((l): Field => [l, esc(l)]) };
+    },
+  },
 ];
 
-/** RPCs whose text and XML both come from the pki and file modules' own readers, or from rpd (not yet an mgd read model). */
-const NOT_YET = ['get-certificates-information', 'get-crl-information', 'get-log', 'file-list', 'file-show', 'get-bgp-summary-information', 'get-bgp-neighbor-information'];
+/** RPCs whose text and XML both come from the pki module's readers, or from rpd's (not yet an mgd read model). */
+const NOT_YET = ['get-certificates-information', 'get-crl-information', 'get-bgp-summary-information', 'get-bgp-neighbor-information'];
 
 describe('text and XML from the same read-model value', () => {
   it('every operational RPC the API serves is a case here (or listed as not yet a read model)', () => {
