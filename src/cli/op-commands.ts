@@ -19,6 +19,7 @@ import { readIkeSas } from '../mgd/read/ike.js';
 import { readFirewall, readPfeStatistics, readChassis, readUptime } from '../mgd/read/system.js';
 import { readCommits } from '../mgd/read/commits.js';
 import { readDirectory, readFileText, readLog } from '../mgd/read/files.js';
+import { readCertificates, readCrls } from '../mgd/read/certificates.js';
 import * as rpdShow from '../rpd/show.js';
 import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
 import { isIpv4 } from '../config/schema.js';
@@ -107,7 +108,7 @@ export function opCommands(it: OpHost): OpNode[] {
     flags: [{ name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }, { name: 'crl', help: 'Entries of a certificate revocation list', arg: '<crl-name>' }],
     arg: { name: '<serial-number>', help: 'Serial number of a certificate' },
     rpc: { name: p => (p.opts.has('crl') ? 'get-crl-information' : 'get-certificates-information'), arg: 'serial-number', opts: { crl: 'crl-name' } },
-    run: (p, io) => p.opts.has('crl') ? io.write(pki.showCrls(r.pki.crlList(), p.opts.get('crl')!)) : io.write(pki.showCertificates(pki.certificateDatabase(r.files, [...r.pki.peers.values()].map(c => ({ name: c.peer, der: c.cert.raw }))), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
+    run: (p, io) => p.opts.has('crl') ? io.write(pki.showCrls(readCrls(r), p.opts.get('crl')!)) : io.write(pki.showCertificates(readCertificates(r).entries, p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
   };
   const ipsec: OpNode = { name: 'ipsec', help: 'Show IP Security information', sub: [certificates, diagnosis, ipsecSa] };
   const ike: OpNode = { name: 'ike', help: 'Show Internet Key Exchange information', sub: [ikeSa] };

@@ -9,6 +9,7 @@ import type { PicSnapshot } from '../../pics/es/core.js';
 import type { CommitDb } from './commitdb.js';
 import { readCommits, CommitHistory } from './read/commits.js';
 import { readDirectory, readFileText, readLog, DirectoryList, FileText } from './read/files.js';
+import { readCertificates, readCrls, CertificateList, CrlList } from './read/certificates.js';
 import { intToIp, prefixStr } from '../net/ip.js';
 import { el, tx, esc } from './xml.js';
 import { IKECERT } from '../router/files.js';
@@ -18,7 +19,7 @@ import { readIpsecSas, IpsecSaList } from './read/ipsec.js';
 import { readIkeSas, IkeSaList } from './read/ike.js';
 import { readFirewall, readPfeStatistics, readChassis, readUptime, FirewallList, PfeStatistics, ChassisInventory, Uptime } from './read/system.js';
 import { bgpSummaryXml, bgpNeighborXml, routeXml } from '../rpd/xml.js';
-import { certificateDatabase, oneLineDn, fingerprint, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
+import { oneLineDn, fingerprint, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
 
 const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
 const err = (wrapper: string, message: string) => el(wrapper, el('xnm:error', tx('message', message.replace(/^error: /, ''))));
@@ -185,8 +186,11 @@ export function pfeStatisticsXml(v: PfeStatistics): string {
 }
 
 /** `show ipsec certificates`: the same entries as the CLI's (local, CA and cached peer certificates). */
-function certificates(r: Router, a: Record<string, string | true>): string {
-  const all = certificateDatabase(r.files, [...r.pki.peers.values()].map(c => ({ name: c.peer, der: c.cert.raw })));
+function certificates(r: Router, a: Record<string, string | true>): string { return certificatesXml(readCertificates(r), a); }
+
+/** The certificate database (one serial number, brief or detail as asked) as `<certificates-information>`. */
+export function certificatesXml(v: CertificateList, a: Record<string, string | true>): string {
+  const all = v.entries;
   const serial = str(a['serial-number']);
   const dec = (hex: string) => BigInt(`0x${hex}`).toString();
   const list = bySerial(all, serial);
@@ -207,8 +211,11 @@ function certificates(r: Router, a: Record<string, string | true>): string {
 }
 
 /** `show ipsec certificates crl NAME`: a profile's CRLs (or one by its file or URL) and their entries. */
-function crls(r: Router, name: string | undefined): string {
-  const sel = crlsNamed(r.pki.crlList(), name);
+function crls(r: Router, name: string | undefined): string { return crlsXml(readCrls(r), name); }
+
+/** A profile's CRLs (or one by its file or URL) as `<crl-information>`. */
+export function crlsXml(v: CrlList, name: string | undefined): string {
+  const sel = crlsNamed(v, name);
   if (!name || !sel.length) return err('crl-information', `no CRL ${name ?? ''} (a certification-authority profile with crl or ldap-url, or its file)`);
   return el('crl-information', sel.map(c => el('crl', [
     tx('crl-source', c.source), tx('ca-profile-name', c.profile),
