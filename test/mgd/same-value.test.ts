@@ -5,8 +5,8 @@
  *   - one value is read, rendered as text and as XML, and the value's own fields (names, SPIs,
  *     cookies, counters, addresses) appear in both renderings;
  *   - the CLI's command prints exactly the text renderer's output of a fresh read, and the API's RPC
- *     answers exactly the XML renderer's output (lifetimes and ages, which tick, aside): so neither
- *     side has a renderer of its own.
+ *     and its `<command>` with the CLI's line answer exactly the XML renderer's output (lifetimes and
+ *     ages, which tick, aside): so neither side has a renderer of its own.
  * An RPC the API serves that is in neither table fails the test.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -229,6 +229,8 @@ describe('text and XML from the same read-model value', () => {
       const tick = c.tick ?? ((s: string) => s);
       expect(tick(await run(c.command))).toBe(tick((await c.render()).text));
       expect(tick(await rpc(c.request))).toBe(tick((await c.render()).xml));
+      // the grammar table gives the command its RPC and arguments: <command> answers the same
+      expect(tick(await rpc(`<command>${c.command}</command>`))).toBe(tick((await c.render()).xml));
     });
   }
 
