@@ -7,7 +7,7 @@ import type { Router } from '../router/router.js';
 import { CommitDb } from '../mgd/commitdb.js';
 import { provideShell } from '../mgd/shell.js';
 import { splitWords, splitPipes, matchPrefix, CliError, Word, commonPrefix } from './words.js';
-import { LinearPattern } from './match.js';
+import { PipeWriter, Redacting, parsePipes } from './pipes.js';
 import { SchemaWalk } from './cfgwalk.js';
 import { showAt } from '../config/display.js';
 import { lookup, applyWords, SyntaxError_, CNode, Pos } from '../config/tree.js';
@@ -21,9 +21,9 @@ import { randomBytes } from 'node:crypto';
 import { treeToXml } from '../mgd/config-xml.js';
 import { opXml, OpRequest } from '../mgd/op-xml.js';
 import { esc as escXml, prettyXml } from '../mgd/xml.js';
-import { passwordProblem, wrapPath, expandWords, valueCandidates, line } from './config-words.js';
+import { passwordProblem, wrapPath, expandWords, valueCandidates, line, CONFIG_COMMANDS } from './config-words.js';
 import { opCommands, checkOptValue, rpcOf, OpNode, Opt, Parsed, Session } from './op-commands.js';
-import { maySeeSecrets, redactSecrets } from '../config/redact.js';
+import { maySeeSecrets } from '../config/redact.js';
 export type { Session };
 
 /**
@@ -42,48 +42,11 @@ interface ConfigLine { cmd: string; text: string; words: Word[]; restCol: number
 export interface CliUser { name: string; cls: string }
 export const ROOT: CliUser = { name: 'root', cls: 'super-user' };
 
-/** A session's output as a class without the `secret` permission may see it (each write is one whole display). */
-class Redacting implements Session {
-  constructor(private out: Session) {}
-  get signal(): AbortSignal | undefined { return this.out.signal; }
-  write(s: string): void { this.out.write(redactSecrets(s)); }
-}
 
 const LEVELS = new Set(['brief', 'detail', 'terse', 'extensive']);
 const ambiguous = (w: { text: string; col: number }, items: Array<{ name: string; help: string }>) =>
   new CliError(w.col, `'${w.text}' is ambiguous.`, 'Possible completions:\n' + items.map(x => line(x.name, x.help)).join('\n'));
 
-/** Output filters: `| match`, `| except`, `| count`, `| last`, `| no-more`. */
-class PipeWriter implements Session {
-  private buf = '';
-  private count = 0;
-  private tail?: string[];
-  private tailN = 0;
-  constructor(private out: Session, private filters: Array<{ kind: string; re?: RegExp; n?: number }>, readonly signal?: AbortSignal) {
-    const last = filters.find(f => f.kind === 'last');
-    if (last) { this.tail = []; this.tailN = last.n!; }
-  }
-  write(s: string): void {
-    if (!this.filters.some(f => f.kind !== 'no-more' && f.kind !== 'display-set' && f.kind !== 'compare')) { this.out.write(s); return; }
-    this.buf += s;
-    let i;
-    while ((i = this.buf.indexOf('\n')) >= 0) { this.emit(this.buf.slice(0, i)); this.buf = this.buf.slice(i + 1); }
-  }
-  private emit(l: string): void {
-    for (const f of this.filters) {
-      if (f.kind === 'match' && !f.re!.test(l)) return;
-      if (f.kind === 'except' && f.re!.test(l)) return;
-    }
-    if (this.filters.some(f => f.kind === 'count')) { this.count++; return; }
-    if (this.tail) { this.tail.push(l); if (this.tail.length > this.tailN) this.tail.shift(); return; }
-    this.out.write(l + '\n');
-  }
-  end(): void {
-    if (this.buf) { this.emit(this.buf); this.buf = ''; }
-    if (this.tail) { for (const l of this.tail) this.out.write(l + '\n'); this.tail = []; }
-    if (this.filters.some(f => f.kind === 'count')) this.out.write(`Count: ${this.count} lines\n`);
-  }
-}
 
 export class Interpreter {
   mode: 'op' | 'config' = 'op';
@@ -183,39 +146,6 @@ export class Interpreter {
     return `${' '.repeat(this.prompt.length + e.col)}^\n${e.message}\n${e.extra ? e.extra + '\n' : ''}`;
   }
 
-  private parsePipes(parts: Array<{ text: string; col: number }>): Array<{ kind: string; re?: RegExp; n?: number }> {
-    const out: Array<{ kind: string; re?: RegExp; n?: number }> = [];
-    const pipes = [
-      { name: 'match', help: 'Show only text that matches a pattern' }, { name: 'except', help: 'Show only text that does not match a pattern' },
-      { name: 'count', help: 'Count occurrences' }, { name: 'no-more', help: "Don't paginate output" },
-      { name: 'last', help: 'Display end of output only' },
-      { name: 'display', help: 'Show additional kinds of information' }, { name: 'compare', help: 'Compare configuration changes with prior version' },
-    ];
-    for (const part of parts) {
-      const w = splitWords(part.text, part.col);
-      if (!w.length) throw new CliError(part.col, 'syntax error, expecting <command>.');
-      const m = matchPrefix(w[0]!.text, pipes);
-      if (m.kind !== 'one') throw new CliError(w[0]!.col, m.kind === 'ambiguous' ? `'${w[0]!.text}' is ambiguous.` : 'syntax error, expecting <command>.');
-      const k = m.item.name;
-      if (k === 'match' || k === 'except') {
-        if (w.length < 2) throw new CliError(part.col + part.text.length, 'syntax error, expecting <pattern>.');
-        let re: RegExp;
-        try { re = new LinearPattern(w.slice(1).map(x => x.text).join(' ')) as unknown as RegExp; } catch { throw new CliError(w[1]!.col, 'error: invalid regular expression'); }
-        out.push({ kind: k, re });
-      } else if (k === 'last') {
-        // `| last N`: the last N lines (without N, a screenful: 24)
-        const n = w[1] ? Number(w[1].text) : 24;
-        if (w[1] && !(/^\d+$/.test(w[1].text) && n >= 1 && n <= 100000)) throw new CliError(w[1].col, 'error: value is not within range (1..100000)');
-        if (w.length > 2) throw new CliError(w[2]!.col, 'syntax error.');
-        out.push({ kind: 'last', n });
-      } else if (k === 'display') {
-        const dm = w[1] ? matchPrefix(w[1].text, [{ name: 'set', help: '' }, { name: 'xml', help: '' }]) : { kind: 'none' as const };
-        if (dm.kind !== 'one') throw new CliError(w[1]?.col ?? part.col + part.text.length, 'syntax error, expecting set or xml.');
-        out.push({ kind: dm.item.name === 'xml' ? 'display-xml' : 'display-set' });
-      } else out.push({ kind: k });
-    }
-    return out;
-  }
 
   // ------------------------------------------------------------------ execution
 
@@ -235,7 +165,7 @@ export class Interpreter {
     const parts = splitPipes(raw);
     const cmd = parts[0]!;
     let filters: Array<{ kind: string; re?: RegExp }>;
-    try { filters = this.parsePipes(parts.slice(1)); } catch (e) { if (e instanceof CliError) { io.write(this.caret(e)); return {}; } throw e; }
+    try { filters = parsePipes(parts.slice(1)); } catch (e) { if (e instanceof CliError) { io.write(this.caret(e)); return {}; } throw e; }
     const w = new PipeWriter(io, filters, io.signal);
     // without the `secret` permission, a configuration shows /* SECRET-DATA */ (issue 21): every display, before the pipes split it into lines
     const out: Session = maySeeSecrets(this.loginClass) ? w : new Redacting(w);
@@ -310,16 +240,6 @@ export class Interpreter {
 
   // ------------------------------------------------------------------ configuration mode
 
-  private configCommands: Opt[] = [
-    { name: 'set', help: 'Set a parameter' }, { name: 'delete', help: 'Delete a data element' },
-    { name: 'activate', help: 'Remove the inactive tag from a statement' }, { name: 'deactivate', help: 'Add the inactive tag to a statement' },
-    { name: 'edit', help: 'Edit a sub-element' }, { name: 'show', help: 'Show a parameter' },
-    { name: 'up', help: 'Exit one level of configuration' }, { name: 'top', help: 'Exit to top level of configuration' },
-    { name: 'exit', help: 'Exit from this level' }, { name: 'quit', help: 'Quit from this level' },
-    { name: 'commit', help: 'Commit current set of changes' }, { name: 'rollback', help: 'Roll back to previous committed configuration' },
-    { name: 'load', help: 'Load configuration from ASCII file' }, { name: 'run', help: 'Run an operational-mode command' },
-  ];
-
   private editPos(): Pos {
     let pos: Pos = { node: this.db.candidate, path: [] };
     if (this.editPath.length) {
@@ -353,7 +273,7 @@ export class Interpreter {
   private async runConfig(text: string, filters: Array<{ kind: string }>, io: Session): Promise<ExecResult> {
     const words = splitWords(text);
     const first = words[0]!;
-    const m = matchPrefix(first.text, this.configCommands);
+    const m = matchPrefix(first.text, CONFIG_COMMANDS);
     if (m.kind === 'ambiguous') throw ambiguous(first, m.items);
     if (m.kind === 'none') throw new CliError(first.col, 'syntax error, expecting <command>.');
     const cmd = m.item.name;
@@ -624,8 +544,8 @@ export class Interpreter {
   }
 
   private configCandidates(done: Word[]): Opt[] {
-    if (done.length === 0) return this.configCommands.slice().sort((a, b) => a.name.localeCompare(b.name));
-    const cmd = matchPrefix(done[0]!.text, this.configCommands);
+    if (done.length === 0) return CONFIG_COMMANDS.slice().sort((a, b) => a.name.localeCompare(b.name));
+    const cmd = matchPrefix(done[0]!.text, CONFIG_COMMANDS);
     if (cmd.kind !== 'one') throw new CliError(done[0]!.col, 'syntax error, expecting <command>.');
     if (cmd.item.name === 'run') return this.opCandidates(done.slice(1));
     if (!['set', 'delete', 'edit', 'show', 'activate', 'deactivate'].includes(cmd.item.name)) return [{ name: '<[Enter]>', help: 'Execute this command' }];
