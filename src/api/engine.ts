@@ -3,14 +3,14 @@
  * one logged-in user runs RPCs against the router's shared commit database. Configuration RPCs are
  * mgd's (src/mgd/config-rpc.ts: the CLI's loader, commit checks and messages); operational RPCs
  * answer with mgd's read models in JUNOS's XML (src/mgd/op-xml.ts), and `<command>` parses a CLI
- * command with the CLI's own grammar (src/mgd/commands.ts). A lock is the session's until it
+ * command with the CLI's own grammar (the CLI's session, src/mgd/shell.ts). A lock is the session's until it
  * unlocks or ends. This module does not import the CLI (nor the CLI this one).
  */
 import type { Router } from '../router/router.js';
 import type { CommitDb } from '../mgd/commitdb.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
 import { El, el, tx, esc, children, local, textOf } from '../mgd/xml.js';
-import { opXml, rpcForCommand, OP_RPCS } from '../mgd/op-xml.js';
+import { opXml, OP_RPCS } from '../mgd/op-xml.js';
 import { ConfigRpcs, RpcError } from '../mgd/config-rpc.js';
 import { openShell, Shell } from '../mgd/shell.js';
 import { API_PING_COUNT } from './pump.js';
@@ -50,7 +50,7 @@ export class ApiSession {
     if (OP_RPCS.includes(name)) {
       const args: Record<string, string | true> = {};
       for (const c of op.children) args[local(c.name)] = c.children.length || c.text.trim() ? c.text.trim() : true;
-      return opXml(this.router, await this.pic(), { rpc: name, args })!;
+      return opXml(this.router, await this.pic(), { rpc: name, args }, this.db)!;
     }
     throw new RpcError(`syntax error: <${name}> is not an RPC of this router`, 'operation-not-supported', 'protocol');
   }
@@ -61,10 +61,11 @@ export class ApiSession {
     if (!line) throw new RpcError('command: the command is missing', 'missing-element', 'protocol');
     if (!/^(show|ping|traceroute|clear|request|file)\b/.test(line)) throw new RpcError(`command: '${line}' is not an operational command`);
     if (/^(clear|request)\b/.test(line)) this.mayConfigure();
-    const req = op.attrs.format === 'text' ? undefined : rpcForCommand(line.replace(/\s*\|.*$/, ''));
-    if (req) { const x = opXml(this.router, await this.pic(), req); if (x) return x; }
-    this.shell ??= openShell(this.router, this.db);
+    // the CLI's own parse of the command gives its RPC (src/cli/op-commands.ts: each command's rpc)
+    this.shell ??= openShell(this.router, this.db, this.user);
     if (!this.shell) throw new RpcError(`command: '${line}': no CLI in this process to run it`);
+    const req = op.attrs.format === 'text' ? undefined : this.shell.rpcFor(line.replace(/\s*\|.*$/, ''));
+    if (req) { const x = opXml(this.router, await this.pic(), req, this.db); if (x) return x; }
     let out = '';
     // JUNOS's API: a ping without a count sends API_PING_COUNT requests (services.ts)
     await this.shell.exec(/^ping\b/.test(line) && !/\bcount\b/.test(line) ? line.replace(/^(ping\s+\S+)/, `$1 count ${API_PING_COUNT}`) : line, { write: s => { out += s; }, signal: this.aborts.signal });

@@ -83,3 +83,14 @@ export function valueCandidates(candidate: CNode, t: ValueType, path: string[]):
   if (t.t === 'secret') return [{ name: 'ascii-text', help: 'Format as text' }, { name: 'hexadecimal', help: 'Format as hexadecimal' }];
   return base;
 }
+
+/** Configuration mode's commands. */
+export const CONFIG_COMMANDS: Opt[] = [
+  { name: 'set', help: 'Set a parameter' }, { name: 'delete', help: 'Delete a data element' },
+  { name: 'activate', help: 'Remove the inactive tag from a statement' }, { name: 'deactivate', help: 'Add the inactive tag to a statement' },
+  { name: 'edit', help: 'Edit a sub-element' }, { name: 'show', help: 'Show a parameter' },
+  { name: 'up', help: 'Exit one level of configuration' }, { name: 'top', help: 'Exit to top level of configuration' },
+  { name: 'exit', help: 'Exit from this level' }, { name: 'quit', help: 'Quit from this level' },
+  { name: 'commit', help: 'Commit current set of changes' }, { name: 'rollback', help: 'Roll back to previous committed configuration' },
+  { name: 'load', help: 'Load configuration from ASCII file' }, { name: 'run', help: 'Run an operational-mode command' },
+];

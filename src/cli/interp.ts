@@ -7,7 +7,7 @@ import type { Router } from '../router/router.js';
 import { CommitDb } from '../mgd/commitdb.js';
 import { provideShell } from '../mgd/shell.js';
 import { splitWords, splitPipes, matchPrefix, CliError, Word, commonPrefix } from './words.js';
-import { LinearPattern } from './match.js';
+import { PipeWriter, Redacting, parsePipes } from './pipes.js';
 import { SchemaWalk } from './cfgwalk.js';
 import { showAt } from '../config/display.js';
 import { lookup, applyWords, SyntaxError_, CNode, Pos } from '../config/tree.js';
@@ -19,10 +19,11 @@ import { resolveLoadKeyFiles, resolveLoadKeyFilesNoPrompt, NeedPassphrase } from
 import { encrypt as cryptEncrypt } from 'unixcrypt';
 import { randomBytes } from 'node:crypto';
 import { treeToXml } from '../mgd/config-xml.js';
-import { rpcForCommand, opXml } from '../mgd/op-xml.js';
+import { opXml, OpRequest } from '../mgd/op-xml.js';
 import { esc as escXml, prettyXml } from '../mgd/xml.js';
-import { passwordProblem, wrapPath, expandWords, valueCandidates, line } from './config-words.js';
-import { opCommands, checkOptValue, OpNode, Opt, Parsed, Session } from './op-commands.js';
+import { passwordProblem, wrapPath, expandWords, valueCandidates, line, CONFIG_COMMANDS } from './config-words.js';
+import { opCommands, checkOptValue, rpcOf, OpNode, Opt, Parsed, Session } from './op-commands.js';
+import { maySeeSecrets } from '../config/redact.js';
 export type { Session };
 
 /**
@@ -34,41 +35,18 @@ export function outputHasError(out: string): boolean {
 }
 export interface ExecResult { exit?: boolean }
 
+/** A configuration-mode line, parsed as far as its command. */
+interface ConfigLine { cmd: string; text: string; words: Word[]; restCol: number; rest: string; filters: Array<{ kind: string }>; io: Session }
+
+/** Who a CLI session runs as: the console and `vrouter exec` are root (class super-user); the XML API's `<command>` is its user. */
+export interface CliUser { name: string; cls: string }
+export const ROOT: CliUser = { name: 'root', cls: 'super-user' };
+
+
 const LEVELS = new Set(['brief', 'detail', 'terse', 'extensive']);
 const ambiguous = (w: { text: string; col: number }, items: Array<{ name: string; help: string }>) =>
   new CliError(w.col, `'${w.text}' is ambiguous.`, 'Possible completions:\n' + items.map(x => line(x.name, x.help)).join('\n'));
 
-/** Output filters: `| match`, `| except`, `| count`, `| last`, `| no-more`. */
-class PipeWriter implements Session {
-  private buf = '';
-  private count = 0;
-  private tail?: string[];
-  private tailN = 0;
-  constructor(private out: Session, private filters: Array<{ kind: string; re?: RegExp; n?: number }>, readonly signal?: AbortSignal) {
-    const last = filters.find(f => f.kind === 'last');
-    if (last) { this.tail = []; this.tailN = last.n!; }
-  }
-  write(s: string): void {
-    if (!this.filters.some(f => f.kind !== 'no-more' && f.kind !== 'display-set' && f.kind !== 'compare')) { this.out.write(s); return; }
-    this.buf += s;
-    let i;
-    while ((i = this.buf.indexOf('\n')) >= 0) { this.emit(this.buf.slice(0, i)); this.buf = this.buf.slice(i + 1); }
-  }
-  private emit(l: string): void {
-    for (const f of this.filters) {
-      if (f.kind === 'match' && !f.re!.test(l)) return;
-      if (f.kind === 'except' && f.re!.test(l)) return;
-    }
-    if (this.filters.some(f => f.kind === 'count')) { this.count++; return; }
-    if (this.tail) { this.tail.push(l); if (this.tail.length > this.tailN) this.tail.shift(); return; }
-    this.out.write(l + '\n');
-  }
-  end(): void {
-    if (this.buf) { this.emit(this.buf); this.buf = ''; }
-    if (this.tail) { for (const l of this.tail) this.out.write(l + '\n'); this.tail = []; }
-    if (this.filters.some(f => f.kind === 'count')) this.out.write(`Count: ${this.count} lines\n`);
-  }
-}
 
 export class Interpreter {
   mode: 'op' | 'config' = 'op';
@@ -77,7 +55,7 @@ export class Interpreter {
   readonly db: CommitDb;
   private opRoot: OpNode;
 
-  constructor(readonly router: Router, db?: CommitDb) {
+  constructor(readonly router: Router, db?: CommitDb, readonly user: CliUser = ROOT) {
     this.db = db ?? new CommitDb(router);
     this.opRoot = { name: '', help: '', sub: opCommands(this) };
   }
@@ -85,7 +63,12 @@ export class Interpreter {
   get prompt(): string {
     if (this.asking) return this.asking.first === undefined ? 'New password: ' : 'Retype new password: ';
     if (this.askingKey) return `Enter the passphrase of ${this.askingKey.source}: `;
-    return this.collecting ? '' : `root@${this.router.name}${this.mode === 'op' ? '>' : '#'} `;
+    return this.collecting ? '' : `${this.user.name}@${this.router.name}${this.mode === 'op' ? '>' : '#'} `;
+  }
+  /** The session's login class now: root's is super-user; a user's is the committed configuration's, as the API's sessions refresh theirs. */
+  get loginClass(): string {
+    if (this.user.name === 'root') return 'super-user';
+    return this.router.model?.system.users.get(this.user.name)?.cls ?? this.user.cls;
   }
   /** `plain-text-password`: the next two lines are the password, twice (never echoed, never kept in clear) */
   private asking?: { user: string; first?: string };
@@ -99,7 +82,6 @@ export class Interpreter {
 
   // ------------------------------------------------------------------ the operational grammar
 
-  private ifNames = () => [...this.router.pfe.ifds.keys(), ...this.router.pfe.ifls.keys()].sort();
   private pic(): Promise<PicSnapshot> { return this.router.picSnapshot(); }
   /** `configure`: configuration mode at the top. */
   enterConfiguration(): void { this.mode = 'config'; this.editPath = []; }
@@ -164,39 +146,6 @@ export class Interpreter {
     return `${' '.repeat(this.prompt.length + e.col)}^\n${e.message}\n${e.extra ? e.extra + '\n' : ''}`;
   }
 
-  private parsePipes(parts: Array<{ text: string; col: number }>): Array<{ kind: string; re?: RegExp; n?: number }> {
-    const out: Array<{ kind: string; re?: RegExp; n?: number }> = [];
-    const pipes = [
-      { name: 'match', help: 'Show only text that matches a pattern' }, { name: 'except', help: 'Show only text that does not match a pattern' },
-      { name: 'count', help: 'Count occurrences' }, { name: 'no-more', help: "Don't paginate output" },
-      { name: 'last', help: 'Display end of output only' },
-      { name: 'display', help: 'Show additional kinds of information' }, { name: 'compare', help: 'Compare configuration changes with prior version' },
-    ];
-    for (const part of parts) {
-      const w = splitWords(part.text, part.col);
-      if (!w.length) throw new CliError(part.col, 'syntax error, expecting <command>.');
-      const m = matchPrefix(w[0]!.text, pipes);
-      if (m.kind !== 'one') throw new CliError(w[0]!.col, m.kind === 'ambiguous' ? `'${w[0]!.text}' is ambiguous.` : 'syntax error, expecting <command>.');
-      const k = m.item.name;
-      if (k === 'match' || k === 'except') {
-        if (w.length < 2) throw new CliError(part.col + part.text.length, 'syntax error, expecting <pattern>.');
-        let re: RegExp;
-        try { re = new LinearPattern(w.slice(1).map(x => x.text).join(' ')) as unknown as RegExp; } catch { throw new CliError(w[1]!.col, 'error: invalid regular expression'); }
-        out.push({ kind: k, re });
-      } else if (k === 'last') {
-        // `| last N`: the last N lines (without N, a screenful: 24)
-        const n = w[1] ? Number(w[1].text) : 24;
-        if (w[1] && !(/^\d+$/.test(w[1].text) && n >= 1 && n <= 100000)) throw new CliError(w[1].col, 'error: value is not within range (1..100000)');
-        if (w.length > 2) throw new CliError(w[2]!.col, 'syntax error.');
-        out.push({ kind: 'last', n });
-      } else if (k === 'display') {
-        const dm = w[1] ? matchPrefix(w[1].text, [{ name: 'set', help: '' }, { name: 'xml', help: '' }]) : { kind: 'none' as const };
-        if (dm.kind !== 'one') throw new CliError(w[1]?.col ?? part.col + part.text.length, 'syntax error, expecting set or xml.');
-        out.push({ kind: dm.item.name === 'xml' ? 'display-xml' : 'display-set' });
-      } else out.push({ kind: k });
-    }
-    return out;
-  }
 
   // ------------------------------------------------------------------ execution
 
@@ -216,12 +165,14 @@ export class Interpreter {
     const parts = splitPipes(raw);
     const cmd = parts[0]!;
     let filters: Array<{ kind: string; re?: RegExp }>;
-    try { filters = this.parsePipes(parts.slice(1)); } catch (e) { if (e instanceof CliError) { io.write(this.caret(e)); return {}; } throw e; }
+    try { filters = parsePipes(parts.slice(1)); } catch (e) { if (e instanceof CliError) { io.write(this.caret(e)); return {}; } throw e; }
     const w = new PipeWriter(io, filters, io.signal);
+    // without the `secret` permission, a configuration shows /* SECRET-DATA */ (issue 21): every display, before the pipes split it into lines
+    const out: Session = maySeeSecrets(this.loginClass) ? w : new Redacting(w);
     try {
-      return this.mode === 'op' ? await this.runOp(cmd.text, filters, w) : await this.runConfig(cmd.text, filters, w);
+      return this.mode === 'op' ? await this.runOp(cmd.text, filters, out) : await this.runConfig(cmd.text, filters, out);
     } catch (e) {
-      if (e instanceof CliError) { w.write(this.caret(e)); return {}; }
+      if (e instanceof CliError) { out.write(this.caret(e)); return {}; }
       throw e;
     } finally { w.end(); }
   }
@@ -231,7 +182,7 @@ export class Interpreter {
     const { node, p } = this.parseOp(words, text.length + 1);
     if (filters.some(f => f.kind === 'display-set' || f.kind === 'compare') && !node.displaySet) throw new CliError(text.length + 3, 'syntax error.');
     if (node.name === 'exit' || node.name === 'quit') return { exit: true };
-    if (filters.some(f => f.kind === 'display-xml')) { io.write(await this.displayXml(node.name, text, p.rest)); return {}; }
+    if (filters.some(f => f.kind === 'display-xml')) { io.write(await this.displayXml(node, p, text)); return {}; }
     if (node.name === 'configuration') {
       const tree = this.db.active;
       const sub = p.rest.length ? lookup(tree, p.rest) : tree;
@@ -259,16 +210,28 @@ export class Interpreter {
     applyWords({ node: this.db.candidate, path: [] }, tokenize(`system login user ${JSON.stringify(a.user)} authentication encrypted-password ${JSON.stringify(hash)}`), 'set', false, false, true);
   }
 
+  /**
+   * The RPC of an operational command, by the CLI's own parse of it (the grammar's `rpc`): the XML
+   * API's `<command>` asks this; undefined for a command without one, or a line that does not parse.
+   */
+  rpcFor(line: string): OpRequest | undefined {
+    try {
+      const { node, p } = this.parseOp(splitWords(line), line.length + 1);
+      return rpcOf(node, p);
+    } catch (e) { if (e instanceof CliError) return undefined; throw e; }
+  }
+
   /** `| display xml`: the RPC reply the XML API gives for the same command. */
-  private async displayXml(name: string, text: string, rest: string[]): Promise<string> {
+  private async displayXml(node: OpNode, p: Parsed, text: string): Promise<string> {
     let body: string;
-    if (name === 'configuration') {
+    const rest = p.rest;
+    if (node.name === 'configuration') {
       const tree = this.db.active;
       const sub = rest.length ? lookup(tree, rest) : tree;
       body = treeToXml(sub && rest.length ? wrapPath(tree, rest) : tree);
     } else {
-      const req = rpcForCommand(text);
-      const x = req ? opXml(this.router, await this.pic(), req) : undefined;
+      const req = rpcOf(node, p);
+      const x = req ? opXml(this.router, await this.pic(), req, this.db) : undefined;
       if (x) body = x;
       else { let out = ''; await this.runOp(text, [], { write: s => { out += s; } }); body = `<output>${escXml(out)}</output>`; }
     }
@@ -276,16 +239,6 @@ export class Interpreter {
   }
 
   // ------------------------------------------------------------------ configuration mode
-
-  private configCommands: Opt[] = [
-    { name: 'set', help: 'Set a parameter' }, { name: 'delete', help: 'Delete a data element' },
-    { name: 'activate', help: 'Remove the inactive tag from a statement' }, { name: 'deactivate', help: 'Add the inactive tag to a statement' },
-    { name: 'edit', help: 'Edit a sub-element' }, { name: 'show', help: 'Show a parameter' },
-    { name: 'up', help: 'Exit one level of configuration' }, { name: 'top', help: 'Exit to top level of configuration' },
-    { name: 'exit', help: 'Exit from this level' }, { name: 'quit', help: 'Quit from this level' },
-    { name: 'commit', help: 'Commit current set of changes' }, { name: 'rollback', help: 'Roll back to previous committed configuration' },
-    { name: 'load', help: 'Load configuration from ASCII file' }, { name: 'run', help: 'Run an operational-mode command' },
-  ];
 
   private editPos(): Pos {
     let pos: Pos = { node: this.db.candidate, path: [] };
@@ -320,141 +273,181 @@ export class Interpreter {
   private async runConfig(text: string, filters: Array<{ kind: string }>, io: Session): Promise<ExecResult> {
     const words = splitWords(text);
     const first = words[0]!;
-    const m = matchPrefix(first.text, this.configCommands);
+    const m = matchPrefix(first.text, CONFIG_COMMANDS);
     if (m.kind === 'ambiguous') throw ambiguous(first, m.items);
     if (m.kind === 'none') throw new CliError(first.col, 'syntax error, expecting <command>.');
     const cmd = m.item.name;
     const restCol = words[1]?.col ?? text.length + 1;
-    const rest = text.slice(restCol);
-    const arg = (i: number) => words[i]?.text;
+    const c: ConfigLine = { cmd, text, words, restCol, rest: text.slice(restCol), filters, io };
     switch (cmd) {
-      case 'set': case 'delete': case 'activate': case 'deactivate': {
-        const locked = this.db.lockedFor();
-        if (locked) { io.write(locked + '\n'); return {}; }
-        const backup = this.db.candidate.clone();
-        io.write(this.applyConfig(cmd, rest, restCol));
-        // load-key-file: the certificate and key are read now and kept as certificate-key-string
-        if (cmd === 'set') {
-          try {
-            const err = await resolveLoadKeyFiles(this.router, this.db);
-            if (err) { this.db.candidate = backup; io.write(err + '\n'); }
-          } catch (e) {
-            if (!(e instanceof NeedPassphrase)) throw e;
-            // the chapter: the CLI asks for the passphrase, decrypts the key, and keeps it decrypted
-            this.askingKey = { source: e.source, backup };
-            return {};
-          }
-          // plain-text-password: JUNOS asks for the password (twice) and keeps its hash
-          for (const u of this.db.candidate.get('system')?.get('login')?.entries('user') ?? []) {
-            const a = u.get('authentication');
-            if (!a?.has('plain-text-password')) continue;
-            a.children = a.children.filter(c => c.keyword !== 'plain-text-password');
-            this.asking = { user: u.key! };
-            break;
-          }
-        }
-        return {};
-      }
-      case 'edit': {
-        if (words.length < 2) throw new CliError(text.length + 1, 'syntax error, expecting <statement>.');
-        const backup = this.db.candidate.clone();
-        try {
-          let toks = tokenize(rest);
-          for (const t of toks) t.col += restCol - 1;
-          toks = expandWords(this.editPos().node.def, toks);
-          const pos = applyWords(this.editPos(), toks, 'set', true);
-          if (pos.node.def.kind !== 'container' && pos.node.def.kind !== 'list' || pos.pendingList) { this.db.candidate = backup; throw new CliError(restCol, 'syntax error.'); }
-          this.editPath = pos.path;
-        } catch (e) {
-          this.db.candidate = backup;
-          if (e instanceof SyntaxError_) throw new CliError(e.token?.col ?? restCol, 'syntax error.');
-          throw e;
-        }
-        return {};
-      }
-      case 'up': {
-        const n = Number(arg(1) ?? 1);
-        for (let i = 0; i < n && this.editPath.length; i++) this.upOne();
-        return {};
-      }
+      case 'set': case 'delete': case 'activate': case 'deactivate': return this.configChange(c);
+      case 'edit': return this.configEdit(c);
+      case 'up': return this.configUp(c);
       case 'top': this.editPath = []; return {};
-      case 'exit': case 'quit': {
-        if (arg(1) === 'configuration-mode' || this.editPath.length === 0) {
-          if (this.db.changed) io.write('The configuration has been changed but not committed\n');
-          io.write('Exiting configuration mode\n');
-          this.mode = 'op'; this.editPath = [];
-        } else this.upOne();
+      case 'exit': case 'quit': return this.configExit(c);
+      case 'show': return this.configShow(c);
+      case 'commit': return this.configCommit(c);
+      case 'rollback': return this.configRollback(c);
+      case 'load': return this.configLoad(c);
+      case 'run': return this.configRun(c);
+    }
+    return {};
+  }
+
+  /** `set`, `delete`, `activate`, `deactivate`: the candidate changes (and load-key-file, plain-text-password follow a set) */
+  private async configChange(c: ConfigLine): Promise<ExecResult> {
+    const { rest, restCol, io } = c;
+    const cmd = c.cmd as 'set' | 'delete' | 'activate' | 'deactivate';
+    const locked = this.db.lockedFor();
+    if (locked) { io.write(locked + '\n'); return {}; }
+    const backup = this.db.candidate.clone();
+    io.write(this.applyConfig(cmd, rest, restCol));
+    // load-key-file: the certificate and key are read now and kept as certificate-key-string
+    if (cmd === 'set') {
+      try {
+        const err = await resolveLoadKeyFiles(this.router, this.db);
+        if (err) { this.db.candidate = backup; io.write(err + '\n'); }
+      } catch (e) {
+        if (!(e instanceof NeedPassphrase)) throw e;
+        // the chapter: the CLI asks for the passphrase, decrypts the key, and keeps it decrypted
+        this.askingKey = { source: e.source, backup };
         return {};
       }
-      case 'show': {
-        if (filters.some(f => f.kind === 'compare')) {
-          const rb = words[1]?.text === 'rollback' ? Number(words[2]?.text) : undefined;
-          io.write(this.db.compare(rb));
-          return {};
-        }
-        const base = this.editPos().node;
-        const pathWords = words.length > 1 ? expandWords(this.editPos().node.def, tokenize(rest)).map(t => t.text) : [];
-        const sub = pathWords.length ? lookup(base, pathWords) : base;
-        if (!sub) return {};
-        io.write(showAt(sub, [...this.editPath, ...pathWords], filters.some(f => f.kind === 'display-set')));
-        return {};
-      }
-      case 'commit': {
-        const sub = arg(1);
-        const subs = [{ name: 'check', help: '' }, { name: 'and-quit', help: '' }, { name: 'comment', help: '' }];
-        const sm = sub ? matchPrefix(sub, subs) : undefined;
-        if (sub && sm?.kind !== 'one') throw new CliError(words[1]!.col, 'syntax error.');
-        const which = sm?.kind === 'one' ? sm.item.name : undefined;
-        if (which === 'check') { io.write(this.db.check().output + '\n'); return {}; }
-        const r = this.db.commit();
-        io.write(r.output + '\n');
-        if (r.ok) {
-          if (which === 'and-quit') { io.write('Exiting configuration mode\n'); this.mode = 'op'; this.editPath = []; }
-        }
-        return {};
-      }
-      case 'rollback': {
-        const n = arg(1) === undefined ? 0 : Number(arg(1));
-        if (arg(1) !== undefined && !/^\d+$/.test(arg(1)!)) throw new CliError(words[1]!.col, 'syntax error, expecting <number>.');
-        io.write(this.db.rollback(n).output + '\n');
-        return {};
-      }
-      case 'load': {
-        const modes = [{ name: 'merge', help: '' }, { name: 'override', help: '' }, { name: 'set', help: '' }, { name: 'replace', help: '' }];
-        const mm = arg(1) ? matchPrefix(arg(1)!, modes) : { kind: 'none' as const };
-        if (mm.kind !== 'one') throw new CliError(words[1]?.col ?? text.length + 1, 'syntax error, expecting merge, override, replace or set.');
-        const src = arg(2);
-        if (!src) throw new CliError(text.length + 1, 'syntax error, expecting <filename> or terminal.');
-        const mode = mm.item.name as 'merge' | 'override' | 'set' | 'replace';
-        // `relative`: the text is relative to the current [edit ...] level (not with override)
-        let at: string[] | undefined;
-        if (words[3]) {
-          if (!'relative'.startsWith(words[3].text) || mode === 'override') throw new CliError(words[3].col, mode === 'override' ? 'syntax error.' : 'syntax error, expecting relative.');
-          if (words[4]) throw new CliError(words[4].col, 'syntax error.');
-          at = this.editPath.slice();
-        }
-        if ('terminal'.startsWith(src) && src.length >= 2) {
-          this.collecting = { mode, lines: [], ...(at ? { at } : {}) };
-          io.write('[Type ^D at a new line to end input]\n');
-          return {};
-        }
-        let body: string;
-        try { body = readFileSync(src, 'utf8'); } catch { io.write(`error: file ${src} not found\n`); return {}; }
-        const before = this.db.candidate.clone();
-        const lr = this.db.load(mode, body, src, at);
-        const kerr = lr.ok ? await resolveLoadKeyFilesNoPrompt(this.router, this.db) : undefined;
-        if (kerr) this.db.candidate = before;
-        io.write((kerr ?? lr.output) + '\n');
-        return {};
-      }
-      case 'run': {
-        if (words.length < 2) throw new CliError(text.length + 1, 'syntax error, expecting <command>.');
-        this.mode = 'op';
-        try { return await this.runOp(text.slice(restCol), filters, { write: s => io.write(s), signal: io.signal }).then(r => ({ ...r, exit: false })); }
-        catch (e) { if (e instanceof CliError) { e.col += restCol; } throw e; }
-        finally { this.mode = 'config'; }
+      // plain-text-password: JUNOS asks for the password (twice) and keeps its hash
+      for (const u of this.db.candidate.get('system')?.get('login')?.entries('user') ?? []) {
+        const a = u.get('authentication');
+        if (!a?.has('plain-text-password')) continue;
+        a.children = a.children.filter(c => c.keyword !== 'plain-text-password');
+        this.asking = { user: u.key! };
+        break;
       }
     }
+    return {};
+  }
+
+  /** `edit PATH`: the edit level moves down */
+  private async configEdit(c: ConfigLine): Promise<ExecResult> {
+    const { text, words, rest, restCol } = c;
+    if (words.length < 2) throw new CliError(text.length + 1, 'syntax error, expecting <statement>.');
+    const backup = this.db.candidate.clone();
+    try {
+      let toks = tokenize(rest);
+      for (const t of toks) t.col += restCol - 1;
+      toks = expandWords(this.editPos().node.def, toks);
+      const pos = applyWords(this.editPos(), toks, 'set', true);
+      if (pos.node.def.kind !== 'container' && pos.node.def.kind !== 'list' || pos.pendingList) { this.db.candidate = backup; throw new CliError(restCol, 'syntax error.'); }
+      this.editPath = pos.path;
+    } catch (e) {
+      this.db.candidate = backup;
+      if (e instanceof SyntaxError_) throw new CliError(e.token?.col ?? restCol, 'syntax error.');
+      throw e;
+    }
+    return {};
+  }
+
+  /** `exit` (one level up, or out at the top) and `quit` */
+  private async configExit(c: ConfigLine): Promise<ExecResult> {
+    const { io } = c;
+    const arg = (i: number) => c.words[i]?.text;
+    if (arg(1) === 'configuration-mode' || this.editPath.length === 0) {
+      if (this.db.changed) io.write('The configuration has been changed but not committed\n');
+      io.write('Exiting configuration mode\n');
+      this.mode = 'op'; this.editPath = [];
+    } else this.upOne();
+    return {};
+  }
+
+  /** `show [PATH]` at the edit level, `show | compare [rollback N]` */
+  private async configShow(c: ConfigLine): Promise<ExecResult> {
+    const { words, rest, filters, io } = c;
+    if (filters.some(f => f.kind === 'compare')) {
+      const rb = words[1]?.text === 'rollback' ? Number(words[2]?.text) : undefined;
+      io.write(this.db.compare(rb));
+      return {};
+    }
+    const base = this.editPos().node;
+    const pathWords = words.length > 1 ? expandWords(this.editPos().node.def, tokenize(rest)).map(t => t.text) : [];
+    const sub = pathWords.length ? lookup(base, pathWords) : base;
+    if (!sub) return {};
+    io.write(showAt(sub, [...this.editPath, ...pathWords], filters.some(f => f.kind === 'display-set')));
+    return {};
+  }
+
+  /** `commit [check | and-quit]` */
+  private async configCommit(c: ConfigLine): Promise<ExecResult> {
+    const { words, io } = c;
+    const arg = (i: number) => c.words[i]?.text;
+    const sub = arg(1);
+    const subs = [{ name: 'check', help: '' }, { name: 'and-quit', help: '' }, { name: 'comment', help: '' }];
+    const sm = sub ? matchPrefix(sub, subs) : undefined;
+    if (sub && sm?.kind !== 'one') throw new CliError(words[1]!.col, 'syntax error.');
+    const which = sm?.kind === 'one' ? sm.item.name : undefined;
+    if (which === 'check') { io.write(this.db.check().output + '\n'); return {}; }
+    const r = this.db.commit();
+    io.write(r.output + '\n');
+    if (r.ok) {
+      if (which === 'and-quit') { io.write('Exiting configuration mode\n'); this.mode = 'op'; this.editPath = []; }
+    }
+    return {};
+  }
+
+  /** `load merge|override|replace|set FILE|terminal [relative]` */
+  private async configLoad(c: ConfigLine): Promise<ExecResult> {
+    const { text, words, io } = c;
+    const arg = (i: number) => c.words[i]?.text;
+    const modes = [{ name: 'merge', help: '' }, { name: 'override', help: '' }, { name: 'set', help: '' }, { name: 'replace', help: '' }];
+    const mm = arg(1) ? matchPrefix(arg(1)!, modes) : { kind: 'none' as const };
+    if (mm.kind !== 'one') throw new CliError(words[1]?.col ?? text.length + 1, 'syntax error, expecting merge, override, replace or set.');
+    const src = arg(2);
+    if (!src) throw new CliError(text.length + 1, 'syntax error, expecting <filename> or terminal.');
+    const mode = mm.item.name as 'merge' | 'override' | 'set' | 'replace';
+    // `relative`: the text is relative to the current [edit ...] level (not with override)
+    let at: string[] | undefined;
+    if (words[3]) {
+      if (!'relative'.startsWith(words[3].text) || mode === 'override') throw new CliError(words[3].col, mode === 'override' ? 'syntax error.' : 'syntax error, expecting relative.');
+      if (words[4]) throw new CliError(words[4].col, 'syntax error.');
+      at = this.editPath.slice();
+    }
+    if ('terminal'.startsWith(src) && src.length >= 2) {
+      this.collecting = { mode, lines: [], ...(at ? { at } : {}) };
+      io.write('[Type ^D at a new line to end input]\n');
+      return {};
+    }
+    let body: string;
+    try { body = readFileSync(src, 'utf8'); } catch { io.write(`error: file ${src} not found\n`); return {}; }
+    const before = this.db.candidate.clone();
+    const lr = this.db.load(mode, body, src, at);
+    const kerr = lr.ok ? await resolveLoadKeyFilesNoPrompt(this.router, this.db) : undefined;
+    if (kerr) this.db.candidate = before;
+    io.write((kerr ?? lr.output) + '\n');
+    return {};
+  }
+
+  /** `run COMMAND`: an operational command from configuration mode */
+  private async configRun(c: ConfigLine): Promise<ExecResult> {
+    const { text, words, restCol, filters, io } = c;
+    if (words.length < 2) throw new CliError(text.length + 1, 'syntax error, expecting <command>.');
+    this.mode = 'op';
+    try { return await this.runOp(text.slice(restCol), filters, { write: s => io.write(s), signal: io.signal }).then(r => ({ ...r, exit: false })); }
+    catch (e) { if (e instanceof CliError) { e.col += restCol; } throw e; }
+    finally { this.mode = 'config'; }
+  }
+
+  /** `rollback [N]` */
+  private async configRollback(c: ConfigLine): Promise<ExecResult> {
+    const { words, io } = c;
+    const arg = (i: number) => c.words[i]?.text;
+    const n = arg(1) === undefined ? 0 : Number(arg(1));
+    if (arg(1) !== undefined && !/^\d+$/.test(arg(1)!)) throw new CliError(words[1]!.col, 'syntax error, expecting <number>.');
+    io.write(this.db.rollback(n).output + '\n');
+    return {};
+  }
+
+  /** `up [N]` */
+  private async configUp(c: ConfigLine): Promise<ExecResult> {
+    const arg = (i: number) => c.words[i]?.text;
+    const n = Number(arg(1) ?? 1);
+    for (let i = 0; i < n && this.editPath.length; i++) this.upOne();
     return {};
   }
 
@@ -551,8 +544,8 @@ export class Interpreter {
   }
 
   private configCandidates(done: Word[]): Opt[] {
-    if (done.length === 0) return this.configCommands.slice().sort((a, b) => a.name.localeCompare(b.name));
-    const cmd = matchPrefix(done[0]!.text, this.configCommands);
+    if (done.length === 0) return CONFIG_COMMANDS.slice().sort((a, b) => a.name.localeCompare(b.name));
+    const cmd = matchPrefix(done[0]!.text, CONFIG_COMMANDS);
     if (cmd.kind !== 'one') throw new CliError(done[0]!.col, 'syntax error, expecting <command>.');
     if (cmd.item.name === 'run') return this.opCandidates(done.slice(1));
     if (!['set', 'delete', 'edit', 'show', 'activate', 'deactivate'].includes(cmd.item.name)) return [{ name: '<[Enter]>', help: 'Execute this command' }];
@@ -594,4 +587,4 @@ export class Interpreter {
 }
 
 // the XML API's <command> runs CLI commands through mgd, which does not import the CLI
-provideShell((r, db) => new Interpreter(r, db));
+provideShell((r, db, user) => new Interpreter(r, db, user ?? ROOT));

@@ -106,6 +106,118 @@ function parse(args: string[], options: Spec, min: number, max = min) {
   return { values: r.values as Record<string, string | boolean | undefined>, pos: r.positionals };
 }
 
+/** `vrouter check FILE`: commit-check a configuration file offline. */
+async function checkCommand(args: string[], out: Out, err: Out): Promise<number> {
+  const { values, pos } = parse(args, { chassis: { type: 'string' }, pics: { type: 'string' } }, 1);
+  const picsOpt = values.pics as string | undefined;
+  const pics = picsOpt?.split(',').map(x => { const m = /^(\d+)\/(\d+):([a-z0-9-]+)$/.exec(x.trim()); if (!m) throw new UsageError(`--pics: '${x}' is not FPC/PIC:TYPE`); return { fpc: Number(m[1]), pic: Number(m[2]), type: m[3]! }; });
+  let chassis: Chassis;
+  try { chassis = new Chassis((values.chassis as string | undefined) ?? 'm10', pics); } catch (e) { throw new UsageError((e as Error).message); }
+  const file = pos[0]!;
+  // load-key-file: a path on this host, relative to the configuration file's directory
+  const r = loadAndCheck(readConfigFile(file), { file, chassis, prepare: t => resolveLoadKeyFilesSync(t, p => readFileSync(resolvePath(dirname(file), p))) });
+  if (!r.ok) { out(r.output); return 1; }
+  if (r.warnings.length) out(formatDiagnostics(r.warnings));
+  out('configuration check succeeds');
+  return 0;
+}
+
+/** `vrouter show-config FILE [--display set]`. */
+async function showConfigCommand(args: string[], out: Out, err: Out): Promise<number> {
+  const { values, pos } = parse(args, { display: { type: 'string' } }, 1);
+  const display = values.display as string | undefined;
+  if (display !== undefined && display !== 'set') throw new UsageError(`--display takes 'set' (got '${display}')`);
+  const file = pos[0]!;
+  try {
+    const tree = loadText(readConfigFile(file), { file });
+    out(display === 'set' ? showSet(tree) : showConfig(tree));
+    return 0;
+  } catch (e) {
+    if (e instanceof LoadFailure) { out(e.message); return 1; }
+    throw e;
+  }
+}
+
+/** `vrouter up TOPOLOGY`: the lab up, then its console (or the foreground, or detached). */
+async function upCommand(args: string[], out: Out, err: Out): Promise<number> {
+  const { values, pos } = parse(args, { detach: { type: 'boolean' }, reconfigure: { type: 'boolean' }, web: { type: 'boolean' }, port: { type: 'string' }, listen: { type: 'string' } }, 1);
+  const detach = !!values.detach;
+  const webOpts = values.web ? (await import('../web/cmd.js')).webOptions(values) : undefined;
+  if (typeof webOpts === 'string') throw new UsageError(webOpts);
+  if (!values.web && (values.port !== undefined || values.listen !== undefined)) throw new UsageError('--port and --listen go with --web');
+  const file = pos[0]!;
+  const t = loadTopology(file);
+  const t0 = Date.now();
+  let state;
+  try { state = await lab.up(t, s => out(s), { reconfigure: !!values.reconfigure }); }
+  catch (e) { if (e instanceof lab.AlreadyUp) { out(e.message); return 0; } throw e; }
+  out(`lab ${t.name} is up (${((Date.now() - t0) / 1000).toFixed(1)} s): ${Object.entries(state.nodes).map(([k, v]) => `${k} (${v.kind === 'linux' ? 'netns ' + v.netns : 'pid ' + v.pid})`).join(', ')}`);
+  const web = webOpts ? await (await import('../web/cmd.js')).serveLab(t, webOpts, out) : undefined;
+  if (detach && !web) return 0;
+  if (detach && web) return (await import('../web/cmd.js')).holdUntilSignal(web);
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    out('running in the foreground (no terminal for the console); Ctrl-C brings the lab down');
+    // signal handlers alone do not keep Node's event loop alive: hold it until Ctrl-C
+    const hold = setInterval(() => {}, 1 << 30);
+    await new Promise<void>(res => { process.once('SIGINT', res); process.once('SIGTERM', res); });
+    clearInterval(hold);
+    await web?.close();
+    lab.down(t);
+    out(`lab ${t.name} is down`);
+    return 0;
+  }
+  const outcome = await openConsole(t, undefined, true);
+  await web?.close();
+  if (outcome === 'down') { lab.down(t); out(`lab ${t.name} is down`); }
+  else out(`lab ${t.name} stays up; vrouter console ${file} attaches again, vrouter down ${file} removes it`);
+  return 0;
+}
+
+/** `vrouter inspect TOPOLOGY [--json]`. */
+async function inspectCommand(args: string[], out: Out, err: Out): Promise<number> {
+  const { values, pos } = parse(args, { json: { type: 'boolean' } }, 1);
+  const t = loadTopology(pos[0]!);
+  const s = lab.inspect(t);
+  const ne = await labNetem(t);
+  if (values.json) out(JSON.stringify({ name: s.name, nodes: s.nodes, links: s.links, netem: ne }, null, 2));
+  else {
+    for (const [k, v] of Object.entries(s.nodes)) out(`${k.padEnd(12)} ${v.kind.padEnd(12)} ${v.pid ?? '-'}\t${v.netns}`);
+    for (const l of s.links) out(`${l.endpoints.join(' <-> ').padEnd(40)} ip netns exec ${l.netns} tcpdump -i ${l.device}`);
+    for (const [ep, n] of Object.entries(ne)) out(`netem ${ep}: ${n.tc ?? (n.params && n.counters ? describeState({ ifname: ep, params: n.params, counters: n.counters }) : describeNetem(n.params ?? {}))}`);
+  }
+  return 0;
+}
+
+/** `vrouter capture TOPOLOGY NODE:IF [-c N] -w FILE`: a router port's packets as pcap. */
+async function captureCommand(args: string[], out: Out, err: Out): Promise<number> {
+  const { values, pos } = parse(args, { count: { type: 'string', short: 'c' }, write: { type: 'string', short: 'w' } }, 2);
+  const count = values.count as string | undefined, outFile = values.write as string | undefined;
+  const [file, ep] = pos as [string, string];
+  if (!outFile) throw new UsageError('capture needs -w FILE (or -w - for standard output)');
+  if (!ep.includes(':')) throw new UsageError(`'${ep}' is not NODE:INTERFACE`);
+  if (count !== undefined && !/^[1-9]\d{0,8}$/.test(count)) throw new UsageError(`-c takes a packet count (got '${count}')`);
+  const [node, ifname] = ep.split(':') as [string, string];
+  const t = loadTopology(file);
+  if (t.nodes.get(node)?.kind === 'linux' || !t.nodes.has(node)) { err(`vrouter: ${node} is not a router of lab ${t.name}`); return 2; }
+  const c = new ControlClient(join(lab.runDir(t.name), `${node}.sock`));
+  try { await c.connect(); } catch { err(`vrouter: ${node} of lab ${t.name} is not running`); return 1; }
+  const fd = outFile === '-' ? 1 : openSync(outFile, 'w');
+  writeSync(fd, pcapHeader(ifname.startsWith('es-') ? LINKTYPE_RAW : LINKTYPE_ETHERNET));
+  const ac = new AbortController();
+  const onInt = () => ac.abort();
+  process.on('SIGINT', onInt);
+  let n = 0;
+  const { error: e, dropped } = await c.capture(ifname, count ? Number(count) : undefined, (d, _k, tm) => { writeSync(fd, pcapRecord(d, tm)); n++; }, ac.signal, () => err(`capturing on ${node}:${ifname}${count ? `, ${count} packets` : ''} (Ctrl-C stops)`));
+  process.off('SIGINT', onInt);
+  c.close();
+  if (fd !== 1) closeSync(fd);
+  if (e) { err(`vrouter: ${e}`); return 1; }
+  if (fd !== 1) err(`${n} packets captured on ${node}:${ifname}${dropped ? `, ${dropped} dropped by the router (the capture was read too slowly)` : ''}`);
+  return 0;
+}
+
+type Out = (s: string) => void;
+
 export async function run(argv: string[]): Promise<number> {
   const args = argv.slice();
   const cmd = args.shift();
@@ -113,67 +225,9 @@ export async function run(argv: string[]): Promise<number> {
   const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : s + '\n');
   try {
     switch (cmd) {
-      case 'check': {
-        const { values, pos } = parse(args, { chassis: { type: 'string' }, pics: { type: 'string' } }, 1);
-        const picsOpt = values.pics as string | undefined;
-        const pics = picsOpt?.split(',').map(x => { const m = /^(\d+)\/(\d+):([a-z0-9-]+)$/.exec(x.trim()); if (!m) throw new UsageError(`--pics: '${x}' is not FPC/PIC:TYPE`); return { fpc: Number(m[1]), pic: Number(m[2]), type: m[3]! }; });
-        let chassis: Chassis;
-        try { chassis = new Chassis((values.chassis as string | undefined) ?? 'm10', pics); } catch (e) { throw new UsageError((e as Error).message); }
-        const file = pos[0]!;
-        // load-key-file: a path on this host, relative to the configuration file's directory
-        const r = loadAndCheck(readConfigFile(file), { file, chassis, prepare: t => resolveLoadKeyFilesSync(t, p => readFileSync(resolvePath(dirname(file), p))) });
-        if (!r.ok) { out(r.output); return 1; }
-        if (r.warnings.length) out(formatDiagnostics(r.warnings));
-        out('configuration check succeeds');
-        return 0;
-      }
-      case 'show-config': {
-        const { values, pos } = parse(args, { display: { type: 'string' } }, 1);
-        const display = values.display as string | undefined;
-        if (display !== undefined && display !== 'set') throw new UsageError(`--display takes 'set' (got '${display}')`);
-        const file = pos[0]!;
-        try {
-          const tree = loadText(readConfigFile(file), { file });
-          out(display === 'set' ? showSet(tree) : showConfig(tree));
-          return 0;
-        } catch (e) {
-          if (e instanceof LoadFailure) { out(e.message); return 1; }
-          throw e;
-        }
-      }
-      case 'up': {
-        const { values, pos } = parse(args, { detach: { type: 'boolean' }, reconfigure: { type: 'boolean' }, web: { type: 'boolean' }, port: { type: 'string' }, listen: { type: 'string' } }, 1);
-        const detach = !!values.detach;
-        const webOpts = values.web ? (await import('../web/cmd.js')).webOptions(values) : undefined;
-        if (typeof webOpts === 'string') throw new UsageError(webOpts);
-        if (!values.web && (values.port !== undefined || values.listen !== undefined)) throw new UsageError('--port and --listen go with --web');
-        const file = pos[0]!;
-        const t = loadTopology(file);
-        const t0 = Date.now();
-        let state;
-        try { state = await lab.up(t, s => out(s), { reconfigure: !!values.reconfigure }); }
-        catch (e) { if (e instanceof lab.AlreadyUp) { out(e.message); return 0; } throw e; }
-        out(`lab ${t.name} is up (${((Date.now() - t0) / 1000).toFixed(1)} s): ${Object.entries(state.nodes).map(([k, v]) => `${k} (${v.kind === 'linux' ? 'netns ' + v.netns : 'pid ' + v.pid})`).join(', ')}`);
-        const web = webOpts ? await (await import('../web/cmd.js')).serveLab(t, webOpts, out) : undefined;
-        if (detach && !web) return 0;
-        if (detach && web) return (await import('../web/cmd.js')).holdUntilSignal(web);
-        if (!process.stdin.isTTY || !process.stdout.isTTY) {
-          out('running in the foreground (no terminal for the console); Ctrl-C brings the lab down');
-          // signal handlers alone do not keep Node's event loop alive: hold it until Ctrl-C
-          const hold = setInterval(() => {}, 1 << 30);
-          await new Promise<void>(res => { process.once('SIGINT', res); process.once('SIGTERM', res); });
-          clearInterval(hold);
-          await web?.close();
-          lab.down(t);
-          out(`lab ${t.name} is down`);
-          return 0;
-        }
-        const outcome = await openConsole(t, undefined, true);
-        await web?.close();
-        if (outcome === 'down') { lab.down(t); out(`lab ${t.name} is down`); }
-        else out(`lab ${t.name} stays up; vrouter console ${file} attaches again, vrouter down ${file} removes it`);
-        return 0;
-      }
+      case 'check': return await checkCommand(args, out, err);
+      case 'show-config': return await showConfigCommand(args, out, err);
+      case 'up': return await upCommand(args, out, err);
       case 'console': {
         const { pos } = parse(args, {}, 1, 2);
         const [file, node] = pos as [string, string | undefined];
@@ -204,45 +258,8 @@ export async function run(argv: string[]): Promise<number> {
         out(await netem(loadTopology(pos[0]!), pos[1]!, values));
         return 0;
       }
-      case 'inspect': {
-        const { values, pos } = parse(args, { json: { type: 'boolean' } }, 1);
-        const t = loadTopology(pos[0]!);
-        const s = lab.inspect(t);
-        const ne = await labNetem(t);
-        if (values.json) out(JSON.stringify({ name: s.name, nodes: s.nodes, links: s.links, netem: ne }, null, 2));
-        else {
-          for (const [k, v] of Object.entries(s.nodes)) out(`${k.padEnd(12)} ${v.kind.padEnd(12)} ${v.pid ?? '-'}\t${v.netns}`);
-          for (const l of s.links) out(`${l.endpoints.join(' <-> ').padEnd(40)} ip netns exec ${l.netns} tcpdump -i ${l.device}`);
-          for (const [ep, n] of Object.entries(ne)) out(`netem ${ep}: ${n.tc ?? (n.params && n.counters ? describeState({ ifname: ep, params: n.params, counters: n.counters }) : describeNetem(n.params ?? {}))}`);
-        }
-        return 0;
-      }
-      case 'capture': {
-        const { values, pos } = parse(args, { count: { type: 'string', short: 'c' }, write: { type: 'string', short: 'w' } }, 2);
-        const count = values.count as string | undefined, outFile = values.write as string | undefined;
-        const [file, ep] = pos as [string, string];
-        if (!outFile) throw new UsageError('capture needs -w FILE (or -w - for standard output)');
-        if (!ep.includes(':')) throw new UsageError(`'${ep}' is not NODE:INTERFACE`);
-        if (count !== undefined && !/^[1-9]\d{0,8}$/.test(count)) throw new UsageError(`-c takes a packet count (got '${count}')`);
-        const [node, ifname] = ep.split(':') as [string, string];
-        const t = loadTopology(file);
-        if (t.nodes.get(node)?.kind === 'linux' || !t.nodes.has(node)) { err(`vrouter: ${node} is not a router of lab ${t.name}`); return 2; }
-        const c = new ControlClient(join(lab.runDir(t.name), `${node}.sock`));
-        try { await c.connect(); } catch { err(`vrouter: ${node} of lab ${t.name} is not running`); return 1; }
-        const fd = outFile === '-' ? 1 : openSync(outFile, 'w');
-        writeSync(fd, pcapHeader(ifname.startsWith('es-') ? LINKTYPE_RAW : LINKTYPE_ETHERNET));
-        const ac = new AbortController();
-        const onInt = () => ac.abort();
-        process.on('SIGINT', onInt);
-        let n = 0;
-        const { error: e, dropped } = await c.capture(ifname, count ? Number(count) : undefined, (d, _k, tm) => { writeSync(fd, pcapRecord(d, tm)); n++; }, ac.signal, () => err(`capturing on ${node}:${ifname}${count ? `, ${count} packets` : ''} (Ctrl-C stops)`));
-        process.off('SIGINT', onInt);
-        c.close();
-        if (fd !== 1) closeSync(fd);
-        if (e) { err(`vrouter: ${e}`); return 1; }
-        if (fd !== 1) err(`${n} packets captured on ${node}:${ifname}${dropped ? `, ${dropped} dropped by the router (the capture was read too slowly)` : ''}`);
-        return 0;
-      }
+      case 'inspect': return await inspectCommand(args, out, err);
+      case 'capture': return await captureCommand(args, out, err);
       case 'exec': {
         // no options: every word after TOPOLOGY NODE is a CLI command, whatever it starts with
         const [file, node, ...cmds] = args;

@@ -6,12 +6,20 @@ import { posix } from 'node:path';
 import type { Router } from '../router/router.js';
 import type { CommitDb } from '../mgd/commitdb.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
+import type { OpRequest } from '../mgd/op-xml.js';
 import { diagnose, formatDiagnosis } from '../router/diagnose.js';
 import { withBgpDiagnosis } from '../rpd/diagnose.js';
 import * as pki from '../pki/certs.js';
 import { copyFromUrl } from '../router/file-url.js';
 import { enroll, ENROLL_OPTS } from '../pki/enroll.js';
 import * as show from './show.js';
+import { readInterfaces, picsByName } from '../mgd/read/interfaces.js';
+import { readIpsecSas } from '../mgd/read/ipsec.js';
+import { readIkeSas } from '../mgd/read/ike.js';
+import { readFirewall, readPfeStatistics, readChassis, readUptime } from '../mgd/read/system.js';
+import { readCommits } from '../mgd/read/commits.js';
+import { readDirectory, readFileText, readLog } from '../mgd/read/files.js';
+import { readCertificates, readCrls } from '../mgd/read/certificates.js';
 import * as rpdShow from '../rpd/show.js';
 import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
 import { isIpv4 } from '../config/schema.js';
@@ -28,6 +36,25 @@ export interface OpNode {
   arg?: { name: string; help: string; required?: boolean; rest?: boolean; complete?: () => string[] };
   run?: (p: Parsed, io: Session) => Promise<void> | void;
   displaySet?: boolean;   // accepts `| display set`
+  /** the RPC the XML API answers this command with (`| display xml`, `<command>`) */
+  rpc?: RpcSpec;
+}
+/**
+ * A command's RPC: its name (or, by the options given, one of two), the element its positional
+ * argument becomes, and its options' elements where they differ from the option's name. Flags
+ * become empty elements (`<terse/>`).
+ */
+export interface RpcSpec { name: string | ((p: Parsed) => string); arg?: string; opts?: Record<string, string> }
+
+/** The RPC request of a parsed command, or undefined if it has none (ping, clear, request, ...). */
+export function rpcOf(node: OpNode, p: Parsed): OpRequest | undefined {
+  const s = node.rpc;
+  if (!s) return undefined;
+  const args: Record<string, string | true> = {};
+  for (const f of p.flags) args[f] = true;
+  for (const [k, v] of p.opts) args[s.opts?.[k] ?? k] = v;
+  if (s.arg && p.arg !== undefined) args[s.arg] = p.arg;
+  return { rpc: typeof s.name === 'string' ? s.name : s.name(p), args };
 }
 
 /** A numeric option value outside its range is refused with a caret, as JUNOS does. */
@@ -49,29 +76,21 @@ export function opCommands(it: OpHost): OpNode[] {
   const ifNames = () => [...r.pfe.ifds.keys(), ...r.pfe.ifls.keys()].sort();
   const saNames = () => [...(r.model?.sas.keys() ?? [])];
   const pic = (): Promise<PicSnapshot> => r.picSnapshot();
-  /** Each ES PIC's own snapshot, by FPC/PIC. */
-  const picsByName = async (): Promise<Map<string, PicSnapshot>> => {
-    const m = new Map<string, PicSnapshot>();
-    for (const p of r.chassis.esPics()) {
-      const name = `${p.fpc}/${p.pic}`;
-      const s = r.ipsec.snapshotPic ? await r.ipsec.snapshotPic(name) : await pic();
-      if (s) m.set(name, s);
-    }
-    return m;
-  };
   const ipsecSa: OpNode = {
     name: 'security-associations', help: 'Show IPsec security associations',
     flags: [{ name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
     arg: { name: '<sa-name>', help: 'Name of security association', complete: saNames },
-    run: async (p, io) => io.write(show.ipsecSas(r, await pic(), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
+    rpc: { name: 'get-security-associations-information', arg: 'sa-name' },
+    run: async (p, io) => io.write(show.ipsecSas(readIpsecSas(r, await pic(), { name: p.arg, detail: p.flags.has('detail') }), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard')),
   };
   const ikeSa: OpNode = {
     name: 'security-associations', help: 'Show IKE security associations',
     flags: [{ name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
     arg: { name: '<peer-address>', help: 'Address of the IKE peer', complete: () => r.kmd.ikeSnapshot().map(s => intToIp(s.peer)) },
+    rpc: { name: 'get-ike-security-associations-information', arg: 'peer-address' },
     run: (p, io) => {
       if (p.arg !== undefined && !isIpv4(p.arg)) { io.write(`error: invalid peer address ${p.arg}\n`); return; }
-      io.write(show.ikeSas(r, p.flags.has('detail'), p.arg));
+      io.write(show.ikeSas(readIkeSas(r, { peer: p.arg, detail: p.flags.has('detail') }), p.flags.has('detail')));
     },
   };
   // vrouter's own: what stops each tunnel and what to change (docs/cli.md)
@@ -88,7 +107,8 @@ export function opCommands(it: OpHost): OpNode[] {
     name: 'certificates', help: 'Show IPsec certificate database',
     flags: [{ name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }, { name: 'crl', help: 'Entries of a certificate revocation list', arg: '<crl-name>' }],
     arg: { name: '<serial-number>', help: 'Serial number of a certificate' },
-    run: (p, io) => p.opts.has('crl') ? io.write(pki.showCrls(r.pki.crlList(), p.opts.get('crl')!)) : io.write(pki.showCertificates(pki.certificateDatabase(r.files, [...r.pki.peers.values()].map(c => ({ name: c.peer, der: c.cert.raw }))), p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
+    rpc: { name: p => (p.opts.has('crl') ? 'get-crl-information' : 'get-certificates-information'), arg: 'serial-number', opts: { crl: 'crl-name' } },
+    run: (p, io) => p.opts.has('crl') ? io.write(pki.showCrls(readCrls(r), p.opts.get('crl')!)) : io.write(pki.showCertificates(readCertificates(r).entries, p.flags.has('brief') ? 'brief' : p.flags.has('detail') ? 'detail' : 'standard', p.arg)),
   };
   const ipsec: OpNode = { name: 'ipsec', help: 'Show IP Security information', sub: [certificates, diagnosis, ipsecSa] };
   const ike: OpNode = { name: 'ike', help: 'Show Internet Key Exchange information', sub: [ikeSa] };
@@ -99,27 +119,29 @@ export function opCommands(it: OpHost): OpNode[] {
           name: 'interfaces', help: 'Show interface information',
           flags: [{ name: 'terse', help: 'Display terse output' }, { name: 'extensive', help: 'Display extensive output' }, { name: 'brief', help: 'Display brief output' }, { name: 'detail', help: 'Display detailed output' }],
           arg: { name: '<interface-name>', help: 'Name of physical or logical interface', complete: ifNames },
+          rpc: { name: 'get-interface-information', arg: 'interface-name' },
           run: async (p, io) => {
-            if (p.arg && (!r.pfe.ifds.has(p.arg.replace(/\.\d+$/, '')) || (p.arg.includes('.') && !r.pfe.ifls.has(p.arg)))) { io.write(`error: device ${p.arg} not found\n`); return; }
-            if (p.flags.has('terse')) io.write(show.interfacesTerse(r, p.arg));
-            else io.write(show.interfacesDetail(r, p.arg, p.flags.has('extensive') || p.flags.has('detail'), await picsByName()));
+            if (p.flags.has('terse')) io.write(show.interfacesTerse(readInterfaces(r, p.arg)));
+            else io.write(show.interfacesDetail(readInterfaces(r, p.arg, await picsByName(r)), p.flags.has('extensive') || p.flags.has('detail')));
           },
         },
         {
           name: 'route', help: 'Show routing table information', arg: { name: '<destination>', help: 'IP address and optional prefix length of destination' },
           flags: [{ name: 'protocol', help: 'Name of protocol', arg: '<protocol>' }, { name: 'receive-protocol', help: 'Routes received from a protocol peer', arg: '<protocol>' }, { name: 'advertising-protocol', help: 'Routes advertised to a protocol peer', arg: '<protocol>' }, ...rpdShow.ROUTE_FLAGS],
+          rpc: { name: 'get-route-information', arg: 'destination' },
           run: (p, io) => io.write(rpdShow.routeCommand(r, p.opts, p.arg, p.flags) ?? show.routes(r, p.arg)),
         },
         {
           name: 'bgp', help: 'Show BGP information', sub: [
-            { name: 'summary', help: 'Show BGP summary information', run: (_p, io) => io.write(rpdShow.bgpSummary(r.rpd)) },
-            { name: 'neighbor', help: 'Show BGP neighbor information', arg: { name: '<address>', help: 'IP address of the neighbor' }, run: (p, io) => io.write(rpdShow.bgpNeighbor(r.rpd, p.arg)) },
+            { name: 'summary', help: 'Show BGP summary information', rpc: { name: 'get-bgp-summary-information' }, run: (_p, io) => io.write(rpdShow.bgpSummary(r.rpd)) },
+            { name: 'neighbor', help: 'Show BGP neighbor information', arg: { name: '<address>', help: 'IP address of the neighbor' }, rpc: { name: 'get-bgp-neighbor-information', arg: 'neighbor-address' }, run: (p, io) => io.write(rpdShow.bgpNeighbor(r.rpd, p.arg)) },
           ],
         },
         {
           name: 'firewall', help: 'Show firewall information',
           flags: [{ name: 'filter', help: 'Name of filter', arg: '<filter-name>' }],
-          run: (p, io) => io.write(show.firewall(r, p.opts.get('filter'))),
+          rpc: { name: 'get-firewall-information', opts: { filter: 'filter-name' } },
+          run: (p, io) => io.write(show.firewall(readFirewall(r, p.opts.get('filter')))),
         },
         ipsec, ike,
         { name: 'security', help: 'Show security information', sub: [ipsec, ike] },
@@ -128,17 +150,14 @@ export function opCommands(it: OpHost): OpNode[] {
           arg: { name: '<statement>', help: 'Configuration hierarchy to show', rest: true },
           run: () => { /* handled in runOp: it needs the pipes */ },
         },
-        { name: 'pfe', help: 'Show Packet Forwarding Engine information', sub: [{ name: 'statistics', help: 'Show Packet Forwarding Engine statistics', sub: [{ name: 'traffic', help: 'Show Packet Forwarding Engine traffic statistics', run: (_p, io) => io.write(show.pfeStatistics(r)) }] }] },
-        { name: 'chassis', help: 'Show chassis information', sub: [{ name: 'hardware', help: 'Show installed hardware components', run: (_p, io) => io.write(show.chassisHardware(r)) }] },
-        { name: 'system', help: 'Show system information', sub: [{ name: 'uptime', help: 'Show time since system and processes started', run: (_p, io) => io.write(show.systemUptime(r)) },
-          { name: 'commit', help: 'Show pending commit and commit history', run: (_p, io) => io.write(it.db.showCommits()) }] },
+        { name: 'pfe', help: 'Show Packet Forwarding Engine information', sub: [{ name: 'statistics', help: 'Show Packet Forwarding Engine statistics', sub: [{ name: 'traffic', help: 'Show Packet Forwarding Engine traffic statistics', rpc: { name: 'get-pfe-statistics' }, run: (_p, io) => io.write(show.pfeStatistics(readPfeStatistics(r))) }] }] },
+        { name: 'chassis', help: 'Show chassis information', sub: [{ name: 'hardware', help: 'Show installed hardware components', rpc: { name: 'get-chassis-inventory' }, run: (_p, io) => io.write(show.chassisHardware(readChassis(r))) }] },
+        { name: 'system', help: 'Show system information', sub: [{ name: 'uptime', help: 'Show time since system and processes started', rpc: { name: 'get-system-uptime-information' }, run: (_p, io) => io.write(show.systemUptime(readUptime(r))) },
+          { name: 'commit', help: 'Show pending commit and commit history', rpc: { name: 'get-commit-information' }, run: (_p, io) => io.write(show.commitHistory(readCommits(it.db))) }] },
         {
           name: 'log', help: 'Show contents of log file', arg: { name: '<filename>', help: 'Name of log file', required: true, complete: () => r.log.names() },
-          run: (p, io) => {
-            const l = r.log.read(p.arg!);
-            if (!l) io.write(`error: could not resolve file: ${p.arg}\n`);
-            else io.write(l.map(x => x + '\n').join(''));
-          },
+          rpc: { name: 'get-log', arg: 'filename' },
+          run: (p, io) => io.write(show.logText(readLog(r, p.arg!))),
         },
       ],
     },
@@ -222,13 +241,8 @@ export function opCommands(it: OpHost): OpNode[] {
         {
           name: 'list', help: 'List file information', arg: { name: '<path>', help: 'Path name' },
           flags: [{ name: 'detail', help: 'Display detailed output' }],
-          run: (p, io) => {
-            try {
-              const dir = r.files.resolve(p.arg ?? '/var/etc/ikecert');
-              const list = r.files.list(dir);
-              io.write(`${dir}:\n` + list.map(f => p.flags.has('detail') ? `${f.dir ? 'd' : '-'}${f.secret ? 'rw-------' : 'rw-r--r--'}  root  ${String(f.size).padStart(8)} ${f.mtime.toISOString().slice(0, 16).replace('T', ' ')} ${f.name}${f.dir ? '/' : ''}` : `${f.name}${f.dir ? '/' : ''}`).join('\n') + (list.length ? '\n' : ''));
-            } catch (e) { io.write(`${(e as Error).message}\n`); }
-          },
+          rpc: { name: 'file-list', arg: 'path' },
+          run: (p, io) => io.write(show.directoryList(readDirectory(r, p.arg), p.flags.has('detail'))),
         },
         {
           // paths on the router's disk, or an http:// URL as the source; a private key stays owner-only
@@ -247,11 +261,8 @@ export function opCommands(it: OpHost): OpNode[] {
         },
         {
           name: 'show', help: 'Show file contents', arg: { name: '<filename>', help: 'Name of file', required: true },
-          run: (p, io) => {
-            try {
-              io.write(pki.showFile(r.files, p.arg!));
-            } catch (e) { io.write(`${(e as Error).message}\n`); }
-          },
+          rpc: { name: 'file-show', arg: 'filename' },
+          run: (p, io) => io.write(show.fileText(readFileText(r, p.arg!))),
         },
       ],
     },

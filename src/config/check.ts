@@ -29,6 +29,9 @@ export interface CheckResult { ok: boolean; diagnostics: Diagnostic[]; model?: M
 type RefType = 'filter' | 'security association' | 'IKE proposal' | 'IPsec proposal' | 'IPsec policy' | 'policy' | 'prefix list';
 interface Place { path: string[]; statement: string }
 
+/** What the es- units' SAs add up to, over all units. */
+interface EsCounts { dynamicPerPic: Map<string, number>; picIfd: Map<string, string>; manualOn: Map<string, string> }
+
 class Checker {
   diags: Diagnostic[] = [];
   defs = new Map<RefType, Map<string, Place>>();
@@ -86,6 +89,23 @@ class Checker {
   }
 
   interfaces(): void {
+    this.interfaceAddresses();
+    this.interfacePorts();
+    const es: EsCounts = { dynamicPerPic: new Map(), picIfd: new Map(), manualOn: new Map() };
+    for (const { ifd, unit, path } of this.units()) {
+      const isEs = ifd.key!.startsWith('es-');
+      const tunnel = this.unitTunnel(unit, path, isEs);
+      const inet = unit.find('family', 'inet');
+      if (!inet || inet.inactive) continue;
+      const ipath = this.unitInet(inet, path);
+      const sa = inet.get('ipsec-sa');
+      if (sa) this.unitIpsecSa(ifd, unit, ipath, sa, tunnel, isEs, es);
+    }
+    for (const [pic, n] of es.dynamicPerPic) if (n > 512) this.warn('DYNAMIC_SA_LIMIT', ['interfaces'], es.picIfd.get(pic)!, pic, n);
+  }
+
+  /** Each address once on the router; the local addresses, for tunnel sources. */
+  private interfaceAddresses(): void {
     const seen = new Map<string, string>();
     for (const { ifd, unit, path } of this.units()) {
       const inet = unit.find('family', 'inet');
@@ -98,9 +118,10 @@ class Checker {
         this.localAddresses.set(ip, name);
       }
     }
-    const dynamicPerPic = new Map<string, number>();
-    const picIfd = new Map<string, string>();   // the PIC's first es- interface, quoted by the warning
-    const manualOn = new Map<string, string>();
+  }
+
+  /** Each interface on a PIC of its type, and a port the PIC has. */
+  private interfacePorts(): void {
     for (const ifd of this.root.get('interfaces')?.entries('*') ?? []) {
       const m = IFNAME_RE.exec(ifd.key!);
       const ipath = ['interfaces'];
@@ -112,60 +133,66 @@ class Checker {
         else if (have && port >= this.chassis.portCount(fpc, pic)) this.err('PORT_EXHAUSTED', ipath, ifd.key!, ifd.key!, fpc, pic, this.chassis.portCount(fpc, pic));
       }
     }
-    for (const { ifd, unit, path } of this.units()) {
-      const isEs = ifd.key!.startsWith('es-');
-      const tunnel = unit.get('tunnel');
-      if (tunnel && !isEs) this.err('NOT_ES_INTERFACE', path, 'tunnel', 'tunnel');
-      if (tunnel) {
-        const src = tunnel.value('source'), dst = tunnel.value('destination');
-        if (src && !this.localAddresses.has(ipToInt(src))) this.err('TUNNEL_SOURCE_NOT_LOCAL', [...path, 'tunnel'], `source ${src}`, src);
-        if (dst) {
-          const d = ipToInt(dst);
-          if (d === 0 || d >>> 28 === 14 || d >>> 28 === 15 || d >>> 24 === 127) this.err('TUNNEL_DESTINATION_INVALID', [...path, 'tunnel'], `destination ${dst}`, dst);
+  }
+
+  /** A unit's tunnel: on an es- interface, from a local source to a destination that can be one. */
+  private unitTunnel(unit: CNode, path: string[], isEs: boolean): CNode | undefined {
+    const tunnel = unit.get('tunnel');
+    if (tunnel && !isEs) this.err('NOT_ES_INTERFACE', path, 'tunnel', 'tunnel');
+    if (tunnel) {
+      const src = tunnel.value('source'), dst = tunnel.value('destination');
+      if (src && !this.localAddresses.has(ipToInt(src))) this.err('TUNNEL_SOURCE_NOT_LOCAL', [...path, 'tunnel'], `source ${src}`, src);
+      if (dst) {
+        const d = ipToInt(dst);
+        if (d === 0 || d >>> 28 === 14 || d >>> 28 === 15 || d >>> 24 === 127) this.err('TUNNEL_DESTINATION_INVALID', [...path, 'tunnel'], `destination ${dst}`, dst);
+      }
+    }
+    return tunnel;
+  }
+
+  /** family inet: no network or broadcast address, filters that exist. */
+  private unitInet(inet: CNode, path: string[]): string[] {
+    const ipath = [...path, 'family', 'inet'];
+    for (const a of inet.entries('address')) {
+      const [addr, len] = a.key!.split('/');
+      const n = ipToInt(addr!), l = Number(len);
+      if (l < 31 && ((n & ~maskOf(l)) >>> 0 === 0 || (n | ~maskOf(l)) >>> 0 === 0xffffffff)) this.err('ADDRESS_NETWORK', ipath, statementOf(a), a.key!);
+    }
+    const filter = inet.get('filter');
+    for (const dir of ['input', 'output']) {
+      const f = filter?.get(dir);
+      if (f) this.reference('filter', f.values[0]!, { path: [...ipath, 'filter'], statement: statementOf(f) });
+    }
+    return ipath;
+  }
+
+  /** ipsec-sa on a unit: an es- interface with a tunnel, an SA in tunnel mode, an IKE policy for a dynamic one's peer, a manual one on one unit. */
+  private unitIpsecSa(ifd: CNode, unit: CNode, ipath: string[], sa: CNode, tunnel: CNode | undefined, isEs: boolean, es: EsCounts): void {
+    const { dynamicPerPic, picIfd, manualOn } = es;
+    if (!isEs) this.err('NOT_ES_INTERFACE', ipath, statementOf(sa), 'ipsec-sa');
+    else {
+      this.reference('security association', sa.values[0]!, { path: ipath, statement: statementOf(sa) });
+      if (!tunnel?.value('source') || !tunnel?.value('destination')) this.err('ES_NEEDS_TUNNEL', ipath, statementOf(sa));
+      const saNode = this.root.get('security')?.get('ipsec')?.find('security-association', sa.values[0]);
+      if (saNode && !saNode.inactive) {
+        if (saNode.value('mode') === 'transport') this.err('ES_SA_NOT_TUNNEL', ipath, statementOf(sa), sa.values[0]!);
+        if (saNode.has('dynamic')) {
+          const picKey = ifd.key!.replace(/^es-(\d+\/\d+)\/\d+$/, '$1');
+          dynamicPerPic.set(picKey, (dynamicPerPic.get(picKey) ?? 0) + 1);
+          if (!picIfd.has(picKey)) picIfd.set(picKey, ifd.key!);
+          // IKE needs a policy for the peer, or the tunnel can never come up
+          const dst = tunnel?.value('destination');
+          if (dst && !this.root.get('security')?.get('ike')?.entries('policy').some(p => p.key === dst)) this.warn('DYNAMIC_SA_NO_IKE_POLICY', ipath, statementOf(sa), sa.values[0]!, dst);
         }
-      }
-      const inet = unit.find('family', 'inet');
-      if (!inet || inet.inactive) continue;
-      const ipath = [...path, 'family', 'inet'];
-      for (const a of inet.entries('address')) {
-        const [addr, len] = a.key!.split('/');
-        const n = ipToInt(addr!), l = Number(len);
-        if (l < 31 && ((n & ~maskOf(l)) >>> 0 === 0 || (n | ~maskOf(l)) >>> 0 === 0xffffffff)) this.err('ADDRESS_NETWORK', ipath, statementOf(a), a.key!);
-      }
-      const filter = inet.get('filter');
-      for (const dir of ['input', 'output']) {
-        const f = filter?.get(dir);
-        if (f) this.reference('filter', f.values[0]!, { path: [...ipath, 'filter'], statement: statementOf(f) });
-      }
-      const sa = inet.get('ipsec-sa');
-      if (sa) {
-        if (!isEs) this.err('NOT_ES_INTERFACE', ipath, statementOf(sa), 'ipsec-sa');
-        else {
-          this.reference('security association', sa.values[0]!, { path: ipath, statement: statementOf(sa) });
-          if (!tunnel?.value('source') || !tunnel?.value('destination')) this.err('ES_NEEDS_TUNNEL', ipath, statementOf(sa));
-          const saNode = this.root.get('security')?.get('ipsec')?.find('security-association', sa.values[0]);
-          if (saNode && !saNode.inactive) {
-            if (saNode.value('mode') === 'transport') this.err('ES_SA_NOT_TUNNEL', ipath, statementOf(sa), sa.values[0]!);
-            if (saNode.has('dynamic')) {
-              const picKey = ifd.key!.replace(/^es-(\d+\/\d+)\/\d+$/, '$1');
-              dynamicPerPic.set(picKey, (dynamicPerPic.get(picKey) ?? 0) + 1);
-              if (!picIfd.has(picKey)) picIfd.set(picKey, ifd.key!);
-              // IKE needs a policy for the peer, or the tunnel can never come up
-              const dst = tunnel?.value('destination');
-              if (dst && !this.root.get('security')?.get('ike')?.entries('policy').some(p => p.key === dst)) this.warn('DYNAMIC_SA_NO_IKE_POLICY', ipath, statementOf(sa), sa.values[0]!, dst);
-            }
-            if (saNode.has('manual')) {
-              // a manual SA has one SPI per direction: on two tunnels, inbound packets could not be told apart
-              const here = `${ifd.key}.${unit.key}`;
-              const first = manualOn.get(sa.values[0]!);
-              if (first && first !== here) this.err('MANUAL_SA_TWO_UNITS', ipath, statementOf(sa), sa.values[0]!, first);
-              else manualOn.set(sa.values[0]!, here);
-            }
-          }
+        if (saNode.has('manual')) {
+          // a manual SA has one SPI per direction: on two tunnels, inbound packets could not be told apart
+          const here = `${ifd.key}.${unit.key}`;
+          const first = manualOn.get(sa.values[0]!);
+          if (first && first !== here) this.err('MANUAL_SA_TWO_UNITS', ipath, statementOf(sa), sa.values[0]!, first);
+          else manualOn.set(sa.values[0]!, here);
         }
       }
     }
-    for (const [pic, n] of dynamicPerPic) if (n > 512) this.warn('DYNAMIC_SA_LIMIT', ['interfaces'], picIfd.get(pic)!, pic, n);
   }
 
   firewall(): void {
@@ -245,6 +272,13 @@ class Checker {
     const ipsec = this.root.get('security')?.get('ipsec');
     if (!ipsec) return;
     const base = ['security', 'ipsec'];
+    this.ipsecProposals(ipsec, base);
+    this.ipsecPolicies(ipsec, base);
+    this.securityAssociations(ipsec, base);
+    this.bgpSas(ipsec);
+  }
+
+  private ipsecProposals(ipsec: CNode, base: string[]): void {
     for (const p of ipsec.entries('proposal')) {
       this.define('IPsec proposal', p.key!, { path: base, statement: statementOf(p) });
       const path = [...base, 'proposal', p.key!];
@@ -256,6 +290,9 @@ class Checker {
       if (proto === 'bundle' && !(enc && auth)) this.err('PROTOCOL_NEEDS', path, 'protocol bundle', 'bundle', 'authentication-algorithm and encryption-algorithm');
       if (proto === 'esp' && !enc && !auth) this.err('ESP_NEEDS_SOMETHING', path, 'protocol esp');
     }
+  }
+
+  private ipsecPolicies(ipsec: CNode, base: string[]): void {
     for (const p of ipsec.entries('policy')) {
       this.define('IPsec policy', p.key!, { path: base, statement: statementOf(p) });
       const props = p.get('proposals');
@@ -264,6 +301,10 @@ class Checker {
       const pfs = p.get('perfect-forward-secrecy');
       if (pfs && !pfs.has('keys')) this.err('MISSING_STATEMENT', [...base, 'policy', p.key!], 'perfect-forward-secrecy', 'keys');
     }
+  }
+
+  /** Each SA manual or dynamic, not both; a dynamic one's policy; each manual direction's SPIs and algorithms. */
+  private securityAssociations(ipsec: CNode, base: string[]): void {
     const spiOwner = new Map<string, string>();
     for (const sa of ipsec.entries('security-association')) {
       this.define('security association', sa.key!, { path: base, statement: statementOf(sa) });
@@ -281,35 +322,42 @@ class Checker {
       const dirs = manual!.entries('direction');
       if (dirs.length === 0) { this.err('MANUAL_NEEDS_DIRECTION', path, 'manual'); continue; }
       if (dirs.some(d => d.key === 'bidirectional') && dirs.length > 1) this.err('BIDIRECTIONAL_EXCLUSIVE', [...path, 'manual'], 'direction bidirectional');
-      for (const d of dirs) {
-        const dpath = [...path, 'manual', 'direction', d.key!];
-        const proto = d.value('protocol');
-        const spi = d.value('spi');
-        const aux = d.get('auxiliary-spi');
-        const auth = d.get('authentication'), enc = d.get('encryption');
-        if (!proto) this.err('MISSING_STATEMENT', [...path, 'manual'], statementOf(d), 'protocol');
-        if (!spi) this.err('MISSING_STATEMENT', [...path, 'manual'], statementOf(d), 'spi');
-        if (auth) this.keyLeaf(dpath, auth, 'authentication');
-        if (enc) this.keyLeaf(dpath, enc, 'encryption');
-        if (proto === 'ah' && enc) this.err('AH_NO_ENCRYPTION', dpath, 'encryption');
-        if (proto === 'ah' && !auth?.has('algorithm')) this.err('PROTOCOL_NEEDS', dpath, 'protocol ah', 'ah', 'authentication');
-        if (proto === 'bundle' && !(auth?.has('algorithm') && enc?.has('algorithm'))) this.err('PROTOCOL_NEEDS', dpath, 'protocol bundle', 'bundle', 'authentication and encryption');
-        if (proto === 'esp' && !auth?.has('algorithm') && !enc?.has('algorithm')) this.err('ESP_NEEDS_SOMETHING', dpath, 'protocol esp');
-        if (aux && proto !== 'bundle') this.err('AUX_SPI_ONLY_BUNDLE', dpath, statementOf(aux));
-        if (proto === 'bundle' && !aux) this.err('BUNDLE_NEEDS_AUX_SPI', dpath, 'protocol bundle');
-        if (proto === 'bundle' && aux && spi === aux.values[0]) this.err('SAME_SPI_BUNDLE', dpath, statementOf(aux));
-        if (!proto || !spi) continue;
-        const pairs: Array<[string, string, string]> = proto === 'bundle'
-          ? [['ah', spi, `spi ${spi}`], ...(aux ? [['esp', aux.values[0]!, statementOf(aux)] as [string, string, string]] : [])]
-          : [[proto, spi, `spi ${spi}`]];
-        for (const [pr, s, stmt] of pairs) {
-          const k = `${pr}/${s}`;
-          const owner = spiOwner.get(k);
-          if (owner !== undefined && owner !== sa.key) this.err('DUPLICATE_SPI', dpath, stmt, s, pr, owner);
-          else spiOwner.set(k, sa.key!);
-        }
-      }
+      for (const d of dirs) this.manualDirection(sa, path, d, spiOwner);
     }
+  }
+
+  /** One direction of a manual SA: protocol, SPI (unique per protocol), keys, and what the protocol needs. */
+  private manualDirection(sa: CNode, path: string[], d: CNode, spiOwner: Map<string, string>): void {
+    const dpath = [...path, 'manual', 'direction', d.key!];
+    const proto = d.value('protocol');
+    const spi = d.value('spi');
+    const aux = d.get('auxiliary-spi');
+    const auth = d.get('authentication'), enc = d.get('encryption');
+    if (!proto) this.err('MISSING_STATEMENT', [...path, 'manual'], statementOf(d), 'protocol');
+    if (!spi) this.err('MISSING_STATEMENT', [...path, 'manual'], statementOf(d), 'spi');
+    if (auth) this.keyLeaf(dpath, auth, 'authentication');
+    if (enc) this.keyLeaf(dpath, enc, 'encryption');
+    if (proto === 'ah' && enc) this.err('AH_NO_ENCRYPTION', dpath, 'encryption');
+    if (proto === 'ah' && !auth?.has('algorithm')) this.err('PROTOCOL_NEEDS', dpath, 'protocol ah', 'ah', 'authentication');
+    if (proto === 'bundle' && !(auth?.has('algorithm') && enc?.has('algorithm'))) this.err('PROTOCOL_NEEDS', dpath, 'protocol bundle', 'bundle', 'authentication and encryption');
+    if (proto === 'esp' && !auth?.has('algorithm') && !enc?.has('algorithm')) this.err('ESP_NEEDS_SOMETHING', dpath, 'protocol esp');
+    if (aux && proto !== 'bundle') this.err('AUX_SPI_ONLY_BUNDLE', dpath, statementOf(aux));
+    if (proto === 'bundle' && !aux) this.err('BUNDLE_NEEDS_AUX_SPI', dpath, 'protocol bundle');
+    if (proto === 'bundle' && aux && spi === aux.values[0]) this.err('SAME_SPI_BUNDLE', dpath, statementOf(aux));
+    if (!proto || !spi) return;
+    const pairs: Array<[string, string, string]> = proto === 'bundle'
+      ? [['ah', spi, `spi ${spi}`], ...(aux ? [['esp', aux.values[0]!, statementOf(aux)] as [string, string, string]] : [])]
+      : [[proto, spi, `spi ${spi}`]];
+    for (const [pr, s, stmt] of pairs) {
+      const k = `${pr}/${s}`;
+      const owner = spiOwner.get(k);
+      if (owner !== undefined && owner !== sa.key) this.err('DUPLICATE_SPI', dpath, stmt, s, pr, owner);
+      else spiOwner.set(k, sa.key!);
+    }
+  }
+
+  /** The SAs named under [edit protocols bgp]. */
+  private bgpSas(ipsec: CNode): void {
     // an SA named under [edit protocols bgp] is deliberately not checked (chapter note), but it is a use
     const bgp = this.root.get('protocols')?.get('bgp');
     const bgpPlaces: Array<[CNode, string[]]> = bgp ? [[bgp, ['protocols', 'bgp']]] : [];

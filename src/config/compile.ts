@@ -31,6 +31,21 @@ export function compile(root: CNode): M.RouterModel {
     bgp: [],
     system: { users: new Map() },
   };
+  compileInterfaces(root, model);
+  compileFilters(root, model);
+  compileStaticRoutes(root, model);
+  compileIpsec(sec?.get('ipsec'), model);
+  compileIke(sec?.get('ike'), model);
+  compileCertificates(sec?.get('certificates'), model);
+  compileSystem(root.get('system'), model);
+  compileTraceoptions(sec?.get('traceoptions'), model);
+  compileBgpSas(root.get('protocols')?.get('bgp'), model);
+  model.rpd = compileRouting(root);
+  return model;
+}
+
+/** [edit interfaces]: each port and its units (addresses, filters, tunnel, ipsec-sa). */
+function compileInterfaces(root: CNode, model: M.RouterModel): void {
   for (const ifd of root.get('interfaces')?.entries('*') ?? []) {
     const m = IFNAME_RE.exec(ifd.key!)!;
     const im: M.InterfaceModel = {
@@ -61,6 +76,10 @@ export function compile(root: CNode): M.RouterModel {
     }
     model.interfaces.push(im);
   }
+}
+
+/** [edit firewall]: the filters and their terms. */
+function compileFilters(root: CNode, model: M.RouterModel): void {
   for (const f of root.get('firewall')?.entries('filter') ?? []) {
     model.filters.set(f.key!, {
       name: f.key!,
@@ -82,10 +101,17 @@ export function compile(root: CNode): M.RouterModel {
       }),
     });
   }
+}
+
+/** [edit routing-options static]. */
+function compileStaticRoutes(root: CNode, model: M.RouterModel): void {
   for (const r of root.get('routing-options')?.get('static')?.entries('route') ?? []) {
     model.staticRoutes.push({ prefix: parsePrefix(r.key!), nextHops: r.get('next-hop')?.values ?? [], discard: r.has('discard'), reject: r.has('reject') });
   }
-  const ipsec = sec?.get('ipsec');
+}
+
+/** [edit security ipsec]: security associations (manual, dynamic), proposals, policies. */
+function compileIpsec(ipsec: CNode | undefined, model: M.RouterModel): void {
   for (const sa of ipsec?.entries('security-association') ?? []) {
     const sm: M.SaModel = { name: sa.key!, description: sa.value('description'), mode: (sa.value('mode') as 'tunnel' | 'transport') ?? 'tunnel' };
     const manual = sa.get('manual');
@@ -121,7 +147,10 @@ export function compile(root: CNode): M.RouterModel {
   for (const p of ipsec?.entries('policy') ?? []) {
     model.ipsec.policies.set(p.key!, { name: p.key!, proposals: p.get('proposals')?.values ?? [], pfs: p.get('perfect-forward-secrecy')?.value('keys') as 'group1' | 'group2' | undefined, description: p.value('description') });
   }
-  const ike = sec?.get('ike');
+}
+
+/** [edit security ike]: proposals (JUNOS's defaults where left out) and policies. */
+function compileIke(ike: CNode | undefined, model: M.RouterModel): void {
   for (const p of ike?.entries('proposal') ?? []) {
     model.ike.proposals.set(p.key!, {
       name: p.key!, description: p.value('description'),
@@ -141,7 +170,10 @@ export function compile(root: CNode): M.RouterModel {
       encoding: (p.value('encoding') as 'binary' | 'pem') ?? 'binary', description: p.value('description'),
     });
   }
-  const certs = sec?.get('certificates');
+}
+
+/** [edit security certificates]: the limits, the CAs and the local certificates. */
+function compileCertificates(certs: CNode | undefined, model: M.RouterModel): void {
   if (certs) {
     const c = model.certificates;
     c.cacheSize = num(certs.value('cache-size'), c.cacheSize);
@@ -154,7 +186,10 @@ export function compile(root: CNode): M.RouterModel {
     }
     for (const l of certs.entries('local')) c.local.set(l.key!, { loadKeyFile: l.value('load-key-file'), hasKeyString: l.has('certificate-key-string'), ...(l.has('certificate-key-string') ? { keyString: secretBytes(l.value('certificate-key-string')!).toString('utf8') } : {}) });
   }
-  const sys = root.get('system');
+}
+
+/** [edit system]: login users and the XML API's services. */
+function compileSystem(sys: CNode | undefined, model: M.RouterModel): void {
   for (const u of sys?.get('login')?.entries('user') ?? []) {
     const a = u.get('authentication');
     model.system.users.set(u.key!, { cls: u.value('class'), encryptedPassword: a?.value('encrypted-password'), sshRsa: a?.get('ssh-rsa')?.values ?? [] });
@@ -164,7 +199,10 @@ export function compile(root: CNode): M.RouterModel {
   if (xs?.value('local-certificate')) model.system.xnmSsl = { localCertificate: xs.value('local-certificate')! };
   const nc = svc?.get('netconf')?.get('ssh');
   if (nc) model.system.netconfSsh = { port: num(nc.value('port'), 830) };
-  const tr = sec?.get('traceoptions');
+}
+
+/** [edit security traceoptions]. */
+function compileTraceoptions(tr: CNode | undefined, model: M.RouterModel): void {
   if (tr) {
     const f = tr.get('file')?.values;
     const opt = (k: string) => { const i = f?.indexOf(k) ?? -1; return i >= 0 ? f![i + 1] : undefined; };
@@ -173,12 +211,13 @@ export function compile(root: CNode): M.RouterModel {
       ...(f ? { file: { name: f[0]!, ...(opt('files') ? { files: Number(opt('files')) } : {}), ...(opt('size') ? { size: opt('size'), sizeBytes: traceSize(opt('size')!) } : {}) } } : {}),
     };
   }
-  const bgp = root.get('protocols')?.get('bgp');
+}
+
+/** [edit protocols bgp]: the groups' and neighbors' transport SAs. */
+function compileBgpSas(bgp: CNode | undefined, model: M.RouterModel): void {
   for (const g of bgp?.entries('group') ?? []) {
     const groupSa = g.value('ipsec-sa') ?? bgp!.value('ipsec-sa');
     if (groupSa) model.bgp.push({ group: g.key!, ipsecSa: groupSa });
     for (const n of g.entries('neighbor')) model.bgp.push({ group: g.key!, neighbor: n.key!, ipsecSa: n.value('ipsec-sa') ?? groupSa });
   }
-  model.rpd = compileRouting(root);
-  return model;
 }

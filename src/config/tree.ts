@@ -143,130 +143,153 @@ function readLeafValue(def: Def, words: Token[], i: number, pos: Pos, ranges = f
  * after a flag, continue at that statement's level: `tunnel source A destination B`.
  */
 export function applyWords(start: Pos, words: Token[], op: Op, hasBlock: boolean, inactive = false, ranges = false, siblings = false): Pos {
-  let pos: Pos = { ...start, path: start.path.slice() };
-  const create = op === 'set';
-  const more = siblings && op === 'set' && !hasBlock;   // words may follow a leaf's value
-  let i = 0;
-  let last: CNode | undefined;
-  const missing = (tok: Token) => { throw new SyntaxError_(`statement not found: ${[...pos.path].join(' ')} ${tok.text}`.trim(), tok, pos.path); };
-  while (i < words.length) {
-    const tok = words[i]!;
-    if (pos.pendingList) {
-      const { def, keyword } = pos.pendingList;
-      if (tok.kind !== 'word' && tok.kind !== 'string') syntaxError(tok, pos);
-      if (!valueSyntaxOk(def.keyType!, tok.text)) syntaxError(tok, pos);
-      if (create) checkRange(def.keyType, tok, pos, ranges);
-      const key = canonicalValue(def.keyType!, tok.text);
-      const n = getOrCreate(pos.node, def, keyword, key, false, tok.line, create);
-      if (!n) missing(tok);
-      last = n;
-      pos = { node: n!, path: [...pos.path, keyword, key] };
-      i++;
-      continue;
-    }
-    if (tok.kind !== 'word') syntaxError(tok, pos);
-    const found = childDef(pos.node.def, tok.text);
+  const w: Walk = { pos: { ...start, path: start.path.slice() }, i: 0, words, op, hasBlock, ranges, create: op === 'set', more: siblings && op === 'set' && !hasBlock };
+  while (w.i < words.length) {
+    if (w.pos.pendingList) { listKey(w); continue; }
+    const tok = words[w.i]!;
+    if (tok.kind !== 'word') syntaxError(tok, w.pos);
+    const found = childDef(w.pos.node.def, tok.text);
     if (!found) {
-      const e = new SyntaxError_('syntax error', tok, pos.path);
-      e.hint = suggest(pos.node.def, tok.text);
+      const e = new SyntaxError_('syntax error', tok, w.pos.path);
+      e.hint = suggest(w.pos.node.def, tok.text);
       throw e;
     }
-    const { def, keyword, keyless } = found!;
-    switch (def.kind) {
-      case 'list':
-        if (keyless) {
-          const n = getOrCreate(pos.node, def, '*', tok.text, true, tok.line, create);
-          if (!n) missing(tok);
-          last = n;
-          pos = { node: n!, path: [...pos.path, tok.text] };
-        } else {
-          pos = { node: pos.node, path: pos.path, pendingList: { def, keyword } };
-        }
-        i++;
-        continue;
-      case 'container': {
-        const n = getOrCreate(pos.node, def, keyword, undefined, false, tok.line, create);
-        if (!n) missing(tok);
-        last = n;
-        pos = { node: n!, path: [...pos.path, keyword] };
-        i++;
-        continue;
+    if (statement(w, tok, found) === 'done') return w.pos;
+  }
+  finishWords(w, start, inactive);
+  return w.pos;
+}
+
+/** One statement's walk through its words: where it is, the node it reached last, the next word. */
+interface Walk { pos: Pos; last?: CNode; i: number; words: Token[]; op: Op; hasBlock: boolean; ranges: boolean; create: boolean; more: boolean }
+
+function missing(w: Walk, tok: Token): never {
+  throw new SyntaxError_(`statement not found: ${[...w.pos.path].join(' ')} ${tok.text}`.trim(), tok, w.pos.path);
+}
+
+/** A list keyword's key: the entry, made (set) or found. */
+function listKey(w: Walk): void {
+  const tok = w.words[w.i]!;
+  const { def, keyword } = w.pos.pendingList!;
+  if (tok.kind !== 'word' && tok.kind !== 'string') syntaxError(tok, w.pos);
+  if (!valueSyntaxOk(def.keyType!, tok.text)) syntaxError(tok, w.pos);
+  if (w.create) checkRange(def.keyType, tok, w.pos, w.ranges);
+  const key = canonicalValue(def.keyType!, tok.text);
+  const n = getOrCreate(w.pos.node, def, keyword, key, false, tok.line, w.create);
+  if (!n) missing(w, tok);
+  w.last = n;
+  w.pos = { node: n, path: [...w.pos.path, keyword, key] };
+  w.i++;
+}
+
+/** One keyword (and its values): 'done' when the statement ended early (values deleted from a leaf list). */
+function statement(w: Walk, tok: Token, found: { def: Def; keyword: string; keyless: boolean }): 'done' | undefined {
+  const { def, keyword, keyless } = found;
+  const { words } = w;
+  switch (def.kind) {
+    case 'list':
+      if (keyless) {
+        const n = getOrCreate(w.pos.node, def, '*', tok.text, true, tok.line, w.create);
+        if (!n) missing(w, tok);
+        w.last = n;
+        w.pos = { node: n, path: [...w.pos.path, tok.text] };
+      } else {
+        w.pos = { node: w.pos.node, path: w.pos.path, pendingList: { def, keyword } };
       }
-      case 'flag': {
-        if (i + 1 < words.length && !more || hasBlock) syntaxError(words[i + 1] ?? tok, pos);
-        const n = getOrCreate(pos.node, def, keyword, undefined, false, tok.line, create);
-        if (!n) missing(tok);
-        last = n;
-        i++;
-        continue;
-      }
-      case 'leaf': {
-        if (op !== 'set' && i + 1 >= words.length) {
-          const n = pos.node.find(keyword);
-          if (!n) missing(tok);
-          last = n;
-          i++;
-          continue;
-        }
-        const [vals, j] = readLeafValue(def, words, i + 1, pos, ranges && op === 'set');
-        if (j < words.length && !more || hasBlock) syntaxError(words[j] ?? tok, pos);
-        let n = pos.node.find(keyword);
-        if (op === 'set') {
-          if (!n) { n = new CNode(def, keyword); n.line = tok.line; pos.node.add(n); }
-          n.values = vals;
-        } else if (!n || n.values.join(' ') !== vals.join(' ')) {
-          if (!n || def.type!.t !== 'secret') missing(tok);
-        }
-        last = n;
-        i = j;
-        continue;
-      }
-      case 'leafList': {
-        const vals: string[] = [];
-        let j = i + 1;
-        if (words[j]?.kind === '[') {
-          j++;
-          while (j < words.length && words[j]!.kind !== ']') {
-            const [v, k] = readLeafValue(def, words, j, pos);
-            vals.push(...v);
-            j = k;
-          }
-          if (words[j]?.kind !== ']') syntaxError(words[j - 1], pos, "missing ']'");
-          j++;
-        } else if (j < words.length) {
-          const [v, k] = readLeafValue(def, words, j, pos);
-          vals.push(...v);
-          j = k;
-        } else if (op === 'set') {
-          syntaxError(tok, pos, `missing argument: expecting ${describeType(def.type!)}`);
-        }
-        if (j < words.length && !more || hasBlock) syntaxError(words[j] ?? tok, pos);
-        let n = pos.node.find(keyword);
-        if (op === 'set') {
-          if (!n) { n = new CNode(def, keyword); n.line = tok.line; pos.node.add(n); }
-          for (const v of vals) if (!n.values.includes(v)) n.values.push(v);
-        } else {
-          if (!n) missing(tok);
-          if (op === 'delete' && vals.length > 0) {
-            for (const v of vals) if (!n!.values.includes(v)) missing(tok);
-            n!.values = n!.values.filter(v => !vals.includes(v));
-            if (n!.values.length === 0) pos.node.children.splice(pos.node.children.indexOf(n!), 1);
-            return pos;
-          }
-        }
-        last = n;
-        i = j;
-        continue;
-      }
+      w.i++;
+      return;
+    case 'container': {
+      const n = getOrCreate(w.pos.node, def, keyword, undefined, false, tok.line, w.create);
+      if (!n) missing(w, tok);
+      w.last = n;
+      w.pos = { node: n, path: [...w.pos.path, keyword] };
+      w.i++;
+      return;
+    }
+    case 'flag': {
+      if (w.i + 1 < words.length && !w.more || w.hasBlock) syntaxError(words[w.i + 1] ?? tok, w.pos);
+      const n = getOrCreate(w.pos.node, def, keyword, undefined, false, tok.line, w.create);
+      if (!n) missing(w, tok);
+      w.last = n;
+      w.i++;
+      return;
+    }
+    case 'leaf': leaf(w, tok, def, keyword); return;
+    case 'leafList': return leafList(w, tok, def, keyword);
+  }
+}
+
+function leaf(w: Walk, tok: Token, def: Def, keyword: string): void {
+  const { words, op, pos } = w;
+  if (op !== 'set' && w.i + 1 >= words.length) {
+    const n = pos.node.find(keyword);
+    if (!n) missing(w, tok);
+    w.last = n;
+    w.i++;
+    return;
+  }
+  const [vals, j] = readLeafValue(def, words, w.i + 1, pos, w.ranges && op === 'set');
+  if (j < words.length && !w.more || w.hasBlock) syntaxError(words[j] ?? tok, pos);
+  let n = pos.node.find(keyword);
+  if (op === 'set') {
+    if (!n) { n = new CNode(def, keyword); n.line = tok.line; pos.node.add(n); }
+    n.values = vals;
+  } else if (!n || n.values.join(' ') !== vals.join(' ')) {
+    if (!n || def.type!.t !== 'secret') missing(w, tok);
+  }
+  w.last = n;
+  w.i = j;
+}
+
+function leafList(w: Walk, tok: Token, def: Def, keyword: string): 'done' | undefined {
+  const { words, op, pos } = w;
+  const vals: string[] = [];
+  let j = w.i + 1;
+  if (words[j]?.kind === '[') {
+    j++;
+    while (j < words.length && words[j]!.kind !== ']') {
+      const [v, k] = readLeafValue(def, words, j, pos);
+      vals.push(...v);
+      j = k;
+    }
+    if (words[j]?.kind !== ']') syntaxError(words[j - 1], pos, "missing ']'");
+    j++;
+  } else if (j < words.length) {
+    const [v, k] = readLeafValue(def, words, j, pos);
+    vals.push(...v);
+    j = k;
+  } else if (op === 'set') {
+    syntaxError(tok, pos, `missing argument: expecting ${describeType(def.type!)}`);
+  }
+  if (j < words.length && !w.more || w.hasBlock) syntaxError(words[j] ?? tok, pos);
+  let n = pos.node.find(keyword);
+  if (op === 'set') {
+    if (!n) { n = new CNode(def, keyword); n.line = tok.line; pos.node.add(n); }
+    for (const v of vals) if (!n.values.includes(v)) n.values.push(v);
+  } else {
+    if (!n) missing(w, tok);
+    if (op === 'delete' && vals.length > 0) {
+      for (const v of vals) if (!n.values.includes(v)) missing(w, tok);
+      n.values = n.values.filter(v => !vals.includes(v));
+      if (n.values.length === 0) pos.node.children.splice(pos.node.children.indexOf(n), 1);
+      return 'done';
     }
   }
-  if (pos.pendingList && !hasBlock && op === 'set') {
+  w.last = n;
+  w.i = j;
+  return;
+}
+
+/** After the words: a list still waiting for its key, inactive, activate/deactivate, delete. */
+function finishWords(w: Walk, start: Pos, inactive: boolean): void {
+  const { pos, words, op, last } = w;
+  if (pos.pendingList && !w.hasBlock && op === 'set') {
     syntaxError(words[words.length - 1], pos, `missing argument: expecting ${describeType(pos.pendingList.def.keyType!)}`);
   }
   if (op === 'set' && inactive && last) last.inactive = true;
   if (op === 'deactivate' || op === 'activate') {
     if (!last) syntaxError(words[words.length - 1], pos);
-    last!.inactive = op === 'deactivate';
+    last.inactive = op === 'deactivate';
   }
   if (op === 'delete') {
     if (pos.pendingList) {
@@ -279,7 +302,6 @@ export function applyWords(start: Pos, words: Token[], op: Op, hasBlock: boolean
       start.node.children = [];
     }
   }
-  return pos;
 }
 
 function findParent(from: CNode, target: CNode): CNode | undefined {

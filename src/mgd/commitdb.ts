@@ -65,12 +65,12 @@ export class CommitDb {
    * `show system commit`: the history, most recent first, as JUNOS lists it
    * (`0   2026-12-02 14:01:05 UTC by root via cli`); kept across restarts with the rollbacks.
    */
-  showCommits(): string {
-    return this.rollbacks.map((e, n) => {
+  /** The commit history, newest first (rollback 0 first): when, by whom, through what (the read model of `show system commit`). */
+  commits(): Array<{ date: Date; user: string; client: string }> {
+    return this.rollbacks.map(e => {
       const m = /^(\w+) \((.+)\)$/.exec(e.via);   // the API's commits: 'netconf (alice)'
-      const user = m ? m[2]! : e.user, via = m ? m[1]! : e.via === 'startup' ? 'other' : e.via;
-      return `${String(n).padEnd(4)}${e.date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} by ${user} via ${via}\n`;
-    }).join('');
+      return { date: e.date, user: m ? m[2]! : e.user, client: m ? m[1]! : e.via === 'startup' ? 'other' : e.via };
+    });
   }
 
   private record(text: string, via: string, user = 'root'): void {

@@ -6,72 +6,35 @@
  */
 import type { Router } from '../router/router.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
+import type { CommitDb } from './commitdb.js';
+import { readCommits, CommitHistory } from './read/commits.js';
+import { readDirectory, readFileText, readLog, DirectoryList, FileText } from './read/files.js';
+import { readCertificates, readCrls, CertificateList, CrlList } from './read/certificates.js';
 import { intToIp, prefixStr } from '../net/ip.js';
 import { el, tx, esc } from './xml.js';
 import { IKECERT } from '../router/files.js';
 import { readRoutes, RouteList } from './read/routes.js';
-import { bgpSummaryXml, bgpNeighborXml, routeXml, routeArgs } from '../rpd/xml.js';
-import { certificateDatabase, oneLineDn, fingerprint, showFile, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
+import { readInterfaces, InterfaceList } from './read/interfaces.js';
+import { readIpsecSas, IpsecSaList } from './read/ipsec.js';
+import { readIkeSas, IkeSaList } from './read/ike.js';
+import { readFirewall, readPfeStatistics, readChassis, readUptime, FirewallList, PfeStatistics, ChassisInventory, Uptime } from './read/system.js';
+import { bgpSummaryXml, bgpNeighborXml, routeXml } from '../rpd/xml.js';
+import { oneLineDn, fingerprint, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
 
 const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
 const err = (wrapper: string, message: string) => el(wrapper, el('xnm:error', tx('message', message.replace(/^error: /, ''))));
 
+/** An operational RPC and its arguments (the CLI's grammar gives a command's: src/cli/op-commands.ts). */
 export interface OpRequest { rpc: string; args: Record<string, string | true> }
-
-/** A CLI `show` command as the RPC JUNOS answers it with (for `<command>` and `| display xml`). */
-export function rpcForCommand(line: string): OpRequest | undefined {
-  const w = line.trim().split(/\s+/);
-  const is = (...p: string[]) => p.every((x, i) => w[i] !== undefined && x.startsWith(w[i]!) && w[i]!.length >= Math.min(2, x.length));
-  if (w[0] === 'show' && is('show', 'interfaces')) {
-    const a: Record<string, string | true> = {};
-    for (const x of w.slice(2)) { if (['terse', 'brief', 'detail', 'extensive'].includes(x)) a[x] = true; else a['interface-name'] = x; }
-    return { rpc: 'get-interface-information', args: a };
-  }
-  if (is('show', 'route')) return { rpc: 'get-route-information', args: routeArgs(w.slice(2)) };
-  if (is('show', 'ipsec', 'security-associations') || is('show', 'security', 'ipsec', 'security-associations')) {
-    const rest = w.slice(w[1]!.startsWith('sec') ? 4 : 3);
-    const a: Record<string, string | true> = {};
-    for (const x of rest) { if (['brief', 'detail'].includes(x)) a[x] = true; else a['sa-name'] = x; }
-    return { rpc: 'get-security-associations-information', args: a };
-  }
-  if (is('show', 'ike', 'security-associations') || is('show', 'security', 'ike', 'security-associations')) {
-    const rest = w.slice(w[1]!.startsWith('sec') ? 4 : 3);
-    const a: Record<string, string | true> = {};
-    for (const x of rest) { if (['brief', 'detail'].includes(x)) a[x] = true; else a['peer-address'] = x; }
-    return { rpc: 'get-ike-security-associations-information', args: a };
-  }
-  if (is('show', 'bgp', 'summary')) return { rpc: 'get-bgp-summary-information', args: {} };
-  if (is('show', 'bgp', 'neighbor')) return { rpc: 'get-bgp-neighbor-information', args: w[3] ? { 'neighbor-address': w[3] } : {} };
-  if (is('show', 'chassis', 'hardware')) return { rpc: 'get-chassis-inventory', args: {} };
-  if (is('show', 'system', 'uptime')) return { rpc: 'get-system-uptime-information', args: {} };
-  if (is('show', 'firewall')) return { rpc: 'get-firewall-information', args: w[2] === 'filter' && w[3] ? { 'filter-name': w[3] } : {} };
-  if (is('show', 'pfe', 'statistics', 'traffic')) return { rpc: 'get-pfe-statistics', args: {} };
-  if (is('show', 'ipsec', 'certificates')) {
-    const a: Record<string, string | true> = {};
-    for (let i = 3; i < w.length; i++) {
-      const x = w[i]!;
-      if (x === 'crl' && w[i + 1]) { a['crl-name'] = w[++i]!; continue; }
-      if (['brief', 'detail'].includes(x)) a[x] = true; else a['serial-number'] = x;
-    }
-    return { rpc: a['crl-name'] !== undefined ? 'get-crl-information' : 'get-certificates-information', args: a };
-  }
-  if (is('show', 'log') && w[2]) return { rpc: 'get-log', args: { filename: w[2] } };
-  if (w[0] === 'file' && is('file', 'list')) {
-    const a: Record<string, string | true> = {};
-    for (const x of w.slice(2)) { if (x === 'detail') a.detail = true; else a.path = x; }
-    return { rpc: 'file-list', args: a };
-  }
-  if (w[0] === 'file' && is('file', 'show') && w[2]) return { rpc: 'file-show', args: { filename: w[2] } };
-  return undefined;
-}
 
 export const OP_RPCS = ['get-interface-information', 'get-route-information', 'get-security-associations-information', 'get-ike-security-associations-information', 'get-chassis-inventory',
   'get-system-uptime-information', 'get-firewall-information', 'get-pfe-statistics', 'get-certificates-information', 'get-crl-information', 'get-log', 'file-list', 'file-show',
-  'get-bgp-summary-information', 'get-bgp-neighbor-information'];
+  'get-bgp-summary-information', 'get-bgp-neighbor-information', 'get-commit-information'];
 
-/** The reply's body for an operational RPC, or undefined if the RPC is not one of these. */
-export function opXml(r: Router, pic: PicSnapshot, req: OpRequest): string | undefined {
+/** The reply's body for an operational RPC, or undefined if the RPC is not one of these (`db`: the session's commit database, for the commit history). */
+export function opXml(r: Router, pic: PicSnapshot, req: OpRequest, db?: CommitDb): string | undefined {
   switch (req.rpc) {
+    case 'get-commit-information': return db ? commitsXml(readCommits(db)) : undefined;
     case 'get-interface-information': return interfaces(r, req.args);
     case 'get-route-information': return routeXml(r.rpd, req.args) ?? routes(r, req.args);
     case 'get-security-associations-information': return ipsecSas(r, pic, req.args);
@@ -92,28 +55,26 @@ export function opXml(r: Router, pic: PicSnapshot, req: OpRequest): string | und
 }
 
 function interfaces(r: Router, a: Record<string, string | true>): string {
-  const only = typeof a['interface-name'] === 'string' ? a['interface-name'] : undefined;
-  const ifds = [...r.pfe.ifds.values()].sort((x, y) => x.name.localeCompare(y.name, 'en', { numeric: true }));
-  const out: string[] = [];
-  for (const d of ifds) {
-    if (only && d.name !== only && !only.startsWith(d.name + '.')) continue;
-    const linkUp = d.kind !== 'fe' || !!d.port;
-    const ifls = [...r.pfe.ifls.values()].filter(l => l.ifd === d && (!only?.includes('.') || l.name === only)).sort((x, y) => x.unit - y.unit);
-    out.push(el('physical-interface', [
-      tx('name', d.name), tx('admin-status', d.adminUp ? 'up' : 'down'), tx('oper-status', linkUp && d.adminUp ? 'up' : 'down'),
-      ...(a.terse ? [] : [...(d.description ? [tx('description', d.description)] : []), tx('mtu', d.mtu ?? 1514), tx('current-physical-address', [...d.mac].map(b => b.toString(16).padStart(2, '0')).join(':')),
-        el('traffic-statistics', [tx('input-packets', d.counters.inPackets), tx('output-packets', d.counters.outPackets), tx('input-bytes', d.counters.inBytes), tx('output-bytes', d.counters.outBytes)])]),
-      ...ifls.map(l => el('logical-interface', [
-        tx('name', l.name), tx('admin-status', l.up ? 'up' : 'down'), tx('oper-status', l.up && d.adminUp && linkUp ? 'up' : 'down'),
-        ...(l.description ? [tx('description', l.description)] : []),
-        el('address-family', [tx('address-family-name', 'inet'),
-          ...l.addresses.map(x => el('interface-address', [tx('ifa-local', x.destination !== undefined || d.kind === 'lo' ? intToIp(x.local) : `${intToIp(x.local)}/${x.len}`),
-            ...(x.destination !== undefined ? [tx('ifa-destination', intToIp(x.destination))] : [])]))]),
-        ...(l.ipsecSa ? [tx('ipsec-sa', l.ipsecSa)] : []),
-      ])),
-    ]));
-  }
-  return el('interface-information', out, { style: a.terse ? 'terse' : 'normal' });
+  return interfaceListXml(readInterfaces(r, str(a['interface-name'])), !!a.terse);
+}
+
+/** An interface list as `<interface-information>` (terse: names, states and addresses only). */
+export function interfaceListXml(v: InterfaceList, terse: boolean): string {
+  if (v.error) return err('interface-information', v.error);
+  const out = v.interfaces.map(d => el('physical-interface', [
+    tx('name', d.name), tx('admin-status', d.adminUp ? 'up' : 'down'), tx('oper-status', d.linkUp && d.adminUp ? 'up' : 'down'),
+    ...(terse ? [] : [...(d.description ? [tx('description', d.description)] : []), tx('mtu', d.mtu ?? 1514), tx('current-physical-address', [...d.mac].map(b => b.toString(16).padStart(2, '0')).join(':')),
+      el('traffic-statistics', [tx('input-packets', d.counters.inPackets), tx('output-packets', d.counters.outPackets), tx('input-bytes', d.counters.inBytes), tx('output-bytes', d.counters.outBytes)])]),
+    ...d.logical.map(l => el('logical-interface', [
+      tx('name', l.name), tx('admin-status', l.up ? 'up' : 'down'), tx('oper-status', l.up && d.adminUp && d.linkUp ? 'up' : 'down'),
+      ...(l.description ? [tx('description', l.description)] : []),
+      el('address-family', [tx('address-family-name', 'inet'),
+        ...l.addresses.map(x => el('interface-address', [tx('ifa-local', x.destination !== undefined || d.kind === 'lo' ? intToIp(x.local) : `${intToIp(x.local)}/${x.len}`),
+          ...(x.destination !== undefined ? [tx('ifa-destination', intToIp(x.destination))] : [])]))]),
+      ...(l.ipsecSa ? [tx('ipsec-sa', l.ipsecSa)] : []),
+    ])),
+  ]));
+  return el('interface-information', out, { style: terse ? 'terse' : 'normal' });
 }
 
 function routes(r: Router, a: Record<string, string | true>): string {
@@ -138,32 +99,33 @@ export function routeListXml(v: RouteList): string {
 }
 
 function ipsecSas(r: Router, pic: PicSnapshot, a: Record<string, string | true>): string {
-  const only = typeof a['sa-name'] === 'string' ? a['sa-name'] : undefined;
-  const out: string[] = [];
-  for (const name of r.model?.sas.keys() ?? []) {
-    if (only && name !== only) continue;
-    const ifl = [...r.pfe.ifls.values()].find(l => l.ipsecSa === name);
-    const sas = pic.sas.filter(s => s.name === name);
-    out.push(el('ipsec-security-associations-block', [
-      tx('sa-name', name), ...(ifl ? [tx('sa-interface', ifl.name)] : []), tx('sa-block-state', sas.length ? 'up' : 'down'),
-      ...(ifl?.tunnel ? [tx('sa-local-gateway', intToIp(ifl.tunnel.source)), tx('sa-remote-gateway', intToIp(ifl.tunnel.destination))] : []),
-      ...sas.map(s => el('ipsec-security-associations', [
-        tx('sa-direction', s.direction), tx('sa-spi', s.spi), ...(s.auxSpi !== undefined ? [tx('sa-aux-spi', s.auxSpi)] : []),
-        tx('sa-mode', s.mode), tx('sa-type', s.manual ? 'manual' : 'dynamic'), tx('sa-state', s.state === 'active' ? 'installed' : s.state),
-        tx('sa-protocol', s.protocol), ...(s.encryption ? [tx('sa-esp-encryption-algorithm', s.encryption)] : []), ...(s.authentication ? [tx('sa-authentication-algorithm', s.authentication)] : []),
-        ...(s.remainingSeconds !== undefined ? [tx('sa-hard-lifetime', Math.round(s.remainingSeconds))] : []),
-        tx('sa-packets', s.packets), tx('sa-bytes', s.bytes),
-      ])),
-    ]));
-  }
-  if (only && !out.length) return el('ipsec-security-associations-information', el('xnm:error', tx('message', `security association ${only} not found`)));
-  return el('ipsec-security-associations-information', [tx('total-active-tunnels', new Set(pic.sas.map(s => s.name)).size), ...out]);
+  return ipsecSaListXml(readIpsecSas(r, pic, { name: str(a['sa-name']), detail: a.detail === true }));
+}
+
+/** An SA list as `<ipsec-security-associations-information>`. */
+export function ipsecSaListXml(v: IpsecSaList): string {
+  if (v.error) return err('ipsec-security-associations-information', v.error);
+  const out = v.blocks.map(b => el('ipsec-security-associations-block', [
+    tx('sa-name', b.name), ...(b.ifl ? [tx('sa-interface', b.ifl.name)] : []), tx('sa-block-state', b.sas.length ? 'up' : 'down'),
+    ...(b.ifl?.tunnel ? [tx('sa-local-gateway', intToIp(b.ifl.tunnel.source)), tx('sa-remote-gateway', intToIp(b.ifl.tunnel.destination))] : []),
+    ...b.sas.map(({ sa: s }) => el('ipsec-security-associations', [
+      tx('sa-direction', s.direction), tx('sa-spi', s.spi), ...(s.auxSpi !== undefined ? [tx('sa-aux-spi', s.auxSpi)] : []),
+      tx('sa-mode', s.mode), tx('sa-type', s.manual ? 'manual' : 'dynamic'), tx('sa-state', s.state === 'active' ? 'installed' : s.state),
+      tx('sa-protocol', s.protocol), ...(s.encryption ? [tx('sa-esp-encryption-algorithm', s.encryption)] : []), ...(s.authentication ? [tx('sa-authentication-algorithm', s.authentication)] : []),
+      ...(s.remainingSeconds !== undefined ? [tx('sa-hard-lifetime', Math.round(s.remainingSeconds))] : []),
+      tx('sa-packets', s.packets), tx('sa-bytes', s.bytes),
+    ])),
+  ]));
+  return el('ipsec-security-associations-information', [tx('total-active-tunnels', v.activeTunnels), ...out]);
 }
 
 function ikeSas(r: Router, a: Record<string, string | true>): string {
-  const peer = typeof a['peer-address'] === 'string' ? a['peer-address'] : undefined;
-  const list = r.kmd.ikeSnapshot().filter(s => !peer || intToIp(s.peer) === peer);
-  return el('ike-security-associations-information', list.map(s => el('ike-security-associations', [
+  return ikeSaListXml(readIkeSas(r, { peer: str(a['peer-address']), detail: a.detail === true }));
+}
+
+/** An IKE SA list as `<ike-security-associations-information>`. */
+export function ikeSaListXml(v: IkeSaList): string {
+  return el('ike-security-associations-information', v.sas.map(s => el('ike-security-associations', [
     tx('ike-sa-remote-address', intToIp(s.peer)), tx('ike-sa-state', s.matured ? 'Matured' : 'Not matured'),
     tx('ike-sa-initiator-cookie', s.icookie.toString('hex')), tx('ike-sa-responder-cookie', s.rcookie.toString('hex')),
     tx('ike-sa-exchange-type', s.mode === 'main' ? 'Main' : 'Aggressive'), tx('ike-sa-role', s.role === 'initiator' ? 'Initiator' : 'Responder'),
@@ -172,50 +134,63 @@ function ikeSas(r: Router, a: Record<string, string | true>): string {
   ])));
 }
 
-function chassis(r: Router): string {
-  const c = r.chassis;
-  return el('chassis-inventory', el('chassis', [tx('name', 'Chassis'), tx('description', c.model),
-    ...c.pics.map(p => el('chassis-module', [tx('name', `FPC ${p.fpc} PIC ${p.pic}`), tx('part-number', p.spec.partNumber), tx('description', p.spec.description)]))]));
+function chassis(r: Router): string { return chassisXml(readChassis(r)); }
+
+/** The chassis inventory as `<chassis-inventory>`. */
+export function chassisXml(v: ChassisInventory): string {
+  return el('chassis-inventory', el('chassis', [tx('name', 'Chassis'), tx('description', v.model),
+    ...v.modules.map(m => el('chassis-module', [tx('name', m.name), tx('part-number', m.part), tx('description', m.description)]))]));
+}
+
+/** The commit history as `<commit-information>`, JUNOS's elements. */
+export function commitsXml(v: CommitHistory): string {
+  return el('commit-information', v.commits.map(c => el('commit-history', [
+    tx('sequence-number', c.sequence), tx('user', c.user), tx('client', c.client), dateTime(c.date),
+  ])));
 }
 
 const dateTime = (d: Date) => el('date-time', d.toISOString().replace('T', ' ').slice(0, 19) + ' UTC', { 'junos:seconds': String(Math.floor(d.getTime() / 1000)) });
-const secondsAgo = (d: Date) => Math.max(0, Math.floor((Date.now() - d.getTime()) / 1000));
 
-function uptime(r: Router): string {
-  const booted = new Date(r.booted);
+function uptime(r: Router): string { return uptimeXml(readUptime(r)); }
+
+/** The system's times as `<system-uptime-information>`. */
+export function uptimeXml(v: Uptime): string {
+  const secondsAgo = (d: Date) => String(Math.max(0, Math.floor((v.now.getTime() - d.getTime()) / 1000)));
+  const length = (d: Date) => el('time-length', secondsAgo(d), { 'junos:seconds': secondsAgo(d) });
   return el('system-uptime-information', [
-    el('current-time', dateTime(new Date())),
-    el('system-booted-time', [dateTime(booted), el('time-length', String(secondsAgo(booted)), { 'junos:seconds': String(secondsAgo(booted)) })]),
-    ...(r.lastCommit ? [el('last-configured-time', [dateTime(r.lastCommit), el('time-length', String(secondsAgo(r.lastCommit)), { 'junos:seconds': String(secondsAgo(r.lastCommit)) }), tx('user', 'root')])] : []),
+    el('current-time', dateTime(v.now)),
+    el('system-booted-time', [dateTime(v.booted), length(v.booted)]),
+    ...(v.lastCommit ? [el('last-configured-time', [dateTime(v.lastCommit.at), length(v.lastCommit.at), tx('user', v.lastCommit.user)])] : []),
   ]);
 }
 
-function firewall(r: Router, only?: string): string {
-  const out: string[] = [];
-  for (const [name, f] of r.pfe.filters) {
-    if (only && name !== only) continue;
-    out.push(el('filter-information', [tx('filter-name', name),
-      ...[...f.counters].map(([cn, v]) => el('counter', [tx('counter-name', cn), tx('packet-count', v.packets), tx('byte-count', v.bytes)])),
-      ...f.terms.map(t => el('term', [tx('term-name', t.name), tx('packet-count', t.hits.packets), tx('byte-count', t.hits.bytes)]))]));
-  }
-  if (only && !out.length) return el('firewall-information', el('xnm:error', tx('message', `filter ${only} not found`)));
-  return el('firewall-information', out);
+function firewall(r: Router, only?: string): string { return firewallXml(readFirewall(r, only)); }
+
+/** The filters' counters as `<firewall-information>`. */
+export function firewallXml(v: FirewallList): string {
+  if (v.error) return err('firewall-information', v.error);
+  return el('firewall-information', v.filters.map(f => el('filter-information', [tx('filter-name', f.name),
+    ...f.counters.map(c => el('counter', [tx('counter-name', c.name), tx('packet-count', c.packets), tx('byte-count', c.bytes)])),
+    ...f.terms.map(t => el('term', [tx('term-name', t.name), tx('packet-count', t.packets), tx('byte-count', t.bytes)]))])));
 }
 
-function pfeStats(r: Router): string {
-  let inP = 0, outP = 0;
-  for (const d of r.pfe.ifds.values()) { inP += d.counters.inPackets; outP += d.counters.outPackets; }
-  const drops = [...r.pfe.drops].sort((a, b) => a[0].localeCompare(b[0]));
+function pfeStats(r: Router): string { return pfeStatisticsXml(readPfeStatistics(r)); }
+
+/** The PFE's totals and discards as `<pfe-statistics>`. */
+export function pfeStatisticsXml(v: PfeStatistics): string {
   return el('pfe-statistics', [
-    el('pfe-traffic-statistics', [tx('input-packets', inP), tx('output-packets', outP)]),
-    el('pfe-local-traffic-statistics', [tx('local-packets-input', r.pfe.local.in), tx('local-packets-output', r.pfe.local.out)]),
-    el('pfe-discard-statistics', [...drops.map(([k, v]) => el('discard', [tx('reason', k), tx('count', v)])), tx('total-discards', drops.reduce((a, [, v]) => a + v, 0))]),
+    el('pfe-traffic-statistics', [tx('input-packets', v.inPackets), tx('output-packets', v.outPackets)]),
+    el('pfe-local-traffic-statistics', [tx('local-packets-input', v.localIn), tx('local-packets-output', v.localOut)]),
+    el('pfe-discard-statistics', [...v.discards.map(([k, n]) => el('discard', [tx('reason', k), tx('count', n)])), tx('total-discards', v.totalDiscards)]),
   ]);
 }
 
 /** `show ipsec certificates`: the same entries as the CLI's (local, CA and cached peer certificates). */
-function certificates(r: Router, a: Record<string, string | true>): string {
-  const all = certificateDatabase(r.files, [...r.pki.peers.values()].map(c => ({ name: c.peer, der: c.cert.raw })));
+function certificates(r: Router, a: Record<string, string | true>): string { return certificatesXml(readCertificates(r), a); }
+
+/** The certificate database (one serial number, brief or detail as asked) as `<certificates-information>`. */
+export function certificatesXml(v: CertificateList, a: Record<string, string | true>): string {
+  const all = v.entries;
   const serial = str(a['serial-number']);
   const dec = (hex: string) => BigInt(`0x${hex}`).toString();
   const list = bySerial(all, serial);
@@ -236,8 +211,11 @@ function certificates(r: Router, a: Record<string, string | true>): string {
 }
 
 /** `show ipsec certificates crl NAME`: a profile's CRLs (or one by its file or URL) and their entries. */
-function crls(r: Router, name: string | undefined): string {
-  const sel = crlsNamed(r.pki.crlList(), name);
+function crls(r: Router, name: string | undefined): string { return crlsXml(readCrls(r), name); }
+
+/** A profile's CRLs (or one by its file or URL) as `<crl-information>`. */
+export function crlsXml(v: CrlList, name: string | undefined): string {
+  const sel = crlsNamed(v, name);
   if (!name || !sel.length) return err('crl-information', `no CRL ${name ?? ''} (a certification-authority profile with crl or ldap-url, or its file)`);
   return el('crl-information', sel.map(c => el('crl', [
     tx('crl-source', c.source), tx('ca-profile-name', c.profile),
@@ -253,30 +231,30 @@ function crls(r: Router, name: string | undefined): string {
 
 /** `show log FILE`: JUNOS answers `<get-log>` with the file's text in `<file-content>`. */
 function log(r: Router, name: string | undefined): string {
-  const lines = name ? r.log.read(name) : undefined;
-  if (!lines) return err('file-content', `could not resolve file: ${name ?? ''}`);
-  return el('file-content', esc(lines.map(x => x + '\n').join('')), { filename: name });
+  return fileContentXml(name ? readLog(r, name) : { error: 'could not resolve file: ', name: '', text: '' });
+}
+
+/** A file's text (or why not) as `<file-content filename="...">`. */
+export function fileContentXml(v: FileText): string {
+  if (v.error) return err('file-content', v.error);
+  return el('file-content', esc(v.text), { filename: v.name });
 }
 
 /** `file list PATH [detail]` as `<directory-list>`; private keys are listed (never shown) with owner-only permissions. */
-function fileList(r: Router, path: string, detail: boolean): string {
-  try {
-    const dir = r.files.resolve(path);
-    const list = r.files.list(dir);
-    return el('directory-list', el('directory', list.map(f => el('file-information', [
-      tx('file-name', f.name + (f.dir ? '/' : '')),
-      ...(detail ? [tx('file-permissions', f.dir ? 'drwxr-xr-x' : f.secret ? '-rw-------' : '-rw-r--r--'), tx('file-owner', 'root'), tx('file-size', f.size),
-        tx('file-date', f.mtime.toISOString().slice(0, 16).replace('T', ' '))] : []),
-      ...(f.dir ? [el('file-directory')] : []),
-    ])), { name: dir }), { 'root-path': dir });
-  } catch (e) { return err('directory-list', (e as Error).message); }
+function fileList(r: Router, path: string, detail: boolean): string { return directoryListXml(readDirectory(r, path), detail); }
+
+export function directoryListXml(v: DirectoryList, detail: boolean): string {
+  if (v.error) return err('directory-list', v.error);
+  return el('directory-list', el('directory', v.files.map(f => el('file-information', [
+    tx('file-name', f.name + (f.dir ? '/' : '')),
+    ...(detail ? [tx('file-permissions', f.dir ? 'drwxr-xr-x' : f.secret ? '-rw-------' : '-rw-r--r--'), tx('file-owner', 'root'), tx('file-size', f.size),
+      tx('file-date', f.mtime.toISOString().slice(0, 16).replace('T', ' '))] : []),
+    ...(f.dir ? [el('file-directory')] : []),
+  ])), { name: v.dir }), { 'root-path': v.dir });
 }
 
 /** `file show FILE` as `<file-content>` (a private key is refused). */
 function fileShow(r: Router, name: string | undefined): string {
   if (!name) return err('file-content', 'the file name is missing');
-  try {
-    const text = showFile(r.files, name);
-    return el('file-content', esc(text), { filename: name });
-  } catch (e) { return err('file-content', (e as Error).message); }
+  return fileContentXml(readFileText(r, name));
 }

@@ -8,6 +8,8 @@ import { CommitDb } from '../../src/mgd/commitdb.js';
 import { Interpreter } from '../../src/cli/interp.js';
 import { ApiSession } from '../../src/api/engine.js';
 import { parseDocument } from '../../src/mgd/xml.js';
+import { readCommits } from '../../src/mgd/read/commits.js';
+import { commitHistory } from '../../src/cli/show.js';
 
 const r = new Router({ name: 'r1', ipsec: 'inline' });
 afterAll(() => r.stop());
@@ -31,5 +33,5 @@ it('CLI, API and file commits log UI_COMMIT once each, in one format; a failed c
     "UI_COMMIT: User 'root' requested 'commit' operation (cli)",
     `UI_COMMIT: User 'netops' requested 'commit' operation (NETCONF session ${api.id})`,
   ]);
-  expect(db.showCommits()).toMatch(/^0 +\S+ \S+ UTC by netops via netconf\n1 +\S+ \S+ UTC by root via cli\n/);
+  expect(commitHistory(readCommits(db))).toMatch(/^0 +\S+ \S+ UTC by netops via netconf\n1 +\S+ \S+ UTC by root via cli\n/);
 });

@@ -51,3 +51,20 @@ describe('show route DESTINATION', () => {
     expect(await run('show route 10.2.2 | display xml')).toMatch(/<message>invalid prefix 10\.2\.2<\/message>/);
   });
 });
+
+describe('| display xml and <command> take the CLI\'s own parse', () => {
+  it('abbreviated flags are flags (a re-parse took "br" for an SA name)', async () => {
+    for (const x of [await run('show ipsec security-associations br | display xml'), await rpc('<command>show ipsec sec br</command>')]) {
+      expect(x).toMatch(/<total-active-tunnels>/);
+      expect(x).not.toMatch(/not found/);
+    }
+    expect(await rpc('<command>show int te</command>')).toMatch(/<interface-information[^>]*style="terse"/);
+  });
+  it('a line the CLI refuses is the CLI\'s syntax error, not some RPC', async () => {
+    await expect(rpc('<command>show interfaces bogus-flag extra</command>')).resolves.toMatch(/syntax error/);
+  });
+  it('a command without an RPC is the CLI\'s text', async () => {
+    expect(await run('show ipsec diagnosis | display xml')).toMatch(/<output>/);
+    expect(await run('show system commit | display xml')).toMatch(/<commit-information>\s*<commit-history>/);
+  });
+});
