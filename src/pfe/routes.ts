@@ -65,6 +65,8 @@ export class RouteTable {
   private count = 0;
   private trie?: Mtrie;
   private list: Route[] = [];
+  /** trie compiles so far (what a batch of route changes costs: one, not one per route) */
+  builds = 0;
 
   add(r: Route): void {
     const m = this.byLen[r.prefix.len]!;
@@ -77,6 +79,7 @@ export class RouteTable {
   /** Compile the trie (done on the first lookup after a change: once per commit). */
   private build(): Mtrie {
     const t = new Mtrie();
+    this.builds++;
     this.list = [];
     for (let len = 0; len <= 32; len++) {
       for (const r of this.byLen[len]!.values()) { this.list.push(r); t.insert(r.prefix.addr, len, this.list.length); }

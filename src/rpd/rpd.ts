@@ -21,6 +21,7 @@ export { BGP_PORT };
 export interface TraceLog { write(file: string, proc: string, msg: string): void; rotate(file: string, r: { size: number; files: number } | undefined): void; touch(file: string): void }
 export const realTimers: Timers = { now: Date.now, set: (ms, fn) => { const t = setTimeout(fn, ms); t.unref?.(); return t; }, clear: h => clearTimeout(h as NodeJS.Timeout) };
 const key = (p: Prefix) => p.addr * 64 + p.len;
+const sameNh = (a: Route['nh'], b: Route['nh']) => a.kind === b.kind && ('ifl' in a ? a.ifl : '') === ('ifl' in b ? b.ifl : '') && ('gateway' in a ? a.gateway : 0) === ('gateway' in b ? b.gateway : 0);
 
 export class Rpd {
   readonly rib: Rib;
@@ -78,7 +79,19 @@ export class Rpd {
   /** An active route into the forwarding table (BGP's; the others are the PFE's own), and into the Routing Engine's kernel. */
   private install(p: Prefix, a: RibRoute | undefined): void {
     this.installPfe(p, a);
-    this.krtUpdate(p, this.pfe.routes.exact(p)?.protocol === 'BGP');
+    // the kernel's route waits for the end of the batch (an UPDATE's prefixes, a commit): its source
+    // address is a forwarding lookup, and the first lookup after a change recompiles the trie
+    this.krtDirty.add(key(p));
+    this.krtDirtyTimer ??= this.timers.set(0, () => this.krtResolve());
+  }
+  private krtDirty = new Set<number>();
+  private krtDirtyTimer?: unknown;
+  /** The kernel routes of the prefixes the batch changed: one trie compile for all of them. */
+  private krtResolve(): void {
+    if (this.krtDirtyTimer !== undefined) { this.timers.clear(this.krtDirtyTimer); this.krtDirtyTimer = undefined; }
+    const dirty = this.krtDirty;
+    this.krtDirty = new Set();
+    for (const k of dirty) { const p = { addr: Math.floor(k / 64), len: k % 64 }; this.krtUpdate(p, this.pfe.routes.exact(p)?.protocol === 'BGP'); }
   }
   private installPfe(p: Prefix, a: RibRoute | undefined): void {
     if (!a || a.protocol !== 'BGP') { this.pfe.setRpdRoute(p, undefined); return; }
@@ -86,7 +99,10 @@ export class Rpd {
     const via = f?.via ? this.pfe.routes.exact(f.via.prefix) : undefined;
     if (!f || !via || via.protocol === 'BGP') { this.pfe.setRpdRoute(p, undefined); return; }
     const nh: Route['nh'] = via.nh.kind === 'direct' ? { kind: 'gateway', ifl: via.nh.ifl, gateway: a.nextHop! } : via.nh;
-    this.pfe.setRpdRoute(p, { prefix: p, protocol: 'BGP', preference: a.preference, nh, nextHopText: intToIp(a.nextHop!) });
+    // unchanged (a commit that left the next hop where it was): the forwarding table is left alone
+    const cur = this.pfe.routes.exact(p), text = intToIp(a.nextHop!);
+    if (cur?.protocol === 'BGP' && cur.preference === a.preference && cur.nextHopText === text && sameNh(cur.nh, nh)) return;
+    this.pfe.setRpdRoute(p, { prefix: p, protocol: 'BGP', preference: a.preference, nh, nextHopText: text });
   }
 
   /*
@@ -117,7 +133,7 @@ export class Rpd {
     });
   }
   /** Every BGP route the Routing Engine's kernel should have (re0's resync after a commit). */
-  kernelRoutes(): string[] { return [...this.krt.values()]; }
+  kernelRoutes(): string[] { this.krtResolve(); return [...this.krt.values()]; }
 
   /**
    * The Routing Engine stack's hook for TCP it is handed: a SYN to port 179 from an address that is
