@@ -68,6 +68,8 @@ export class Bgp {
   private flushTimer?: unknown;
   /** Adj-RIB-In entries and attribute bytes over all peers, and how many prefixes share each attribute set */
   adjInTotal = 0; attrBytesTotal = 0;
+  /** the bounds in force (the exported defaults; tests make them small) */
+  readonly limits = { adjIn: ADJ_RIB_IN_MAX, adjInTotal: ADJ_RIB_IN_TOTAL, attrBytes: ADJ_RIB_IN_ATTR_BYTES, attrTotal: ADJ_RIB_IN_ATTR_TOTAL, flush: FLUSH_BUDGET };
   private attrRefs = new Map<PathAttrs, number>();
   /** routes the full RIB refused since it filled (logged once per episode) */
   private ribRefused = 0; private ribFullLogged = false;
@@ -181,7 +183,7 @@ export class Bgp {
   /** Unknown optional transitive attributes beyond UNKNOWN_ATTR_MAX bytes: discarded (counted, logged once a peer). */
   private capUnknown(p: Peer, a: PathAttrs): PathAttrs {
     let room = UNKNOWN_ATTR_MAX;
-    const keep = a.unknown.filter(x => (room -= x.value.length) >= 0);
+    const keep = a.unknown.filter(x => x.value.length <= room && (room -= x.value.length) >= 0);
     if (keep.length === a.unknown.length) return a;
     if (!p.unknownDiscarded) this.host.log(`bgp ${p.n.text}: unknown optional transitive attributes beyond ${UNKNOWN_ATTR_MAX} bytes discarded (type ${a.unknown.filter(x => !keep.includes(x)).map(x => x.type).join(' ')})`);
     p.unknownDiscarded = (p.unknownDiscarded ?? 0) + a.unknown.length - keep.length;
@@ -189,12 +191,13 @@ export class Bgp {
   }
   /** Adj-RIB-In bounds: the session is torn down (Cease 1) when a new prefix would pass one. */
   private adjInFull(p: Peer, attrs: PathAttrs, isNew: boolean): string | undefined {
-    if (isNew && p.adjIn.size >= ADJ_RIB_IN_MAX) return `${ADJ_RIB_IN_MAX} prefixes from the peer`;
-    if (isNew && this.adjInTotal >= ADJ_RIB_IN_TOTAL) return `${ADJ_RIB_IN_TOTAL} prefixes from all peers`;
+    const l = this.limits;
+    if (isNew && p.adjIn.size >= l.adjIn) return `${l.adjIn} prefixes from the peer`;
+    if (isNew && this.adjInTotal >= l.adjInTotal) return `${l.adjInTotal} prefixes from all peers`;
     if (this.attrRefs.has(attrs)) return undefined;
     const b = attrSize(attrs);
-    if ((p.attrBytes ?? 0) + b > ADJ_RIB_IN_ATTR_BYTES) return `${ADJ_RIB_IN_ATTR_BYTES} bytes of path attributes from the peer`;
-    if (this.attrBytesTotal + b > ADJ_RIB_IN_ATTR_TOTAL) return `${ADJ_RIB_IN_ATTR_TOTAL} bytes of path attributes from all peers`;
+    if ((p.attrBytes ?? 0) + b > l.attrBytes) return `${l.attrBytes} bytes of path attributes from the peer`;
+    if (this.attrBytesTotal + b > l.attrTotal) return `${l.attrTotal} bytes of path attributes from all peers`;
     return undefined;
   }
   private update(p: Peer, u: UpdateMsg): void {
@@ -208,10 +211,10 @@ export class Bgp {
       for (const prefix of u.nlri) {
         if (ebgp && pathHas(attrs.asPath, p.s.cfg.localAs)) { p.looped++; this.adjDelete(p, key(prefix)); this.host.rib.remove(prefix, 'BGP', p.n.address); continue; }
         const k = key(prefix);
-        const full = this.adjInFull(p, attrs, !p.adjIn.has(k));
+        const full = this.adjInFull(p, attrs, !p.adjIn.has(k)), l = this.limits;
         if (full) {
           this.host.log(`bgp ${p.n.text}: maximum number of prefixes reached (Adj-RIB-In bound of ${full}): session torn down, Cease 6/1 sent`);
-          p.s.stop({ code: E_CEASE, subcode: CEASE_MAX_PREFIXES, data: Buffer.from([0, 1, 1, ADJ_RIB_IN_MAX >>> 24, (ADJ_RIB_IN_MAX >>> 16) & 255, (ADJ_RIB_IN_MAX >>> 8) & 255, ADJ_RIB_IN_MAX & 255]) }, true);
+          p.s.stop({ code: E_CEASE, subcode: CEASE_MAX_PREFIXES, data: Buffer.from([0, 1, 1, l.adjIn >>> 24, (l.adjIn >>> 16) & 255, (l.adjIn >>> 8) & 255, l.adjIn & 255]) }, true);
           this.schedule();
           return;
         }
@@ -308,7 +311,7 @@ export class Bgp {
     this.tableFullNote();
     const dirty = this.dirty;
     this.dirty = new Set();
-    let budget = FLUSH_BUDGET, more = false;
+    let budget = this.limits.flush, more = false;
     for (const p of this.peers.values()) {
       if (p.s.state !== 'Established') continue;
       let q = this.queues.get(p.n.address);
