@@ -370,14 +370,29 @@ export class Bgp {
 }
 
 /** A Wire over any duplex stream (node:net sockets in the router, in-memory pairs in tests). */
-export function streamWire(sock: { write(b: Buffer): boolean; end(): void; destroy(): void; writableLength: number; on(ev: string, fn: (...a: any[]) => void): unknown }, s: Session): Wire {
+/** bytes of a read handed to the session a turn (two UPDATEs, some 2,000 prefixes): a bigger read waits, the socket paused */
+export const READ_SLICE = 8192;
+export function streamWire(sock: { write(b: Buffer): boolean; end(): void; destroy(): void; writableLength: number; on(ev: string, fn: (...a: any[]) => void): unknown; pause?(): unknown; resume?(): unknown }, s: Session): Wire {
   let open = true;
+  let queue: Buffer[] = [], busy = false;
+  const step = () => {
+    if (!open) { queue = []; busy = false; return; }
+    const b = queue.shift();
+    if (b) s.data(w, b);
+    if (queue.length) { setImmediate(step); return; }
+    busy = false; sock.resume?.();
+  };
   const w: Wire = {
     write: b => { if (open) sock.write(b); },
     close: () => { if (open) { open = false; sock.end(); setTimeout(() => sock.destroy(), 1000).unref?.(); } },
     pending: () => sock.writableLength,
   };
-  sock.on('data', (d: Buffer) => { if (open) s.data(w, d); });
+  sock.on('data', (d: Buffer) => {
+    if (!open) return;
+    if (!busy && d.length <= READ_SLICE) { s.data(w, d); return; }
+    for (let o = 0; o < d.length; o += READ_SLICE) queue.push(d.subarray(o, o + READ_SLICE));
+    if (!busy) { busy = true; sock.pause?.(); setImmediate(step); }
+  });
   sock.on('close', () => { open = false; s.closed(w); });
   sock.on('error', () => { /* close follows */ });
   return w;

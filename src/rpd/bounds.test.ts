@@ -6,7 +6,7 @@
 import { it, expect, afterEach } from 'vitest';
 import { Duplex, PassThrough } from 'node:stream';
 import { Router } from '../router/router.js';
-import { Bgp, streamWire } from './bgp.js';
+import { Bgp, streamWire, READ_SLICE } from './bgp.js';
 import { Rib } from './rib.js';
 import { realTimers } from './rpd.js';
 import { compileRouting } from './config.js';
@@ -174,4 +174,19 @@ it('encodeUpdates never makes an UPDATE over 4096 bytes, whatever the attributes
     const msgs = encodeUpdates([], [{ addr: 0, len: 0 }, { addr: ipToInt('10.0.0.0'), len: 8 }, { addr: ipToInt('10.1.2.3'), len: 32 }], { ...ATTRS, unknown: [{ flags: 0xc0, type: 99, value: Buffer.alloc(size) }] }, 4);
     for (const m of msgs) { expect(m.length).toBeLessThanOrEqual(MAX_MESSAGE); expect(decodeMessage(m).msg?.type).toBe('update'); }
   }
+});
+
+it('a big read (many UPDATEs at once) reaches the session in slices, one a turn, the socket paused meanwhile', async () => {
+  const { r, sp: [a] } = await router();
+  const s = r.rpd.bgp.session(ipToInt('10.7.7.2'))!;
+  const sizes: number[] = [];
+  const data = s.data.bind(s);
+  s.data = (w, d) => { sizes.push(d.length); data(w, d); };
+  const msgs = encodeUpdates([], many(20000), ATTRS, 4);
+  // one write of all of them (some 80 KB): one read on the router's side
+  (a!.s() as unknown as { sendEstablished(b: Buffer): boolean }).sendEstablished(Buffer.concat(msgs));
+  await until(() => r.rpd.rib.count >= 20002);
+  expect(sizes.reduce((x, y) => x + y, 0)).toBeGreaterThan(80000);
+  expect(Math.max(...sizes)).toBeLessThanOrEqual(READ_SLICE);
+  expect(r.rpd.bgp.peers.get(ipToInt('10.7.7.2'))!.adjIn.size).toBe(20000);
 });
