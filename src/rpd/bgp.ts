@@ -44,8 +44,10 @@ export interface Peer {
  * peers', and the bytes of their path attributes. At a bound the session is torn down as JUNOS's
  * `prefix-limit ... teardown` does: Cease, subcode 1 (maximum number of prefixes reached).
  */
-export const ADJ_RIB_IN_MAX = 100_000, ADJ_RIB_IN_TOTAL = 150_000;
-export const ADJ_RIB_IN_ATTR_BYTES = 8 << 20, ADJ_RIB_IN_ATTR_TOTAL = 16 << 20;
+// a learned route costs some 1.7 KB of heap (Adj-RIB-In, RIB, forwarding and kernel routes; 51 MB
+// measured for 30,000): 30,000 in all fit the router's 80 MB old generation (src/lab/v8-limits.ts)
+export const ADJ_RIB_IN_MAX = 20_000, ADJ_RIB_IN_TOTAL = 30_000;
+export const ADJ_RIB_IN_ATTR_BYTES = 4 << 20, ADJ_RIB_IN_ATTR_TOTAL = 8 << 20;
 /** bytes of unknown optional transitive attributes kept from one UPDATE; the rest is discarded */
 export const UNKNOWN_ATTR_MAX = 1024;
 /** prefixes the export pass handles per turn of the event loop */
