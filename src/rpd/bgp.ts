@@ -250,7 +250,7 @@ export class Bgp {
     // the route as the RIB has it already (a commit, soft-inbound, the same UPDATE again): left alone
     const cur = this.host.rib.routes(r.prefix).find(x => x.protocol === 'BGP' && x.source === p.n.address)?.bgp;
     if (cur && cur.peerId === peerId && cur.ebgp === ebgp && sameAttrs(cur.attrs, attrs)) return;
-    const ok = this.host.rib.add({ prefix: r.prefix, protocol: 'BGP', source: p.n.address, nextHop: attrs.nextHop, bgp: { attrs, peer: p.n.address, peerId, ebgp, igpCost: 0 } });
+    const ok = this.host.rib.add({ prefix: r.prefix, protocol: 'BGP', source: p.n.address, nextHop: attrs.nextHop, bgp: { attrs, peer: p.n.address, peerId: p.s.peerOpen?.bgpId ?? 0, ebgp, igpCost: 0 } });
     if (!ok) this.tableFull(p, r.prefix);
     this.dirty.add(key(r.prefix));
   }

@@ -21,7 +21,6 @@ export { BGP_PORT };
 export interface TraceLog { write(file: string, proc: string, msg: string): void; rotate(file: string, r: { size: number; files: number } | undefined): void; touch(file: string): void }
 export const realTimers: Timers = { now: Date.now, set: (ms, fn) => { const t = setTimeout(fn, ms); t.unref?.(); return t; }, clear: h => clearTimeout(h as NodeJS.Timeout) };
 const key = (p: Prefix) => p.addr * 64 + p.len;
-const sameNh = (a: Route['nh'], b: Route['nh']) => a.kind === b.kind && ('ifl' in a ? a.ifl : '') === ('ifl' in b ? b.ifl : '') && ('gateway' in a ? a.gateway : 0) === ('gateway' in b ? b.gateway : 0);
 
 export class Rpd {
   readonly rib: Rib;
@@ -99,10 +98,7 @@ export class Rpd {
     const via = f?.via ? this.pfe.routes.exact(f.via.prefix) : undefined;
     if (!f || !via || via.protocol === 'BGP') { this.pfe.setRpdRoute(p, undefined); return; }
     const nh: Route['nh'] = via.nh.kind === 'direct' ? { kind: 'gateway', ifl: via.nh.ifl, gateway: a.nextHop! } : via.nh;
-    // unchanged (a commit that left the next hop where it was): the forwarding table is left alone
-    const cur = this.pfe.routes.exact(p), text = intToIp(a.nextHop!);
-    if (cur?.protocol === 'BGP' && cur.preference === a.preference && cur.nextHopText === text && sameNh(cur.nh, nh)) return;
-    this.pfe.setRpdRoute(p, { prefix: p, protocol: 'BGP', preference: a.preference, nh, nextHopText: text });
+    this.pfe.setRpdRoute(p, { prefix: p, protocol: 'BGP', preference: a.preference, nh, nextHopText: intToIp(a.nextHop!) });
   }
 
   /*
