@@ -22,7 +22,7 @@ import { buildEth, buildArp, ETH_ARP, BROADCAST } from '../net/ethernet.js';
 import { PROTO_AH, PROTO_ESP } from '../net/ipv4.js';
 import { Reassembler } from '../net/frag.js';
 import { onSubnet } from '../net/ip.js';
-import { RouteTable, Route } from './routes.js';
+import { RouteTable, Route, sameRoute } from './routes.js';
 import { CompiledFilter } from './filter.js';
 import { IfCounters } from './counters.js';
 import { Graph, Pkt } from './graph.js';
@@ -47,6 +47,7 @@ export class Pfe implements IpsecSink, PfeContext {
   setRpdRoute(p: { addr: number; len: number }, r: Route | undefined): void {
     const k = p.addr * 64 + p.len;
     const old = this.rpdRoutes.get(k);
+    if (old && r && sameRoute(old, r)) return; // as it was (a commit): the forwarding table untouched
     if (old) { this.rpdRoutes.delete(k); this.routes.remove(old.prefix, old.protocol); }
     if (r) { this.rpdRoutes.set(k, r); this.routes.add(r); }
   }

@@ -14,6 +14,12 @@ export type NextHop =
   | { kind: 'reject' };
 
 export interface Route { prefix: Prefix; protocol: 'Direct' | 'Local' | 'Static' | 'BGP'; preference: number; nh: NextHop; nextHopText?: string }
+/** Same prefix, protocol, preference and next hop (rpd setting a route again as it was: nothing to do). */
+export function sameRoute(a: Route, b: Route): boolean {
+  const x = a.nh as { kind: string; ifl?: string; gateway?: number }, y = b.nh as typeof x;
+  return a.prefix.addr === b.prefix.addr && a.prefix.len === b.prefix.len && a.protocol === b.protocol && a.preference === b.preference
+    && a.nextHopText === b.nextHopText && x.kind === y.kind && x.ifl === y.ifl && x.gateway === y.gateway;
+}
 
 /**
  * A 16-8-8 trie of route indexes. Slots hold 0 (no route), i + 1 (leaf: route i) or ~p (a child ply
@@ -65,6 +71,8 @@ export class RouteTable {
   private count = 0;
   private trie?: Mtrie;
   private list: Route[] = [];
+  /** trie compiles so far (what a batch of route changes costs: one, not one per route) */
+  builds = 0;
 
   add(r: Route): void {
     const m = this.byLen[r.prefix.len]!;
@@ -77,6 +85,7 @@ export class RouteTable {
   /** Compile the trie (done on the first lookup after a change: once per commit). */
   private build(): Mtrie {
     const t = new Mtrie();
+    this.builds++;
     this.list = [];
     for (let len = 0; len <= 32; len++) {
       for (const r of this.byLen[len]!.values()) { this.list.push(r); t.insert(r.prefix.addr, len, this.list.length); }

@@ -175,10 +175,20 @@ export function encodeUpdates(withdrawn: Prefix[], nlri: Prefix[], attrs: PathAt
   }
   if (nlri.length && attrs) {
     const a = encodeAttrs(attrs, asSize);
+    // little room left (a long path): a prefix an UPDATE, only those that fit; never one over 4096 bytes (see updateFits)
+    if (a.length + 5 > room) {
+      for (const x of nlri) { const n = encodePrefixes([x]); if (a.length + n.length <= room) out.push(frame(UPDATE, Buffer.concat([u16(0), u16(a.length), a, n]))); }
+      return out;
+    }
     const per = Math.max(1, Math.floor((room - a.length) / 5));
     for (let i = 0; i < nlri.length; i += per) out.push(frame(UPDATE, Buffer.concat([u16(0), u16(a.length), a, encodePrefixes(nlri.slice(i, i + per))])));
   }
   return out;
+}
+
+/** Whether an UPDATE with these attributes and one prefix of `prefixBytes` (5 for a /32) fits in 4096 bytes. */
+export function updateFits(attrs: PathAttrs, asSize: 2 | 4, prefixBytes = 5): boolean {
+  return HEADER + 4 + encodeAttrs(attrs, asSize).length + prefixBytes <= MAX_MESSAGE;
 }
 
 export const NOTIFY_NAMES: Record<number, string> = { 1: 'Message Header Error', 2: 'OPEN Message Error', 3: 'UPDATE Message Error', 4: 'Hold Timer Expired', 5: 'Finite State Machine Error', 6: 'Cease' };

@@ -78,7 +78,19 @@ export class Rpd {
   /** An active route into the forwarding table (BGP's; the others are the PFE's own), and into the Routing Engine's kernel. */
   private install(p: Prefix, a: RibRoute | undefined): void {
     this.installPfe(p, a);
-    this.krtUpdate(p, this.pfe.routes.exact(p)?.protocol === 'BGP');
+    // the kernel's route waits for the end of the batch (an UPDATE's prefixes, a commit): its source
+    // address is a forwarding lookup, and the first lookup after a change recompiles the trie
+    this.krtDirty.add(key(p));
+    this.krtDirtyTimer ??= this.timers.set(0, () => this.krtResolve());
+  }
+  private krtDirty = new Set<number>();
+  private krtDirtyTimer?: unknown;
+  /** The kernel routes of the prefixes the batch changed: one trie compile for all of them. */
+  private krtResolve(): void {
+    if (this.krtDirtyTimer !== undefined) { this.timers.clear(this.krtDirtyTimer); this.krtDirtyTimer = undefined; }
+    const dirty = this.krtDirty;
+    this.krtDirty = new Set();
+    for (const k of dirty) { const p = { addr: Math.floor(k / 64), len: k % 64 }; this.krtUpdate(p, this.pfe.routes.exact(p)?.protocol === 'BGP'); }
   }
   private installPfe(p: Prefix, a: RibRoute | undefined): void {
     if (!a || a.protocol !== 'BGP') { this.pfe.setRpdRoute(p, undefined); return; }
@@ -117,7 +129,7 @@ export class Rpd {
     });
   }
   /** Every BGP route the Routing Engine's kernel should have (re0's resync after a commit). */
-  kernelRoutes(): string[] { return [...this.krt.values()]; }
+  kernelRoutes(): string[] { this.krtResolve(); return [...this.krt.values()]; }
 
   /**
    * The Routing Engine stack's hook for TCP it is handed: a SYN to port 179 from an address that is
