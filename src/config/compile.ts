@@ -83,7 +83,7 @@ export function compile(root: CNode): M.RouterModel {
     });
   }
   for (const r of root.get('routing-options')?.get('static')?.entries('route') ?? []) {
-    model.staticRoutes.push({ prefix: parsePrefix(r.key!), nextHops: r.get('next-hop')?.values ?? [], discard: r.has('discard'), reject: r.has('reject') });
+    model.staticRoutes.push({ prefix: parsePrefix(r.key!), nextHops: r.get('next-hop')?.values ?? [], discard: r.has('discard'), reject: r.has('reject'), ...(r.has('metric') ? { metric: Number(r.value('metric')) } : {}) });
   }
   const ipsec = sec?.get('ipsec');
   for (const sa of ipsec?.entries('security-association') ?? []) {
