@@ -98,18 +98,9 @@ export function bgpRouteLines(rpd: Rpd, r: RibRoute, star: boolean): string[] {
     `                      AS path: ${asPathText(a.asPath) ? asPathText(a.asPath) + ' ' : ''}${ORIGIN[a.origin]}`, `                    ${via}`];
 }
 
-/** `show route protocol bgp` */
+/** `show route protocol bgp`: the usable BGP routes (hidden ones: `show route protocol bgp hidden`), in the brief layout */
 export function routesProtocolBgp(rpd: Rpd): string {
-  const out = ['', `inet.0: ${rpd.rib.prefixes().length} destinations, ${rpd.rib.count} routes`, '+ = Active Route, - = Last Active, * = Both', ''];
-  for (const p of rpd.rib.prefixes()) {
-    const a = rpd.rib.active(p);
-    for (const r of rpd.rib.routes(p)) {
-      if (r.protocol !== 'BGP') continue;
-      const [first, ...rest] = bgpRouteLines(rpd, r, r === a);
-      out.push(`${pad(prefixStr(p), 18)} ${first}`, ...rest);
-    }
-  }
-  return out.join('\n') + '\n';
+  return showRoutes(rpd, { protocol: 'bgp', detail: false, hidden: false });
 }
 
 function table(rows: Array<{ prefix: Prefix; attrs: PathAttrs }>, nexthop: (a: PathAttrs) => string): string {
@@ -353,7 +344,7 @@ export function showRoutes(rpd: Rpd, q: RouteQuery): string {
   const byPrefix = new Map<string, RouteEntry[]>();
   for (const e of sel.list) { const k = prefixStr(e.prefix); byPrefix.set(k, [...(byPrefix.get(k) ?? []), e]); }
   for (const [k, es] of byPrefix) {
-    out.push('');
+    if (q.detail) out.push(''); // the brief layout has no blank line between destinations
     if (q.detail) {
       const announced = es.filter(e => e.active).length;
       out.push(`${k} (${es.length} ${es.length === 1 ? 'entry' : 'entries'}, ${announced} announced)`);
