@@ -21,6 +21,8 @@ export const PREFERENCE: Record<Protocol, number> = { Direct: 0, Local: 0, Stati
 export const MAX_RESOLVE_DEPTH = 8;
 /** how often one prefix may be selected again in one change before the RIB stops (an oscillating loop) */
 const MAX_RESELECT = 8;
+/** re-selections one deferred pass does before it yields (a peer's flapping route cannot stall the thread) */
+export const RESOLVE_BUDGET = 2000;
 
 export interface RibRoute {
   prefix: Prefix; protocol: Protocol; preference: number;
@@ -71,11 +73,49 @@ export class Rib {
   private nhBuckets = new Map<number, Set<number>>();
   private queue = new Set<number>();
   private draining = false;
+  /** prefixes to select again because a BGP route their next hops resolve through changed (deferred) */
+  private later = new Set<number>();
+  private laterVisits = new Map<number, number>();
+  private laterScheduled = false;
+  private laterPasses = 0;
   count = 0;
   refused = 0;
   /** selections stopped because a prefix kept changing within one change (a resolution loop that oscillates) */
   unstable = 0;
-  constructor(private opts: { maxRoutes?: number; now?: () => number; onChange?: (prefix: Prefix, active: RibRoute | undefined) => void } = {}) {}
+  /**
+   * `defer`: where re-resolution after a BGP route's change runs (rpd: a timer of 0). Given, the
+   * routes resolving through a BGP route that changed are selected again later, RESOLVE_BUDGET per
+   * pass, the same prefix once per pass however often it changed: a peer that floods or flaps a
+   * route covering many next hops costs bounded work per turn of the event loop. Without it (unit
+   * tests) the cascade runs at once. A direct or static route's change is followed at once.
+   */
+  constructor(private opts: { maxRoutes?: number; now?: () => number; onChange?: (prefix: Prefix, active: RibRoute | undefined) => void; defer?: (fn: () => void) => void } = {}) {}
+  /** Run the deferred re-resolution now, to the end (tests; a commit's resync). */
+  settle(): void { while (this.later.size) this.runLater(Infinity); }
+  /** re-selections waiting for a deferred pass */
+  get pendingResolution(): number { return this.later.size; }
+  private runLater(budget = RESOLVE_BUDGET): void {
+    // (laterScheduled stays set during the pass: what it defers again waits for the next one)
+    // an oscillation's guard, renewed when the work is done or every 16 passes (so it never starves a prefix)
+    if (++this.laterPasses >= 16) { this.laterPasses = 0; this.laterVisits.clear(); }
+    let n = 0;
+    for (const k of this.later) {
+      if (n++ >= budget) break;
+      this.later.delete(k);
+      const v = (this.laterVisits.get(k) ?? 0) + 1;
+      if (v > MAX_RESELECT) { this.unstable++; continue; }
+      this.laterVisits.set(k, v);
+      this.select(prefixOf(k));
+    }
+    this.laterScheduled = false;
+    if (!this.later.size) { this.laterVisits.clear(); this.laterPasses = 0; }
+    else this.scheduleLater();
+  }
+  private scheduleLater(): void {
+    if (this.laterScheduled || !this.opts.defer) return;
+    this.laterScheduled = true;
+    this.opts.defer(() => this.runLater());
+  }
   get maxRoutes() { return this.opts.maxRoutes ?? 100_000; }
   now() { return (this.opts.now ?? Date.now)(); }
 
@@ -254,8 +294,11 @@ export class Rib {
     if (sig) this.sig.set(k, sig); else this.sig.delete(k);
     if (best !== old) this.opts.onChange?.(prefix, best);
     else if (best) this.opts.onChange?.(prefix, best); // the same route, forwarding elsewhere now
-    // next hops in this prefix may resolve elsewhere now
-    for (const d of this.dependents(prefix)) if (d !== k) this.queue.add(d);
+    // next hops in this prefix may resolve elsewhere now: at once after a direct or static route's
+    // change, in a deferred pass after a BGP route's (when the RIB has one)
+    const deferred = !!this.opts.defer && (old?.protocol === 'BGP' || best?.protocol === 'BGP' || (!old && !best));
+    for (const d of this.dependents(prefix)) if (d !== k) (deferred ? this.later : this.queue).add(d);
+    if (deferred && this.later.size) this.scheduleLater();
   }
   toString(): string { return this.prefixes().map(p => `${prefixStr(p)} ${this.active(p)?.protocol ?? 'hidden'}`).join('\n'); }
 }

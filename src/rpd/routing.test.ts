@@ -1,6 +1,6 @@
 /** The RIB, policy evaluation and best path, against tables of JUNOS examples. */
 import { describe, it, expect } from 'vitest';
-import { Rib } from './rib.js';
+import { Rib, RESOLVE_BUDGET } from './rib.js';
 import { compareBgp, bestOf, BgpPath, Step } from './bestpath.js';
 import { evaluate, bgpImportDefault, bgpExportDefault, routeFiltersMatch } from './policy.js';
 import { compileRouting } from './config.js';
@@ -236,5 +236,50 @@ describe('recursive next-hop resolution (JUNOS: the longest active match, throug
     expect(changes).toEqual(['172.16.0.0/16 Static', '10.50.0.0/16 BGP', '10.60.0.0/16 BGP']);
     expect(rib.forwarding(rib.active(P('10.60.0.0/16'))!)!.gateway).toBe(ipToInt('10.7.7.7'));
     expect(rib.resolving(rib.active(P('10.50.0.0/16'))!).map(r => prefixStr(r.prefix))).toEqual(['10.60.0.0/16']);
+  });
+});
+
+describe('re-resolution after a BGP route changes is deferred and budgeted (a flapping peer cannot stall the thread)', () => {
+  const FE = 'fe-0/0/0.0';
+  it('a route covering 5000 next hops flaps 100 times in one turn: each dependent is selected again once per pass, RESOLVE_BUDGET per pass', () => {
+    const jobs: Array<() => void> = [];
+    let changes = 0;
+    const rib = new Rib({ defer: fn => jobs.push(fn), onChange: () => changes++ });
+    rib.add({ prefix: P('10.7.7.0/24'), protocol: 'Direct', source: 0, ifl: FE });
+    rib.add({ prefix: P('172.16.0.0/12'), protocol: 'Static', source: 0, nextHop: ipToInt('10.7.7.9'), ifl: FE, metric: 50 });
+    const ibgp = (prefix: string, nh: string, peer: string) => {
+      const b = path({ ebgp: false, peer: ipToInt(peer), attrs: { nextHop: ipToInt(nh) } });
+      return { prefix: P(prefix), protocol: 'BGP' as const, source: b.peer, nextHop: ipToInt(nh), bgp: b };
+    };
+    // 5000 routes from one peer, their next hops spread over 172.16.0.0/16
+    for (let i = 0; i < 5000; i++) rib.add(ibgp(`${20 + (i >> 8)}.${i & 255}.0.0/16`, `172.16.${i >> 8}.${(i & 255) || 1}`, '10.7.7.2'));
+    expect(jobs.length).toBe(0);
+    // the other peer's 172.16.0.0/16 (over the shared subnet) takes their resolution, then goes, 100 times
+    changes = 0;
+    for (let i = 0; i < 100; i++) {
+      rib.add(ibgp('172.16.0.0/16', '10.7.7.3', '10.7.7.3'));
+      rib.remove(P('172.16.0.0/16'), 'BGP', ipToInt('10.7.7.3'));
+    }
+    rib.add(ibgp('172.16.0.0/16', '10.7.7.3', '10.7.7.3'));
+    // nothing of the 5000 was touched in that turn: one deferred pass is waiting, all of them once
+    expect(changes).toBe(201);
+    expect(jobs.length).toBe(1);
+    expect(rib.pendingResolution).toBe(5000);
+    let passes = 0;
+    while (jobs.length) {
+      const before = rib.pendingResolution;
+      jobs.shift()!();
+      passes++;
+      expect(before - rib.pendingResolution).toBeLessThanOrEqual(RESOLVE_BUDGET);
+    }
+    expect(passes).toBe(Math.ceil(5000 / RESOLVE_BUDGET));
+    const f = rib.forwarding(rib.active(P('20.7.0.0/16'))!)!;
+    expect([intToIp(f.gateway!), f.cost, prefixStr(f.via!.prefix)]).toEqual(['10.7.7.3', 0, '172.16.0.0/16']);
+    expect(changes).toBe(201 + 5000);
+    // withdrawn for good: settle() does the deferred work at once; back to the static route's metric
+    rib.remove(P('172.16.0.0/16'), 'BGP', ipToInt('10.7.7.3'));
+    rib.settle();
+    expect(rib.forwarding(rib.active(P('20.7.0.0/16'))!)).toMatchObject({ gateway: ipToInt('10.7.7.9'), cost: 50 });
+    expect(rib.unstable).toBe(0);
   });
 });

@@ -32,7 +32,7 @@ export class Rpd {
   /** when the last commit reached rpd (the age of the routes the PFE keeps hidden) */
   appliedAt = 0;
   constructor(readonly pfe: Pfe, private log: (msg: string) => void, private timers: Timers = realTimers, private traceLog?: TraceLog) {
-    this.rib = new Rib({ now: timers.now, onChange: (p, a) => { this.install(p, a); this.bgp.ribChanged(p); } });
+    this.rib = new Rib({ now: timers.now, onChange: (p, a) => { this.install(p, a); this.bgp.ribChanged(p); }, defer: fn => { this.timers.set(0, fn); } });
     this.bgp = new Bgp({ timers, rib: this.rib, connect: (n, s) => this.connect(n, s), localAddress: n => n.localAddress ?? this.pfe.sourceFor(n.address), log, trace: (f, m) => this.trace(f, m) });
   }
   /**
@@ -70,7 +70,8 @@ export class Rpd {
       const metric = r.protocol === 'Static' ? metrics.get(key(r.prefix)) : undefined;
       this.rib.add({ prefix: r.prefix, protocol: r.protocol, source: 0, ...(ifl ? { ifl } : {}), ...(nh.kind === 'gateway' ? { nextHop: nh.gateway } : {}), ...(metric !== undefined ? { metric } : {}) });
     }
-    // next hops may resolve elsewhere now
+    // next hops may resolve elsewhere now (through BGP routes too: that deferred work done here)
+    this.rib.settle();
     for (const p of this.rib.prefixes()) { const a = this.rib.active(p); if (a?.protocol === 'BGP') this.install(p, a); }
     // kernel routes whose source address changed with the commit (the PFE's sourceFor)
     for (const [k] of this.krt) { const p = { addr: Math.floor(k / 64), len: k % 64 }; this.krtUpdate(p, this.pfe.routes.exact(p)?.protocol === 'BGP'); }
