@@ -106,7 +106,7 @@ function compileFilters(root: CNode, model: M.RouterModel): void {
 /** [edit routing-options static]. */
 function compileStaticRoutes(root: CNode, model: M.RouterModel): void {
   for (const r of root.get('routing-options')?.get('static')?.entries('route') ?? []) {
-    model.staticRoutes.push({ prefix: parsePrefix(r.key!), nextHops: r.get('next-hop')?.values ?? [], discard: r.has('discard'), reject: r.has('reject') });
+    model.staticRoutes.push({ prefix: parsePrefix(r.key!), nextHops: r.get('next-hop')?.values ?? [], discard: r.has('discard'), reject: r.has('reject'), ...(r.has('metric') ? { metric: Number(r.value('metric')) } : {}) });
   }
 }
 

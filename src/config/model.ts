@@ -59,7 +59,7 @@ export interface TermModel {
 }
 export interface FilterModel { name: string; terms: TermModel[] }
 
-export interface StaticRouteModel { prefix: Prefix; nextHops: string[]; discard: boolean; reject: boolean }
+export interface StaticRouteModel { prefix: Prefix; nextHops: string[]; discard: boolean; reject: boolean; metric?: number }
 
 export interface IkeProposalModel {
   name: string; authenticationAlgorithm: 'md5' | 'sha1';

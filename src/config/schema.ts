@@ -198,6 +198,7 @@ export const ROOT: Def = c('configuration', {
         'next-hop': leafList('Next hop to destination', { t: 'nexthop' }),
         discard: flag('Drop packets to destination; send no ICMP unreachables'),
         reject: flag('Drop packets to destination; send ICMP unreachables'),
+        metric: leaf('Metric for static route', u(0, U32_MAX)),
       }, { oneLine: true }),
     }),
   }),

@@ -1,11 +1,11 @@
 /** The RIB, policy evaluation and best path, against tables of JUNOS examples. */
 import { describe, it, expect } from 'vitest';
-import { Rib } from './rib.js';
+import { Rib, RESOLVE_BUDGET } from './rib.js';
 import { compareBgp, bestOf, BgpPath, Step } from './bestpath.js';
 import { evaluate, bgpImportDefault, bgpExportDefault, routeFiltersMatch } from './policy.js';
 import { compileRouting } from './config.js';
 import { loadText } from '../config/load.js';
-import { ipToInt, parsePrefix as P, prefixStr } from '../net/ip.js';
+import { intToIp, ipToInt, parsePrefix as P, prefixStr } from '../net/ip.js';
 import { AS_SEQUENCE, AS_SET, PathAttrs } from './attributes.js';
 
 const A = (over: Partial<PathAttrs> = {}): PathAttrs => ({ origin: 0, asPath: [{ type: AS_SEQUENCE, asns: [65002] }], nextHop: ipToInt('10.7.7.2'), unknown: [], ...over });
@@ -139,5 +139,147 @@ describe('RIB', () => {
     for (let i = 0; i < 12; i++) rib.add({ prefix: { addr: (0x0a000000 + (i << 8)) >>> 0, len: 24 }, protocol: 'Static', source: 0, nextHop: 1 });
     expect([rib.count, rib.refused]).toEqual([10, 2]);
     expect(rib.add({ prefix: { addr: 0x0a000000, len: 24 }, protocol: 'Static', source: 0, nextHop: 2 })).toBe(true); // a replacement fits
+  });
+});
+
+describe('recursive next-hop resolution (JUNOS: the longest active match, through BGP routes too)', () => {
+  const FE = 'fe-0/0/0.0';
+  type Op = ['direct', string] | ['static', string, string, number?] | ['bgp', string, string, string?] | ['del-static', string] | ['del-bgp', string, string?];
+  const peerOf = (p?: string) => ipToInt(p ?? '10.7.7.2');
+  const build = (ops: Op[], changes: string[] = []) => {
+    const rib = new Rib({ onChange: (p, a) => changes.push(`${prefixStr(p)} ${a?.protocol ?? '-'}`) });
+    for (const op of ops) {
+      if (op[0] === 'direct') rib.add({ prefix: P(op[1]), protocol: 'Direct', source: 0, ifl: FE });
+      else if (op[0] === 'static') rib.add({ prefix: P(op[1]), protocol: 'Static', source: 0, nextHop: ipToInt(op[2]), ifl: FE, ...(op[3] !== undefined ? { metric: op[3] } : {}) });
+      else if (op[0] === 'bgp') {
+        const b = path({ ebgp: false, peer: peerOf(op[3]), attrs: { nextHop: ipToInt(op[2]) } });
+        rib.add({ prefix: P(op[1]), protocol: 'BGP', source: b.peer, nextHop: ipToInt(op[2]), bgp: b });
+      } else if (op[0] === 'del-static') rib.remove(P(op[1]), 'Static');
+      else rib.remove(P(op[1]), 'BGP', peerOf(op[2]));
+    }
+    return rib;
+  };
+  const LAN: Op = ['direct', '10.7.7.0/24'];
+  // what a prefix's BGP route resolves to: gateway, IGP cost (Metric2), routes crossed, the first one; or why it is unusable
+  type Want = { gw: string; cost: number; depth: number; via: string } | { unusable: string; at?: string };
+  const ROWS: Array<[string, Op[], Record<string, Want>]> = [
+    ['a next hop on a connected subnet: cost 0', [LAN, ['bgp', '10.1.0.0/16', '10.7.7.2']], { '10.1.0.0/16': { gw: '10.7.7.2', cost: 0, depth: 1, via: '10.7.7.0/24' } }],
+    ["through a static route: the static route's metric is the IGP cost", [LAN, ['static', '172.16.0.0/16', '10.7.7.9', 20], ['bgp', '10.9.0.0/16', '172.16.0.1']], { '10.9.0.0/16': { gw: '10.7.7.9', cost: 20, depth: 1, via: '172.16.0.0/16' } }],
+    ['a static route without metric costs 0', [LAN, ['static', '172.16.0.0/16', '10.7.7.9'], ['bgp', '10.9.0.0/16', '172.16.0.1']], { '10.9.0.0/16': { gw: '10.7.7.9', cost: 0, depth: 1, via: '172.16.0.0/16' } }],
+    ['a chain of two: through a BGP route to a connected subnet', [LAN, ['bgp', '10.50.0.0/16', '10.7.7.2'], ['bgp', '10.60.0.0/16', '10.50.0.1']], {
+      '10.50.0.0/16': { gw: '10.7.7.2', cost: 0, depth: 1, via: '10.7.7.0/24' }, '10.60.0.0/16': { gw: '10.7.7.2', cost: 0, depth: 2, via: '10.50.0.0/16' } }],
+    ['a chain of two ending at a static route: its metric', [LAN, ['static', '172.16.0.0/16', '10.7.7.9', 7], ['bgp', '10.50.0.0/16', '172.16.0.1'], ['bgp', '10.60.0.0/16', '10.50.0.1']], {
+      '10.60.0.0/16': { gw: '10.7.7.9', cost: 7, depth: 2, via: '10.50.0.0/16' } }],
+    ['a chain of three, learned in reverse order: resolves when the last link comes', [LAN, ['bgp', '10.70.0.0/16', '10.60.0.1'], ['bgp', '10.60.0.0/16', '10.50.0.1'], ['bgp', '10.50.0.0/16', '10.7.7.2']], {
+      '10.70.0.0/16': { gw: '10.7.7.2', cost: 0, depth: 3, via: '10.60.0.0/16' } }],
+    ['the longest match decides: a BGP /24 over a static /16', [LAN, ['static', '10.50.0.0/16', '10.7.7.9', 5], ['bgp', '10.50.1.0/24', '10.7.7.2'], ['bgp', '10.60.0.0/16', '10.50.1.1']], {
+      '10.60.0.0/16': { gw: '10.7.7.2', cost: 0, depth: 2, via: '10.50.1.0/24' } }],
+    ['a route never resolves through itself: the shorter match', [LAN, ['static', '10.0.0.0/8', '10.7.7.9', 3], ['bgp', '10.80.0.0/16', '10.80.0.1']], { '10.80.0.0/16': { gw: '10.7.7.9', cost: 3, depth: 1, via: '10.0.0.0/8' } }],
+    ['no route to the next hop: unusable', [LAN, ['bgp', '10.9.0.0/16', '172.16.0.1']], { '10.9.0.0/16': { unusable: 'no-route' } }],
+    ['a loop of two: both unusable, and they stay so', [LAN, ['static', '10.0.0.0/8', '10.7.7.9'], ['bgp', '10.80.0.0/16', '10.90.0.1'], ['bgp', '10.90.0.0/16', '10.80.0.1']], {
+      '10.80.0.0/16': { unusable: 'loop' }, '10.90.0.0/16': { unusable: 'loop' } }],
+    ['a loop of three', [LAN, ['static', '10.0.0.0/8', '10.7.7.9'], ['bgp', '10.80.0.0/16', '10.90.0.1'], ['bgp', '10.90.0.0/16', '10.100.0.1'], ['bgp', '10.100.0.0/16', '10.80.0.1']], {
+      '10.80.0.0/16': { unusable: 'loop' }, '10.90.0.0/16': { unusable: 'loop' }, '10.100.0.0/16': { unusable: 'loop' } }],
+    ['a loop broken by a withdrawal: the other resolves again', [LAN, ['static', '10.0.0.0/8', '10.7.7.9', 2], ['bgp', '10.80.0.0/16', '10.90.0.1'], ['bgp', '10.90.0.0/16', '10.80.0.1'], ['del-bgp', '10.90.0.0/16']], {
+      '10.80.0.0/16': { gw: '10.7.7.9', cost: 2, depth: 1, via: '10.0.0.0/8' } }],
+    ['deeper than the bound: unusable', [LAN, ...Array.from({ length: 10 }, (_, i): Op => ['bgp', `10.${100 + i}.0.0/16`, i ? `10.${99 + i}.0.1` : '10.7.7.2'])], {
+      '10.107.0.0/16': { gw: '10.7.7.2', cost: 0, depth: 8, via: '10.106.0.0/16' }, '10.108.0.0/16': { unusable: 'depth' } }],
+    ['the resolving static route removed: the chain falls with it', [LAN, ['static', '172.16.0.0/16', '10.7.7.9'], ['bgp', '10.50.0.0/16', '172.16.0.1'], ['bgp', '10.60.0.0/16', '10.50.0.1'], ['del-static', '172.16.0.0/16']], {
+      '10.50.0.0/16': { unusable: 'no-route' }, '10.60.0.0/16': { unusable: 'no-route' } }],
+    ['a more specific static route added: the next hop resolves through it now', [LAN, ['static', '172.16.0.0/16', '10.7.7.9', 50], ['bgp', '10.50.0.0/16', '172.16.1.1'], ['bgp', '10.60.0.0/16', '10.50.0.1'], ['static', '172.16.1.0/24', '10.7.7.8', 4]], {
+      '10.60.0.0/16': { gw: '10.7.7.8', cost: 4, depth: 2, via: '10.50.0.0/16' } }],
+    ['the middle BGP route withdrawn: the chain falls to a shorter match', [LAN, ['static', '10.0.0.0/8', '10.7.7.9', 9], ['bgp', '10.50.0.0/16', '10.7.7.2'], ['bgp', '10.60.0.0/16', '10.50.0.1'], ['del-bgp', '10.50.0.0/16']], {
+      '10.60.0.0/16': { gw: '10.7.7.9', cost: 9, depth: 1, via: '10.0.0.0/8' } }],
+  ];
+  for (const [name, ops, want] of ROWS) it(name, () => {
+    const rib = build(ops);
+    for (const [p, w] of Object.entries(want)) {
+      const r = rib.routes(P(p)).find(x => x.protocol === 'BGP')!;
+      expect(r, p).toBeDefined();
+      if ('unusable' in w) {
+        expect(rib.unusable(r), p).toMatchObject({ unusable: w.unusable });
+        expect(rib.isHidden(r)).toBe(true);
+        expect(rib.active(P(p)), p).toBeUndefined();
+      } else {
+        const f = rib.forwarding(r)!;
+        expect({ gw: intToIp(f.gateway!), cost: f.cost, depth: f.depth, via: prefixStr(f.via!.prefix) }, p).toEqual(w);
+        expect(rib.active(P(p)), p).toBe(r);
+      }
+    }
+    expect(rib.unstable).toBe(0);
+  });
+  it("the IGP cost decides best path after eBGP over iBGP, before the router ID", () => {
+    // 10.7.7.2 has the lower router ID and address, but its next hop costs 20 (static metric) against 10
+    const rib = build([LAN, ['static', '172.16.0.0/16', '10.7.7.9', 20], ['static', '172.17.0.0/16', '10.7.7.8', 10]]);
+    const add = (peer: string, nh: string, id: string, ebgp = false) => {
+      const b = path({ ebgp, peer: ipToInt(peer), peerId: ipToInt(id), attrs: { nextHop: ipToInt(nh) } });
+      rib.add({ prefix: P('10.9.0.0/16'), protocol: 'BGP', source: b.peer, nextHop: ipToInt(nh), bgp: b });
+    };
+    add('10.7.7.2', '172.16.0.1', '1.1.1.1');
+    add('10.7.7.3', '172.17.0.1', '3.3.3.3');
+    expect(rib.active(P('10.9.0.0/16'))!.source).toBe(ipToInt('10.7.7.3'));
+    const [a, b] = rib.routes(P('10.9.0.0/16'));
+    expect(compareBgp(rib.path(a!), rib.path(b!))).toMatchObject({ step: 'igp-cost' });
+    // the static route's metric changes: best path follows
+    rib.add({ prefix: P('172.16.0.0/16'), protocol: 'Static', source: 0, nextHop: ipToInt('10.7.7.9'), ifl: FE, metric: 5 });
+    expect(rib.active(P('10.9.0.0/16'))!.source).toBe(ipToInt('10.7.7.2'));
+    // an eBGP path wins before the IGP cost is looked at
+    add('10.7.7.4', '172.16.0.1', '4.4.4.4', true);
+    rib.add({ prefix: P('172.16.0.0/16'), protocol: 'Static', source: 0, nextHop: ipToInt('10.7.7.9'), ifl: FE, metric: 500 });
+    expect(rib.active(P('10.9.0.0/16'))!.source).toBe(ipToInt('10.7.7.4'));
+  });
+  it('where a resolving route forwards changes: the routes over it are announced again (the forwarding table follows)', () => {
+    const changes: string[] = [];
+    const rib = build([LAN, ['static', '172.16.0.0/16', '10.7.7.9'], ['bgp', '10.50.0.0/16', '172.16.0.1'], ['bgp', '10.60.0.0/16', '10.50.0.1']], changes);
+    changes.length = 0;
+    rib.add({ prefix: P('172.16.0.0/16'), protocol: 'Static', source: 0, nextHop: ipToInt('10.7.7.7'), ifl: FE });
+    expect(changes).toEqual(['172.16.0.0/16 Static', '10.50.0.0/16 BGP', '10.60.0.0/16 BGP']);
+    expect(rib.forwarding(rib.active(P('10.60.0.0/16'))!)!.gateway).toBe(ipToInt('10.7.7.7'));
+    expect(rib.resolving(rib.active(P('10.50.0.0/16'))!).map(r => prefixStr(r.prefix))).toEqual(['10.60.0.0/16']);
+  });
+});
+
+describe('re-resolution after a BGP route changes is deferred and budgeted (a flapping peer cannot stall the thread)', () => {
+  const FE = 'fe-0/0/0.0';
+  it('a route covering 5000 next hops flaps 100 times in one turn: each dependent is selected again once per pass, RESOLVE_BUDGET per pass', () => {
+    const jobs: Array<() => void> = [];
+    let changes = 0;
+    const rib = new Rib({ defer: fn => jobs.push(fn), onChange: () => changes++ });
+    rib.add({ prefix: P('10.7.7.0/24'), protocol: 'Direct', source: 0, ifl: FE });
+    rib.add({ prefix: P('172.16.0.0/12'), protocol: 'Static', source: 0, nextHop: ipToInt('10.7.7.9'), ifl: FE, metric: 50 });
+    const ibgp = (prefix: string, nh: string, peer: string) => {
+      const b = path({ ebgp: false, peer: ipToInt(peer), attrs: { nextHop: ipToInt(nh) } });
+      return { prefix: P(prefix), protocol: 'BGP' as const, source: b.peer, nextHop: ipToInt(nh), bgp: b };
+    };
+    // 5000 routes from one peer, their next hops spread over 172.16.0.0/16
+    for (let i = 0; i < 5000; i++) rib.add(ibgp(`${20 + (i >> 8)}.${i & 255}.0.0/16`, `172.16.${i >> 8}.${(i & 255) || 1}`, '10.7.7.2'));
+    expect(jobs.length).toBe(0);
+    // the other peer's 172.16.0.0/16 (over the shared subnet) takes their resolution, then goes, 100 times
+    changes = 0;
+    for (let i = 0; i < 100; i++) {
+      rib.add(ibgp('172.16.0.0/16', '10.7.7.3', '10.7.7.3'));
+      rib.remove(P('172.16.0.0/16'), 'BGP', ipToInt('10.7.7.3'));
+    }
+    rib.add(ibgp('172.16.0.0/16', '10.7.7.3', '10.7.7.3'));
+    // nothing of the 5000 was touched in that turn: one deferred pass is waiting, all of them once
+    expect(changes).toBe(201);
+    expect(jobs.length).toBe(1);
+    expect(rib.pendingResolution).toBe(5000);
+    let passes = 0;
+    while (jobs.length) {
+      const before = rib.pendingResolution;
+      jobs.shift()!();
+      passes++;
+      expect(before - rib.pendingResolution).toBeLessThanOrEqual(RESOLVE_BUDGET);
+    }
+    expect(passes).toBe(Math.ceil(5000 / RESOLVE_BUDGET));
+    const f = rib.forwarding(rib.active(P('20.7.0.0/16'))!)!;
+    expect([intToIp(f.gateway!), f.cost, prefixStr(f.via!.prefix)]).toEqual(['10.7.7.3', 0, '172.16.0.0/16']);
+    expect(changes).toBe(201 + 5000);
+    // withdrawn for good: settle() does the deferred work at once; back to the static route's metric
+    rib.remove(P('172.16.0.0/16'), 'BGP', ipToInt('10.7.7.3'));
+    rib.settle();
+    expect(rib.forwarding(rib.active(P('20.7.0.0/16'))!)).toMatchObject({ gateway: ipToInt('10.7.7.9'), cost: 50 });
+    expect(rib.unstable).toBe(0);
   });
 });

@@ -73,9 +73,9 @@ it('a route learned over BGP is active, in the forwarding table, and shown as JU
   expect(trace).not.toMatch(/UPDATE|KEEPALIVE/);
   // show route detail and hidden, from the RIB
   const det = await transcript(it, ['show route 192.0.2.7 detail', 'show route detail']);
-  expect(det).toMatch(/192\.0\.2\.0\/24 \(1 entry, 1 announced\)\n\s+\*BGP    Preference: 170\/-101\n\s+Next hop type: Router\n\s+Source: 10\.7\.7\.2\n\s+Next hop: 10\.7\.7\.2 via fe-0\/0\/0\.0, selected\n\s+State: <Active Ext>\n\s+Local AS: 65001 Peer AS: 65002\n\s+Age: \d+\n\s+Task: BGP_65002\.10\.7\.7\.2\+179\n\s+Announcement bits \(1\): 0-KRT\n\s+AS path: 65002 I\n\s+Localpref: 100\n\s+Router ID: 10\.7\.7\.2/);
-  expect(det).toMatch(/10\.1\.1\.0\/24 \(1 entry, 1 announced\)\n\s+\*Direct Preference: 0\n\s+Next hop type: Interface\n\s+Next hop: via fe-0\/0\/1\.0, selected\n\s+State: <Active Int>/);
-  expect(det).toMatch(/10\.1\.1\.254\/32 \(1 entry, 1 announced\)\n\s+\*Local  Preference: 0\n\s+Next hop type: Local\n\s+Interface: fe-0\/0\/1\.0/);
+  expect(det).toMatch(/192\.0\.2\.0\/24 \(1 entry, 1 announced\)\n\s+\*BGP    Preference: 170\/-101\n\s+Next hop type: Router\n\s+Next-hop reference count: 1\n\s+Source: 10\.7\.7\.2\n\s+Next hop: 10\.7\.7\.2 via fe-0\/0\/0\.0, selected\n\s+State: <Active Ext>\n\s+Local AS: 65001 Peer AS: 65002\n\s+Age: \d+\n\s+Task: BGP_65002\.10\.7\.7\.2\+179\n\s+Announcement bits \(1\): 0-KRT\n\s+AS path: 65002 I\n\s+Localpref: 100\n\s+Router ID: 10\.7\.7\.2/);
+  expect(det).toMatch(/10\.1\.1\.0\/24 \(1 entry, 1 announced\)\n\s+\*Direct Preference: 0\n\s+Next hop type: Interface\n\s+Next-hop reference count: 1\n\s+Next hop: via fe-0\/0\/1\.0, selected\n\s+State: <Active Int>/);
+  expect(det).toMatch(/10\.1\.1\.254\/32 \(1 entry, 1 announced\)\n\s+\*Local  Preference: 0\n\s+Next hop type: Local\n\s+Next-hop reference count: 1\n\s+Interface: fe-0\/0\/1\.0/);
   expect(await transcript(it, ['show route hidden'])).not.toMatch(/BGP/);
   // a route whose next hop resolves nowhere: hidden, shown by show route hidden (and its XML), not by detail
   const s2 = peer.peers.get(ipToInt('10.7.7.1'))!.s;

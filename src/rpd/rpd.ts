@@ -32,7 +32,7 @@ export class Rpd {
   /** when the last commit reached rpd (the age of the routes the PFE keeps hidden) */
   appliedAt = 0;
   constructor(readonly pfe: Pfe, private log: (msg: string) => void, private timers: Timers = realTimers, private traceLog?: TraceLog) {
-    this.rib = new Rib({ now: timers.now, onChange: (p, a) => { this.install(p, a); this.bgp.ribChanged(p); } });
+    this.rib = new Rib({ now: timers.now, onChange: (p, a) => { this.install(p, a); this.bgp.ribChanged(p); }, defer: fn => { this.timers.set(0, fn); } });
     this.bgp = new Bgp({ timers, rib: this.rib, connect: (n, s) => this.connect(n, s), localAddress: n => n.localAddress ?? this.pfe.sourceFor(n.address), log, trace: (f, m) => this.trace(f, m) });
   }
   /**
@@ -62,12 +62,16 @@ export class Rpd {
     for (const p of this.rib.prefixes()) {
       for (const r of this.rib.routes(p)) if (r.protocol !== 'BGP' && want.get(key(p))?.protocol !== r.protocol) this.rib.remove(p, r.protocol);
     }
+    // a static route's `metric` is the IGP cost of the BGP next hops that resolve through it
+    const metrics = new Map(model.staticRoutes.filter(s => s.metric !== undefined).map(s => [key(s.prefix), s.metric!]));
     for (const r of want.values()) {
       const nh = r.nh;
       const ifl = 'ifl' in nh ? nh.ifl : undefined;
-      this.rib.add({ prefix: r.prefix, protocol: r.protocol, source: 0, ...(ifl ? { ifl } : {}), ...(nh.kind === 'gateway' ? { nextHop: nh.gateway } : {}) });
+      const metric = r.protocol === 'Static' ? metrics.get(key(r.prefix)) : undefined;
+      this.rib.add({ prefix: r.prefix, protocol: r.protocol, source: 0, ...(ifl ? { ifl } : {}), ...(nh.kind === 'gateway' ? { nextHop: nh.gateway } : {}), ...(metric !== undefined ? { metric } : {}) });
     }
-    // next hops may resolve elsewhere now
+    // next hops may resolve elsewhere now (through BGP routes too: that deferred work done here)
+    this.rib.settle();
     for (const p of this.rib.prefixes()) { const a = this.rib.active(p); if (a?.protocol === 'BGP') this.install(p, a); }
     // kernel routes whose source address changed with the commit (the PFE's sourceFor)
     for (const [k] of this.krt) { const p = { addr: Math.floor(k / 64), len: k % 64 }; this.krtUpdate(p, this.pfe.routes.exact(p)?.protocol === 'BGP'); }
@@ -94,10 +98,12 @@ export class Rpd {
   }
   private installPfe(p: Prefix, a: RibRoute | undefined): void {
     if (!a || a.protocol !== 'BGP') { this.pfe.setRpdRoute(p, undefined); return; }
+    // the forwarding next hop of the direct or static route the protocol next hop resolved through,
+    // maybe across other BGP routes (recursive resolution)
     const f = this.rib.forwarding(a);
-    const via = f?.via ? this.pfe.routes.exact(f.via.prefix) : undefined;
-    if (!f || !via || via.protocol === 'BGP') { this.pfe.setRpdRoute(p, undefined); return; }
-    const nh: Route['nh'] = via.nh.kind === 'direct' ? { kind: 'gateway', ifl: via.nh.ifl, gateway: a.nextHop! } : via.nh;
+    const via = f?.igp ? this.pfe.routes.exact(f.igp.prefix) : undefined;
+    if (!f || !via || via.protocol === 'BGP' || via.protocol !== f.igp!.protocol) { this.pfe.setRpdRoute(p, undefined); return; }
+    const nh: Route['nh'] = via.nh.kind === 'direct' ? { kind: 'gateway', ifl: via.nh.ifl, gateway: f.gateway! } : via.nh;
     this.pfe.setRpdRoute(p, { prefix: p, protocol: 'BGP', preference: a.preference, nh, nextHopText: intToIp(a.nextHop!) });
   }
 

@@ -4,8 +4,8 @@
  */
 import { describe, it, expect } from 'vitest';
 import { Duplex, PassThrough } from 'node:stream';
-import { Session, Timers, Wire, CONNECT_RETRY, IDLE_HOLD, State } from './session.js';
-import { Bgp, streamWire } from './bgp.js';
+import { Session, Timers, Wire, CONNECT_RETRY, IDLE_HOLD, State, MAX_PENDING } from './session.js';
+import { Bgp, streamWire, EXPORT_PAUSE } from './bgp.js';
 import { Rib } from './rib.js';
 import { compileRouting } from './config.js';
 import { loadText } from '../config/load.js';
@@ -36,6 +36,8 @@ class Clock implements Timers {
 class Net {
   queue: Array<() => void> = [];
   held = false;
+  /** bytes each side's peer has left unread (a peer that does not read) */
+  unread = new Map<string, number>();
   sent: Array<{ from: string; type: string; code?: number; subcode?: number }> = [];
   pump() { while (!this.held && this.queue.length) this.queue.shift()!(); }
   pair(a: { s: Session; name: string }, b: { s: Session; name: string }, late = false): void {
@@ -49,7 +51,7 @@ class Net {
         this.queue.push(() => to.s.data(other(), copy));
       },
       close: () => { if (!open) return; open = false; this.queue.push(() => { from.s.closed(self()); to.s.closed(other()); }); },
-      pending: () => 0,
+      pending: () => this.unread.get(from.name) ?? 0,
     });
     const wa: Wire = mk(a, b, () => wa, () => wb), wb: Wire = mk(b, a, () => wb, () => wa);
     a.s.outgoing(wa);
@@ -258,6 +260,28 @@ describe('BGP speaker', () => {
     const c = l.sp('c').rib.active(P('10.2.2.0/24'))!;
     expect(c.bgp).toMatchObject({ ebgp: false, attrs: { nextHop: ipToInt('10.7.7.2'), localPref: 100, asPath: [{ type: AS_SEQUENCE, asns: [65002] }] } });
     expect(l.sp('d').rib.routes(P('10.2.2.0/24'))).toEqual([]);
+  });
+});
+
+describe('a peer that does not read', () => {
+  it(`exports wait while it has more than ${EXPORT_PAUSE} bytes unread and go out when it reads; beyond ${MAX_PENDING} it is cut (Cease 6/8)`, () => {
+    const l = lab(twoAs('', `protocols { bgp { group down { export out; } } } ${EXPORT_STATIC}`));
+    direct(l, 'a'); direct(l, 'b');
+    l.start(); l.run(); l.run();
+    expect(l.state('a', 'b')).toBe('Established');
+    l.net.unread.set('b', EXPORT_PAUSE + 1);
+    l.sp('b').rib.add({ prefix: P('10.2.2.0/24'), protocol: 'Static', source: 0, nextHop: ipToInt('10.7.7.9'), ifl: 'fe-0/0/1.0' });
+    l.run(1000);
+    expect(l.sp('a').rib.routes(P('10.2.2.0/24'))).toEqual([]); // held back
+    l.net.unread.set('b', 0);
+    l.run(1000);
+    expect(l.sp('a').rib.active(P('10.2.2.0/24'))?.protocol).toBe('BGP');
+    // it stops reading altogether: the next message b sends (a keepalive) finds 4 MiB unread, and b cuts it
+    l.net.unread.set('b', MAX_PENDING + 1);
+    l.run(60_000);
+    expect(l.net.sent).toContainEqual({ from: 'b', type: 'notification', code: E_CEASE, subcode: 8 });
+    expect(l.sp('b').log.join('\n')).toMatch(/peer does not read/);
+    expect(l.state('b', 'a')).not.toBe('Established');
   });
 });
 

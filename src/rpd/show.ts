@@ -10,6 +10,7 @@ import { asPathText, PathAttrs } from './attributes.js';
 import { NOTIFY_NAMES } from './codec.js';
 import { intToIp, ipToInt, isIpv4, maskOf, Prefix, prefixStr } from '../net/ip.js';
 import { compareBgp } from './bestpath.js';
+import { UNUSABLE_TEXT } from './rib.js';
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 const lpad = (s: string | number, n: number) => String(s).padStart(n);
@@ -97,18 +98,9 @@ export function bgpRouteLines(rpd: Rpd, r: RibRoute, star: boolean): string[] {
     `                      AS path: ${asPathText(a.asPath) ? asPathText(a.asPath) + ' ' : ''}${ORIGIN[a.origin]}`, `                    ${via}`];
 }
 
-/** `show route protocol bgp` */
+/** `show route protocol bgp`: the usable BGP routes (hidden ones: `show route protocol bgp hidden`), in the brief layout */
 export function routesProtocolBgp(rpd: Rpd): string {
-  const out = ['', `inet.0: ${rpd.rib.prefixes().length} destinations, ${rpd.rib.count} routes`, '+ = Active Route, - = Last Active, * = Both', ''];
-  for (const p of rpd.rib.prefixes()) {
-    const a = rpd.rib.active(p);
-    for (const r of rpd.rib.routes(p)) {
-      if (r.protocol !== 'BGP') continue;
-      const [first, ...rest] = bgpRouteLines(rpd, r, r === a);
-      out.push(`${pad(prefixStr(p), 18)} ${first}`, ...rest);
-    }
-  }
-  return out.join('\n') + '\n';
+  return showRoutes(rpd, { protocol: 'bgp', detail: false, hidden: false });
 }
 
 function table(rows: Array<{ prefix: Prefix; attrs: PathAttrs }>, nexthop: (a: PathAttrs) => string): string {
@@ -176,7 +168,15 @@ export interface RouteEntry {
   protocolNh?: number; indirect: boolean;
   source?: number; state: string; inactiveReason?: string;
   localAs?: number; peerAs?: number; ageMs: number; med?: number; metric2?: number;
+  /** a static route's `metric` */
+  metric?: number;
   task: string; announce: string[]; asPath: string; localPref?: number; routerId?: number;
+  /**
+   * JUNOS's `Next-hop reference count`: the routes of inet.0 that share this route's forwarding next
+   * hop (the same gateway and interface, the same local interface, discard or reject), and for an
+   * indirect one the BGP routes that share its protocol next hop (one indirect next hop per address)
+   */
+  nhRefs?: number; indirectRefs?: number;
 }
 
 /** Every route of inet.0 (the RIB's, and the static routes the PFE hides) as `show route detail` shows them. */
@@ -204,10 +204,14 @@ export function routeEntries(rpd: Rpd): RouteEntry[] {
         e.localPref = a.localPref ?? 100;
         if (a.med !== undefined) e.med = a.med;
         e.routerId = b.peerId;
-        if (!f) { e.nhType = 'Unusable'; e.protocolNh = r.nextHop; }
-        else {
+        if (!f) {
+          e.nhType = 'Unusable'; e.protocolNh = r.nextHop;
+          const u = rpd.rib.unusable(r);
+          e.inactiveReason = `Unusable path${u ? ` (${UNUSABLE_TEXT[u.unusable]}${u.at ? ` through ${prefixStr(u.at)}` : ''})` : ''}`;
+        } else {
           e.indirect = !b.ebgp || f.via?.protocol !== 'Direct';
-          if (e.indirect) { e.protocolNh = r.nextHop; e.metric2 = f.via?.protocol === 'Static' ? 1 : 0; }
+          // Metric2: the IGP cost to the protocol next hop, the metric of the route its resolution ended at
+          if (e.indirect) { e.protocolNh = r.nextHop; e.metric2 = f.cost; }
           if (f.ifl?.startsWith('es-')) { e.nhType = 'Interface'; e.via = f.ifl; }
           else { e.to = f.gateway ?? r.nextHop; e.via = f.ifl; }
         }
@@ -215,12 +219,13 @@ export function routeEntries(rpd: Rpd): RouteEntry[] {
         e.state = `<${flags.join(' ')}>`;
         if (!active && !hidden && act) {
           e.inactiveReason = act.preference !== r.preference ? 'Route Preference'
-            : act.bgp ? REASON[compareBgp({ ...act.bgp, igpCost: 0 }, { ...b, igpCost: 0 }).step] : 'Route Preference';
+            : act.bgp ? REASON[compareBgp(rpd.rib.path(act), rpd.rib.path(r)).step] : 'Route Preference';
         }
       } else {
         const pr = rpd.pfe.routes.exact(prefix);
         const nh = pr?.protocol === r.protocol ? pr.nh : undefined;
         e.task = r.protocol === 'Static' ? 'RT' : 'IF';
+        if (r.metric !== undefined) e.metric = r.metric;
         if (r.protocol === 'Local') { e.nhType = 'Local'; e.via = r.ifl; }
         else if (nh?.kind === 'discard') e.nhType = 'Discard';
         else if (nh?.kind === 'reject') e.nhType = 'Reject';
@@ -229,7 +234,12 @@ export function routeEntries(rpd: Rpd): RouteEntry[] {
         e.state = `<${[active ? 'Active' : '', r.protocol === 'Local' ? 'NoReadvrt' : '', 'Int', r.protocol === 'Static' ? 'Ext' : ''].filter(Boolean).join(' ')}>`;
         if (!active && act) e.inactiveReason = 'Route Preference';
       }
-      if (active) { e.announce.push('0-KRT'); if (advertised.has(prefixStr(prefix))) e.announce.push('1-BGP RT Background'); }
+      if (active) {
+        e.announce.push('0-KRT');
+        if (advertised.has(prefixStr(prefix))) e.announce.push('1-BGP RT Background');
+        // a route BGP next hops resolve through is announced to the resolver
+        if (rpd.rib.resolving(r).length) e.announce.push('2-Resolve tree 1');
+      }
       out.push(e);
     }
   }
@@ -237,7 +247,20 @@ export function routeEntries(rpd: Rpd): RouteEntry[] {
   for (const s of rpd.pfe.hiddenRoutes) {
     out.push({ prefix: s.prefix, protocol: s.protocol, preference: s.preference, active: false, hidden: true, nhType: 'Unusable', indirect: false, state: '<Hidden Int Ext>', ageMs: now - rpd.appliedAt, task: 'RT', announce: [], asPath: 'I', ...(s.nextHopText && isIpv4(s.nextHopText.split(' ')[0]!) ? { protocolNh: ipToInt(s.nextHopText.split(' ')[0]!) } : {}) });
   }
+  referenceCounts(out);
   return out.sort((x, y) => (x.prefix.addr >>> 0) - (y.prefix.addr >>> 0) || x.prefix.len - y.prefix.len);
+}
+/** JUNOS's `Next-hop reference count` of each usable entry: how many entries share its next hop. */
+function referenceCounts(es: RouteEntry[]): void {
+  const fwd = (e: RouteEntry) => `${e.nhType} ${e.to ?? ''} ${e.via ?? ''}`;
+  const count = (keys: string[]) => { const m = new Map<string, number>(); for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1); return m; };
+  const usable = es.filter(e => !e.hidden);
+  const byFwd = count(usable.map(fwd));
+  const byInh = count(usable.filter(e => e.indirect).map(e => String(e.protocolNh)));
+  for (const e of usable) {
+    e.nhRefs = byFwd.get(fwd(e))!;
+    if (e.indirect) e.indirectRefs = byInh.get(String(e.protocolNh))!;
+  }
 }
 
 export interface RouteQuery { destination?: string; protocol?: string; detail: boolean; hidden: boolean }
@@ -278,16 +301,17 @@ function detailLines(e: RouteEntry): string[] {
     if (e.nhType === 'Discard' || e.nhType === 'Reject' || e.nhType === 'Unusable') return [];
     return [`${ind}Next hop: ${e.to !== undefined ? intToIp(e.to) + ' ' : ''}via ${e.via}, selected`];
   };
-  if (e.indirect) out.push(`${ind}Next hop type: Indirect`);
-  else out.push(`${ind}Next hop type: ${e.nhType}`);
+  const refs = (n?: number) => (n !== undefined ? [`${ind}Next-hop reference count: ${n}`] : []);
+  if (e.indirect) out.push(`${ind}Next hop type: Indirect`, ...refs(e.indirectRefs));
+  else out.push(`${ind}Next hop type: ${e.nhType}`, ...refs(e.nhRefs));
   if (e.source !== undefined) out.push(`${ind}Source: ${intToIp(e.source)}`);
-  if (e.indirect) out.push(`${ind}Next hop type: ${e.nhType}`);
+  if (e.indirect) out.push(`${ind}Next hop type: ${e.nhType}`, ...refs(e.nhRefs));
   out.push(...nhLine());
   if (e.protocolNh !== undefined) out.push(`${ind}Protocol next hop: ${intToIp(e.protocolNh)}`);
   out.push(`${ind}State: ${e.state}`);
   if (e.inactiveReason) out.push(`${ind}Inactive reason: ${e.inactiveReason}`);
   if (e.localAs !== undefined) out.push(`${ind}Local AS: ${lpad(e.localAs, 5)} Peer AS: ${lpad(e.peerAs ?? '', 5)}`);
-  out.push(`${ind}Age: ${upDown(e.ageMs)}${e.med !== undefined ? ` \tMetric: ${e.med}` : ''}${e.metric2 !== undefined ? ` \tMetric2: ${e.metric2}` : ''}`);
+  out.push(`${ind}Age: ${upDown(e.ageMs)}${(e.med ?? e.metric) !== undefined ? ` \tMetric: ${e.med ?? e.metric}` : ''}${e.metric2 !== undefined ? ` \tMetric2: ${e.metric2}` : ''}`);
   out.push(`${ind}Task: ${e.task}`);
   if (e.announce.length) out.push(`${ind}Announcement bits (${e.announce.length}): ${e.announce.join(' ')}`);
   out.push(`${ind}AS path: ${e.asPath}`);
@@ -320,7 +344,7 @@ export function showRoutes(rpd: Rpd, q: RouteQuery): string {
   const byPrefix = new Map<string, RouteEntry[]>();
   for (const e of sel.list) { const k = prefixStr(e.prefix); byPrefix.set(k, [...(byPrefix.get(k) ?? []), e]); }
   for (const [k, es] of byPrefix) {
-    out.push('');
+    if (q.detail) out.push(''); // the brief layout has no blank line between destinations
     if (q.detail) {
       const announced = es.filter(e => e.active).length;
       out.push(`${k} (${es.length} ${es.length === 1 ? 'entry' : 'entries'}, ${announced} announced)`);

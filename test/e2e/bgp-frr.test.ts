@@ -2,7 +2,8 @@
  * BGP with FRR (topologies/bgp-frr.yaml): FRR's bgpd and zebra in two Linux nodes, one gw's eBGP
  * upstream (AS 65002), one an internal peer in gw's own AS. Routes go both ways, with JUNOS's next-hop
  * rules (next-hop self by policy toward the iBGP peer), zebra installs them, and the two FRR nodes'
- * addresses reach each other through gw. ROUTE-REFRESH both ways (FRR's `clear bgp ... soft in`, gw's
+ * addresses reach each other through gw; an iBGP route whose next hop resolves through another BGP route
+ * (recursive resolution). ROUTE-REFRESH both ways (FRR's `clear bgp ... soft in`, gw's
  * `clear bgp neighbor A soft-inbound` and `soft`), `show route detail` for eBGP and iBGP routes, a
  * SYN from an address that is no neighbor reset at once, and the Routing Engine's own ping to a
  * learned prefix leaving with the right source address.
@@ -43,7 +44,7 @@ describe.skipIf(!hasFrr)(`BGP with FRR ${canRun ? (hasFrr ? '' : '(Debian frr mi
   });
 
   it('eBGP and iBGP with FRR: routes both ways, next-hop self toward the iBGP peer, 10.9.9.9 and 10.8.8.8 reach each other through gw', async () => {
-    await waitUntil(() => { const s = exec('show bgp summary').out; return /10\.0\.0\.2\s+65002\s+\d+\s+\d+\s+0\s+\d+\s+\S+ 1\/1\/1\/0/.test(s) && /10\.0\.2\.2\s+65001\s+\d+\s+\d+\s+0\s+\d+\s+\S+ 1\/1\/1\/0/.test(s); }, 'both sessions with FRR Established, a prefix from each', 90000);
+    await waitUntil(() => { const s = exec('show bgp summary').out; return /10\.0\.0\.2\s+65002\s+\d+\s+\d+\s+0\s+\d+\s+\S+ 1\/1\/1\/0/.test(s) && /10\.0\.2\.2\s+65001\s+\d+\s+\d+\s+0\s+\d+\s+\S+ 2\/2\/2\/0/.test(s); }, 'both sessions with FRR Established, a prefix from frr-e, two from frr-i', 90000);
     expect(exec('show route 10.9.9.0/24').out).toMatch(/10\.9\.9\.0\/24\s+\*\[BGP\/170\] \d\d:\d\d:\d\d, (MED \d+, )?localpref 100\n\s+AS path: 65002 I\n\s+> to 10\.0\.0\.2 via fe-0\/0\/0\.0/);
     expect(exec('show route 10.8.8.0/24').out).toMatch(/10\.8\.8\.0\/24\s+\*\[BGP\/170\] \d\d:\d\d:\d\d, (MED \d+, )?localpref 100, from 10\.0\.2\.2\n\s+AS path: I\n\s+> to 10\.0\.2\.2 via fe-0\/0\/2\.0/);
     // FRR's view: the iBGP peer has the upstream's prefix with gw as next hop, the upstream has the iBGP peer's
@@ -63,15 +64,26 @@ describe.skipIf(!hasFrr)(`BGP with FRR ${canRun ? (hasFrr ? '' : '(Debian frr mi
 
   it('show route detail: the eBGP route, the iBGP route with its protocol next hop; protocol bgp detail; XML', () => {
     const e = exec('show route 10.9.9.0/24 detail').out;
-    expect(e).toMatch(/10\.9\.9\.0\/24 \(1 entry, 1 announced\)\n\s+\*BGP    Preference: 170\/-101\n\s+Next hop type: Router\n\s+Source: 10\.0\.0\.2\n\s+Next hop: 10\.0\.0\.2 via fe-0\/0\/0\.0, selected\n\s+State: <Active Ext>\n\s+Local AS: 65001 Peer AS: 65002\n\s+Age: \S+( \tMetric: \d+)?\n\s+Task: BGP_65002\.10\.0\.0\.2\+179\n\s+Announcement bits \(2\): 0-KRT 1-BGP RT Background\n\s+AS path: 65002 I\n\s+Localpref: 100\n\s+Router ID: 10\.0\.0\.2/);
+    expect(e).toMatch(/10\.9\.9\.0\/24 \(1 entry, 1 announced\)\n\s+\*BGP    Preference: 170\/-101\n\s+Next hop type: Router\n\s+Next-hop reference count: \d+\n\s+Source: 10\.0\.0\.2\n\s+Next hop: 10\.0\.0\.2 via fe-0\/0\/0\.0, selected\n\s+State: <Active Ext>\n\s+Local AS: 65001 Peer AS: 65002\n\s+Age: \S+( \tMetric: \d+)?\n\s+Task: BGP_65002\.10\.0\.0\.2\+179\n\s+Announcement bits \(2\): 0-KRT 1-BGP RT Background\n\s+AS path: 65002 I\n\s+Localpref: 100\n\s+Router ID: 10\.0\.0\.2/);
     const i = exec('show route 10.8.8.8 detail').out;
-    expect(i).toMatch(/\*BGP    Preference: 170\/-101\n\s+Next hop type: Indirect\n\s+Source: 10\.0\.2\.2\n\s+Next hop type: Router\n\s+Next hop: 10\.0\.2\.2 via fe-0\/0\/2\.0, selected\n\s+Protocol next hop: 10\.0\.2\.2\n\s+State: <Active Int Ext>\n\s+Local AS: 65001 Peer AS: 65001/);
+    expect(i).toMatch(/\*BGP    Preference: 170\/-101\n\s+Next hop type: Indirect\n\s+Next-hop reference count: 1\n\s+Source: 10\.0\.2\.2\n\s+Next hop type: Router\n\s+Next-hop reference count: \d+\n\s+Next hop: 10\.0\.2\.2 via fe-0\/0\/2\.0, selected\n\s+Protocol next hop: 10\.0\.2\.2\n\s+State: <Active Int Ext>\n\s+Local AS: 65001 Peer AS: 65001\n\s+Age: \S+( \tMetric: \d+)? \tMetric2: 0\n/);
     const all = exec('show route protocol bgp detail').out;
-    expect(all.match(/\*BGP {4}Preference/g)?.length).toBe(2);
+    expect(all.match(/\*BGP {4}Preference/g)?.length).toBe(3);
     expect(all).not.toMatch(/\*(Direct|Local) +Preference/);
     const xml = exec('show route 10.8.8.0/24 detail | display xml').out;
     expect(xml).toMatch(/<rt-entry junos:style="detail">[\s\S]*<protocol-name>BGP<\/protocol-name>[\s\S]*<nh-type>Indirect<\/nh-type>[\s\S]*<protocol-nh>\s*<to>10\.0\.2\.2<\/to>[\s\S]*<rt-entry-state>Active Int Ext<\/rt-entry-state>[\s\S]*<as-path>I<\/as-path>/);
   });
+
+  it("recursive resolution: frr-i's 10.88.0.0/16 has 10.8.8.8 as next hop, which gw resolves through its BGP route 10.8.8.0/24; 10.9.9.9 reaches 10.88.8.8", async () => {
+    const d = exec('show route 10.88.0.0/16 detail').out;
+    expect(d).toMatch(/\*BGP    Preference: 170\/-101\n\s+Next hop type: Indirect\n\s+Next-hop reference count: 1\n\s+Source: 10\.0\.2\.2\n\s+Next hop type: Router\n\s+Next-hop reference count: 2\n\s+Next hop: 10\.0\.2\.2 via fe-0\/0\/2\.0, selected\n\s+Protocol next hop: 10\.8\.8\.8\n\s+State: <Active Int Ext>/);
+    // the route it resolves through is announced to the resolver
+    expect(exec('show route 10.8.8.0/24 detail').out).toMatch(/Announcement bits \(\d\): 0-KRT 1-BGP RT Background 2-Resolve tree 1/);
+    const toE = await waitUntil(() => path('frr-e', '10.88.0.0/16'), 'frr-e to learn 10.88.0.0/16', 60000);
+    expect(toE.nexthops[0].ip).toBe('10.0.0.1');
+    await waitUntil(() => /10\.88\.0\.0\/16 (nhid \d+ )?via 10\.0\.0\.1/.test(inNs(`${lab.name}-frr-e`, 'ip', 'route').out), "frr-e's kernel to have 10.88.0.0/16", 30000);
+    expect(inNs(`${lab.name}-frr-e`, 'ping', '-n', '-c', '3', '-i', '0.2', '-W', '2', '-I', '10.9.9.9', '10.88.8.8').out).toMatch(/3 received/);
+  }, 120000);
 
   it('ROUTE-REFRESH: FRR asks (soft in) and gw sends its routes again; gw asks (soft-inbound) and FRR does; clear ... soft re-sends, no flap', async () => {
     const before = stats('frr-e', '10.0.0.1')!;
@@ -91,7 +103,7 @@ describe.skipIf(!hasFrr)(`BGP with FRR ${canRun ? (hasFrr ? '' : '(Debian frr mi
     exec('clear bgp neighbor 10.0.2.2 soft');
     await waitUntil(() => (stats('frr-i', '10.0.2.1')?.updatesRecv ?? 0) > i0, 'frr-i to get the routes again', 30000);
     // nothing flapped
-    expect(exec('show bgp summary').out).toMatch(/10\.0\.2\.2\s+65001\s+\d+\s+\d+\s+0\s+0\s+\S+ 1\/1\/1\/0/);
+    expect(exec('show bgp summary').out).toMatch(/10\.0\.2\.2\s+65001\s+\d+\s+\d+\s+0\s+0\s+\S+ 2\/2\/2\/0/);
     expect(exec('show bgp summary').out).toMatch(/10\.0\.0\.2\s+65002\s+\d+\s+\d+\s+0\s+0\s+\S+ 1\/1\/1\/0/);
   }, 120000);
 

@@ -2,7 +2,7 @@
  * BGP with a real peer nobody here wrote (topologies/bgp-bird.yaml): BIRD 2 in a Linux node as gw's
  * eBGP upstream. BIRD announces 10.9.9.0/24, gw learns it and installs it, host-a reaches 10.9.9.9
  * through it, and BIRD learns gw's LAN back (the replies follow it). The session is the router's own
- * TCP, through the Routing Engine stack and the PFE.
+ * TCP, through the Routing Engine stack and the PFE: lo0's input filter guards it.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { canRun, skipReason, buildOnce, labCopy, vrouter, inNs, leftovers, cleanup, waitUntil, capture, linkOf, Lab } from './helpers.js';
@@ -37,6 +37,19 @@ describe.skipIf(!canRun)(`BGP with BIRD ${skipReason}`, () => {
     await waitUntil(() => /10\.0\.0\.2\s+65002\s+\d+\s+\d+\s+0\s+1\s+\S+ 1\/1\/1\/0/.test(exec('show bgp summary').out), 'the session back', 60000);
     expect(exec('show bgp neighbor 10.0.0.2').out).toMatch(/Last Error: Cease \(subcode 4\) Sent/);
   }, 90000);
+
+  it("lo0's input filter guards the session: TCP from BIRD discarded keeps it down (counted), the filter removed brings it back", async () => {
+    const c = exec('configure', 'set firewall filter protect-re term no-bgp from source-address 10.0.0.2/32', 'set firewall filter protect-re term no-bgp from protocol tcp',
+      'set firewall filter protect-re term no-bgp then discard', 'set firewall filter protect-re term rest then accept', 'set interfaces lo0 unit 0 family inet filter input protect-re', 'commit', 'exit');
+    expect(c.out).toMatch(/commit complete/);
+    exec('clear bgp neighbor 10.0.0.2');
+    const dropped = () => Number(/no-bgp\s+\d+\s+(\d+)/.exec(exec('show firewall').out)?.[1] ?? 0);
+    // BIRD keeps trying (connect retry 2 s); each attempt dies at lo0's filter
+    await waitUntil(() => dropped() >= 3, "BIRD's segments discarded by lo0's filter", 60000);
+    expect(exec('show bgp summary').out).not.toMatch(/10\.0\.0\.2\s+65002\s+\d+\s+\d+\s+0\s+\d+\s+\S+ 1\/1\/1\/0/);
+    expect(exec('configure', 'delete interfaces lo0 unit 0 family inet filter', 'commit', 'exit').out).toMatch(/commit complete/);
+    await waitUntil(() => /10\.0\.0\.2\s+65002\s+\d+\s+\d+\s+0\s+2\s+\S+ 1\/1\/1\/0/.test(exec('show bgp summary').out), 'the session back', 90000);
+  }, 180000);
 });
 
 /**
