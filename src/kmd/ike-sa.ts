@@ -29,7 +29,7 @@ export class IkeSa {
   p1: Exchange = { iv: Buffer.alloc(0) };
   readonly exchanges = new Map<number, Exchange>();
   lastSent?: Buffer; lastRecv?: Buffer;
-  /** retransmission of lastSent while a reply is awaited */
+  /** phase 1's last message each way, and the retransmission of lastSent while a reply is awaited: the exchange manager's (exchanges.ts) */
   retries = 0; nextRetry = 0; awaiting = false;
   created: number; maturedAt?: number;
   /** lifetimes on kmd's lifetime clock: the soft one starts a new IKE SA, the hard one ends this one */
