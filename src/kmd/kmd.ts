@@ -280,12 +280,12 @@ export class Kmd implements KmdContext {
     if (s instanceof IkeSa) s.waiting.push(() => tell(s));
   }
 
+  /** An IKE message to the peer: from UDP 500, or from 4500 with the non-ESP marker once the SA floated. */
   send(sa: IkeSa, msg: Buffer): void {
     sa.stats.outBytes += msg.length; sa.stats.outPackets++;
     if (sa.natt.floated) this.host.sendUdp(sa.local, sa.peer, NATT_PORT, sa.port, Buffer.concat([NON_ESP_MARKER, msg]));
     else this.host.sendUdp(sa.local, sa.peer, ISAKMP_PORT, sa.port, msg);
   }
-
 
   // ------------------------------------------------------------------------- the SA database
 
