@@ -53,6 +53,9 @@ describe('ISAKMP codec', () => {
     expect('choice' in c && c.choice.lifetimeSeconds).toBe(100000);
   });
 
+});
+
+describe('ISAKMP codec: proposals, identities and hostile input', () => {
   it('phase 2 proposals: ESP, AH and a bundle are chosen as offered, with PFS agreeing', () => {
     const spi = { esp: Buffer.from('00011111', 'hex'), ah: Buffer.from('00022222', 'hex') };
     const offer = C.decodeSa(ipsecSaBody(IPSEC, spi, 2, false));

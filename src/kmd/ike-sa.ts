@@ -28,8 +28,8 @@ export class IkeSa {
   /** phase 1's IV chain (message ID 0), and after phase 1 the last CBC block, seed of every phase 2 IV */
   p1: Exchange = { iv: Buffer.alloc(0) };
   readonly exchanges = new Map<number, Exchange>();
+  /** phase 1's last message each way, and the retransmission of lastSent while a reply is awaited: the exchange manager's (exchanges.ts) */
   lastSent?: Buffer; lastRecv?: Buffer;
-  /** retransmission of lastSent while a reply is awaited */
   retries = 0; nextRetry = 0; awaiting = false;
   created: number; maturedAt?: number;
   /** lifetimes on kmd's lifetime clock: the soft one starts a new IKE SA, the hard one ends this one */

@@ -4,7 +4,7 @@
  */
 import type { IkeSa } from './ike-sa.js';
 import type { OutPayload, RawPayload } from './codec.js';
-import type { TraceFlag } from './kmd.js';
+import type { TraceFlag } from './types.js';
 import { Pt, VID_RFC3947, ISAKMP_PORT, NATT_PORT } from './constants.js';
 import { intToIp } from '../net/ip.js';
 import * as K from './keymat.js';
