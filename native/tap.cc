@@ -12,6 +12,14 @@
 #include <net/if.h>
 #include <linux/if_tun.h>
 #include <sched.h>
+#include <sys/uio.h>
+#include <vector>
+
+// struct virtio_net_hdr of <linux/virtio_net.h> (which C++ cannot include: a member is named `class`),
+// in the CPU's byte order (a TAP's default)
+struct virtio_net_hdr { uint8_t flags, gso_type; uint16_t hdr_len, gso_size, csum_start, csum_offset; };
+static_assert(sizeof(virtio_net_hdr) == 10, "virtio_net_hdr is 10 bytes");
+enum { VIRTIO_NET_HDR_F_NEEDS_CSUM = 1, VIRTIO_NET_HDR_GSO_NONE = 0, VIRTIO_NET_HDR_GSO_TCPV4 = 1, VIRTIO_NET_HDR_GSO_ECN = 0x80 };
 
 class Tap : public Napi::ObjectWrap<Tap> {
  public:
@@ -32,6 +40,7 @@ class Tap : public Napi::ObjectWrap<Tap> {
     if (info.Length() < 1 || !info[0].IsString()) { Napi::TypeError::New(env, "Tap(name): name is required").ThrowAsJavaScriptException(); return; }
     name_ = info[0].As<Napi::String>().Utf8Value();
     bool tun = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+    bool offload = !tun && info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
     if (name_.size() >= IFNAMSIZ) { Napi::Error::New(env, "TAP name too long: " + name_).ThrowAsJavaScriptException(); return; }
     fd_ = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd_ < 0) {
@@ -44,7 +53,7 @@ class Tap : public Napi::ObjectWrap<Tap> {
     }
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = (tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI;
+    ifr.ifr_flags = (tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
     strncpy(ifr.ifr_name, name_.c_str(), IFNAMSIZ - 1);
     if (ioctl(fd_, TUNSETIFF, &ifr) < 0) {
       int e = errno;
@@ -54,6 +63,17 @@ class Tap : public Napi::ObjectWrap<Tap> {
       Napi::Error::New(env, why).ThrowAsJavaScriptException();
       return;
     }
+    if (offload) {
+      int sz = sizeof(virtio_net_hdr);
+      // without the offloads the header alone buys nothing: then the TAP goes on as a plain one
+      if (ioctl(fd_, TUNSETVNETHDRSZ, &sz) == 0 && ioctl(fd_, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) == 0) vnet_ = true;
+      else {
+        close(fd_);
+        fd_ = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+        if (fd_ < 0 || ioctl(fd_, TUNSETIFF, &ifr) < 0) { if (fd_ >= 0) close(fd_); fd_ = -1; Napi::Error::New(env, "cannot attach TAP " + name_).ThrowAsJavaScriptException(); return; }
+      }
+    }
   }
   ~Tap() { Shutdown(); }
 
@@ -62,8 +82,10 @@ class Tap : public Napi::ObjectWrap<Tap> {
   int fd_ = -1;
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference cb_;
-  double rx_ = 0, tx_ = 0, txDrops_ = 0, batches_ = 0;
-  unsigned char buf_[65536];
+  double rx_ = 0, tx_ = 0, txDrops_ = 0, batches_ = 0, gso_ = 0, bad_ = 0;
+  bool vnet_ = false;
+  unsigned char buf_[sizeof(virtio_net_hdr) + 65536 + 64];
+  unsigned char seg_[65536 + 64];
 
   void Shutdown() {
     if (poll_) {
@@ -80,17 +102,92 @@ class Tap : public Napi::ObjectWrap<Tap> {
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
     Napi::Array frames = Napi::Array::New(env);
-    uint32_t n = 0;
-    while (n < 256) {
+    uint32_t n = 0, reads = 0;
+    auto emit = [&](const unsigned char* p, size_t len) { frames.Set(n++, Napi::Buffer<unsigned char>::Copy(env, p, len)); };
+    while (reads < 256 && n < 1024) {
       ssize_t len = read(self->fd_, self->buf_, sizeof self->buf_);
       if (len <= 0) break;
-      frames.Set(n++, Napi::Buffer<unsigned char>::Copy(env, self->buf_, static_cast<size_t>(len)));
+      reads++;
+      if (!self->vnet_) { emit(self->buf_, static_cast<size_t>(len)); continue; }
+      if (static_cast<size_t>(len) < sizeof(virtio_net_hdr)) { self->bad_ += 1; continue; }
+      virtio_net_hdr h;
+      memcpy(&h, self->buf_, sizeof h);
+      if (!Finish(h, self->buf_ + sizeof h, static_cast<size_t>(len) - sizeof h, self->seg_, emit)) self->bad_ += 1;
+      else if ((h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE) self->gso_ += 1;
     }
     if (n == 0) return;
     self->rx_ += n;
     self->batches_ += 1;
     self->cb_.MakeCallback(env.Global(), { frames });
   }
+
+ public:
+  static uint32_t Sum(const unsigned char* p, size_t len, uint32_t s = 0) {
+    for (; len > 1; p += 2, len -= 2) s += (uint32_t)p[0] << 8 | p[1];
+    if (len) s += (uint32_t)p[0] << 8;
+    return s;
+  }
+  static uint16_t Fold(uint32_t s) { while (s >> 16) s = (s & 0xffff) + (s >> 16); return (uint16_t)s; }
+  static void Put16(unsigned char* p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
+  static uint16_t Get16(const unsigned char* p) { return (uint16_t)(p[0] << 8 | p[1]); }
+  static uint32_t Get32(const unsigned char* p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+  static void Put32(unsigned char* p, uint32_t v) { p[0] = v >> 24; p[1] = (v >> 16) & 0xff; p[2] = (v >> 8) & 0xff; p[3] = v & 0xff; }
+
+  /**
+   * One frame as read with its virtio-net header: emitted as the frames the host would have sent
+   * without offloads. false: a header this TAP did not ask for, or a frame too short for it (dropped).
+   */
+  template <typename Emit>
+  static bool Finish(const virtio_net_hdr& h, unsigned char* f, size_t n, unsigned char* seg, Emit emit) {
+    unsigned gso = h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+    if (gso == VIRTIO_NET_HDR_GSO_NONE) {
+      if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+        size_t start = h.csum_start, at = start + h.csum_offset;
+        if (start >= n || at + 2 > n) return false;
+        // the field holds the pseudo-header's sum: the checksum is the folded sum from csum_start on
+        uint16_t c = (uint16_t)~Fold(Sum(f + start, n - start));
+        if (c == 0 && h.csum_offset == 6) c = 0xffff;   // UDP: 0 means no checksum
+        Put16(f + at, c);
+      }
+      emit(f, n);
+      return true;
+    }
+    if (gso != VIRTIO_NET_HDR_GSO_TCPV4 || n < 14 + 20 + 20 || Get16(f + 12) != 0x0800) return false;
+    unsigned char* ip = f + 14;
+    size_t ihl = (ip[0] & 15) * 4u;
+    if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6 || 14 + ihl + 20 > n) return false;
+    unsigned char* tcp = ip + ihl;
+    size_t doff = (tcp[12] >> 4) * 4u, hl = 14 + ihl + doff, mss = h.gso_size;
+    if (doff < 20 || hl > n || mss == 0 || hl + mss > 65536 + 64) return false;
+    size_t payload = n - hl;
+    uint32_t seq = Get32(tcp + 4);
+    uint16_t id = Get16(ip + 4);
+    uint8_t flags = tcp[13];
+    uint32_t addrs = Sum(ip + 12, 8);
+    for (size_t off = 0, i = 0; off < payload || (payload == 0 && i == 0); off += mss, i++) {
+      size_t len = payload - off < mss ? payload - off : mss;
+      memcpy(seg, f, hl);
+      memcpy(seg + hl, f + hl + off, len);
+      unsigned char* sip = seg + 14;
+      unsigned char* st = sip + ihl;
+      Put16(sip + 2, (uint16_t)(ihl + doff + len));
+      Put16(sip + 4, (uint16_t)(id + i));
+      Put16(sip + 10, 0);
+      Put16(sip + 10, (uint16_t)~Fold(Sum(sip, ihl)));
+      Put32(st + 4, seq + (uint32_t)off);
+      uint8_t fl = flags;
+      if (off + len < payload) fl &= ~(0x01 | 0x08);   // FIN and PSH only on the last
+      if (i > 0) fl &= ~0x80;                          // CWR only on the first
+      st[13] = fl;
+      Put16(st + 16, 0);
+      uint32_t s = addrs + 6 + (uint32_t)(doff + len);
+      Put16(st + 16, (uint16_t)~Fold(Sum(st, doff + len, s)));
+      emit(seg, hl + len);
+      if (payload == 0) break;
+    }
+    return true;
+  }
+ private:
 
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -115,7 +212,12 @@ class Tap : public Napi::ObjectWrap<Tap> {
       double l = info[1].As<Napi::Number>().DoubleValue();
       if (l >= 0 && l < static_cast<double>(len)) len = static_cast<size_t>(l);
     }
-    ssize_t w = write(fd_, b.Data(), len);
+    ssize_t w;
+    if (vnet_) {
+      static const virtio_net_hdr none = {};   // no offload asked of the kernel for what we write
+      iovec iov[2] = { { const_cast<virtio_net_hdr*>(&none), sizeof none }, { b.Data(), len } };
+      w = writev(fd_, iov, 2);
+    } else w = write(fd_, b.Data(), len);
     if (w < 0) { txDrops_ += 1; return Napi::Boolean::New(env, false); }
     tx_ += 1;
     return Napi::Boolean::New(env, true);
@@ -126,6 +228,7 @@ class Tap : public Napi::ObjectWrap<Tap> {
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("rx", rx_); o.Set("tx", tx_); o.Set("txDrops", txDrops_); o.Set("batches", batches_);
+    o.Set("offload", vnet_); o.Set("gso", gso_); o.Set("bad", bad_);
     return o;
   }
 };
@@ -144,8 +247,26 @@ static Napi::Value SetNs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// finish(vnetHeader, frame): the frames a read with this virtio-net header gives the PFE (tests), or
+// null when the TAP would drop it
+static Napi::Value FinishFrames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsBuffer() || !info[1].IsBuffer()) { Napi::TypeError::New(env, "finish(header, frame)").ThrowAsJavaScriptException(); return env.Undefined(); }
+  auto hb = info[0].As<Napi::Buffer<unsigned char>>();
+  auto fb = info[1].As<Napi::Buffer<unsigned char>>();
+  if (hb.Length() != sizeof(virtio_net_hdr)) { Napi::TypeError::New(env, "finish: the header is 10 bytes").ThrowAsJavaScriptException(); return env.Undefined(); }
+  virtio_net_hdr h;
+  memcpy(&h, hb.Data(), sizeof h);
+  std::vector<unsigned char> f(fb.Data(), fb.Data() + fb.Length()), seg(65536 + 64);
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  bool ok = Tap::Finish(h, f.data(), f.size(), seg.data(), [&](const unsigned char* p, size_t len) { out.Set(n++, Napi::Buffer<unsigned char>::Copy(env, p, len)); });
+  return ok ? Napi::Value(out) : env.Null();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setns", Napi::Function::New(env, SetNs));
+  exports.Set("finish", Napi::Function::New(env, FinishFrames));
   return Tap::Init(env, exports);
 }
 NODE_API_MODULE(vrouter_tap, Init)

@@ -47,6 +47,8 @@ export class EsPic implements IpsecEngine {
    */
   private waker?: { readonly id: number; close(): void };
   private closing = false;
+  /** the results of one drain go to the sink as one batch (one graph run); VROUTER_ES_BATCH=0: one per packet (the bench compares) */
+  private readonly batchResults = process.env.VROUTER_ES_BATCH !== '0';
   private seq = 0;
   private waiting = new Map<number, (s: PicSnapshot) => void>();
   private heartbeat?: NodeJS.Timeout;
@@ -116,12 +118,14 @@ export class EsPic implements IpsecEngine {
   /** Everything the worker handed back; packets come with 14 bytes of headroom (the PFE writes the Ethernet header in place). */
   private drainResults(ring = this.fromRing): void {
     if (this.closing || !ring) return;
-    ring.drain((op, idx, pkt, trace) => {
+    const sink = this.sink;
+    const each = () => ring.drain((op, idx, pkt, trace) => {
       const ifl = this.ifls[idx];
       if (ifl === undefined) return;
-      if (op === OP_OUTER) this.sink?.outer(ifl, pkt, trace, true);
-      else if (op === OP_INNER) this.sink?.inner(ifl, pkt, trace, true);
+      if (op === OP_OUTER) sink?.outer(ifl, pkt, trace, true);
+      else if (op === OP_INNER) sink?.inner(ifl, pkt, trace, true);
     }, 14);
+    if (sink?.batch && this.batchResults) sink.batch(each); else each();
   }
 
   private control(m: object): void {

@@ -38,16 +38,17 @@ export function espAddon(): NativeAddon | undefined {
 /**
  * Multi-buffer seals (native/esp.cc with intel-ipsec-mb): inside a batch (espBatchBegin .. espBatchEnd,
  * the worker's drained ring), tunnel-mode ESP packets are queued as jobs and sealed 16 at a time.
- * VROUTER_ESP_MB=0 turns it off, =1 turns it on on any CPU; by default it is on where the library's
- * DES is multi-buffer (AVX-512): on an AVX2 CPU, intel-ipsec-mb 1.3 runs DES one block at a time and
- * about a hundred times slower than OpenSSL (docs/performance.md), so the OpenSSL path stays.
+ * Opt-in only: VROUTER_ESP_MB=1 turns it on, anything else leaves the OpenSSL path. The ES PIC never
+ * picks it by itself: intel-ipsec-mb's DES and 3DES are multi-buffer only on AVX-512 (des_x16_avx512;
+ * every other architecture falls back to lib/x86_64/des_basic.c, one block at a time in C), where it
+ * is 16-80 times slower than OpenSSL (docs/performance.md), and no AVX-512 machine measured it faster.
  */
 export function espMbArch(): string { return native() && addon ? addon.mbArch() : 'none'; }
+/** Whether intel-ipsec-mb's DES would be multi-buffer on this CPU (AVX-512), asked without making a manager. */
+export function espMbVectorised(): boolean { return !!(native() && addon?.mbFast()); }
 function mbWanted(): boolean {
-  const v = process.env.VROUTER_ESP_MB;
-  if (v === '0' || !native() || !addon) return false;
-  // the CPU is asked first: a manager (espMbArch) costs 2 MB resident, made only where it is used
-  return (v === '1' || addon.mbFast()) && espMbArch() !== 'none';
+  // the manager (espMbArch) costs 2 MB resident: made only when asked for
+  return process.env.VROUTER_ESP_MB === '1' && !!native() && !!addon && espMbArch() !== 'none';
 }
 let mbOn: boolean | undefined, batching = false, queued = 0;
 // the contexts of the queued jobs (their key schedules) stay alive until the flush, whatever the SAs do

@@ -86,5 +86,12 @@ describe.skipIf(!built)('multi-buffer ESP seals (intel-ipsec-mb)', () => {
     espBatchEnd();
     process.env.VROUTER_ESP_MB = '1'; espMbReset();
   });
+
+  it('opt-in only: unset, the OpenSSL path on every CPU (the ES PIC never picks the multi-buffer path itself)', () => {
+    delete process.env.VROUTER_ESP_MB; espMbReset();
+    expect(espBatchBegin()).toBe(false);
+    espBatchEnd();
+    process.env.VROUTER_ESP_MB = '1'; espMbReset();
+  });
 });
 

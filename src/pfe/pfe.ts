@@ -304,6 +304,14 @@ export class Pfe implements IpsecSink, PfeContext {
 
   // ---------------------------------------------------------------- from the ES PIC (IpsecSink)
 
+  /** Inside `batch`: the ES PIC's results are enqueued, and dispatched together when it ends. */
+  private holding = 0;
+  batch(fn: () => void): void {
+    this.holding++;
+    try { fn(); } finally { this.holding--; }
+    if (!this.holding) this.guard(() => this.graph.dispatch());
+  }
+
   /** A packet sealed by the ES PIC: routed toward the tunnel end (no TTL change: the router made it). */
   outer(ifl: string, pkt: Buffer, trace = 0, headroom = false): void {
     this.guard(() => {
@@ -312,7 +320,7 @@ export class Pfe implements IpsecSink, PfeContext {
       p.via = this.ifls.get(ifl);
       this.traces.resume(p, trace, `ES PIC sealed it for ${ifl}: ${pkt.length - (headroom ? 14 : 0)} bytes`);
       this.graph.enqueue(this.stages.lookup, p);
-      this.graph.dispatch();
+      if (!this.holding) this.graph.dispatch();
     });
   }
   /** A packet decrypted and verified by the ES PIC: it enters the PFE on the es- interface. */
@@ -325,7 +333,7 @@ export class Pfe implements IpsecSink, PfeContext {
       if (this.taps.size) for (const t of this.taps) t(l.ifd.name, 'in', p.buf.subarray(14), 'ip');
       if (!this.traces.resume(p, trace, `ES PIC decrypted it on ${ifl}`)) this.traces.maybeStart(p, l.ifd.name);
       this.graph.enqueue(this.stages.ip4Input, p);
-      this.graph.dispatch();
+      if (!this.holding) this.graph.dispatch();
     });
   }
   /** From the Routing Engine's own transport SAs: out toward the peer. */

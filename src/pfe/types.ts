@@ -23,6 +23,12 @@ export interface IpsecSink {
   outer(ifl: string, pkt: Buffer, trace?: number, headroom?: boolean): void;
   /** an inbound packet, now decrypted and verified, entering the PFE on `ifl` */
   inner(ifl: string, pkt: Buffer, trace?: number, headroom?: boolean): void;
+  /**
+   * Results of one drain of the ES PIC's ring: `fn` hands them over (outer/inner), and the PFE runs
+   * them through its stages together once it returns, one vector per stage instead of one graph run
+   * per packet.
+   */
+  batch?(fn: () => void): void;
 }
 
 /** Lifetime events of negotiated SAs, for kmd: `soft` (rekey now) and `hard` (the SA is gone). */

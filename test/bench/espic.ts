@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { EsPic } from '../../pics/es/es-pic.js';
 import { SecurityAssociation } from '../../pics/es/sa.js';
-import { espMbArch, espMbReset, espBatchBegin, espBatchEnd } from '../../pics/es/esp.js';
+import { espMbArch, espMbReset, espBatchBegin, espBatchEnd, espMbVectorised } from '../../pics/es/esp.js';
 import { buildIpv4 } from '../../src/net/ipv4.js';
 import { ipToInt } from '../../src/net/ip.js';
 import type { EsTunnelConfig } from '../../src/pfe/types.js';
@@ -137,7 +137,9 @@ export async function benchEsPic(): Promise<void> {
     const r = mbProbe(size);
     const bound = opensslSpeed(size - (size % 8) + 8);
     const mbps = (x: number) => (x * 8 / 1e6).toFixed(1);
-    console.log(r ? `es-pic multi-buffer seal (intel-ipsec-mb, arch ${arch}; the worker uses it ${arch === 'avx512' ? 'by default' : 'only with VROUTER_ESP_MB=1'}) 3des-cbc + hmac-sha1-96 ${size}B, batches of 16, seal only: ${mbps(r.mb)} Mbit/s, OpenSSL kernel ${mbps(r.ossl)} Mbit/s, ratio=${(r.mb / r.ossl).toFixed(3)}` +
+    const why = espMbVectorised() ? 'DES multi-buffer on this CPU (AVX-512, des_x16_avx512)'
+      : 'slow here: its DES/3DES is multi-buffer only with AVX-512, this CPU runs its one-block-at-a-time C DES (des_basic.c)';
+    console.log(r ? `es-pic multi-buffer seal (intel-ipsec-mb, arch ${arch}, ${why}; the worker uses it only with VROUTER_ESP_MB=1) 3des-cbc + hmac-sha1-96 ${size}B, batches of 16, seal only: ${mbps(r.mb)} Mbit/s, OpenSSL kernel ${mbps(r.ossl)} Mbit/s, ratio=${(r.mb / r.ossl).toFixed(3)}` +
       (bound ? `; bound (openssl speed des-ede3-cbc, one core) ${mbps(bound)} Mbit/s, multi-buffer at ${(r.mb / bound).toFixed(3)} of it` : '')
       : `es-pic multi-buffer seal: not built (no intel-ipsec-mb): OpenSSL path only`);
   }
