@@ -241,6 +241,14 @@ export class Kmd implements KmdContext {
   }
   private dispatch(sa: IkeSa | undefined, hd: Header, m: Buffer, src: number, dst: number, srcPort: number, natt: boolean): void {
     this.trace(`<- ${intToIp(src)}:${srcPort} ${EXCHANGE_NAMES[hd.exchange] ?? `exchange ${hd.exchange}`} ${m.length} bytes, cookies ${hex(hd.icookie)}/${hex(hd.rcookie)}${hd.mid ? `, message ID 0x${hd.mid.toString(16)}` : ''}${hd.flags & FLAG_ENCRYPTION ? ', encrypted' : ''}`);
+    // The responder cookie proves a round trip (the sender got our answer): once an SA knows it,
+    // every message must carry it, or a blind spoofer could walk a half-open SA past message 3
+    // (never evicted) and notify our negotiations to death. A retransmitted first message (no
+    // responder cookie yet) only gets our answer again.
+    if (sa && !sa.rcookie.every(b => b === 0) && !hd.rcookie.equals(sa.rcookie)) {
+      if (sa.role === 'responder' && hd.rcookie.every(b => b === 0) && this.exchanges.duplicate(sa, sa, m)) return;
+      return this.drop('ike-bad-cookie', `${EXCHANGE_NAMES[hd.exchange] ?? hd.exchange} from ${intToIp(src)}`);
+    }
     if (hd.exchange === Xchg.INFORMATIONAL) return informational(this, sa, hd, m, src);
     if (!sa) {
       const first = (hd.exchange === Xchg.MAIN || hd.exchange === Xchg.AGGRESSIVE) && hd.rcookie.every(b => b === 0) && !(hd.flags & FLAG_ENCRYPTION);
