@@ -34,6 +34,12 @@ export interface KmdContext {
   readonly deadSas: Map<number, IkeSa>;
 
   drop(reason: string, detail?: string): void;
+  /**
+   * Whether what `key` names happened less than `ms` ago (then the caller stays quiet); records now
+   * otherwise. For answers and log lines that any sender can trigger: kmd must not be a reflector or
+   * let a flood wipe its log.
+   */
+  quiet(key: string, ms: number): boolean;
   trace(msg: string, flag?: TraceFlag): void;
   /** to the peer, on UDP 500 or (floated) 4500 */
   send(sa: IkeSa, msg: Buffer): void;

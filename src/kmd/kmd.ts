@@ -88,6 +88,14 @@ export class Kmd implements KmdContext {
     this.host.trace?.('ike', `dropped: ${reason}${detail ? ` (${detail})` : ''}`);
   }
   trace(msg: string, flag: TraceFlag = 'ike'): void { this.host.trace?.(flag, msg); }
+  private lastAt = new Map<string, number>();
+  quiet(key: string, ms: number): boolean {
+    const now = this.host.now(), at = this.lastAt.get(key);
+    if (at !== undefined && now - at < ms) return true;
+    if (this.lastAt.size >= KMD_LIMITS.quietKeys) this.lastAt.clear();   // bounded; the all-peers keys still hold
+    this.lastAt.set(key, now);
+    return false;
+  }
   /** Run `f` in `ms` (the timer does not hold the process); an exception in it is logged. */
   later(ms: number, f: () => void): void {
     setTimeout(() => { try { f(); } catch (e) { this.host.log(`KMD_PM_INTERNAL: ${(e as Error).message}`); } }, ms).unref?.();

@@ -68,8 +68,12 @@ export function readFirst(k: KmdContext, hd: Header, m: Buffer, src: number, dst
   const mode = hd.exchange === Xchg.AGGRESSIVE ? 'aggressive' : 'main';
   const policy = k.model?.ike.policies.get(intToIp(src));
   if (!policy) {
-    k.host.log(`KMD_PM_NO_POLICY: IKE from ${intToIp(src)} refused: no IKE policy for that peer`);
-    notifyClear(k, hd, src, dst, srcPort, N.NO_PROPOSAL_CHOSEN);
+    // anyone can send this from any address: answer and log a source once in a while, and all sources
+    // together at a bounded rate, so kmd is neither a reflector nor a way to wipe its log
+    if (!k.quiet(`no-policy/${src}`, KMD_LIMITS.quietPerPeerMs) && !k.quiet('no-policy', KMD_LIMITS.quietAllMs)) {
+      k.host.log(`KMD_PM_NO_POLICY: IKE from ${intToIp(src)} refused: no IKE policy for that peer`);
+      notifyClear(k, hd, src, dst, srcPort, N.NO_PROPOSAL_CHOSEN);
+    }
     k.drop('ike-no-policy', intToIp(src)); return undefined;
   }
   const p = decodePayloads(m.subarray(HEADER_LEN), hd.next, false);
@@ -88,10 +92,11 @@ export function choose(k: KmdContext, f: FirstMessage): Chosen | undefined {
   if ('error' in chosen) {
     const offer = describeIkeOffer(f.offer.value);
     const mine = ours.map(o => describeIke({ encryption: o.encryptionAlgorithm, hash: o.authenticationAlgorithm, method: o.authenticationMethod, group: o.dhGroup })).join(', ');
-    k.host.log(`KMD_PM_P1_NO_PROPOSAL: IKE phase 1 from ${intToIp(src)}: no proposal chosen (peer offered: ${offer}; ours: ${mine || 'none'})`);
+    const loud = !k.quiet(`no-proposal/${src}`, KMD_LIMITS.noProposalMs);
+    if (loud) k.host.log(`KMD_PM_P1_NO_PROPOSAL: IKE phase 1 from ${intToIp(src)}: no proposal chosen (peer offered: ${offer}; ours: ${mine || 'none'})`);
     k.lastOffers.set(src, { theirs: offer, ours: mine, at: k.host.now(), phase: 1 });
     k.failures.set(src, { why: `no proposal chosen: the peer offered ${offer}; ours are ${mine || 'none'}`, at: k.host.now(), role: 'responder', kind: 'no-proposal', mode: f.mode });
-    notifyClear(k, f.hd, src, f.dst, f.srcPort, N.NO_PROPOSAL_CHOSEN);
+    if (loud) notifyClear(k, f.hd, src, f.dst, f.srcPort, N.NO_PROPOSAL_CHOSEN);
     k.drop('ike-no-proposal-chosen', intToIp(src)); return undefined;
   }
   k.trace(`IKE policy ${policy.peer} for ${intToIp(src)}: chose ${describeIke(chosen.choice)} (our proposal ${chosen.ours.name}) from ${describeIkeOffer(f.offer.value)}`, 'policy-manager');

@@ -58,6 +58,10 @@ export const KMD_LIMITS = {
   /** responder Diffie-Hellman exchanges (Aggressive mode message 1, Main mode message 3): per peer, and in all */
   dhPerPeer: { rate: 10, burst: 3 },
   dhTotal: { rate: 40, burst: 8 },
+  quietKeys: 4096,          // sources remembered for the answers and log lines any sender can trigger
+  quietPerPeerMs: 10_000,   // one KMD_PM_NO_POLICY line and NO-PROPOSAL-CHOSEN answer per source in this time
+  quietAllMs: 50,           // and at most 20 a second from all sources together
+  noProposalMs: 1000,       // a configured peer's refused offer: logged and answered once a second at most
 };
 /**
  * Soft lifetimes, as a share of the hard one: the side that negotiated an SA renegotiates it first;
@@ -124,13 +128,26 @@ export const NON_ESP_MARKER = Buffer.alloc(4);
 export const spiNum = (b: Buffer | undefined) => (b && b.length === 4 ? b.readUInt32BE(0) : undefined);
 export const MODE_NAME = { main: 'Main', aggressive: 'Aggressive' } as const;
 
+/**
+ * A peer's identity as text that is safe to print anywhere (terminal, web terminal, log, XML): the
+ * peer chooses these bytes, before it is authenticated in Aggressive mode, so C0, DEL and C1
+ * controls (ESC, CSI U+009B, OSC U+009D), line separators and what XML 1.0 cannot carry are escaped,
+ * and it is cut at 255 characters.
+ */
+export function printableId(s: string, max = 255): string {
+  // eslint-disable-next-line no-control-regex
+  const e = s.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    c => { const n = c.charCodeAt(0); return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`; });
+  return e.length > max ? `${e.slice(0, max)}...` : e;
+}
+
 export function describeId(body: Buffer): string {
   const d = decodeId(body);
   if (!d.ok) return '?';
   const v = d.value;
   if (v.type === IdType.IPV4_ADDR && v.data.length === 4) return intToIp(v.data.readUInt32BE(0));
-  if (v.type === IdType.FQDN || v.type === IdType.USER_FQDN) return v.data.toString('latin1');
-  if (v.type === IdType.DER_ASN1_DN) return nameToString(v.data) ?? 'DN ?';
+  if (v.type === IdType.FQDN || v.type === IdType.USER_FQDN) return printableId(v.data.toString('latin1'));
+  if (v.type === IdType.DER_ASN1_DN) { const n = nameToString(v.data); return n === undefined ? 'DN ?' : printableId(n); }
   const s = idSelector(v);
   return s ? describeSelector(s) : `id type ${v.type}`;
 }
