@@ -12,6 +12,8 @@ import { KMD_LIMITS, type QuickMode, type TraceFlag, type FailureKind } from './
 /** The retransmission state of one exchange (an IKE SA's phase 1, or a quick mode). */
 export interface Retransmitted {
   lastSent?: Buffer; lastRecv?: Buffer;
+  /** the lastRecv that lastSent answers: only a copy of that gets lastSent again */
+  sentFor?: Buffer;
   retries: number; nextRetry: number; awaiting: boolean;
 }
 
@@ -30,13 +32,13 @@ export class Exchanges {
 
   /** Send `msg` as the exchange's last message; with `awaitReply` it goes again until a reply comes. */
   send(ike: IkeSa, ex: Retransmitted, msg: Buffer, awaitReply: boolean): void {
-    ex.lastSent = msg;
+    ex.lastSent = msg; ex.sentFor = ex.lastRecv;
     ex.awaiting = awaitReply; ex.retries = 0; ex.nextRetry = this.x.now() + KMD_LIMITS.retransmitMs;
     this.x.send(ike, msg);
   }
   /** The exchange's last message (it ends it): sent once, and again only when the peer repeats itself. */
   reply(ike: IkeSa, ex: Retransmitted, msg: Buffer): void {
-    ex.lastSent = msg; ex.awaiting = false;
+    ex.lastSent = msg; ex.sentFor = ex.lastRecv; ex.awaiting = false;
     this.x.send(ike, msg);
   }
   /** The peer's message that moved the exchange on: a copy of it later is a retransmission. */
@@ -45,12 +47,15 @@ export class Exchanges {
   settle(ex: Retransmitted): void { ex.awaiting = false; }
 
   /**
-   * A retransmission of the message we already answered (our answer was lost): the same answer again,
-   * and the message goes no further. False when `m` is no such copy.
+   * A copy of the peer's last message goes no further (true). It gets our last message again only
+   * when that answered it and we wait for nothing (our answer was lost): a copy of the peer's answer
+   * while our next message awaits its reply gets nothing (our timer resends), or one duplicated frame
+   * sets off an endless exchange of copies, each side's resend the other's duplicate (strongSwan:
+   * "received retransmit of response ... next request already sent"). False when `m` is no copy.
    */
   duplicate(ike: IkeSa, ex: Retransmitted | undefined, m: Buffer): boolean {
-    if (!ex?.lastRecv || !ex.lastSent || !m.equals(ex.lastRecv)) return false;
-    this.x.send(ike, ex.lastSent);
+    if (!ex?.lastRecv || !m.equals(ex.lastRecv)) return false;
+    if (ex.lastSent && ex.sentFor === ex.lastRecv && !ex.awaiting) this.x.send(ike, ex.lastSent);
     this.x.drop('ike-retransmission');
     return true;
   }

@@ -114,7 +114,7 @@ export interface QuickMode {
   mySpi: { esp: Buffer; ah: Buffer };
   choice?: IpsecChoice;
   ids: { ci: Selector; cr: Selector };
-  lastSent?: Buffer; lastRecv?: Buffer; retries: number; nextRetry: number; awaiting: boolean;
+  lastSent?: Buffer; lastRecv?: Buffer; sentFor?: Buffer; retries: number; nextRetry: number; awaiting: boolean;
   done: boolean;
   /** installed: its SPIs are the SAs' (else a failed quick mode gives them back) */
   installed?: boolean;
