@@ -29,6 +29,8 @@ export class IkeSa {
   p1: Exchange = { iv: Buffer.alloc(0) };
   readonly exchanges = new Map<number, Exchange>();
   lastSent?: Buffer; lastRecv?: Buffer;
+  /** the lastRecv that lastSent answers: only a retransmission of that gets lastSent again */
+  sentFor?: Buffer;
   /** retransmission of lastSent while a reply is awaited */
   retries = 0; nextRetry = 0; awaiting = false;
   created: number; maturedAt?: number;

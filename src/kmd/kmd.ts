@@ -125,6 +125,8 @@ interface QuickMode {
   choice?: IpsecChoice;
   ids: { ci: Selector; cr: Selector };
   lastSent?: Buffer; lastRecv?: Buffer; retries: number; nextRetry: number; awaiting: boolean;
+  /** the lastRecv that lastSent answers (see IkeSa.sentFor) */
+  sentFor?: Buffer;
   done: boolean;
   /** installed: its SPIs are the SAs' (else a failed quick mode gives them back) */
   installed?: boolean;
@@ -339,8 +341,11 @@ export class Kmd {
       this.respondPhase1(hd, m, src, dst, srcPort);
       return;
     }
-    // a retransmission of what we already answered: the same answer again
-    if (sa.lastRecv && m.equals(sa.lastRecv) && sa.lastSent) { this.send(sa, sa.lastSent); return this.drop('ike-retransmission'); }
+    // a retransmission of what we already answered: the same answer again. Only an answer is sent
+    // again, and not while we wait for the peer's (our timer resends then): a copy of the peer's answer
+    // gets nothing, else one duplicated frame sets off an endless exchange of copies (each side's
+    // resend the other's duplicate), and a link that duplicates doubles every message of the exchange
+    if (sa.lastRecv && m.equals(sa.lastRecv)) { if (sa.lastSent && sa.sentFor === sa.lastRecv && !sa.awaiting) this.send(sa, sa.lastSent); return this.drop('ike-retransmission'); }
     if (hd.exchange === Xchg.MAIN) return sa.mode === 'main' ? this.mainMode(sa, hd, m) : this.drop('ike-unexpected-main-mode', intToIp(src));
     if (hd.exchange === Xchg.AGGRESSIVE) return sa.mode === 'aggressive' ? this.aggressiveMode(sa, hd, m) : this.drop('ike-unexpected-aggressive-mode', intToIp(src));
     if (hd.exchange === Xchg.QUICK) return this.quickMode(sa, hd, m);
@@ -386,7 +391,7 @@ export class Kmd {
   private float(sa: IkeSa): void { float(this.natx, sa); }
   /** Send, remember as the last message, and retransmit it until a reply comes when `await` is set. */
   private sendMain(sa: IkeSa, msg: Buffer, awaitReply: boolean): void {
-    sa.lastSent = msg;
+    sa.lastSent = msg; sa.sentFor = sa.lastRecv;
     sa.awaiting = awaitReply; sa.retries = 0; sa.nextRetry = this.host.now() + KMD_LIMITS.retransmitMs;
     this.send(sa, msg);
   }
@@ -952,7 +957,7 @@ export class Kmd {
   }
 
   private sendQm(qm: QuickMode, msg: Buffer, awaitReply: boolean): void {
-    qm.lastSent = msg; qm.awaiting = awaitReply; qm.retries = 0; qm.nextRetry = this.host.now() + KMD_LIMITS.retransmitMs;
+    qm.lastSent = msg; qm.sentFor = qm.lastRecv; qm.awaiting = awaitReply; qm.retries = 0; qm.nextRetry = this.host.now() + KMD_LIMITS.retransmitMs;
     this.send(qm.ike, msg);
   }
 
@@ -962,7 +967,7 @@ export class Kmd {
     if (hd.mid === 0) return this.drop('ike-malformed', 'quick mode with message ID 0');
     const qkey = `${ike.key}/${hd.mid}`;
     let qm = this.qms.get(qkey);
-    if (qm?.lastRecv && m.equals(qm.lastRecv)) { if (qm.lastSent) this.send(ike, qm.lastSent); return this.drop('ike-retransmission'); }
+    if (qm?.lastRecv && m.equals(qm.lastRecv)) { if (qm.lastSent && qm.sentFor === qm.lastRecv && !qm.awaiting) this.send(ike, qm.lastSent); return this.drop('ike-retransmission'); }
     if (!qm && this.qmCount(ike) >= KMD_LIMITS.quickModes) return this.drop('ike-quick-mode-limit', intToIp(ike.peer));
     const o = ike.open(hd, m);
     if (!o.ok) return this.drop(`ike-${o.reason}`, 'quick mode');
@@ -1059,7 +1064,7 @@ export class Kmd {
       }
       qm.lastRecv = Buffer.from(m);
       const h3 = K.hash3(alg, a, hd.mid, qm.ni, qm.nr);
-      qm.lastSent = ike.seal({ exchange: Xchg.QUICK, mid: hd.mid }, [{ type: Pt.HASH, body: h3 }]);
+      qm.lastSent = ike.seal({ exchange: Xchg.QUICK, mid: hd.mid }, [{ type: Pt.HASH, body: h3 }]); qm.sentFor = qm.lastRecv;
       qm.awaiting = false;
       this.send(ike, qm.lastSent);
       this.trace(`<- ${intToIp(ike.peer)} Quick mode message 2; -> message 3`);
