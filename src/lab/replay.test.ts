@@ -8,10 +8,11 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { gateways, MemLab } from './memlab.js';
+import { gateways, figure11, MemLab } from './memlab.js';
 import { withNetem, netemRequest, NetemParams } from '../pfe/netem.js';
 import type { Router } from '../router/router.js';
 import type { Wire } from './wire.js';
+import { until } from '../../test/helpers/settle.js';
 
 const TOPO = join(import.meta.dirname, '../../topologies');
 let lab: MemLab | undefined;
@@ -119,5 +120,19 @@ describe('the replay window over a link that duplicates and reorders', () => {
     expect(sa.drops.replay).toBe(a.dups);
     expect(sa.drops['too-old']).toBe(0);
     expect(sa.packets).toBe(1 + N);                               // the first ping's packet, then each of the 40 once
+  }, 30000);
+
+  it('a manual SA has no replay window (the chapter): its copies are decrypted and delivered, none counted', async () => {
+    const t = await figure11(TOPO, { ipsec: 'inline' });
+    lab = t.lab;
+    impair(t.gwA, t.transit.a, { duplicatePct: 100, seed: 4 });
+    const replies = watchReplies(t.lab.wires.get('gw-a:fe-0/0/1--host-a')!);
+    const N = 5;
+    for (let i = 0; i < N; i++) expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 3000 })).toHaveLength(1);
+    await until(() => [...replies.values()].every(n => n === 2) && replies.size === N, 'each copy answered');
+    const sas = (await t.gwB.ipsec.snapshot!()).sas.filter(s => s.direction === 'inbound');
+    expect(sas.length).toBeGreaterThan(0);
+    expect(sas.every(s => s.manual && s.replayWindow === undefined && s.drops.replay === 0)).toBe(true);
+    expect(sas.reduce((n, s) => n + s.packets, 0)).toBe(2 * N);
   }, 30000);
 });
