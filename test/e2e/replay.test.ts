@@ -14,16 +14,21 @@ interface Shown { params: Record<string, number>; counters: Record<string, numbe
 
 describe.skipIf(!canRun)(`the replay window over duplicated and reordered ESP ${skipReason}`, () => {
   let lab: Lab;
+  let oldSpi = -1;   // gw-a's outbound SPI before it is killed
   const netem = (...a: string[]) => vrouter('netem', lab.file, ...a);
   const exec = (node: string, cmd: string) => vrouter('exec', lab.file, node, cmd).out;
   const inspect = () => JSON.parse(vrouter('inspect', lab.file, '--json').out) as { nodes: Record<string, { pid: number }>; netem: Record<string, Shown> };
   const hostA = (...cmd: string[]) => inNs(`${lab.name}-host-a`, ...cmd);
-  /** One direction of dynamic-sa1 on a gateway: its packets and replay drops (show ipsec security-associations detail). */
-  const sa = (node: string, dir: 'inbound' | 'outbound') => {
+  /**
+   * One direction of dynamic-sa1 on a gateway (show ipsec security-associations detail): its SPI, packets
+   * and replay drops; `spi` picks the one SA with that SPI (the peer's outbound is this one's inbound).
+   */
+  const sa = (node: string, dir: 'inbound' | 'outbound', spi?: number) => {
     const out = exec(node, 'show ipsec security-associations detail');
-    const block = out.split(/\n\s*\n/).find(b => b.includes(`Direction: ${dir}`));
-    expect(block, out).toBeDefined();
-    return { packets: Number(/Packets: (\d+)/.exec(block!)![1]), replay: Number(/Drops by reason:.*\breplay (\d+)/.exec(block!)?.[1] ?? 0), badIcv: Number(/Drops by reason:.*\bbad-icv (\d+)/.exec(block!)?.[1] ?? 0) };
+    const blocks = out.split(/\n\s*\n/).filter(b => b.includes(`Direction: ${dir}, SPI: ${spi ?? ''}`));
+    expect(blocks, out).toHaveLength(1);
+    const b = blocks[0]!;
+    return { spi: Number(/SPI: (\d+)/.exec(b)![1]), packets: Number(/Packets: (\d+)/.exec(b)![1]), replay: Number(/Drops by reason:.*\breplay (\d+)/.exec(b)?.[1] ?? 0), badIcv: Number(/Drops by reason:.*\bbad-icv (\d+)/.exec(b)?.[1] ?? 0) };
   };
   const answered = (out: string, n: number) => {
     expect(out).toContain(`${n} packets transmitted, ${n} received`);
@@ -45,10 +50,11 @@ describe.skipIf(!canRun)(`the replay window over duplicated and reordered ESP ${
     expect(exec('gw-a', 'show ike security-associations')).toMatch(/10\.6\.6\.6\s+Matured/);
     answered(hostA('ping', '-c', '20', '-i', '0.05', '-W', '2', '10.2.2.2').out, 20);
     // every ESP packet gw-a sealed came twice to gw-b: once decrypted, once counted as a replay; and back
-    const aOut = sa('gw-a', 'outbound'), bIn = sa('gw-b', 'inbound'), bOut = sa('gw-b', 'outbound'), aIn = sa('gw-a', 'inbound');
+    const aOut = sa('gw-a', 'outbound'), bOut = sa('gw-b', 'outbound');
+    const bIn = sa('gw-b', 'inbound', aOut.spi), aIn = sa('gw-a', 'inbound', bOut.spi);
     expect(aOut.packets).toBeGreaterThanOrEqual(20);
-    expect(bIn).toEqual({ packets: aOut.packets, replay: aOut.packets, badIcv: 0 });
-    expect(aIn).toEqual({ packets: bOut.packets, replay: bOut.packets, badIcv: 0 });
+    expect(bIn).toEqual({ spi: aOut.spi, packets: aOut.packets, replay: aOut.packets, badIcv: 0 });
+    expect(aIn).toEqual({ spi: bOut.spi, packets: bOut.packets, replay: bOut.packets, badIcv: 0 });
     // what else crossed: ARP and IKE's few messages (each copy of a request answered once, copies of
     // answers by nothing), not the endless exchange of resends a copy once set off
     const n = inspect().netem;
@@ -59,7 +65,8 @@ describe.skipIf(!canRun)(`the replay window over duplicated and reordered ESP ${
 
   it('delayed, reordered and duplicated ESP: the packets that overtook others are accepted, the copies counted as replays', async () => {
     expect(netem('gw-a:fe-0/0/0', '--delay', '30', '--reorder', '25', '--duplicate', '25', '--seed', '3').code).toBe(0);
-    const before = sa('gw-b', 'inbound'), sealed = sa('gw-a', 'outbound').packets;
+    const out0 = sa('gw-a', 'outbound'), sealed = out0.packets, before = sa('gw-b', 'inbound', out0.spi);
+    oldSpi = out0.spi;
     const link = linkOf(lab.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
     const N = 60;
     let ping = '';
@@ -75,7 +82,7 @@ describe.skipIf(!canRun)(`the replay window over duplicated and reordered ESP ${
     expect(s.counters.packets).toBe(N);                           // nothing but the N ESP packets crossed it
     expect(s.counters.reordered).toBeGreaterThan(0);
     expect(s.counters.duplicated).toBeGreaterThan(0);
-    const after = sa('gw-b', 'inbound');
+    const after = sa('gw-b', 'inbound', out0.spi);
     expect(after.packets - before.packets).toBe(N);               // each one accepted once, overtaken or not
     expect(after.replay - before.replay).toBe(s.counters.duplicated);
     expect(after.badIcv).toBe(0);
@@ -101,7 +108,15 @@ describe.skipIf(!canRun)(`the replay window over duplicated and reordered ESP ${
     answered(hostA('ping', '-c', '20', '-i', '0.05', '-W', '2', '10.2.2.2').out, 20);
     const s = inspect().netem['gw-a:fe-0/0/0']!;
     expect(s.counters.delayed).toBeGreaterThan(0);
-    expect(sa('gw-b', 'inbound').replay).toBeGreaterThan(0);
+    // the new gw-a's SA (gw-b dropped the old ones on its INITIAL-CONTACT): its copies are replays too
+    const fresh = sa('gw-a', 'outbound');
+    expect(fresh.spi).not.toBe(oldSpi);
+    const got = await waitUntil(() => { const x = exec('gw-b', 'show ipsec security-associations detail'); return !x.includes(`SPI: ${oldSpi}`) && x; }, "gw-b to drop the old gw-a's SAs");
+    expect(got).toContain(`Direction: inbound, SPI: ${fresh.spi}`);
+    const b = sa('gw-b', 'inbound', fresh.spi);
+    expect(b.packets).toBe(fresh.packets);
+    expect(b.replay).toBeGreaterThan(0);
+    expect(b.replay).toBeLessThanOrEqual(inspect().netem['gw-a:fe-0/0/0']!.counters.duplicated);   // its copies, not IKE's or ARP's
     expect(vrouter('down', lab.file).code).toBe(0);
     expect(vrouter('up', lab.file, '--detach').code).toBe(0);
     expect(inspect().netem).toEqual({});
