@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Router } from '../router/router.js';
 import { CommitDb } from '../cli/commitdb.js';
 import { TapPort } from '../host/tap.js';
-import { withNetem } from '../pfe/netem.js';
+import { withNetem, keepNetem } from '../pfe/netem.js';
 import { serveControl } from './control.js';
 import { ReStack } from '../host/re-stack.js';
 import { ApiServices } from '../api/services.js';
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     try { const p = new TapPort(dev); ports.push(p); router.pfe.attach(ifd, withNetem(router.pfe, ifd, p)); }   // vrouter netem impairs the port here
     catch (e) { fail(`${spec.node}: ${ifd}: ${(e as Error).message}`); }
   }
+  for (const e of keepNetem(router.pfe, join(spec.runDir, `${spec.node}.netem.json`))) process.stderr.write(`${spec.node}: netem: ${e}\n`);   // a restart keeps the lab's impairments
   // the Routing Engine's own stack: from here on this thread's sockets live in the router's namespace
   let re: ReStack | undefined;
   if (spec.reNetns) {

@@ -30,6 +30,8 @@ export class IkeSa {
   readonly exchanges = new Map<number, Exchange>();
   /** phase 1's last message each way, and the retransmission of lastSent while a reply is awaited: the exchange manager's (exchanges.ts) */
   lastSent?: Buffer; lastRecv?: Buffer;
+  /** the lastRecv that lastSent answers: only a retransmission of that gets lastSent again */
+  sentFor?: Buffer;
   retries = 0; nextRetry = 0; awaiting = false;
   created: number; maturedAt?: number;
   /** lifetimes on kmd's lifetime clock: the soft one starts a new IKE SA, the hard one ends this one */

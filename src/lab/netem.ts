@@ -68,6 +68,13 @@ async function routerNetem(t: Topology, node: string, body: object): Promise<Net
   } finally { c.close(); }
 }
 
+/** The router's end of the link on NODE:IF, if the other end is a router's port. */
+function routerEnd(t: Topology, node: string, ifname: string): string | undefined {
+  const l = t.links.find(x => x.endpoints.some(e => e.node === node && e.ifname === ifname));
+  const o = l?.endpoints.find(e => !(e.node === node && e.ifname === ifname));
+  return o && t.nodes.get(o.node)?.kind !== 'linux' ? `${o.node}:${o.ifname}` : undefined;
+}
+
 function tc(ns: string, args: string[]): string {
   try { return execFileSync('ip', ['netns', 'exec', ns, 'tc', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }); }
   catch (e) { throw new Error(String((e as { stderr?: string }).stderr || (e as Error).message).trim()); }
@@ -101,7 +108,8 @@ export async function netem(t: Topology, ep: string, o: NetemOptions): Promise<s
     try { tc(ns, ['qdisc', 'replace', 'dev', e.ifname, 'root', 'netem', ...tcArgs(p)]); }
     catch (err) {
       const msg = (err as Error).message;
-      if (/unknown|not supported|No such file/i.test(msg)) throw new Error(`${ep}: this kernel has no netem qdisc (sch_netem), so a linux node's port cannot be impaired here (tc: ${msg.split('\n')[0]}); impair the router's end of the link instead`);
+      const peer = routerEnd(t, e.node, e.ifname);
+      if (/unknown|not supported|No such file/i.test(msg)) throw new Error(`${ep}: this kernel has no netem qdisc (sch_netem), so a linux node's port cannot be impaired here (tc: ${msg.split('\n')[0]}); ${peer ? `impair the router's end of the link instead (vrouter netem ${t.file} ${peer} ...)` : "impair a router's port instead"}`);
       throw new Error(`${ep}: tc qdisc replace dev ${e.ifname} root netem ${tcArgs(p).join(' ')}: ${msg}`);
     }
     return `${ep}: ${describeNetem(p)} (tc netem)`;

@@ -82,6 +82,12 @@ describe('the lab directory', () => {
     expect(errs[0]).toMatch(/--reconfigure/);
     writeFileSync(savedConfig(t, 'gw-a'), good);
     expect(checkStartConfigs(t)).toEqual([]);
+    // a changed chassis: the topology now places no ES PIC, so the saved es-0/1/0 has no PIC to run on
+    const moved = { ...t, nodes: new Map([...t.nodes].map(([k, n]) => [k, k === 'gw-a' ? { ...n, pics: [{ fpc: 0, pic: 0, type: '4x-fe' as const }] } : n])) } as Topology;
+    const chassis = checkStartConfigs(moved);
+    expect(chassis).toHaveLength(1);
+    expect(chassis[0]).toContain(`gw-a: saved configuration ${savedConfig(t, 'gw-a')} does not commit`);
+    expect(chassis[0]).toMatch(/es-0\/1\/0/);
   });
 
   it('cp copies both ways, keeps private keys owner-only, and refuses paths leaving the disk', () => {

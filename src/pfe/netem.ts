@@ -12,6 +12,7 @@
  *
  * `NetemPort` wraps a port with a queue and a timer: with no impairment set, `send` is the port's own.
  */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Port } from './types.js';
 
 export interface NetemParams {
@@ -188,6 +189,36 @@ export class NetemPort implements Port {
 
 /** Each PFE's impairable ports, by interface name (the control socket's `netem` request finds them here). */
 const registry = new WeakMap<object, Map<string, NetemPort>>();
+/** Each PFE's file of impairments: rewritten at each change, read when the router process starts. */
+const files = new WeakMap<object, string>();
+
+function save(pfe: object): void {
+  const file = files.get(pfe);
+  if (!file) return;
+  const set = [...(registry.get(pfe)?.values() ?? [])].map(p => p.state()).filter((s): s is NetemState => !!s).map(s => ({ ifname: s.ifname, params: s.params }));
+  writeFileSync(`${file}.new`, JSON.stringify(set) + '\n');
+  renameSync(`${file}.new`, file);
+}
+
+/**
+ * Impairments that outlive the router process (a restarted router's links are impaired as before, with
+ * the same seeds, as a containerlab node's links keep their netem qdisc across a restart): the ports
+ * get what `file` holds, and every change is written there. Call once its ports are attached; what is
+ * wrong in the file is returned (and that port left unimpaired), never thrown.
+ */
+export function keepNetem(pfe: object, file: string): string[] {
+  files.set(pfe, file);
+  if (!existsSync(file)) return [];
+  const errors: string[] = [];
+  let list: unknown;
+  try { list = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { return [`${file}: ${(e as Error).message}`]; }
+  if (!Array.isArray(list)) return [`${file}: expected a list of impaired ports`];
+  for (const x of list) {
+    const r = netemRequest(pfe, { ifname: (x as { ifname?: unknown })?.ifname, set: (x as { params?: unknown })?.params });
+    if ('error' in r) errors.push(`${file}: ${r.error}`);
+  }
+  return errors;
+}
 
 /** The hook: the port as the PFE should attach it (`pfe.attach(ifd, withNetem(pfe, ifd, port))`). */
 export function withNetem(pfe: { ifds: Map<string, { counters: { drop(r: string): void } }> }, ifname: string, port: Port): Port {
@@ -211,10 +242,11 @@ export function netemRequest(pfe: object, body: unknown): { netem: NetemState[] 
   if (typeof b.ifname !== 'string') return { error: 'netem: ifname must be an interface name' };
   const port = ports.get(b.ifname);
   if (!port) return { error: `netem: ${b.ifname} is not a port of this router with a link (ports: ${[...ports.keys()].join(', ') || 'none'})` };
-  if (b.clear === true && b.set === undefined) { port.set(undefined); return all(); }
+  if (b.clear === true && b.set === undefined) { port.set(undefined); save(pfe); return all(); }
   if (b.set === undefined || b.clear !== undefined) return { error: 'netem: exactly one of set, clear expected' };
   const p = validateNetem(b.set);
   if (typeof p === 'string') return { error: `netem: ${p}` };
   port.set(p);
+  save(pfe);
   return all();
 }
