@@ -93,7 +93,7 @@ describe.skipIf(!haveSlapd)('CRLs over LDAP from a real slapd: the size bound ho
 
   it('the router\'s store: the oversized CRL is refused and the CA\'s certificates with it (fails closed)', async () => {
     files.write(`${IKECERT}/ca.crt`, readFileSync(join(d, 'ca.pem')));
-    const model = (ldap: string) => compile(loadText(`security { certificates { certification-authority lab { file ca.crt; ldap-url "${ldap}"; } } }`));
+    const model = (ldap: string) => compile(loadText(`security { certificates { certification-authority lab { file ca.crt; encoding pem; ldap-url "${ldap}"; } } }`));
     const logs: string[] = [];
     let m = model(url());
     const store = new PkiStore(files, () => m, s => logs.push(s));
