@@ -47,4 +47,25 @@ describe('connections before authentication', () => {
     while (!/<status>success<\/status>/.test(me.data())) await new Promise(res => me.s.once('data', res));
     expect(me.data()).toMatch(/success/);
   }, 30_000);
+
+  it('16 unauthenticated connections from 4 addresses: a 5th address still gets in, in the place of the oldest of an address holding 4', async () => {
+    const port = (server.address() as net.AddressInfo).port;
+    for (const x of clients.splice(0)) x.destroy();
+    while (svc.preAuth().total) await new Promise(res => setTimeout(res, 10));
+    const held = [];
+    for (let a = 0; a < 4; a++) for (let k = 0; k < API_LIMITS.perSource; k++) held.push(await connect(port, `127.0.0.${10 + a}`));
+    while (svc.preAuth().total < API_LIMITS.preAuth) await new Promise(res => setTimeout(res, 10));
+    const before = svc.counts.evicted;
+    const me = await connect(port, '127.0.0.99');
+    await held[0]!.closed;   // the oldest of the first address goes
+    expect(svc.counts.evicted).toBe(before + 1);
+    expect(svc.preAuth().total).toBe(API_LIMITS.preAuth);
+    expect(svc.preAuth().bySource.get('127.0.0.99')).toBe(1);
+    expect(r.log.read('messages')!.some(l => /INETD_CONNECTION_LIMIT: 16 unauthenticated connections: the oldest from 127\.0\.0\.10 \(4 of them\) closed for one from 127\.0\.0\.99/.test(l))).toBe(true);
+    // a 5th connection from an address that holds 4 is refused, and evicts nobody
+    const extra = await connect(port, '127.0.0.11');
+    await extra.closed;
+    expect(svc.counts.evicted).toBe(before + 1);
+    me.s.destroy();
+  }, 30_000);
 });

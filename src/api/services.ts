@@ -33,6 +33,21 @@ export class ApiServices {
   private xnm?: { server: tls.Server; tcp: net.Server; pem: string };
   private nc?: { server: ssh2T.Server; tcp: net.Server; port: number };
   private conns = new Map<string, Conn>();
+  /** connections accepted, refused at the limits, and closed to make room, since start */
+  readonly counts = { accepted: 0, refused: 0, evicted: 0 };
+  /** unauthenticated connections now, in all and per address */
+  preAuth(): { total: number; bySource: Map<string, number> } {
+    const bySource = new Map<string, number>();
+    let total = 0;
+    for (const c of this.conns.values()) if (!c.authed) { total++; bySource.set(c.ip, (bySource.get(c.ip) ?? 0) + 1); }
+    return { total, bySource };
+  }
+  /** Resolves when the xnm-ssl listener accepts connections (undefined when it is not configured). */
+  xnmListening(): Promise<void> | undefined {
+    const t = this.xnm?.tcp;
+    if (!t) return undefined;
+    return t.listening ? Promise.resolve() : new Promise(res => t.once('listening', () => res()));
+  }
   constructor(private r: Router, private db: CommitDb, private host = '0.0.0.0') {}
 
   /** After each commit: the services as configured. */
@@ -76,14 +91,38 @@ export class ApiServices {
     return tcp;
   }
 
-  /** Counted from the TCP accept: the limits before authentication, and the login timer. */
+  /**
+   * Counted from the TCP accept: the limits before authentication, and the login timer. When the
+   * unauthenticated table is full, a connection from an address holding fewer of them than the address
+   * holding the most takes the place of that address's oldest one: a few addresses cannot fill it and
+   * lock out everyone else for the login timer (they can only hold `perSource` each, and lose them
+   * first).
+   */
   admit(sock: net.Socket): boolean {
     const ip = sock.remoteAddress ?? '', key = `${ip}:${sock.remotePort}`;
+    this.counts.accepted++;
     let pre = 0, fromIp = 0;
-    for (const c of this.conns.values()) if (!c.authed) { pre++; if (c.ip === ip) fromIp++; }
-    if (pre >= API_LIMITS.preAuth || fromIp >= API_LIMITS.perSource) {
-      this.r.log.write('messages', 'inetd', `INETD_CONNECTION_LIMIT: connection from ${ip} refused: ${fromIp >= API_LIMITS.perSource ? `${API_LIMITS.perSource} unauthenticated connections from it` : `${API_LIMITS.preAuth} unauthenticated connections`}`);
+    const per = new Map<string, Conn[]>();
+    for (const c of this.conns.values()) if (!c.authed) {
+      pre++; if (c.ip === ip) fromIp++;
+      const l = per.get(c.ip); if (l) l.push(c); else per.set(c.ip, [c]);
+    }
+    const refuse = (why: string) => {
+      this.counts.refused++;
+      this.r.log.write('messages', 'inetd', `INETD_CONNECTION_LIMIT: connection from ${ip} refused: ${why}`);
       sock.destroy(); return false;
+    };
+    if (fromIp >= API_LIMITS.perSource) return refuse(`${API_LIMITS.perSource} unauthenticated connections from it`);
+    if (pre >= API_LIMITS.preAuth) {
+      // the address holding the most (the oldest connection first among equals: the map keeps accept order)
+      let top: Conn[] | undefined;
+      for (const l of per.values()) if (!top || l.length > top.length) top = l;
+      if (!top || top.length <= fromIp) return refuse(`${API_LIMITS.preAuth} unauthenticated connections`);
+      const victim = top[0]!;
+      this.counts.evicted++;
+      this.r.log.write('messages', 'inetd', `INETD_CONNECTION_LIMIT: ${API_LIMITS.preAuth} unauthenticated connections: the oldest from ${victim.ip} (${top.length} of them) closed for one from ${ip}`);
+      this.conns.delete([...this.conns].find(([, c]) => c === victim)![0]);
+      victim.sock.destroy();
     }
     const c: Conn = { sock, ip, authed: false };
     c.timer = setTimeout(() => { if (!c.authed) sock.destroy(); }, API_LIMITS.loginMs);

@@ -33,9 +33,27 @@ export async function makeKeyPair(files: RouterFiles, name: string, size: number
   return `Generated key pair, key size ${size}, file ${name} Algorithm ${type.toUpperCase()}`;
 }
 
-/** A key pair file (PEM PKCS#8, or DER). */
-export function loadKeyPair(files: RouterFiles, name: string): KeyObject {
+/** A file in the other encoding than the one configured (`encoding (binary | pem)`). */
+export class EncodingError extends PkiError {}
+const isPem = (b: Buffer) => b.subarray(0, 4096).toString('latin1').includes('-----BEGIN ');
+/** Why a file is not in `encoding` (binary: DER; pem: PEM), or undefined. */
+export function encodingMismatch(b: Buffer, encoding: 'binary' | 'pem'): string | undefined {
+  const pem = isPem(b);
+  if (encoding === 'binary' && pem) return 'is PEM, but the encoding is binary (DER): set encoding pem, or store the file as DER';
+  if (encoding === 'pem' && !pem) return 'is not PEM, but the encoding is pem: set encoding binary, or store the file as PEM';
+  return undefined;
+}
+
+/**
+ * A key pair file (PEM PKCS#8, or DER), in `encoding` when one is given (the IKE policy's). The
+ * router's own key pairs (`request security key-pair`: PKCS#8 PEM, owner-only) are its key store's
+ * format and read under either encoding; any other key pair file must be in the policy's encoding.
+ */
+export function loadKeyPair(files: RouterFiles, name: string, encoding?: 'binary' | 'pem'): KeyObject {
   const b = files.read(name);
+  const own = files.isSecret(name) && /^-----BEGIN PRIVATE KEY-----/m.test(b.subarray(0, 4096).toString('latin1'));
+  const wrong = encoding && !own ? encodingMismatch(b, encoding) : undefined;
+  if (wrong) throw new EncodingError(`${name} ${wrong}`);
   try { return b.includes('-----BEGIN') ? createPrivateKey(b) : createPrivateKey({ key: b, format: 'der', type: 'pkcs8' }); }
   catch { throw new PkiError(`error: ${name} is not a key pair`); }
 }

@@ -11,7 +11,7 @@ import type * as pkijsT from 'pkijs';
 import type { RouterFiles } from '../router/files.js';
 import { IKECERT } from '../router/files.js';
 import type { IkePolicyModel, RouterModel } from '../config/model.js';
-import { loadKeyPair, parseCertificates } from './certs.js';
+import { loadKeyPair, parseCertificates, encodingMismatch, EncodingError } from './certs.js';
 import { parseCrl, validatePath, Anchor, Verdict, Crl } from './validate.js';
 import { fetchCrl } from './ldap.js';
 
@@ -118,6 +118,7 @@ export class PkiStore {
           const got = await fetchCrl(url, ldapDn(ca));
           const crl = parseCrl(got.der, ca, `${url} (${got.dn})`);
           this.ldap.set(name, { url, caFp: ca.fingerprint256, at: this.now(), crl });
+          this.negative.clear();   // a new CRL: what was refused is checked again
           this.log(`KMD_CERT_CRL_LOADED: CRL of ${name} from ${url} (${got.dn}): ${crl.revoked.size} revoked, issued ${crl.thisUpdate.toISOString()}${crl.nextUpdate ? `, next update ${crl.nextUpdate.toISOString()}` : ''}`);
         } catch (e) {
           // a failure keeps the last CRL fetched, and is not tried again before cache-timeout-negative
@@ -129,9 +130,26 @@ export class PkiStore {
     await Promise.all(jobs);
   }
 
+  /**
+   * A certificate file in the encoding its statement's level says (the chapter: "Encoding specifies
+   * the file format used for the local-certificate and local-key-pair statements", binary (DER) by
+   * default): a PEM file where binary is configured, or a DER one where pem is, is not read.
+   */
   private readFile(name: string, encoding: 'binary' | 'pem'): X509Certificate[] {
-    void encoding;   // both encodings are recognised when read
-    return parseCertificates(this.files.read(name));
+    const b = this.files.read(name);
+    const wrong = encodingMismatch(b, encoding);
+    if (wrong) throw new EncodingError(`${name} ${wrong}`);
+    return parseCertificates(b);
+  }
+  /** Why each configured CA profile has no trust anchor (its file missing, unreadable or in the other encoding). */
+  caProblems(): string[] {
+    const out: string[] = [];
+    for (const [name, p] of this.model()?.certificates.authorities ?? []) {
+      if (!p.file) continue;
+      try { if (!this.readFile(p.file, p.encoding).length) out.push(`certification-authority ${name}: file ${p.file} holds no certificate`); }
+      catch (e) { out.push(`certification-authority ${name}: ${e instanceof EncodingError ? `file ${e.message}` : `file ${p.file}: no such file in ${IKECERT}`}`); }
+    }
+    return out;
   }
 
   /** The policy's certificate and key pair, or why they cannot be used. */
@@ -139,10 +157,10 @@ export class PkiStore {
     if (!policy.localCertificate) return { error: `IKE policy ${policy.peer} has no local-certificate` };
     if (!policy.localKeyPair) return { error: `IKE policy ${policy.peer} has no local-key-pair` };
     let certs: X509Certificate[];
-    try { certs = this.readFile(policy.localCertificate, policy.encoding); } catch { return { error: `local-certificate ${policy.localCertificate}: no such file in ${IKECERT}` }; }
+    try { certs = this.readFile(policy.localCertificate, policy.encoding); } catch (e) { return { error: e instanceof EncodingError ? `local-certificate ${e.message}` : `local-certificate ${policy.localCertificate}: no such file in ${IKECERT}` }; }
     if (!certs.length) return { error: `local-certificate ${policy.localCertificate}: not a certificate` };
     let key: KeyObject;
-    try { key = loadKeyPair(this.files, policy.localKeyPair); } catch { return { error: `local-key-pair ${policy.localKeyPair}: not a key pair in ${IKECERT}` }; }
+    try { key = loadKeyPair(this.files, policy.localKeyPair, policy.encoding); } catch (e) { return { error: e instanceof EncodingError ? `local-key-pair ${e.message}` : `local-key-pair ${policy.localKeyPair}: not a key pair in ${IKECERT}` }; }
     const cert = certs.find(c => c.checkPrivateKey(key));
     if (!cert) return { error: `local-certificate ${policy.localCertificate} is not for the key pair ${policy.localKeyPair}` };
     // an expired certificate is still sent (the peer says why it refuses it), with a warning here
@@ -182,7 +200,8 @@ export class PkiStore {
       const a = anchors.get(name);
       if (p.crl) {
         const c = a?.crls.find(x => x.source === p.crl);
-        out.push({ profile: name, source: p.crl, ...(c ? { crl: c } : { error: a?.crlError ?? `no CA certificate (file ${p.file ?? 'not configured'}) to check it with` }) });
+        const why = this.caProblems().find(x => x.startsWith(`certification-authority ${name}: `))?.slice(`certification-authority ${name}: `.length);
+        out.push({ profile: name, source: p.crl, ...(c ? { crl: c } : { error: a?.crlError ?? `no CA certificate (file ${p.file ?? 'not configured'}${why ? `: ${why}` : ''}) to check it with` }) });
       }
       if (p.ldapUrl) {
         const l = this.ldap.get(name);
@@ -197,8 +216,21 @@ export class PkiStore {
 
   /** The peer's certificates against our CAs, its ID and the policy's identity. */
   check(certs: X509Certificate[], id: { type: number; data: Buffer }, policy: IkePolicyModel, now = new Date()): Verdict | { ok: false; kind: 'identity'; why: string } {
-    const v = validatePath(certs, this.anchors(), now, this.model()?.certificates.pathLength ?? 15);
-    if (!v.ok) return v;
+    // the negative cache first: a certificate (with the chain it came with) refused within
+    // cache-timeout-negative is refused again at once, without the path check
+    const negKey = certs.map(c => c.fingerprint256).join('/');
+    const neg = this.negative.get(negKey);
+    const m = this.model();
+    if (neg && neg.model === m && this.now() - neg.at < (m?.certificates.cacheTimeoutNegative ?? 20) * 1000) return { ...neg.verdict, why: `${neg.verdict.why} (negative cache)` };
+    if (neg) this.negative.delete(negKey);
+    const v = validatePath(certs, this.anchors(), now, m?.certificates.pathLength ?? 15);
+    if (!v.ok) {
+      const problems = v.kind === 'untrusted' ? this.caProblems() : [];
+      const verdict = problems.length ? { ...v, why: `${v.why}; ${problems.join('; ')}` } : v;
+      // a refusal for want of revocation data (a CRL not fetched yet) is not cached: it may pass soon
+      if (certs.length && v.kind !== 'crl') this.rememberRefused(negKey, verdict, m);
+      return verdict;
+    }
     const idWhy = idMatchesCert(id, v.cert);
     if (idWhy) return { ok: false, kind: 'identity', why: idWhy };
     if (policy.identity && !identityMatches(policy.identity, v.cert)) {
@@ -207,13 +239,37 @@ export class PkiStore {
     return v;
   }
 
-  /** Keep an accepted peer certificate (the oldest goes past `maximum-certificates`). */
+  /**
+   * Keep an accepted peer certificate. The cache holds at most `maximum-certificates` certificates and
+   * `cache-size` bytes (their DER, the chapter's default 2 MB): past either, the oldest go.
+   */
   seen(peer: string, cert: X509Certificate): void {
     const key = `${peer}/${cert.fingerprint256}`;
-    this.peers.delete(key);
+    const old = this.peers.get(key);
+    if (old) { this.peers.delete(key); this.cacheBytes -= old.cert.raw.length; }
+    const c = this.model()?.certificates;
+    const max = c?.maximumCertificates ?? 1024, bytes = c?.cacheSize ?? 2 * 1024 * 1024;
+    // a certificate larger than the whole cache is not kept (it is still used for this exchange)
+    if (cert.raw.length > bytes) return;
     this.peers.set(key, { peer, cert, at: new Date() });
-    const max = this.model()?.certificates.maximumCertificates ?? 1024;
-    while (this.peers.size > max) this.peers.delete(this.peers.keys().next().value!);
+    this.cacheBytes += cert.raw.length;
+    while (this.peers.size > max || this.cacheBytes > bytes) {
+      const [k, v] = this.peers.entries().next().value!;
+      this.peers.delete(k);
+      this.cacheBytes -= v.cert.raw.length;
+    }
   }
-  clearPeers(): number { const n = this.peers.size; this.peers.clear(); return n; }
+  /** bytes (DER) of the certificates in the cache */
+  cacheBytes = 0;
+  clearPeers(): number { const n = this.peers.size; this.peers.clear(); this.cacheBytes = 0; this.negative.clear(); return n; }
+
+  /** refused certificates, by the fingerprints of what the peer sent: `cache-timeout-negative` seconds each, at most maximum-certificates of them */
+  readonly negative = new Map<string, { at: number; verdict: Extract<Verdict, { ok: false }>; model: RouterModel | undefined }>();
+  private rememberRefused(key: string, verdict: Extract<Verdict, { ok: false }>, model: RouterModel | undefined): void {
+    if ((this.model()?.certificates.cacheTimeoutNegative ?? 20) <= 0) return;
+    this.negative.delete(key);
+    this.negative.set(key, { at: this.now(), verdict, model });
+    const max = this.model()?.certificates.maximumCertificates ?? 1024;
+    while (this.negative.size > max) this.negative.delete(this.negative.keys().next().value!);
+  }
 }

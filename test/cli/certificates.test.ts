@@ -22,7 +22,7 @@ describe('show ipsec certificates (golden)', () => {
   it('local and CA certificates, a serial number, a CRL; errors', async () => {
     for (const f of ['lab-ca.crt', 'gw-a.crt', 'lab-ca.crl']) r.files.write(`/var/etc/ikecert/${f}`, readFileSync(join(FIX, f)));
     const c = r.commitText(`system { host-name gw-a; }
-security { certificates { certification-authority lab-ca { ca-name lab-ca; file lab-ca.crt; crl lab-ca.crl; } } }`, 'test');
+security { certificates { certification-authority lab-ca { ca-name lab-ca; file lab-ca.crt; encoding pem; crl lab-ca.crl; } } }`, 'test');
     if (!c.ok) throw new Error(c.output);
     const out = await transcript(new Interpreter(r), ['show ipsec certificates', 'show ipsec certificates brief', 'show ipsec certificates detail 4096',
       'show ipsec certificates crl lab-ca', 'show ipsec certificates 77', 'show ipsec certificates crl nope']);

@@ -47,20 +47,22 @@ function crl(ca: Ca, serials: string[]): Buffer {
 }
 
 /** The IKE lab's configurations with certificates instead of the pre-shared key. */
-function certConf(c: string, side: 'a' | 'b', o: { method?: string; mode?: string; identity?: string; crl?: boolean; pathLength?: number } = {}): string {
-  const policy = `local-certificate ${side === 'a' ? 'gw-a.crt' : 'gw-b.crt'};\n            local-key-pair ${side === 'a' ? 'gw-a.key' : 'gw-b.key'};${o.identity ? `\n            identity "${o.identity}";` : ''}`;
+/** `pem`: the policy's and the CA profile's files are PEM (`encoding pem`); else DER, the chapter's default */
+function certConf(c: string, side: 'a' | 'b', o: { method?: string; mode?: string; identity?: string; crl?: boolean; pathLength?: number; pem?: boolean } = {}): string {
+  const policy = `local-certificate ${side === 'a' ? 'gw-a.crt' : 'gw-b.crt'};\n            local-key-pair ${side === 'a' ? 'gw-a.key' : 'gw-b.key'};${o.identity ? `\n            identity "${o.identity}";` : ''}${o.pem ? '\n            encoding pem;' : ''}`;
   return c
     .replace('authentication-method pre-shared-keys;', `authentication-method ${o.method ?? 'rsa-signatures'};`)
     .replace(/pre-shared-key ascii-text "[^"]+";/, policy)
     .replace('mode main;', `mode ${o.mode ?? 'main'};`)
-    .replace(/^security \{/m, `security {\n    certificates {\n        ${o.pathLength ? `path-length ${o.pathLength};\n        ` : ''}certification-authority lab-ca {\n            ca-name lab-ca;\n            file lab-ca.crt;${o.crl ? '\n            crl lab-ca.crl;' : ''}\n        }\n    }`);
+    .replace(/^security \{/m, `security {\n    certificates {\n        ${o.pathLength ? `path-length ${o.pathLength};\n        ` : ''}certification-authority lab-ca {\n            ca-name lab-ca;\n            file lab-ca.crt;${o.pem ? '\n            encoding pem;' : ''}${o.crl ? '\n            crl lab-ca.crl;' : ''}\n        }\n    }`);
 }
 
 interface Side { key: KeyObject; cert: X509Certificate; chain?: X509Certificate[] }
 function install(r: Router, ca: Ca, me: Side, pem = false): void {
   r.files.write('/var/etc/ikecert/lab-ca.crt', pem ? pemOf(ca.cert.raw) : ca.cert.raw);
   r.files.write('/var/etc/ikecert/' + (r.opts.name === 'gw-a' ? 'gw-a.key' : 'gw-b.key'), me.key.export({ type: 'pkcs8', format: 'pem' }) as string, { secret: true });
-  r.files.write('/var/etc/ikecert/' + (r.opts.name === 'gw-a' ? 'gw-a.crt' : 'gw-b.crt'), [me.cert, ...(me.chain ?? [])].map(c => pemOf(c.raw)).join(''));
+  // a chain needs PEM (a DER file holds one certificate)
+  r.files.write('/var/etc/ikecert/' + (r.opts.name === 'gw-a' ? 'gw-a.crt' : 'gw-b.crt'), pem ? [me.cert, ...(me.chain ?? [])].map(c => pemOf(c.raw)).join('') : me.cert.raw);
 }
 const kmdLog = (r: Router) => (r.log.read('kmd') ?? []).join('\n');
 
@@ -77,7 +79,7 @@ const certB = issue(CA, 'c=us,o=vrouter-lab,cn=gw-b', B.key, { ip: '10.6.6.6' })
 
 describe('IKE with rsa-signatures', () => {
   it('main mode: certificates and signatures, DN identities; the tunnel carries pings; show ipsec certificates lists the peer\'s', async () => {
-    const t = await build({ b: { identity: 'c=us,o=vrouter-lab,cn=gw-a' } });
+    const t = await build({ b: { identity: 'c=us,o=vrouter-lab,cn=gw-a', pem: true } });
     install(t.gwA, CA, { key: A.key, cert: certA }); install(t.gwB, CA, { key: B.key, cert: certB }, true);
     expect(await t.hostA.ping('10.2.2.2', { count: 3, timeoutMs: 4000 })).toHaveLength(3);
     const [a] = t.gwA.kmd.ikeSnapshot();
@@ -101,12 +103,12 @@ describe('IKE with rsa-signatures', () => {
     const subKey = rsa();
     const sub = { key: subKey, cert: issue(CA, 'c=us,o=vrouter-lab,cn=sub-ca', subKey, { ca: true }) };
     const certB2 = issue(sub, 'c=us,o=vrouter-lab,cn=gw-b', B.key, { ip: '10.6.6.6' });
-    let t = await build();
-    install(t.gwA, CA, { key: A.key, cert: certA }); install(t.gwB, CA, { key: B.key, cert: certB2, chain: [sub.cert] });
+    let t = await build({ b: { pem: true } });
+    install(t.gwA, CA, { key: A.key, cert: certA }); install(t.gwB, CA, { key: B.key, cert: certB2, chain: [sub.cert] }, true);
     expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 4000 })).toHaveLength(2);
     await lab!.close();
-    t = await build({ a: { pathLength: 2 } });
-    install(t.gwA, CA, { key: A.key, cert: certA }); install(t.gwB, CA, { key: B.key, cert: certB2, chain: [sub.cert] });
+    t = await build({ a: { pathLength: 2 }, b: { pem: true } });
+    install(t.gwA, CA, { key: A.key, cert: certA }); install(t.gwB, CA, { key: B.key, cert: certB2, chain: [sub.cert] }, true);
     expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 2000 })).toHaveLength(0);
     expect(kmdLog(t.gwA)).toMatch(/certificate refused \(path-length\): the path is longer than path-length 2/);
   });
@@ -139,6 +141,25 @@ describe('certificates refused, each with its reason in the kmd log and the diag
     return refused({ certB: issue(other, 'c=us,o=vrouter-lab,cn=gw-b', B.key) }, /certificate refused \(untrusted\): the peer's certificate is issued by C=US, O=vrouter-lab, CN=other-ca, which is none of our certification authorities \(lab-ca\)/, 'certificate');
   });
   it('a DN that does not match the policy\'s identity', () => refused({ a: { identity: 'c=us,o=vrouter-lab,cn=gw-z' } }, /certificate refused \(identity\): the peer's certificate \(C=US, O=vrouter-lab, CN=gw-b; IP Address:10\.6\.6\.6\) does not match the policy's identity c=us,o=vrouter-lab,cn=gw-z/, 'identity'));
+});
+
+describe('encoding (binary | pem): the file format of local-certificate, local-key-pair and the CA\'s file', () => {
+  it('PEM files where the policy and the profile say binary (the default): refused with the reason; encoding pem reads them', async () => {
+    let t = await build();
+    install(t.gwA, CA, { key: A.key, cert: certA }); install(t.gwB, CA, { key: B.key, cert: certB }, true);
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 2000 })).toHaveLength(0);
+    expect(kmdLog(t.gwB) + kmdLog(t.gwA)).toMatch(/local-certificate gw-b\.crt is PEM, but the encoding is binary \(DER\)|certification-authority lab-ca: file lab-ca\.crt is PEM, but the encoding is binary/);
+    await lab!.close();
+    t = await build({ b: { pem: true } });
+    install(t.gwA, CA, { key: A.key, cert: certA }); install(t.gwB, CA, { key: B.key, cert: certB }, true);
+    expect(await t.hostA.ping('10.2.2.2', { count: 2, timeoutMs: 4000 })).toHaveLength(2);
+  });
+  it('DER files where the policy says pem: refused with the reason', async () => {
+    const t = await build({ a: { pem: true } });
+    install(t.gwA, CA, { key: A.key, cert: certA }); install(t.gwB, CA, { key: B.key, cert: certB });
+    expect(await t.hostA.ping('10.2.2.2', { count: 1, timeoutMs: 2000 })).toHaveLength(0);
+    expect(kmdLog(t.gwA) + kmdLog(t.gwB)).toMatch(/(local-certificate gw-a\.crt|certification-authority lab-ca: file lab-ca\.crt) is not PEM, but the encoding is pem/);
+  });
 });
 
 describe('IKE with dsa-signatures', () => {
