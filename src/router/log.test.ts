@@ -43,6 +43,8 @@ describe('RouterLog', () => {
     expect(l.size('messages')!).toBeLessThanOrEqual(LOG_LIMITS.fileBytes);
     expect(Math.max(...l.read('messages')!.map(x => x.length))).toBeLessThan(LOG_LIMITS.lineChars + 100);
     expect(logSafe('a\u0000b\r'.repeat(100), 20)).toMatch(/^a\\x00b\\ra\\x00b\\ra.*\.\.\.$/);
+    // C1 controls too: xterm.js (the web CLI) takes U+009B as CSI and U+009D as OSC
+    expect(logSafe('id\u009b31m\u009d0;x\u0085')).toBe('id\\x9b31m\\x9d0;x\\x85');
   });
 
   it("a live trace file with a huge size stays under the memory bound", () => {

@@ -14,7 +14,7 @@ interface LogFile { lines: string[]; bytes: number; mtime: Date }
 /** Input (a user name, a peer's ID) made safe to log: control characters escaped, at most `max` characters. */
 export function logSafe(s: string, max = 128): string {
   // eslint-disable-next-line no-control-regex
-  const e = (s.length > max * 4 ? s.slice(0, max * 4) : s).replace(/[\x00-\x1f\x7f\u2028\u2029]/g, c => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  const e = (s.length > max * 4 ? s.slice(0, max * 4) : s).replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, c => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
   return e.length > max ? `${e.slice(0, max)}...` : e;
 }
 
