@@ -1,5 +1,5 @@
 /** End-to-end helpers: a uniquely named copy of a lab, the vrouter command, and cleanup checks. */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,30 +53,46 @@ export function labCopy(base: string, tag: string): Lab {
   return { name, dir, file };
 }
 
-export function vrouter(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/vrouter.js'), ...args], { encoding: 'utf8', timeout: 120000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+/**
+ * A command's exit code and output, without blocking this test worker's event loop: a synchronous
+ * child (spawnSync) held the worker for as long as `vrouter up` took, and under load past vitest's
+ * 60 s RPC timeout ("Timeout calling onTaskUpdate"), failing a run whose tests all passed.
+ */
+export function runAsync(cmd: string, args: string[], timeout: number): Promise<{ code: number; out: string; err: string }> {
+  return new Promise(res => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    c.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    const t = setTimeout(() => c.kill('SIGKILL'), timeout);
+    c.on('error', e => { clearTimeout(t); res({ code: -1, out, err: err + String(e) }); });
+    c.on('close', code => { clearTimeout(t); res({ code: code ?? -1, out, err }); });
+  });
 }
 
-export function sh(cmd: string, args: string[], timeout = 60000): { code: number; out: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout });
-  return { code: r.status ?? -1, out: (r.stdout ?? '') + (r.stderr ?? '') };
+export function vrouter(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runAsync(process.execPath, [join(ROOT, 'bin/vrouter.js'), ...args], 120000);
 }
-export const inNs = (ns: string, ...cmd: string[]) => sh('ip', ['netns', 'exec', ns, ...cmd]);
+
+export async function sh(cmd: string, args: string[], timeout = 60000): Promise<{ code: number; out: string }> {
+  const r = await runAsync(cmd, args, timeout);
+  return { code: r.code, out: r.out + r.err };
+}
+export const inNs = async (ns: string, ...cmd: string[]) => await sh('ip', ['netns', 'exec', ns, ...cmd]);
 
 /** What a lab may have left behind: namespaces, TAP/TUN devices, router processes. */
-export function leftovers(name: string): string[] {
+export async function leftovers(name: string): Promise<string[]> {
   const out: string[] = [];
-  const ns = sh('ip', ['netns', 'list']).out.split('\n').map(l => l.split(' ')[0]!).filter(n => n && (n === `vr-${name}` || n.startsWith(`vr-${name}-`) || n.startsWith(`${name}-`)));
+  const ns = (await sh('ip', ['netns', 'list'])).out.split('\n').map(l => l.split(' ')[0]!).filter(n => n && (n === `vr-${name}` || n.startsWith(`vr-${name}-`) || n.startsWith(`${name}-`)));
   out.push(...ns.map(n => `netns ${n}`));
-  const procs = sh('pgrep', ['-af', 'router-main']).out.split('\n').filter(l => l.includes(`/${name}/`));
+  const procs = (await sh('pgrep', ['-af', 'router-main'])).out.split('\n').filter(l => l.includes(`/${name}/`));
   out.push(...procs.map(p => `process ${p}`));
   if (existsSync(`/run/vrouter/${name}`)) out.push(`dir /run/vrouter/${name}`);
   return out;
 }
 
-export function cleanup(l: Lab): void {
-  vrouter('down', l.file);
+export async function cleanup(l: Lab): Promise<void> {
+  await vrouter('down', l.file);
   rmSync(l.dir, { recursive: true, force: true });
 }
 
@@ -113,7 +129,7 @@ export function processGone(pid: number): boolean {
   try { return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return true; }
 }
 
-export function linkOf(file: string, a: string, b: string): { netns: string; device: string } {
-  const s = JSON.parse(vrouter('inspect', file, '--json').out);
+export async function linkOf(file: string, a: string, b: string): Promise<{ netns: string; device: string }> {
+  const s = JSON.parse((await vrouter('inspect', file, '--json')).out);
   return s.links.find((l: { endpoints: string[] }) => l.endpoints.join() === `${a},${b}`);
 }

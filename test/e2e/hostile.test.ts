@@ -24,80 +24,83 @@ describe.skipIf(!canRun)(`hostile input on a real lab ${skipReason}`, () => {
   let lab: Lab;
   let hostA: string, mac: string, pid: number, sock: string, runDir: string;
   let idle: { rssMb: number; heapUsedMb: number; externalMb: number };
-  beforeAll(() => {
+  beforeAll(async () => {
     buildOnce();
     lab = labCopy('gw-a-b', 'x');
-    const r = vrouter('up', lab.file, '--detach');
+    const r = await vrouter('up', lab.file, '--detach');
     expect(r.code, r.out + r.err).toBe(0);
-    const s = JSON.parse(vrouter('inspect', lab.file, '--json').out);
+    const s = JSON.parse((await vrouter('inspect', lab.file, '--json')).out);
     hostA = s.nodes['host-a'].netns; pid = s.nodes['gw-a'].pid;
     runDir = `/run/vrouter/${lab.name}`;
     sock = `${runDir}/gw-a.sock`;
     // the TAPs' kernel queues hold 10,000 frames, not 500: the counts below are exact only if gw-a reads
     // every frame, and on a busy machine it can be descheduled for longer than 500 frames take to arrive
-    for (const dev of sh('ip', ['netns', 'exec', `vr-${lab.name}`, 'ip', '-o', 'link', 'show', 'type', 'tun']).out.matchAll(/^\d+: ([^:@]+)/gm)) sh('ip', ['netns', 'exec', `vr-${lab.name}`, 'ip', 'link', 'set', dev[1]!, 'txqueuelen', '10000']);
-    mac = /Current address: ([0-9a-f:]{17})/.exec(vrouter('exec', lab.file, 'gw-a', 'show interfaces fe-0/0/1').out)![1]!;
+    for (const dev of (await sh('ip', ['netns', 'exec', `vr-${lab.name}`, 'ip', '-o', 'link', 'show', 'type', 'tun'])).out.matchAll(/^\d+: ([^:@]+)/gm)) await sh('ip', ['netns', 'exec', `vr-${lab.name}`, 'ip', 'link', 'set', dev[1]!, 'txqueuelen', '10000']);
+    mac = /Current address: ([0-9a-f:]{17})/.exec((await vrouter('exec', lab.file, 'gw-a', 'show interfaces fe-0/0/1')).out)![1]!;
   });
   beforeAll(async () => {
     idle = await collectedMemory(runDir, 'gw-a', pid);
     console.log(`gw-a idle, after a collection: ${idle.rssMb.toFixed(1)} MB resident, ${idle.heapUsedMb.toFixed(1)} MB heap, ${idle.externalMb.toFixed(1)} MB external`);
   });
-  afterAll(() => { if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); } });
+  afterAll(async () => { if (lab) { await cleanup(lab); expect(await leftovers(lab.name)).toEqual([]); } });
 
-  const exec = (...cmds: string[]) => vrouter('exec', lab.file, 'gw-a', ...cmds).out;
-  const drops = (): Record<string, number> => Object.fromEntries([...exec('show pfe statistics traffic').matchAll(/^ {4}([a-z0-9-]+)\s+:\s+(\d+)$/gm)].map(m => [m[1]!, Number(m[2])]));
-  const picDrops = (): Record<string, number> => {
-    const line = /Drops: (.*)/.exec(exec('show interfaces es-0/1/0 extensive').split('IPSec statistics:')[1] ?? '')?.[1] ?? '';
+  const exec = async (...cmds: string[]) => (await vrouter('exec', lab.file, 'gw-a', ...cmds)).out;
+  const drops = async (): Promise<Record<string, number>> => Object.fromEntries([...(await exec('show pfe statistics traffic')).matchAll(/^ {4}([a-z0-9-]+)\s+:\s+(\d+)$/gm)].map(m => [m[1]!, Number(m[2])]));
+  const picDrops = async (): Promise<Record<string, number>> => {
+    const line = /Drops: (.*)/.exec((await exec('show interfaces es-0/1/0 extensive')).split('IPSec statistics:')[1] ?? '')?.[1] ?? '';
     return Object.fromEntries([...line.matchAll(/([a-z-]+): (\d+)/g)].map(m => [m[1]!, Number(m[2])]));
   };
   const rssMb = () => rssMbOf(pid);
-  /** gw-a answers a show over its control socket within a second, and forwards a ping. */
+  /**
+   * gw-a answers a show over its control socket in time (5 s: a router stalled by the attack never
+   * answers; a test process on a machine loaded by scripts/ci-under-load.sh may wait a second), and forwards a ping.
+   */
   async function alive(): Promise<void> {
     const c = new ControlClient(sock);
-    await c.connect(1000);
+    await c.connect(5000);
     let out = '';
     const t0 = Date.now();
     const done = c.exec('show interfaces terse', s => { out += s; });
-    const r = await Promise.race([done, new Promise<null>(res => setTimeout(() => res(null), 1000))]);
+    const r = await Promise.race([done, new Promise<null>(res => setTimeout(() => res(null), 5000))]);
     c.close();
     expect(r, `show took ${Date.now() - t0} ms`).not.toBeNull();
     expect(out).toContain('es-0/1/0.0');
-    expect(inNs(hostA, 'ping', '-c', '1', '-W', '1', '10.2.2.2').out).toMatch(/1 received/);
+    expect((await inNs(hostA, 'ping', '-c', '1', '-W', '1', '10.2.2.2')).out).toMatch(/1 received/);
     expect(hwmMbOf(pid), 'gw-a\'s peak resident size').toBeLessThan(RSS_ASSERT_MB);
     // no stage threw: Pfe.guard would have counted (and logged) it as internal-error
-    expect(drops()['internal-error'] ?? 0, 'internal-error drops (see gw-a\'s messages log)').toBe(0);
+    expect((await drops())['internal-error'] ?? 0, 'internal-error drops (see gw-a\'s messages log)').toBe(0);
   }
   /** The kernel's own drops on gw-a's TAPs: zero, or the counts below could not be exact. */
-  const tapDrops = () => [...sh('ip', ['netns', 'exec', `vr-${lab.name}`, 'ip', '-s', 'link']).out.matchAll(/TX:[^\n]*\n\s+\d+\s+\d+\s+\d+\s+(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
-  const inject = (phase: string) => {
-    const r = inNs(hostA, PY, join(ROOT, 'test/e2e/hostile.py'), 'eth1', mac, '10.1.1.1', '10.5.5.5', phase);
+  const tapDrops = async () => [...(await sh('ip', ['netns', 'exec', `vr-${lab.name}`, 'ip', '-s', 'link'])).out.matchAll(/TX:[^\n]*\n\s+\d+\s+\d+\s+\d+\s+(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+  const inject = async (phase: string) => {
+    const r = await inNs(hostA, PY, join(ROOT, 'test/e2e/hostile.py'), 'eth1', mac, '10.1.1.1', '10.5.5.5', phase);
     expect(r.code, r.out).toBe(0);
     return JSON.parse(r.out.trim().split('\n').pop()!) as Record<string, number>;
   };
 
   it('100,000 malformed and random frames: each malformed one counted under its reason, exactly; the router stays up', async () => {
-    exec('clear pfe statistics traffic', 'clear ipsec security-associations');
-    const tap0 = tapDrops();
-    const sent = inject('frames');
+    await exec('clear pfe statistics traffic', 'clear ipsec security-associations');
+    const tap0 = await tapDrops();
+    const sent = await inject('frames');
     expect(Object.values(sent).reduce((a, b) => a + b, 0)).toBe(85_000);
     const expectPfe = ['ip-bad-checksum', 'ip-bad-version', 'ip-short-packet', 'ip-bad-total-length', 'ipsec-no-sa'];
-    const d = await waitUntil(() => { const x = drops(); return expectPfe.every(k => (x[k] ?? 0) >= sent[k]!) && x; }, 'the drops to be counted', 30000);
-    expect(tapDrops() - tap0, 'the kernel dropped frames before gw-a read them').toBe(0);
+    const d = await waitUntil(async () => { const x = await drops(); return expectPfe.every(k => (x[k] ?? 0) >= sent[k]!) && x; }, 'the drops to be counted', 30000);
+    expect(await tapDrops() - tap0, 'the kernel dropped frames before gw-a read them').toBe(0);
     for (const k of expectPfe) expect(d[k], k).toBe(sent[k]);
-    await waitUntil(() => picDrops()['bad-icv'] === sent['bad-icv'], `the ES PIC to count ${sent['bad-icv']} bad-icv drops`);
+    await waitUntil(async () => (await picDrops())['bad-icv'] === sent['bad-icv'], `the ES PIC to count ${sent['bad-icv']} bad-icv drops`);
     await alive();
     // and 15,000 frames of random bytes: whatever they are, the router counts and survives
-    exec('clear pfe statistics traffic');
-    const rnd = inject('random');
-    await waitUntil(() => Object.values(drops()).reduce((a, b) => a + b, 0) >= rnd.random! * 0.5, 'most random frames to be counted as drops');
-    expect(tapDrops() - tap0).toBe(0);
+    await exec('clear pfe statistics traffic');
+    const rnd = await inject('random');
+    await waitUntil(async () => Object.values(await drops()).reduce((a, b) => a + b, 0) >= rnd.random! * 0.5, 'most random frames to be counted as drops');
+    expect(await tapDrops() - tap0).toBe(0);
     await alive();
   });
 
   it('fragment trains (oversize, overlapping, duplicated, thousands of datagrams) are dropped and counted, memory bounded', async () => {
-    exec('clear pfe statistics traffic');
-    const sent = inject('frags');
-    const d = await waitUntil(() => { const x = drops(); return (x['frag-evicted'] ?? 0) >= sent['frag-flood']! - 256 && x; }, 'the fragments to be counted', 30000);
+    await exec('clear pfe statistics traffic');
+    const sent = await inject('frags');
+    const d = await waitUntil(async () => { const x = await drops(); return (x['frag-evicted'] ?? 0) >= sent['frag-flood']! - 256 && x; }, 'the fragments to be counted', 30000);
     expect(d['frag-too-big']).toBe(sent['frag-too-big']);
     expect(d['frag-overlap']).toBe(sent['frag-overlap']);
     expect(d['frag-duplicate']).toBe(sent['frag-duplicate']! - 1);
@@ -139,7 +142,7 @@ describe.skipIf(!canRun)(`hostile input on a real lab ${skipReason}`, () => {
     s.pause();
     const rss0 = rssMb();
     // 3 seconds of full-size pings, 64 in flight (each crosses fe-0/0/0 twice): far more than the capture may buffer
-    const f = inNs(hostA, 'ping', '-f', '-l', '64', '-s', '1400', '-w', '3', '10.2.2.2');
+    const f = await inNs(hostA, 'ping', '-f', '-l', '64', '-s', '1400', '-w', '3', '10.2.2.2');
     expect(f.out).toMatch(/[1-9]\d* received/);
     const flood = rssMb();
     expect(flood).toBeLessThan(RSS_ASSERT_MB);

@@ -15,7 +15,7 @@ describe.skipIf(!canRun)(`IKE over a wire that loses 20% of its frames ${skipRea
   async function converge(what: string): Promise<number> {
     const t0 = Date.now();
     for (;;) {
-      if (/1 received/.test(inNs(`${suite.lab.name}-host-a`, 'ping', '-c', '1', '-W', '1', '10.2.2.2').out)) break;
+      if (/1 received/.test((await inNs(`${suite.lab.name}-host-a`, 'ping', '-c', '1', '-W', '1', '10.2.2.2')).out)) break;
       if (Date.now() - t0 > 120000) throw new Error(`${what}: no reply in 120 s`);
     }
     const s = (Date.now() - t0) / 1000;
@@ -24,23 +24,23 @@ describe.skipIf(!canRun)(`IKE over a wire that loses 20% of its frames ${skipRea
   }
 
   it('IKE converges, and a clear of the IPsec SAs and of the IKE SAs comes back', async () => {
-    const t = linkOf(suite.lab.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
-    const nft = (...a: string[]) => { const r = sh('ip', ['netns', 'exec', t.netns, 'nft', ...a]); expect(r.code, r.out).toBe(0); return r.out; };
-    nft('add', 'table', 'bridge', 'lossy');
-    nft('add', 'chain', 'bridge', 'lossy', 'loss', '{ type filter hook forward priority 0; }');
+    const t = await linkOf(suite.lab.file, 'gw-a:fe-0/0/0', 'gw-b:fe-0/0/0');
+    const nft = async (...a: string[]) => { const r = await sh('ip', ['netns', 'exec', t.netns, 'nft', ...a]); expect(r.code, r.out).toBe(0); return r.out; };
+    await nft('add', 'table', 'bridge', 'lossy');
+    await nft('add', 'chain', 'bridge', 'lossy', 'loss', '{ type filter hook forward priority 0; }');
     // the transit bridge's ports (this kernel's nftables has no meta ibrname): frames either way between the gateways
-    const ports = [...sh('ip', ['netns', 'exec', t.netns, 'ip', '-o', 'link', 'show', 'master', t.device]).out.matchAll(/^\d+: ([^:@]+)/gm)].map(m => m[1]!);
+    const ports = [...(await sh('ip', ['netns', 'exec', t.netns, 'ip', '-o', 'link', 'show', 'master', t.device])).out.matchAll(/^\d+: ([^:@]+)/gm)].map(m => m[1]!);
     expect(ports.length).toBe(2);
-    nft('add', 'rule', 'bridge', 'lossy', 'loss', 'iifname', `{ ${ports.join(', ')} }`, 'numgen', 'random', 'mod', '100', '<', '20', 'counter', 'drop');
+    await nft('add', 'rule', 'bridge', 'lossy', 'loss', 'iifname', `{ ${ports.join(', ')} }`, 'numgen', 'random', 'mod', '100', '<', '20', 'counter', 'drop');
     await converge('the tunnel came up');
-    exec('gw-a', 'clear ipsec security-associations');
+    await exec('gw-a', 'clear ipsec security-associations');
     await converge('the IPsec SAs came back after a clear');
-    exec('gw-a', 'clear ike security-associations', 'clear ipsec security-associations');
+    await exec('gw-a', 'clear ike security-associations', 'clear ipsec security-associations');
     await converge('the IKE and IPsec SAs came back after a clear');
-    const dropped = Number(/counter packets (\d+)/.exec(nft('list', 'table', 'bridge', 'lossy'))?.[1] ?? 0);
+    const dropped = Number(/counter packets (\d+)/.exec(await nft('list', 'table', 'bridge', 'lossy'))?.[1] ?? 0);
     console.log(`20% loss: ${dropped} frames dropped by nftables`);
     expect(dropped).toBeGreaterThan(0);
-    expect(exec('gw-a', 'show ike security-associations')).toMatch(/10\.6\.6\.6\s+Matured/);
-    for (const n of ['gw-a', 'gw-b']) expect(suite.internalErrors(n), n).toBe(0);
+    expect(await exec('gw-a', 'show ike security-associations')).toMatch(/10\.6\.6\.6\s+Matured/);
+    for (const n of ['gw-a', 'gw-b']) expect(await suite.internalErrors(n), n).toBe(0);
   }, 400000);
 });

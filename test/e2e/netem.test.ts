@@ -16,44 +16,44 @@ import { NetemQueue } from '../../src/pfe/netem.js';
  * again), not of vrouter: the test then expects vrouter's success or its error.
  */
 let hasNetem: boolean | undefined;
-function kernelHasNetem(): boolean {
+async function kernelHasNetem(): Promise<boolean> {
   if (hasNetem !== undefined) return hasNetem;
   const ns = `netem-probe-${process.pid}`;
   try {
-    sh('ip', ['netns', 'add', ns]);
-    sh('ip', ['-n', ns, 'link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'p1']);
-    hasNetem = inNs(ns, 'tc', 'qdisc', 'add', 'dev', 'p0', 'root', 'netem', 'delay', '1ms').code === 0;
-  } finally { sh('ip', ['netns', 'del', ns]); }
+    await sh('ip', ['netns', 'add', ns]);
+    await sh('ip', ['-n', ns, 'link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'p1']);
+    hasNetem = (await inNs(ns, 'tc', 'qdisc', 'add', 'dev', 'p0', 'root', 'netem', 'delay', '1ms')).code === 0;
+  } finally { await sh('ip', ['netns', 'del', ns]); }
   return hasNetem;
 }
 
 let lab: Lab | undefined;
 let server: ChildProcess | undefined;
-afterAll(() => { server?.kill(); if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); } });
+afterAll(async () => { server?.kill(); if (lab) { await cleanup(lab); expect(await leftovers(lab.name)).toEqual([]); } });
 
 describe.skipIf(!canRun)(`vrouter netem ${skipReason}`, () => {
   let l: Lab;
-  const netem = (...a: string[]) => vrouter('netem', l.file, ...a);
-  const exec = (node: string, ...cmds: string[]) => vrouter('exec', l.file, node, ...cmds);
-  const inspect = () => JSON.parse(vrouter('inspect', l.file, '--json').out) as { netem: Record<string, { params: Record<string, number>; counters: Record<string, number> }> };
-  const hostA = (...cmd: string[]) => inNs(`${l.name}-host-a`, ...cmd);
+  const netem = async (...a: string[]) => await vrouter('netem', l.file, ...a);
+  const exec = async (node: string, ...cmds: string[]) => await vrouter('exec', l.file, node, ...cmds);
+  const inspect = async () => JSON.parse((await vrouter('inspect', l.file, '--json')).out) as { netem: Record<string, { params: Record<string, number>; counters: Record<string, number> }> };
+  const hostA = async (...cmd: string[]) => await inNs(`${l.name}-host-a`, ...cmd);
 
-  it('the lab comes up', () => {
+  it('the lab comes up', async () => {
     buildOnce();
     l = lab = labCopy('gw-a-b-ike', 'n');
-    const r = vrouter('up', l.file, '--detach');
+    const r = await vrouter('up', l.file, '--detach');
     expect(r.code, r.out + r.err).toBe(0);
   }, 300000);
 
-  it('a fixed seed: the loss ping measures is the loss the seed gives; a delay is in every round trip', () => {
-    expect(hostA('ping', '-c', '1', '-W', '2', '10.1.1.254').out).toMatch(/1 received/);   // ARP resolved first
-    const set = netem('gw-a:fe-0/0/1', '--loss', '30', '--seed', '42');
+  it('a fixed seed: the loss ping measures is the loss the seed gives; a delay is in every round trip', async () => {
+    expect((await hostA('ping', '-c', '1', '-W', '2', '10.1.1.254')).out).toMatch(/1 received/);   // ARP resolved first
+    const set = await netem('gw-a:fe-0/0/1', '--loss', '30', '--seed', '42');
     expect(set.code, set.err).toBe(0);
     expect(set.out.trim()).toBe('gw-a:fe-0/0/1: loss 30%, seed 42');
     const N = 100;
-    const p = hostA('ping', '-c', String(N), '-i', '0.02', '-W', '1', '10.1.1.254').out;
+    const p = (await hostA('ping', '-c', String(N), '-i', '0.02', '-W', '1', '10.1.1.254')).out;
     const received = Number(/(\d+) received/.exec(p)![1]);
-    const s = inspect().netem['gw-a:fe-0/0/1']!;
+    const s = (await inspect()).netem['gw-a:fe-0/0/1']!;
     expect(s.params).toEqual({ lossPct: 30, seed: 42 });
     // every echo reply went out of fe-0/0/1 through the impairment: what it lost is what ping missed
     expect(s.counters.lost).toBe(N - received);
@@ -65,33 +65,33 @@ describe.skipIf(!canRun)(`vrouter netem ${skipReason}`, () => {
       for (let i = 0; i < N; i++) q.enqueue(Buffer.alloc(98), 0);
       expect(s.counters.lost).toBe(q.counters.lost);
     }
-    expect(exec('gw-a', 'show interfaces fe-0/0/1 extensive').code).toBe(0);
-    expect(vrouter('inspect', l.file).out).toMatch(/netem gw-a:fe-0\/0\/1: loss 30%, seed 42: 100 packets, \d+ sent, \d+ lost/);
+    expect((await exec('gw-a', 'show interfaces fe-0/0/1 extensive')).code).toBe(0);
+    expect((await vrouter('inspect', l.file)).out).toMatch(/netem gw-a:fe-0\/0\/1: loss 30%, seed 42: 100 packets, \d+ sent, \d+ lost/);
 
-    expect(netem('gw-a:fe-0/0/1', '--delay', '40').code).toBe(0);
-    const d = hostA('ping', '-c', '5', '-i', '0.2', '-W', '3', '10.1.1.254').out;
+    expect((await netem('gw-a:fe-0/0/1', '--delay', '40')).code).toBe(0);
+    const d = (await hostA('ping', '-c', '5', '-i', '0.2', '-W', '3', '10.1.1.254')).out;
     expect(d).toMatch(/5 received/);
     const rtts = [...d.matchAll(/time=([\d.]+) ms/g)].map(m => Number(m[1]));
     expect(rtts).toHaveLength(5);
     for (const t of rtts) expect(t).toBeGreaterThanOrEqual(39);
-    expect(netem('gw-a:fe-0/0/1', '--clear').out.trim()).toBe('gw-a:fe-0/0/1: impairment cleared');
-    expect(inspect().netem).toEqual({});
+    expect((await netem('gw-a:fe-0/0/1', '--clear')).out.trim()).toBe('gw-a:fe-0/0/1: impairment cleared');
+    expect((await inspect()).netem).toEqual({});
   }, 120000);
 
-  it('bad requests are refused: a port without a link, a bad value, --clear with options', () => {
-    expect(netem('gw-a:fe-0/0/3', '--loss', '5').err).toContain('gw-a has no link on fe-0/0/3 (its links: gw-a:fe-0/0/1, gw-a:fe-0/0/0)');
-    expect(netem('gw-a:fe-0/0/0', '--loss', '120').err).toMatch(/--loss: expected a percentage, 0\.\.100/);
-    expect(netem('gw-a:fe-0/0/0', '--jitter', '5').err).toMatch(/--jitter needs a --delay/);
-    expect(netem('gw-a:fe-0/0/0', '--clear', '--loss', '1').err).toContain('--clear takes no other option');
+  it('bad requests are refused: a port without a link, a bad value, --clear with options', async () => {
+    expect((await netem('gw-a:fe-0/0/3', '--loss', '5')).err).toContain('gw-a has no link on fe-0/0/3 (its links: gw-a:fe-0/0/1, gw-a:fe-0/0/0)');
+    expect((await netem('gw-a:fe-0/0/0', '--loss', '120')).err).toMatch(/--loss: expected a percentage, 0\.\.100/);
+    expect((await netem('gw-a:fe-0/0/0', '--jitter', '5')).err).toMatch(/--jitter needs a --delay/);
+    expect((await netem('gw-a:fe-0/0/0', '--clear', '--loss', '1')).err).toContain('--clear takes no other option');
   }, 60000);
 
-  it("a linux node's port: tc netem where the kernel has it, else a clear error naming the router's end", () => {
-    const lx = netem('host-a:eth1', '--delay', '10', '--loss', '5');
-    if (kernelHasNetem()) {
+  it("a linux node's port: tc netem where the kernel has it, else a clear error naming the router's end", async () => {
+    const lx = await netem('host-a:eth1', '--delay', '10', '--loss', '5');
+    if (await kernelHasNetem()) {
       expect(lx.code, lx.err).toBe(0);
       expect(lx.out.trim()).toBe('host-a:eth1: delay 10 ms, loss 5% (tc netem)');
-      expect(vrouter('inspect', l.file).out).toMatch(/netem host-a:eth1: qdisc netem .*delay 10ms/);
-      expect(netem('host-a:eth1', '--clear').out.trim()).toBe('host-a:eth1: impairment cleared');
+      expect((await vrouter('inspect', l.file)).out).toMatch(/netem host-a:eth1: qdisc netem .*delay 10ms/);
+      expect((await netem('host-a:eth1', '--clear')).out.trim()).toBe('host-a:eth1: impairment cleared');
     } else {
       // this kernel (the guide says so): refused, exit 1, the reason and what to do instead
       expect(lx.code).toBe(1);
@@ -99,22 +99,22 @@ describe.skipIf(!canRun)(`vrouter netem ${skipReason}`, () => {
       expect(lx.err).toContain(`impair the router's end of the link instead (vrouter netem ${l.file} gw-a:fe-0/0/1 ...)`);
       expect(lx.out).toBe('');
     }
-    expect(netem('host-a:eth1').out.trim()).toBe('host-a:eth1: no impairment');
-    expect(inspect().netem['host-a:eth1']).toBeUndefined();
+    expect((await netem('host-a:eth1')).out.trim()).toBe('host-a:eth1: no impairment');
+    expect((await inspect()).netem['host-a:eth1']).toBeUndefined();
   }, 60000);
 
   it("IKE converges over loss and delay on the gateways' link", async () => {
-    expect(netem('gw-a:fe-0/0/0', '--delay', '30', '--jitter', '10', '--loss', '20', '--seed', '5').code).toBe(0);
-    expect(netem('gw-b:fe-0/0/0', '--delay', '30', '--loss', '20', '--seed', '6').code).toBe(0);
-    await waitUntil(() => /1 received/.test(hostA('ping', '-c', '1', '-W', '2', '10.2.2.2').out), 'a ping through the tunnel over the impaired link', 120000);
-    expect(exec('gw-a', 'show ike security-associations').out).toMatch(/10\.6\.6\.6\s+Matured/);
-    const n = inspect().netem;
+    expect((await netem('gw-a:fe-0/0/0', '--delay', '30', '--jitter', '10', '--loss', '20', '--seed', '5')).code).toBe(0);
+    expect((await netem('gw-b:fe-0/0/0', '--delay', '30', '--loss', '20', '--seed', '6')).code).toBe(0);
+    await waitUntil(async () => /1 received/.test((await hostA('ping', '-c', '1', '-W', '2', '10.2.2.2')).out), 'a ping through the tunnel over the impaired link', 120000);
+    expect((await exec('gw-a', 'show ike security-associations')).out).toMatch(/10\.6\.6\.6\s+Matured/);
+    const n = (await inspect()).netem;
     expect(n['gw-a:fe-0/0/0']!.counters.packets).toBeGreaterThan(0);
     expect(n['gw-b:fe-0/0/0']!.counters.delayed).toBeGreaterThan(0);
     // the round trip carries both delays
-    const rtt = Number(/time=([\d.]+) ms/.exec(hostA('ping', '-c', '1', '-W', '3', '10.2.2.2').out)?.[1] ?? 1e9);
+    const rtt = Number(/time=([\d.]+) ms/.exec((await hostA('ping', '-c', '1', '-W', '3', '10.2.2.2')).out)?.[1] ?? 1e9);
     if (rtt < 1e9) expect(rtt).toBeGreaterThanOrEqual(49);
-    netem('gw-a:fe-0/0/0', '--clear'); netem('gw-b:fe-0/0/0', '--clear');
+    await netem('gw-a:fe-0/0/0', '--clear'); await netem('gw-b:fe-0/0/0', '--clear');
   }, 150000);
 
   it('TCP through the tunnel over a slow link: the transfer completes, no faster than the rate', async () => {
@@ -123,15 +123,15 @@ describe.skipIf(!canRun)(`vrouter netem ${skipReason}`, () => {
     const size = 150000;
     writeFileSync(join(dir, 'blob'), Buffer.alloc(size, 0x5a));
     server = spawn('ip', ['netns', 'exec', `${l.name}-host-b`, 'python3', '-m', 'http.server', '8080', '--bind', '10.2.2.2', '--directory', dir], { stdio: 'ignore' });
-    await waitUntil(() => /:8080/.test(inNs(`${l.name}-host-b`, 'ss', '-ltn').out), 'the HTTP server in host-b to listen');
+    await waitUntil(async () => /:8080/.test((await inNs(`${l.name}-host-b`, 'ss', '-ltn')).out), 'the HTTP server in host-b to listen');
     // without --seed the router picks one and says it, so that the run can be repeated
-    expect(netem('gw-b:fe-0/0/0', '--rate', '600').out.trim()).toMatch(/^gw-b:fe-0\/0\/0: rate 600 kbit\/s, seed \d+$/);
-    const r = hostA('curl', '-s', '-o', '/dev/null', '--max-time', '60', '-w', '%{size_download} %{time_total}', 'http://10.2.2.2:8080/blob');
+    expect((await netem('gw-b:fe-0/0/0', '--rate', '600')).out.trim()).toMatch(/^gw-b:fe-0\/0\/0: rate 600 kbit\/s, seed \d+$/);
+    const r = await hostA('curl', '-s', '-o', '/dev/null', '--max-time', '60', '-w', '%{size_download} %{time_total}', 'http://10.2.2.2:8080/blob');
     const [got, secs] = r.out.trim().split(' ').map(Number);
     expect(got, r.out).toBe(size);
     // 150,000 bytes at 600 kbit/s take 2 s on the wire at least (ESP adds to that, a busy machine more)
     expect(secs).toBeGreaterThanOrEqual((size * 8) / 600000 * 0.95);
-    const s = inspect().netem['gw-b:fe-0/0/0']!;
+    const s = (await inspect()).netem['gw-b:fe-0/0/0']!;
     expect(s.params).toMatchObject({ rateKbit: 600 });
     expect(s.counters.delayed).toBeGreaterThan(100);
     server.kill(); server = undefined;

@@ -10,15 +10,15 @@ import { buildOnce, labCopy, vrouter, leftovers, cleanup, Lab } from './helpers.
 export function labForSuite(base: string, tag: string) {
   const s = {
     lab: undefined as unknown as Lab,
-    exec: (node: string, ...cmds: string[]) => vrouter('exec', s.lab.file, node, ...cmds).out,
-    internalErrors: (node: string) => Number(/internal-error\s+:\s+(\d+)/.exec(s.exec(node, 'show pfe statistics traffic'))?.[1] ?? 0),
+    exec: async (node: string, ...cmds: string[]) => (await vrouter('exec', s.lab.file, node, ...cmds)).out,
+    internalErrors: async (node: string) => Number(/internal-error\s+:\s+(\d+)/.exec(await s.exec(node, 'show pfe statistics traffic'))?.[1] ?? 0),
   };
-  beforeAll(() => {
+  beforeAll(async () => {
     buildOnce();
     s.lab = labCopy(base, tag);
-    const r = vrouter('up', s.lab.file, '--detach');
+    const r = await vrouter('up', s.lab.file, '--detach');
     expect(r.code, r.out + r.err).toBe(0);
   }, 300000);
-  afterAll(() => { if (s.lab) { cleanup(s.lab); expect(leftovers(s.lab.name)).toEqual([]); } });
+  afterAll(async () => { if (s.lab) { await cleanup(s.lab); expect(await leftovers(s.lab.name)).toEqual([]); } });
   return s;
 }

@@ -23,8 +23,8 @@ const node = (...args: string[]) => promisify(execFile)(process.execPath, args, 
 
 describe.skipIf(!run)(`vrouter web in a browser ${canRun ? (run ? '' : '(needs /usr/bin/chromium)') : skipReason}`, () => {
   let lab: Lab, web: ChildProcess | undefined, url = '', browser: Browser | undefined, page: Page;
-  const exec = (node: string, ...cmds: string[]) => vrouter('exec', lab.file, node, ...cmds);
-  const ping = (n = 3) => inNs(`${lab.name}-host-a`, 'ping', '-c', String(n), '-i', '0.2', '-W', '2', '10.2.2.2').out;
+  const exec = async (node: string, ...cmds: string[]) => await vrouter('exec', lab.file, node, ...cmds);
+  const ping = async (n = 3) => (await inNs(`${lab.name}-host-a`, 'ping', '-c', String(n), '-i', '0.2', '-W', '2', '10.2.2.2')).out;
   const tunnelState = () => page.locator('#tunnels .tunnel[data-router="gw-a"][data-ifl="es-0/1/0.0"]').getAttribute('data-state', { timeout: 2000 }).catch(() => null);
 
   beforeAll(async () => {
@@ -43,7 +43,7 @@ describe.skipIf(!run)(`vrouter web in a browser ${canRun ? (run ? '' : '(needs /
   afterAll(async () => {
     await browser?.close();
     if (web?.pid && web.exitCode === null) { web.kill('SIGTERM'); await new Promise(r => web!.once('exit', r)); }
-    if (lab) { cleanup(lab); expect(leftovers(lab.name)).toEqual([]); }
+    if (lab) { await cleanup(lab); expect(await leftovers(lab.name)).toEqual([]); }
   }, 60000);
 
   it('prints its URL first, on 127.0.0.1, and refuses every request without the token', async () => {
@@ -75,7 +75,7 @@ describe.skipIf(!run)(`vrouter web in a browser ${canRun ? (run ? '' : '(needs /
     // the diagnosis verdict of a tunnel that is down, from the snapshot's verdicts (show ipsec diagnosis's data)
     expect(await page.locator('#tunnels .tunnel[data-router="gw-a"] .verdict').textContent()).toMatch(/^diagnosis: /);
     expect(await page.locator('#tunnels .tunnel[data-router="gw-a"]').getAttribute('data-verdict')).toMatch(/\S/);
-    expect(ping(3)).toMatch(/[1-9] received/);
+    expect(await ping(3)).toMatch(/[1-9] received/);
     await waitUntil(async () => (await tunnelState()) === 'up', 'the page to show the tunnel up');
     const line = await page.locator('#tunnels .tunnel[data-router="gw-a"]').textContent();
     expect(line).toMatch(/es-0\/1\/0\.0 \(dynamic-sa1\) 10\.5\.5\.5 -> 10\.6\.6\.6: up; IKE MATURED; .*ESP 0x[0-9a-f]{8}/);
@@ -87,9 +87,9 @@ describe.skipIf(!run)(`vrouter web in a browser ${canRun ? (run ? '' : '(needs /
     await waitUntil(async () => /KMD_/.test(await page.locator('#panel-kmd').textContent() ?? ''), 'the panel to show kmd log lines');
     expect(await page.locator('#panel-state').textContent()).toMatch(/fe-0\/0\/0\s+up/);
     await page.screenshot({ path: shot('web-lab.png') });
-    expect(exec('gw-a', 'clear ipsec security-associations').code).toBe(0);
+    expect((await exec('gw-a', 'clear ipsec security-associations')).code).toBe(0);
     await waitUntil(async () => (await tunnelState()) === 'down', 'the page to show the tunnel down after clear');
-    await waitUntil(() => /[1-9] received/.test(ping(1)), 'the tunnel to come back', 30000);
+    await waitUntil(async () => /[1-9] received/.test(await ping(1)), 'the tunnel to come back', 30000);
     await waitUntil(async () => (await tunnelState()) === 'up', 'the page to show the tunnel up again');
   }, 120000);
 
@@ -98,7 +98,7 @@ describe.skipIf(!run)(`vrouter web in a browser ${canRun ? (run ? '' : '(needs /
     await page.fill('#cap-count', '6');
     await page.click('#cap-start');
     await page.waitForSelector('#capture[data-state="running"]');
-    await waitUntil(async () => { ping(2); return (await page.getAttribute('#capture', 'data-state')) === 'done'; }, 'the capture of 6 packets to end', 60000);
+    await waitUntil(async () => { await ping(2); return (await page.getAttribute('#capture', 'data-state')) === 'done'; }, 'the capture of 6 packets to end', 60000);
     expect(await page.textContent('#cap-status')).toMatch(/^6 packets captured on gw-a fe-0\/0\/0 \(6 packets\)/);
     const esp = await page.locator('#cap-list li[data-proto="esp"]').allTextContents();
     expect(esp.length).toBeGreaterThan(0);
@@ -126,7 +126,7 @@ describe.skipIf(!run)(`vrouter web in a browser ${canRun ? (run ? '' : '(needs /
     const errors: string[] = [];
     page.on('pageerror', e => errors.push(e.message));
     try {
-      await waitUntil(async () => { ping(1); return (await page.locator(walk).count()) > 0; }, 'the ping request to be traced from host-a to host-b', 60000);
+      await waitUntil(async () => { await ping(1); return (await page.locator(walk).count()) > 0; }, 'the ping request to be traced from host-a to host-b', 60000);
     } catch (e) {
       const seen = await page.evaluate(() => JSON.stringify({ status: (globalThis as any).document.querySelector('#tr-status')?.textContent, paths: (globalThis as any).vrouterLab.trace.paths().map((p: any) => [p.key, p.steps.map((s: any) => s.stage ? `${s.at}:${s.stage}` : s.at)]), parts: (globalThis as any).vrouterLab.trace.parts.slice(0, 6) }));
       throw new Error(`${(e as Error).message}; page errors: ${errors.join('; ')}; the page has: ${seen}`);
