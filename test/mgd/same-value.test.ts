@@ -46,7 +46,7 @@ beforeAll(async () => {
   api = new ApiSession(r, db, { name: 'netops', cls: 'super-user' }, 'junoscript', 'test');
   // a local and a CA certificate, and the CA's CRL (test/cli/fixtures/pki)
   for (const f of ['lab-ca.crt', 'gw-a.crt', 'lab-ca.crl']) r.files.write(`/var/etc/ikecert/${f}`, readFileSync(join(import.meta.dirname, '../cli/fixtures/pki', f)));
-  for (const l of ['configure', 'set security certificates certification-authority lab-ca ca-name lab-ca file lab-ca.crt crl lab-ca.crl', 'commit and-quit']) {
+  for (const l of ['configure', 'set security certificates certification-authority lab-ca ca-name lab-ca file lab-ca.crt encoding pem crl lab-ca.crl', 'commit and-quit']) {
     const out = await run(l);
     if (/error/.test(out)) throw new Error(out);
   }
