@@ -38,7 +38,7 @@ const track = <T extends net.Socket>(s: T): T => { sockets.add(s); s.on('error',
 const tcp = (from: string) => track(net.connect({ host: HOST, port: XNM_SSL_PORT, localAddress: from }));
 /** a TLS record header announcing a 16 KiB handshake, and half a ClientHello after it: the server waits for the rest */
 const stallHandshake = (from: string) => { const s = tcp(from); s.on('connect', () => s.write(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x00, 0x3f, 0xfc]), Buffer.alloc(200, 0x42)]))); return s; };
-const handshake = (from: string) => track(tls.connect({ host: HOST, port: XNM_SSL_PORT, localAddress: from, rejectUnauthorized: false }));
+const handshake = (from: string) => track(tls.connect({ socket: track(net.connect({ host: HOST, port: XNM_SSL_PORT, localAddress: from })), rejectUnauthorized: false }));
 const until = (s: net.Socket, cond: () => boolean) => new Promise<void>((res, rej) => {
   const check = () => { if (cond()) { s.off('data', check); res(); } };
   s.on('data', check); s.once('close', () => (cond() ? res() : rej(new Error('closed'))));
