@@ -20,6 +20,7 @@ import { readFirewall, readPfeStatistics, readChassis, readUptime } from '../mgd
 import { readCommits } from '../mgd/read/commits.js';
 import { readDirectory, readFileText, readLog } from '../mgd/read/files.js';
 import { readCertificates, readCrls } from '../mgd/read/certificates.js';
+import { readBgp } from '../mgd/read/bgp.js';
 import * as rpdShow from '../rpd/show.js';
 import { ping, traceroute, monitor, packetTrace } from '../router/ops.js';
 import { isIpv4 } from '../config/schema.js';
@@ -133,8 +134,8 @@ export function opCommands(it: OpHost): OpNode[] {
         },
         {
           name: 'bgp', help: 'Show BGP information', sub: [
-            { name: 'summary', help: 'Show BGP summary information', rpc: { name: 'get-bgp-summary-information' }, run: (_p, io) => io.write(rpdShow.bgpSummary(r.rpd)) },
-            { name: 'neighbor', help: 'Show BGP neighbor information', arg: { name: '<address>', help: 'IP address of the neighbor' }, rpc: { name: 'get-bgp-neighbor-information', arg: 'neighbor-address' }, run: (p, io) => io.write(rpdShow.bgpNeighbor(r.rpd, p.arg)) },
+            { name: 'summary', help: 'Show BGP summary information', rpc: { name: 'get-bgp-summary-information' }, run: (_p, io) => io.write(rpdShow.bgpSummary(readBgp(r.rpd)!)) },
+            { name: 'neighbor', help: 'Show BGP neighbor information', arg: { name: '<address>', help: 'IP address of the neighbor' }, rpc: { name: 'get-bgp-neighbor-information', arg: 'neighbor-address' }, run: (p, io) => io.write(rpdShow.bgpNeighbor(readBgp(r.rpd, p.arg), p.arg)) },
           ],
         },
         {

@@ -19,6 +19,7 @@ import { readIpsecSas, IpsecSaList } from './read/ipsec.js';
 import { readIkeSas, IkeSaList } from './read/ike.js';
 import { readFirewall, readPfeStatistics, readChassis, readUptime, FirewallList, PfeStatistics, ChassisInventory, Uptime } from './read/system.js';
 import { bgpSummaryXml, bgpNeighborXml, routeXml } from '../rpd/xml.js';
+import { readBgp } from './read/bgp.js';
 import { oneLineDn, fingerprint, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
 
 const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
@@ -40,8 +41,8 @@ export function opXml(r: Router, pic: PicSnapshot, req: OpRequest, db?: CommitDb
     case 'get-security-associations-information': return ipsecSas(r, pic, req.args);
     case 'get-ike-security-associations-information': return ikeSas(r, req.args);
     case 'get-chassis-inventory': return chassis(r);
-    case 'get-bgp-summary-information': return bgpSummaryXml(r.rpd);
-    case 'get-bgp-neighbor-information': return bgpNeighborXml(r.rpd, str(req.args['neighbor-address']));
+    case 'get-bgp-summary-information': return bgpSummaryXml(readBgp(r.rpd)!);
+    case 'get-bgp-neighbor-information': { const a = str(req.args['neighbor-address']); return bgpNeighborXml(readBgp(r.rpd, a), a); }
     case 'get-system-uptime-information': return uptime(r);
     case 'get-firewall-information': return firewall(r, typeof req.args['filter-name'] === 'string' ? req.args['filter-name'] : undefined);
     case 'get-pfe-statistics': return pfeStats(r);

@@ -4,13 +4,12 @@
  * `show route advertising-protocol bgp A`.
  */
 import type { Rpd } from './rpd.js';
-import type { Peer } from './bgp.js';
 import type { RibRoute } from './rib.js';
 import { asPathText, PathAttrs } from './attributes.js';
-import { NOTIFY_NAMES } from './codec.js';
 import { intToIp, ipToInt, isIpv4, maskOf, Prefix, prefixStr } from '../net/ip.js';
 import { compareBgp } from './bestpath.js';
 import { UNUSABLE_TEXT } from './rib.js';
+import type { BgpInfo } from '../mgd/read/bgp.js';
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 const lpad = (s: string | number, n: number) => String(s).padStart(n);
@@ -26,62 +25,49 @@ export function upDown(ms: number): string {
   return m ? `${m}:${two(sec)}` : `${sec}`;
 }
 const hms = (ms: number) => { const s = Math.floor(ms / 1000); const two = (n: number) => String(n).padStart(2, '0'); return `${two(Math.floor(s / 3600))}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`; };
-const counts = (rpd: Rpd, p: Peer) => {
-  const received = p.adjIn.size;
-  let accepted = 0, active = 0;
-  for (const r of p.adjIn.values()) if (r.accepted) { accepted++; if (rpd.rib.active(r.prefix)?.source === p.n.address && rpd.rib.active(r.prefix)?.protocol === 'BGP') active++; }
-  return { received, accepted, active };
-};
 
-export function bgpSummary(rpd: Rpd): string {
-  const peers = [...rpd.bgp.peers.values()];
-  if (!rpd.bgp.model?.neighbors.length) return 'BGP is not running\n';
-  const groups = new Set(peers.map(p => p.n.group)).size;
-  const down = peers.filter(p => p.s.state !== 'Established').length;
-  let tot = 0, act = 0;
-  for (const p of peers) { const c = counts(rpd, p); tot += c.received; act += c.active; }
-  const out = [`Groups: ${groups} Peers: ${peers.length} Down peers: ${down}`,
+/** `show bgp summary`, from the read model (src/mgd/read/bgp.ts). */
+export function bgpSummary(v: BgpInfo): string {
+  if (!v.running) return 'BGP is not running\n';
+  const out = [`Groups: ${v.groups} Peers: ${v.peers.length} Down peers: ${v.down}`,
     'Table          Tot Paths  Act Paths Suppressed    History Damp State    Pending',
-    `${pad('inet.0', 15)}${lpad(tot, 9)}${lpad(act, 11)}${lpad(0, 11)}${lpad(0, 11)}${lpad(0, 11)}${lpad(0, 11)}`,
+    `${pad('inet.0', 15)}${lpad(v.total.received, 9)}${lpad(v.total.active, 11)}${lpad(0, 11)}${lpad(0, 11)}${lpad(0, 11)}${lpad(0, 11)}`,
     'Peer                     AS      InPkt     OutPkt    OutQ   Flaps Last Up/Dwn State|#Active/Received/Accepted/Damped...'];
-  for (const p of peers) {
-    const c = counts(rpd, p), s = p.s;
-    const state = s.state === 'Established' ? `${c.active}/${c.received}/${c.accepted}/0              0/0/0/0` : s.state;
-    out.push(`${pad(p.n.text, 20)}${lpad(p.n.peerAs, 7)}${lpad(s.counters.inMessages, 11)}${lpad(s.counters.outMessages, 11)}${lpad(0, 8)}${lpad(s.flaps, 8)}${lpad(upDown(rpd.rib.now() - s.since), 12)} ${state}`);
+  for (const p of v.peers) {
+    const c = p.counts;
+    const state = p.state === 'Established' ? `${c.active}/${c.received}/${c.accepted}/0              0/0/0/0` : p.state;
+    out.push(`${pad(p.address, 20)}${lpad(p.peerAs, 7)}${lpad(p.messages.inTotal, 11)}${lpad(p.messages.outTotal, 11)}${lpad(0, 8)}${lpad(p.flaps, 8)}${lpad(upDown(p.upDownMs), 12)} ${state}`);
   }
   return out.join('\n') + '\n';
 }
 
-export function bgpNeighbor(rpd: Rpd, addr?: string): string {
-  if (addr !== undefined && (!isIpv4(addr) || !rpd.bgp.peers.has(ipToInt(addr)))) return `error: peer ${addr} not found\n`;
+/** `show bgp neighbor [A]`, from the read model; `v` undefined: A is no neighbor. */
+export function bgpNeighbor(v: BgpInfo | undefined, addr?: string): string {
+  if (!v) return `error: peer ${addr} not found\n`;
   const out: string[] = [];
-  const as = rpd.bgp.model?.autonomousSystem;
-  for (const p of rpd.bgp.peers.values()) {
-    if (addr !== undefined && p.n.address !== ipToInt(addr)) continue;
-    const s = p.s, c = counts(rpd, p);
-    const local = rpd.bgp.localAddressOf(p.n);
-    out.push(`Peer: ${p.n.text}+179 AS ${p.n.peerAs}    Local: ${local !== undefined ? intToIp(local) : 'unspecified'} AS ${as}`);
-    if (p.n.description) out.push(`  Description: ${p.n.description}`);
-    out.push(`  Type: ${p.n.type === 'internal' ? 'Internal' : 'External'}    State: ${s.state}    Flags: <>`);
-    out.push(`  Last State: ${s.lastState === 'Established' ? 'OpenConfirm' : 'Idle'}    Last Event: ${s.state === 'Established' ? 'RecvKeepAlive' : 'Start'}`);
-    if (s.lastError) out.push(`  Last Error: ${NOTIFY_NAMES[s.lastError.n.code] ?? s.lastError.n.code} (subcode ${s.lastError.n.subcode}) ${s.lastError.sent ? 'Sent' : 'Received'}`);
+  for (const p of v.peers) {
+    const c = p.counts, m = p.messages;
+    out.push(`Peer: ${p.address}+179 AS ${p.peerAs}    Local: ${p.localAddress ?? 'unspecified'} AS ${p.localAs}`);
+    if (p.description) out.push(`  Description: ${p.description}`);
+    out.push(`  Type: ${p.type === 'internal' ? 'Internal' : 'External'}    State: ${p.state}    Flags: <>`);
+    out.push(`  Last State: ${p.lastState === 'Established' ? 'OpenConfirm' : 'Idle'}    Last Event: ${p.state === 'Established' ? 'RecvKeepAlive' : 'Start'}`);
+    if (p.lastError) out.push(`  Last Error: ${p.lastError.name} (subcode ${p.lastError.subcode}) ${p.lastError.sent ? 'Sent' : 'Received'}`);
     const list = (x: string[]) => `[ ${x.length ? x.join(' ') + ' ' : ''}]`;
-    out.push(`  Export: ${list(p.n.export)} Import: ${list(p.n.import)}`);
-    out.push(`  Options: <Preference HoldTime PeerAS${p.n.localAddress !== undefined ? ' LocalAddress' : ''}${p.n.ipsecSa ? ' IpsecSA' : ''}>`);
-    if (p.n.ipsecSa) out.push(`  IPsec SA: ${p.n.ipsecSa}`);
-    out.push(`  Holdtime: ${p.n.holdTime} Preference: 170`);
-    if (p.n.prefixLimit) out.push(`  Prefix limit: ${p.n.prefixLimit.maximum}${p.n.prefixLimit.teardown ? ' teardown' : ''}`);
-    out.push(`  Number of flaps: ${s.flaps}`);
-    if (s.peerOpen) {
-      out.push(`  Peer ID: ${intToIp(s.peerOpen.bgpId)}    Local ID: ${intToIp(s.cfg.routerId)}    Active Holdtime: ${s.holdTime}`);
-      out.push(`  Keepalive Interval: ${Math.floor(s.holdTime / 3)}`);
-      const caps = [s.peerOpen.caps.mpIpv4Unicast ? 'inet-unicast' : '', s.peerOpen.caps.routeRefresh ? 'refresh' : '', s.peerOpen.caps.as4 !== undefined ? '4-byte-AS' : ''].filter(Boolean);
-      out.push(`  NLRI advertised by peer: ${caps.join(' ')}`);
+    out.push(`  Export: ${list(p.export)} Import: ${list(p.import)}`);
+    out.push(`  Options: <Preference HoldTime PeerAS${p.localAddressConfigured ? ' LocalAddress' : ''}${p.ipsecSa ? ' IpsecSA' : ''}>`);
+    if (p.ipsecSa) out.push(`  IPsec SA: ${p.ipsecSa}`);
+    out.push(`  Holdtime: ${p.holdTime} Preference: 170`);
+    if (p.prefixLimit) out.push(`  Prefix limit: ${p.prefixLimit.maximum}${p.prefixLimit.teardown ? ' teardown' : ''}`);
+    out.push(`  Number of flaps: ${p.flaps}`);
+    if (p.open) {
+      out.push(`  Peer ID: ${p.open.peerId}    Local ID: ${p.open.localId}    Active Holdtime: ${p.open.activeHoldTime}`);
+      out.push(`  Keepalive Interval: ${Math.floor(p.open.activeHoldTime / 3)}`);
+      out.push(`  NLRI advertised by peer: ${p.open.caps.join(' ')}`);
     }
-    if (s.state === 'Established') {
-      out.push('  Table inet.0', `    Active prefixes:              ${c.active}`, `    Received prefixes:            ${c.received}`, `    Accepted prefixes:            ${c.accepted}`, `    Advertised prefixes:          ${p.adjOut.size}`);
+    if (p.state === 'Established') {
+      out.push('  Table inet.0', `    Active prefixes:              ${c.active}`, `    Received prefixes:            ${c.received}`, `    Accepted prefixes:            ${c.accepted}`, `    Advertised prefixes:          ${p.advertised}`);
     }
-    out.push(`  Input messages:  Total ${s.counters.inMessages}\tUpdates ${s.counters.inUpdates}\tRefreshes ${s.counters.inRefresh}`, `  Output messages: Total ${s.counters.outMessages}\tUpdates ${s.counters.outUpdates}\tRefreshes ${s.counters.outRefresh}`);
+    out.push(`  Input messages:  Total ${m.inTotal}\tUpdates ${m.inUpdates}\tRefreshes ${m.inRefresh}`, `  Output messages: Total ${m.outTotal}\tUpdates ${m.outUpdates}\tRefreshes ${m.outRefresh}`);
     if (p.looped) out.push(`  Routes dropped by AS path loop detection: ${p.looped}`);
     out.push('');
   }

@@ -3,50 +3,41 @@
  * get-bgp-neighbor-information (`show bgp neighbor [A]`), with JUNOS's element names.
  */
 import type { Rpd } from './rpd.js';
-import type { Peer } from './bgp.js';
-import { NOTIFY_NAMES } from './codec.js';
+import type { BgpInfo, BgpPrefixCounts } from '../mgd/read/bgp.js';
 import { el, tx } from '../api/xml.js';
-import { intToIp, ipToInt, isIpv4, prefixStr } from '../net/ip.js';
+import { intToIp, prefixStr } from '../net/ip.js';
 import { selectRoutes, tableCounts, upDown, RouteEntry } from './show.js';
 
-function counts(rpd: Rpd, p: Peer) {
-  let accepted = 0, active = 0;
-  for (const r of p.adjIn.values()) if (r.accepted) { accepted++; const a = rpd.rib.active(r.prefix); if (a?.protocol === 'BGP' && a.source === p.n.address) active++; }
-  return { received: p.adjIn.size, accepted, active };
-}
-const rib = (c: ReturnType<typeof counts>) => el('bgp-rib', [tx('name', 'inet.0'), tx('active-prefix-count', c.active), tx('received-prefix-count', c.received), tx('accepted-prefix-count', c.accepted), tx('suppressed-prefix-count', 0)]);
+const rib = (c: BgpPrefixCounts) => el('bgp-rib', [tx('name', 'inet.0'), tx('active-prefix-count', c.active), tx('received-prefix-count', c.received), tx('accepted-prefix-count', c.accepted), tx('suppressed-prefix-count', 0)]);
 
-export function bgpSummaryXml(rpd: Rpd): string {
-  const peers = [...rpd.bgp.peers.values()];
-  const all = peers.map(p => counts(rpd, p));
-  const sum = (k: 'received' | 'accepted' | 'active') => all.reduce((n, c) => n + c[k], 0);
+/** `<get-bgp-summary-information>`, from the read model (src/mgd/read/bgp.ts). */
+export function bgpSummaryXml(v: BgpInfo): string {
   return el('bgp-information', [
-    tx('group-count', new Set(peers.map(p => p.n.group)).size), tx('peer-count', peers.length), tx('down-peer-count', peers.filter(p => p.s.state !== 'Established').length),
-    el('bgp-rib', [tx('name', 'inet.0'), tx('total-prefix-count', sum('received')), tx('received-prefix-count', sum('received')), tx('accepted-prefix-count', sum('accepted')), tx('active-prefix-count', sum('active')), tx('suppressed-prefix-count', 0)]),
-    ...peers.map((p, i) => {
-      const secs = Math.floor((rpd.rib.now() - p.s.since) / 1000);
-      return el('bgp-peer', [tx('peer-address', p.n.text), tx('peer-as', p.n.peerAs), tx('input-messages', p.s.counters.inMessages), tx('output-messages', p.s.counters.outMessages),
-        tx('route-queue-count', 0), tx('flap-count', p.s.flaps), el('elapsed-time', String(secs), { 'junos:seconds': String(secs) }), tx('peer-state', p.s.state),
-        ...(p.s.state === 'Established' ? [rib(all[i]!)] : [])]);
+    tx('group-count', v.groups), tx('peer-count', v.peers.length), tx('down-peer-count', v.down),
+    el('bgp-rib', [tx('name', 'inet.0'), tx('total-prefix-count', v.total.received), tx('received-prefix-count', v.total.received), tx('accepted-prefix-count', v.total.accepted), tx('active-prefix-count', v.total.active), tx('suppressed-prefix-count', 0)]),
+    ...v.peers.map(p => {
+      const secs = Math.floor(p.upDownMs / 1000);
+      return el('bgp-peer', [tx('peer-address', p.address), tx('peer-as', p.peerAs), tx('input-messages', p.messages.inTotal), tx('output-messages', p.messages.outTotal),
+        tx('route-queue-count', 0), tx('flap-count', p.flaps), el('elapsed-time', String(secs), { 'junos:seconds': String(secs) }), tx('peer-state', p.state),
+        ...(p.state === 'Established' ? [rib(p.counts)] : [])]);
     }),
   ]);
 }
 
-export function bgpNeighborXml(rpd: Rpd, addr?: string): string {
-  if (addr !== undefined && (!isIpv4(addr) || !rpd.bgp.peers.has(ipToInt(addr)))) return el('bgp-information', el('xnm:error', tx('message', `peer ${addr} not found`)));
-  const as = rpd.bgp.model?.autonomousSystem;
-  const peers = [...rpd.bgp.peers.values()].filter(p => addr === undefined || p.n.address === ipToInt(addr));
-  return el('bgp-information', peers.map(p => {
-    const s = p.s, local = rpd.bgp.localAddressOf(p.n);
+/** `<get-bgp-neighbor-information>`, from the read model; `v` undefined: `addr` is no neighbor. */
+export function bgpNeighborXml(v: BgpInfo | undefined, addr?: string): string {
+  if (!v) return el('bgp-information', el('xnm:error', tx('message', `peer ${addr} not found`)));
+  return el('bgp-information', v.peers.map(p => {
+    const m = p.messages;
     return el('bgp-peer', [
-      tx('peer-address', `${p.n.text}+179`), tx('peer-as', p.n.peerAs), ...(local !== undefined ? [tx('local-address', intToIp(local))] : []), tx('local-as', as ?? 0),
-      ...(p.n.description ? [tx('description', p.n.description)] : []), tx('peer-group', p.n.group), tx('peer-type', p.n.type === 'internal' ? 'Internal' : 'External'), tx('peer-state', s.state),
-      ...(s.lastError ? [tx('last-error', `${NOTIFY_NAMES[s.lastError.n.code] ?? s.lastError.n.code} (subcode ${s.lastError.n.subcode})`)] : []),
-      tx('peer-holdtime', p.n.holdTime), tx('preference', 170), tx('flap-count', s.flaps),
-      ...(p.n.ipsecSa ? [tx('ipsec-sa', p.n.ipsecSa)] : []),
-      ...(s.peerOpen ? [tx('peer-id', intToIp(s.peerOpen.bgpId)), tx('local-id', intToIp(s.cfg.routerId)), tx('active-holdtime', s.holdTime), tx('keepalive-interval', Math.floor(s.holdTime / 3))] : []),
-      ...(s.state === 'Established' ? [rib(counts(rpd, p)), tx('advertised-prefix-count', p.adjOut.size)] : []),
-      tx('input-messages', s.counters.inMessages), tx('input-updates', s.counters.inUpdates), tx('input-refreshes', s.counters.inRefresh), tx('output-messages', s.counters.outMessages), tx('output-updates', s.counters.outUpdates), tx('output-refreshes', s.counters.outRefresh),
+      tx('peer-address', `${p.address}+179`), tx('peer-as', p.peerAs), ...(p.localAddress !== undefined ? [tx('local-address', p.localAddress)] : []), tx('local-as', p.localAs ?? 0),
+      ...(p.description ? [tx('description', p.description)] : []), tx('peer-group', p.group), tx('peer-type', p.type === 'internal' ? 'Internal' : 'External'), tx('peer-state', p.state),
+      ...(p.lastError ? [tx('last-error', `${p.lastError.name} (subcode ${p.lastError.subcode})`)] : []),
+      tx('peer-holdtime', p.holdTime), tx('preference', 170), tx('flap-count', p.flaps),
+      ...(p.ipsecSa ? [tx('ipsec-sa', p.ipsecSa)] : []),
+      ...(p.open ? [tx('peer-id', p.open.peerId), tx('local-id', p.open.localId), tx('active-holdtime', p.open.activeHoldTime), tx('keepalive-interval', Math.floor(p.open.activeHoldTime / 3))] : []),
+      ...(p.state === 'Established' ? [rib(p.counts), tx('advertised-prefix-count', p.advertised)] : []),
+      tx('input-messages', m.inTotal), tx('input-updates', m.inUpdates), tx('input-refreshes', m.inRefresh), tx('output-messages', m.outTotal), tx('output-updates', m.outUpdates), tx('output-refreshes', m.outRefresh),
     ]);
   }));
 }
