@@ -19,6 +19,7 @@ import { buildUdp } from '../../src/net/l4.js';
 import { ipToInt } from '../../src/net/ip.js';
 import type { Port } from '../../src/pfe/types.js';
 import { repoRoot } from '../../src/host/paths.js';
+import { withEnv } from './util.js';
 
 /** One end of a wire: what it sends reaches the other end's receiver in one batch on a later turn. */
 class WireEnd implements Port {
@@ -122,11 +123,6 @@ async function oneByOne(n: number): Promise<{ t: number[]; lost: number }> {
   return { t, lost };
 }
 
-async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const was = Object.fromEntries(Object.keys(env).map(k => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try { return await fn(); } finally { for (const [k, v] of Object.entries(was)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; } }
-}
 
 export async function benchGateway(): Promise<void> {
   const cases = [

@@ -7,6 +7,7 @@
 import { EsPic } from '../../pics/es/es-pic.js';
 import { buildIpv4 } from '../../src/net/ipv4.js';
 import type { EsTunnelConfig } from '../../src/pfe/types.js';
+import { withEnv } from './util.js';
 
 const key = Buffer.from('123456789009876543211234'), ak = Buffer.from('12345678901234567890');
 
@@ -35,12 +36,6 @@ export async function idleRoundTrips(n = 40): Promise<{ rtt: number[]; lost: num
   return { rtt, lost };
 }
 
-/** Run `fn` with environment variables set (a worker takes a copy of the environment when it starts). */
-async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const was = Object.fromEntries(Object.keys(env).map(k => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try { return await fn(); } finally { for (const [k, v] of Object.entries(was)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; } }
-}
 
 export async function benchLatency(): Promise<void> {
   // the wake-up of the main thread both ways, in alternation (the machine's load drifts): the libuv
