@@ -8,7 +8,7 @@ import { figure11 } from '../../src/lab/memlab.js';
 import { CommitDb } from '../../src/cli/commitdb.js';
 import { Interpreter } from '../../src/cli/interp.js';
 import { ApiSession, errorXml } from '../../src/api/engine.js';
-import { parseDocument } from '../../src/api/xml.js';
+import { cliOutput, rpcReply } from './sessions.js';
 
 const topo = join(import.meta.dirname, '../../topologies');
 let t: Awaited<ReturnType<typeof figure11>>;
@@ -21,15 +21,9 @@ beforeAll(async () => {
 });
 afterAll(async () => { await t.lab.close(); });
 
-async function run(line: string): Promise<string> {
-  let out = '';
-  await cli.exec(line, { write: s => { out += s; } });
-  return out;
-}
+const run = (line: string) => cliOutput(cli, line);
 async function rpc(xml: string): Promise<string> {
-  const d = parseDocument(xml);
-  if (!d.ok) throw new Error(d.why);
-  try { return await api.run(d.root); } catch (e) { return errorXml('junoscript', e); }
+  try { return await rpcReply(api, xml); } catch (e) { return errorXml('junoscript', e); }
 }
 const destinations = (xml: string) => [...xml.matchAll(/<rt-destination>([^<]+)</g)].map(m => m[1]);
 

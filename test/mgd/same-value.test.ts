@@ -16,7 +16,7 @@ import { gateways } from '../../src/lab/memlab.js';
 import { CommitDb } from '../../src/mgd/commitdb.js';
 import { Interpreter } from '../../src/cli/interp.js';
 import { ApiSession } from '../../src/api/engine.js';
-import { parseDocument } from '../../src/api/xml.js';
+import { cliOutput, rpcReply } from './sessions.js';
 import { OP_RPCS, certificatesXml, crlsXml, commitsXml, directoryListXml, fileContentXml, interfaceListXml, ipsecSaListXml, ikeSaListXml, routeListXml, firewallXml, pfeStatisticsXml, chassisXml, uptimeXml } from '../../src/mgd/op-xml.js';
 import * as show from '../../src/cli/show.js';
 import { readInterfaces, picsByName } from '../../src/mgd/read/interfaces.js';
@@ -58,16 +58,8 @@ beforeAll(async () => {
 });
 afterAll(async () => { await t?.lab.close(); });
 
-async function run(line: string): Promise<string> {
-  let out = '';
-  await cli.exec(line, { write: s => { out += s; } });
-  return out;
-}
-async function rpc(xml: string): Promise<string> {
-  const d = parseDocument(xml);
-  if (!d.ok) throw new Error(d.why);
-  return api.run(d.root);
-}
+const run = (line: string) => cliOutput(cli, line);
+const rpc = (xml: string) => rpcReply(api, xml);
 
 interface Case {
   rpc: string; request: string; command: string;
