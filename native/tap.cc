@@ -19,6 +19,7 @@
 // in the CPU's byte order (a TAP's default)
 struct virtio_net_hdr { uint8_t flags, gso_type; uint16_t hdr_len, gso_size, csum_start, csum_offset; };
 static_assert(sizeof(virtio_net_hdr) == 10, "virtio_net_hdr is 10 bytes");
+enum { MAX_SEGMENTS = 256 };   // segments one offloaded frame may become
 enum { VIRTIO_NET_HDR_F_NEEDS_CSUM = 1, VIRTIO_NET_HDR_GSO_NONE = 0, VIRTIO_NET_HDR_GSO_TCPV4 = 1, VIRTIO_NET_HDR_GSO_ECN = 0x80 };
 
 class Tap : public Napi::ObjectWrap<Tap> {
@@ -160,6 +161,9 @@ class Tap : public Napi::ObjectWrap<Tap> {
     size_t doff = (tcp[12] >> 4) * 4u, hl = 14 + ihl + doff, mss = h.gso_size;
     if (doff < 20 || hl > n || mss == 0 || hl + mss > 65536 + 64) return false;
     size_t payload = n - hl;
+    // a sender chooses gso_size: a tiny one would turn one 64 KB read into tens of thousands of
+    // frames (the main thread's time and memory). A real TSO frame is some 45 segments
+    if ((payload + mss - 1) / mss > MAX_SEGMENTS) return false;
     uint32_t seq = Get32(tcp + 4);
     uint16_t id = Get16(ip + 4);
     uint8_t flags = tcp[13];
