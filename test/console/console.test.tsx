@@ -154,8 +154,9 @@ describe('console', () => {
 
   it('a narrow terminal cuts the status line instead of wrapping it', async () => {
     c = await renderConsole();
-    await c.waitFor(/gw-b: tunnels/);
+    // both ES PICs come online after the lab is up (their workers start): wait for that, not for the line
     const { statusText } = await import('../../src/console/App.js');
+    await c.until(() => /gw-a: tunnels 1\/1 up.*gw-b: tunnels 1\/1 up/.test(statusText(c!.session, 200)), 'both tunnels up', 10_000, 5);
     const narrow = statusText(c.session, 40);
     expect(narrow.length).toBe(40);
     expect(narrow.endsWith('>')).toBe(true);
