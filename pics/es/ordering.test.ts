@@ -38,4 +38,16 @@ describe('ES PIC ordering', () => {
     expect(sealed).toEqual([...Array(10).fill(0x1001), ...Array(10).fill(0x2002)]);
     expect((await pic.snapshot()).drops['no-sa']).toBe(5);
   });
+
+  it('a snapshot asked right after an SA change shows it (the port may be read before the ring)', async () => {
+    pic = new EsPic('0/1');
+    await pic.ready;
+    pic.configure([{ ifl: 'es-0/1/0.0', pic: '0/1', sa: { name: 'dyn', mode: 'tunnel', dynamic: { ipsecPolicy: 'p' } }, ...tunnel }]);
+    for (let n = 1; n <= 50; n++) {
+      pic.installDynamic('es-0/1/0.0', { outbound: spec(0x3000 + n) });
+      expect((await pic.snapshot()).sas.map(s => s.spi)).toContain(0x3000 + n);
+      pic.removeDynamic('es-0/1/0.0', [], [0x3000 + n]);
+      expect((await pic.snapshot()).sas.map(s => s.spi)).not.toContain(0x3000 + n);
+    }
+  });
 });

@@ -76,9 +76,12 @@ function release(): void {
 }
 
 port.postMessage({ t: 'ready' });   // loaded: the PIC is online
+const asked: Msg[] = [];
 for (;;) {
+  // a snapshot is answered after the ring is drained: an SA change the PFE pushed before it asked
+  // (a commit, then show) is in the answer, whichever of the two the worker saw first
   let m;
-  while ((m = receiveMessageOnPort(port))) control(m.message as Msg);
+  while ((m = receiveMessageOnPort(port))) { const msg = m.message as Msg; if (msg.t === 'snapshot') asked.push(msg); else control(msg); }
   const seen = inRing.seq;
   produced = 0;
   const mb = espBatchBegin();
@@ -100,6 +103,7 @@ for (;;) {
     if (espQueued() >= MB_BATCH) release();
   });
   if (mb) { release(); espBatchEnd(); }
+  for (const q of asked.splice(0)) control(q);
   if (produced) wakeMain();
   // sleep until the PFE pushes packets or a control message arrives (the sender wakes us too)
   inRing.waitSync(seen, 200);
