@@ -19,7 +19,9 @@
 // in the CPU's byte order (a TAP's default)
 struct virtio_net_hdr { uint8_t flags, gso_type; uint16_t hdr_len, gso_size, csum_start, csum_offset; };
 static_assert(sizeof(virtio_net_hdr) == 10, "virtio_net_hdr is 10 bytes");
-enum { MAX_SEGMENTS = 256 };   // segments one offloaded frame may become
+// segments one offloaded frame may become: Linux's smallest MSS (tcp_min_snd_mss, 48) less 12 bytes
+// of timestamps cuts a 64 KB frame into at most 1,811 segments; a tinier gso_size is no real host's
+enum { MAX_SEGMENTS = 2048 };
 enum { VIRTIO_NET_HDR_F_NEEDS_CSUM = 1, VIRTIO_NET_HDR_GSO_NONE = 0, VIRTIO_NET_HDR_GSO_TCPV4 = 1, VIRTIO_NET_HDR_GSO_ECN = 0x80 };
 
 class Tap : public Napi::ObjectWrap<Tap> {
@@ -159,10 +161,12 @@ class Tap : public Napi::ObjectWrap<Tap> {
     if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6 || 14 + ihl + 20 > n) return false;
     unsigned char* tcp = ip + ihl;
     size_t doff = (tcp[12] >> 4) * 4u, hl = 14 + ihl + doff, mss = h.gso_size;
-    if (doff < 20 || hl > n || mss == 0 || hl + mss > 65536 + 64) return false;
+    if (doff < 20 || hl > n || mss == 0 || ihl + doff + mss > 65535) return false;   // every segment's IP length fits 16 bits
+    // the IP length is the frame's (no bytes beyond it taken as payload), and no fragment is segmented
+    if (Get16(ip + 2) != n - 14 || (Get16(ip + 6) & 0x3fff) != 0) return false;
     size_t payload = n - hl;
     // a sender chooses gso_size: a tiny one would turn one 64 KB read into tens of thousands of
-    // frames (the main thread's time and memory). A real TSO frame is some 45 segments
+    // frames (the main thread's time and memory)
     if ((payload + mss - 1) / mss > MAX_SEGMENTS) return false;
     uint32_t seq = Get32(tcp + 4);
     uint16_t id = Get16(ip + 4);

@@ -31,7 +31,8 @@ export interface SaSnapshot {
   packets: number; bytes: number; drops: Record<DropReason, number>; sequence?: number; replayWindow?: number;
   tunnel: { source: number; destination: number }; softSeconds?: number; remainingSeconds?: number; hardSeconds?: number;
 }
-export interface PicSnapshot { pic: string; drops: Record<DropReason, number>; encrypted: number; decrypted: number; restarts: number; sas: SaSnapshot[] }
+/** `stale`: the worker did not answer in time, and this is its last answer (SAs and counters as they were then) */
+export interface PicSnapshot { pic: string; drops: Record<DropReason, number>; encrypted: number; decrypted: number; restarts: number; sas: SaSnapshot[]; stale?: boolean }
 
 function fingerprint(t: EsTunnelConfig): string {
   const b = (x: Buffer | undefined) => x?.toString('hex');

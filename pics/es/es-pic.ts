@@ -51,6 +51,8 @@ export class EsPic implements IpsecEngine {
   private readonly batchResults = process.env.VROUTER_ES_BATCH !== '0';
   private seq = 0;
   private waiting = new Map<number, (s: PicSnapshot) => void>();
+  /** the worker's last answer (a late one is answered with it, marked stale) */
+  private lastSnapshot?: PicSnapshot;
   private heartbeat?: NodeJS.Timeout;
   /** When the unanswered ping was sent (none outstanding: undefined). */
   private pingSince?: number;
@@ -73,6 +75,7 @@ export class EsPic implements IpsecEngine {
     const ch = new MessageChannel();
     const toWorker = newRing(), fromWorker = newRing();
     this.toRing = new Ring(toWorker);
+    this.saWaiting = [];   // for the old worker: the new one is configured afresh below (kmd renegotiates dynamic SAs)
     this.fromRing = new Ring(fromWorker);
     const N = process.env.VROUTER_ES_UVWAKE === '0' ? undefined : espAddon();
     if (N && !this.waker) { try { this.waker = new N.Waker(() => this.drainResults()); } catch { this.waker = undefined; } }
@@ -134,15 +137,31 @@ export class EsPic implements IpsecEngine {
   }
   /**
    * A change of SA state: on the ring, behind the packets queued before it and ahead of those after
-   * (the worker applies it between them). A ring too full to take it: the port, read before the next burst.
+   * (the worker applies it between them). A ring too full to take it: the change waits here, in
+   * order with the changes after it, and packets are refused (`pic-busy`) until every waiting change
+   * is on the ring, so neither an older change nor a newer packet overtakes it.
    */
   private saState(m: object): void {
-    if (this.toRing?.push(OP_CONTROL, 0, serialize(m))) { this.scheduleWake(); return; }
-    this.saStateByPort++;
-    this.control(m);
+    const rec = serialize(m);
+    if (this.saWaiting.length) this.saWaiting.push(rec);
+    else if (!this.toRing?.push(OP_CONTROL, 0, rec)) { this.saWaiting.push(rec); this.saStateWaited++; }
+    this.flushSaState();
+    this.scheduleWake();
   }
-  /** SA changes that went by the port because the ring was full (an overloaded PIC). */
-  saStateByPort = 0;
+  /** SA changes that found the ring full and waited for room (an overloaded PIC). */
+  saStateWaited = 0;
+  /** SA changes (serialized) that wait for room in the ring, oldest first: bounded by the heartbeat (a
+   *  worker that drains nothing for `hangMs` is replaced, and this with it) and kmd's own rate limits */
+  private saWaiting: Buffer[] = [];
+  private saRetry?: NodeJS.Timeout;
+  /** Move waiting SA changes onto the ring, in order; true when none waits. */
+  private flushSaState(): boolean {
+    while (this.saWaiting.length && this.toRing?.push(OP_CONTROL, 0, this.saWaiting[0]!)) this.saWaiting.shift();
+    if (!this.saWaiting.length) return true;
+    // the worker drains the ring whether or not it has results to give back: try again shortly
+    if (!this.saRetry) { this.saRetry = setTimeout(() => { this.saRetry = undefined; if (this.flushSaState()) this.scheduleWake(); }, 2); this.saRetry.unref(); }
+    return false;
+  }
   /** one wake-up for everything queued while the current event (a TAP batch, say) is handled */
   private scheduleWake(): void {
     if (!this.wakeScheduled) { this.wakeScheduled = true; queueMicrotask(() => { this.wakeScheduled = false; this.toRing?.wake(); }); }
@@ -158,6 +177,7 @@ export class EsPic implements IpsecEngine {
     const dynamic = this.tunnels.filter(t => t.sa.dynamic).map(t => t.ifl);
     for (const ifl of dynamic) this.dynamicOut.delete(ifl);
     if (dynamic.length) this.onRestart?.(dynamic, `ES PIC ${this.pic} worker ${why === 'exit' ? 'died' : 'hung'}`);
+    this.lastSnapshot = undefined;   // the old worker's SAs are gone
     for (const r of this.waiting.values()) r(this.emptySnapshot());
     this.waiting.clear();
     this.spawn();
@@ -174,7 +194,8 @@ export class EsPic implements IpsecEngine {
       const drops = newDrops();
       for (const [k, v] of Object.entries(m.drops as Record<DropReason, number>)) drops[k as DropReason] = v + this.drops[k as DropReason];
       drops['pic-busy'] += (m.ringFull as number) ?? 0;   // results the worker could not hand back
-      r?.({ pic: this.pic, drops, encrypted: m.encrypted as number, decrypted: m.decrypted as number, restarts: this.restarts, sas: m.sas as SaSnapshot[] });
+      this.lastSnapshot = { pic: this.pic, drops, encrypted: m.encrypted as number, decrypted: m.decrypted as number, restarts: this.restarts, sas: m.sas as SaSnapshot[] };
+      r?.(this.lastSnapshot);
     }
   }
 
@@ -190,7 +211,7 @@ export class EsPic implements IpsecEngine {
   private queue(op: number, ifl: string, pkt: Buffer, trace: number): void {
     const idx = this.index.get(ifl);
     if (idx === undefined || !this.worker) { this.drops['no-sa']++; return; }
-    if (!this.toRing!.push(op, idx, pkt, trace)) { this.drops['pic-busy']++; return; }
+    if ((this.saWaiting.length && !this.flushSaState()) || !this.toRing!.push(op, idx, pkt, trace)) { this.drops['pic-busy']++; return; }
     this.scheduleWake();
   }
   encrypt(ifl: string, pkt: Buffer, trace = 0): void { this.queue(OP_ENCRYPT, ifl, pkt, trace); }
@@ -217,26 +238,33 @@ export class EsPic implements IpsecEngine {
 
   private emptySnapshot(): PicSnapshot { return { pic: this.pic, drops: { ...this.drops }, encrypted: 0, decrypted: 0, restarts: this.restarts, sas: [] }; }
 
-  /** Counters and SA state, asked of the worker (answers empty if it does not answer in time). */
+  /**
+   * Counters and SA state, asked of the worker. A worker that does not answer in time (starved on a
+   * busy machine, or hung: the heartbeat decides) gets its last answer again, marked stale, so that a
+   * slow answer does not show a PIC without SAs; none yet, or since a restart: empty.
+   */
   snapshot(timeoutMs = 1000): Promise<PicSnapshot> {
     if (!this.worker) return Promise.resolve(this.emptySnapshot());
     const id = ++this.seq;
     return new Promise(res => {
-      const t = setTimeout(() => { this.waiting.delete(id); res(this.emptySnapshot()); }, timeoutMs);
+      const t = setTimeout(() => { this.waiting.delete(id); res(this.lastSnapshot ? { ...this.lastSnapshot, restarts: this.restarts, stale: true } : this.emptySnapshot()); }, timeoutMs);
       this.waiting.set(id, s => { clearTimeout(t); res(s); });
       this.control({ t: 'snapshot', id });
     });
   }
 
-  clear(saName?: string): void { if (saName === undefined) this.drops = newDrops(); this.control({ t: 'clear', ...(saName !== undefined ? { sa: saName } : {}) }); }
+  /** in order with the packets and SA changes, as they are (a snapshot after it shows it) */
+  clear(saName?: string): void { if (saName === undefined) this.drops = newDrops(); this.saState({ t: 'clear', ...(saName !== undefined ? { sa: saName } : {}) }); }
 
   /** Test hooks: make the worker crash or hang, as a broken PIC would. */
   crashForTest(): void { this.control({ t: 'crash' }); }
-  hangForTest(ms: number): void { this.control({ t: 'hang', ms }); }
+  /** the hang is on the ring: it starts after the packets queued before it, and those after it wait */
+  hangForTest(ms: number): void { this.saState({ t: 'hang', ms }); }
 
   async close(): Promise<void> {
     this.closing = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.saRetry) clearTimeout(this.saRetry);
     const w = this.worker;
     this.worker = undefined;
     this.fromRing?.wake();

@@ -85,10 +85,16 @@ describe('TAP offloads: what the PFE gets from a read with a virtio-net header',
     expect(finish(vnet({ gsoType: 1, gsoSize: 50 }), f)!.map(x => x.length - 54)).toEqual([50, 50]);
   });
 
-  it('refuses a frame that would become more than 256 segments (a sender chooses gso_size)', () => {
+  it('refuses a frame that would become more than 2,048 segments (a sender chooses gso_size), or whose IP header does not fit its read', () => {
     const tcp = (n: number) => frame(6, Buffer.concat([Buffer.from('9c40145100000001000000005010ffff00000000', 'hex'), Buffer.alloc(n)]));
-    expect(finish(vnet({ gsoType: 1, gsoSize: 1 }), tcp(1000))).toBeNull();          // 1000 one-byte segments
-    expect(finish(vnet({ gsoType: 1, gsoSize: 1 }), tcp(256))!.length).toBe(256);      // the bound itself
-    expect(finish(vnet({ gsoType: 1, gsoSize: 1 }), tcp(257))).toBeNull();
+    expect(finish(vnet({ gsoType: 1, gsoSize: 1 }), tcp(20000))).toBeNull();          // 20,000 one-byte segments
+    expect(finish(vnet({ gsoType: 1, gsoSize: 1 }), tcp(2048))!.length).toBe(2048);    // the bound itself
+    expect(finish(vnet({ gsoType: 1, gsoSize: 1 }), tcp(2049))).toBeNull();
+    expect(finish(vnet({ gsoType: 1, gsoSize: 36 }), tcp(65000))!.length).toBe(1806);  // the smallest MSS Linux sends, with timestamps
+    expect(finish(vnet({ gsoType: 1, gsoSize: 65535 }), tcp(100))).toBeNull();         // a segment's IP length would pass 65,535
+    const f = tcp(100);
+    expect(finish(vnet({ gsoType: 1, gsoSize: 50 }), Buffer.concat([f, Buffer.alloc(8)]))).toBeNull();  // bytes beyond the IP length
+    const frag = Buffer.from(f); frag.writeUInt16BE(0x2000, 20);                                         // MF set
+    expect(finish(vnet({ gsoType: 1, gsoSize: 50 }), frag)).toBeNull();
   });
 });
