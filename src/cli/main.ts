@@ -1,5 +1,5 @@
 /** `vrouter` subcommands. Each returns an exit code; none of them imports the console UI. */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadAndCheck, showConfig, showSet, loadText, LoadFailure, formatDiagnostics } from '../config/index.js';
 import { Chassis } from '../../chassis/chassis.js';
@@ -24,7 +24,8 @@ const USAGE = `usage: vrouter <command> [options]
                                           page, as vrouter web)
                                           (leaving asks whether to bring the lab down)
   console TOPOLOGY [NODE]                 the console of a running lab
-  down TOPOLOGY [--cleanup]               remove everything the lab made (--cleanup: its lab directory too)
+  down TOPOLOGY|LAB [--cleanup]           remove everything the lab made (--cleanup: its lab directory too);
+                                          a lab that is up may be named when its file is gone
   save TOPOLOGY [NODE...]                 write each router's committed configuration (juniper.conf)
                                           into the lab directory vrouter-NAME/ beside the topology
   cp TOPOLOGY SRC DST                     copy between the host and a router's disk (gw-a:/var/tmp/f)
@@ -47,6 +48,14 @@ const USAGE = `usage: vrouter <command> [options]
 `;
 
 /** The console on a lab's routers (first router unless NODE names one). */
+/** A lab known by name from the state `vrouter up` wrote (/run/vrouter/LAB/state.json), for `down`. */
+function labByName(name: string): Parameters<typeof lab.down>[0] | undefined {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) return undefined;
+  const s = lab.readState(name);
+  if (!s) return undefined;
+  return { name, nodes: new Map(Object.entries(s.nodes).map(([n, v]) => [n, { name: n, kind: v.kind }])) };
+}
+
 async function openConsole(t: Topology, node: string | undefined, foreground: boolean): Promise<'down' | 'leave'> {
   // Ink turns interactive rendering off when it sees CI=true; on a real terminal the console is
   // interactive whatever the environment says (tmux and CI runners pass CI through)
@@ -238,6 +247,13 @@ export async function run(argv: string[]): Promise<number> {
       }
       case 'down': {
         const { values, pos } = parse(args, { cleanup: { type: 'boolean' } }, 1);
+        // a lab that is up may be named instead of its file (the file may be gone: a temporary directory, say)
+        const byName = !existsSync(pos[0]!) ? labByName(pos[0]!) : undefined;
+        if (byName) {
+          if (values.cleanup) { err('vrouter: down LAB --cleanup needs the topology file (it names the lab directory)'); return 1; }
+          out(`lab ${byName.name} is down (removed ${lab.down(byName).join(', ') || 'nothing'})`);
+          return 0;
+        }
         const t = loadTopology(pos[0]!);
         const removed = lab.down(t);
         out(removed.length ? `lab ${t.name} is down (removed ${removed.join(', ')})` : `lab ${t.name} was not up`);

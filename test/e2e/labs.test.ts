@@ -96,4 +96,15 @@ describe.skipIf(!canRun)(`cleaning up after a crash ${skipReason}`, () => {
     expect(r.out).toContain(`vr-${l.name}`);
     expect(await leftovers(l.name)).toEqual([]);
   });
+
+  it('vrouter down LAB names a lab that is up when its topology file is gone', async () => {
+    const l = await bringUp('transport', 'n');
+    const { rmSync } = await import('node:fs');
+    rmSync(l.file);
+    expect((await vrouter('down', l.name, '--cleanup')).code).toBe(1);   // the lab directory needs the file
+    const r = await vrouter('down', l.name);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`lab ${l.name} is down (removed vr-${l.name}`);
+    expect(await leftovers(l.name)).toEqual([]);
+  });
 });
