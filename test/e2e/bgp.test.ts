@@ -82,10 +82,12 @@ describe.skipIf(!canRun)(`BGP over a transport SA ${skipReason}`, () => {
       expect(await ping('host-b', '10.1.1.1')).toMatch(/3 received/);
       await exec('gw', 'clear bgp neighbor 10.0.1.2'); // BGP's own packets (a new session) cross the wire too
       await waitUntil(async () => /10\.0\.1\.2\s+65003\s+\d+\s+\d+\s+0\s+[1-9]\d*\s+\S+ \d+\/\d+\/\d+\/0/.test((await exec('gw', 'show bgp summary')).out), 'the session with gw2 back', 60000);
-    }, 40);
-    expect(lines.length).toBeGreaterThanOrEqual(36);
+    }, 17);
     for (const l of lines) expect(l).toMatch(/ESP\(spi=0x0000(012c|0bb9)/);
-    expect(lines.some(l => /spi=0x0000012c/.test(l))).toBe(true);  // the transport SA (BGP)
-    expect(lines.some(l => /spi=0x00000bb9/.test(l))).toBe(true);  // the tunnel (the hosts' traffic)
+    // the tunnel: host-b's 3 pings to 10.9.9.9 and 3 to host-a, each request and reply once (host-a's
+    // to 10.9.9.9 stay on gw's side). The transport SA: the new session's TCP handshake (3) and one
+    // OPEN each way at least; how many segments its OPEN, KEEPALIVE and UPDATEs take is TCP's affair
+    expect(lines.filter(l => /spi=0x00000bb9/.test(l)).length).toBeGreaterThanOrEqual(12);
+    expect(lines.filter(l => /spi=0x0000012c/.test(l)).length).toBeGreaterThanOrEqual(5);
   }, 240000);
 });
