@@ -143,12 +143,12 @@ export class EsPic implements IpsecEngine {
    */
   private saState(m: object): void {
     const rec = serialize(m);
-    if (this.saWaiting.length) this.saWaiting.push(rec);
-    else if (!this.toRing?.push(OP_CONTROL, 0, rec)) { this.saWaiting.push(rec); this.saStateWaited++; }
-    this.flushSaState();
-    this.scheduleWake();
+    if (!this.saWaiting.length && this.toRing?.push(OP_CONTROL, 0, rec)) { this.scheduleWake(); return; }
+    this.saWaiting.push(rec);
+    this.saStateWaited++;
+    if (this.flushSaState()) this.scheduleWake();
   }
-  /** SA changes that found the ring full and waited for room (an overloaded PIC). */
+  /** SA changes that waited for room in the ring (an overloaded PIC). */
   saStateWaited = 0;
   /** SA changes (serialized) that wait for room in the ring, oldest first: bounded by the heartbeat (a
    *  worker that drains nothing for `hangMs` is replaced, and this with it) and kmd's own rate limits */

@@ -47,7 +47,6 @@ const USAGE = `usage: vrouter <command> [options]
   show-config FILE [--display set]        print the canonical form of a configuration file
 `;
 
-/** The console on a lab's routers (first router unless NODE names one). */
 /** A lab known by name from the state `vrouter up` wrote (/run/vrouter/LAB/state.json), for `down`. */
 function labByName(name: string): Parameters<typeof lab.down>[0] | undefined {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) return undefined;
@@ -56,6 +55,7 @@ function labByName(name: string): Parameters<typeof lab.down>[0] | undefined {
   return { name, nodes: new Map(Object.entries(s.nodes).map(([n, v]) => [n, { name: n, kind: v.kind }])) };
 }
 
+/** The console on a lab's routers (first router unless NODE names one). */
 async function openConsole(t: Topology, node: string | undefined, foreground: boolean): Promise<'down' | 'leave'> {
   // Ink turns interactive rendering off when it sees CI=true; on a real terminal the console is
   // interactive whatever the environment says (tmux and CI runners pass CI through)
