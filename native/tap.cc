@@ -24,12 +24,97 @@ static_assert(sizeof(virtio_net_hdr) == 10, "virtio_net_hdr is 10 bytes");
 enum { MAX_SEGMENTS = 2048 };
 enum { VIRTIO_NET_HDR_F_NEEDS_CSUM = 1, VIRTIO_NET_HDR_GSO_NONE = 0, VIRTIO_NET_HDR_GSO_TCPV4 = 1, VIRTIO_NET_HDR_GSO_ECN = 0x80 };
 
+
+// GRO on write: consecutive TCP segments of one flow that the PFE writes in one turn go to the
+// kernel as one large segment (a virtio-net header with GSO TCPv4), as a NIC's GRO would hand them
+// up: one write, one trip through the bridge, one segment for the receiving host's TCP. Only what
+// Linux's own GRO would merge is merged (tcp_gro_receive): IPv4 without options, no fragment, the same
+// addresses, ports, TOS, TTL, DF, ACK number, window and TCP options byte for byte, IP IDs and
+// sequence numbers counted on, flags ACK alone (PSH on the last), every segment but the last of the
+// first one's size, and both checksums whole (a segment that fails its checksum is written as it
+// came, for the host to drop). Tap::Finish cuts such a segment back into exactly the frames merged.
+struct Gro {
+  enum { MAX_SEGS = 64 };
+  unsigned char buf[14 + 65535];
+  size_t len = 0, hl = 0, mss = 0;
+  unsigned segs = 0;
+  uint32_t nextSeq = 0;
+  uint16_t nextId = 0;
+  bool closed = false;
+
+  static uint32_t Sum(const unsigned char* p, size_t len, uint32_t s = 0) {
+    for (; len > 1; p += 2, len -= 2) s += (uint32_t)p[0] << 8 | p[1];
+    if (len) s += (uint32_t)p[0] << 8;
+    return s;
+  }
+  static uint16_t Fold(uint32_t s) { while (s >> 16) s = (s & 0xffff) + (s >> 16); return (uint16_t)s; }
+  static uint16_t Get16(const unsigned char* p) { return (uint16_t)(p[0] << 8 | p[1]); }
+  static uint32_t Get32(const unsigned char* p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+  static void Put16(unsigned char* p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
+
+  /** A frame GRO may take: its header length, or 0. */
+  static size_t Candidate(const unsigned char* f, size_t n) {
+    if (n < 14 + 20 + 20 || Get16(f + 12) != 0x0800) return 0;
+    const unsigned char* ip = f + 14;
+    if (ip[0] != 0x45 || ip[9] != 6 || Get16(ip + 2) != n - 14 || (Get16(ip + 6) & 0x3fff) != 0) return 0;
+    const unsigned char* tcp = ip + 20;
+    size_t doff = (tcp[12] >> 4) * 4u, hl = 14 + 20 + doff;
+    if (doff < 20 || hl >= n) return 0;                        // a payload, or nothing to merge
+    if ((tcp[13] & ~0x08) != 0x10 || Get16(tcp + 18) != 0) return 0;   // ACK, maybe PSH; no urgent data
+    if (Fold(Sum(ip, 20)) != 0xffff) return 0;
+    uint32_t ps = Sum(ip + 12, 8) + 6 + (uint32_t)(n - 34);
+    if (Fold(Sum(tcp, n - 34, ps)) != 0xffff) return 0;
+    return hl;
+  }
+  /** Frame f (header length fhl) continues what is held. */
+  bool Joins(const unsigned char* f, size_t n, size_t fhl) const {
+    if (!len || closed || fhl != hl || segs >= MAX_SEGS) return false;
+    size_t p = n - fhl;
+    if (p > mss || len + p > sizeof buf) return false;
+    const unsigned char *a = buf + 14, *b = f + 14;
+    if (memcmp(buf, f, 14) || a[1] != b[1] || a[6] != b[6] || a[8] != b[8] || memcmp(a + 12, b + 12, 8)) return false;
+    if (Get16(b + 4) != nextId) return false;
+    a += 20; b += 20;
+    if (memcmp(a, b, 4) || Get32(b + 4) != nextSeq || memcmp(a + 8, b + 8, 4) || a[12] != b[12] || memcmp(a + 14, b + 14, 2)) return false;
+    return memcmp(a + 20, b + 20, hl - 34 - 20) == 0;      // options byte for byte (timestamps too)
+  }
+  void Start(const unsigned char* f, size_t n, size_t fhl) {
+    memcpy(buf, f, n);
+    len = n; hl = fhl; mss = n - fhl; segs = 1;
+    nextSeq = Get32(f + 34 + 4) + (uint32_t)mss;
+    nextId = (uint16_t)(Get16(f + 14 + 4) + 1);
+    closed = (f[34 + 13] & 0x08) != 0;
+  }
+  void Append(const unsigned char* f, size_t n) {
+    size_t p = n - hl;
+    memcpy(buf + len, f + hl, p);
+    len += p; segs++; nextSeq += (uint32_t)p; nextId++;
+    if (f[34 + 13] & 0x08) { buf[34 + 13] |= 0x08; closed = true; }
+    if (p < mss) closed = true;
+  }
+  /** What is held as one frame and its virtio-net header (a lone segment goes as it came). */
+  void Seal(virtio_net_hdr* h) {
+    memset(h, 0, sizeof *h);
+    if (segs < 2) return;
+    unsigned char* ip = buf + 14;
+    Put16(ip + 2, (uint16_t)(len - 14));
+    Put16(ip + 10, 0);
+    Put16(ip + 10, (uint16_t)~Fold(Sum(ip, 20)));
+    // a partial checksum: the field holds the pseudo-header's sum, the kernel or host completes it
+    Put16(ip + 20 + 16, Fold(Sum(ip + 12, 8) + 6 + (uint32_t)(len - 34)));
+    h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM; h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    h->hdr_len = (uint16_t)hl; h->gso_size = (uint16_t)mss; h->csum_start = 34; h->csum_offset = 16;
+  }
+};
+
 class Tap : public Napi::ObjectWrap<Tap> {
  public:
   static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     Napi::Function f = DefineClass(env, "Tap", {
       InstanceMethod("start", &Tap::Start),
       InstanceMethod("write", &Tap::Write),
+      InstanceMethod("writeGro", &Tap::WriteGro),
+      InstanceMethod("flush", &Tap::Flush),
       InstanceMethod("close", &Tap::Close),
       InstanceAccessor("name", &Tap::Name, nullptr),
       InstanceAccessor("stats", &Tap::Stats, nullptr),
@@ -85,7 +170,8 @@ class Tap : public Napi::ObjectWrap<Tap> {
   int fd_ = -1;
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference cb_;
-  double rx_ = 0, tx_ = 0, txDrops_ = 0, batches_ = 0, gso_ = 0, bad_ = 0;
+  double rx_ = 0, tx_ = 0, txDrops_ = 0, batches_ = 0, gso_ = 0, bad_ = 0, gro_ = 0, groSegs_ = 0;
+  Gro* gro_held_ = nullptr;
   bool vnet_ = false;
   unsigned char buf_[sizeof(virtio_net_hdr) + 65536 + 64];
   unsigned char seg_[65536 + 64];
@@ -96,7 +182,24 @@ class Tap : public Napi::ObjectWrap<Tap> {
       uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
       poll_ = nullptr;
     }
-    if (fd_ >= 0) { close(fd_); fd_ = -1; }
+    if (fd_ >= 0) { WriteHeld(); close(fd_); fd_ = -1; }
+    delete gro_held_; gro_held_ = nullptr;
+  }
+
+  /** Writes what GRO holds; false when the kernel refused it (its segments counted as drops). */
+  bool WriteHeld() {
+    Gro* g = gro_held_;
+    if (!g || !g->len || fd_ < 0) return true;
+    virtio_net_hdr h;
+    g->Seal(&h);
+    iovec iov[2] = { { &h, sizeof h }, { g->buf, g->len } };
+    ssize_t w = writev(fd_, iov, 2);
+    unsigned segs = g->segs;
+    g->len = 0; g->segs = 0;
+    if (w < 0) { txDrops_ += segs; return false; }
+    tx_ += segs;
+    if (segs > 1) { gro_ += 1; groSegs_ += segs; }
+    return true;
   }
 
   static void OnReadable(uv_poll_t* handle, int status, int events) {
@@ -231,12 +334,48 @@ class Tap : public Napi::ObjectWrap<Tap> {
     return Napi::Boolean::New(env, true);
   }
 
+  /**
+   * writeGro(frame, len?): as write, but a TCP segment GRO may merge is held to be written with the
+   * segments that follow it: 2 held (call flush() before the turn ends), 1 written, 0 dropped. A TAP
+   * without the virtio-net header writes at once.
+   */
+  Napi::Value WriteGro(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!vnet_) return Napi::Number::New(env, Write(info).As<Napi::Boolean>().Value() ? 1 : 0);
+    if (fd_ < 0 || info.Length() < 1 || !info[0].IsBuffer()) return Napi::Number::New(env, 0);
+    auto b = info[0].As<Napi::Buffer<unsigned char>>();
+    size_t len = b.Length();
+    if (info.Length() > 1 && info[1].IsNumber()) {
+      double l = info[1].As<Napi::Number>().DoubleValue();
+      if (l >= 0 && l < static_cast<double>(len)) len = static_cast<size_t>(l);
+    }
+    const unsigned char* f = b.Data();
+    if (!gro_held_) gro_held_ = new Gro();
+    Gro* g = gro_held_;
+    size_t hl = len <= sizeof g->buf ? Gro::Candidate(f, len) : 0;
+    if (hl && g->Joins(f, len, hl)) g->Append(f, len);
+    else {
+      WriteHeld();
+      if (!hl) {
+        static const virtio_net_hdr none = {};
+        iovec iov[2] = { { const_cast<virtio_net_hdr*>(&none), sizeof none }, { const_cast<unsigned char*>(f), len } };
+        if (writev(fd_, iov, 2) < 0) { txDrops_ += 1; return Napi::Number::New(env, 0); }
+        tx_ += 1;
+        return Napi::Number::New(env, 1);
+      }
+      g->Start(f, len, hl);
+    }
+    if (g->closed) return Napi::Number::New(env, WriteHeld() ? 1 : 0);
+    return Napi::Number::New(env, 2);
+  }
+  Napi::Value Flush(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), WriteHeld()); }
+
   Napi::Value Close(const Napi::CallbackInfo& info) { Shutdown(); cb_.Reset(); return info.Env().Undefined(); }
   Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("rx", rx_); o.Set("tx", tx_); o.Set("txDrops", txDrops_); o.Set("batches", batches_);
-    o.Set("offload", vnet_); o.Set("gso", gso_); o.Set("bad", bad_);
+    o.Set("offload", vnet_); o.Set("gso", gso_); o.Set("bad", bad_); o.Set("gro", gro_); o.Set("groSegments", groSegs_);
     return o;
   }
 };
@@ -272,7 +411,53 @@ static Napi::Value FinishFrames(const Napi::CallbackInfo& info) {
   return ok ? Napi::Value(out) : env.Null();
 }
 
+// coalesce(frames): what GRO on write would hand the kernel for these frames written in one turn,
+// as [vnetHeader, frame] pairs (tests)
+static Napi::Value Coalesce(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArray()) { Napi::TypeError::New(env, "coalesce(frames)").ThrowAsJavaScriptException(); return env.Undefined(); }
+  Napi::Array in = info[0].As<Napi::Array>(), out = Napi::Array::New(env);
+  uint32_t n = 0;
+  Gro* g = new Gro();
+  auto emit = [&]() {
+    if (!g->len) return;
+    virtio_net_hdr h;
+    g->Seal(&h);
+    Napi::Array pair = Napi::Array::New(env);
+    pair.Set(0u, Napi::Buffer<unsigned char>::Copy(env, reinterpret_cast<unsigned char*>(&h), sizeof h));
+    pair.Set(1u, Napi::Buffer<unsigned char>::Copy(env, g->buf, g->len));
+    out.Set(n++, pair);
+    g->len = 0; g->segs = 0;
+  };
+  for (uint32_t i = 0; i < in.Length(); i++) {
+    Napi::Value v = in.Get(i);
+    if (!v.IsBuffer()) continue;
+    auto b = v.As<Napi::Buffer<unsigned char>>();
+    const unsigned char* f = b.Data();
+    size_t len = b.Length();
+    size_t hl = len <= sizeof g->buf ? Gro::Candidate(f, len) : 0;
+    if (hl && g->Joins(f, len, hl)) g->Append(f, len);
+    else {
+      emit();
+      if (!hl) {
+        virtio_net_hdr none = {};
+        Napi::Array pair = Napi::Array::New(env);
+        pair.Set(0u, Napi::Buffer<unsigned char>::Copy(env, reinterpret_cast<unsigned char*>(&none), sizeof none));
+        pair.Set(1u, Napi::Buffer<unsigned char>::Copy(env, f, len));
+        out.Set(n++, pair);
+        continue;
+      }
+      g->Start(f, len, hl);
+    }
+    if (g->closed) emit();
+  }
+  emit();
+  delete g;
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("coalesce", Napi::Function::New(env, Coalesce));
   exports.Set("setns", Napi::Function::New(env, SetNs));
   exports.Set("finish", Napi::Function::New(env, FinishFrames));
   return Tap::Init(env, exports);

@@ -98,3 +98,83 @@ describe('TAP offloads: what the PFE gets from a read with a virtio-net header',
     expect(finish(vnet({ gsoType: 1, gsoSize: 50 }), frag)).toBeNull();
   });
 });
+
+describe('TAP offloads: GRO on write (what the kernel gets for the frames the PFE writes in one turn)', () => {
+  const { finish, coalesce } = { finish: (h: Buffer, f: Buffer) => loadAddon().finish(h, f), coalesce: (fs: Buffer[]) => loadAddon().coalesce(fs) };
+  /** The frames a host's `bytes`-byte TCP send becomes at `mss` (ACK, PSH on the last, timestamps), cut by the addon itself. */
+  function stream(bytes: number, mss: number, o: { seq?: number; id?: number; sport?: number; psh?: boolean } = {}): Buffer[] {
+    const tcp = Buffer.alloc(32);
+    tcp.writeUInt16BE(o.sport ?? 40000, 0); tcp.writeUInt16BE(5201, 2); tcp.writeUInt32BE(o.seq ?? 1000, 4); tcp.writeUInt32BE(77, 8);
+    tcp[12] = 8 << 4; tcp[13] = 0x10 | (o.psh === false ? 0 : 0x08);
+    tcp.writeUInt16BE(502, 14);
+    tcp[20] = 1; tcp[21] = 1; tcp[22] = 8; tcp[23] = 10; tcp.writeUInt32BE(123456, 24); tcp.writeUInt32BE(654321, 28);
+    const l4 = Buffer.concat([tcp, Buffer.from(Array.from({ length: bytes }, (_, i) => (i * 13 + (o.seq ?? 0)) & 255))]);
+    l4.writeUInt16BE(pseudo(6, l4.length) & 0xffff, 16);
+    return finish(vnet({ flags: 1, gsoType: 1, hdrLen: 66, gsoSize: mss, csumStart: 34, csumOffset: 16 }), frame(6, l4, o.id ?? 0x1234))!;
+  }
+  const none = Buffer.alloc(10);
+
+  it('one flow\'s segments become one large segment that cuts back into exactly those frames', () => {
+    const frames = stream(10000, 1448);
+    expect(frames.length).toBe(7);
+    const out = coalesce(frames);
+    expect(out.length).toBe(1);
+    const [h, big] = out[0]!;
+    expect(h[0]).toBe(1);                       // NEEDS_CSUM
+    expect(h[1]).toBe(1);                       // GSO TCPv4
+    expect(h.readUInt16LE(2)).toBe(66);         // header length
+    expect(h.readUInt16LE(4)).toBe(1448);       // gso_size: the first segment's payload
+    expect(h.readUInt16LE(6)).toBe(34);
+    expect(h.readUInt16LE(8)).toBe(16);
+    expect(big.length).toBe(66 + 10000);
+    expect(big.readUInt16BE(16)).toBe(big.length - 14);
+    expect(checksum(big, 14, 34)).toBe(0);
+    expect(finish(h, big)).toEqual(frames);     // byte for byte: IDs, sequence numbers, PSH on the last, checksums
+  });
+
+  it('merges only what Linux\'s GRO would, keeps the order, and writes the rest as it came', () => {
+    const a = stream(4000, 1000, { psh: false }), b = stream(3000, 1000, { sport: 40001, seq: 9, psh: false });
+    const udp = frame(17, Buffer.alloc(100, 3));
+    const badSum = Buffer.from(a[1]!); badSum[100] ^= 0xff;                 // a payload byte changed: the TCP checksum fails
+    const syn = Buffer.from(a[2]!); syn[34 + 13] = 0x12; syn.writeUInt16BE(0, 34 + 16);
+    syn.writeUInt16BE(csumFinish(csumPartial(syn, 34, syn.length, pseudo(6, syn.length - 34))) , 34 + 16);
+    const cases: [string, Buffer[], number[]][] = [
+      ['interleaved flows', [a[0]!, b[0]!, a[1]!, b[1]!], [1, 1, 1, 1]],
+      ['a UDP frame between', [a[0]!, a[1]!, udp, a[2]!, a[3]!], [2, 1, 2]],
+      ['a segment that fails its checksum', [a[0]!, badSum, a[2]!], [1, 1, 1]],
+      ['a sequence gap', [a[0]!, a[2]!, a[3]!], [1, 2]],
+      ['a SYN', [a[0]!, a[1]!, syn], [2, 1]],
+      ['a longer segment after the first', [stream(500, 500, { psh: false })[0]!, stream(1000, 1000, { seq: 1500, id: 0x1235, psh: false })[0]!], [1, 1]],
+    ];
+    for (const [what, input, groups] of cases) {
+      const out = coalesce(input);
+      expect(out.map(([h, f]) => h[1] === 1 ? (f.length - 66 + (1000 - 1)) / 1000 | 0 : 1), what).toEqual(groups);
+      // cut back, the frames are the ones written, in order
+      expect(out.flatMap(([h, f]) => h[1] === 1 ? finish(h, f)! : [f]), what).toEqual(input);
+      for (const [h] of out) if (h[1] !== 1) expect(h, what).toEqual(none);
+    }
+  });
+
+  it('a frame whose options differ (a new timestamp) starts a new segment; PSH or a short segment ends one', () => {
+    const a = stream(3000, 1000, { psh: false });
+    const ts = Buffer.from(a[1]!); ts.writeUInt32BE(123457, 34 + 24);
+    ts.writeUInt16BE(0, 34 + 16); ts.writeUInt16BE(csumFinish(csumPartial(ts, 34, ts.length, pseudo(6, ts.length - 34))), 34 + 16);
+    const ts2 = Buffer.from(a[2]!); ts2.writeUInt32BE(123457, 34 + 24);
+    ts2.writeUInt16BE(0, 34 + 16); ts2.writeUInt16BE(csumFinish(csumPartial(ts2, 34, ts2.length, pseudo(6, ts2.length - 34))), 34 + 16);
+    expect(coalesce([a[0]!, ts, ts2]).map(([, f]) => f.length - 66)).toEqual([1000, 2000]);
+    const p = stream(2500, 1000);                                         // 1000, 1000, 500 + PSH
+    const next = stream(2000, 1000, { seq: 1000 + 2500, id: 0x1234 + 3, psh: false });
+    const out = coalesce([...p, ...next]);
+    expect(out.map(([, f]) => f.length - 66)).toEqual([2500, 2000]);
+  });
+
+  it('a large segment holds at most 64 frames and 64 KB', () => {
+    const small = stream(100 * 200, 200, { psh: false });
+    expect(coalesce(small).map(([, f]) => (f.length - 66) / 200)).toEqual([64, 36]);
+    const big = [...stream(43 * 1448, 1448, { psh: false }), ...stream(7 * 1448, 1448, { seq: 1000 + 43 * 1448, id: 0x1234 + 43, psh: false })];
+    const out = coalesce(big);
+    expect(out.map(([, f]) => (f.length - 66) / 1448)).toEqual([45, 5]);   // a 46th would pass 65,535
+    for (const [, f] of out) expect(f.length - 14).toBeLessThanOrEqual(65535);
+    expect(out.flatMap(([h, f]) => finish(h, f)!)).toEqual(big);
+  });
+});

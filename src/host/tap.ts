@@ -7,13 +7,23 @@ import type { Port } from '../pfe/types.js';
 
 interface NativeTap {
   start(cb: (frames: Buffer[]) => void): void; write(b: Buffer, len?: number): boolean; close(): void; readonly name: string;
-  /** frames read and written; `offload`: the TAP takes large TCP segments and partial checksums (IFF_VNET_HDR), `gso` of them read, `bad` reads dropped */
-  readonly stats: { rx: number; tx: number; txDrops: number; batches: number; offload: boolean; gso: number; bad: number };
+  /** write, but a TCP segment that GRO may merge with the next ones is held: 2 held (flush() before the turn ends), 1 written, 0 dropped */
+  writeGro(b: Buffer, len?: number): 0 | 1 | 2;
+  /** writes what writeGro holds */
+  flush(): boolean;
+  /**
+   * frames read and written; `offload`: the TAP takes large TCP segments and partial checksums
+   * (IFF_VNET_HDR), `gso` of them read, `bad` reads dropped; `gro`: large segments written, made of
+   * `groSegments` frames
+   */
+  readonly stats: { rx: number; tx: number; txDrops: number; batches: number; offload: boolean; gso: number; bad: number; gro: number; groSegments: number };
 }
 export interface TapAddon {
   Tap: new (name: string, tun?: boolean, offload?: boolean) => NativeTap;
   /** the frames a read with this 10-byte virtio-net header gives the PFE (null: dropped); for tests */
   finish(header: Buffer, frame: Buffer): Buffer[] | null;
+  /** what GRO on write hands the kernel for these frames written in one turn: [virtio-net header, frame] pairs; for tests */
+  coalesce(frames: Buffer[]): [Buffer, Buffer][];
 }
 let addon: TapAddon | undefined;
 
@@ -30,15 +40,24 @@ export function loadAddon(): TapAddon {
  * is opened with IFF_VNET_HDR and offers checksum and TCP segmentation offload, so a host's large TCP
  * segments reach it whole, one read each, and the addon cuts them into the frames the PFE gets
  * (native/tap.cc): JavaScript sees the same frames either way, fewer reads for them.
+ *
+ * With GRO on write as well (`gro`; VROUTER_TAP_GRO=1), the consecutive TCP segments of one flow that
+ * the PFE writes in one turn go to the kernel as one large segment (native/tap.cc, `Gro`): the addon
+ * holds them, and a microtask at the end of the turn writes what it holds.
  */
 export class TapPort implements Port {
   private tap: NativeTap;
   private rx?: (frames: Buffer[]) => void;
-  constructor(readonly device: string, offload = process.env.VROUTER_TAP_OFFLOAD !== '0') {
+  private flushQueued = false;
+  private readonly flushNow = () => { this.flushQueued = false; this.tap.flush(); };
+  constructor(readonly device: string, offload = process.env.VROUTER_TAP_OFFLOAD !== '0', readonly gro = process.env.VROUTER_TAP_GRO === '1') {
     this.tap = new (loadAddon().Tap)(device, false, offload);
     this.tap.start(frames => this.rx?.(frames));
   }
-  send(frame: Buffer, len?: number): void { this.tap.write(frame, len); }
+  send(frame: Buffer, len?: number): void {
+    if (!this.gro) { this.tap.write(frame, len); return; }
+    if (this.tap.writeGro(frame, len) === 2 && !this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushNow); }
+  }
   onReceive(fn: (f: Buffer) => void): void { this.rx = frames => { for (const f of frames) fn(f); }; }
   /** Everything readable at once: the PFE runs a batch through its stages together. */
   onReceiveBatch(fn: (frames: Buffer[]) => void): void { this.rx = fn; }
