@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <sys/uio.h>
 #include <vector>
+#include <memory>
 
 // struct virtio_net_hdr of <linux/virtio_net.h> (which C++ cannot include: a member is named `class`),
 // in the CPU's byte order (a TAP's default)
@@ -105,6 +106,34 @@ struct Gro {
     h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM; h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
     h->hdr_len = (uint16_t)hl; h->gso_size = (uint16_t)mss; h->csum_start = 34; h->csum_offset = 16;
   }
+  /** Hands what is held to out(header, frame, length, segments) and holds nothing. */
+  template <typename Out> bool Release(Out out) {
+    if (!len) return true;
+    virtio_net_hdr h;
+    Seal(&h);
+    size_t n = len; unsigned s = segs;
+    len = 0; segs = 0;
+    return out(h, buf, n, s);
+  }
+  /**
+   * Frame f written: what must go now goes to out, in order (what was held first). true: f is held
+   * (Release before the turn ends); false: nothing of f is held. *ok: false when an out() failed.
+   */
+  template <typename Out> bool Feed(const unsigned char* f, size_t n, Out out, bool* ok) {
+    size_t fhl = n <= sizeof buf ? Candidate(f, n) : 0;
+    if (fhl && Joins(f, n, fhl)) Append(f, n);
+    else {
+      *ok = Release(out) && *ok;
+      if (!fhl) {
+        static const virtio_net_hdr none = {};
+        *ok = out(none, const_cast<unsigned char*>(f), n, 1u) && *ok;
+        return false;
+      }
+      Start(f, n, fhl);
+    }
+    if (closed) { *ok = Release(out) && *ok; return false; }
+    return true;
+  }
 };
 
 class Tap : public Napi::ObjectWrap<Tap> {
@@ -170,7 +199,7 @@ class Tap : public Napi::ObjectWrap<Tap> {
   int fd_ = -1;
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference cb_;
-  double rx_ = 0, tx_ = 0, txDrops_ = 0, batches_ = 0, gso_ = 0, bad_ = 0, gro_ = 0, groSegs_ = 0;
+  double rx_ = 0, tx_ = 0, txDrops_ = 0, batches_ = 0, gso_ = 0, bad_ = 0, gro_ = 0, groSegs_ = 0, groFailed_ = 0;
   Gro* gro_held_ = nullptr;
   bool vnet_ = false;
   unsigned char buf_[sizeof(virtio_net_hdr) + 65536 + 64];
@@ -186,20 +215,35 @@ class Tap : public Napi::ObjectWrap<Tap> {
     delete gro_held_; gro_held_ = nullptr;
   }
 
-  /** Writes what GRO holds; false when the kernel refused it (its segments counted as drops). */
+  bool groOff_ = false;   // the kernel refused a large segment (EINVAL): this TAP writes frame by frame
+
+  /**
+   * One write with its virtio-net header. A large segment the kernel refuses is cut back into its
+   * frames (Finish) and they are written one by one, so a refusal costs no more than it would have
+   * without GRO; EINVAL turns GRO off for this TAP.
+   */
+  bool WriteOut(const virtio_net_hdr& h, unsigned char* p, size_t n, unsigned segs) {
+    iovec iov[2] = { { const_cast<virtio_net_hdr*>(&h), sizeof h }, { p, n } };
+    if (writev(fd_, iov, 2) >= 0) {
+      tx_ += segs;
+      if (segs > 1) { gro_ += 1; groSegs_ += segs; }
+      return true;
+    }
+    if (segs < 2) { txDrops_ += 1; return false; }
+    if (errno == EINVAL) groOff_ = true;
+    groFailed_ += 1;
+    bool all = true;
+    static const virtio_net_hdr none = {};
+    Finish(h, p, n, seg_, [&](const unsigned char* q, size_t m) {
+      iovec one[2] = { { const_cast<virtio_net_hdr*>(&none), sizeof none }, { const_cast<unsigned char*>(q), m } };
+      if (writev(fd_, one, 2) >= 0) tx_ += 1; else { txDrops_ += 1; all = false; }
+    });
+    return all;
+  }
+  /** Writes what GRO holds; false when the kernel refused some of it (counted as drops). */
   bool WriteHeld() {
-    Gro* g = gro_held_;
-    if (!g || !g->len || fd_ < 0) return true;
-    virtio_net_hdr h;
-    g->Seal(&h);
-    iovec iov[2] = { { &h, sizeof h }, { g->buf, g->len } };
-    ssize_t w = writev(fd_, iov, 2);
-    unsigned segs = g->segs;
-    g->len = 0; g->segs = 0;
-    if (w < 0) { txDrops_ += segs; return false; }
-    tx_ += segs;
-    if (segs > 1) { gro_ += 1; groSegs_ += segs; }
-    return true;
+    if (!gro_held_ || fd_ < 0) return true;
+    return gro_held_->Release([this](const virtio_net_hdr& h, unsigned char* p, size_t n, unsigned segs) { return WriteOut(h, p, n, segs); });
   }
 
   static void OnReadable(uv_poll_t* handle, int status, int events) {
@@ -336,12 +380,13 @@ class Tap : public Napi::ObjectWrap<Tap> {
 
   /**
    * writeGro(frame, len?): as write, but a TCP segment GRO may merge is held to be written with the
-   * segments that follow it: 2 held (call flush() before the turn ends), 1 written, 0 dropped. A TAP
-   * without the virtio-net header writes at once.
+   * segments that follow it: 2 held (call flush() before the turn ends), 1 written, 0 when a write of
+   * this call (the frame, or what was held before it) was refused. A TAP without the virtio-net
+   * header writes at once.
    */
   Napi::Value WriteGro(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!vnet_) return Napi::Number::New(env, Write(info).As<Napi::Boolean>().Value() ? 1 : 0);
+    if (!vnet_ || groOff_) return Napi::Number::New(env, Write(info).As<Napi::Boolean>().Value() ? 1 : 0);
     if (fd_ < 0 || info.Length() < 1 || !info[0].IsBuffer()) return Napi::Number::New(env, 0);
     auto b = info[0].As<Napi::Buffer<unsigned char>>();
     size_t len = b.Length();
@@ -349,24 +394,10 @@ class Tap : public Napi::ObjectWrap<Tap> {
       double l = info[1].As<Napi::Number>().DoubleValue();
       if (l >= 0 && l < static_cast<double>(len)) len = static_cast<size_t>(l);
     }
-    const unsigned char* f = b.Data();
     if (!gro_held_) gro_held_ = new Gro();
-    Gro* g = gro_held_;
-    size_t hl = len <= sizeof g->buf ? Gro::Candidate(f, len) : 0;
-    if (hl && g->Joins(f, len, hl)) g->Append(f, len);
-    else {
-      WriteHeld();
-      if (!hl) {
-        static const virtio_net_hdr none = {};
-        iovec iov[2] = { { const_cast<virtio_net_hdr*>(&none), sizeof none }, { const_cast<unsigned char*>(f), len } };
-        if (writev(fd_, iov, 2) < 0) { txDrops_ += 1; return Napi::Number::New(env, 0); }
-        tx_ += 1;
-        return Napi::Number::New(env, 1);
-      }
-      g->Start(f, len, hl);
-    }
-    if (g->closed) return Napi::Number::New(env, WriteHeld() ? 1 : 0);
-    return Napi::Number::New(env, 2);
+    bool ok = true;
+    bool held = gro_held_->Feed(b.Data(), len, [this](const virtio_net_hdr& h, unsigned char* p, size_t n, unsigned segs) { return WriteOut(h, p, n, segs); }, &ok);
+    return Napi::Number::New(env, held ? 2 : ok ? 1 : 0);
   }
   Napi::Value Flush(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), WriteHeld()); }
 
@@ -375,7 +406,7 @@ class Tap : public Napi::ObjectWrap<Tap> {
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("rx", rx_); o.Set("tx", tx_); o.Set("txDrops", txDrops_); o.Set("batches", batches_);
-    o.Set("offload", vnet_); o.Set("gso", gso_); o.Set("bad", bad_); o.Set("gro", gro_); o.Set("groSegments", groSegs_);
+    o.Set("offload", vnet_); o.Set("gso", gso_); o.Set("bad", bad_); o.Set("gro", gro_); o.Set("groSegments", groSegs_); o.Set("groFailed", groFailed_); o.Set("groOff", groOff_);
     return o;
   }
 };
@@ -418,41 +449,22 @@ static Napi::Value Coalesce(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsArray()) { Napi::TypeError::New(env, "coalesce(frames)").ThrowAsJavaScriptException(); return env.Undefined(); }
   Napi::Array in = info[0].As<Napi::Array>(), out = Napi::Array::New(env);
   uint32_t n = 0;
-  Gro* g = new Gro();
-  auto emit = [&]() {
-    if (!g->len) return;
-    virtio_net_hdr h;
-    g->Seal(&h);
+  std::unique_ptr<Gro> g(new Gro());
+  auto put = [&](const virtio_net_hdr& h, unsigned char* p, size_t len, unsigned) {
     Napi::Array pair = Napi::Array::New(env);
-    pair.Set(0u, Napi::Buffer<unsigned char>::Copy(env, reinterpret_cast<unsigned char*>(&h), sizeof h));
-    pair.Set(1u, Napi::Buffer<unsigned char>::Copy(env, g->buf, g->len));
+    pair.Set(0u, Napi::Buffer<unsigned char>::Copy(env, reinterpret_cast<const unsigned char*>(&h), sizeof h));
+    pair.Set(1u, Napi::Buffer<unsigned char>::Copy(env, p, len));
     out.Set(n++, pair);
-    g->len = 0; g->segs = 0;
+    return true;
   };
+  bool ok = true;
   for (uint32_t i = 0; i < in.Length(); i++) {
     Napi::Value v = in.Get(i);
     if (!v.IsBuffer()) continue;
     auto b = v.As<Napi::Buffer<unsigned char>>();
-    const unsigned char* f = b.Data();
-    size_t len = b.Length();
-    size_t hl = len <= sizeof g->buf ? Gro::Candidate(f, len) : 0;
-    if (hl && g->Joins(f, len, hl)) g->Append(f, len);
-    else {
-      emit();
-      if (!hl) {
-        virtio_net_hdr none = {};
-        Napi::Array pair = Napi::Array::New(env);
-        pair.Set(0u, Napi::Buffer<unsigned char>::Copy(env, reinterpret_cast<unsigned char*>(&none), sizeof none));
-        pair.Set(1u, Napi::Buffer<unsigned char>::Copy(env, f, len));
-        out.Set(n++, pair);
-        continue;
-      }
-      g->Start(f, len, hl);
-    }
-    if (g->closed) emit();
+    g->Feed(b.Data(), b.Length(), put, &ok);
   }
-  emit();
-  delete g;
+  g->Release(put);
   return out;
 }
 

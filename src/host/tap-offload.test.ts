@@ -129,6 +129,13 @@ describe('TAP offloads: GRO on write (what the kernel gets for the frames the PF
     expect(big.length).toBe(66 + 10000);
     expect(big.readUInt16BE(16)).toBe(big.length - 14);
     expect(checksum(big, 14, 34)).toBe(0);
+    // the TCP field holds the pseudo-header's sum over the whole TCP length (what tcp_gso_segment and
+    // a NIC's TSO complete), the sum's complement over the segment from there is the checksum
+    let ps = pseudo(6, big.length - 34);
+    while (ps >> 16) ps = (ps & 0xffff) + (ps >>> 16);
+    expect(big.readUInt16BE(34 + 16)).toBe(ps);
+    const whole = Buffer.from(big); whole.writeUInt16BE(0, 34 + 16); whole.writeUInt16BE(csumFinish(csumPartial(whole, 34, whole.length, pseudo(6, whole.length - 34))), 34 + 16);
+    expect(l4Valid(whole)).toBe(true);
     expect(finish(h, big)).toEqual(frames);     // byte for byte: IDs, sequence numbers, PSH on the last, checksums
   });
 
@@ -146,6 +153,26 @@ describe('TAP offloads: GRO on write (what the kernel gets for the frames the PF
       ['a SYN', [a[0]!, a[1]!, syn], [2, 1]],
       ['a longer segment after the first', [stream(500, 500, { psh: false })[0]!, stream(1000, 1000, { seq: 1500, id: 0x1235, psh: false })[0]!], [1, 1]],
     ];
+    /** a copy of a[1] changed by `fn`, both checksums made whole again (so only the change keeps it apart) */
+    const mut = (fn: (f: Buffer) => void, f0 = a[1]!) => {
+      const f = Buffer.from(f0); fn(f);
+      f.writeUInt16BE(0, 24); f.writeUInt16BE(checksum(f, 14, 34), 24);
+      f.writeUInt16BE(0, 34 + 16); f.writeUInt16BE(csumFinish(csumPartial(f, 34, f.length, pseudo(6, f.length - 34))), 34 + 16);
+      return f;
+    };
+    const apart: [string, (f: Buffer) => void][] = [
+      ['TTL', f => { f[22] = 63; }], ['TOS', f => { f[15] = 0x10; }], ['ECN CE', f => { f[15] = 0x03; }], ['DF', f => { f[20] = 0; }],
+      ['IP ID', f => { f.writeUInt16BE(0x9999, 18); }], ['ACK number', f => { f.writeUInt32BE(78, 34 + 8); }], ['window', f => { f.writeUInt16BE(503, 34 + 14); }],
+      ['CWR', f => { f[34 + 13] |= 0x80; }], ['ECE', f => { f[34 + 13] |= 0x40; }], ['URG', f => { f[34 + 13] |= 0x20; f.writeUInt16BE(5, 34 + 18); }],
+      ['FIN', f => { f[34 + 13] |= 0x01; }], ['RST', f => { f[34 + 13] |= 0x04; }], ['MF', f => { f[20] |= 0x20; }], ['a fragment offset', f => { f.writeUInt16BE(0x4001, 20); }],
+    ];
+    for (const [what, fn] of apart) cases.push([what, [a[0]!, mut(fn), a[2]!], [1, 1, 1]]);
+    const badIp = Buffer.from(a[1]!); badIp[22] ^= 1;                      // TTL changed, IP checksum not
+    cases.push(['a bad IP checksum', [a[0]!, badIp, a[2]!], [1, 1, 1]]);
+    // IP options: a 24-byte IP header (a NOP option word) in front of the same TCP segment
+    const opt = Buffer.concat([a[1]!.subarray(0, 34), Buffer.from([1, 1, 1, 0]), a[1]!.subarray(34)]);
+    opt[14] = 0x46; opt.writeUInt16BE(opt.length - 14, 16); opt.writeUInt16BE(0, 24); opt.writeUInt16BE(checksum(opt, 14, 38), 24);
+    cases.push(['IP options', [a[0]!, opt, a[2]!], [1, 1, 1]]);
     for (const [what, input, groups] of cases) {
       const out = coalesce(input);
       expect(out.map(([h, f]) => h[1] === 1 ? (f.length - 66 + (1000 - 1)) / 1000 | 0 : 1), what).toEqual(groups);
@@ -162,6 +189,12 @@ describe('TAP offloads: GRO on write (what the kernel gets for the frames the PF
     const ts2 = Buffer.from(a[2]!); ts2.writeUInt32BE(123457, 34 + 24);
     ts2.writeUInt16BE(0, 34 + 16); ts2.writeUInt16BE(csumFinish(csumPartial(ts2, 34, ts2.length, pseudo(6, ts2.length - 34))), 34 + 16);
     expect(coalesce([a[0]!, ts, ts2]).map(([, f]) => f.length - 66)).toEqual([1000, 2000]);
+    const pshFull = stream(1000, 1000);                                   // one full segment with PSH
+    const after = stream(2000, 1000, { seq: 2000, id: 0x1235, psh: false });
+    expect(coalesce([...pshFull, ...after]).map(([, f]) => f.length - 66)).toEqual([1000, 2000]);
+    const short = stream(1500, 1000, { psh: false });                      // 1000, then 500 without PSH
+    const more = stream(2000, 1000, { seq: 2500, id: 0x1236, psh: false });
+    expect(coalesce([...short, ...more]).map(([, f]) => f.length - 66)).toEqual([1500, 2000]);
     const p = stream(2500, 1000);                                         // 1000, 1000, 500 + PSH
     const next = stream(2000, 1000, { seq: 1000 + 2500, id: 0x1234 + 3, psh: false });
     const out = coalesce([...p, ...next]);
@@ -169,6 +202,8 @@ describe('TAP offloads: GRO on write (what the kernel gets for the frames the PF
   });
 
   it('a large segment holds at most 64 frames and 64 KB', () => {
+    expect(coalesce(stream(64 * 200, 200, { psh: false })).length).toBe(1);
+    expect(coalesce(stream(65 * 200, 200, { psh: false })).map(([, f]) => (f.length - 66) / 200)).toEqual([64, 1]);
     const small = stream(100 * 200, 200, { psh: false });
     expect(coalesce(small).map(([, f]) => (f.length - 66) / 200)).toEqual([64, 36]);
     const big = [...stream(43 * 1448, 1448, { psh: false }), ...stream(7 * 1448, 1448, { seq: 1000 + 43 * 1448, id: 0x1234 + 43, psh: false })];
