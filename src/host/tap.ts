@@ -14,9 +14,9 @@ interface NativeTap {
   /**
    * frames read and written; `offload`: the TAP takes large TCP segments and partial checksums
    * (IFF_VNET_HDR), `gso` of them read, `bad` reads dropped; `gro`: large segments written, made of
-   * `groSegments` frames
+   * `groSegments` frames; `groFailed` of them refused by the kernel and written frame by frame, `groOff` after an EINVAL
    */
-  readonly stats: { rx: number; tx: number; txDrops: number; batches: number; offload: boolean; gso: number; bad: number; gro: number; groSegments: number };
+  readonly stats: { rx: number; tx: number; txDrops: number; batches: number; offload: boolean; gso: number; bad: number; gro: number; groSegments: number; groFailed: number; groOff: boolean };
 }
 export interface TapAddon {
   Tap: new (name: string, tun?: boolean, offload?: boolean) => NativeTap;
@@ -41,7 +41,7 @@ export function loadAddon(): TapAddon {
  * segments reach it whole, one read each, and the addon cuts them into the frames the PFE gets
  * (native/tap.cc): JavaScript sees the same frames either way, fewer reads for them.
  *
- * With GRO on write as well (`gro`; VROUTER_TAP_GRO=1), the consecutive TCP segments of one flow that
+ * With GRO on write as well (`gro`, the default with offloads; VROUTER_TAP_GRO=0 turns it off), the consecutive TCP segments of one flow that
  * the PFE writes in one turn go to the kernel as one large segment (native/tap.cc, `Gro`): the addon
  * holds them, and a microtask at the end of the turn writes what it holds.
  */
@@ -50,7 +50,7 @@ export class TapPort implements Port {
   private rx?: (frames: Buffer[]) => void;
   private flushQueued = false;
   private readonly flushNow = () => { this.flushQueued = false; this.tap.flush(); };
-  constructor(readonly device: string, offload = process.env.VROUTER_TAP_OFFLOAD !== '0', readonly gro = process.env.VROUTER_TAP_GRO === '1') {
+  constructor(readonly device: string, offload = process.env.VROUTER_TAP_OFFLOAD !== '0', readonly gro = offload && process.env.VROUTER_TAP_GRO !== '0') {
     this.tap = new (loadAddon().Tap)(device, false, offload);
     this.tap.start(frames => this.rx?.(frames));
   }

@@ -1,5 +1,5 @@
 /**
- * GRO on the router's TAP writes, for real (VROUTER_TAP_GRO=1): a TCP transfer host-a -> host-b
+ * GRO on the router's TAP writes (the default; set here with VROUTER_TAP_GRO=1 all the same), for real: a TCP transfer host-a -> host-b
  * through the default lab arrives whole (a SHA-256 of every byte on both sides), and host-b's kernel
  * counted fewer TCP segments than the transfer needs at the tunnel's MSS: gw-b handed it segments
  * that it had merged, which the kernel took as large ones (GSO through the bridge and the veth).
