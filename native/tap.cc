@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <vector>
 #include <memory>
+#include <string>
 
 // struct virtio_net_hdr of <linux/virtio_net.h> (which C++ cannot include: a member is named `class`),
 // in the CPU's byte order (a TAP's default)
@@ -57,7 +58,7 @@ struct Gro {
   static size_t Candidate(const unsigned char* f, size_t n) {
     if (n < 14 + 20 + 20 || Get16(f + 12) != 0x0800) return 0;
     const unsigned char* ip = f + 14;
-    if (ip[0] != 0x45 || ip[9] != 6 || Get16(ip + 2) != n - 14 || (Get16(ip + 6) & 0x3fff) != 0) return 0;
+    if (ip[0] != 0x45 || ip[9] != 6 || Get16(ip + 2) != n - 14 || (Get16(ip + 6) & ~0x4000 & 0xffff) != 0) return 0;   // any bit but DF (inet_gro_receive)
     const unsigned char* tcp = ip + 20;
     size_t doff = (tcp[12] >> 4) * 4u, hl = 14 + 20 + doff;
     if (doff < 20 || hl >= n) return 0;                        // a payload, or nothing to merge
@@ -136,6 +137,74 @@ struct Gro {
   }
 };
 
+/** Tap::Finish, declared here for TxPath (defined in Tap below). */
+template <typename Emit> static bool CutBack(const virtio_net_hdr& h, unsigned char* f, size_t n, unsigned char* seg, Emit emit);
+
+/**
+ * A TAP's write side with GRO: what Tap does with a frame the PFE writes, over one system call
+ * (sys: 0 written, or the errno), so that tests drive the same code with a kernel that refuses.
+ * A large segment the kernel refuses with EINVAL, ENOMEM or ENOBUFS is cut back into its frames
+ * (Finish) and they are written one by one, so a refusal costs no more than it would have without
+ * GRO; EINVAL turns GRO off for this TAP, and from then on nothing is held. Any other refusal (the
+ * link is gone: EIO) drops the segment's frames, counted, without trying each.
+ */
+struct TxPath {
+  typedef int (*Sys)(void* ctx, const virtio_net_hdr& h, const unsigned char* p, size_t n);
+  Sys sys; void* ctx;
+  double tx = 0, txDrops = 0, gro = 0, groSegs = 0, groFailed = 0;
+  bool groOff = false;
+  std::unique_ptr<Gro> held;
+  std::unique_ptr<unsigned char[]> seg;
+  TxPath(Sys s, void* c) : sys(s), ctx(c) {}
+
+  bool Out(const virtio_net_hdr& h, unsigned char* p, size_t n, unsigned segs) {
+    int e = sys(ctx, h, p, n);
+    if (e == 0) {
+      tx += segs;
+      if (segs > 1) { gro += 1; groSegs += segs; }
+      return true;
+    }
+    if (segs < 2) { txDrops += 1; return false; }
+    groFailed += 1;
+    if (e != EINVAL && e != ENOMEM && e != ENOBUFS) { txDrops += segs; return false; }
+    if (e == EINVAL) groOff = true;
+    if (!seg) seg.reset(new unsigned char[65536 + 64]);
+    bool all = true;
+    static const virtio_net_hdr none = {};
+    CutBack(h, p, n, seg.get(), [&](const unsigned char* q, size_t m) {
+      if (sys(ctx, none, q, m) == 0) tx += 1; else { txDrops += 1; all = false; }
+    });
+    return all;
+  }
+  /** A frame as it came, with no offload asked of the kernel. */
+  bool Plain(const unsigned char* f, size_t n) {
+    static const virtio_net_hdr none = {};
+    if (sys(ctx, none, f, n) != 0) { txDrops += 1; return false; }
+    tx += 1;
+    return true;
+  }
+  /** Writes what GRO holds; false when the kernel refused some of it (counted as drops). */
+  bool Held() {
+    if (!held) return true;
+    return held->Release([this](const virtio_net_hdr& h, unsigned char* p, size_t n, unsigned s) { return Out(h, p, n, s); });
+  }
+  /**
+   * 2: something is held (Held() before the turn ends; a refusal of an earlier write may have been
+   * counted too), 1: everything written, 0: nothing held and a write of this call (the frame, or
+   * what was held before it) was refused. Frames reach the kernel in the order they were given.
+   */
+  int WriteGro(const unsigned char* f, size_t n) {
+    if (groOff) { bool ok = Held(); ok = Plain(f, n) && ok; return ok ? 1 : 0; }
+    if (!held) held.reset(new Gro());
+    bool ok = true;
+    bool isHeld = held->Feed(f, n, [this](const virtio_net_hdr& h, unsigned char* p, size_t m, unsigned s) { return Out(h, p, m, s); }, &ok);
+    // GRO went off while f was taken: nothing may wait for a merge any more (or a later frame,
+    // written straight away, would overtake it)
+    if (isHeld && groOff) { ok = Held() && ok; isHeld = false; }
+    return isHeld ? 2 : ok ? 1 : 0;
+  }
+};
+
 class Tap : public Napi::ObjectWrap<Tap> {
  public:
   static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -199,8 +268,8 @@ class Tap : public Napi::ObjectWrap<Tap> {
   int fd_ = -1;
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference cb_;
-  double rx_ = 0, tx_ = 0, txDrops_ = 0, batches_ = 0, gso_ = 0, bad_ = 0, gro_ = 0, groSegs_ = 0, groFailed_ = 0;
-  Gro* gro_held_ = nullptr;
+  double rx_ = 0, batches_ = 0, gso_ = 0, bad_ = 0;
+  TxPath tx_{ &Tap::Sys, this };
   bool vnet_ = false;
   unsigned char buf_[sizeof(virtio_net_hdr) + 65536 + 64];
   unsigned char seg_[65536 + 64];
@@ -211,39 +280,20 @@ class Tap : public Napi::ObjectWrap<Tap> {
       uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
       poll_ = nullptr;
     }
-    if (fd_ >= 0) { WriteHeld(); close(fd_); fd_ = -1; }
-    delete gro_held_; gro_held_ = nullptr;
+    if (fd_ >= 0) { tx_.Held(); close(fd_); fd_ = -1; }
+    tx_.held.reset();
   }
 
-  bool groOff_ = false;   // the kernel refused a large segment (EINVAL): this TAP writes frame by frame
-
-  /**
-   * One write with its virtio-net header. A large segment the kernel refuses is cut back into its
-   * frames (Finish) and they are written one by one, so a refusal costs no more than it would have
-   * without GRO; EINVAL turns GRO off for this TAP.
-   */
-  bool WriteOut(const virtio_net_hdr& h, unsigned char* p, size_t n, unsigned segs) {
-    iovec iov[2] = { { const_cast<virtio_net_hdr*>(&h), sizeof h }, { p, n } };
-    if (writev(fd_, iov, 2) >= 0) {
-      tx_ += segs;
-      if (segs > 1) { gro_ += 1; groSegs_ += segs; }
-      return true;
-    }
-    if (segs < 2) { txDrops_ += 1; return false; }
-    if (errno == EINVAL) groOff_ = true;
-    groFailed_ += 1;
-    bool all = true;
-    static const virtio_net_hdr none = {};
-    Finish(h, p, n, seg_, [&](const unsigned char* q, size_t m) {
-      iovec one[2] = { { const_cast<virtio_net_hdr*>(&none), sizeof none }, { const_cast<unsigned char*>(q), m } };
-      if (writev(fd_, one, 2) >= 0) tx_ += 1; else { txDrops_ += 1; all = false; }
-    });
-    return all;
-  }
-  /** Writes what GRO holds; false when the kernel refused some of it (counted as drops). */
-  bool WriteHeld() {
-    if (!gro_held_ || fd_ < 0) return true;
-    return gro_held_->Release([this](const virtio_net_hdr& h, unsigned char* p, size_t n, unsigned segs) { return WriteOut(h, p, n, segs); });
+  /** One write, with the virtio-net header when the TAP has one: 0, or the errno. */
+  static int Sys(void* ctx, const virtio_net_hdr& h, const unsigned char* p, size_t n) {
+    Tap* self = static_cast<Tap*>(ctx);
+    if (self->fd_ < 0) return EBADF;
+    ssize_t w;
+    if (self->vnet_) {
+      iovec iov[2] = { { const_cast<virtio_net_hdr*>(&h), sizeof h }, { const_cast<unsigned char*>(p), n } };
+      w = writev(self->fd_, iov, 2);
+    } else w = write(self->fd_, p, n);
+    return w >= 0 ? 0 : errno ? errno : EIO;
   }
 
   static void OnReadable(uv_poll_t* handle, int status, int events) {
@@ -367,26 +417,17 @@ class Tap : public Napi::ObjectWrap<Tap> {
       double l = info[1].As<Napi::Number>().DoubleValue();
       if (l >= 0 && l < static_cast<double>(len)) len = static_cast<size_t>(l);
     }
-    ssize_t w;
-    if (vnet_) {
-      static const virtio_net_hdr none = {};   // no offload asked of the kernel for what we write
-      iovec iov[2] = { { const_cast<virtio_net_hdr*>(&none), sizeof none }, { b.Data(), len } };
-      w = writev(fd_, iov, 2);
-    } else w = write(fd_, b.Data(), len);
-    if (w < 0) { txDrops_ += 1; return Napi::Boolean::New(env, false); }
-    tx_ += 1;
-    return Napi::Boolean::New(env, true);
+    return Napi::Boolean::New(env, tx_.Plain(b.Data(), len));
   }
 
   /**
    * writeGro(frame, len?): as write, but a TCP segment GRO may merge is held to be written with the
-   * segments that follow it: 2 held (call flush() before the turn ends), 1 written, 0 when a write of
-   * this call (the frame, or what was held before it) was refused. A TAP without the virtio-net
-   * header writes at once.
+   * segments that follow it: TxPath::WriteGro's 2 (held: call flush() before the turn ends), 1 or 0.
+   * A TAP without the virtio-net header writes at once.
    */
   Napi::Value WriteGro(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!vnet_ || groOff_) return Napi::Number::New(env, Write(info).As<Napi::Boolean>().Value() ? 1 : 0);
+    if (!vnet_) return Napi::Number::New(env, Write(info).As<Napi::Boolean>().Value() ? 1 : 0);
     if (fd_ < 0 || info.Length() < 1 || !info[0].IsBuffer()) return Napi::Number::New(env, 0);
     auto b = info[0].As<Napi::Buffer<unsigned char>>();
     size_t len = b.Length();
@@ -394,19 +435,16 @@ class Tap : public Napi::ObjectWrap<Tap> {
       double l = info[1].As<Napi::Number>().DoubleValue();
       if (l >= 0 && l < static_cast<double>(len)) len = static_cast<size_t>(l);
     }
-    if (!gro_held_) gro_held_ = new Gro();
-    bool ok = true;
-    bool held = gro_held_->Feed(b.Data(), len, [this](const virtio_net_hdr& h, unsigned char* p, size_t n, unsigned segs) { return WriteOut(h, p, n, segs); }, &ok);
-    return Napi::Number::New(env, held ? 2 : ok ? 1 : 0);
+    return Napi::Number::New(env, tx_.WriteGro(b.Data(), len));
   }
-  Napi::Value Flush(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), WriteHeld()); }
+  Napi::Value Flush(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), fd_ >= 0 ? tx_.Held() : true); }
 
   Napi::Value Close(const Napi::CallbackInfo& info) { Shutdown(); cb_.Reset(); return info.Env().Undefined(); }
   Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(info.Env());
-    o.Set("rx", rx_); o.Set("tx", tx_); o.Set("txDrops", txDrops_); o.Set("batches", batches_);
-    o.Set("offload", vnet_); o.Set("gso", gso_); o.Set("bad", bad_); o.Set("gro", gro_); o.Set("groSegments", groSegs_); o.Set("groFailed", groFailed_); o.Set("groOff", groOff_);
+    o.Set("rx", rx_); o.Set("tx", tx_.tx); o.Set("txDrops", tx_.txDrops); o.Set("batches", batches_);
+    o.Set("offload", vnet_); o.Set("gso", gso_); o.Set("bad", bad_); o.Set("gro", tx_.gro); o.Set("groSegments", tx_.groSegs); o.Set("groFailed", tx_.groFailed); o.Set("groOff", tx_.groOff);
     return o;
   }
 };
@@ -468,8 +506,54 @@ static Napi::Value Coalesce(const Napi::CallbackInfo& info) {
   return out;
 }
 
+template <typename Emit> static bool CutBack(const virtio_net_hdr& h, unsigned char* f, size_t n, unsigned char* seg, Emit emit) { return Tap::Finish(h, f, n, seg, emit); }
+
+// writeTurns(frames, refuse): the TAP's write side (TxPath, the code Tap runs) over a kernel that
+// refuses as told: 'einval' or 'enobufs' every large segment, 'eio' every write, 'none' nothing.
+// A null in frames ends a turn (the flush). { writes: [vnetHeader, frame][] the kernel took, results:
+// writeGro's answer per frame, stats } (tests)
+struct FakeKernel { std::string refuse; double attempts = 0; std::vector<std::pair<virtio_net_hdr, std::vector<unsigned char>>> took; };
+static int FakeSys(void* ctx, const virtio_net_hdr& h, const unsigned char* p, size_t n) {
+  FakeKernel* k = static_cast<FakeKernel*>(ctx);
+  k->attempts += 1;
+  if (k->refuse == "eio") return EIO;
+  if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE && k->refuse == "einval") return EINVAL;
+  if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE && k->refuse == "enobufs") return ENOBUFS;
+  k->took.emplace_back(h, std::vector<unsigned char>(p, p + n));
+  return 0;
+}
+static Napi::Value WriteTurns(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsString()) { Napi::TypeError::New(env, "writeTurns(frames, refuse)").ThrowAsJavaScriptException(); return env.Undefined(); }
+  FakeKernel k; k.refuse = info[1].As<Napi::String>().Utf8Value();
+  TxPath tx(&FakeSys, &k);
+  Napi::Array in = info[0].As<Napi::Array>(), results = Napi::Array::New(env);
+  uint32_t r = 0;
+  for (uint32_t i = 0; i < in.Length(); i++) {
+    Napi::Value v = in.Get(i);
+    if (v.IsNull()) { tx.Held(); continue; }
+    if (!v.IsBuffer()) continue;
+    auto b = v.As<Napi::Buffer<unsigned char>>();
+    results.Set(r++, tx.WriteGro(b.Data(), b.Length()));
+  }
+  tx.Held();
+  Napi::Array writes = Napi::Array::New(env);
+  for (uint32_t i = 0; i < k.took.size(); i++) {
+    Napi::Array pair = Napi::Array::New(env);
+    pair.Set(0u, Napi::Buffer<unsigned char>::Copy(env, reinterpret_cast<const unsigned char*>(&k.took[i].first), sizeof(virtio_net_hdr)));
+    pair.Set(1u, Napi::Buffer<unsigned char>::Copy(env, k.took[i].second.data(), k.took[i].second.size()));
+    writes.Set(i, pair);
+  }
+  Napi::Object stats = Napi::Object::New(env);
+  stats.Set("tx", tx.tx); stats.Set("txDrops", tx.txDrops); stats.Set("gro", tx.gro); stats.Set("groSegments", tx.groSegs); stats.Set("groFailed", tx.groFailed); stats.Set("groOff", tx.groOff); stats.Set("attempts", k.attempts);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("writes", writes); o.Set("results", results); o.Set("stats", stats);
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("coalesce", Napi::Function::New(env, Coalesce));
+  exports.Set("writeTurns", Napi::Function::New(env, WriteTurns));
   exports.Set("setns", Napi::Function::New(env, SetNs));
   exports.Set("finish", Napi::Function::New(env, FinishFrames));
   return Tap::Init(env, exports);

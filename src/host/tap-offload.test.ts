@@ -165,9 +165,10 @@ describe('TAP offloads: GRO on write (what the kernel gets for the frames the PF
       ['IP ID', f => { f.writeUInt16BE(0x9999, 18); }], ['ACK number', f => { f.writeUInt32BE(78, 34 + 8); }], ['window', f => { f.writeUInt16BE(503, 34 + 14); }],
       ['CWR', f => { f[34 + 13] |= 0x80; }], ['ECE', f => { f[34 + 13] |= 0x40; }], ['URG', f => { f[34 + 13] |= 0x20; f.writeUInt16BE(5, 34 + 18); }],
       ['FIN', f => { f[34 + 13] |= 0x01; }], ['RST', f => { f[34 + 13] |= 0x04; }], ['MF', f => { f[20] |= 0x20; }], ['a fragment offset', f => { f.writeUInt16BE(0x4001, 20); }],
+      ['an urgent pointer without URG', f => { f.writeUInt16BE(5, 34 + 18); }], ['the IP reserved bit', f => { f[20] |= 0x80; }],
     ];
     for (const [what, fn] of apart) cases.push([what, [a[0]!, mut(fn), a[2]!], [1, 1, 1]]);
-    const badIp = Buffer.from(a[1]!); badIp[22] ^= 1;                      // TTL changed, IP checksum not
+    const badIp = Buffer.from(a[1]!); badIp[24] ^= 0xff;                   // the IP checksum field alone
     cases.push(['a bad IP checksum', [a[0]!, badIp, a[2]!], [1, 1, 1]]);
     // IP options: a 24-byte IP header (a NOP option word) in front of the same TCP segment
     const opt = Buffer.concat([a[1]!.subarray(0, 34), Buffer.from([1, 1, 1, 0]), a[1]!.subarray(34)]);
@@ -211,5 +212,58 @@ describe('TAP offloads: GRO on write (what the kernel gets for the frames the PF
     expect(out.map(([, f]) => (f.length - 66) / 1448)).toEqual([45, 5]);   // a 46th would pass 65,535
     for (const [, f] of out) expect(f.length - 14).toBeLessThanOrEqual(65535);
     expect(out.flatMap(([h, f]) => finish(h, f)!)).toEqual(big);
+  });
+});
+
+describe('TAP offloads: the write side over a kernel that refuses (native/tap.cc TxPath, the code a TAP runs)', () => {
+  type Turns = { writes: [Buffer, Buffer][]; results: number[]; stats: { tx: number; txDrops: number; gro: number; groSegments: number; groFailed: number; groOff: boolean; attempts: number } };
+  const turns = (frames: (Buffer | null)[], refuse: 'none' | 'einval' | 'enobufs' | 'eio') =>
+    (loadAddon() as unknown as { writeTurns(f: (Buffer | null)[], r: string): Turns }).writeTurns(frames, refuse);
+  const finish = (h: Buffer, f: Buffer) => loadAddon().finish(h, f)!;
+  /** `n` segments of `mss` bytes of one flow (ACK only), cut by the addon from one large one. */
+  function flow(n: number, mss: number, sport: number, seq = 1000): Buffer[] {
+    const tcp = Buffer.alloc(20);
+    tcp.writeUInt16BE(sport, 0); tcp.writeUInt16BE(5201, 2); tcp.writeUInt32BE(seq, 4); tcp.writeUInt32BE(77, 8);
+    tcp[12] = 5 << 4; tcp[13] = 0x10; tcp.writeUInt16BE(502, 14);
+    const l4 = Buffer.concat([tcp, Buffer.alloc(n * mss, sport & 255)]);
+    l4.writeUInt16BE(pseudo(6, l4.length) & 0xffff, 16);
+    return finish(vnet({ flags: 1, gsoType: 1, hdrLen: 54, gsoSize: mss, csumStart: 34, csumOffset: 16 }), frame(6, l4, sport));
+  }
+  /** What the kernel took, as the frames a host would see, in order. */
+  const seen = (t: Turns) => t.writes.flatMap(([h, f]) => h[1] === 1 ? finish(h, f) : [f]);
+
+  it('a kernel that takes everything: one write per turn and flow, the frames in order', () => {
+    const a = flow(10, 1000, 40000), b = flow(3, 1000, 40001);
+    const t = turns([...a, null, ...b], 'none');
+    expect(t.writes.length).toBe(2);
+    expect(seen(t)).toEqual([...a, ...b]);
+    expect(t.stats).toMatchObject({ tx: 13, txDrops: 0, gro: 2, groSegments: 13, groFailed: 0, groOff: false, attempts: 2 });
+    expect(t.results).toEqual(Array(13).fill(2));     // each held until the turn ends
+  });
+
+  it('EINVAL for a large segment: it is written frame by frame, GRO goes off, and no later frame overtakes one held', () => {
+    const a = flow(4, 1000, 40000), b = flow(3, 1000, 40001);
+    const t = turns([...a, ...b, null, ...flow(2, 1000, 40002)], 'einval');
+    // a is refused when b[0] arrives; b[0] must still go before b[1] (it was being held)
+    expect(seen(t)).toEqual([...a, ...b, ...flow(2, 1000, 40002)]);
+    for (const [h] of t.writes) expect(h[1]).toBe(0);
+    expect(t.stats).toMatchObject({ tx: 9, txDrops: 0, gro: 0, groFailed: 1, groOff: true });
+    expect(t.results.slice(4)).toEqual(Array(5).fill(1));   // off: every frame is written at once
+  });
+
+  it('ENOBUFS for a large segment: written frame by frame, GRO stays on for the next turn', () => {
+    const a = flow(4, 1000, 40000), b = flow(2, 1000, 40001);
+    const t = turns([...a, null, ...b], 'enobufs');
+    expect(seen(t)).toEqual([...a, ...b]);
+    expect(t.stats).toMatchObject({ tx: 6, txDrops: 0, groFailed: 2, groOff: false, attempts: 2 + 6 });
+  });
+
+  it('EIO (the link is gone): every frame a counted drop, a refused large segment not tried again frame by frame', () => {
+    const a = flow(5, 1000, 40000);
+    const udp = frame(17, Buffer.alloc(100, 3));
+    const t = turns([...a, udp], 'eio');
+    expect(t.writes.length).toBe(0);
+    expect(t.stats).toMatchObject({ tx: 0, txDrops: 6, groFailed: 1, attempts: 2 });
+    expect(t.results).toEqual([2, 2, 2, 2, 2, 0]);
   });
 });

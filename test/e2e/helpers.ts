@@ -46,7 +46,9 @@ export interface Lab { name: string; dir: string; file: string }
 /** Copy topologies/<base>.yaml and its configs to a temp dir under a unique lab name. */
 export function labCopy(base: string, tag: string): Lab {
   const dir = mkdtempSync(join(tmpdir(), 'vrouter-e2e-'));
-  for (const f of readdirSync(join(ROOT, 'topologies'))) cpSync(join(ROOT, 'topologies', f), join(dir, f));
+  // files only: `vrouter up topologies/...` (the README's first line) leaves the lab's saved state
+  // beside its file (topologies/vrouter-NAME/), which is not the tests' to copy
+  for (const f of readdirSync(join(ROOT, 'topologies'), { withFileTypes: true })) if (f.isFile()) cpSync(join(ROOT, 'topologies', f.name), join(dir, f.name));
   const name = `e2e${tag}${process.pid % 1000}`;
   const file = join(dir, `${base}.yaml`);
   writeFileSync(file, readFileSync(file, 'utf8').replace(/^name: .*$/m, `name: ${name}`));
