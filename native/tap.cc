@@ -171,9 +171,12 @@ struct TxPath {
     if (!seg) seg.reset(new unsigned char[65536 + 64]);
     bool all = true;
     static const virtio_net_hdr none = {};
-    CutBack(h, p, n, seg.get(), [&](const unsigned char* q, size_t m) {
+    unsigned cut = 0;
+    bool whole = CutBack(h, p, n, seg.get(), [&](const unsigned char* q, size_t m) {
+      cut++;
       if (sys(ctx, none, q, m) == 0) tx += 1; else { txDrops += 1; all = false; }
     });
+    if (!whole) { txDrops += segs - cut; return false; }   // never: Seal makes only what Finish cuts
     return all;
   }
   /** A frame as it came, with no offload asked of the kernel. */
@@ -417,7 +420,8 @@ class Tap : public Napi::ObjectWrap<Tap> {
       double l = info[1].As<Napi::Number>().DoubleValue();
       if (l >= 0 && l < static_cast<double>(len)) len = static_cast<size_t>(l);
     }
-    return Napi::Boolean::New(env, tx_.Plain(b.Data(), len));
+    bool ok = tx_.Held();   // what writeGro holds goes first: a plain write never overtakes it
+    return Napi::Boolean::New(env, tx_.Plain(b.Data(), len) && ok);
   }
 
   /**

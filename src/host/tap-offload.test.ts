@@ -168,6 +168,9 @@ describe('TAP offloads: GRO on write (what the kernel gets for the frames the PF
       ['an urgent pointer without URG', f => { f.writeUInt16BE(5, 34 + 18); }], ['the IP reserved bit', f => { f[20] |= 0x80; }],
     ];
     for (const [what, fn] of apart) cases.push([what, [a[0]!, mut(fn), a[2]!], [1, 1, 1]]);
+    // a reserved-bit frame is refused as a fragment would be, even when every frame carries it (so the header byte alone cannot tell)
+    const rb = (f: Buffer) => { f[20] |= 0x80; };
+    cases.push(['the IP reserved bit on every frame', [mut(rb, a[0]!), mut(rb), mut(rb, a[2]!)], [1, 1, 1]]);
     const badIp = Buffer.from(a[1]!); badIp[24] ^= 0xff;                   // the IP checksum field alone
     cases.push(['a bad IP checksum', [a[0]!, badIp, a[2]!], [1, 1, 1]]);
     // IP options: a 24-byte IP header (a NOP option word) in front of the same TCP segment

@@ -14,7 +14,7 @@ interface NativeTap {
   /**
    * frames read and written; `offload`: the TAP takes large TCP segments and partial checksums
    * (IFF_VNET_HDR), `gso` of them read, `bad` reads dropped; `gro`: large segments written, made of
-   * `groSegments` frames; `groFailed` of them refused by the kernel and written frame by frame, `groOff` after an EINVAL
+   * `groSegments` frames; `groFailed` large segments the kernel refused (after EINVAL, ENOMEM or ENOBUFS written frame by frame, else dropped), `groOff` after an EINVAL
    */
   readonly stats: { rx: number; tx: number; txDrops: number; batches: number; offload: boolean; gso: number; bad: number; gro: number; groSegments: number; groFailed: number; groOff: boolean };
 }
