@@ -27,6 +27,20 @@ enum { MAX_SEGMENTS = 2048 };
 enum { VIRTIO_NET_HDR_F_NEEDS_CSUM = 1, VIRTIO_NET_HDR_GSO_NONE = 0, VIRTIO_NET_HDR_GSO_TCPV4 = 1, VIRTIO_NET_HDR_GSO_ECN = 0x80 };
 
 
+// network byte order and the Internet checksum, for Gro, Finish and TxPath
+static uint32_t Sum(const unsigned char* p, size_t len, uint32_t s = 0) {
+  for (; len > 1; p += 2, len -= 2) s += (uint32_t)p[0] << 8 | p[1];
+  if (len) s += (uint32_t)p[0] << 8;
+  return s;
+}
+static uint16_t Fold(uint32_t s) { while (s >> 16) s = (s & 0xffff) + (s >> 16); return (uint16_t)s; }
+static void Put16(unsigned char* p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
+static uint16_t Get16(const unsigned char* p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t Get32(const unsigned char* p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static void Put32(unsigned char* p, uint32_t v) { p[0] = v >> 24; p[1] = (v >> 16) & 0xff; p[2] = (v >> 8) & 0xff; p[3] = v & 0xff; }
+/** the header of a frame written as it is: no offload asked of the kernel */
+static const virtio_net_hdr kNoOffload = {};
+
 // GRO on write: consecutive TCP segments of one flow that the PFE writes in one turn go to the
 // kernel as one large segment (a virtio-net header with GSO TCPv4), as a NIC's GRO would hand them
 // up: one write, one trip through the bridge, one segment for the receiving host's TCP. Only what
@@ -34,7 +48,7 @@ enum { VIRTIO_NET_HDR_F_NEEDS_CSUM = 1, VIRTIO_NET_HDR_GSO_NONE = 0, VIRTIO_NET_
 // addresses, ports, TOS, TTL, DF, ACK number, window and TCP options byte for byte, IP IDs and
 // sequence numbers counted on, flags ACK alone (PSH on the last), every segment but the last of the
 // first one's size, and both checksums whole (a segment that fails its checksum is written as it
-// came, for the host to drop). Tap::Finish cuts such a segment back into exactly the frames merged.
+// came, for the host to drop). Finish cuts such a segment back into exactly the frames merged.
 struct Gro {
   enum { MAX_SEGS = 64 };
   unsigned char buf[14 + 65535];
@@ -44,15 +58,6 @@ struct Gro {
   uint16_t nextId = 0;
   bool closed = false;
 
-  static uint32_t Sum(const unsigned char* p, size_t len, uint32_t s = 0) {
-    for (; len > 1; p += 2, len -= 2) s += (uint32_t)p[0] << 8 | p[1];
-    if (len) s += (uint32_t)p[0] << 8;
-    return s;
-  }
-  static uint16_t Fold(uint32_t s) { while (s >> 16) s = (s & 0xffff) + (s >> 16); return (uint16_t)s; }
-  static uint16_t Get16(const unsigned char* p) { return (uint16_t)(p[0] << 8 | p[1]); }
-  static uint32_t Get32(const unsigned char* p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
-  static void Put16(unsigned char* p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
 
   /** A frame GRO may take: its header length, or 0. */
   static size_t Candidate(const unsigned char* f, size_t n) {
@@ -126,8 +131,7 @@ struct Gro {
     else {
       *ok = Release(out) && *ok;
       if (!fhl) {
-        static const virtio_net_hdr none = {};
-        *ok = out(none, const_cast<unsigned char*>(f), n, 1u) && *ok;
+        *ok = out(kNoOffload, const_cast<unsigned char*>(f), n, 1u) && *ok;
         return false;
       }
       Start(f, n, fhl);
@@ -137,8 +141,66 @@ struct Gro {
   }
 };
 
-/** Tap::Finish, declared here for TxPath (defined in Tap below). */
-template <typename Emit> static bool CutBack(const virtio_net_hdr& h, unsigned char* f, size_t n, unsigned char* seg, Emit emit);
+/**
+ * One frame as read with its virtio-net header: emitted as the frames the host would have sent
+ * without offloads. false: a header this TAP did not ask for, or a frame too short for it (dropped).
+ */
+template <typename Emit>
+static bool Finish(const virtio_net_hdr& h, unsigned char* f, size_t n, unsigned char* seg, Emit emit) {
+  unsigned gso = h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+  if (gso == VIRTIO_NET_HDR_GSO_NONE) {
+    if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+      size_t start = h.csum_start, at = start + h.csum_offset;
+      if (start >= n || at + 2 > n) return false;
+      // the field holds the pseudo-header's sum: the checksum is the folded sum from csum_start on
+      uint16_t c = (uint16_t)~Fold(Sum(f + start, n - start));
+      if (c == 0 && h.csum_offset == 6) c = 0xffff;   // UDP: 0 means no checksum
+      Put16(f + at, c);
+    }
+    emit(f, n);
+    return true;
+  }
+  if (gso != VIRTIO_NET_HDR_GSO_TCPV4 || n < 14 + 20 + 20 || Get16(f + 12) != 0x0800) return false;
+  unsigned char* ip = f + 14;
+  size_t ihl = (ip[0] & 15) * 4u;
+  if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6 || 14 + ihl + 20 > n) return false;
+  unsigned char* tcp = ip + ihl;
+  size_t doff = (tcp[12] >> 4) * 4u, hl = 14 + ihl + doff, mss = h.gso_size;
+  if (doff < 20 || hl > n || mss == 0 || ihl + doff + mss > 65535) return false;   // every segment's IP length fits 16 bits
+  // the IP length is the frame's (no bytes beyond it taken as payload), and no fragment is segmented
+  if (Get16(ip + 2) != n - 14 || (Get16(ip + 6) & 0x3fff) != 0) return false;
+  size_t payload = n - hl;
+  // a sender chooses gso_size: a tiny one would turn one 64 KB read into tens of thousands of
+  // frames (the main thread's time and memory)
+  if ((payload + mss - 1) / mss > MAX_SEGMENTS) return false;
+  uint32_t seq = Get32(tcp + 4);
+  uint16_t id = Get16(ip + 4);
+  uint8_t flags = tcp[13];
+  uint32_t addrs = Sum(ip + 12, 8);
+  for (size_t off = 0, i = 0; off < payload || (payload == 0 && i == 0); off += mss, i++) {
+    size_t len = payload - off < mss ? payload - off : mss;
+    memcpy(seg, f, hl);
+    memcpy(seg + hl, f + hl + off, len);
+    unsigned char* sip = seg + 14;
+    unsigned char* st = sip + ihl;
+    Put16(sip + 2, (uint16_t)(ihl + doff + len));
+    Put16(sip + 4, (uint16_t)(id + i));
+    Put16(sip + 10, 0);
+    Put16(sip + 10, (uint16_t)~Fold(Sum(sip, ihl)));
+    Put32(st + 4, seq + (uint32_t)off);
+    uint8_t fl = flags;
+    if (off + len < payload) fl &= ~(0x01 | 0x08);   // FIN and PSH only on the last
+    if (i > 0) fl &= ~0x80;                          // CWR only on the first
+    st[13] = fl;
+    Put16(st + 16, 0);
+    uint32_t s = addrs + 6 + (uint32_t)(doff + len);
+    Put16(st + 16, (uint16_t)~Fold(Sum(st, doff + len, s)));
+    emit(seg, hl + len);
+    if (payload == 0) break;
+  }
+  return true;
+}
+
 
 /**
  * A TAP's write side with GRO: what Tap does with a frame the PFE writes, over one system call
@@ -170,19 +232,17 @@ struct TxPath {
     if (e == EINVAL) groOff = true;
     if (!seg) seg.reset(new unsigned char[65536 + 64]);
     bool all = true;
-    static const virtio_net_hdr none = {};
     unsigned cut = 0;
-    bool whole = CutBack(h, p, n, seg.get(), [&](const unsigned char* q, size_t m) {
+    bool whole = Finish(h, p, n, seg.get(), [&](const unsigned char* q, size_t m) {
       cut++;
-      if (sys(ctx, none, q, m) == 0) tx += 1; else { txDrops += 1; all = false; }
+      if (sys(ctx, kNoOffload, q, m) == 0) tx += 1; else { txDrops += 1; all = false; }
     });
     if (!whole) { txDrops += segs - cut; return false; }   // never: Seal makes only what Finish cuts
     return all;
   }
   /** A frame as it came, with no offload asked of the kernel. */
   bool Plain(const unsigned char* f, size_t n) {
-    static const virtio_net_hdr none = {};
-    if (sys(ctx, none, f, n) != 0) { txDrops += 1; return false; }
+    if (sys(ctx, kNoOffload, f, n) != 0) { txDrops += 1; return false; }
     tx += 1;
     return true;
   }
@@ -324,77 +384,6 @@ class Tap : public Napi::ObjectWrap<Tap> {
     self->cb_.MakeCallback(env.Global(), { frames });
   }
 
- public:
-  static uint32_t Sum(const unsigned char* p, size_t len, uint32_t s = 0) {
-    for (; len > 1; p += 2, len -= 2) s += (uint32_t)p[0] << 8 | p[1];
-    if (len) s += (uint32_t)p[0] << 8;
-    return s;
-  }
-  static uint16_t Fold(uint32_t s) { while (s >> 16) s = (s & 0xffff) + (s >> 16); return (uint16_t)s; }
-  static void Put16(unsigned char* p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
-  static uint16_t Get16(const unsigned char* p) { return (uint16_t)(p[0] << 8 | p[1]); }
-  static uint32_t Get32(const unsigned char* p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
-  static void Put32(unsigned char* p, uint32_t v) { p[0] = v >> 24; p[1] = (v >> 16) & 0xff; p[2] = (v >> 8) & 0xff; p[3] = v & 0xff; }
-
-  /**
-   * One frame as read with its virtio-net header: emitted as the frames the host would have sent
-   * without offloads. false: a header this TAP did not ask for, or a frame too short for it (dropped).
-   */
-  template <typename Emit>
-  static bool Finish(const virtio_net_hdr& h, unsigned char* f, size_t n, unsigned char* seg, Emit emit) {
-    unsigned gso = h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
-    if (gso == VIRTIO_NET_HDR_GSO_NONE) {
-      if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-        size_t start = h.csum_start, at = start + h.csum_offset;
-        if (start >= n || at + 2 > n) return false;
-        // the field holds the pseudo-header's sum: the checksum is the folded sum from csum_start on
-        uint16_t c = (uint16_t)~Fold(Sum(f + start, n - start));
-        if (c == 0 && h.csum_offset == 6) c = 0xffff;   // UDP: 0 means no checksum
-        Put16(f + at, c);
-      }
-      emit(f, n);
-      return true;
-    }
-    if (gso != VIRTIO_NET_HDR_GSO_TCPV4 || n < 14 + 20 + 20 || Get16(f + 12) != 0x0800) return false;
-    unsigned char* ip = f + 14;
-    size_t ihl = (ip[0] & 15) * 4u;
-    if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6 || 14 + ihl + 20 > n) return false;
-    unsigned char* tcp = ip + ihl;
-    size_t doff = (tcp[12] >> 4) * 4u, hl = 14 + ihl + doff, mss = h.gso_size;
-    if (doff < 20 || hl > n || mss == 0 || ihl + doff + mss > 65535) return false;   // every segment's IP length fits 16 bits
-    // the IP length is the frame's (no bytes beyond it taken as payload), and no fragment is segmented
-    if (Get16(ip + 2) != n - 14 || (Get16(ip + 6) & 0x3fff) != 0) return false;
-    size_t payload = n - hl;
-    // a sender chooses gso_size: a tiny one would turn one 64 KB read into tens of thousands of
-    // frames (the main thread's time and memory)
-    if ((payload + mss - 1) / mss > MAX_SEGMENTS) return false;
-    uint32_t seq = Get32(tcp + 4);
-    uint16_t id = Get16(ip + 4);
-    uint8_t flags = tcp[13];
-    uint32_t addrs = Sum(ip + 12, 8);
-    for (size_t off = 0, i = 0; off < payload || (payload == 0 && i == 0); off += mss, i++) {
-      size_t len = payload - off < mss ? payload - off : mss;
-      memcpy(seg, f, hl);
-      memcpy(seg + hl, f + hl + off, len);
-      unsigned char* sip = seg + 14;
-      unsigned char* st = sip + ihl;
-      Put16(sip + 2, (uint16_t)(ihl + doff + len));
-      Put16(sip + 4, (uint16_t)(id + i));
-      Put16(sip + 10, 0);
-      Put16(sip + 10, (uint16_t)~Fold(Sum(sip, ihl)));
-      Put32(st + 4, seq + (uint32_t)off);
-      uint8_t fl = flags;
-      if (off + len < payload) fl &= ~(0x01 | 0x08);   // FIN and PSH only on the last
-      if (i > 0) fl &= ~0x80;                          // CWR only on the first
-      st[13] = fl;
-      Put16(st + 16, 0);
-      uint32_t s = addrs + 6 + (uint32_t)(doff + len);
-      Put16(st + 16, (uint16_t)~Fold(Sum(st, doff + len, s)));
-      emit(seg, hl + len);
-      if (payload == 0) break;
-    }
-    return true;
-  }
  private:
 
   Napi::Value Start(const Napi::CallbackInfo& info) {
@@ -480,7 +469,7 @@ static Napi::Value FinishFrames(const Napi::CallbackInfo& info) {
   std::vector<unsigned char> f(fb.Data(), fb.Data() + fb.Length()), seg(65536 + 64);
   Napi::Array out = Napi::Array::New(env);
   uint32_t n = 0;
-  bool ok = Tap::Finish(h, f.data(), f.size(), seg.data(), [&](const unsigned char* p, size_t len) { out.Set(n++, Napi::Buffer<unsigned char>::Copy(env, p, len)); });
+  bool ok = Finish(h, f.data(), f.size(), seg.data(), [&](const unsigned char* p, size_t len) { out.Set(n++, Napi::Buffer<unsigned char>::Copy(env, p, len)); });
   return ok ? Napi::Value(out) : env.Null();
 }
 
@@ -509,8 +498,6 @@ static Napi::Value Coalesce(const Napi::CallbackInfo& info) {
   g->Release(put);
   return out;
 }
-
-template <typename Emit> static bool CutBack(const virtio_net_hdr& h, unsigned char* f, size_t n, unsigned char* seg, Emit emit) { return Tap::Finish(h, f, n, seg, emit); }
 
 // writeTurns(frames, refuse): the TAP's write side (TxPath, the code Tap runs) over a kernel that
 // refuses as told: 'einval' or 'enobufs' every large segment, 'eio' every write, 'none' nothing.
