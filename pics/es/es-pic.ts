@@ -7,12 +7,15 @@
  */
 import { Worker, MessageChannel, MessagePort, receiveMessageOnPort, ResourceLimits } from 'node:worker_threads';
 import type { IpsecEngine, IpsecSink, EsTunnelConfig, LifetimeEvent } from '../../src/pfe/types.js';
-import { serialize } from 'node:v8';
+import { serialize, deserialize } from 'node:v8';
+import { PicTurn, SaStateMsg } from './turn.js';
+import { IpsecCore } from './core.js';
 import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER, OP_CONTROL } from './ops.js';
 import { Ring, newRing } from './ring.js';
 import { overheadFor, DropReason, newDrops } from './sa.js';
 import type { PicSnapshot, SaSnapshot, DynamicSaPair } from './core.js';
 import { espAddon } from './esp.js';
+import type { SelfTestResult, SelfTestOptions } from './selftest.js';
 
 function newWorker(workerData: unknown, transferList: MessagePort[], resourceLimits: ResourceLimits): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData, transferList, resourceLimits });
@@ -21,10 +24,33 @@ function newWorker(workerData: unknown, transferList: MessagePort[], resourceLim
   return new Worker(`import('tsx/esm/api').then(m => { m.register(); return import(${JSON.stringify(src)}); })`, { eval: true, workerData, transferList, resourceLimits });
 }
 
+/**
+ * Everything an ES PIC handed back on `ring`, to the PFE: sealed packets to route out, opened ones to
+ * take in, all of one drain as one batch (one graph run) unless `batch` is false. Packets come with
+ * 14 bytes of headroom (the PFE writes the Ethernet header in place).
+ */
+export function deliverResults(ring: Ring, ifls: readonly string[], sink: IpsecSink | undefined, batch: boolean): void {
+  const each = () => ring.drain((op, idx, pkt, trace) => {
+    const ifl = ifls[idx];
+    if (ifl === undefined) return;
+    if (op === OP_OUTER) sink?.outer(ifl, pkt, trace, true);
+    else if (op === OP_INNER) sink?.inner(ifl, pkt, trace, true);
+  }, 14);
+  if (sink?.batch && batch) sink.batch(each); else each();
+}
+
 export interface EsPicOptions {
   heartbeatMs?: number; hangMs?: number; onEvent?: (e: string) => void;
   /** resource limits of each worker's isolate (docs/architecture.md, "Limits") */
   resourceLimits?: ResourceLimits;
+  /**
+   * No worker: the worker's turn (turn.ts) runs in this thread, a turn after packets are queued. Only
+   * for the router's warm-up (src/router/warmup.ts), which thus runs this class's own code on objects
+   * of the real shapes; no heartbeat, no self-test, no snapshots.
+   */
+  local?: boolean;
+  /** the workers' power-on self-test (selftest.ts): its size, or wrong known answers (tests) */
+  selfTest?: Omit<SelfTestOptions, 'now'>;
 }
 
 /** A worker's heaps: what it holds is its SA table and one burst in flight (docs/architecture.md, "Limits"). */
@@ -59,18 +85,38 @@ export class EsPic implements IpsecEngine {
   /** heartbeats the worker answered (a test waits on these, not on a guessed time) */
   pongs = 0;
   restarts = 0;
+  /** the last worker's power-on self-test (selftest.ts) */
+  selfTest?: SelfTestResult;
+  /** why the PIC is offline (its self-test failed), or undefined: online */
+  offline?: string;
   /** Drops on this side of the rings (no SA known for the interface, ring full). */
   drops = newDrops();
 
   /** Resolves when the first worker has loaded and answers (the PIC is online). */
   readonly ready: Promise<void>;
   private onReady?: () => void;
+  /** Resolves when the first worker's self-test has finished, passed or failed (or the PIC closed). */
+  readonly selfTested: Promise<void>;
+  private onSelfTested?: () => void;
   constructor(readonly pic: string, private o: EsPicOptions = {}) {
     this.ready = new Promise(res => { this.onReady = res; });
+    this.selfTested = new Promise(res => { this.onSelfTested = res; });
     this.spawn();
   }
 
+  /** the worker's turn, run in this thread (`local`) */
+  private localTurn?: PicTurn;
+  private readonly runLocal = () => { this.localTurn!.run(this.toRing!); this.drainResults(); };
+  private spawnLocal(): void {
+    this.toRing = new Ring(newRing(1 << 20));
+    this.fromRing = new Ring(newRing(1 << 20));
+    const turn = this.localTurn = new PicTurn(new IpsecCore(), this.fromRing, rec => turn.apply(deserialize(rec) as SaStateMsg));
+    this.onReady?.(); this.onReady = undefined;
+    this.onSelfTested?.(); this.onSelfTested = undefined;
+  }
+
   private spawn(): void {
+    if (this.o.local) { this.spawnLocal(); return; }
     const gen = ++this.generation;
     const ch = new MessageChannel();
     const toWorker = newRing(), fromWorker = newRing();
@@ -79,7 +125,7 @@ export class EsPic implements IpsecEngine {
     this.fromRing = new Ring(fromWorker);
     const N = process.env.VROUTER_ES_UVWAKE === '0' ? undefined : espAddon();
     if (N && !this.waker) { try { this.waker = new N.Waker(() => this.drainResults()); } catch { this.waker = undefined; } }
-    const w = newWorker({ port: ch.port2, toWorker, fromWorker, wakeId: this.waker?.id ?? 0 }, [ch.port2], this.o.resourceLimits ?? WORKER_LIMITS);
+    const w = newWorker({ port: ch.port2, toWorker, fromWorker, wakeId: this.waker?.id ?? 0, ...(this.o.selfTest ? { selfTest: this.o.selfTest } : {}) }, [ch.port2], this.o.resourceLimits ?? WORKER_LIMITS);
     this.worker = w;
     this.port = ch.port1;
     this.pingSince = undefined;
@@ -118,17 +164,10 @@ export class EsPic implements IpsecEngine {
       if (w) await w;
     }
   }
-  /** Everything the worker handed back; packets come with 14 bytes of headroom (the PFE writes the Ethernet header in place). */
+  /** Everything the worker handed back (deliverResults). */
   private drainResults(ring = this.fromRing): void {
     if (this.closing || !ring) return;
-    const sink = this.sink;
-    const each = () => ring.drain((op, idx, pkt, trace) => {
-      const ifl = this.ifls[idx];
-      if (ifl === undefined) return;
-      if (op === OP_OUTER) sink?.outer(ifl, pkt, trace, true);
-      else if (op === OP_INNER) sink?.inner(ifl, pkt, trace, true);
-    }, 14);
-    if (sink?.batch && this.batchResults) sink.batch(each); else each();
+    deliverResults(ring, this.ifls, this.sink, this.batchResults);
   }
 
   private control(m: object): void {
@@ -164,7 +203,7 @@ export class EsPic implements IpsecEngine {
   }
   /** one wake-up for everything queued while the current event (a TAP batch, say) is handled */
   private scheduleWake(): void {
-    if (!this.wakeScheduled) { this.wakeScheduled = true; queueMicrotask(() => { this.wakeScheduled = false; this.toRing?.wake(); }); }
+    if (!this.wakeScheduled) { this.wakeScheduled = true; queueMicrotask(() => { this.wakeScheduled = false; this.toRing?.wake(); if (this.localTurn) setImmediate(this.runLocal); }); }
   }
 
   private restart(why: string): void {
@@ -186,7 +225,19 @@ export class EsPic implements IpsecEngine {
 
   private onMessage(m: { t: string; id?: number } & Record<string, unknown>): void {
     if (m.t === 'pong') { this.pingSince = undefined; this.pongs++; }
-    if (m.t === 'ready') { this.onReady?.(); this.onReady = undefined; }
+    if (m.t === 'ready' || m.t === 'self-test') {
+      // the worker's power-on self-test (selftest.ts): the known answers come with 'ready', the packet
+      // path's result after it; a failure leaves the PIC offline (it refuses packets)
+      const st = (m.t === 'ready' ? m.selfTest : m.result) as SelfTestResult | undefined;
+      if (st) this.selfTest = st;
+      if (m.t === 'ready') this.offline = undefined;
+      if (st && !st.ok) {
+        this.offline = st.failure ?? 'failed';
+        this.o.onEvent?.(`ES PIC ${this.pic} power-on self-test failed: ${this.offline}; PIC offline`);
+      }
+      if (m.t === 'ready') { this.onReady?.(); this.onReady = undefined; }
+      if (m.t === 'self-test' || this.offline !== undefined) { this.onSelfTested?.(); this.onSelfTested = undefined; }
+    }
     if (m.t === 'lifetime') this.onLifetime?.(m.events as LifetimeEvent[]);   // kmd rekeys (soft) or removes (hard)
     if (m.t === 'snapshot') {
       const r = this.waiting.get(m.id!);
@@ -210,7 +261,8 @@ export class EsPic implements IpsecEngine {
 
   private queue(op: number, ifl: string, pkt: Buffer, trace: number): void {
     const idx = this.index.get(ifl);
-    if (idx === undefined || !this.worker) { this.drops['no-sa']++; return; }
+    if (idx === undefined || (!this.worker && !this.localTurn)) { this.drops['no-sa']++; return; }
+    if (this.offline !== undefined) { this.drops['pic-offline']++; return; }
     if ((this.saWaiting.length && !this.flushSaState()) || !this.toRing!.push(op, idx, pkt, trace)) { this.drops['pic-busy']++; return; }
     this.scheduleWake();
   }
@@ -263,6 +315,7 @@ export class EsPic implements IpsecEngine {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.onSelfTested?.();
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.saRetry) clearTimeout(this.saRetry);
     const w = this.worker;
@@ -283,6 +336,8 @@ export class EsPicSet implements IpsecEngine {
   setSink(s: IpsecSink) { for (const p of this.pics.values()) p.setSink(s); }
   /** Every ES PIC online. */
   async ready(): Promise<void> { await Promise.all([...this.pics.values()].map(p => p.ready)); }
+  /** Every ES PIC's self-test finished. */
+  async selfTested(): Promise<void> { await Promise.all([...this.pics.values()].map(p => p.selfTested)); }
   configure(tunnels: EsTunnelConfig[]): void {
     this.byIfl.clear();
     for (const [name, pic] of this.pics) {

@@ -11,7 +11,7 @@ import { ReplayWindow } from './replay.js';
 import { parseIpv4, buildIpv4, writeIpv4Header, PROTO_ESP, PROTO_AH, PROTO_IPIP, PROTO_UDP } from '../../src/net/ipv4.js';
 import type { AuthAlg, EncAlg, IpsecProtocol } from '../../src/config/model.js';
 
-export const DROP_REASONS = ['no-sa', 'bad-icv', 'replay', 'too-old', 'bad-padding', 'short-packet', 'malformed', 'bad-next-header', 'expired', 'seq-exhausted', 'oversize', 'pic-busy'] as const;
+export const DROP_REASONS = ['no-sa', 'bad-icv', 'replay', 'too-old', 'bad-padding', 'short-packet', 'malformed', 'bad-next-header', 'expired', 'seq-exhausted', 'oversize', 'pic-busy', 'pic-offline'] as const;
 export type DropReason = typeof DROP_REASONS[number];
 export type SaResult = { ok: true; packet: Buffer } | { ok: false; reason: DropReason };
 

@@ -19,7 +19,7 @@ import { Rpd } from '../rpd/rpd.js';
 import { activate } from '../mgd/commit.js';
 import { resolveLoadKeyFilesSync } from '../mgd/keyfile.js';
 
-type Engine = IpsecEngine & { ready?: () => Promise<void>; snapshot?: () => Promise<PicSnapshot>; snapshotPic?: (pic: string) => Promise<PicSnapshot | undefined>; close?: () => Promise<void> | void; clear?: (saName?: string) => void };
+type Engine = IpsecEngine & { ready?: () => Promise<void>; selfTested?: () => Promise<void>; snapshot?: () => Promise<PicSnapshot>; snapshotPic?: (pic: string) => Promise<PicSnapshot | undefined>; close?: () => Promise<void> | void; clear?: (saName?: string) => void };
 export interface RouterOptions {
   name: string; model?: string; pics?: PicPlacement[];
   /** 'worker' (default): one worker thread per ES PIC; 'inline': in this thread; or an engine */
@@ -189,6 +189,8 @@ export class Router {
 
   /** Resolves when the router's ES PICs are online (their workers loaded). */
   async ready(): Promise<void> { await this.ipsec.ready?.(); }
+  /** Resolves when the ES PICs' power-on self-tests have finished (pics/es/selftest.ts), passed or not. */
+  async selfTested(): Promise<void> { await this.ipsec.selfTested?.(); }
 
   start(intervalMs = 250): void {
     if (!this.timer) {

@@ -1,0 +1,96 @@
+/**
+ * The ES PIC's power-on self-test: its known answers are the independent vectors', it passes on a
+ * working PIC and fails, leaving the PIC offline, when a known answer or the packet path is wrong.
+ */
+import { describe, it, expect, vi, afterEach } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KATS, Kat, knownAnswers, powerOnSelfTest, PicSelfTest } from './selftest.js';
+import { IpsecCore } from './core.js';
+import { EsPic } from './es-pic.js';
+import { ipToInt } from '../../src/net/ip.js';
+
+const vectors = JSON.parse(readFileSync(join(import.meta.dirname, '../../test/vectors/ipsec.json'), 'utf8')).vectors as Kat[];
+afterEach(() => { vi.restoreAllMocks(); });
+
+/** A known answer with one ciphertext byte changed. */
+function wrong(k: Kat, at = 40): Kat {
+  const b = Buffer.from(k.ciphertext, 'hex'); b[at]! ^= 1;
+  return { ...k, ciphertext: b.toString('hex') };
+}
+
+describe('ES PIC power-on self-test', () => {
+  it('its known answers are entries of test/vectors/ipsec.json, one per protocol, cipher and digest the chapter configures', () => {
+    for (const k of KATS) expect(vectors.find(v => v.name === k.name)).toEqual(k);
+    expect(new Set(KATS.map(k => k.protocol))).toEqual(new Set(['esp', 'ah', 'bundle']));
+    expect(new Set(KATS.map(k => k.encryption?.algorithm).filter(Boolean))).toEqual(new Set(['des-cbc', '3des-cbc']));
+    expect(new Set(KATS.map(k => k.authentication?.algorithm))).toEqual(new Set(['hmac-md5-96', 'hmac-sha1-96']));
+    expect(new Set(KATS.map(k => k.mode))).toEqual(new Set(['tunnel', 'transport']));
+  });
+
+  it('passes: the known answers, then every packet sealed and opened back as it went in', () => {
+    expect(knownAnswers()).toBeUndefined();
+    const r = powerOnSelfTest({ packets: 200, budgetMs: 60_000 });
+    expect(r).toMatchObject({ ok: true, packets: 208 });   // whole bursts of 16
+  });
+
+  it('a wrong known answer fails it, naming the vector, and the packet path does not run', () => {
+    for (const k of KATS) expect(knownAnswers(KATS.map(x => x === k ? wrong(k) : x))).toBe(`${k.name}: the seal differs from the known answer`);
+    const seal = vi.spyOn(IpsecCore.prototype, 'encrypt');
+    expect(powerOnSelfTest({ kats: [wrong(KATS[0]!)] })).toMatchObject({ ok: false, packets: 0, failure: /the seal differs/ });
+    expect(seal).not.toHaveBeenCalled();
+  });
+
+  it('a packet path that changes a packet fails it', () => {
+    const real = IpsecCore.prototype.decrypt;
+    vi.spyOn(IpsecCore.prototype, 'decrypt').mockImplementation(function (this: IpsecCore, ifl: string, pkt: Buffer) {
+      const r = real.call(this, ifl, pkt);
+      if (r.ok && r.packet.length > 500) r.packet[r.packet.length - 1]! ^= 0x80;   // the full-size ones only
+      return r;
+    });
+    expect(powerOnSelfTest({ packets: 200, budgetMs: 60_000 })).toMatchObject({ ok: false, failure: /packet 3 did not open to what was sealed/ });
+  });
+
+  it('a packet path that loses packets fails it', () => {
+    vi.spyOn(IpsecCore.prototype, 'encrypt').mockImplementationOnce(() => ({ ok: false, reason: 'no-sa' }));
+    expect(powerOnSelfTest({ packets: 200, budgetMs: 60_000 })).toMatchObject({ ok: false, failure: /1 of 16 packets not sealed/ });
+  });
+
+  it('stops at its time budget, and a burst at a time', () => {
+    let t = 0;
+    const st = new PicSelfTest({ packets: 1e9, budgetMs: 100, now: () => t });
+    expect(st.knownAnswers()).toBe(true);
+    expect(st.step()).toBe(false);
+    expect(st.result.packets).toBe(16);
+    t = 99; expect(st.step()).toBe(false);
+    t = 100; expect(st.step()).toBe(true);
+    expect(st.result).toMatchObject({ ok: true, packets: 48, ms: 100 });
+    expect(st.step()).toBe(true);
+    expect(st.result.packets).toBe(48);
+  });
+
+  it('a worker whose self-test fails leaves its PIC offline: it refuses packets, counted', async () => {
+    const events: string[] = [];
+    const pic = new EsPic('0/1', { onEvent: e => events.push(e), selfTest: { kats: [wrong(KATS[2]!)] } });
+    try {
+      await pic.ready;
+      expect(pic.offline).toBe('esp-des-sha1-transport: the seal differs from the known answer');
+      expect(events).toContain('ES PIC 0/1 power-on self-test failed: esp-des-sha1-transport: the seal differs from the known answer; PIC offline');
+      pic.configure([{ ifl: 'es-0/1/0.0', pic: '0/1', source: ipToInt('10.5.5.5'), destination: ipToInt('10.6.6.6'), sa: { name: 'sa1', mode: 'tunnel', manual: { bidirectional: true, outbound: { protocol: 'esp', spi: 1000, enc: { algorithm: 'des-cbc', key: Buffer.alloc(8, 1) } } } } }]);
+      pic.encrypt('es-0/1/0.0', Buffer.alloc(60));
+      expect(pic.drops['pic-offline']).toBe(1);
+      expect((await pic.snapshot()).drops['pic-offline']).toBe(1);
+    } finally { await pic.close(); }
+  });
+
+  it('a working worker reports its self-test passed after it comes online', async () => {
+    const pic = new EsPic('0/1', { selfTest: { packets: 64, budgetMs: 60_000 } });
+    try {
+      await pic.ready;
+      expect(pic.offline).toBeUndefined();
+      const end = Date.now() + 15_000;
+      while (!pic.selfTest && Date.now() < end) await new Promise(r => setTimeout(r, 20));
+      expect(pic.selfTest).toMatchObject({ ok: true, packets: 64 });
+    } finally { await pic.close(); }
+  });
+});
