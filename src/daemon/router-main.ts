@@ -12,6 +12,7 @@ import { withNetem, keepNetem } from '../pfe/netem.js';
 import { serveControl } from './control.js';
 import { ReStack } from '../host/re-stack.js';
 import { ApiServices } from '../api/services.js';
+import { warmUp } from '../router/warmup.js';
 import type { PicPlacement } from '../../chassis/chassis.js';
 
 export interface RouterSpec { lab: string; node: string; model: string; pics: PicPlacement[]; ports: Record<string, string>; startupConfig?: string; runDir: string; /** the router's directory in the lab directory (commits, rollbacks, disk) */ stateDir?: string; clockRate?: number; reNetns?: string }
@@ -51,6 +52,12 @@ async function main(): Promise<void> {
   router.start();
   api?.apply();
   await router.ready();   // `vrouter up` returns once the ES PICs are online, not just started
+  // ... and once the packet path is warm: the router's, on throw-away PFEs (src/router/warmup.ts), and
+  // each ES PIC worker's, in its self-test (pics/es/selftest.ts); both are bounded, the wait too
+  const warmN = process.env.VROUTER_WARMUP ? Number(process.env.VROUTER_WARMUP) : undefined;   // packets (0: off)
+  const warm = warmN === 0 ? undefined : warmUp({ ...(warmN ? { packets: warmN } : {}), ...(process.env.VROUTER_WARMUP_MS ? { budgetMs: Number(process.env.VROUTER_WARMUP_MS) } : {}) });
+  await Promise.race([Promise.all([warm, router.selfTested()]), new Promise(res => setTimeout(res, 5000).unref())]);
+  void warm?.then(w => { if (!w.ok) router.log.write('messages', 'pfe', `PFE warm-up stopped: ${w.failure}`); });
   const server = serveControl(join(spec.runDir, `${spec.node}.sock`), router, db);
   await new Promise<void>(res => server.once('listening', () => res()));
   writeFileSync(join(spec.runDir, `${spec.node}.pid`), String(process.pid));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { repoRoot } from './paths.js';
 import type { Port } from '../pfe/types.js';
 
-interface NativeTap {
+export interface NativeTap {
   start(cb: (frames: Buffer[]) => void): void; write(b: Buffer, len?: number): boolean; close(): void; readonly name: string;
   /** write, but a TCP segment that GRO may merge with the next ones is held: 2 held (flush() before the turn ends), 1 written, 0 dropped */
   writeGro(b: Buffer, len?: number): 0 | 1 | 2;
@@ -50,8 +50,9 @@ export class TapPort implements Port {
   private rx?: (frames: Buffer[]) => void;
   private flushQueued = false;
   private readonly flushNow = () => { this.flushQueued = false; this.tap.flush(); };
-  constructor(readonly device: string, offload = process.env.VROUTER_TAP_OFFLOAD !== '0', readonly gro = offload && process.env.VROUTER_TAP_GRO !== '0') {
-    this.tap = new (loadAddon().Tap)(device, false, offload);
+  /** `native`: the device's stand-in (the router's warm-up, src/router/warmup.ts), instead of opening `device` */
+  constructor(readonly device: string, offload = process.env.VROUTER_TAP_OFFLOAD !== '0', readonly gro = offload && process.env.VROUTER_TAP_GRO !== '0', native?: NativeTap) {
+    this.tap = native ?? new (loadAddon().Tap)(device, false, offload);
     this.tap.start(frames => this.rx?.(frames));
   }
   send(frame: Buffer, len?: number): void {
