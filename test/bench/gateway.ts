@@ -48,6 +48,7 @@ async function lab() {
   const a = new Router({ name: 'gw-a' }), b = new Router({ name: 'gw-b' });
   for (const [r, f] of [[a, 'gw-a.conf'], [b, 'gw-b.conf']] as const) { const c = r.commitText(conf(f)); if (!c.ok) throw new Error(c.output); }
   await Promise.all([a.ready(), b.ready()]);
+  await Promise.all([a.selfTested(), b.selfTested()]);   // the PICs idle again, as a router that is up
   const [hostA, aLan] = wire(), [aWan, bWan] = wire(), [bLan, hostB] = wire();
   a.pfe.attach('fe-0/0/1', aLan); a.pfe.attach('fe-0/0/0', aWan);
   b.pfe.attach('fe-0/0/0', bWan); b.pfe.attach('fe-0/0/1', bLan);
