@@ -38,17 +38,20 @@ export function espAddon(): NativeAddon | undefined {
 /**
  * Multi-buffer seals (native/esp.cc with intel-ipsec-mb): inside a batch (espBatchBegin .. espBatchEnd,
  * the worker's drained ring), tunnel-mode ESP packets are queued as jobs and sealed 16 at a time.
- * Opt-in only: VROUTER_ESP_MB=1 turns it on, anything else leaves the OpenSSL path. The ES PIC never
- * picks it by itself: intel-ipsec-mb's DES and 3DES are multi-buffer only on AVX-512 (des_x16_avx512;
- * every other architecture falls back to lib/x86_64/des_basic.c, one block at a time in C), where it
- * is 16-80 times slower than OpenSSL (docs/performance.md), and no AVX-512 machine measured it faster.
+ * On by default where the library's DES and 3DES are multi-buffer, i.e. on AVX-512 (des_x16_avx512):
+ * there a seal of 1,400 bytes costs about half of OpenSSL's single chain (docs/performance.md,
+ * 2026-12-07). Everywhere else the library falls back to lib/x86_64/des_basic.c, one block at a time
+ * in C, 16-80 times slower than OpenSSL, and the OpenSSL path stays. VROUTER_ESP_MB=1 forces it on
+ * (any architecture the library runs on), VROUTER_ESP_MB=0 off.
  */
 export function espMbArch(): string { return native() && addon ? addon.mbArch() : 'none'; }
 /** Whether intel-ipsec-mb's DES would be multi-buffer on this CPU (AVX-512), asked without making a manager. */
 export function espMbVectorised(): boolean { return !!(native() && addon?.mbFast()); }
 function mbWanted(): boolean {
-  // the manager (espMbArch) costs 2 MB resident: made only when asked for
-  return process.env.VROUTER_ESP_MB === '1' && !!native() && !!addon && espMbArch() !== 'none';
+  const v = process.env.VROUTER_ESP_MB;
+  if (v === '0' || !native() || !addon) return false;
+  // the manager (espMbArch) costs 2 MB resident: made only when it will be used
+  return (v === '1' || espMbVectorised()) && espMbArch() !== 'none';
 }
 let mbOn: boolean | undefined, batching = false, queued = 0;
 // the contexts of the queued jobs (their key schedules) stay alive until the flush, whatever the SAs do
