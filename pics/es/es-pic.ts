@@ -110,7 +110,7 @@ export class EsPic implements IpsecEngine {
   private spawnLocal(): void {
     this.toRing = new Ring(newRing(1 << 20));
     this.fromRing = new Ring(newRing(1 << 20));
-    const turn = this.localTurn = new PicTurn(new IpsecCore(), this.fromRing, rec => turn.apply(deserialize(rec) as SaStateMsg));
+    const turn = this.localTurn = new PicTurn(new IpsecCore(), this.fromRing, rec => turn.apply(deserialize(rec) as SaStateMsg), false);
     this.onReady?.(); this.onReady = undefined;
     this.onSelfTested?.(); this.onSelfTested = undefined;
   }

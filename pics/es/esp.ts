@@ -75,7 +75,9 @@ export function espMbReset(): void { mbOn = undefined; }
 function nativeOf(k: EspKeys): NativeEspCtx | null {
   if (k.nativeCtx !== undefined) return k.nativeCtx;
   const N = k.enc && k.auth ? native() : null;
-  try { k.nativeCtx = N ? new N(k.enc!.spec.openssl, k.enc!.key, k.auth!.spec.digest, k.auth!.key, k.auth!.spec.icvLen, mbOn ??= mbWanted()) : null; } catch { k.nativeCtx = null; }
+  // multi-buffer capable only in a thread that batches (the worker: its first turn decides it, before
+  // any SA there seals); elsewhere (the router's main thread: transport SAs, the warm-up) no manager is made
+  try { k.nativeCtx = N ? new N(k.enc!.spec.openssl, k.enc!.key, k.auth!.spec.digest, k.auth!.key, k.auth!.spec.icvLen, mbOn ?? false) : null; } catch { k.nativeCtx = null; }
   return k.nativeCtx;
 }
 /** Whether this process seals and opens ESP with the native kernel (benchmarks print it). */

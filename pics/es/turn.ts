@@ -54,7 +54,11 @@ export class PicTurn {
   private readonly each = (op: number, idx: number, pkt: Buffer, trace: number) => this.record(op, idx, pkt, trace);
 
   /** `control`: an SA change found on the ring (v8-serialized), applied between the packets around it. */
-  constructor(public core: IpsecCore, private readonly out: Ring, private readonly control: (rec: Buffer) => void) {}
+  /**
+   * `batches`: multi-buffer seals where this thread has them (pics/es/esp.ts); false for a turn run on
+   * the router's main thread (its warm-up), which thus never makes the library's manager (2 MB).
+   */
+  constructor(public core: IpsecCore, private readonly out: Ring, private readonly control: (rec: Buffer) => void, private readonly batches = true) {}
 
   /** A change of SA state, between the packets before and after it. */
   apply(m: SaStateMsg): void {
@@ -70,10 +74,14 @@ export class PicTurn {
   /** Drain `ring` once; returns the records read. */
   run(ring: Ring): number {
     this.produced = 0;
-    this.mb = espBatchBegin();
-    const n = ring.drain(this.each);
-    if (this.mb) { this.release(); espBatchEnd(); }
-    return n;
+    this.mb = this.batches && espBatchBegin();
+    try {
+      return ring.drain(this.each);
+    } finally {
+      // whatever happened, the batch ends here: queued seals are sealed and handed back, and the
+      // thread is no longer batching (a seal outside a turn must never be deferred)
+      if (this.mb) { this.release(); espBatchEnd(); }
+    }
   }
 
   private record(op: number, idx: number, pkt: Buffer, trace: number): void {
