@@ -50,7 +50,7 @@ export interface EsPicOptions {
    */
   local?: boolean;
   /** the workers' power-on self-test (selftest.ts): its size, or wrong known answers (tests) */
-  selfTest?: Omit<SelfTestOptions, 'now'>;
+  selfTest?: Omit<SelfTestOptions, 'now' | 'adopt'>;
 }
 
 /** A worker's heaps: what it holds is its SA table and one burst in flight (docs/architecture.md, "Limits"). */
@@ -106,7 +106,11 @@ export class EsPic implements IpsecEngine {
 
   /** the worker's turn, run in this thread (`local`) */
   private localTurn?: PicTurn;
-  private readonly runLocal = () => { this.localTurn!.run(this.toRing!); this.drainResults(); };
+  /** what made the local turn throw (the warm-up reports it); a throw never leaves this callback */
+  localFault?: string;
+  private readonly runLocal = () => {
+    try { this.localTurn!.run(this.toRing!); this.drainResults(); } catch (e) { this.localFault ??= `ES PIC ${this.pic}: ${(e as Error).message}`; }
+  };
   private spawnLocal(): void {
     this.toRing = new Ring(newRing(1 << 20));
     this.fromRing = new Ring(newRing(1 << 20));

@@ -51,7 +51,9 @@ function mbWanted(): boolean {
   const v = process.env.VROUTER_ESP_MB;
   if (v === '0' || !native() || !addon) return false;
   // the manager (espMbArch) costs 2 MB resident: made only when it will be used
-  return (v === '1' || espMbVectorised()) && espMbArch() !== 'none';
+  // unset: only where the library itself runs its AVX-512 manager (a CPU that shows AVX-512 but hides
+  // AES-NI or BMI2 gets another manager, whose DES is the slow C one)
+  return v === '1' ? espMbArch() !== 'none' : espMbVectorised() && espMbArch() === 'avx512';
 }
 let mbOn: boolean | undefined, batching = false, queued = 0;
 // the contexts of the queued jobs (their key schedules) stay alive until the flush, whatever the SAs do

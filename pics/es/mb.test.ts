@@ -61,9 +61,12 @@ describe.skipIf(!built)('multi-buffer ESP seals (intel-ipsec-mb)', () => {
     });
   }
 
-  it('through the ES PIC worker: a burst is sealed in batches, every packet opens back to itself, in order', async () => {
+  // both seal paths through a real worker, whichever this CPU takes by default (VROUTER_ESP_MB unset)
+  for (const mode of ['1', '0'] as const) it(`through the ES PIC worker (VROUTER_ESP_MB=${mode}): a burst is sealed${mode === '1' ? ' in batches' : ' one chain each'}, every packet opens back to itself, in order`, async () => {
     const d = { protocol: 'esp' as const, spi: 1000, enc: { algorithm: '3des-cbc' as const, key: randomBytes(24) }, auth: { algorithm: 'hmac-sha1-96' as const, key: randomBytes(20) } };
-    const pic = new EsPic('0/1');   // its worker takes VROUTER_ESP_MB=1 with its copy of the environment
+    process.env.VROUTER_ESP_MB = mode;
+    const pic = new EsPic('0/1');   // its worker takes VROUTER_ESP_MB with its copy of the environment
+    process.env.VROUTER_ESP_MB = '1';
     try {
       pic.configure([{ ifl: 'es-0/1/0.0', pic: '0/1', source: 1, destination: 2, sa: { name: 'x', mode: 'tunnel', manual: { inbound: d, outbound: d, bidirectional: true } } }]);
       await pic.ready;
@@ -89,7 +92,7 @@ describe.skipIf(!built)('multi-buffer ESP seals (intel-ipsec-mb)', () => {
 
   it("unset: on exactly where the library's DES is multi-buffer (AVX-512), the OpenSSL path elsewhere", () => {
     delete process.env.VROUTER_ESP_MB; espMbReset();
-    expect(espBatchBegin()).toBe(espMbVectorised());
+    expect(espBatchBegin()).toBe(espMbVectorised() && espMbArch() === 'avx512');
     espBatchEnd();
     process.env.VROUTER_ESP_MB = '1'; espMbReset();
   });

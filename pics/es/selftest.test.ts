@@ -93,4 +93,30 @@ describe('ES PIC power-on self-test', () => {
       expect(pic.selfTest).toMatchObject({ ok: true, packets: 64 });
     } finally { await pic.close(); }
   });
+
+  it('a worker whose packet path fails step 2 goes offline after it came online, and says why', async () => {
+    const events: string[] = [];
+    const pic = new EsPic('0/1', { onEvent: e => events.push(e), selfTest: { breakPathForTest: true, packets: 64, budgetMs: 60_000 } });
+    try {
+      await pic.ready;
+      await pic.selfTested;
+      expect(pic.selfTest).toMatchObject({ ok: false, failure: expect.stringMatching(/: packet 0 did not open to what was sealed$/) });
+      expect(pic.offline).toBe(pic.selfTest!.failure);
+      expect(events.join('\n')).toMatch(/ES PIC 0\/1 power-on self-test failed: .*did not open to what was sealed; PIC offline/);
+    } finally { await pic.close(); }
+  });
+
+  it('its time runs from the start: overdue even if it never got a turn, and options that never end are refused', () => {
+    let t = 0;
+    const st = new PicSelfTest({ packets: 1e9, budgetMs: 100, now: () => t });
+    st.knownAnswers();
+    t = 150;
+    expect(st.overdue).toBe(true);
+    expect(st.step()).toBe(true);   // one burst, then done
+    expect(st.result).toMatchObject({ ok: true, packets: 16, ms: 150 });
+    const odd = new PicSelfTest({ packets: NaN, budgetMs: Infinity, now: () => t });
+    odd.knownAnswers();
+    t = 150 + 300;
+    expect(odd.overdue).toBe(true);   // the defaults: 256 packets, 300 ms
+  });
 });

@@ -51,19 +51,10 @@ async function main(): Promise<void> {
   router.onCommit = () => { re?.sync(); api?.apply(); };
   router.start();
   api?.apply();
-  await router.ready();   // `vrouter up` returns once the ES PICs are online, not just started
-  // ... and once the packet path is warm: the router's, on throw-away PFEs (src/router/warmup.ts), and
-  // each ES PIC worker's, in its self-test (pics/es/selftest.ts); both are bounded, the wait too
-  const warmN = process.env.VROUTER_WARMUP ? Number(process.env.VROUTER_WARMUP) : undefined;   // packets (0: off)
-  const warm = warmN === 0 ? undefined : warmUp({ ...(warmN ? { packets: warmN } : {}), ...(process.env.VROUTER_WARMUP_MS ? { budgetMs: Number(process.env.VROUTER_WARMUP_MS) } : {}) });
-  await Promise.race([Promise.all([warm, router.selfTested()]), new Promise(res => setTimeout(res, 5000).unref())]);
-  void warm?.then(w => { if (!w.ok) router.log.write('messages', 'pfe', `PFE warm-up stopped: ${w.failure}`); });
-  const server = serveControl(join(spec.runDir, `${spec.node}.sock`), router, db);
-  await new Promise<void>(res => server.once('listening', () => res()));
-  writeFileSync(join(spec.runDir, `${spec.node}.pid`), String(process.pid));
-  writeFileSync(join(spec.runDir, `${spec.node}.ready`), new Date().toISOString());
+  // a stop (vrouter down) is honoured from here on, the start-up's waits included
+  let server: ReturnType<typeof serveControl> | undefined;
   const stop = async () => {
-    server.close();
+    server?.close();
     for (const p of ports) p.close();
     api?.close();
     re?.close();
@@ -72,6 +63,22 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
+  await router.ready();   // `vrouter up` returns once the ES PICs are online, not just started
+  // ... and once the packet path is warm: the router's, on throw-away PFEs (src/router/warmup.ts), and
+  // each ES PIC worker's, in its self-test (pics/es/selftest.ts); both are bounded, the wait too (5 s,
+  // after which the router's warm-up is told to stop)
+  const warmN = process.env.VROUTER_WARMUP ? Number(process.env.VROUTER_WARMUP) : undefined;   // packets (0: off)
+  const cap = new AbortController();
+  const warm = warmN === 0 ? undefined : warmUp({ signal: cap.signal, ...(warmN && warmN > 0 ? { packets: warmN } : {}), ...(process.env.VROUTER_WARMUP_MS ? { budgetMs: Number(process.env.VROUTER_WARMUP_MS) } : {}) });
+  let capTimer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all([warm, router.selfTested()]), new Promise(res => { capTimer = setTimeout(res, 5000); capTimer.unref(); })]);
+  clearTimeout(capTimer);
+  cap.abort();
+  void warm?.then(w => { if (!w.ok) router.log.write('messages', 'pfe', `PFE warm-up stopped: ${w.failure}`); });
+  server = serveControl(join(spec.runDir, `${spec.node}.sock`), router, db);
+  await new Promise<void>(res => server!.once('listening', () => res()));
+  writeFileSync(join(spec.runDir, `${spec.node}.pid`), String(process.pid));
+  writeFileSync(join(spec.runDir, `${spec.node}.ready`), new Date().toISOString());
   // SIGUSR2 (tests, soak): a full collection, then what the process holds, in NODE.mem (src/lab/v8-limits.ts)
   let gcs = 0;
   process.on('SIGUSR2', () => { (globalThis as { gc?: () => void }).gc?.(); writeFileSync(join(spec.runDir, `${spec.node}.mem`), JSON.stringify({ seq: ++gcs, ...process.memoryUsage() })); });

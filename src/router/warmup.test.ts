@@ -5,6 +5,7 @@ import { EsPic } from '../../pics/es/es-pic.js';
 import { IpsecCore } from '../../pics/es/core.js';
 import { join } from 'node:path';
 import { figure11 } from '../lab/memlab.js';
+import { Pfe } from '../pfe/pfe.js';
 
 afterEach(() => { vi.restoreAllMocks(); });
 
@@ -60,5 +61,14 @@ describe('the PFE warm-up', () => {
       expect((await t.gwA.picSnapshot()).encrypted).toBe(1);
       expect(t.gwA.pfe.ifds.get('fe-0/0/1')!.counters.inPackets).toBeGreaterThan(before.ifds.find(x => x[0] === 'fe-0/0/1')![1] as number);
     } finally { await t.lab.close(); }
+  });
+
+  it('a callback that throws ends it with the reason, never the process; an abort ends it at once', async () => {
+    vi.spyOn(Pfe.prototype as unknown as { receiveFrames: () => void }, 'receiveFrames').mockImplementationOnce(() => { throw new Error('boom'); });
+    expect(await warmUp({ packets: 1000, budgetMs: 60_000 })).toMatchObject({ ok: false, failure: 'threw: boom', packets: 0 });
+    vi.restoreAllMocks();
+    const stop = new AbortController();
+    stop.abort();
+    expect(await warmUp({ packets: 1000, budgetMs: 60_000, signal: stop.signal })).toMatchObject({ ok: true, packets: 0 });
   });
 });

@@ -4,16 +4,18 @@
  * V8 compiles a function for the code and types it has seen run, and that code belongs to the
  * function, not to the objects it ran on. A router that has forwarded nothing yet runs its PFE cold:
  * every stage interpreted or baseline code, and a ping then costs several times what it costs once
- * traffic has flowed. So after start-up, while nothing else is to be done, the router runs traffic
- * between two throw-away PFEs of its own code, in the chapter's Figure 11 shape (host - gateway - ES
- * PIC tunnel - gateway - host) with throw-away SAs and keys, on in-memory ports, through an ES PIC
- * without a thread (pics/es/loopback.ts) that uses the worker's turn and the PFE's delivery. The
- * router's own PFE, interfaces, routes, SAs and counters take no part: `show` output only ever counts
- * what the user sent. The worker ES PIC warms itself the same way in its self-test (pics/es/selftest.ts).
+ * traffic has flowed. So at start-up, before it reports ready, the router runs traffic between two
+ * throw-away PFEs of its own code, in the chapter's Figure 11 shape (host - gateway - ES PIC tunnel -
+ * gateway - host) with throw-away SAs and keys, through real TapPorts on stand-in devices and its own
+ * ES PIC classes in their `local` form (the worker's turn in this thread), so that V8's code fits the
+ * objects of the real path. The router's own PFE, interfaces, routes, SAs and counters take no part:
+ * `show` output only ever counts what the user sent. The worker ES PIC warms itself the same way in
+ * its self-test (pics/es/selftest.ts).
  *
- * It runs a burst at a time (one burst: a few dozen packets, well under a millisecond once warm), each
- * after the event loop has served whatever real work is waiting, and stops after `packets` or
- * `budgetMs`, whichever comes first; VROUTER_WARMUP=0 turns it off.
+ * It runs a burst at a time (20 packets, well under a millisecond once warm), each after the event loop
+ * has served whatever real work is waiting, and stops after `packets` or `budgetMs`, whichever comes
+ * first, when `signal` aborts, or when a burst does not come back within 3 s (it waits on the hosts'
+ * arrivals, never polling); VROUTER_WARMUP=0 turns it off.
  */
 import { Chassis } from '../../chassis/chassis.js';
 import { loadAndCheck } from '../config/index.js';
@@ -61,7 +63,7 @@ class StandInTap implements NativeTap {
   private cb?: (frames: Buffer[]) => void;
   private queue: Buffer[] = [];
   private scheduled = false;
-  constructor(private readonly make?: TapAddon['finish']) {}
+  constructor(private readonly make: TapAddon['finish'] | undefined, private readonly guard: (fn: () => void) => void) {}
   start(cb: (frames: Buffer[]) => void): void { this.cb = cb; }
   write(b: Buffer, len?: number): boolean { this.stats.tx++; this.out?.(Buffer.from(len === undefined ? b : b.subarray(0, len))); return true; }
   writeGro(b: Buffer, len?: number): 0 | 1 | 2 { this.write(b, len); return 1; }
@@ -77,7 +79,7 @@ class StandInTap implements NativeTap {
     const q = this.queue;
     this.queue = [];
     this.stats.rx += q.length; this.stats.batches++;
-    this.cb?.(q);
+    this.guard(() => this.cb?.(q));
   }
 }
 /** a virtio-net header that offloads nothing: the addon hands the frame over as it is */
@@ -85,12 +87,12 @@ const NO_OFFLOAD = Buffer.alloc(10);
 /** A host's port on a stand-in TAP (the host's side of the device). */
 class HostPort implements Port {
   private rx?: (f: Buffer) => void;
-  constructor(private readonly tap: StandInTap) { tap.out = f => setImmediate(() => this.rx?.(f)); }
+  constructor(private readonly tap: StandInTap, guard: (fn: () => void) => void) { tap.out = f => setImmediate(() => guard(() => this.rx?.(f))); }
   send(frame: Buffer, len?: number): void { this.tap.receive(len === undefined ? frame : frame.subarray(0, len)); }
   onReceive(fn: (f: Buffer) => void): void { this.rx = fn; }
 }
 
-export interface WarmUpOptions { packets?: number; budgetMs?: number; now?: () => number }
+export interface WarmUpOptions { packets?: number; budgetMs?: number; now?: () => number; signal?: AbortSignal }
 export interface WarmUpResult { ok: boolean; failure?: string; packets: number; ms: number }
 
 const ip = (s: string) => s.split('.').reduce((a, b) => a * 256 + Number(b), 0);
@@ -102,7 +104,7 @@ export async function warmUp(o: WarmUpOptions = {}): Promise<WarmUpResult> {
   let sent = 0;
   const result = (failure?: string): WarmUpResult => ({ ok: !failure, ...(failure ? { failure } : {}), packets: sent, ms: now() - t0 });
   if (want <= 0) return result();
-  const pfes: Pfe[] = [], closers: Array<() => Promise<void>> = [];
+  const pfes: Pfe[] = [], pics: EsPicSet[] = [], closers: Array<() => Promise<void>> = [];
   try {
     const hostA = new SimHost('warm-up-host-a', '10.1.1.1', 24, '10.1.1.254');
     const hostB = new SimHost('warm-up-host-b', '10.2.2.2', 24, '10.2.2.254');
@@ -111,21 +113,28 @@ export async function warmUp(o: WarmUpOptions = {}): Promise<WarmUpResult> {
       const c = loadAndCheck(gateway(side), { file: `warm-up-${side}`, chassis });
       if (!c.ok) return result(`its configuration does not commit: ${c.output}`);
       // the ES PIC as the router has it (EsPicSet, EsPic, its rings), with the worker's turn in this thread
-      const pics = new EsPicSet(chassis.esPics().map(p => `${p.fpc}/${p.pic}`), { local: true });
-      const pfe = new Pfe(`warm-up-${side}`, chassis.interfaceNames(), pics);
+      const set = new EsPicSet(chassis.esPics().map(p => `${p.fpc}/${p.pic}`), { local: true });
+      const pfe = new Pfe(`warm-up-${side}`, chassis.interfaceNames(), set);
       pfe.apply(c.model);
       pfes.push(pfe);
-      closers.push(() => pics.close());
+      pics.push(set);
+      closers.push(() => set.close());
     }
     const [gwA, gwB] = pfes as [Pfe, Pfe];
-    // each gateway port a real TapPort on a stand-in device; the transit link joins two of them
+    // whatever the hosts receive wakes the wait below; whatever throws in a callback is the warm-up's failure, never the router's
+    let wake: (() => void) | undefined, fault: string | undefined;
+    const poke = () => { const w = wake; wake = undefined; w?.(); };
+    const guard = (fn: () => void) => { try { fn(); } catch (e) { fault ??= `threw: ${(e as Error).message}`; } poke(); };
+    o.signal?.addEventListener('abort', poke);
+    // each gateway port a real TapPort (the router's own defaults) on a stand-in device; the transit link joins two of them
     let make: TapAddon['finish'] | undefined;
     try { make = loadAddon().finish; } catch { make = undefined; }   // not built: frames made in JavaScript
-    const tap = (pfe: Pfe, ifd: string) => { const t = new StandInTap(make); pfe.attach(ifd, new TapPort(`warm-up-${ifd}`, true, true, t)); return t; };
-    hostA.attach(new HostPort(tap(gwA, 'fe-0/0/1')));
-    hostB.attach(new HostPort(tap(gwB, 'fe-0/0/1')));
+    const tap = (pfe: Pfe, ifd: string) => { const t = new StandInTap(make, guard); pfe.attach(ifd, new TapPort(`warm-up-${ifd}`, undefined, undefined, t)); return t; };
+    hostA.attach(new HostPort(tap(gwA, 'fe-0/0/1'), guard));
+    hostB.attach(new HostPort(tap(gwB, 'fe-0/0/1'), guard));
     const ta = tap(gwA, 'fe-0/0/0'), tb = tap(gwB, 'fe-0/0/0');
     ta.out = f => tb.receive(f); tb.out = f => ta.receive(f);
+    const picFault = () => [...pics.values()].flatMap(set => [...set.pics.values()]).map(p => p.localFault).find(Boolean);
     const A = ip('10.1.1.1'), B = ip('10.2.2.2');
     const data = Buffer.alloc(1360, 0x5a), echo = Buffer.alloc(56, 0xa5);
     let seq = 0;
@@ -136,16 +145,20 @@ export async function warmUp(o: WarmUpOptions = {}): Promise<WarmUpResult> {
       for (let i = 0; i < 4; i++) hostA.sendIp({ protocol: PROTO_ICMP, src: A, dst: B, ttl: 64, id: seq++ & 0xffff }, buildIcmp(ICMP_ECHO, 0, (0x7777 << 16) | (seq & 0xffff), echo));
       return { toB: 12, toA: 8 };   // host-b: 8 segments and 4 pings; host-a: 4 ACKs and 4 replies
     };
-    while (sent < want && now() - t0 < budget) {
+    while (sent < want && now() - t0 < budget && !o.signal?.aborted) {
       hostA.received.length = hostB.received.length = 0;
       const n = burst();
-      // the burst crosses both PFEs and both loopback PICs a few turns later
-      const end = now() + 3000;
-      while (hostB.received.length < n.toB || hostA.received.length < n.toA) {
-        if (now() > end) return result(`a burst did not come through: ${hostB.received.length} of ${n.toB} packets reached host-b, ${hostA.received.length} of ${n.toA} host-a`);
-        await new Promise<void>(r => setImmediate(r));
-      }
+      // the burst crosses both PFEs and both PICs a few turns later; each arrival wakes this wait
+      let late = false;
+      const timer = setTimeout(() => { late = true; poke(); }, 3000);
+      while ((hostB.received.length < n.toB || hostA.received.length < n.toA) && !late && !fault && !o.signal?.aborted) await new Promise<void>(r => { wake = r; });
+      clearTimeout(timer);
+      fault ??= picFault();
+      if (fault) return result(fault);
+      if (o.signal?.aborted) break;
+      if (late) return result(`a burst did not come through: ${hostB.received.length} of ${n.toB} packets reached host-b, ${hostA.received.length} of ${n.toA} host-a`);
       sent += n.toB + n.toA;
+      await new Promise<void>(r => setImmediate(r));   // real work first
     }
     return result();
   } catch (e) {
