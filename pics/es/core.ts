@@ -125,6 +125,16 @@ export class IpsecCore {
     else this.decrypted++;
     return r;
   }
+  /**
+   * A seal the multi-buffer library refused at the end of its batch, after encrypt counted it as sealed:
+   * counted as a drop (`malformed`) instead, on the PIC and on the SA (`bytes`: the packet's IPv4 length).
+   */
+  refused(ifl: string, bytes: number): void {
+    this.encrypted--;
+    this.drops['malformed']++;
+    const sa = this.tunnels.get(ifl)?.outbound;
+    if (sa) { sa.counters.packets--; sa.counters.bytes -= bytes; sa.counters.drops['malformed']++; }
+  }
   overhead(ifl: string, len: number): number { return this.tunnels.get(ifl)?.outbound?.overhead(len) ?? 0; }
 
   /** Lifetimes: the soft and hard expiries this tick crossed (kmd rekeys on soft, removes on hard). */

@@ -8,9 +8,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SecurityAssociation, SaSpec } from './sa.js';
-import { espMbArch, espMbReset, espBatchBegin, espBatchEnd, espQueued, espMbVectorised } from './esp.js';
+import { espMbArch, espMbReset, espBatchBegin, espBatchEnd, espQueued, espMbVectorised, espAddon } from './esp.js';
 import { buildIpv4 } from '../../src/net/ipv4.js';
 import { EsPic } from './es-pic.js';
+import { IpsecCore } from './core.js';
+import { Ring, newRing } from './ring.js';
+import { PicTurn } from './turn.js';
+import { OP_ENCRYPT, OP_OUTER } from './ops.js';
 import { ipToInt } from '../../src/net/ip.js';
 
 const vectors = JSON.parse(readFileSync(join(import.meta.dirname, '../../test/vectors/ipsec.json'), 'utf8')).vectors as Array<{
@@ -82,6 +86,30 @@ describe.skipIf(!built)('multi-buffer ESP seals (intel-ipsec-mb)', () => {
       expect(Object.values(snap.drops).reduce((a, b) => a + b, 0)).toBe(0);
     } finally { await pic.close(); }
   }, 30000);
+
+  it('a seal the library refuses at the flush is a counted drop, not a seal: on the PIC, on its SA, and nothing handed back', () => {
+    const d = { protocol: 'esp' as const, spi: 1000, enc: { algorithm: '3des-cbc' as const, key: randomBytes(24) }, auth: { algorithm: 'hmac-sha1-96' as const, key: randomBytes(20) } };
+    const core = new IpsecCore();
+    core.configure([{ ifl: 'es-0/1/0.0', pic: '0/1', source: 1, destination: 2, sa: { name: 'x', mode: 'tunnel', manual: { inbound: d, outbound: d, bidirectional: true } } }]);
+    const into = new Ring(newRing(1 << 16)), back = new Ring(newRing(1 << 16));
+    const turn = new PicTurn(core, back, () => {});
+    turn.ifls = ['es-0/1/0.0'];
+    const a = espAddon()!, real = a.flushSeals;
+    a.flushSeals = () => { const f = real.call(a); return [...f, 1]; };   // the library refuses the second job
+    try {
+      const pkts = [100, 200, 300].map((n, i) => buildIpv4({ protocol: 17, src: 5, dst: 6, id: i }, randomBytes(n)));
+      for (const p of pkts) into.push(OP_ENCRYPT, 0, p, 0);
+      turn.run(into);
+    } finally { a.flushSeals = real; }
+    const got: number[] = [];
+    back.drain((op, _i, pkt) => { if (op === OP_OUTER) got.push(pkt.length); });
+    expect(got).toHaveLength(2);
+    expect(core.encrypted).toBe(2);
+    expect(core.drops['malformed']).toBe(1);
+    const sa = core.snapshot().find(s => s.direction === 'outbound')!;
+    expect(sa).toMatchObject({ packets: 2, bytes: 120 + 320 });
+    expect(sa.drops['malformed']).toBe(1);
+  });
 
   it('off with VROUTER_ESP_MB=0: nothing is deferred', () => {
     process.env.VROUTER_ESP_MB = '0'; espMbReset();
