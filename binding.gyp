@@ -1,3 +1,6 @@
+# NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: a worker thread being terminated (an ES PIC replaced or
+# closed in the middle of a seal) cannot take a JavaScript exception; without it node-addon-api aborts
+# the whole process there (FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw)
 {
   "targets": [
     {
@@ -10,7 +13,8 @@
       ],
       "defines": [
         "NAPI_VERSION=8",
-        "NAPI_DISABLE_CPP_EXCEPTIONS"
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
       "cflags_cc": [
         "-O2",
@@ -27,7 +31,8 @@
       ],
       "defines": [
         "NAPI_VERSION=8",
-        "NAPI_DISABLE_CPP_EXCEPTIONS"
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
       "cflags_cc": [
         "-O2",

@@ -16,7 +16,7 @@ import * as show from './show.js';
 import { readInterfaces, picsByName } from '../mgd/read/interfaces.js';
 import { readIpsecSas } from '../mgd/read/ipsec.js';
 import { readIkeSas } from '../mgd/read/ike.js';
-import { readFirewall, readPfeStatistics, readChassis, readUptime } from '../mgd/read/system.js';
+import { readFirewall, readPfeStatistics, readChassis, readUptime, readPicStatus } from '../mgd/read/system.js';
 import { readCommits } from '../mgd/read/commits.js';
 import { readDirectory, readFileText, readLog } from '../mgd/read/files.js';
 import { readCertificates, readCrls } from '../mgd/read/certificates.js';
@@ -152,7 +152,8 @@ export function opCommands(it: OpHost): OpNode[] {
           run: () => { /* handled in runOp: it needs the pipes */ },
         },
         { name: 'pfe', help: 'Show Packet Forwarding Engine information', sub: [{ name: 'statistics', help: 'Show Packet Forwarding Engine statistics', sub: [{ name: 'traffic', help: 'Show Packet Forwarding Engine traffic statistics', rpc: { name: 'get-pfe-statistics' }, run: (_p, io) => io.write(show.pfeStatistics(readPfeStatistics(r))) }] }] },
-        { name: 'chassis', help: 'Show chassis information', sub: [{ name: 'hardware', help: 'Show installed hardware components', rpc: { name: 'get-chassis-inventory' }, run: (_p, io) => io.write(show.chassisHardware(readChassis(r))) }] },
+        { name: 'chassis', help: 'Show chassis information', sub: [{ name: 'hardware', help: 'Show installed hardware components', rpc: { name: 'get-chassis-inventory' }, run: (_p, io) => io.write(show.chassisHardware(readChassis(r))) },
+          { name: 'fpc', help: 'Show Flexible PIC Concentrator status', sub: [{ name: 'pic-status', help: 'Show PIC status', rpc: { name: 'get-pic-information' }, run: (_p, io) => io.write(show.chassisPicStatus(readPicStatus(r))) }] }] },
         { name: 'system', help: 'Show system information', sub: [{ name: 'uptime', help: 'Show time since system and processes started', rpc: { name: 'get-system-uptime-information' }, run: (_p, io) => io.write(show.systemUptime(readUptime(r))) },
           { name: 'commit', help: 'Show pending commit and commit history', rpc: { name: 'get-commit-information' }, run: (_p, io) => io.write(show.commitHistory(readCommits(it.db))) }] },
         {

@@ -12,7 +12,7 @@ import { bgpRouteLines } from '../rpd/show.js';
 import { readRoutes, RouteList } from '../mgd/read/routes.js';
 import type { IpsecSaList } from '../mgd/read/ipsec.js';
 import type { IkeSaList, IkeSaView } from '../mgd/read/ike.js';
-import type { FirewallList, ChassisInventory, Uptime, PfeStatistics } from '../mgd/read/system.js';
+import type { FirewallList, ChassisInventory, Uptime, PfeStatistics, PicStatus } from '../mgd/read/system.js';
 import type { CommitHistory } from '../mgd/read/commits.js';
 import type { DirectoryList, FileText } from '../mgd/read/files.js';
 
@@ -222,6 +222,16 @@ export function ipsecSas(v: IpsecSaList, level: 'brief' | 'standard' | 'detail')
 export function chassisHardware(v: ChassisInventory): string {
   const out = ['Hardware inventory:', `${pad('Item', 17)}${pad('Version', 9)}${pad('Part number', 13)}${pad('Serial number', 18)}Description`];
   for (const h of v.hardware) out.push(`${pad(h.item, 17)}${pad(h.version, 9)}${pad(h.part, 13)}${pad(h.serial, 18)}${h.description}`);
+  return out.join('\n') + '\n';
+}
+
+/** `show chassis fpc pic-status`: as JUNOS prints it, an FPC line and a line per PIC. */
+export function chassisPicStatus(v: PicStatus): string {
+  const out: string[] = [];
+  for (const f of v.fpcs) {
+    out.push(`Slot ${pad(String(f.slot), 4)}${pad(f.state, 13)}${f.description}`);
+    for (const p of f.pics) out.push(`  PIC ${pad(String(p.slot), 3)}${pad(p.state, 13)}${p.type}`);
+  }
   return out.join('\n') + '\n';
 }
 

@@ -17,7 +17,7 @@ import { readRoutes, RouteList } from './read/routes.js';
 import { readInterfaces, InterfaceList } from './read/interfaces.js';
 import { readIpsecSas, IpsecSaList } from './read/ipsec.js';
 import { readIkeSas, IkeSaList } from './read/ike.js';
-import { readFirewall, readPfeStatistics, readChassis, readUptime, FirewallList, PfeStatistics, ChassisInventory, Uptime } from './read/system.js';
+import { readFirewall, readPfeStatistics, readChassis, readUptime, readPicStatus, FirewallList, PfeStatistics, ChassisInventory, Uptime, PicStatus } from './read/system.js';
 import { bgpSummaryXml, bgpNeighborXml, routeXml } from '../rpd/xml.js';
 import { readBgp } from './read/bgp.js';
 import { oneLineDn, fingerprint, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
@@ -30,7 +30,7 @@ export interface OpRequest { rpc: string; args: Record<string, string | true> }
 
 export const OP_RPCS = ['get-interface-information', 'get-route-information', 'get-security-associations-information', 'get-ike-security-associations-information', 'get-chassis-inventory',
   'get-system-uptime-information', 'get-firewall-information', 'get-pfe-statistics', 'get-certificates-information', 'get-crl-information', 'get-log', 'file-list', 'file-show',
-  'get-bgp-summary-information', 'get-bgp-neighbor-information', 'get-commit-information'];
+  'get-bgp-summary-information', 'get-bgp-neighbor-information', 'get-commit-information', 'get-pic-information'];
 
 /** The reply's body for an operational RPC, or undefined if the RPC is not one of these (`db`: the session's commit database, for the commit history). */
 export function opXml(r: Router, pic: PicSnapshot, req: OpRequest, db?: CommitDb): string | undefined {
@@ -41,6 +41,7 @@ export function opXml(r: Router, pic: PicSnapshot, req: OpRequest, db?: CommitDb
     case 'get-security-associations-information': return ipsecSas(r, pic, req.args);
     case 'get-ike-security-associations-information': return ikeSas(r, req.args);
     case 'get-chassis-inventory': return chassis(r);
+    case 'get-pic-information': return picStatusXml(readPicStatus(r));
     case 'get-bgp-summary-information': return bgpSummaryXml(readBgp(r.rpd)!);
     case 'get-bgp-neighbor-information': { const a = str(req.args['neighbor-address']); return bgpNeighborXml(readBgp(r.rpd, a), a); }
     case 'get-system-uptime-information': return uptime(r);
@@ -141,6 +142,12 @@ function chassis(r: Router): string { return chassisXml(readChassis(r)); }
 export function chassisXml(v: ChassisInventory): string {
   return el('chassis-inventory', el('chassis', [tx('name', 'Chassis'), tx('description', v.model),
     ...v.modules.map(m => el('chassis-module', [tx('name', m.name), tx('part-number', m.part), tx('description', m.description)]))]));
+}
+
+/** The PICs' states as `<fpc-information junos:style="pic-style">`, JUNOS's elements. */
+export function picStatusXml(v: PicStatus): string {
+  return el('fpc-information', v.fpcs.map(f => el('fpc', [tx('slot', f.slot), tx('state', f.state), tx('description', f.description),
+    ...f.pics.map(p => el('pic', [tx('pic-slot', p.slot), tx('pic-state', p.state), tx('pic-type', p.type)]))])), { 'junos:style': 'pic-style' });
 }
 
 /** The commit history as `<commit-information>`, JUNOS's elements. */

@@ -189,6 +189,14 @@ export class Router {
 
   /** Resolves when the router's ES PICs are online (their workers loaded). */
   async ready(): Promise<void> { await this.ipsec.ready?.(); }
+  /**
+   * A PIC's state as `show chassis fpc pic-status` gives it: an ES PIC whose power-on self-test failed
+   * is Offline (pics/es/selftest.ts), every other installed PIC Online.
+   */
+  picState(fpc: number, pic: number): 'Online' | 'Offline' {
+    const set = this.ipsec as { pics?: Map<string, { offline?: string }> };
+    return set.pics?.get(`${fpc}/${pic}`)?.offline !== undefined ? 'Offline' : 'Online';
+  }
   /** Resolves when the ES PICs' power-on self-tests have finished (pics/es/selftest.ts), passed or not. */
   async selfTested(): Promise<void> { await this.ipsec.selfTested?.(); }
 

@@ -48,6 +48,7 @@ describe('operational commands (golden)', () => {
     'show-ipsec-sa': ['show ipsec security-associations', 'show ipsec security-associations brief', 'show security ipsec security-associations detail manual-sa1'],
     'show-ike-sa': ['show ike security-associations', 'show security ike security-associations'],
     'show-chassis-hardware': ['show chassis hardware'],
+    'show-chassis-pic-status': ['show chassis fpc pic-status'],
     'show-system-uptime': ['show system uptime'],
     'show-pfe-statistics': ['clear pfe statistics traffic', 'show pfe statistics traffic'],
     'show-configuration': ['show configuration interfaces es-0/1/0', 'show configuration security | display set', 'show configuration firewall | count'],

@@ -17,13 +17,13 @@ import { CommitDb } from '../../src/mgd/commitdb.js';
 import { Interpreter } from '../../src/cli/interp.js';
 import { ApiSession } from '../../src/api/engine.js';
 import { cliOutput, rpcReply } from './sessions.js';
-import { OP_RPCS, certificatesXml, crlsXml, commitsXml, directoryListXml, fileContentXml, interfaceListXml, ipsecSaListXml, ikeSaListXml, routeListXml, firewallXml, pfeStatisticsXml, chassisXml, uptimeXml } from '../../src/mgd/op-xml.js';
+import { OP_RPCS, certificatesXml, crlsXml, commitsXml, directoryListXml, fileContentXml, interfaceListXml, ipsecSaListXml, ikeSaListXml, routeListXml, firewallXml, pfeStatisticsXml, chassisXml, uptimeXml, picStatusXml } from '../../src/mgd/op-xml.js';
 import * as show from '../../src/cli/show.js';
 import { readInterfaces, picsByName } from '../../src/mgd/read/interfaces.js';
 import { readIpsecSas } from '../../src/mgd/read/ipsec.js';
 import { readIkeSas } from '../../src/mgd/read/ike.js';
 import { readRoutes } from '../../src/mgd/read/routes.js';
-import { readFirewall, readPfeStatistics, readChassis, readUptime } from '../../src/mgd/read/system.js';
+import { readFirewall, readPfeStatistics, readChassis, readUptime, readPicStatus } from '../../src/mgd/read/system.js';
 import { readCommits } from '../../src/mgd/read/commits.js';
 import { readCertificates, readCrls } from '../../src/mgd/read/certificates.js';
 import { showCertificates, showCrls } from '../../src/pki/certs.js';
@@ -140,6 +140,14 @@ const CASES: Case[] = [
     async render() {
       const v = readChassis(r);
       return { text: show.chassisHardware(v), xml: chassisXml(v), fields: v.modules.flatMap((m): Field[] => [[` ${m.part.padEnd(13)}`, `<part-number>${m.part}</part-number>`], [m.description, `<description>${m.description}</description>`]]) };
+    },
+  },
+  {
+    rpc: 'get-pic-information', request: '<get-pic-information/>', command: 'show chassis fpc pic-status',
+    async render() {
+      const v = readPicStatus(r);
+      return { text: show.chassisPicStatus(v), xml: picStatusXml(v), fields: v.fpcs.flatMap((f): Field[] => [[`Slot ${String(f.slot).padEnd(4)}${f.state}`, `<slot>${f.slot}</slot><state>${f.state}</state>`],
+        ...f.pics.map((p): Field => [`  PIC ${String(p.slot).padEnd(3)}${p.state.padEnd(13)}${p.type}`, `<pic-slot>${p.slot}</pic-slot><pic-state>${p.state}</pic-state><pic-type>${p.type}</pic-type>`])]) };
     },
   },
   {

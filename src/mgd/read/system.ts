@@ -59,3 +59,18 @@ export function readChassis(r: Router): ChassisInventory {
   const c = r.chassis;
   return { model: c.model, hardware: c.hardware(), modules: c.pics.map(p => ({ name: `FPC ${p.fpc} PIC ${p.pic}`, part: p.spec.partNumber, description: p.spec.description })) };
 }
+
+/** `show chassis fpc pic-status` (`<get-pic-information>`): each FPC with a PIC, and its PICs' states. */
+export interface PicStatus {
+  fpcs: Array<{ slot: number; state: 'Online'; description: string; pics: Array<{ slot: number; state: 'Online' | 'Offline'; type: string }> }>;
+}
+export function readPicStatus(r: Router): PicStatus {
+  const c = r.chassis;
+  const slots = [...new Set(c.pics.map(p => p.fpc))].sort((a, b) => a - b);
+  return {
+    fpcs: slots.map(f => ({
+      slot: f, state: 'Online' as const, description: `${c.model} FPC`,
+      pics: c.pics.filter(p => p.fpc === f).sort((a, b) => a.pic - b.pic).map(p => ({ slot: p.pic, state: r.picState(f, p.pic), type: p.spec.description })),
+    })),
+  };
+}
