@@ -41,6 +41,8 @@ export class Chassis implements ChassisView {
     }
     return out;
   }
+  /** What `show chassis hardware` and `show chassis fpc pic-status` call an FPC of this model. */
+  get fpcDescription(): string { return `${this.def.display} FPC`; }
   esPics(): InstalledPic[] { return this.pics.filter(p => p.spec.type === 'es'); }
   /** Data for `show chassis hardware`. */
   hardware(): Array<{ item: string; version: string; part: string; serial: string; description: string }> {
@@ -48,7 +50,7 @@ export class Chassis implements ChassisView {
     const fpcs = [...new Set(this.pics.map(p => p.fpc))].sort((a, b) => a - b);
     for (const f of this.def.fpcs) {
       if (!fpcs.includes(f) && this.def.name !== 'm5') continue;
-      rows.push({ item: `FPC ${f}`, version: 'REV 01', part: '710-001234', serial: serial(`fpc${f}`), description: `${this.def.display} FPC` });
+      rows.push({ item: `FPC ${f}`, version: 'REV 01', part: '710-001234', serial: serial(`fpc${f}`), description: this.fpcDescription });
       for (const p of this.pics.filter(x => x.fpc === f).sort((a, b) => a.pic - b.pic)) {
         rows.push({ item: `  PIC ${p.pic}`, version: 'REV 04', part: p.spec.partNumber, serial: serial(`pic${f}/${p.pic}`), description: p.spec.description });
       }

@@ -15,7 +15,7 @@ for r in $(seq 1 $rounds); do
   for f in "$@"; do
     $V down $LAB >/dev/null 2>&1
     s=$(date +%s.%N)
-    env $f $V up --detach $LAB >/dev/null 2>&1
+    eval "env $f" $V up --detach $LAB >/dev/null 2>&1
     until ip netns exec gw-a-b-host-a ping -c 1 -W 0.2 10.2.2.2 >/dev/null 2>&1; do :; done
     e=$(date +%s.%N); echo "$e - $s" | bc >> $out/up$i
     [ -n "$FLOOD" ] && ip netns exec gw-a-b-host-a ping -f -c $FLOOD -s ${FLOODSIZE:-1400} 10.2.2.2 >/dev/null 2>&1

@@ -340,6 +340,8 @@ export class EsPicSet implements IpsecEngine {
   setSink(s: IpsecSink) { for (const p of this.pics.values()) p.setSink(s); }
   /** Every ES PIC online. */
   async ready(): Promise<void> { await Promise.all([...this.pics.values()].map(p => p.ready)); }
+  /** Why this ES PIC is offline (its self-test failed), or undefined: online, or no such ES PIC. */
+  offline(pic: string): string | undefined { return this.pics.get(pic)?.offline; }
   /** Every ES PIC's self-test finished. */
   async selfTested(): Promise<void> { await Promise.all([...this.pics.values()].map(p => p.selfTested)); }
   configure(tunnels: EsTunnelConfig[]): void {

@@ -49,12 +49,12 @@ export class PicTurn {
   produced = 0;
   // multi-buffer batches: results wait here until their seals are done (espBatchEnd); each result's
   // position in the batch (-1: nothing deferred) finds the failed
-  private held: Array<{ op: number; idx: number; pkt: Buffer; trace: number; pos: number; ifl: string; len: number }> = [];
+  private held: Array<{ op: number; idx: number; pkt: Buffer; trace: number; pos: number; len: number }> = [];
   private mb = false;
   private readonly each = (op: number, idx: number, pkt: Buffer, trace: number) => this.record(op, idx, pkt, trace);
 
-  /** `control`: an SA change found on the ring (v8-serialized), applied between the packets around it. */
   /**
+   * `control`: an SA change found on the ring (v8-serialized), applied between the packets around it.
    * `batches`: multi-buffer seals where this thread has them (pics/es/esp.ts); false for a turn run on
    * the router's main thread (its warm-up), which thus never makes the library's manager (2 MB).
    */
@@ -98,7 +98,7 @@ export class PicTurn {
     if (!r?.ok) return;
     const res = op === OP_ENCRYPT ? OP_OUTER : OP_INNER;
     if (!this.mb) { this.emit(res, idx, r.packet, trace); return; }
-    this.held.push({ op: res, idx, pkt: r.packet, trace, pos: espQueued() > before ? before : -1, ifl, len: pkt.length >= 4 ? pkt.readUInt16BE(2) : pkt.length });
+    this.held.push({ op: res, idx, pkt: r.packet, trace, pos: espQueued() > before ? before : -1, len: pkt.length >= 4 ? pkt.readUInt16BE(2) : pkt.length });
     if (espQueued() >= MB_BATCH) this.release();
   }
   private emit(op: number, idx: number, pkt: Buffer, trace: number): void {
@@ -108,7 +108,7 @@ export class PicTurn {
   private release(): void {
     const failed = espBatchEnd();
     for (const h of this.held) {
-      if (h.pos >= 0 && failed.includes(h.pos)) { this.core.refused(h.ifl, h.len); continue; }   // the library refused the job: a drop, not a seal
+      if (h.pos >= 0 && failed.includes(h.pos)) { this.core.refused(this.ifls[h.idx]!, h.len); continue; }   // the library refused the job: a drop, not a seal
       this.emit(h.op, h.idx, h.pkt, h.trace);
     }
     this.held.length = 0;

@@ -9,7 +9,7 @@ import { workerData, receiveMessageOnPort, MessagePort } from 'node:worker_threa
 import { IpsecCore } from './core.js';
 import { Ring, RingBuffers } from './ring.js';
 import { deserialize } from 'node:v8';
-import { espAddon, espBatchBegin, espBatchEnd } from './esp.js';
+import { espAddon } from './esp.js';
 import { PicTurn, SaStateMsg, adopt } from './turn.js';
 import { PicSelfTest, SelfTestOptions } from './selftest.js';
 
@@ -40,7 +40,6 @@ function control(m: Msg): void {
 // VROUTER_ES_SELFTEST=N: N packets in the second part (0: the known answers only).
 const post = new PicSelfTest({ ...selfTest, adopt, ...(process.env.VROUTER_ES_SELFTEST ? { packets: Number(process.env.VROUTER_ES_SELFTEST) || 0 } : {}) });
 const turn = new PicTurn(core, outRing, rec => control(deserialize(rec) as Msg));
-espBatchBegin(); espBatchEnd();   // this thread's seal path decided first, so the known answers test the one real packets take
 const katOk = post.knownAnswers();
 port.postMessage({ t: 'ready', selfTest: katOk ? undefined : post.result });   // loaded and tested: the PIC is online (or, a known answer failed, offline)
 const asked: Msg[] = [];

@@ -19,7 +19,7 @@ import { Rpd } from '../rpd/rpd.js';
 import { activate } from '../mgd/commit.js';
 import { resolveLoadKeyFilesSync } from '../mgd/keyfile.js';
 
-type Engine = IpsecEngine & { ready?: () => Promise<void>; selfTested?: () => Promise<void>; snapshot?: () => Promise<PicSnapshot>; snapshotPic?: (pic: string) => Promise<PicSnapshot | undefined>; close?: () => Promise<void> | void; clear?: (saName?: string) => void };
+type Engine = IpsecEngine & { ready?: () => Promise<void>; selfTested?: () => Promise<void>; offline?: (pic: string) => string | undefined; snapshot?: () => Promise<PicSnapshot>; snapshotPic?: (pic: string) => Promise<PicSnapshot | undefined>; close?: () => Promise<void> | void; clear?: (saName?: string) => void };
 export interface RouterOptions {
   name: string; model?: string; pics?: PicPlacement[];
   /** 'worker' (default): one worker thread per ES PIC; 'inline': in this thread; or an engine */
@@ -194,8 +194,7 @@ export class Router {
    * is Offline (pics/es/selftest.ts), every other installed PIC Online.
    */
   picState(fpc: number, pic: number): 'Online' | 'Offline' {
-    const set = this.ipsec as { pics?: Map<string, { offline?: string }> };
-    return set.pics?.get(`${fpc}/${pic}`)?.offline !== undefined ? 'Offline' : 'Online';
+    return this.ipsec.offline?.(`${fpc}/${pic}`) !== undefined ? 'Offline' : 'Online';
   }
   /** Resolves when the ES PICs' power-on self-tests have finished (pics/es/selftest.ts), passed or not. */
   async selfTested(): Promise<void> { await this.ipsec.selfTested?.(); }

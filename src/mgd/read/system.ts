@@ -69,7 +69,7 @@ export function readPicStatus(r: Router): PicStatus {
   const slots = [...new Set(c.pics.map(p => p.fpc))].sort((a, b) => a - b);
   return {
     fpcs: slots.map(f => ({
-      slot: f, state: 'Online' as const, description: `${c.model} FPC`,
+      slot: f, state: 'Online' as const, description: c.fpcDescription,
       pics: c.pics.filter(p => p.fpc === f).sort((a, b) => a.pic - b.pic).map(p => ({ slot: p.pic, state: r.picState(f, p.pic), type: p.spec.description })),
     })),
   };
