@@ -17,21 +17,30 @@
 #include <intel-ipsec-mb.h>
 #endif
 
-// Multi-buffer seals (intel-ipsec-mb's job API, when built with it): queueSeal() submits a packet's
-// CBC + HMAC as a job; flushSeals() finishes every queued job. The library works on up to 16 packets
-// at once (each ESP packet has its own IV, so its own CBC chain), where OpenSSL runs one chain at a
-// time. One manager per thread (the ES PIC worker's), made on first use.
+// Multi-buffer seals and opens (intel-ipsec-mb's job API, when built with it): queueSeal() and
+// queueOpen() submit a packet's CBC + HMAC as a job; flush() finishes every queued job. The library
+// works on up to 16 packets at once (each ESP packet has its own IV, so its own CBC chain), where
+// OpenSSL runs one chain at a time. One manager per thread (the ES PIC worker's), made on first use.
+// An open's job writes the HMAC it computes into the job's slot; the received ICV is compared with it
+// in constant time when the job completes, and the plaintext is the caller's only when they match.
 #ifdef VROUTER_IMB
+static constexpr uint32_t MAX_QUEUED = 256;
+struct Slot { const uint8_t* icv; bool open; alignas(16) uint8_t tag[16]; };
 static thread_local IMB_MGR* mgr = nullptr;
 static thread_local std::vector<uint32_t> failed;
 static thread_local uint32_t queued = 0;
+static thread_local Slot slots[MAX_QUEUED];
 static IMB_MGR* Mgr() {
   if (!mgr) { mgr = alloc_mb_mgr(0); if (mgr) init_mb_mgr_auto(mgr, nullptr); }
   return mgr;
 }
+// a failure is reported as position * 2, plus 1 when it is an open whose ICV did not match
 static void Reap(IMB_JOB* j) {
-  for (; j; j = IMB_GET_COMPLETED_JOB(mgr))
-    if (j->status != IMB_STATUS_COMPLETED) failed.push_back((uint32_t)(uintptr_t)j->user_data);
+  for (; j; j = IMB_GET_COMPLETED_JOB(mgr)) {
+    uint32_t pos = (uint32_t)(uintptr_t)j->user_data;
+    if (j->status != IMB_STATUS_COMPLETED) failed.push_back(pos * 2);
+    else if (slots[pos].open && CRYPTO_memcmp(slots[pos].tag, slots[pos].icv, 12) != 0) failed.push_back(pos * 2 + 1);
+  }
 }
 #endif
 
@@ -61,9 +70,10 @@ static Napi::Value MbFast(const Napi::CallbackInfo& info) {
 #endif
 }
 
-// flushSeals(): finish every queued seal; returns the queue positions (0-based, since the last flush)
-// of the jobs that failed (none, unless the library refuses a job).
-static Napi::Value FlushSeals(const Napi::CallbackInfo& info) {
+// flush(): finish every queued seal and open; returns the failures since the last flush, each as its
+// queue position (0-based) * 2, plus 1 for an open whose ICV did not match (otherwise the library
+// refused the job, which it does only for a job it cannot run)
+static Napi::Value Flush(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
 #ifdef VROUTER_IMB
   if (mgr) { IMB_JOB* j; while ((j = IMB_FLUSH_JOB(mgr))) Reap(j); }
@@ -143,11 +153,12 @@ class EspCtx : public Napi::ObjectWrap<EspCtx> {
       InstanceMethod("seal", &EspCtx::Seal),
       InstanceMethod("open", &EspCtx::Open),
       InstanceMethod("queueSeal", &EspCtx::QueueSeal),
+      InstanceMethod("queueOpen", &EspCtx::QueueOpen),
       InstanceAccessor("mb", &EspCtx::HasMb, nullptr),
     });
     exports.Set("EspCtx", f);
     exports.Set("mbArch", Napi::Function::New(env, MbArch));
-    exports.Set("flushSeals", Napi::Function::New(env, FlushSeals));
+    exports.Set("flush", Napi::Function::New(env, Flush));
     exports.Set("mbFast", Napi::Function::New(env, MbFast));
     return exports;
   }
@@ -224,8 +235,27 @@ class EspCtx : public Napi::ObjectWrap<EspCtx> {
 #endif
   }
 
-  // queueSeal(buf, off, ptLen): what seal() does, as a multi-buffer job that flushSeals() finishes;
-  // the caller keeps `buf` alive and unread until then. Returns the job's queue position.
+  // The job's keys: the DES key schedules and the HMAC's hashed pads, for either direction.
+#ifdef VROUTER_IMB
+  IMB_JOB* NextJob(IMB_CIPHER_DIRECTION dir) {
+    IMB_JOB* j = IMB_GET_NEXT_JOB(mgr);
+    j->cipher_direction = dir;
+    j->chain_order = dir == IMB_DIR_ENCRYPT ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
+    j->cipher_mode = (IMB_CIPHER_MODE)cmode_;
+    j->enc_keys = j->dec_keys = cmode_ == IMB_CIPHER_DES ? (const void*)ks_[0] : (const void*)ks3_;
+    j->key_len_in_bytes = cmode_ == IMB_CIPHER_DES ? 8 : 24;
+    j->iv_len_in_bytes = 8;
+    j->hash_alg = (IMB_HASH_ALG)hash_;
+    j->u.HMAC._hashed_auth_key_xor_ipad = ipad_; j->u.HMAC._hashed_auth_key_xor_opad = opad_;
+    j->hash_start_src_offset_in_bytes = 0;
+    j->auth_tag_output_len_in_bytes = 12;
+    return j;
+  }
+#endif
+
+  // queueSeal(buf, off, ptLen): what seal() does, as a multi-buffer job that flush() finishes; the
+  // caller keeps `buf` alive and unread until then. Returns the job's queue position, or -1 when the
+  // queue is full (the caller seals it now instead).
   Napi::Value QueueSeal(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
 #ifdef VROUTER_IMB
@@ -233,25 +263,53 @@ class EspCtx : public Napi::ObjectWrap<EspCtx> {
     auto b = info[0].As<Napi::Buffer<uint8_t>>();
     int64_t off = info[1].As<Napi::Number>().Int64Value(), pt = info[2].As<Napi::Number>().Int64Value();
     if (off < 0 || pt < 8 || pt % 8 || (uint64_t)(off + 16 + pt + 12) > b.Length()) { Napi::RangeError::New(env, "queueSeal: out of bounds").ThrowAsJavaScriptException(); return env.Undefined(); }
+    if (queued >= MAX_QUEUED) return Napi::Number::New(env, -1);
     uint8_t* p = b.Data() + off;
-    IMB_JOB* j = IMB_GET_NEXT_JOB(mgr);
-    j->cipher_direction = IMB_DIR_ENCRYPT; j->chain_order = IMB_ORDER_CIPHER_HASH;
-    j->cipher_mode = (IMB_CIPHER_MODE)cmode_;
-    j->enc_keys = j->dec_keys = cmode_ == IMB_CIPHER_DES ? (const void*)ks_[0] : (const void*)ks3_;
-    j->key_len_in_bytes = cmode_ == IMB_CIPHER_DES ? 8 : 24;
+    IMB_JOB* j = NextJob(IMB_DIR_ENCRYPT);
     j->src = p; j->dst = p + 16;
     j->cipher_start_src_offset_in_bytes = 16; j->msg_len_to_cipher_in_bytes = pt;
-    j->iv = p + 8; j->iv_len_in_bytes = 8;
-    j->hash_alg = (IMB_HASH_ALG)hash_;
-    j->u.HMAC._hashed_auth_key_xor_ipad = ipad_; j->u.HMAC._hashed_auth_key_xor_opad = opad_;
-    j->hash_start_src_offset_in_bytes = 0; j->msg_len_to_hash_in_bytes = 16 + pt;
-    j->auth_tag_output = p + 16 + pt; j->auth_tag_output_len_in_bytes = 12;
+    j->iv = p + 8;
+    j->msg_len_to_hash_in_bytes = 16 + pt;
+    j->auth_tag_output = p + 16 + pt;
     uint32_t pos = queued++;
+    slots[pos].open = false;
     j->user_data = (void*)(uintptr_t)pos;
     Reap(IMB_SUBMIT_JOB(mgr));
     return Napi::Number::New(env, pos);
 #else
     Napi::Error::New(env, "queueSeal: built without intel-ipsec-mb").ThrowAsJavaScriptException();
+    return env.Undefined();
+#endif
+  }
+
+  // queueOpen(esp, out): what open() does, as a multi-buffer job: the HMAC of esp (SPI to ciphertext)
+  // and the ciphertext decrypted into `out`, both by flush(), which reports a mismatched ICV. The
+  // caller keeps both buffers alive, and reads `out` only after flush() and only if it reported
+  // nothing for this position. Returns the position, or -1 when the job cannot be queued (lengths
+  // that are not whole blocks, or a full queue: the caller opens it with open() instead).
+  Napi::Value QueueOpen(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+#ifdef VROUTER_IMB
+    if (!mb_ || info.Length() < 2 || !info[0].IsBuffer() || !info[1].IsBuffer()) { Napi::TypeError::New(env, "queueOpen(esp, out)").ThrowAsJavaScriptException(); return env.Undefined(); }
+    auto b = info[0].As<Napi::Buffer<uint8_t>>();
+    auto out = info[1].As<Napi::Buffer<uint8_t>>();
+    int64_t len = (int64_t)b.Length(), ct = len - 16 - 12;
+    if (ct < 8 || ct % 8 || (int64_t)out.Length() < ct || queued >= MAX_QUEUED) return Napi::Number::New(env, -1);
+    const uint8_t* p = b.Data();
+    IMB_JOB* j = NextJob(IMB_DIR_DECRYPT);
+    j->src = p; j->dst = out.Data();
+    j->cipher_start_src_offset_in_bytes = 16; j->msg_len_to_cipher_in_bytes = ct;
+    j->iv = p + 8;
+    j->msg_len_to_hash_in_bytes = len - 12;
+    uint32_t pos = queued++;
+    slots[pos].open = true;
+    slots[pos].icv = p + len - 12;
+    j->auth_tag_output = slots[pos].tag;
+    j->user_data = (void*)(uintptr_t)pos;
+    Reap(IMB_SUBMIT_JOB(mgr));
+    return Napi::Number::New(env, pos);
+#else
+    Napi::Error::New(env, "queueOpen: built without intel-ipsec-mb").ThrowAsJavaScriptException();
     return env.Undefined();
 #endif
   }

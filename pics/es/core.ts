@@ -3,7 +3,8 @@
  * the compiled configuration, and encrypt/decrypt that return results or counted drops. The worker
  * thread (worker.ts) and the in-process engine (inline.ts) both run this.
  */
-import { SecurityAssociation, SaSpec, SaResult, DropReason, newDrops } from './sa.js';
+import { SecurityAssociation, SaSpec, SaResult, DropReason, newDrops, PendingOpen } from './sa.js';
+import type { BatchFailure } from './esp.js';
 import type { EsTunnelConfig } from '../../src/pfe/types.js';
 import type { ManualDirection } from '../../src/config/model.js';
 
@@ -113,13 +114,22 @@ export class IpsecCore {
     if (t.outbound && outboundSpis.includes(t.outbound.spec.spi)) t.outbound = undefined;
   }
 
-  encrypt(ifl: string, pkt: Buffer): SaResult { return this.process(ifl, 'outbound', pkt); }
-  decrypt(ifl: string, pkt: Buffer): SaResult { return this.process(ifl, 'inbound', pkt); }
-  private process(ifl: string, dir: 'inbound' | 'outbound', pkt: Buffer): SaResult {
+  encrypt(ifl: string, pkt: Buffer): SaResult { return this.count('outbound', this.sa(ifl, 'outbound', pkt)?.encapsulate(pkt)); }
+  /** With `defer` (inside a multi-buffer batch) an ESP open may be queued: a PendingOpen that `opened` finishes. */
+  decrypt(ifl: string, pkt: Buffer): SaResult;
+  decrypt(ifl: string, pkt: Buffer, defer: boolean): SaResult | PendingOpen;
+  decrypt(ifl: string, pkt: Buffer, defer = false): SaResult | PendingOpen {
+    const r = this.sa(ifl, 'inbound', pkt)?.decapsulate(pkt, defer);
+    return r?.ok === 'pending' ? r : this.count('inbound', r);
+  }
+  /** A deferred open after its batch, counted as decrypt counts. */
+  opened(p: PendingOpen, failure: BatchFailure | undefined): SaResult { return this.count('inbound', p.sa.opened(p, failure)); }
+  private sa(ifl: string, dir: 'inbound' | 'outbound', pkt: Buffer): SecurityAssociation | undefined {
     const t = this.tunnels.get(ifl);
-    const sa = t?.dynamic && dir === 'inbound' ? t.inboundBySpi.get(inboundSpi(pkt) ?? -1) : t?.[dir];
-    if (!sa) { this.drops['no-sa']++; return { ok: false, reason: 'no-sa' }; }
-    const r = dir === 'outbound' ? sa.encapsulate(pkt) : sa.decapsulate(pkt);
+    return t?.dynamic && dir === 'inbound' ? t.inboundBySpi.get(inboundSpi(pkt) ?? -1) : t?.[dir];
+  }
+  private count(dir: 'inbound' | 'outbound', r: SaResult | undefined): SaResult {
+    if (!r) { this.drops['no-sa']++; return { ok: false, reason: 'no-sa' }; }
     if (!r.ok) this.drops[r.reason]++;
     else if (dir === 'outbound') this.encrypted++;
     else this.decrypted++;

@@ -14,9 +14,9 @@ import { repoRoot } from '../../src/host/paths.js';
  * packet's IV. Used when built (`npm ci` builds it) and not turned off with VROUTER_ESP_NATIVE=0;
  * otherwise the node:crypto path below does the same, byte for byte.
  */
-interface NativeEspCtx { seal(buf: Buffer, off: number, ptLen: number): void; open(esp: Buffer, out: Buffer): boolean; queueSeal(buf: Buffer, off: number, ptLen: number): number; readonly mb: boolean }
+interface NativeEspCtx { seal(buf: Buffer, off: number, ptLen: number): void; open(esp: Buffer, out: Buffer): boolean; queueSeal(buf: Buffer, off: number, ptLen: number): number; queueOpen(esp: Buffer, out: Buffer): number; readonly mb: boolean }
 export interface NativeAddon {
-  EspCtx: NonNullable<typeof nativeCtor>; mbArch(): string; mbFast(): boolean; flushSeals(): number[];
+  EspCtx: NonNullable<typeof nativeCtor>; mbArch(): string; mbFast(): boolean; flush(): number[];
   Waker: new (fn: () => void) => { readonly id: number; close(): void }; wake(id: number): void;
 }
 let nativeCtor: (new (cipher: string, key: Buffer, digest: string, authKey: Buffer, icvLen: number, mb: boolean) => NativeEspCtx) | null | undefined;
@@ -36,13 +36,13 @@ export function espAddon(): NativeAddon | undefined {
 }
 
 /**
- * Multi-buffer seals (native/esp.cc with intel-ipsec-mb): inside a batch (espBatchBegin .. espBatchEnd,
- * the worker's drained ring), tunnel-mode ESP packets are queued as jobs and sealed 16 at a time.
- * On by default where the library's DES and 3DES are multi-buffer, i.e. on AVX-512 (des_x16_avx512):
- * there a seal of 1,400 bytes costs about half of OpenSSL's single chain (docs/performance.md,
- * 2026-12-07). Everywhere else the library falls back to lib/x86_64/des_basic.c, one block at a time
- * in C, 16-80 times slower than OpenSSL, and the OpenSSL path stays. VROUTER_ESP_MB=1 forces it on
- * (any architecture the library runs on), VROUTER_ESP_MB=0 off.
+ * Multi-buffer seals and opens (native/esp.cc with intel-ipsec-mb): inside a batch (espBatchBegin ..
+ * espBatchEnd, the worker's drained ring), ESP packets are queued as jobs and sealed or opened 16 at a
+ * time. On by default where the library's DES and 3DES are multi-buffer, i.e. on AVX-512
+ * (des_x16_avx512): there a seal of 1,400 bytes costs about half of OpenSSL's single chain
+ * (docs/performance.md, 2026-12-07). Everywhere else the library falls back to
+ * lib/x86_64/des_basic.c, one block at a time in C, 16-80 times slower than OpenSSL, and the OpenSSL
+ * path stays. VROUTER_ESP_MB=1 forces it on (any architecture the library runs on), VROUTER_ESP_MB=0 off.
  */
 export function espMbArch(): string { return native() && addon ? addon.mbArch() : 'none'; }
 /** Whether intel-ipsec-mb's DES would be multi-buffer on this CPU (AVX-512), asked without making a manager. */
@@ -62,15 +62,22 @@ const keep = new Set<NativeEspCtx>();
 export function espBatchBegin(): boolean { batching = mbOn ??= mbWanted(); return batching; }
 /** How many seals the current batch holds (a packet's position in it is this count before its seal). */
 export const espQueued = (): number => queued;
-/** Seal everything queued; returns the positions of the packets that failed (their bytes are not ESP). */
-export function espBatchEnd(): number[] {
+/** A job of the batch that failed: the library refused it (`refused`), or an open's ICV did not match. */
+export type BatchFailure = 'refused' | 'bad-icv';
+/**
+ * Finish everything queued (the ESP bytes of every queued seal are final then, and every queued open's
+ * plaintext is written); returns the failures by queue position. Usually empty: a shared empty map.
+ */
+export function espBatchEnd(): ReadonlyMap<number, BatchFailure> {
   batching = false;
-  if (!queued) return [];
+  if (!queued) return NO_FAILURES;
   queued = 0;
-  const failed = addon!.flushSeals();
+  const codes = addon!.flush();
   keep.clear();
-  return failed;
+  if (!codes.length) return NO_FAILURES;
+  return new Map(codes.map(c => [c >>> 1, c & 1 ? 'bad-icv' : 'refused']));
 }
+const NO_FAILURES: ReadonlyMap<number, BatchFailure> = new Map();
 /** Tests: choose the multi-buffer path again from VROUTER_ESP_MB. */
 export function espMbReset(): void { mbOn = undefined; }
 /** The SA's native context (encryption and authentication both): made once, or null (the JS path). */
@@ -151,7 +158,7 @@ export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: nu
     payload.copy(out, 8 + ivLen);
     trailer.copy(out, 8 + ivLen + payload.length);
     // `defer`: the caller reads only the headroom before espBatchEnd (the ESP bytes are final then)
-    if (defer && batching && nk.mb) { nk.queueSeal(buf, headroom, payload.length + padLen + 2); queued++; keep.add(nk); }
+    if (defer && batching && nk.mb && nk.queueSeal(buf, headroom, payload.length + padLen + 2) >= 0) { queued++; keep.add(nk); }
     else nk.seal(buf, headroom, payload.length + padLen + 2);
     return buf;
   }
@@ -186,6 +193,32 @@ export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: nu
     h.digest().copy(out, total - icvLen, 0, icvLen);
   }
   return buf;
+}
+
+/** An open queued in a multi-buffer batch: its plaintext is `pt` once the batch ends without a failure at `pos`. */
+export interface QueuedOpen { readonly esp: Buffer; readonly pt: Buffer; readonly pos: number }
+/**
+ * Inside a multi-buffer batch, queue `esp`'s open (ICV and decryption in one job); undefined when it
+ * cannot be queued (no batch, no multi-buffer context, a length that is not whole blocks, a full
+ * queue), and the caller opens it with espOpen. After espBatchEnd, espOpened finishes it.
+ */
+export function espQueueOpen(k: EspKeys, esp: Buffer): QueuedOpen | undefined {
+  if (!batching || !k.enc || !k.auth) return undefined;
+  const nk = nativeOf(k);
+  if (!nk?.mb) return undefined;
+  const ct = esp.length - 8 - k.enc.spec.ivLen - k.auth.spec.icvLen;
+  if (ct < k.enc.spec.blockSize || ct % k.enc.spec.blockSize) return undefined;
+  const pt = Buffer.allocUnsafe(ct);
+  const pos = nk.queueOpen(esp, pt);
+  if (pos < 0) return undefined;
+  queued++; keep.add(nk);
+  return { esp, pt, pos };
+}
+/** A queued open after its batch: the ICV's verdict (`failure`), then the padding, as espOpen checks them. */
+export function espOpened(q: QueuedOpen, failure: BatchFailure | undefined): OpenResult {
+  if (failure === 'bad-icv') return { ok: false, reason: 'bad-icv' };
+  if (failure) return { ok: false, reason: 'malformed' };
+  return trailerOf(q.pt, q.esp);
 }
 
 /** Verify (ICV first, in constant time), then decrypt and check the padding. */

@@ -5,10 +5,10 @@
  * packet contents.
  */
 import { ENC, AUTH } from './algorithms.js';
-import { espSeal, espOpen, EspKeys } from './esp.js';
+import { espSeal, espOpen, espQueueOpen, espOpened, EspKeys, QueuedOpen, BatchFailure } from './esp.js';
 import { ahSeal, ahOpen, AhKeys } from './ah.js';
 import { ReplayWindow } from './replay.js';
-import { parseIpv4, buildIpv4, writeIpv4Header, PROTO_ESP, PROTO_AH, PROTO_IPIP, PROTO_UDP } from '../../src/net/ipv4.js';
+import { parseIpv4, buildIpv4, writeIpv4Header, PROTO_ESP, PROTO_AH, PROTO_IPIP, PROTO_UDP, Ipv4Header } from '../../src/net/ipv4.js';
 import type { AuthAlg, EncAlg, IpsecProtocol } from '../../src/config/model.js';
 
 export const DROP_REASONS = ['no-sa', 'bad-icv', 'replay', 'too-old', 'bad-padding', 'short-packet', 'malformed', 'bad-next-header', 'expired', 'seq-exhausted', 'oversize', 'pic-busy', 'pic-offline'] as const;
@@ -37,6 +37,12 @@ export interface SaCounters {
   drops: Record<DropReason, number>;
 }
 export const newDrops = (): Record<DropReason, number> => Object.fromEntries(DROP_REASONS.map(r => [r, 0])) as Record<DropReason, number>;
+
+/**
+ * An inbound packet whose ESP open waits in a multi-buffer batch (decapsulate with `defer`): everything
+ * before the open is checked; SecurityAssociation.opened finishes it after the batch.
+ */
+export interface PendingOpen { readonly ok: 'pending'; readonly sa: SecurityAssociation; readonly seq: number; readonly h: Ipv4Header; readonly open: QueuedOpen }
 
 export interface EncapOptions { iv?: Buffer; seq?: number; outerId?: number; ttl?: number }
 
@@ -150,8 +156,14 @@ export class SecurityAssociation {
     return { ok: true, packet: outer };
   }
 
-  /** Inbound: the protected IPv4 packet in (already matched to this SA), the original packet out. */
-  decapsulate(pkt: Buffer): SaResult {
+  /**
+   * Inbound: the protected IPv4 packet in (already matched to this SA), the original packet out. With
+   * `defer`, inside a multi-buffer batch, the ESP open is queued and a PendingOpen comes back instead:
+   * `opened` finishes it once the batch has ended.
+   */
+  decapsulate(pkt: Buffer): SaResult;
+  decapsulate(pkt: Buffer, defer: boolean): SaResult | PendingOpen;
+  decapsulate(pkt: Buffer, defer = false): SaResult | PendingOpen {
     if (this.state === 'expired') return this.drop('expired');
     const ip = parseIpv4(pkt);
     if (!ip.ok) return this.drop(ip.error === 'short-packet' ? 'short-packet' : 'malformed');
@@ -164,33 +176,51 @@ export class SecurityAssociation {
       const v = this.window.check(seq);
       if (v !== 'ok') return this.drop(v);
     }
-    let payload: Buffer, nextHeader: number;
     let espBytes: Buffer | undefined;
     if (this.ah) {
       if (h.protocol !== PROTO_AH) return this.drop('malformed');
       const r = ahOpen(this.ah, p);
       if (!r.ok) return this.drop(r.reason);
-      if (this.spec.protocol === 'bundle') {
-        if (r.nextHeader !== PROTO_ESP) return this.drop('bad-next-header');
-        espBytes = r.payload;
-      } else { payload = r.payload; nextHeader = r.nextHeader; }
+      if (this.spec.protocol !== 'bundle') return this.inner(seq, h, r.payload, r.nextHeader);
+      if (r.nextHeader !== PROTO_ESP) return this.drop('bad-next-header');
+      espBytes = r.payload;
     } else {
       if (h.protocol !== PROTO_ESP) return this.drop('malformed');
       espBytes = p.subarray(h.ihl);
     }
-    if (espBytes) {
-      const r = espOpen(this.esp!, espBytes);
-      if (!r.ok) return this.drop(r.reason);
-      payload = r.payload; nextHeader = r.nextHeader;
+    if (defer) {
+      const q = espQueueOpen(this.esp!, espBytes);
+      if (q) return { ok: 'pending', sa: this, seq, h, open: q };
     }
+    const r = espOpen(this.esp!, espBytes);
+    if (!r.ok) return this.drop(r.reason);
+    return this.inner(seq, h, r.payload, r.nextHeader);
+  }
+
+  /**
+   * A deferred open after its batch (`failure`: what the batch reported for it). The replay window is
+   * checked again: another packet with the same sequence number may have been accepted in the batch.
+   */
+  opened(p: PendingOpen, failure: BatchFailure | undefined): SaResult {
+    const r = espOpened(p.open, failure);
+    if (!r.ok) return this.drop(r.reason);
+    if (this.window) {
+      const v = this.window.check(p.seq);
+      if (v !== 'ok') return this.drop(v);
+    }
+    return this.inner(p.seq, p.h, r.payload, r.nextHeader);
+  }
+
+  /** The opened payload: the inner packet (tunnel mode) or the original rebuilt (transport); the window and counters move. */
+  private inner(seq: number, h: Ipv4Header, payload: Buffer, nextHeader: number): SaResult {
     let out: Buffer;
     if (this.spec.mode === 'tunnel') {
-      if (nextHeader! !== PROTO_IPIP) return this.drop('bad-next-header');
-      const inner = parseIpv4(payload!);
+      if (nextHeader !== PROTO_IPIP) return this.drop('bad-next-header');
+      const inner = parseIpv4(payload);
       if (!inner.ok) return this.drop('malformed');
-      out = payload!.subarray(0, inner.value.totalLength);
+      out = payload.subarray(0, inner.value.totalLength);
     } else {
-      out = buildIpv4({ tos: h.tos, id: h.id, df: h.df, ttl: h.ttl, protocol: nextHeader!, src: h.src, dst: h.dst }, payload!);
+      out = buildIpv4({ tos: h.tos, id: h.id, df: h.df, ttl: h.ttl, protocol: nextHeader, src: h.src, dst: h.dst }, payload);
     }
     this.window?.update(seq);
     this.counters.packets++;

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KATS, Kat, knownAnswers, powerOnSelfTest, PicSelfTest } from './selftest.js';
 import { IpsecCore } from './core.js';
+import type { SaResult } from './sa.js';
 import { EsPic, EsPicSet } from './es-pic.js';
 import { Router } from '../../src/router/router.js';
 import { readPicStatus } from '../../src/mgd/read/system.js';
@@ -46,7 +47,8 @@ describe('ES PIC power-on self-test', () => {
   });
 
   it('a packet path that changes a packet fails it', () => {
-    const real = IpsecCore.prototype.decrypt;
+    // opened at once (never deferred to a multi-buffer batch), so that the change is made here
+    const real = IpsecCore.prototype.decrypt as (ifl: string, pkt: Buffer) => SaResult;
     vi.spyOn(IpsecCore.prototype, 'decrypt').mockImplementation(function (this: IpsecCore, ifl: string, pkt: Buffer) {
       const r = real.call(this, ifl, pkt);
       if (r.ok && r.packet.length > 500) r.packet[r.packet.length - 1]! ^= 0x80;   // the full-size ones only

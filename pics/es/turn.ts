@@ -6,6 +6,7 @@
  */
 import { serialize, deserialize } from 'node:v8';
 import { IpsecCore, DynamicSaPair } from './core.js';
+import type { PendingOpen } from './sa.js';
 import type { EsTunnelConfig } from '../../src/pfe/types.js';
 import type { ManualDirection } from '../../src/config/model.js';
 import { Ring } from './ring.js';
@@ -37,7 +38,7 @@ export function adopt(tunnels: EsTunnelConfig[]): EsTunnelConfig[] {
   return (deserialize(serialize(tunnels)) as EsTunnelConfig[]).map(revive);
 }
 
-/** Multi-buffer batches: at most this many queued seals wait for espBatchEnd at a time. */
+/** Multi-buffer batches: at most this many queued seals and opens wait for espBatchEnd at a time. */
 const MB_BATCH = 64;
 
 export class PicTurn {
@@ -47,9 +48,10 @@ export class PicTurn {
   ringFull = 0;
   /** results handed back in the last turn (the caller wakes the PFE when there are any) */
   produced = 0;
-  // multi-buffer batches: results wait here until their seals are done (espBatchEnd); each result's
-  // position in the batch (-1: nothing deferred) finds the failed
-  private held: Array<{ op: number; idx: number; pkt: Buffer; trace: number; pos: number; len: number }> = [];
+  // multi-buffer batches: results wait here, in ring order, until their seals and opens are done
+  // (espBatchEnd); a seal's position in the batch (-1: nothing deferred) finds it among the failures,
+  // an open waits as a PendingOpen
+  private held: Array<{ op: number; idx: number; pkt: Buffer | undefined; open: PendingOpen | undefined; trace: number; pos: number; len: number }> = [];
   private mb = false;
   private readonly each = (op: number, idx: number, pkt: Buffer, trace: number) => this.record(op, idx, pkt, trace);
 
@@ -94,11 +96,20 @@ export class PicTurn {
     const ifl = this.ifls[idx];
     if (ifl === undefined) return;
     const before = espQueued();
+    if (op === OP_DECRYPT && this.mb) {
+      const r = this.core.decrypt(ifl, pkt, true);
+      if (r.ok === 'pending') this.hold(OP_INNER, idx, undefined, r, trace, -1, 0);
+      else if (r.ok) this.hold(OP_INNER, idx, r.packet, undefined, trace, -1, 0);
+      return;
+    }
     const r = op === OP_ENCRYPT ? this.core.encrypt(ifl, pkt) : op === OP_DECRYPT ? this.core.decrypt(ifl, pkt) : undefined;
     if (!r?.ok) return;
     const res = op === OP_ENCRYPT ? OP_OUTER : OP_INNER;
     if (!this.mb) { this.emit(res, idx, r.packet, trace); return; }
-    this.held.push({ op: res, idx, pkt: r.packet, trace, pos: espQueued() > before ? before : -1, len: pkt.length >= 4 ? pkt.readUInt16BE(2) : pkt.length });
+    this.hold(res, idx, r.packet, undefined, trace, espQueued() > before ? before : -1, pkt.length >= 4 ? pkt.readUInt16BE(2) : pkt.length);
+  }
+  private hold(op: number, idx: number, pkt: Buffer | undefined, open: PendingOpen | undefined, trace: number, pos: number, len: number): void {
+    this.held.push({ op, idx, pkt, open, trace, pos, len });
     if (espQueued() >= MB_BATCH) this.release();
   }
   private emit(op: number, idx: number, pkt: Buffer, trace: number): void {
@@ -108,8 +119,13 @@ export class PicTurn {
   private release(): void {
     const failed = espBatchEnd();
     for (const h of this.held) {
-      if (h.pos >= 0 && failed.includes(h.pos)) { this.core.refused(this.ifls[h.idx]!, h.len); continue; }   // the library refused the job: a drop, not a seal
-      this.emit(h.op, h.idx, h.pkt, h.trace);
+      if (h.open) {
+        const r = this.core.opened(h.open, failed.get(h.open.open.pos));
+        if (r.ok) this.emit(h.op, h.idx, r.packet, h.trace);
+        continue;
+      }
+      if (h.pos >= 0 && failed.has(h.pos)) { this.core.refused(this.ifls[h.idx]!, h.len); continue; }   // the library refused the job: a drop, not a seal
+      this.emit(h.op, h.idx, h.pkt!, h.trace);
     }
     this.held.length = 0;
     espBatchBegin();

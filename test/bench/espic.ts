@@ -110,29 +110,36 @@ function picFor(native: boolean, tunnel: EsTunnelConfig, mb = false): EsPic {
 }
 
 /**
- * The multi-buffer seal against the OpenSSL one, in this thread: batches of 16 tunnel-mode packets of
- * `size` bytes sealed for about `ms` each way (time-bounded: the library's DES is very slow on CPUs
- * without AVX-512). Bytes per second, or undefined without the library.
+ * The multi-buffer seal and open against the OpenSSL ones, in this thread: batches of 16 tunnel-mode
+ * packets of `size` bytes sealed (then opened) for about `ms` each (time-bounded: the library's DES is
+ * very slow on CPUs without AVX-512). Bytes per second, or undefined without the library.
  */
-function mbProbe(size: number, ms = 400): { mb: number; ossl: number } | undefined {
+function mbProbe(size: number, ms = 400): { mb: number; ossl: number; mbOpen: number; osslOpen: number } | undefined {
   if (espMbArch() === 'none') return undefined;
   const was = process.env.VROUTER_ESP_MB;
   const spec = { name: 'p', direction: 'outbound' as const, protocol: 'esp' as const, mode: 'tunnel' as const, spi: 5, manual: true,
     enc: { algorithm: '3des-cbc' as const, key: ENC_KEY }, auth: { algorithm: 'hmac-sha1-96' as const, key: AUTH_KEY }, tunnel: { source: 1, destination: 2 } };
-  const sa = new SecurityAssociation(spec);
   const pkts = Array.from({ length: 16 }, (_, i) => buildIpv4({ protocol: 17, src: 5, dst: 6, id: i }, randomBytes(size - 20)));
-  const rate = (mb: boolean) => {
+  const sealed = pkts.map(p => { const r = new SecurityAssociation(spec).encapsulate(p); return r.ok ? r.packet : Buffer.alloc(0); });
+  const rate = (mb: boolean, open: boolean) => {
     process.env.VROUTER_ESP_MB = mb ? '1' : '0'; espMbReset();
-    let bytes = 0;
+    const sa = new SecurityAssociation(open ? { ...spec, direction: 'inbound' } : spec);
+    let bytes = 0, bad = 0;
     const t0 = performance.now();
     while (performance.now() - t0 < ms) {
       espBatchBegin();
-      for (const p of pkts) { sa.encapsulate(p); bytes += p.length; }
+      if (!open) for (const p of pkts) { sa.encapsulate(p); bytes += p.length; }
+      else {
+        const pend = sealed.map(p => sa.decapsulate(p, true));
+        const f = espBatchEnd();
+        for (const p of pend) { const r = p.ok === 'pending' ? sa.opened(p, f.get(p.open.pos)) : p; if (r.ok) bytes += r.packet.length; else bad++; }
+      }
       espBatchEnd();
     }
+    if (bad) throw new Error(`mbProbe: ${bad} opens failed`);
     return bytes / ((performance.now() - t0) / 1000);
   };
-  try { return { mb: rate(true), ossl: rate(false) }; }
+  try { return { mb: rate(true, false), ossl: rate(false, false), mbOpen: rate(true, true), osslOpen: rate(false, true) }; }
   finally { if (was === undefined) delete process.env.VROUTER_ESP_MB; else process.env.VROUTER_ESP_MB = was; espMbReset(); }
 }
 
@@ -144,9 +151,12 @@ export async function benchEsPic(): Promise<void> {
     const mbps = (x: number) => (x * 8 / 1e6).toFixed(1);
     const why = espMbVectorised() ? 'DES multi-buffer on this CPU (AVX-512, des_x16_avx512)'
       : 'slow here: its DES/3DES is multi-buffer only with AVX-512, this CPU runs its one-block-at-a-time C DES (des_basic.c)';
-    console.log(r ? `es-pic multi-buffer seal (intel-ipsec-mb, arch ${arch}, ${why}; the worker's default where DES is multi-buffer, else only with VROUTER_ESP_MB=1) 3des-cbc + hmac-sha1-96 ${size}B, batches of 16, seal only: ${mbps(r.mb)} Mbit/s, OpenSSL kernel ${mbps(r.ossl)} Mbit/s, ratio=${(r.mb / r.ossl).toFixed(3)}` +
-      (bound ? `; bound (openssl speed des-ede3-cbc, one core) ${mbps(bound)} Mbit/s, multi-buffer at ${(r.mb / bound).toFixed(3)} of it` : '')
-      : `es-pic multi-buffer seal: not built (no intel-ipsec-mb): OpenSSL path only`);
+    const of = (x: number) => bound ? `, ${(x / bound).toFixed(3)} of the bound` : '';
+    console.log(r ? `es-pic multi-buffer (intel-ipsec-mb, arch ${arch}, ${why}; the worker's default where DES is multi-buffer, else only with VROUTER_ESP_MB=1) 3des-cbc + hmac-sha1-96 ${size}B, batches of 16: ` +
+      `seal ${mbps(r.mb)} Mbit/s against OpenSSL kernel ${mbps(r.ossl)} Mbit/s, ratio=${(r.mb / r.ossl).toFixed(3)}${of(r.mb)}; ` +
+      `open ${mbps(r.mbOpen)} Mbit/s against OpenSSL kernel ${mbps(r.osslOpen)} Mbit/s, ratio=${(r.mbOpen / r.osslOpen).toFixed(3)}${of(r.mbOpen)}` +
+      (bound ? `; bound (openssl speed des-ede3-cbc, one core) ${mbps(bound)} Mbit/s` : '')
+      : `es-pic multi-buffer: not built (no intel-ipsec-mb): OpenSSL path only`);
   }
   const d = { protocol: 'esp' as const, spi: 1000, enc: { algorithm: '3des-cbc' as const, key: ENC_KEY }, auth: { algorithm: 'hmac-sha1-96' as const, key: AUTH_KEY } };
   const tunnel: EsTunnelConfig = { ifl: 'es-0/1/0.0', pic: '0/1', source: ipToInt('10.5.5.5'), destination: ipToInt('10.6.6.6'),
@@ -154,13 +164,13 @@ export async function benchEsPic(): Promise<void> {
   const js = picFor(false, tunnel);
   try { await sizeLines(js, 'node:crypto in the worker'); } finally { await js.close(); }
   if (espMbVectorised()) {
-    // the default on this CPU: multi-buffer seals (opens stay one chain each)
+    // the default on this CPU: multi-buffer seals and opens
     const mbPic = picFor(true, tunnel, true);
-    try { await sizeLines(mbPic, 'native kernel, multi-buffer seals: the default on this CPU'); } finally { await mbPic.close(); }
+    try { await sizeLines(mbPic, 'native kernel, multi-buffer seals and opens: the default on this CPU'); } finally { await mbPic.close(); }
   }
   const pic = picFor(true, tunnel);
   try {
-    await sizeLines(pic, espMbVectorised() ? 'native kernel, OpenSSL seals (VROUTER_ESP_MB=0)' : 'native kernel');
+    await sizeLines(pic, espMbVectorised() ? 'native kernel, OpenSSL seals and opens (VROUTER_ESP_MB=0)' : 'native kernel');
     // scale: 500 manual SAs on one ES PIC, packets spread over all of them, against one SA
     const many: EsTunnelConfig[] = Array.from({ length: 500 }, (_, i) => {
       const di = { ...d, spi: 2000 + i };
