@@ -58,6 +58,8 @@ function mbWanted(): boolean {
 let mbOn: boolean | undefined, batching = false, queued = 0;
 // the contexts of the queued jobs (their key schedules) stay alive until the flush, whatever the SAs do
 const keep = new Set<NativeEspCtx>();
+/** Whether this thread seals and opens with multi-buffer jobs in batches (decided once, from VROUTER_ESP_MB and the CPU). */
+export function espMbOn(): boolean { return mbOn ??= mbWanted(); }
 /** Start a batch; true when its seals are deferred to espBatchEnd (multi-buffer on). */
 export function espBatchBegin(): boolean { batching = mbOn ??= mbWanted(); return batching; }
 /** How many seals the current batch holds (a packet's position in it is this count before its seal). */

@@ -71,6 +71,20 @@ export class Ring {
     }
     return n;
   }
+  /** Consumer: whether at least `n` records wait (reads only their headers; `n` small). */
+  holds(n: number): boolean {
+    let head = Atomics.load(this.ctl, HEAD);
+    const tail = Atomics.load(this.ctl, TAIL);
+    let k = 0;
+    while (head !== tail && k < n) {
+      const len = this.buf.readUInt32LE(head);
+      if (len === WRAP) { head = 0; continue; }
+      k++;
+      head += (8 + len + 3) & ~3;
+      if (head >= this.cap) head = 0;
+    }
+    return k >= n;
+  }
   get seq(): number { return Atomics.load(this.ctl, SEQ); }
   /** Consumer in a worker: sleep until woken (or `ms`). */
   waitSync(seen: number, ms: number): void { Atomics.wait(this.ctl, SEQ, seen, ms); }

@@ -11,7 +11,7 @@ import type { EsTunnelConfig } from '../../src/pfe/types.js';
 import type { ManualDirection } from '../../src/config/model.js';
 import { Ring } from './ring.js';
 import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER, OP_CONTROL } from './ops.js';
-import { espBatchBegin, espBatchEnd, espQueued } from './esp.js';
+import { espBatchBegin, espBatchEnd, espQueued, espMbOn } from './esp.js';
 
 /** Changes of SA state, as they travel on the ring into a PIC (v8-serialized, OP_CONTROL). */
 export type SaStateMsg =
@@ -73,10 +73,15 @@ export class PicTurn {
     }
   }
 
-  /** Drain `ring` once; returns the records read. */
+  /**
+   * Drain `ring` once; returns the records read. Multi-buffer batches only when more than one record
+   * waits: a lone packet (a ping through an idle PIC) takes the single-chain path, which after an
+   * idle spell costs less than a 16-lane job run for one lane (docs/performance.md, 2026-12-07
+   * evening); whatever arrives during the turn joins it as usual.
+   */
   run(ring: Ring): number {
     this.produced = 0;
-    this.mb = this.batches && espBatchBegin();
+    this.mb = this.batches && espMbOn() && ring.holds(2) && espBatchBegin();
     try {
       return ring.drain(this.each);
     } finally {
