@@ -8,7 +8,7 @@ import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, createCipheriv, createHmac } from 'node:crypto';
-import { SecurityAssociation, SaSpec, SaResult, PendingOpen } from './sa.js';
+import { SecurityAssociation, SaSpec, SaResult, PendingOpen, ICV_FIRST } from './sa.js';
 import { espMbArch, espMbReset, espBatchBegin, espBatchEnd, espQueued, espMbVectorised, espAddon } from './esp.js';
 import { buildIpv4 } from '../../src/net/ipv4.js';
 import { EsPic } from './es-pic.js';
@@ -165,6 +165,29 @@ describe.skipIf(!built)('multi-buffer ESP seals (intel-ipsec-mb)', () => {
     const r = batchOpen(inb, sealed);
     r.forEach((x, i) => forged.has(i) ? expect(x).toEqual({ ok: false, reason: 'bad-icv' }) : expect(x.ok && x.packet.equals(plain[i]!)).toBe(true));
     expect(inb.counters).toMatchObject({ packets: 8, drops: { 'bad-icv': 4 } });
+  });
+
+  it('after a forged packet the SA opens on the single chain (ICV before decryption) for ICV_FIRST opens, then batches again', () => {
+    const { out, inb } = pair();
+    const n = ICV_FIRST + 12;
+    const plain = inner(n);
+    const sealed = plain.map(p => { const r = out.encapsulate(p); return r.ok ? r.packet : Buffer.alloc(0); });
+    const forged = Buffer.from(sealed[0]!); forged[forged.length - 1]! ^= 1;
+    expect(batchOpen(inb, [forged])).toEqual([{ ok: false, reason: 'bad-icv' }]);   // in a batch
+    const queued: number[] = [];
+    const open = (pkt: Buffer): SaResult => {
+      espBatchBegin();
+      const p = inb.decapsulate(pkt, true);
+      queued.push(espQueued());
+      const f = espBatchEnd();
+      return p.ok === 'pending' ? inb.opened(p, f.get(p.open.pos)) : p;
+    };
+    for (let i = 0; i < 10; i++) { const r = open(sealed[i]!); expect(r.ok && r.packet.equals(plain[i]!)).toBe(true); }
+    expect(open(forged)).toEqual({ ok: false, reason: 'bad-icv' });   // on the single chain: the count starts again
+    for (let i = 10; i < n; i++) { const r = open(sealed[i]!); expect(r.ok && r.packet.equals(plain[i]!)).toBe(true); }
+    expect(queued.slice(0, 11 + ICV_FIRST).every(q => q === 0)).toBe(true);   // single chain
+    expect(queued.slice(11 + ICV_FIRST)).toEqual([1, 1]);                      // batched again
+    expect(inb.counters).toMatchObject({ packets: n, drops: { 'bad-icv': 2 } });
   });
 
   it('bad padding under a good ICV is a bad-padding drop after the batch', () => {

@@ -47,6 +47,8 @@ export interface PendingOpen { readonly ok: 'pending'; readonly sa: SecurityAsso
 export interface EncapOptions { iv?: Buffer; seq?: number; outerId?: number; ttl?: number }
 
 const SEQ_MAX = 0xffffffff;
+/** After a packet with a wrong ICV, this many opens of the SA take the single chain (ICV before decryption). */
+export const ICV_FIRST = 1024;
 
 /** Bytes an SA of this shape adds to a packet of `len` bytes; needs no keys (the PFE computes MTUs). */
 export function overheadFor(s: Pick<SaSpec, 'protocol' | 'mode' | 'enc' | 'auth' | 'encap'>, len: number): number {
@@ -72,6 +74,8 @@ export class SecurityAssociation {
   readonly counters: SaCounters = { packets: 0, bytes: 0, drops: newDrops() };
   readonly created: number;
   state: 'active' | 'soft-expired' | 'expired' = 'active';
+  /** opens left on the single chain since the last forged packet (0: batches allowed) */
+  private icvFirst = 0;
 
   constructor(readonly spec: SaSpec, now = Date.now()) {
     this.created = now;
@@ -188,12 +192,15 @@ export class SecurityAssociation {
       if (h.protocol !== PROTO_ESP) return this.drop('malformed');
       espBytes = p.subarray(h.ihl);
     }
-    if (defer) {
+    // an SA that met forged packets lately opens on the single chain, which checks the ICV before it
+    // decrypts (a multi-buffer job decrypts whatever it is given: a forged flood would cost 3DES each)
+    if (defer && this.icvFirst === 0) {
       const q = espQueueOpen(this.esp!, espBytes);
       if (q) return { ok: 'pending', sa: this, seq, h, open: q };
     }
+    if (this.icvFirst > 0) this.icvFirst--;
     const r = espOpen(this.esp!, espBytes);
-    if (!r.ok) return this.drop(r.reason);
+    if (!r.ok) { if (r.reason === 'bad-icv') this.icvFirst = ICV_FIRST; return this.drop(r.reason); }
     return this.inner(seq, h, r.payload, r.nextHeader);
   }
 
@@ -203,7 +210,7 @@ export class SecurityAssociation {
    */
   opened(p: PendingOpen, failure: BatchFailure | undefined): SaResult {
     const r = espOpened(p.open, failure);
-    if (!r.ok) return this.drop(r.reason);
+    if (!r.ok) { if (r.reason === 'bad-icv') this.icvFirst = ICV_FIRST; return this.drop(r.reason); }
     if (this.window) {
       const v = this.window.check(p.seq);
       if (v !== 'ok') return this.drop(v);
