@@ -30,8 +30,11 @@ static thread_local IMB_MGR* mgr = nullptr;
 static thread_local std::vector<uint32_t> failed;
 static thread_local uint32_t queued = 0;
 static thread_local Slot slots[MAX_QUEUED];
+// the manager goes with its thread (an ES PIC worker replaced after a hang or a crash leaves none behind)
+struct MgrFree { ~MgrFree() { if (mgr) { free_mb_mgr(mgr); mgr = nullptr; } } };
+static thread_local MgrFree mgr_free;
 static IMB_MGR* Mgr() {
-  if (!mgr) { mgr = alloc_mb_mgr(0); if (mgr) init_mb_mgr_auto(mgr, nullptr); }
+  if (!mgr) { (void)&mgr_free; mgr = alloc_mb_mgr(0); if (mgr) init_mb_mgr_auto(mgr, nullptr); }
   return mgr;
 }
 // a failure is reported as position * 2, plus 1 when it is an open whose ICV did not match
