@@ -61,7 +61,7 @@ const keep = new Set<NativeEspCtx>();
 /** Whether this thread seals and opens with multi-buffer jobs in batches (decided once, from VROUTER_ESP_MB and the CPU). */
 export function espMbOn(): boolean { return mbOn ??= mbWanted(); }
 /** Start a batch; true when its seals are deferred to espBatchEnd (multi-buffer on). */
-export function espBatchBegin(): boolean { batching = mbOn ??= mbWanted(); return batching; }
+export function espBatchBegin(): boolean { batching = espMbOn(); return batching; }
 /** How many seals the current batch holds (a packet's position in it is this count before its seal). */
 export const espQueued = (): number => queued;
 /** A job of the batch that failed: the library refused it (`refused`), or an open's ICV did not match. */

@@ -63,8 +63,7 @@ export class Ring {
       const op = this.buf[head + 4]!, ifl = this.buf.readUInt16LE(head + 5), trace = this.buf[head + 7]!;
       const pkt = Buffer.allocUnsafe(headroom + len);
       this.buf.copy(pkt, headroom, head + 8, head + 8 + len);
-      head = (head + ((8 + len + 3) & ~3));
-      if (head >= this.cap) head = 0;
+      head = this.after(head, len);
       Atomics.store(this.ctl, HEAD, head);
       fn(op, ifl, pkt, trace);
       n++;
@@ -80,10 +79,14 @@ export class Ring {
       const len = this.buf.readUInt32LE(head);
       if (len === WRAP) { head = 0; continue; }
       k++;
-      head += (8 + len + 3) & ~3;
-      if (head >= this.cap) head = 0;
+      head = this.after(head, len);
     }
     return k >= n;
+  }
+  /** The offset of the record after the one at `at` whose packet is `len` bytes. */
+  private after(at: number, len: number): number {
+    const next = at + ((8 + len + 3) & ~3);
+    return next >= this.cap ? 0 : next;
   }
   get seq(): number { return Atomics.load(this.ctl, SEQ); }
   /** Consumer in a worker: sleep until woken (or `ms`). */

@@ -77,7 +77,7 @@ export class PicTurn {
    * Drain `ring` once; returns the records read. Multi-buffer batches only when more than one record
    * waits: a lone packet (a ping through an idle PIC) takes the single-chain path, which after an
    * idle spell costs less than a 16-lane job run for one lane (docs/performance.md, 2026-12-07
-   * evening); whatever arrives during the turn joins it as usual.
+   * evening). A drain takes what was on the ring when it began; later records wait for the next turn.
    */
   run(ring: Ring): number {
     this.produced = 0;
