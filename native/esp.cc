@@ -25,7 +25,8 @@
 // in constant time when the job completes, and the plaintext is the caller's only when they match.
 #ifdef VROUTER_IMB
 static constexpr uint32_t MAX_QUEUED = 256;
-struct Slot { const uint8_t* icv; bool open; alignas(16) uint8_t tag[16]; };
+// a slot's job is done only once the library hands it back (`done`): a job it never returned is a failure
+struct Slot { const uint8_t* icv; bool open; bool done; alignas(16) uint8_t tag[16]; };
 static thread_local IMB_MGR* mgr = nullptr;
 static thread_local std::vector<uint32_t> failed;
 static thread_local uint32_t queued = 0;
@@ -41,6 +42,8 @@ static IMB_MGR* Mgr() {
 static void Reap(IMB_JOB* j) {
   for (; j; j = IMB_GET_COMPLETED_JOB(mgr)) {
     uint32_t pos = (uint32_t)(uintptr_t)j->user_data;
+    if (pos >= MAX_QUEUED || slots[pos].done) continue;
+    slots[pos].done = true;
     if (j->status != IMB_STATUS_COMPLETED) failed.push_back(pos * 2);
     else if (slots[pos].open && CRYPTO_memcmp(slots[pos].tag, slots[pos].icv, 12) != 0) failed.push_back(pos * 2 + 1);
   }
@@ -75,11 +78,13 @@ static Napi::Value MbFast(const Napi::CallbackInfo& info) {
 
 // flush(): finish every queued seal and open; returns the failures since the last flush, each as its
 // queue position (0-based) * 2, plus 1 for an open whose ICV did not match (otherwise the library
-// refused the job, which it does only for a job it cannot run)
+// refused the job, which it does only for a job it cannot run, or did not hand it back at all)
 static Napi::Value Flush(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
 #ifdef VROUTER_IMB
   if (mgr) { IMB_JOB* j; while ((j = IMB_FLUSH_JOB(mgr))) Reap(j); }
+  // a positive verdict: a job the library did not hand back as done is reported as refused
+  for (uint32_t pos = 0; pos < queued; pos++) if (!slots[pos].done) { slots[pos].done = true; failed.push_back(pos * 2); }
   Napi::Array a = Napi::Array::New(env, failed.size());
   for (size_t i = 0; i < failed.size(); i++) a.Set((uint32_t)i, Napi::Number::New(env, failed[i]));
   failed.clear();
@@ -275,7 +280,7 @@ class EspCtx : public Napi::ObjectWrap<EspCtx> {
     j->msg_len_to_hash_in_bytes = 16 + pt;
     j->auth_tag_output = p + 16 + pt;
     uint32_t pos = queued++;
-    slots[pos].open = false;
+    slots[pos].open = false; slots[pos].done = false;
     j->user_data = (void*)(uintptr_t)pos;
     Reap(IMB_SUBMIT_JOB(mgr));
     return Napi::Number::New(env, pos);
@@ -305,7 +310,7 @@ class EspCtx : public Napi::ObjectWrap<EspCtx> {
     j->iv = p + 8;
     j->msg_len_to_hash_in_bytes = len - 12;
     uint32_t pos = queued++;
-    slots[pos].open = true;
+    slots[pos].open = true; slots[pos].done = false;
     slots[pos].icv = p + len - 12;
     j->auth_tag_output = slots[pos].tag;
     j->user_data = (void*)(uintptr_t)pos;

@@ -4,7 +4,6 @@
  * thread (worker.ts) and the in-process engine (inline.ts) both run this.
  */
 import { SecurityAssociation, SaSpec, SaResult, DropReason, newDrops, PendingOpen } from './sa.js';
-import type { BatchFailure } from './esp.js';
 import type { EsTunnelConfig } from '../../src/pfe/types.js';
 import type { ManualDirection } from '../../src/config/model.js';
 
@@ -123,7 +122,7 @@ export class IpsecCore {
     return r?.ok === 'pending' ? r : this.count('inbound', r);
   }
   /** A deferred open after its batch, counted as decrypt counts. */
-  opened(p: PendingOpen, failure: BatchFailure | undefined): SaResult { return this.count('inbound', p.sa.opened(p, failure)); }
+  opened(p: PendingOpen): SaResult { return this.count('inbound', p.sa.opened(p)); }
   private sa(ifl: string, dir: 'inbound' | 'outbound', pkt: Buffer): SecurityAssociation | undefined {
     const t = this.tunnels.get(ifl);
     return t?.dynamic && dir === 'inbound' ? t.inboundBySpi.get(inboundSpi(pkt) ?? -1) : t?.[dir];

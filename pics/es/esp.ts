@@ -56,8 +56,11 @@ function mbWanted(): boolean {
   return v === '1' ? espMbArch() !== 'none' : espMbVectorised() && espMbArch() === 'avx512';
 }
 let mbOn: boolean | undefined, batching = false, queued = 0;
-// the contexts of the queued jobs (their key schedules) stay alive until the flush, whatever the SAs do
+// what the queued jobs read and write stays alive until the flush, whatever the SAs and callers do:
+// the contexts (their key schedules), each seal's buffer, each open (its ESP bytes and plaintext buffer)
 const keep = new Set<NativeEspCtx>();
+const sealBufs: Buffer[] = [];
+let opens: QueuedOpen[] = [];
 /** Whether this thread seals and opens with multi-buffer jobs in batches (decided once, from VROUTER_ESP_MB and the CPU). */
 export function espMbOn(): boolean { return mbOn ??= mbWanted(); }
 /** Start a batch; true when its seals are deferred to espBatchEnd (multi-buffer on). */
@@ -76,8 +79,13 @@ export function espBatchEnd(): ReadonlyMap<number, BatchFailure> {
   queued = 0;
   const codes = addon!.flush();
   keep.clear();
-  if (!codes.length) return NO_FAILURES;
-  return new Map(codes.map(c => [c >>> 1, c & 1 ? 'bad-icv' : 'refused']));
+  sealBufs.length = 0;
+  const failures: ReadonlyMap<number, BatchFailure> = codes.length ? new Map(codes.map(c => [c >>> 1, c & 1 ? 'bad-icv' : 'refused'])) : NO_FAILURES;
+  // each open of the batch gets its verdict here, once (the native side reports every job it did not
+  // positively finish): espOpened reads it, and only once
+  for (const q of opens) if (q.verdict === 'queued') q.verdict = failures.get(q.pos) ?? 'ok';
+  opens = [];
+  return failures;
 }
 const NO_FAILURES: ReadonlyMap<number, BatchFailure> = new Map();
 /** Tests: choose the multi-buffer path again from VROUTER_ESP_MB. */
@@ -160,7 +168,7 @@ export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: nu
     payload.copy(out, 8 + ivLen);
     trailer.copy(out, 8 + ivLen + payload.length);
     // `defer`: the caller reads only the headroom before espBatchEnd (the ESP bytes are final then)
-    if (defer && batching && nk.mb && nk.queueSeal(buf, headroom, payload.length + padLen + 2) >= 0) { queued++; keep.add(nk); }
+    if (defer && batching && nk.mb && nk.queueSeal(buf, headroom, payload.length + padLen + 2) >= 0) { queued++; keep.add(nk); sealBufs.push(buf); }
     else nk.seal(buf, headroom, payload.length + padLen + 2);
     return buf;
   }
@@ -197,8 +205,12 @@ export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: nu
   return buf;
 }
 
-/** An open queued in a multi-buffer batch: its plaintext is `pt` once the batch ends without a failure at `pos`. */
-export interface QueuedOpen { readonly esp: Buffer; readonly pt: Buffer; readonly pos: number }
+/**
+ * An open queued in a multi-buffer batch. Its `verdict` is 'queued' until the batch ends, then the
+ * flush's ('ok': the ICV matched and `pt` holds the plaintext), then 'finished' once espOpened has
+ * read it: an open finished before its batch ended, or twice, is refused and never read.
+ */
+export interface QueuedOpen { readonly esp: Buffer; readonly pt: Buffer; readonly pos: number; verdict: 'queued' | 'ok' | BatchFailure | 'finished' }
 /**
  * Inside a multi-buffer batch, queue `esp`'s open (ICV and decryption in one job); undefined when it
  * cannot be queued (no batch, no multi-buffer context, a length that is not whole blocks, a full
@@ -214,13 +226,22 @@ export function espQueueOpen(k: EspKeys, esp: Buffer): QueuedOpen | undefined {
   const pos = nk.queueOpen(esp, pt);
   if (pos < 0) return undefined;
   queued++; keep.add(nk);
-  return { esp, pt, pos };
+  const q: QueuedOpen = { esp, pt, pos, verdict: 'queued' };
+  opens.push(q);
+  return q;
 }
-/** A queued open after its batch: the ICV's verdict (`failure`), then the padding, as espOpen checks them. */
-export function espOpened(q: QueuedOpen, failure: BatchFailure | undefined): OpenResult {
-  if (failure === 'bad-icv') return { ok: false, reason: 'bad-icv' };
-  if (failure) return { ok: false, reason: 'malformed' };
-  return trailerOf(q.pt, q.esp);
+/**
+ * A queued open after its batch: the verdict the flush gave it, then the padding, as espOpen checks
+ * them. A job the library refused is opened again on the single chain (ICV first). An open whose
+ * batch has not ended, or that was already finished, is refused (malformed): it is never read.
+ */
+export function espOpened(k: EspKeys, q: QueuedOpen): OpenResult {
+  const v = q.verdict;
+  q.verdict = 'finished';
+  if (v === 'ok') return trailerOf(q.pt, q.esp);
+  if (v === 'bad-icv') return { ok: false, reason: 'bad-icv' };
+  if (v === 'refused') return espOpen(k, q.esp);
+  return { ok: false, reason: 'malformed' };
 }
 
 /** Verify (ICV first, in constant time), then decrypt and check the padding. */

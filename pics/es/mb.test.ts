@@ -51,7 +51,7 @@ describe.skipIf(!built)('multi-buffer ESP seals (intel-ipsec-mb)', () => {
       expect(espQueued()).toBe(1);
       const f = espBatchEnd();
       expect(f.size).toBe(0);
-      const r = sa.opened(p as PendingOpen, undefined);
+      const r = sa.opened(p as PendingOpen);
       expect(r.ok && r.packet.toString('hex')).toBe(v.plaintext);
       expect(sa.counters.packets).toBe(1);
     });
@@ -84,7 +84,7 @@ describe.skipIf(!built)('multi-buffer ESP seals (intel-ipsec-mb)', () => {
       expect(espQueued()).toBe(40);
       const f = espBatchEnd();
       expect(f.size).toBe(0);
-      pending.forEach((p, i) => { const r = p.ok === 'pending' ? inb2.opened(p, f.get(p.open.pos)) : p; expect(r.ok && r.packet.equals(pkts[i]!)).toBe(true); });
+      pending.forEach((p, i) => { const r = p.ok === 'pending' ? inb2.opened(p) : p; expect(r.ok && r.packet.equals(pkts[i]!)).toBe(true); });
     });
   }
 
@@ -144,12 +144,12 @@ describe.skipIf(!built)('multi-buffer ESP seals (intel-ipsec-mb)', () => {
   const batchOpen = (sa: SecurityAssociation, pkts: Buffer[], refuse?: number): SaResult[] => {
     const a = espAddon()!, real = a.flush;
     if (refuse !== undefined) a.flush = () => [...real.call(a), refuse * 2];
-    let pend: Array<SaResult | PendingOpen> = [], f: ReturnType<typeof espBatchEnd>;
+    let pend: Array<SaResult | PendingOpen> = [];
     try {
       espBatchBegin();
       pend = pkts.map(p => sa.decapsulate(p, true));
-    } finally { f = espBatchEnd(); a.flush = real; }
-    return pend.map(p => p.ok === 'pending' ? sa.opened(p, f.get(p.open.pos)) : p);
+    } finally { espBatchEnd(); a.flush = real; }
+    return pend.map(p => p.ok === 'pending' ? sa.opened(p) : p);
   };
   const inner = (n: number) => Array.from({ length: n }, (_, i) => buildIpv4({ protocol: 17, src: 5, dst: 6, id: i }, randomBytes(30 + (97 * i) % 1400)));
 
@@ -179,8 +179,8 @@ describe.skipIf(!built)('multi-buffer ESP seals (intel-ipsec-mb)', () => {
       espBatchBegin();
       const p = inb.decapsulate(pkt, true);
       queued.push(espQueued());
-      const f = espBatchEnd();
-      return p.ok === 'pending' ? inb.opened(p, f.get(p.open.pos)) : p;
+      espBatchEnd();
+      return p.ok === 'pending' ? inb.opened(p) : p;
     };
     for (let i = 0; i < 10; i++) { const r = open(sealed[i]!); expect(r.ok && r.packet.equals(plain[i]!)).toBe(true); }
     expect(open(forged)).toEqual({ ok: false, reason: 'bad-icv' });   // on the single chain: the count starts again
@@ -219,11 +219,33 @@ describe.skipIf(!built)('multi-buffer ESP seals (intel-ipsec-mb)', () => {
     expect(inb.counters.drops.replay).toBe(2);
   });
 
-  it('an open the library refuses is a malformed drop, its plaintext never read', () => {
+  it('an open the library refuses is opened again on the single chain, ICV first', () => {
     const { out, inb } = pair();
     const plain = inner(3);
-    const r = batchOpen(inb, plain.map(p => { const x = out.encapsulate(p); return x.ok ? x.packet : Buffer.alloc(0); }), 1);
-    expect(r.map(x => x.ok ? 'ok' : x.reason)).toEqual(['ok', 'malformed', 'ok']);
+    const sealed = plain.map(p => { const x = out.encapsulate(p); return x.ok ? x.packet : Buffer.alloc(0); });
+    const r = batchOpen(inb, sealed, 1);
+    r.forEach((x, i) => expect(x.ok && x.packet.equals(plain[i]!)).toBe(true));
+    sealed[1]![sealed[1]!.length - 1]! ^= 1;
+    expect(batchOpen(inb, sealed, 1).map(x => x.ok ? 'ok' : x.reason)).toEqual(['ok', 'bad-icv', 'ok']);
+    expect(inb.counters).toMatchObject({ packets: 5, drops: { 'bad-icv': 1, malformed: 0 } });
+  });
+
+  it('a pending open finished before its batch ended, twice, or by another SA is refused (malformed), its plaintext never read', () => {
+    const { out, inb } = pair();
+    const other = pair().inb;
+    const sealed = inner(3).map(p => { const x = out.encapsulate(p); return x.ok ? x.packet : Buffer.alloc(0); });
+    espBatchBegin();
+    const [early, twice, foreign] = sealed.map(s => inb.decapsulate(s, true)) as PendingOpen[];
+    expect([early!.ok, twice!.ok, foreign!.ok]).toEqual(['pending', 'pending', 'pending']);
+    let first;
+    try { first = inb.opened(early!); } finally { espBatchEnd(); }
+    expect(first).toEqual({ ok: false, reason: 'malformed' });            // its batch had not ended
+    expect(inb.opened(early!)).toEqual({ ok: false, reason: 'malformed' }); // and it stays refused
+    expect(inb.opened(twice!).ok).toBe(true);
+    expect(inb.opened(twice!)).toEqual({ ok: false, reason: 'malformed' }); // finished once only
+    expect(other.opened(foreign!)).toEqual({ ok: false, reason: 'malformed' });
+    expect(inb.opened(foreign!).ok).toBe(true);
+    expect(inb.counters).toMatchObject({ packets: 2, drops: { malformed: 3 } });
   });
 
   it('through a turn: seals and opens share batches, results come back in ring order, drops counted on the core', () => {

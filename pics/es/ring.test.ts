@@ -41,4 +41,17 @@ describe('shared-memory packet ring', () => {
     }
     expect(out).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
+  it('holds(n, except) does not count records of that op (SA changes: a lone packet after one is still lone)', () => {
+    const r = newRing(1 << 12);
+    const p = new Ring(r), c = new Ring(r);
+    p.push(9, 0, Buffer.alloc(4)); p.push(1, 0, Buffer.alloc(40));
+    expect(c.holds(2)).toBe(true);
+    expect(c.holds(2, 9)).toBe(false);
+    p.push(9, 0, Buffer.alloc(4)); p.push(1, 0, Buffer.alloc(40));
+    expect(c.holds(2, 9)).toBe(true);
+    expect(c.holds(3, 9)).toBe(false);
+    let n = 0; c.drain(() => { n++; });
+    expect(n).toBe(4);
+    expect(c.holds(1, 9)).toBe(false);
+  });
 });

@@ -70,15 +70,19 @@ export class Ring {
     }
     return n;
   }
-  /** Consumer: whether at least `n` records wait (reads only their headers; `n` small). */
-  holds(n: number): boolean {
+  /**
+   * Consumer: whether at least `n` records wait, not counting those of op `except` (reads only their
+   * headers; `n` small, and it stops there; at most `n + 64` records looked at).
+   */
+  holds(n: number, except = -1): boolean {
     let head = Atomics.load(this.ctl, HEAD);
     const tail = Atomics.load(this.ctl, TAIL);
-    let k = 0;
-    while (head !== tail && k < n) {
+    let k = 0, seen = 0;
+    while (head !== tail && k < n && seen < n + 64) {
       const len = this.buf.readUInt32LE(head);
       if (len === WRAP) { head = 0; continue; }
-      k++;
+      if (this.buf[head + 4] !== except) k++;
+      seen++;
       head = this.after(head, len);
     }
     return k >= n;

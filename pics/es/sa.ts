@@ -5,7 +5,7 @@
  * packet contents.
  */
 import { ENC, AUTH } from './algorithms.js';
-import { espSeal, espOpen, espQueueOpen, espOpened, EspKeys, QueuedOpen, BatchFailure } from './esp.js';
+import { espSeal, espOpen, espQueueOpen, espOpened, EspKeys, QueuedOpen } from './esp.js';
 import { ahSeal, ahOpen, AhKeys } from './ah.js';
 import { ReplayWindow } from './replay.js';
 import { parseIpv4, buildIpv4, writeIpv4Header, PROTO_ESP, PROTO_AH, PROTO_IPIP, PROTO_UDP, Ipv4Header } from '../../src/net/ipv4.js';
@@ -205,11 +205,12 @@ export class SecurityAssociation {
   }
 
   /**
-   * A deferred open after its batch (`failure`: what the batch reported for it). The replay window is
-   * checked again: another packet with the same sequence number may have been accepted in the batch.
+   * A deferred open after its batch ended (the verdict is in `p.open`, see espOpened). The replay window
+   * is checked again: another packet with the same sequence number may have been accepted in the batch.
    */
-  opened(p: PendingOpen, failure: BatchFailure | undefined): SaResult {
-    const r = espOpened(p.open, failure);
+  opened(p: PendingOpen): SaResult {
+    if (p.sa !== this) return this.drop('malformed');
+    const r = espOpened(this.esp!, p.open);
     if (!r.ok) { if (r.reason === 'bad-icv') this.icvFirst = ICV_FIRST; return this.drop(r.reason); }
     if (this.window) {
       const v = this.window.check(p.seq);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KATS, Kat, knownAnswers, powerOnSelfTest, PicSelfTest } from './selftest.js';
 import { IpsecCore } from './core.js';
+import { espAddon, espMbArch, espMbReset } from './esp.js';
 import type { SaResult } from './sa.js';
 import { EsPic, EsPicSet } from './es-pic.js';
 import { Router } from '../../src/router/router.js';
@@ -44,6 +45,24 @@ describe('ES PIC power-on self-test', () => {
     const seal = vi.spyOn(IpsecCore.prototype, 'encrypt');
     expect(powerOnSelfTest({ kats: [wrong(KATS[0]!)] })).toMatchObject({ ok: false, packets: 0, failure: /the seal differs/ });
     expect(seal).not.toHaveBeenCalled();
+  });
+
+  it.skipIf(espMbArch() === 'none')('where this thread batches, a known answer the multi-buffer path did not take fails it', () => {
+    const was = process.env.VROUTER_ESP_MB;
+    process.env.VROUTER_ESP_MB = '1'; espMbReset();
+    try {
+      expect(knownAnswers()).toBeUndefined();
+      // the library's queue filled behind the self-test's back (256 jobs): its seal cannot be queued,
+      // the single chain seals it (byte for byte the same), and the self-test must notice
+      const a = espAddon()!, k = KATS.find(x => x.protocol === 'esp' && x.mode === 'tunnel' && x.encryption && x.authentication)!;
+      const ctx = new a.EspCtx('des-ede3-cbc', Buffer.alloc(24, 7), 'sha1', Buffer.alloc(20, 1), 12, true);
+      const fill = Buffer.alloc(16 + 64 + 12);
+      try {
+        for (let i = 0; i < 256; i++) expect(ctx.queueSeal(fill, 0, 64)).toBe(i);
+        expect(knownAnswers([k])).toBe(`${k.name}: the multi-buffer path did not take the known answer`);
+      } finally { a.flush(); }
+      expect(knownAnswers([k])).toBeUndefined();
+    } finally { if (was === undefined) delete process.env.VROUTER_ESP_MB; else process.env.VROUTER_ESP_MB = was; espMbReset(); }
   });
 
   it('a packet path that changes a packet fails it', () => {

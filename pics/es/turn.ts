@@ -74,14 +74,14 @@ export class PicTurn {
   }
 
   /**
-   * Drain `ring` once; returns the records read. Multi-buffer batches only when more than one record
-   * waits: a lone packet (a ping through an idle PIC) takes the single-chain path, which after an
+   * Drain `ring` once; returns the records read. Multi-buffer batches only when more than one packet
+   * waits (SA changes not counted): a lone packet (a ping through an idle PIC) takes the single-chain path, which after an
    * idle spell costs less than a 16-lane job run for one lane (docs/performance.md, 2026-12-07
    * evening). A drain takes what was on the ring when it began; later records wait for the next turn.
    */
   run(ring: Ring): number {
     this.produced = 0;
-    this.mb = this.batches && espMbOn() && ring.holds(2) && espBatchBegin();
+    this.mb = this.batches && espMbOn() && ring.holds(2, OP_CONTROL) && espBatchBegin();
     try {
       return ring.drain(this.each);
     } finally {
@@ -125,7 +125,7 @@ export class PicTurn {
     const failed = espBatchEnd();
     for (const h of this.held) {
       if (h.open) {
-        const r = this.core.opened(h.open, failed.get(h.open.open.pos));
+        const r = this.core.opened(h.open);
         if (r.ok) this.emit(h.op, h.idx, r.packet, h.trace);
         continue;
       }

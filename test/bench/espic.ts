@@ -131,8 +131,8 @@ function mbProbe(size: number, ms = 400): { mb: number; ossl: number; mbOpen: nu
       if (!open) for (const p of pkts) { sa.encapsulate(p); bytes += p.length; }
       else {
         const pend = sealed.map(p => sa.decapsulate(p, true));
-        const f = espBatchEnd();
-        for (const p of pend) { const r = p.ok === 'pending' ? sa.opened(p, f.get(p.open.pos)) : p; if (r.ok) bytes += r.packet.length; else bad++; }
+        espBatchEnd();
+        for (const p of pend) { const r = p.ok === 'pending' ? sa.opened(p) : p; if (r.ok) bytes += r.packet.length; else bad++; }
       }
       espBatchEnd();
     }
