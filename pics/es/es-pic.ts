@@ -17,6 +17,9 @@ import type { PicSnapshot, SaSnapshot, DynamicSaPair } from './core.js';
 import { espAddon } from './esp.js';
 import type { SelfTestResult, SelfTestOptions } from './selftest.js';
 
+/** How long a closing ES PIC's worker has to end on its own before it is terminated. */
+const STOP_GRACE_MS = 2000;
+
 function newWorker(workerData: unknown, transferList: MessagePort[], resourceLimits: ResourceLimits): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData, transferList, resourceLimits });
   // running from TypeScript source (vitest): register tsx's loader inside the worker, then load it
@@ -327,8 +330,18 @@ export class EsPic implements IpsecEngine {
     this.fromRing?.wake();
     this.waker?.close();
     this.waker = undefined;
+    if (w && w.threadId !== -1) {
+      // asked to stop, the worker leaves its loop between two bursts and ends on its own; terminating
+      // it instead could catch it inside a native call, where Node-API can abort the whole process.
+      // Terminated only when it does not end within STOP_GRACE_MS (a hung PIC).
+      await new Promise<void>(done => {
+        const t = setTimeout(() => { void w.terminate().then(() => done(), () => done()); }, STOP_GRACE_MS);
+        w.once('exit', () => { clearTimeout(t); done(); });
+        try { this.port?.postMessage({ t: 'stop' }); } catch { /* the port is gone: the timer terminates it */ }
+        this.toRing?.wake();
+      });
+    }
     this.port?.close();
-    await w?.terminate();
   }
 }
 

@@ -22,7 +22,7 @@ const core = new IpsecCore();
 
 type Msg = SaStateMsg
   | { t: 'snapshot'; id: number } | { t: 'ping'; id: number } | { t: 'tick'; now: number }
-  | { t: 'crash' } | { t: 'hang'; ms: number };
+  | { t: 'crash' } | { t: 'hang'; ms: number } | { t: 'stop' };
 
 function control(m: Msg): void {
   switch (m.t) {
@@ -32,6 +32,7 @@ function control(m: Msg): void {
     case 'tick': { const events = core.tick(m.now); if (events.length) port.postMessage({ t: 'lifetime', events }); break; }
     case 'crash': throw new Error('ES PIC worker crash requested (test)');
     case 'hang': { const end = Date.now() + m.ms; while (Date.now() < end) { /* spin: a hung PIC */ } break; }
+    case 'stop': stopping = true; break;
   }
 }
 
@@ -43,11 +44,14 @@ const turn = new PicTurn(core, outRing, rec => control(deserialize(rec) as Msg))
 const katOk = post.knownAnswers();
 port.postMessage({ t: 'ready', selfTest: katOk ? undefined : post.result });   // loaded and tested: the PIC is online (or, a known answer failed, offline)
 const asked: Msg[] = [];
-for (;;) {
+// the PIC is closing: the worker leaves its loop and ends on its own (es-pic.ts close)
+let stopping = false;
+while (!stopping) {
   // a snapshot is answered after the ring is drained: an SA change the PFE pushed before it asked
   // (a commit, then show) is in the answer, whichever of the two the worker saw first
   let m;
   while ((m = receiveMessageOnPort(port))) { const msg = m.message as Msg; if (msg.t === 'snapshot') asked.push(msg); else control(msg); }
+  if (stopping) break;
   const seen = inRing.seq;
   turn.run(inRing);
   for (const q of asked.splice(0)) control(q);
@@ -60,3 +64,4 @@ for (;;) {
   // sleep until the PFE pushes packets or a control message arrives (the sender wakes us too)
   inRing.waitSync(seen, 200);
 }
+port.close();
