@@ -25,10 +25,10 @@
 // in constant time when the job completes, and the plaintext is the caller's only when they match.
 #ifdef VROUTER_IMB
 static constexpr uint32_t MAX_QUEUED = 256;
-// a slot's job is done only once the library hands it back (`done`): a job it never returned is a failure
-struct Slot { const uint8_t* icv; bool open; bool done; alignas(16) uint8_t tag[16]; };
+// a slot's status: pending until the library hands its job back, then what became of it
+enum : uint8_t { SLOT_PENDING = 0, SLOT_OK = 1, SLOT_REFUSED = 2, SLOT_BAD_ICV = 3 };
+struct Slot { const uint8_t* icv; bool open; uint8_t status; alignas(16) uint8_t tag[16]; };
 static thread_local IMB_MGR* mgr = nullptr;
-static thread_local std::vector<uint32_t> failed;
 static thread_local uint32_t queued = 0;
 static thread_local Slot slots[MAX_QUEUED];
 // the manager goes with its thread (an ES PIC worker replaced after a hang or a crash leaves none behind)
@@ -38,14 +38,13 @@ static IMB_MGR* Mgr() {
   if (!mgr) { (void)&mgr_free; mgr = alloc_mb_mgr(0); if (mgr) init_mb_mgr_auto(mgr, nullptr); }
   return mgr;
 }
-// a failure is reported as position * 2, plus 1 when it is an open whose ICV did not match
+// every job the library hands back: its slot's status (an open's ICV compared in constant time)
 static void Reap(IMB_JOB* j) {
   for (; j; j = IMB_GET_COMPLETED_JOB(mgr)) {
     uint32_t pos = (uint32_t)(uintptr_t)j->user_data;
-    if (pos >= MAX_QUEUED || slots[pos].done) continue;
-    slots[pos].done = true;
-    if (j->status != IMB_STATUS_COMPLETED) failed.push_back(pos * 2);
-    else if (slots[pos].open && CRYPTO_memcmp(slots[pos].tag, slots[pos].icv, 12) != 0) failed.push_back(pos * 2 + 1);
+    if (pos >= queued || slots[pos].status != SLOT_PENDING) continue;
+    slots[pos].status = j->status != IMB_STATUS_COMPLETED ? SLOT_REFUSED
+        : slots[pos].open && CRYPTO_memcmp(slots[pos].tag, slots[pos].icv, 12) != 0 ? SLOT_BAD_ICV : SLOT_OK;
   }
 }
 #endif
@@ -76,22 +75,24 @@ static Napi::Value MbFast(const Napi::CallbackInfo& info) {
 #endif
 }
 
-// flush(): finish every queued seal and open; returns the failures since the last flush, each as its
-// queue position (0-based) * 2, plus 1 for an open whose ICV did not match (otherwise the library
-// refused the job, which it does only for a job it cannot run, or did not hand it back at all)
+// flush(): finish every queued seal and open; returns one status per job since the last flush, in
+// queue order: 1 done, 2 refused by the library (a job it cannot run), 3 an open whose ICV did not
+// match. A job the library still holds after its flush would still own its buffers: that is an
+// error (the worker dies and is replaced), never a status.
 static Napi::Value Flush(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
 #ifdef VROUTER_IMB
   if (mgr) { IMB_JOB* j; while ((j = IMB_FLUSH_JOB(mgr))) Reap(j); }
-  // a positive verdict: a job the library did not hand back as done is reported as refused
-  for (uint32_t pos = 0; pos < queued; pos++) if (!slots[pos].done) { slots[pos].done = true; failed.push_back(pos * 2); }
-  Napi::Array a = Napi::Array::New(env, failed.size());
-  for (size_t i = 0; i < failed.size(); i++) a.Set((uint32_t)i, Napi::Number::New(env, failed[i]));
-  failed.clear();
+  uint32_t n = queued;
   queued = 0;
+  Napi::Uint8Array a = Napi::Uint8Array::New(env, n);
+  for (uint32_t pos = 0; pos < n; pos++) {
+    if (slots[pos].status == SLOT_PENDING) { Napi::Error::New(env, "flush: the library did not return every job").ThrowAsJavaScriptException(); return env.Undefined(); }
+    a[pos] = slots[pos].status;
+  }
   return a;
 #else
-  return Napi::Array::New(env, 0);
+  return Napi::Uint8Array::New(env, 0);
 #endif
 }
 
@@ -280,7 +281,7 @@ class EspCtx : public Napi::ObjectWrap<EspCtx> {
     j->msg_len_to_hash_in_bytes = 16 + pt;
     j->auth_tag_output = p + 16 + pt;
     uint32_t pos = queued++;
-    slots[pos].open = false; slots[pos].done = false;
+    slots[pos].open = false; slots[pos].status = SLOT_PENDING;
     j->user_data = (void*)(uintptr_t)pos;
     Reap(IMB_SUBMIT_JOB(mgr));
     return Napi::Number::New(env, pos);
@@ -310,7 +311,7 @@ class EspCtx : public Napi::ObjectWrap<EspCtx> {
     j->iv = p + 8;
     j->msg_len_to_hash_in_bytes = len - 12;
     uint32_t pos = queued++;
-    slots[pos].open = true; slots[pos].done = false;
+    slots[pos].open = true; slots[pos].status = SLOT_PENDING;
     slots[pos].icv = p + len - 12;
     j->auth_tag_output = slots[pos].tag;
     j->user_data = (void*)(uintptr_t)pos;

@@ -16,7 +16,7 @@ import { repoRoot } from '../../src/host/paths.js';
  */
 interface NativeEspCtx { seal(buf: Buffer, off: number, ptLen: number): void; open(esp: Buffer, out: Buffer): boolean; queueSeal(buf: Buffer, off: number, ptLen: number): number; queueOpen(esp: Buffer, out: Buffer): number; readonly mb: boolean }
 export interface NativeAddon {
-  EspCtx: NonNullable<typeof nativeCtor>; mbArch(): string; mbFast(): boolean; flush(): number[];
+  EspCtx: NonNullable<typeof nativeCtor>; mbArch(): string; mbFast(): boolean; flush(): Uint8Array;
   Waker: new (fn: () => void) => { readonly id: number; close(): void }; wake(id: number): void;
 }
 let nativeCtor: (new (cipher: string, key: Buffer, digest: string, authKey: Buffer, icvLen: number, mb: boolean) => NativeEspCtx) | null | undefined;
@@ -61,6 +61,9 @@ let mbOn: boolean | undefined, batching = false, queued = 0;
 const keep = new Set<NativeEspCtx>();
 const sealBufs: Buffer[] = [];
 let opens: QueuedOpen[] = [];
+// a job's queue position as the native side gave it differed from this count: the batch's statuses
+// cannot be matched to its packets, and every job of it counts as refused
+let desync = false;
 /** Whether this thread seals and opens with multi-buffer jobs in batches (decided once, from VROUTER_ESP_MB and the CPU). */
 export function espMbOn(): boolean { return mbOn ??= mbWanted(); }
 /** Start a batch; true when its seals are deferred to espBatchEnd (multi-buffer on). */
@@ -72,20 +75,25 @@ export type BatchFailure = 'refused' | 'bad-icv';
 /**
  * Finish everything queued (the ESP bytes of every queued seal are final then, and every queued open's
  * plaintext is written); returns the failures by queue position. Usually empty: a shared empty map.
+ * The verdict is positive: a job is done only where the native side says so for its position (one
+ * status per job); anything else (a missing status, a batch whose positions went astray) is refused.
  */
 export function espBatchEnd(): ReadonlyMap<number, BatchFailure> {
   batching = false;
   if (!queued) return NO_FAILURES;
-  queued = 0;
-  const codes = addon!.flush();
+  const n = queued, batch = opens, astray = desync;
+  queued = 0; opens = []; desync = false;
+  const st = addon!.flush();
   keep.clear();
   sealBufs.length = 0;
-  const failures: ReadonlyMap<number, BatchFailure> = codes.length ? new Map(codes.map(c => [c >>> 1, c & 1 ? 'bad-icv' : 'refused'])) : NO_FAILURES;
-  // each open of the batch gets its verdict here, once (the native side reports every job it did not
-  // positively finish): espOpened reads it, and only once
-  for (const q of opens) if (q.verdict === 'queued') q.verdict = failures.get(q.pos) ?? 'ok';
-  opens = [];
-  return failures;
+  let failures: Map<number, BatchFailure> | undefined;
+  for (let pos = 0; pos < n; pos++) {
+    const s = !astray && st.length === n ? st[pos] : 0;
+    if (s !== 1) (failures ??= new Map()).set(pos, s === 3 ? 'bad-icv' : 'refused');
+  }
+  // each open of the batch gets its verdict here, once: espOpened reads it, and only once
+  for (const q of batch) settle(q, failures?.get(q.pos) ?? 'ok');
+  return failures ?? NO_FAILURES;
 }
 const NO_FAILURES: ReadonlyMap<number, BatchFailure> = new Map();
 /** Tests: choose the multi-buffer path again from VROUTER_ESP_MB. */
@@ -168,7 +176,8 @@ export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: nu
     payload.copy(out, 8 + ivLen);
     trailer.copy(out, 8 + ivLen + payload.length);
     // `defer`: the caller reads only the headroom before espBatchEnd (the ESP bytes are final then)
-    if (defer && batching && nk.mb && nk.queueSeal(buf, headroom, payload.length + padLen + 2) >= 0) { queued++; keep.add(nk); sealBufs.push(buf); }
+    const pos = defer && batching && nk.mb ? nk.queueSeal(buf, headroom, payload.length + padLen + 2) : -1;
+    if (pos >= 0) { if (pos !== queued) desync = true; queued++; keep.add(nk); sealBufs.push(buf); }
     else nk.seal(buf, headroom, payload.length + padLen + 2);
     return buf;
   }
@@ -205,12 +214,23 @@ export function espSeal(k: EspKeys, seq: number, payload: Buffer, nextHeader: nu
   return buf;
 }
 
+type Verdict = 'queued' | 'ok' | BatchFailure | 'finished';
+let settle: (q: QueuedOpen, v: Verdict) => void;
+let take: (q: QueuedOpen) => Verdict;
 /**
- * An open queued in a multi-buffer batch. Its `verdict` is 'queued' until the batch ends, then the
- * flush's ('ok': the ICV matched and `pt` holds the plaintext), then 'finished' once espOpened has
- * read it: an open finished before its batch ended, or twice, is refused and never read.
+ * An open queued in a multi-buffer batch, for the SA keys `keys`. Its verdict is private to this
+ * module: 'queued' until the batch ends, then the flush's ('ok': the ICV matched and `pt` holds the
+ * plaintext), then 'finished' once espOpened has read it. An open finished before its batch ended,
+ * twice, with other keys, or not made here is refused and never read.
  */
-export interface QueuedOpen { readonly esp: Buffer; readonly pt: Buffer; readonly pos: number; verdict: 'queued' | 'ok' | BatchFailure | 'finished' }
+export class QueuedOpen {
+  #verdict: Verdict = 'queued';
+  static {
+    settle = (q, v) => { if (q.#verdict === 'queued') q.#verdict = v; };
+    take = q => { if (!(#verdict in q)) return 'finished'; const v = q.#verdict; q.#verdict = 'finished'; return v; };
+  }
+  constructor(readonly esp: Buffer, readonly pt: Buffer, readonly pos: number, readonly keys: EspKeys) {}
+}
 /**
  * Inside a multi-buffer batch, queue `esp`'s open (ICV and decryption in one job); undefined when it
  * cannot be queued (no batch, no multi-buffer context, a length that is not whole blocks, a full
@@ -225,8 +245,9 @@ export function espQueueOpen(k: EspKeys, esp: Buffer): QueuedOpen | undefined {
   const pt = Buffer.allocUnsafe(ct);
   const pos = nk.queueOpen(esp, pt);
   if (pos < 0) return undefined;
+  if (pos !== queued) desync = true;
   queued++; keep.add(nk);
-  const q: QueuedOpen = { esp, pt, pos, verdict: 'queued' };
+  const q = new QueuedOpen(esp, pt, pos, k);
   opens.push(q);
   return q;
 }
@@ -236,8 +257,8 @@ export function espQueueOpen(k: EspKeys, esp: Buffer): QueuedOpen | undefined {
  * batch has not ended, or that was already finished, is refused (malformed): it is never read.
  */
 export function espOpened(k: EspKeys, q: QueuedOpen): OpenResult {
-  const v = q.verdict;
-  q.verdict = 'finished';
+  const v = take(q);
+  if (q.keys !== k) return { ok: false, reason: 'malformed' };
   if (v === 'ok') return trailerOf(q.pt, q.esp);
   if (v === 'bad-icv') return { ok: false, reason: 'bad-icv' };
   if (v === 'refused') return espOpen(k, q.esp);

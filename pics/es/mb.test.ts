@@ -110,6 +110,32 @@ describe.skipIf(!built)('multi-buffer ESP seals (intel-ipsec-mb)', () => {
     } finally { await pic.close(); }
   }, 30000);
 
+  for (const [what, fake, failed] of [
+    ['a status missing (no job of the batch counts as done)', (s: Uint8Array) => s.subarray(0, 1), [0, 1, 2]],
+    ['a status that is not "done"', (s: Uint8Array) => { s[1] = 0; s[2] = 7; return s; }, [1, 2]],
+  ] as const) it(`the verdict is positive: ${what}: the job was not done (seals dropped, opens retried on the single chain)`, () => {
+    const { out, inb } = pair();
+    const a = espAddon()!, real = a.flush;
+    a.flush = () => fake(real.call(a));
+    const plain = inner(3);
+    let sealed: SaResult[];
+    try {
+      espBatchBegin();
+      sealed = plain.map(p => out.encapsulate(p));
+      expect(espQueued()).toBe(3);
+      const f = espBatchEnd();
+      expect([...f.keys()].sort()).toEqual(failed);
+      expect([...f.values()].every(v => v === 'refused')).toBe(true);
+    } finally { a.flush = real; espBatchEnd(); }
+    const ok = sealed[0]!;
+    if (!(failed as readonly number[]).includes(0)) expect(ok.ok && inb.decapsulate(ok.packet).ok).toBe(true);   // the one with a "done" status is a real seal
+    a.flush = () => fake(real.call(a));
+    try {
+      const r = batchOpen(inb, plain.map(p => { const x = out.encapsulate(p); return x.ok ? x.packet : Buffer.alloc(0); }));
+      r.forEach((x, i) => expect(x.ok && x.packet.equals(plain[i]!)).toBe(true));
+    } finally { a.flush = real; }
+  });
+
   it('a seal the library refuses at the flush is a counted drop, not a seal: on the PIC, on its SA, and nothing handed back', () => {
     const d = { protocol: 'esp' as const, spi: 1000, enc: { algorithm: '3des-cbc' as const, key: randomBytes(24) }, auth: { algorithm: 'hmac-sha1-96' as const, key: randomBytes(20) } };
     const core = new IpsecCore();
@@ -118,7 +144,7 @@ describe.skipIf(!built)('multi-buffer ESP seals (intel-ipsec-mb)', () => {
     const turn = new PicTurn(core, back, () => {});
     turn.ifls = ['es-0/1/0.0'];
     const a = espAddon()!, real = a.flush;
-    a.flush = () => { const f = real.call(a); return [...f, 1 * 2]; };   // the library refuses the second job
+    a.flush = () => { const s = real.call(a); s[1] = 2; return s; };   // the library refuses the second job
     try {
       const pkts = [100, 200, 300].map((n, i) => buildIpv4({ protocol: 17, src: 5, dst: 6, id: i }, randomBytes(n)));
       for (const p of pkts) into.push(OP_ENCRYPT, 0, p, 0);
@@ -143,7 +169,7 @@ describe.skipIf(!built)('multi-buffer ESP seals (intel-ipsec-mb)', () => {
   };
   const batchOpen = (sa: SecurityAssociation, pkts: Buffer[], refuse?: number): SaResult[] => {
     const a = espAddon()!, real = a.flush;
-    if (refuse !== undefined) a.flush = () => [...real.call(a), refuse * 2];
+    if (refuse !== undefined) a.flush = () => { const s = real.call(a); s[refuse] = 2; return s; };
     let pend: Array<SaResult | PendingOpen> = [];
     try {
       espBatchBegin();

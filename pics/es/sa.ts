@@ -209,7 +209,7 @@ export class SecurityAssociation {
    * is checked again: another packet with the same sequence number may have been accepted in the batch.
    */
   opened(p: PendingOpen): SaResult {
-    if (p.sa !== this) return this.drop('malformed');
+    if (p.sa !== this) return { ok: false, reason: 'malformed' };   // not this SA's: nothing of it is read, nothing counted here
     const r = espOpened(this.esp!, p.open);
     if (!r.ok) { if (r.reason === 'bad-icv') this.icvFirst = ICV_FIRST; return this.drop(r.reason); }
     if (this.window) {

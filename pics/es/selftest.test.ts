@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { KATS, Kat, knownAnswers, powerOnSelfTest, PicSelfTest } from './selftest.js';
 import { IpsecCore } from './core.js';
 import { espAddon, espMbArch, espMbReset } from './esp.js';
-import type { SaResult } from './sa.js';
+import { SecurityAssociation, type SaResult } from './sa.js';
 import { EsPic, EsPicSet } from './es-pic.js';
 import { Router } from '../../src/router/router.js';
 import { readPicStatus } from '../../src/mgd/read/system.js';
@@ -61,6 +61,13 @@ describe('ES PIC power-on self-test', () => {
         for (let i = 0; i < 256; i++) expect(ctx.queueSeal(fill, 0, 64)).toBe(i);
         expect(knownAnswers([k])).toBe(`${k.name}: the multi-buffer path did not take the known answer`);
       } finally { a.flush(); }
+      expect(knownAnswers([k])).toBeUndefined();
+      // and an open that is not deferred (the single chain opens it, to the same plaintext)
+      const real = SecurityAssociation.prototype.decapsulate;
+      const spy = vi.spyOn(SecurityAssociation.prototype, 'decapsulate').mockImplementation(function (this: SecurityAssociation, pkt: Buffer) { return real.call(this, pkt, false); });
+      expect(knownAnswers([k])).toBe(`${k.name}: the multi-buffer path did not take the known answer`);
+      expect(spy).toHaveBeenCalled();
+      spy.mockRestore();
       expect(knownAnswers([k])).toBeUndefined();
     } finally { if (was === undefined) delete process.env.VROUTER_ESP_MB; else process.env.VROUTER_ESP_MB = was; espMbReset(); }
   });

@@ -64,6 +64,8 @@ function spec(k: Kat, dir: 'inbound' | 'outbound'): SaSpec {
  */
 export function knownAnswers(kats: Kat[] = KATS): string | undefined {
   for (const k of kats) for (const batch of [true, false]) {
+    // every cipher and digest the chapter configures (des-cbc, 3des-cbc; hmac-md5-96, hmac-sha1-96) has a
+    // multi-buffer form (native/esp.cc SetupMb): an algorithm added without one must be excluded here
     const jobs = batch && espMbOn() && k.protocol === 'esp' && k.mode === 'tunnel' && !!k.encryption && !!k.authentication;
     const out = new SecurityAssociation(spec(k, 'outbound'));
     if (batch) espBatchBegin();
