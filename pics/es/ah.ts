@@ -5,7 +5,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AuthSpec } from './algorithms.js';
-import { writeIpv4Header, Ipv4Fields, PROTO_AH } from '../../src/net/ipv4.js';
+import { writeIpv4Header, ipv4Fields, Ipv4Fields, PROTO_AH } from '../../src/net/ipv4.js';
 
 export interface AhKeys { spi: number; auth: { spec: AuthSpec; key: Buffer } }
 export type AhOpenResult = { ok: true; payload: Buffer; nextHeader: number; seq: number; ahEnd: number } | { ok: false; reason: 'short-packet' | 'bad-icv' | 'malformed' };
@@ -26,7 +26,7 @@ export function ahSeal(k: AhKeys, seq: number, ip: Omit<Ipv4Fields, 'protocol'>,
   const ahLen = ahLength(k);
   const icvLen = k.auth.spec.icvLen;
   const out = Buffer.allocUnsafe(20 + ahLen + payload.length);
-  writeIpv4Header(out, 0, { ...ip, protocol: PROTO_AH }, out.length);
+  writeIpv4Header(out, 0, ipv4Fields(PROTO_AH, ip.src, ip.dst, ip.tos, ip.id, ip.ttl, ip.df), out.length);
   out[20] = nextHeader;
   out[21] = ahLen / 4 - 2;
   out.writeUInt16BE(0, 22);

@@ -8,7 +8,7 @@ import { ENC, AUTH } from './algorithms.js';
 import { espSeal, espOpen, espQueueOpen, espOpened, EspKeys, QueuedOpen } from './esp.js';
 import { ahSeal, ahOpen, AhKeys } from './ah.js';
 import { ReplayWindow } from './replay.js';
-import { parseIpv4, buildIpv4, writeIpv4Header, PROTO_ESP, PROTO_AH, PROTO_IPIP, PROTO_UDP, Ipv4Header } from '../../src/net/ipv4.js';
+import { parseIpv4, buildIpv4, writeIpv4Header, PROTO_ESP, PROTO_AH, PROTO_IPIP, PROTO_UDP, Ipv4Header, ipv4Fields } from '../../src/net/ipv4.js';
 import type { AuthAlg, EncAlg, IpsecProtocol } from '../../src/config/model.js';
 
 export const DROP_REASONS = ['no-sa', 'bad-icv', 'replay', 'too-old', 'bad-padding', 'short-packet', 'malformed', 'bad-next-header', 'expired', 'seq-exhausted', 'oversize', 'pic-busy', 'pic-offline'] as const;
@@ -136,22 +136,21 @@ export class SecurityAssociation {
       const fields = { tos: h.tos, id, ttl: o.ttl ?? 64, src: t.source, dst: t.destination };
       const inner = pkt.subarray(0, h.totalLength);
       const u = this.spec.encap;
-      if (this.spec.protocol === 'esp' && u) {
+      if (this.spec.protocol === 'esp') {
+        // the outer header's fields in their one full shape (ipv4Fields: no spread of a partial object)
+        const f = ipv4Fields(u ? PROTO_UDP : PROTO_ESP, t.source, t.destination, h.tos, id, fields.ttl);
+        // sealed with room for the outer header in front (and, through a NAT, UDP): no second copy
+        outer = espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv, u ? 28 : 20, true);
+        writeIpv4Header(outer, 0, f, outer.length);
         // through a NAT: IP, UDP (checksum 0, as RFC 3948 allows for IPv4), then the ESP packet
-        outer = espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv, 28, true);
-        writeIpv4Header(outer, 0, { ...fields, protocol: PROTO_UDP }, outer.length);
-        outer.writeUInt16BE(u.sport, 20); outer.writeUInt16BE(u.dport, 22); outer.writeUInt16BE(outer.length - 20, 24); outer.writeUInt16BE(0, 26);
-      } else if (this.spec.protocol === 'esp') {
-        // sealed with room for the outer header in front: no second copy
-        outer = espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv, 20, true);
-        writeIpv4Header(outer, 0, { ...fields, protocol: PROTO_ESP }, outer.length);
+        if (u) { outer.writeUInt16BE(u.sport, 20); outer.writeUInt16BE(u.dport, 22); outer.writeUInt16BE(outer.length - 20, 24); outer.writeUInt16BE(0, 26); }
       }
       else if (this.spec.protocol === 'ah') outer = ahSeal(this.ah!, seq, fields, inner, PROTO_IPIP);
       else outer = ahSeal(this.ah!, seq, fields, espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv), PROTO_ESP);
     } else {
       const payload = pkt.subarray(h.ihl, h.totalLength);
       const fields = { tos: h.tos, id: h.id, ttl: h.ttl, df: h.df, src: h.src, dst: h.dst };
-      if (this.spec.protocol === 'esp') outer = buildIpv4({ ...fields, protocol: PROTO_ESP }, espSeal(this.esp!, seq, payload, h.protocol, o.iv));
+      if (this.spec.protocol === 'esp') outer = buildIpv4(ipv4Fields(PROTO_ESP, h.src, h.dst, h.tos, h.id, h.ttl, h.df), espSeal(this.esp!, seq, payload, h.protocol, o.iv));
       else if (this.spec.protocol === 'ah') outer = ahSeal(this.ah!, seq, fields, payload, h.protocol);
       else outer = ahSeal(this.ah!, seq, fields, espSeal(this.esp!, seq, payload, h.protocol, o.iv), PROTO_ESP);
     }
@@ -228,7 +227,7 @@ export class SecurityAssociation {
       if (!inner.ok) return this.drop('malformed');
       out = payload.subarray(0, inner.value.totalLength);
     } else {
-      out = buildIpv4({ tos: h.tos, id: h.id, df: h.df, ttl: h.ttl, protocol: nextHeader, src: h.src, dst: h.dst }, payload);
+      out = buildIpv4(ipv4Fields(nextHeader, h.src, h.dst, h.tos, h.id, h.ttl, h.df), payload);
     }
     this.window?.update(seq);
     this.counters.packets++;

@@ -4,7 +4,7 @@
  * to IPv4 as Linux does), exact duplicates are dropped alone, and the state is bounded per datagram
  * (fragments) and in total (datagrams, bytes). Every refusal has a reason the PFE counts.
  */
-import { parseIpv4, writeIpv4Header } from './ipv4.js';
+import { parseIpv4, writeIpv4Header, ipv4Fields } from './ipv4.js';
 
 /** Split `pkt` so that every fragment fits `mtu`. Returns null if DF is set and it does not fit. */
 export function fragment(pkt: Buffer, mtu: number): Buffer[] | null {
@@ -21,7 +21,7 @@ export function fragment(pkt: Buffer, mtu: number): Buffer[] | null {
     const chunk = data.subarray(off, Math.min(off + maxData, data.length));
     const last = off + chunk.length >= data.length;
     const f = Buffer.allocUnsafe(20 + chunk.length);
-    writeIpv4Header(f, 0, { tos: h.tos, id: h.id, ttl: h.ttl, protocol: h.protocol, src: h.src, dst: h.dst, mf: !last || h.mf, fragOffset: h.fragOffset + off }, f.length);
+    writeIpv4Header(f, 0, ipv4Fields(h.protocol, h.src, h.dst, h.tos, h.id, h.ttl, false, !last || h.mf, h.fragOffset + off), f.length);
     chunk.copy(f, 20);
     out.push(f);
   }
@@ -104,7 +104,7 @@ export class Reassembler {
     const out = Buffer.allocUnsafe(20 + p.total);
     for (const part of p.parts) part.data.copy(out, 20 + part.off);
     const hd = p.header;
-    writeIpv4Header(out, 0, { tos: hd[1]!, id: hd.readUInt16BE(4), ttl: hd[8]!, protocol: hd[9]!, src: hd.readUInt32BE(12), dst: hd.readUInt32BE(16) }, out.length);
+    writeIpv4Header(out, 0, ipv4Fields(hd[9]!, hd.readUInt32BE(12), hd.readUInt32BE(16), hd[1]!, hd.readUInt16BE(4), hd[8]!), out.length);
     return { kind: 'whole', pkt: out };
   }
 

@@ -49,6 +49,17 @@ export function ipv4ChecksumOk(buf: Buffer, off = 0): boolean {
 
 export interface Ipv4Fields { tos?: number; id?: number; df?: boolean; mf?: boolean; fragOffset?: number; ttl?: number; protocol: number; src: number; dst: number }
 
+/**
+ * Ipv4Fields in its one full shape, every property present. writeIpv4Header's property loads are
+ * shared by every caller: objects of many partial shapes (spreads, missing df/mf/fragOffset) made
+ * them megamorphic, and each load of a missing property a slow lookup (about 1 us a header,
+ * docs/performance.md 2026-12-08). The per-packet paths (ESP and AH seals and opens, fragmentation,
+ * reassembly) build their headers with this.
+ */
+export function ipv4Fields(protocol: number, src: number, dst: number, tos = 0, id = 0, ttl = 64, df = false, mf = false, fragOffset = 0): Required<Ipv4Fields> {
+  return { tos, id, df, mf, fragOffset, ttl, protocol, src, dst };
+}
+
 /** Write a 20-byte header at `off` for a packet of `totalLength` bytes, checksum included. */
 export function writeIpv4Header(buf: Buffer, off: number, f: Ipv4Fields, totalLength: number): void {
   buf[off] = 0x45;
