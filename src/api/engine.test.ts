@@ -110,7 +110,7 @@ describe('| display xml in the CLI', () => {
     expect(flat(cli)).toContain(flat(api));
     expect(cli).toMatch(/<rpc-reply xmlns:junos="http:\/\/xml\.juniper\.net\/junos\/7\.4R1\/junos">\n    <ipsec-security-associations-information>/);
     expect(cli).toMatch(/<configuration>\n        <system>\n            <host-name>gw-a<\/host-name>/);
-    expect(cli).toMatch(/<output>Tunnel es-0\/1\/0\.0/);
+    expect(cli).toMatch(/<ipsec-diagnosis-information>\s*<tunnel>\s*<interface-name>es-0\/1\/0\.0<\/interface-name>/);
   });
 });
 

@@ -7,8 +7,7 @@ import type { Router } from '../router/router.js';
 import type { CommitDb } from '../mgd/commitdb.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
 import type { OpRequest } from '../mgd/op-xml.js';
-import { diagnose, formatDiagnosis } from '../router/diagnose.js';
-import { withBgpDiagnosis } from '../rpd/diagnose.js';
+import { readIpsecDiagnosis } from '../mgd/read/diagnosis.js';
 import * as pki from '../pki/certs.js';
 import { copyFromUrl } from '../router/file-url.js';
 import { enroll, ENROLL_OPTS } from '../pki/enroll.js';
@@ -98,11 +97,8 @@ export function opCommands(it: OpHost): OpNode[] {
   const diagnosis: OpNode = {
     name: 'diagnosis', help: 'Show why IPsec tunnels are down or troubled, and what to change',
     arg: { name: '<sa-name>', help: 'Name of security association', complete: saNames },
-    run: async (p, io) => {
-      if (p.arg !== undefined && !r.model?.sas.has(p.arg)) { io.write(`error: security association ${p.arg} not found\n`); return; }
-      const d = diagnose(r, await pic(), p.arg);
-      io.write(withBgpDiagnosis(formatDiagnosis(d), d.length, r.rpd, r.model, p.arg));
-    },
+    rpc: { name: 'get-ipsec-diagnosis-information', arg: 'sa-name' },
+    run: async (p, io) => io.write(show.ipsecDiagnosis(readIpsecDiagnosis(r, await pic(), p.arg))),
   };
   const certificates: OpNode = {
     name: 'certificates', help: 'Show IPsec certificate database',

@@ -15,6 +15,9 @@ import type { IkeSaList, IkeSaView } from '../mgd/read/ike.js';
 import type { FirewallList, ChassisInventory, Uptime, PfeStatistics, PicStatus } from '../mgd/read/system.js';
 import type { CommitHistory } from '../mgd/read/commits.js';
 import type { DirectoryList, FileText } from '../mgd/read/files.js';
+import type { IpsecDiagnosis } from '../mgd/read/diagnosis.js';
+import { formatDiagnosis } from '../router/diagnose.js';
+import { formatBgpSaDiagnosis } from '../rpd/diagnose.js';
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 const lpad = (s: string | number, n: number) => String(s).padStart(n);
@@ -320,3 +323,10 @@ export function fileText(v: FileText): string { return v.error ? `${v.error}\n` 
 
 /** `show log FILE`. */
 export function logText(v: FileText): string { return v.error ? `error: ${v.error}\n` : v.text; }
+
+/** `show ipsec diagnosis [SA]`: the tunnels' findings, then the BGP sessions' (only those when there is no tunnel). */
+export function ipsecDiagnosis(v: IpsecDiagnosis): string {
+  if (v.error) return `error: ${v.error}\n`;
+  const b = formatBgpSaDiagnosis(v.bgp);
+  return v.tunnels.length || !b ? formatDiagnosis(v.tunnels) + b : b;
+}

@@ -20,6 +20,7 @@ import { readIkeSas, IkeSaList } from './read/ike.js';
 import { readFirewall, readPfeStatistics, readChassis, readUptime, readPicStatus, FirewallList, PfeStatistics, ChassisInventory, Uptime, PicStatus } from './read/system.js';
 import { bgpSummaryXml, bgpNeighborXml, routeXml } from '../rpd/xml.js';
 import { readBgp } from './read/bgp.js';
+import { readIpsecDiagnosis, IpsecDiagnosis } from './read/diagnosis.js';
 import { oneLineDn, fingerprint, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
 
 const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
@@ -30,7 +31,7 @@ export interface OpRequest { rpc: string; args: Record<string, string | true> }
 
 export const OP_RPCS = ['get-interface-information', 'get-route-information', 'get-security-associations-information', 'get-ike-security-associations-information', 'get-chassis-inventory',
   'get-system-uptime-information', 'get-firewall-information', 'get-pfe-statistics', 'get-certificates-information', 'get-crl-information', 'get-log', 'file-list', 'file-show',
-  'get-bgp-summary-information', 'get-bgp-neighbor-information', 'get-commit-information', 'get-pic-information'];
+  'get-bgp-summary-information', 'get-bgp-neighbor-information', 'get-commit-information', 'get-pic-information', 'get-ipsec-diagnosis-information'];
 
 /** The reply's body for an operational RPC, or undefined if the RPC is not one of these (`db`: the session's commit database, for the commit history). */
 export function opXml(r: Router, pic: PicSnapshot, req: OpRequest, db?: CommitDb): string | undefined {
@@ -42,6 +43,7 @@ export function opXml(r: Router, pic: PicSnapshot, req: OpRequest, db?: CommitDb
     case 'get-ike-security-associations-information': return ikeSas(r, req.args);
     case 'get-chassis-inventory': return chassis(r);
     case 'get-pic-information': return picStatusXml(readPicStatus(r));
+    case 'get-ipsec-diagnosis-information': return ipsecDiagnosisXml(readIpsecDiagnosis(r, pic, str(req.args['sa-name'])));
     case 'get-bgp-summary-information': return bgpSummaryXml(readBgp(r.rpd)!);
     case 'get-bgp-neighbor-information': { const a = str(req.args['neighbor-address']); return bgpNeighborXml(readBgp(r.rpd, a), a); }
     case 'get-system-uptime-information': return uptime(r);
@@ -265,4 +267,22 @@ export function directoryListXml(v: DirectoryList, detail: boolean): string {
 function fileShow(r: Router, name: string | undefined): string {
   if (!name) return err('file-content', 'the file name is missing');
   return fileContentXml(readFileText(r, name));
+}
+
+/**
+ * `show ipsec diagnosis` as `<ipsec-diagnosis-information>` (vrouter's own RPC, named as JUNOS names
+ * its RPCs): a `<tunnel>` per es- interface with an SA, each finding a `<finding>` with its stable
+ * `<finding-id>` (what a script tests) and its text (what to change); a `<bgp-transport-sa>` per BGP
+ * session its transport SA keeps down.
+ */
+export function ipsecDiagnosisXml(v: IpsecDiagnosis): string {
+  if (v.error) return err('ipsec-diagnosis-information', v.error);
+  return el('ipsec-diagnosis-information', [
+    ...v.tunnels.map(t => el('tunnel', [
+      tx('interface-name', t.ifl), tx('sa-name', t.sa), tx('sa-type', t.kind),
+      tx('local-gateway', intToIp(t.local)), tx('remote-gateway', intToIp(t.peer)), tx('tunnel-state', t.up ? 'Up' : 'Down'),
+      ...t.verdicts.map(f => el('finding', [tx('finding-id', f.id), tx('finding-text', f.text)])),
+    ])),
+    ...v.bgp.map(b => el('bgp-transport-sa', [tx('peer-address', b.peer), tx('sa-name', b.sa), tx('peer-state', b.state), el('finding', [tx('finding-id', 'bgp-transport-sa'), tx('finding-text', b.text)])])),
+  ]);
 }

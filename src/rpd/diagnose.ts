@@ -38,8 +38,3 @@ export function bgpSaDiagnosis(rpd: Rpd, model: RouterModel | undefined, only?: 
 export function formatBgpSaDiagnosis(list: BgpSaFinding[]): string {
   return list.map(f => `BGP neighbor ${f.peer}: transport SA ${f.sa}, ${f.state}\n  ${f.text}\n`).join('\n');
 }
-/** `show ipsec diagnosis`: the tunnels' text (`tunnels` of them), then the BGP findings; only those when there is no tunnel. */
-export function withBgpDiagnosis(text: string, tunnels: number, rpd: Rpd, model: RouterModel | undefined, only?: string): string {
-  const b = formatBgpSaDiagnosis(bgpSaDiagnosis(rpd, model, only));
-  return tunnels || !b ? text + (b ? b : '') : b;
-}

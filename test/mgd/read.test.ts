@@ -58,7 +58,8 @@ describe('| display xml and <command> take the CLI\'s own parse', () => {
     await expect(rpc('<command>show interfaces bogus-flag extra</command>')).resolves.toMatch(/syntax error/);
   });
   it('a command without an RPC is the CLI\'s text', async () => {
-    expect(await run('show ipsec diagnosis | display xml')).toMatch(/<output>/);
+    expect(await run('ping 10.1.1.1 count 1 | display xml')).toMatch(/<output>PING 10\.1\.1\.1/);
+    expect(await run('show ipsec diagnosis | display xml')).toMatch(/<ipsec-diagnosis-information>\s*<tunnel>\s*<interface-name>es-/);   // vrouter's own RPC
     expect(await run('show system commit | display xml')).toMatch(/<commit-information>\s*<commit-history>/);
   });
 });

@@ -17,7 +17,8 @@ import { CommitDb } from '../../src/mgd/commitdb.js';
 import { Interpreter } from '../../src/cli/interp.js';
 import { ApiSession } from '../../src/api/engine.js';
 import { cliOutput, rpcReply } from './sessions.js';
-import { OP_RPCS, certificatesXml, crlsXml, commitsXml, directoryListXml, fileContentXml, interfaceListXml, ipsecSaListXml, ikeSaListXml, routeListXml, firewallXml, pfeStatisticsXml, chassisXml, uptimeXml, picStatusXml } from '../../src/mgd/op-xml.js';
+import { OP_RPCS, certificatesXml, crlsXml, commitsXml, directoryListXml, fileContentXml, interfaceListXml, ipsecSaListXml, ikeSaListXml, routeListXml, firewallXml, pfeStatisticsXml, chassisXml, uptimeXml, picStatusXml, ipsecDiagnosisXml } from '../../src/mgd/op-xml.js';
+import { readIpsecDiagnosis } from '../../src/mgd/read/diagnosis.js';
 import * as show from '../../src/cli/show.js';
 import { readInterfaces, picsByName } from '../../src/mgd/read/interfaces.js';
 import { readIpsecSas } from '../../src/mgd/read/ipsec.js';
@@ -148,6 +149,18 @@ const CASES: Case[] = [
       const v = readPicStatus(r);
       return { text: show.chassisPicStatus(v), xml: picStatusXml(v), fields: v.fpcs.flatMap((f): Field[] => [[`Slot ${String(f.slot).padEnd(4)}${f.state}`, `<slot>${f.slot}</slot><state>${f.state}</state>`],
         ...f.pics.map((p): Field => [`  PIC ${String(p.slot).padEnd(3)}${p.state.padEnd(13)}${p.type}`, `<pic-slot>${p.slot}</pic-slot><pic-state>${p.state}</pic-state><pic-type>${p.type}</pic-type>`])]) };
+    },
+  },
+  {
+    rpc: 'get-ipsec-diagnosis-information', request: '<get-ipsec-diagnosis-information/>', command: 'show ipsec diagnosis',
+    async render() {
+      // a read that moves no baseline: the CLI's and the API's reads (which do) still say the same
+      const v = readIpsecDiagnosis(r, await r.picSnapshot(), undefined, false);
+      expect(v.tunnels.length).toBeGreaterThan(0);
+      return { text: show.ipsecDiagnosis(v), xml: ipsecDiagnosisXml(v),
+        fields: v.tunnels.flatMap((d): Field[] => [[`Tunnel ${d.ifl}: ${d.sa} (${d.kind}), ${intToIp(d.local)} -> ${intToIp(d.peer)}, ${d.up ? 'Up' : 'Down'}`,
+          `<interface-name>${d.ifl}</interface-name><sa-name>${d.sa}</sa-name><sa-type>${d.kind}</sa-type><local-gateway>${intToIp(d.local)}</local-gateway><remote-gateway>${intToIp(d.peer)}</remote-gateway><tunnel-state>${d.up ? 'Up' : 'Down'}</tunnel-state>`],
+          ...d.verdicts.map((f): Field => [`  ${f.text}`, `<finding-id>${f.id}</finding-id><finding-text>${esc(f.text)}</finding-text>`])]) };
     },
   },
   {
