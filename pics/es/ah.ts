@@ -26,7 +26,7 @@ export function ahSeal(k: AhKeys, seq: number, ip: Omit<Ipv4Fields, 'protocol'>,
   const ahLen = ahLength(k);
   const icvLen = k.auth.spec.icvLen;
   const out = Buffer.allocUnsafe(20 + ahLen + payload.length);
-  writeIpv4Header(out, 0, ipv4Fields(PROTO_AH, ip.src, ip.dst, ip.tos, ip.id, ip.ttl, ip.df), out.length);
+  writeIpv4Header(out, 0, ipv4Fields(PROTO_AH, ip.src, ip.dst, ip.tos, ip.id, ip.ttl, ip.df, ip.mf, ip.fragOffset), out.length);
   out[20] = nextHeader;
   out[21] = ahLen / 4 - 2;
   out.writeUInt16BE(0, 22);

@@ -133,20 +133,22 @@ export class SecurityAssociation {
     if (this.spec.mode === 'tunnel') {
       const t = this.spec.tunnel!;
       const id = o.outerId ?? (this.outerId = (this.outerId + 1) & 0xffff);
-      const fields = { tos: h.tos, id, ttl: o.ttl ?? 64, src: t.source, dst: t.destination };
+      const ttl = o.ttl ?? 64;
       const inner = pkt.subarray(0, h.totalLength);
       const u = this.spec.encap;
       if (this.spec.protocol === 'esp') {
         // the outer header's fields in their one full shape (ipv4Fields: no spread of a partial object)
-        const f = ipv4Fields(u ? PROTO_UDP : PROTO_ESP, t.source, t.destination, h.tos, id, fields.ttl);
+        const f = ipv4Fields(u ? PROTO_UDP : PROTO_ESP, t.source, t.destination, h.tos, id, ttl);
         // sealed with room for the outer header in front (and, through a NAT, UDP): no second copy
         outer = espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv, u ? 28 : 20, true);
         writeIpv4Header(outer, 0, f, outer.length);
         // through a NAT: IP, UDP (checksum 0, as RFC 3948 allows for IPv4), then the ESP packet
         if (u) { outer.writeUInt16BE(u.sport, 20); outer.writeUInt16BE(u.dport, 22); outer.writeUInt16BE(outer.length - 20, 24); outer.writeUInt16BE(0, 26); }
       }
-      else if (this.spec.protocol === 'ah') outer = ahSeal(this.ah!, seq, fields, inner, PROTO_IPIP);
-      else outer = ahSeal(this.ah!, seq, fields, espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv), PROTO_ESP);
+      else {
+        const fields = { tos: h.tos, id, ttl, src: t.source, dst: t.destination };
+        outer = this.spec.protocol === 'ah' ? ahSeal(this.ah!, seq, fields, inner, PROTO_IPIP) : ahSeal(this.ah!, seq, fields, espSeal(this.esp!, seq, inner, PROTO_IPIP, o.iv), PROTO_ESP);
+      }
     } else {
       const payload = pkt.subarray(h.ihl, h.totalLength);
       const fields = { tos: h.tos, id: h.id, ttl: h.ttl, df: h.df, src: h.src, dst: h.dst };

@@ -43,7 +43,8 @@ export function opXml(r: Router, pic: PicSnapshot, req: OpRequest, db?: CommitDb
     case 'get-ike-security-associations-information': return ikeSas(r, req.args);
     case 'get-chassis-inventory': return chassis(r);
     case 'get-pic-information': return picStatusXml(readPicStatus(r));
-    case 'get-ipsec-diagnosis-information': return ipsecDiagnosisXml(readIpsecDiagnosis(r, pic, str(req.args['sa-name'])));
+    // a script polling the RPC must not reset what the operator's next `show ipsec diagnosis` says climbed: it moves no baseline
+    case 'get-ipsec-diagnosis-information': return ipsecDiagnosisXml(readIpsecDiagnosis(r, pic, str(req.args['sa-name']), false));
     case 'get-bgp-summary-information': return bgpSummaryXml(readBgp(r.rpd)!);
     case 'get-bgp-neighbor-information': { const a = str(req.args['neighbor-address']); return bgpNeighborXml(readBgp(r.rpd, a), a); }
     case 'get-system-uptime-information': return uptime(r);
@@ -283,6 +284,6 @@ export function ipsecDiagnosisXml(v: IpsecDiagnosis): string {
       tx('local-gateway', intToIp(t.local)), tx('remote-gateway', intToIp(t.peer)), tx('tunnel-state', t.up ? 'Up' : 'Down'),
       ...t.verdicts.map(f => el('finding', [tx('finding-id', f.id), tx('finding-text', f.text)])),
     ])),
-    ...v.bgp.map(b => el('bgp-transport-sa', [tx('peer-address', b.peer), tx('sa-name', b.sa), tx('peer-state', b.state), el('finding', [tx('finding-id', 'bgp-transport-sa'), tx('finding-text', b.text)])])),
+    ...v.bgp.map(b => el('bgp-transport-sa', [tx('peer-address', b.peer), tx('sa-name', b.sa), tx('peer-state', b.state), el('finding', [tx('finding-id', b.id), tx('finding-text', b.text)])])),
   ]);
 }
