@@ -9,7 +9,7 @@
 import type { Router } from '../router/router.js';
 import type { CommitDb } from '../mgd/commitdb.js';
 import type { PicSnapshot } from '../../pics/es/core.js';
-import { El, el, tx, esc, children, local, textOf } from '../mgd/xml.js';
+import { El, el, tx, esc, children, local, textOf, XNM_NS } from '../mgd/xml.js';
 import { opXml, OP_RPCS } from '../mgd/op-xml.js';
 import { ConfigRpcs, RpcError } from '../mgd/config-rpc.js';
 import { openShell, Shell } from '../mgd/shell.js';
@@ -77,7 +77,7 @@ export class ApiSession {
 /** An error as the protocol says it. */
 export function errorXml(proto: Proto, e: unknown): string {
   const msg = e instanceof RpcError ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
-  if (proto === 'junoscript') return el('xnm:error', tx('message', msg), { 'xmlns:xnm': 'http://xml.juniper.net/xnm/1.1/xnm' });
+  if (proto === 'junoscript') return el('xnm:error', tx('message', msg), { 'xmlns:xnm': XNM_NS });
   const tag = e instanceof RpcError ? e.tag : 'operation-failed', type = e instanceof RpcError ? e.type : 'application';
   return el('rpc-error', [tx('error-type', type), tx('error-tag', tag), tx('error-severity', 'error'), tx('error-message', msg)]);
 }

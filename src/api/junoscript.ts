@@ -8,14 +8,14 @@
 import type { Duplex } from 'node:stream';
 import type { Router } from '../router/router.js';
 import type { CommitDb } from '../mgd/commitdb.js';
-import { XmlStream, El, el, tx, child, local, textOf } from './xml.js';
+import { XmlStream, El, el, tx, child, local, textOf, XNM_NS } from './xml.js';
 import { ApiSession, errorXml } from './engine.js';
 import { checkPassword, logAuth, refreshUser, shownTo, failedLoginDelay, loginSucceeded, AUTH_LIMITS } from './auth.js';
 import { RequestPump } from './pump.js';
 import { logSafe } from '../router/log.js';
 
 export const JUNOS_RELEASE = '7.4R1';
-const NS = 'http://xml.juniper.net/xnm/1.1/xnm';
+const NS = XNM_NS;
 const JUNOS_NS = `http://xml.juniper.net/junos/${JUNOS_RELEASE}/junos`;
 export const JUNOSCRIPT_LIMITS = { loginMs: 30_000, idleMs: 600_000, failures: 3 };
 

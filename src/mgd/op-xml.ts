@@ -11,7 +11,7 @@ import { readCommits, CommitHistory } from './read/commits.js';
 import { readDirectory, readFileText, readLog, DirectoryList, FileText } from './read/files.js';
 import { readCertificates, readCrls, CertificateList, CrlList } from './read/certificates.js';
 import { intToIp, prefixStr } from '../net/ip.js';
-import { el, tx, esc } from './xml.js';
+import { el, tx, esc, XNM_NS } from './xml.js';
 import { IKECERT } from '../router/files.js';
 import { readRoutes, RouteList } from './read/routes.js';
 import { readInterfaces, InterfaceList } from './read/interfaces.js';
@@ -24,7 +24,8 @@ import { readIpsecDiagnosis, IpsecDiagnosis } from './read/diagnosis.js';
 import { oneLineDn, fingerprint, bySerial, crlsNamed, revokedInOrder } from '../pki/certs.js';
 
 const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
-const err = (wrapper: string, message: string) => el(wrapper, el('xnm:error', tx('message', message.replace(/^error: /, ''))));
+/** an RPC's error inside its reply element: `<xnm:error>` with its namespace declared, as JUNOS sends it */
+const err = (wrapper: string, message: string) => el(wrapper, el('xnm:error', tx('message', message.replace(/^error: /, '')), { 'xmlns:xnm': XNM_NS }));
 
 /** An operational RPC and its arguments (the CLI's grammar gives a command's: src/cli/op-commands.ts). */
 export interface OpRequest { rpc: string; args: Record<string, string | true> }

@@ -12,6 +12,9 @@ export interface El { name: string; attrs: Record<string, string>; children: El[
 
 export const XML_LIMITS = { depth: 64, documentBytes: 4 * 1024 * 1024, elements: 100_000, textBytes: 4 * 1024 * 1024 };
 
+/** the namespace of `<xnm:error>` and `<xnm:warning>` */
+export const XNM_NS = 'http://xml.juniper.net/xnm/1.1/xnm';
+
 export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 /** `<name attrs>children</name>`, or `<name/>`; children are already XML */
 export function el(name: string, children: string | string[] = '', attrs: Record<string, string | undefined> = {}): string {

@@ -4,7 +4,7 @@
  */
 import type { Rpd } from './rpd.js';
 import type { BgpInfo, BgpPrefixCounts } from '../mgd/read/bgp.js';
-import { el, tx } from '../api/xml.js';
+import { el, tx, XNM_NS } from '../api/xml.js';
 import { intToIp, prefixStr } from '../net/ip.js';
 import { selectRoutes, tableCounts, upDown, RouteEntry } from './show.js';
 
@@ -26,7 +26,7 @@ export function bgpSummaryXml(v: BgpInfo): string {
 
 /** `<get-bgp-neighbor-information>`, from the read model; `v` undefined: `addr` is no neighbor. */
 export function bgpNeighborXml(v: BgpInfo | undefined, addr?: string): string {
-  if (!v) return el('bgp-information', el('xnm:error', tx('message', `peer ${addr} not found`)));
+  if (!v) return el('bgp-information', el('xnm:error', tx('message', `peer ${addr} not found`), { 'xmlns:xnm': XNM_NS }));
   return el('bgp-information', v.peers.map(p => {
     const m = p.messages;
     return el('bgp-peer', [
@@ -64,7 +64,7 @@ export function routeXml(rpd: Rpd, a: Record<string, string | true>): string | u
   const protocol = typeof a.protocol === 'string' ? a.protocol : undefined;
   if (!detail && !hidden && !protocol) return undefined;
   const sel = selectRoutes(rpd, { ...(typeof a.destination === 'string' ? { destination: a.destination } : {}), ...(protocol ? { protocol } : {}), detail, hidden });
-  if ('error' in sel) return el('route-information', el('xnm:error', tx('message', sel.error)));
+  if ('error' in sel) return el('route-information', el('xnm:error', tx('message', sel.error), { 'xmlns:xnm': XNM_NS }));
   const c = tableCounts(sel.all);
   const byPrefix = new Map<string, RouteEntry[]>();
   for (const e of sel.list) { const k = prefixStr(e.prefix); byPrefix.set(k, [...(byPrefix.get(k) ?? []), e]); }

@@ -42,7 +42,7 @@ describe('the same through the XML API', () => {
     expect(all).toMatch(/^<certificates-information style="normal"><database>\/var\/etc\/ikecert<\/database><certificate><file-name>gw-a\.crt<\/file-name><certificate-type>local<\/certificate-type><serial-number>4096<\/serial-number><issuer>[^<]*OU=Lab CA<\/issuer><subject>[^<]*CN=gw-a<\/subject><alternate-subject>10\.5\.5\.5<\/alternate-subject>/);
     expect(all).toContain('<file-name>lab-ca.crt</file-name><certificate-type>CA</certificate-type>');
     expect(await api('<get-certificates-information><detail/><serial-number>4096</serial-number></get-certificates-information>')).toMatch(/<certificate-type>local<\/certificate-type>.*<public-key-algorithm>RSA<\/public-key-algorithm><public-key-length>\d+<\/public-key-length><fingerprint-sha1>([0-9A-F]{2}:){19}[0-9A-F]{2}<\/fingerprint-sha1>/);
-    expect(await api('<get-certificates-information><serial-number>77</serial-number></get-certificates-information>')).toBe('<certificates-information><xnm:error><message>no certificate with serial number 77</message></xnm:error></certificates-information>');
+    expect(await api('<get-certificates-information><serial-number>77</serial-number></get-certificates-information>')).toBe('<certificates-information><xnm:error xmlns:xnm="http://xml.juniper.net/xnm/1.1/xnm"><message>no certificate with serial number 77</message></xnm:error></certificates-information>');
     expect(await api('<get-crl-information><crl-name>lab-ca</crl-name></get-crl-information>')).toMatch(/^<crl-information><crl><crl-source>lab-ca\.crl<\/crl-source><ca-profile-name>lab-ca<\/ca-profile-name><crl-status>available<\/crl-status>.*<revoked-certificate-count>(\d+)<\/revoked-certificate-count><revoked-certificate><serial-number>\d+<\/serial-number>/);
     expect(await api('<command>show ipsec certificates brief</command>')).toMatch(/^<certificates-information style="brief">/);
     const cli = await transcript(new Interpreter(r, new CommitDb(r)), ['show ipsec certificates crl lab-ca | display xml']);
@@ -53,9 +53,9 @@ describe('the same through the XML API', () => {
     const list = await api('<file-list><detail/><path>/var/etc/ikecert</path></file-list>');
     expect(list).toMatch(/^<directory-list root-path="\/var\/etc\/ikecert"><directory name="\/var\/etc\/ikecert"><file-information><file-name>gw-a-key<\/file-name><file-permissions>-rw-------<\/file-permissions>/);
     expect(list).toContain('<file-name>lab-ca.crt</file-name><file-permissions>-rw-r--r--</file-permissions>');
-    expect(await api('<file-show><filename>/var/etc/ikecert/gw-a-key</filename></file-show>')).toBe('<file-content><xnm:error><message>/var/etc/ikecert/gw-a-key holds a private key: not shown</message></xnm:error></file-content>');
+    expect(await api('<file-show><filename>/var/etc/ikecert/gw-a-key</filename></file-show>')).toBe('<file-content><xnm:error xmlns:xnm="http://xml.juniper.net/xnm/1.1/xnm"><message>/var/etc/ikecert/gw-a-key holds a private key: not shown</message></xnm:error></file-content>');
     expect(await api('<file-show><filename>/var/etc/ikecert/gw-a.crt</filename></file-show>')).toMatch(/^<file-content filename="\/var\/etc\/ikecert\/gw-a\.crt">(-----BEGIN CERTIFICATE-----|Database: )/);
-    expect(await api('<file-show><filename>/var/etc/nope</filename></file-show>')).toMatch(/<xnm:error><message>could not resolve file: \/var\/etc\/nope<\/message>/);
+    expect(await api('<file-show><filename>/var/etc/nope</filename></file-show>')).toMatch(/<xnm:error xmlns:xnm="http:\/\/xml\.juniper\.net\/xnm\/1\.1\/xnm"><message>could not resolve file: \/var\/etc\/nope<\/message>/);
     expect(await api('<get-log><filename>messages</filename></get-log>')).toMatch(/^<file-content filename="messages">[^<]*UI_COMMIT/);
     expect(await api('<get-log><filename>nope</filename></get-log>')).toMatch(/could not resolve file: nope/);
   });
