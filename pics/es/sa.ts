@@ -151,10 +151,11 @@ export class SecurityAssociation {
       }
     } else {
       const payload = pkt.subarray(h.ihl, h.totalLength);
-      const fields = { tos: h.tos, id: h.id, ttl: h.ttl, df: h.df, src: h.src, dst: h.dst };
       if (this.spec.protocol === 'esp') outer = buildIpv4(ipv4Fields(PROTO_ESP, h.src, h.dst, h.tos, h.id, h.ttl, h.df), espSeal(this.esp!, seq, payload, h.protocol, o.iv));
-      else if (this.spec.protocol === 'ah') outer = ahSeal(this.ah!, seq, fields, payload, h.protocol);
-      else outer = ahSeal(this.ah!, seq, fields, espSeal(this.esp!, seq, payload, h.protocol, o.iv), PROTO_ESP);
+      else {
+        const fields = { tos: h.tos, id: h.id, ttl: h.ttl, df: h.df, src: h.src, dst: h.dst };
+        outer = this.spec.protocol === 'ah' ? ahSeal(this.ah!, seq, fields, payload, h.protocol) : ahSeal(this.ah!, seq, fields, espSeal(this.esp!, seq, payload, h.protocol, o.iv), PROTO_ESP);
+      }
     }
     this.counters.packets++;
     this.counters.bytes += h.totalLength;

@@ -46,7 +46,7 @@ port.postMessage({ t: 'ready', selfTest: katOk ? undefined : post.result });   /
 const asked: Msg[] = [];
 // the PIC is closing: the worker leaves its loop and ends on its own (es-pic.ts close)
 let stopping = false;
-while (!stopping) {
+for (;;) {
   // a snapshot is answered after the ring is drained: an SA change the PFE pushed before it asked
   // (a commit, then show) is in the answer, whichever of the two the worker saw first
   let m;

@@ -15,12 +15,11 @@ import { RequestPump } from './pump.js';
 import { logSafe } from '../router/log.js';
 
 export const JUNOS_RELEASE = '7.4R1';
-const NS = XNM_NS;
 const JUNOS_NS = `http://xml.juniper.net/junos/${JUNOS_RELEASE}/junos`;
 export const JUNOSCRIPT_LIMITS = { loginMs: 30_000, idleMs: 600_000, failures: 3 };
 
 /** `<rpc-reply>` with an `<xnm:error>` (no Error object: before login this is what a flood costs) */
-const errReply = (msg: string) => `<rpc-reply xmlns:junos="${JUNOS_NS}">${el('xnm:error', tx('message', msg), { 'xmlns:xnm': NS })}</rpc-reply>\n`;
+const errReply = (msg: string) => `<rpc-reply xmlns:junos="${JUNOS_NS}">${el('xnm:error', tx('message', msg), { 'xmlns:xnm': XNM_NS })}</rpc-reply>\n`;
 
 /** `admit`, when given, is asked at a successful login (a reason refuses it: too many sessions). */
 export function junoscriptSession(r: Router, db: CommitDb, sock: Duplex, from: string, admit?: () => string | undefined): void {
@@ -30,7 +29,7 @@ export function junoscriptSession(r: Router, db: CommitDb, sock: Duplex, from: s
   const write = (s: string) => { if (!ended) sock.write(s); };
   const end = (why?: string) => {
     if (ended) return;
-    if (why) write(`${el('xnm:error', tx('message', why), { 'xmlns:xnm': NS })}\n`);
+    if (why) write(`${el('xnm:error', tx('message', why), { 'xmlns:xnm': XNM_NS })}\n`);
     write('</junoscript>\n');
     ended = true;
     gone();
@@ -42,7 +41,7 @@ export function junoscriptSession(r: Router, db: CommitDb, sock: Duplex, from: s
   timer.unref();
   const idle = () => { clearTimeout(timer); timer = setTimeout(() => end('session idle too long'), JUNOSCRIPT_LIMITS.idleMs); timer.unref(); };
 
-  write(`<?xml version="1.0" encoding="us-ascii"?>\n<junoscript xmlns="${NS}" xmlns:junos="${JUNOS_NS}" os="JUNOS" release="${JUNOS_RELEASE}" hostname="${r.name}" version="1.0">\n<!-- session start at ${new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} -->\n`);
+  write(`<?xml version="1.0" encoding="us-ascii"?>\n<junoscript xmlns="${XNM_NS}" xmlns:junos="${JUNOS_NS}" os="JUNOS" release="${JUNOS_RELEASE}" hostname="${r.name}" version="1.0">\n<!-- session start at ${new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} -->\n`);
   let opened = false;
   const login = async (op: El): Promise<void> => {
     const reply = (body: string) => write(`<rpc-reply xmlns:junos="${JUNOS_NS}">${body}</rpc-reply>\n`);
