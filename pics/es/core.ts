@@ -3,7 +3,7 @@
  * the compiled configuration, and encrypt/decrypt that return results or counted drops. The worker
  * thread (worker.ts) and the in-process engine (inline.ts) both run this.
  */
-import { SecurityAssociation, SaSpec, SaResult, DropReason, newDrops, PendingOpen } from './sa.js';
+import { SecurityAssociation, SaSpec, SaResult, DropReason, newDrops, PendingOpen, SaStore } from './sa.js';
 import type { EsTunnelConfig } from '../../src/pfe/types.js';
 import type { ManualDirection } from '../../src/config/model.js';
 
@@ -54,6 +54,19 @@ export class IpsecCore {
   drops = newDrops();
   encrypted = 0;
   decrypted = 0;
+  /**
+   * `store`: the SAs' state in the PIC's shared table (the worker's core, init true, and the main
+   * thread's express-path core over the same table, init false); none: each SA keeps its own.
+   */
+  constructor(private readonly store?: SaStore) {}
+  private newSa(spec: SaSpec, now = Date.now()): SecurityAssociation { return new SecurityAssociation(spec, now, this.store); }
+  /** Every SA of a tunnel, once each. */
+  private static all(t: TunnelSas): Set<SecurityAssociation> {
+    const out = new Set<SecurityAssociation>(t.inboundBySpi.values());
+    if (t.inbound) out.add(t.inbound);
+    if (t.outbound) out.add(t.outbound);
+    return out;
+  }
 
   /** Install the tunnels; an SA whose configuration did not change keeps its state and counters. */
   configure(list: EsTunnelConfig[]): void {
@@ -66,10 +79,14 @@ export class IpsecCore {
       // dynamic SAs get their keys from kmd (installDynamic); until then, none
       next.set(t.ifl, {
         ifl: t.ifl, pic: t.pic, saName: t.sa.name, fingerprint: fp, dynamic: !!t.sa.dynamic, inboundBySpi: new Map(),
-        ...(m?.outbound ? { outbound: new SecurityAssociation(specFor(t, 'outbound', m.outbound)) } : {}),
-        ...(m?.inbound ? { inbound: new SecurityAssociation(specFor(t, 'inbound', m.inbound)) } : {}),
+        ...(m?.outbound ? { outbound: this.newSa(specFor(t, 'outbound', m.outbound)) } : {}),
+        ...(m?.inbound ? { inbound: this.newSa(specFor(t, 'inbound', m.inbound)) } : {}),
       });
     }
+    // the SAs of tunnels gone or changed give their slots back (after the new ones took theirs: both
+    // sides of a shared table do the same, in the same order)
+    const kept = new Set([...next.values()]);
+    for (const t of this.tunnels.values()) if (!kept.has(t)) for (const sa of IpsecCore.all(t)) sa.release();
     this.tunnels = next;
   }
 
@@ -80,9 +97,13 @@ export class IpsecCore {
   clear(saName?: string): void {
     for (const t of this.tunnels.values()) {
       if (saName !== undefined && t.saName !== saName) continue;
-      if (t.dynamic) { t.inboundBySpi.clear(); t.inbound = t.outbound = undefined; continue; }   // kmd negotiates new ones
-      if (t.outbound) t.outbound = new SecurityAssociation(t.outbound.spec);
-      if (t.inbound) t.inbound = new SecurityAssociation(t.inbound.spec);
+      const old = IpsecCore.all(t);
+      if (t.dynamic) { t.inboundBySpi.clear(); t.inbound = t.outbound = undefined; }   // kmd negotiates new ones
+      else {
+        if (t.outbound) t.outbound = this.newSa(t.outbound.spec);
+        if (t.inbound) t.inbound = this.newSa(t.inbound.spec);
+      }
+      for (const sa of old) sa.release();
     }
     if (saName !== undefined) return;
     this.drops = newDrops();
@@ -93,37 +114,47 @@ export class IpsecCore {
   installDynamic(ifl: string, pair: DynamicSaPair, now = Date.now()): boolean {
     const t = this.tunnels.get(ifl);
     if (!t || !t.dynamic) return false;
+    const before = IpsecCore.all(t);
     if (pair.inbound) {
-      const inb = new SecurityAssociation(pair.inbound, now);
+      const inb = this.newSa(pair.inbound, now);
       t.inboundBySpi.set(pair.inbound.spi, inb);
       t.inbound = inb;
     }
-    if (pair.outbound) t.outbound = new SecurityAssociation(pair.outbound, now);
+    if (pair.outbound) t.outbound = this.newSa(pair.outbound, now);
+    this.releaseGone(t, before);
     return true;
   }
   /** Remove negotiated SAs by SPI (inbound: ours; outbound: the peer's). */
   removeDynamic(ifl: string, inboundSpis: number[], outboundSpis: number[]): void {
     const t = this.tunnels.get(ifl);
     if (!t) return;
+    const before = IpsecCore.all(t);
     for (const spi of inboundSpis) {
       const sa = t.inboundBySpi.get(spi);
       t.inboundBySpi.delete(spi);
       if (t.inbound === sa) t.inbound = [...t.inboundBySpi.values()].pop();
     }
     if (t.outbound && outboundSpis.includes(t.outbound.spec.spi)) t.outbound = undefined;
+    this.releaseGone(t, before);
+  }
+  /** SAs of `t` that were there before a change and are not now give their slots back. */
+  private releaseGone(t: TunnelSas, before: Set<SecurityAssociation>): void {
+    const now = IpsecCore.all(t);
+    for (const sa of before) if (!now.has(sa)) sa.release();
   }
 
-  encrypt(ifl: string, pkt: Buffer): SaResult { return this.count('outbound', this.sa(ifl, 'outbound', pkt)?.encapsulate(pkt)); }
+  encrypt(ifl: string, pkt: Buffer): SaResult { return this.count('outbound', this.saFor(ifl, 'outbound', pkt)?.encapsulate(pkt)); }
   /** With `defer` (inside a multi-buffer batch) an ESP open may be queued: a PendingOpen that `opened` finishes. */
   decrypt(ifl: string, pkt: Buffer): SaResult;
   decrypt(ifl: string, pkt: Buffer, defer: boolean): SaResult | PendingOpen;
   decrypt(ifl: string, pkt: Buffer, defer = false): SaResult | PendingOpen {
-    const r = this.sa(ifl, 'inbound', pkt)?.decapsulate(pkt, defer);
+    const r = this.saFor(ifl, 'inbound', pkt)?.decapsulate(pkt, defer);
     return r?.ok === 'pending' ? r : this.count('inbound', r);
   }
   /** A deferred open after its batch, counted as decrypt counts. */
   opened(p: PendingOpen): SaResult { return this.count('inbound', p.sa.opened(p)); }
-  private sa(ifl: string, dir: 'inbound' | 'outbound', pkt: Buffer): SecurityAssociation | undefined {
+  /** The SA a packet of `ifl` takes in direction `dir` (inbound: by its SPI, for negotiated SAs). */
+  saFor(ifl: string, dir: 'inbound' | 'outbound', pkt: Buffer): SecurityAssociation | undefined {
     const t = this.tunnels.get(ifl);
     return t?.dynamic && dir === 'inbound' ? t.inboundBySpi.get(inboundSpi(pkt) ?? -1) : t?.[dir];
   }
@@ -141,8 +172,7 @@ export class IpsecCore {
   refused(ifl: string, bytes: number): void {
     this.encrypted--;
     this.drops['malformed']++;
-    const sa = this.tunnels.get(ifl)?.outbound;
-    if (sa) { sa.counters.packets--; sa.counters.bytes -= bytes; sa.counters.drops['malformed']++; }
+    this.tunnels.get(ifl)?.outbound?.unseal(bytes);
   }
   overhead(ifl: string, len: number): number { return this.tunnels.get(ifl)?.outbound?.overhead(len) ?? 0; }
 

@@ -8,17 +8,30 @@
 import { Worker, MessageChannel, MessagePort, receiveMessageOnPort, ResourceLimits } from 'node:worker_threads';
 import type { IpsecEngine, IpsecSink, EsTunnelConfig, LifetimeEvent } from '../../src/pfe/types.js';
 import { serialize, deserialize } from 'node:v8';
-import { PicTurn, SaStateMsg } from './turn.js';
+import { PicTurn, SaStateMsg, applySaState } from './turn.js';
 import { IpsecCore } from './core.js';
 import { OP_ENCRYPT, OP_DECRYPT, OP_OUTER, OP_INNER, OP_CONTROL } from './ops.js';
 import { Ring, newRing } from './ring.js';
-import { overheadFor, DropReason, newDrops } from './sa.js';
+import { overheadFor, DropReason, newDrops, SaResult, SaStateTable } from './sa.js';
 import type { PicSnapshot, SaSnapshot, DynamicSaPair } from './core.js';
 import { espAddon } from './esp.js';
 import type { SelfTestResult, SelfTestOptions } from './selftest.js';
 
 /** How long a closing ES PIC's worker has to end on its own before it is terminated. */
 const STOP_GRACE_MS = 2000;
+
+/**
+ * The express path: a packet that finds its ES PIC idle (both rings empty, the worker asleep, nothing
+ * queued in this turn) is sealed or opened at once on the router's main thread, on the same SAs (their
+ * state is shared, sa.ts SaStateTable), instead of waking the worker and waiting for it to wake this
+ * thread back. A lone packet (a ping, a TCP handshake) thus crosses no thread; a burst goes to the
+ * worker as before. Bounded: packets of at most EXPRESS_MAX bytes, and at most EXPRESS_SHARE of the
+ * main thread's time (a credit of at most EXPRESS_BURST_MS). VROUTER_ES_EXPRESS=0 turns it off.
+ * docs/architecture.md, "The ES PIC's express path"; docs/performance.md, 2026-12-08.
+ */
+const EXPRESS_MAX = 2048;
+const EXPRESS_SHARE = 0.05;
+const EXPRESS_BURST_MS = 1;
 
 function newWorker(workerData: unknown, transferList: MessagePort[], resourceLimits: ResourceLimits): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData, transferList, resourceLimits });
@@ -94,6 +107,15 @@ export class EsPic implements IpsecEngine {
   offline?: string;
   /** Drops on this side of the rings (no SA known for the interface, ring full). */
   drops = newDrops();
+  /**
+   * The express path of the current worker: a core over the worker's SA state table that applies every
+   * SA change as it is pushed (so it holds the same SAs, in the same slots), and the PIC's lock.
+   */
+  private ex?: { core: IpsecCore; lock: Int32Array };
+  private exCredit = EXPRESS_BURST_MS;
+  private exAt = 0;
+  /** packets sealed or opened on the express path (tests and the bench read it) */
+  expressed = 0;
 
   /** Resolves when the first worker has loaded and answers (the PIC is online). */
   readonly ready: Promise<void>;
@@ -132,7 +154,11 @@ export class EsPic implements IpsecEngine {
     this.fromRing = new Ring(fromWorker);
     const N = process.env.VROUTER_ES_UVWAKE === '0' ? undefined : espAddon();
     if (N && !this.waker) { try { this.waker = new N.Waker(() => this.drainResults()); } catch { this.waker = undefined; } }
-    const w = newWorker({ port: ch.port2, toWorker, fromWorker, wakeId: this.waker?.id ?? 0, ...(this.o.selfTest ? { selfTest: this.o.selfTest } : {}) }, [ch.port2], this.o.resourceLimits ?? WORKER_LIMITS);
+    // a new worker: a new SA state table and lock, and an express core that starts empty as the worker does
+    const table = process.env.VROUTER_ES_EXPRESS === '0' ? undefined : SaStateTable.create();
+    const lock = table ? new SharedArrayBuffer(4) : undefined;
+    this.ex = table && lock ? { core: new IpsecCore({ table, init: false }), lock: new Int32Array(lock) } : undefined;
+    const w = newWorker({ port: ch.port2, toWorker, fromWorker, wakeId: this.waker?.id ?? 0, ...(this.o.selfTest ? { selfTest: this.o.selfTest } : {}), ...(table ? { saTable: table.sab, lock } : {}) }, [ch.port2], this.o.resourceLimits ?? WORKER_LIMITS);
     this.worker = w;
     this.port = ch.port1;
     this.pingSince = undefined;
@@ -188,6 +214,9 @@ export class EsPic implements IpsecEngine {
    * is on the ring, so neither an older change nor a newer packet overtakes it.
    */
   private saState(m: object): void {
+    // the express core takes the change now; the worker when it reaches it on the ring. Until then the
+    // ring is not empty, so the express path waits for the worker to catch up.
+    if (this.ex) applySaState(this.ex.core, m as SaStateMsg);
     const rec = serialize(m);
     if (!this.saWaiting.length && this.toRing?.push(OP_CONTROL, 0, rec)) { this.scheduleWake(); return; }
     this.saWaiting.push(rec);
@@ -250,9 +279,11 @@ export class EsPic implements IpsecEngine {
       const r = this.waiting.get(m.id!);
       this.waiting.delete(m.id!);
       const drops = newDrops();
-      for (const [k, v] of Object.entries(m.drops as Record<DropReason, number>)) drops[k as DropReason] = v + this.drops[k as DropReason];
+      // the worker's counts, this side's (drops before the rings), and the express path's
+      const ex = this.ex?.core;
+      for (const [k, v] of Object.entries(m.drops as Record<DropReason, number>)) drops[k as DropReason] = v + this.drops[k as DropReason] + (ex?.drops[k as DropReason] ?? 0);
       drops['pic-busy'] += (m.ringFull as number) ?? 0;   // results the worker could not hand back
-      this.lastSnapshot = { pic: this.pic, drops, encrypted: m.encrypted as number, decrypted: m.decrypted as number, restarts: this.restarts, sas: m.sas as SaSnapshot[] };
+      this.lastSnapshot = { pic: this.pic, drops, encrypted: (m.encrypted as number) + (ex?.encrypted ?? 0), decrypted: (m.decrypted as number) + (ex?.decrypted ?? 0), restarts: this.restarts, sas: m.sas as SaSnapshot[] };
       r?.(this.lastSnapshot);
     }
   }
@@ -273,8 +304,38 @@ export class EsPic implements IpsecEngine {
     if ((this.saWaiting.length && !this.flushSaState()) || !this.toRing!.push(op, idx, pkt, trace)) { this.drops['pic-busy']++; return; }
     this.scheduleWake();
   }
-  encrypt(ifl: string, pkt: Buffer, trace = 0): void { this.queue(OP_ENCRYPT, ifl, pkt, trace); }
-  decrypt(ifl: string, pkt: Buffer, trace = 0): void { this.queue(OP_DECRYPT, ifl, pkt, trace); }
+  encrypt(ifl: string, pkt: Buffer, trace = 0): void { if (!this.express(OP_ENCRYPT, ifl, pkt, trace)) this.queue(OP_ENCRYPT, ifl, pkt, trace); }
+  decrypt(ifl: string, pkt: Buffer, trace = 0): void { if (!this.express(OP_DECRYPT, ifl, pkt, trace)) this.queue(OP_DECRYPT, ifl, pkt, trace); }
+
+  /**
+   * The express path (EXPRESS_MAX above): true when the packet was sealed or opened here (or dropped,
+   * counted); false: it goes to the worker. Taken only under the PIC's lock, which the worker holds
+   * whenever it is awake, and with both rings empty: the worker has applied every SA change and handed
+   * back every result, so nothing of this PIC's is overtaken and the SAs are the worker's own.
+   */
+  private express(op: number, ifl: string, pkt: Buffer, trace: number): boolean {
+    const ex = this.ex;
+    if (!ex || pkt.length > EXPRESS_MAX || !this.worker || this.closing || this.offline !== undefined || this.wakeScheduled || this.saWaiting.length) return false;
+    const t0 = performance.now();
+    this.exCredit = Math.min(EXPRESS_BURST_MS, this.exCredit + (t0 - this.exAt) * EXPRESS_SHARE);
+    this.exAt = t0;
+    if (this.exCredit <= 0) return false;
+    // an SA the shared table had no slot for keeps its state in the worker alone; no SA: the worker counts it
+    if (!((ex.core.saFor(ifl, op === OP_ENCRYPT ? 'outbound' : 'inbound', pkt)?.slot ?? -1) >= 0)) return false;
+    if (Atomics.compareExchange(ex.lock, 0, 0, 2) !== 0) return false;
+    let r: SaResult | undefined;
+    try {
+      if (this.toRing!.empty && this.fromRing!.empty) r = op === OP_ENCRYPT ? ex.core.encrypt(ifl, pkt) : ex.core.decrypt(ifl, pkt);
+    } finally {
+      Atomics.store(ex.lock, 0, 0);
+      Atomics.notify(ex.lock, 0);
+    }
+    if (!r) return false;
+    this.exCredit -= performance.now() - t0;
+    this.expressed++;
+    if (r.ok) { if (op === OP_ENCRYPT) this.sink?.outer(ifl, r.packet, trace); else this.sink?.inner(ifl, r.packet, trace); }
+    return true;
+  }
 
   overhead(ifl: string, len: number): number {
     const dyn = this.dynamicOut.get(ifl);

@@ -93,6 +93,8 @@ export class Ring {
     return next >= this.cap ? 0 : next;
   }
   get seq(): number { return Atomics.load(this.ctl, SEQ); }
+  /** Nothing waits on the ring (either side may ask). */
+  get empty(): boolean { return Atomics.load(this.ctl, HEAD) === Atomics.load(this.ctl, TAIL); }
   /** Consumer in a worker: sleep until woken (or `ms`). */
   waitSync(seen: number, ms: number): void { Atomics.wait(this.ctl, SEQ, seen, ms); }
   /** Consumer on the main thread: a promise that resolves when woken. */

@@ -32,6 +32,38 @@ export interface SaSpec {
   encap?: { sport: number; dport: number };
 }
 
+/** Each SA's mutable state as doubles (its own, or a slot of a PIC's SaStateTable): the offsets. */
+const S_SEQ = 0, S_OUTER_ID = 1, S_PACKETS = 2, S_BYTES = 3, S_STATE = 4, S_ICV_FIRST = 5, S_DROPS = 6;
+const S_WINDOW = S_DROPS + DROP_REASONS.length;   // the replay window: its top, then 64 slots
+/** Doubles per SA (S_WINDOW + 1 + 64 = 84, rounded up). */
+export const SA_SLOT = 96;
+const DROP_INDEX = Object.fromEntries(DROP_REASONS.map((r, i) => [r, S_DROPS + i])) as Record<DropReason, number>;
+const STATES = ['active', 'soft-expired', 'expired'] as const;
+
+/**
+ * The SAs' mutable state of one ES PIC in shared memory (sequence numbers, replay windows, counters,
+ * lifetime states), so that the PIC's worker and the router's main thread (the express path,
+ * es-pic.ts) can each seal and open on the same SAs, one at a time under the PIC's lock. Each side
+ * has its own table object over the same memory; slots are handed out deterministically (the lowest
+ * free), so two cores that apply the same SA changes in the same order give each SA the same slot.
+ * A full table gives the SA private state (-1): such an SA is never taken on the express path.
+ */
+export class SaStateTable {
+  readonly f: Float64Array;
+  private readonly used: Uint8Array;
+  constructor(readonly sab: SharedArrayBuffer) {
+    this.f = new Float64Array(sab);
+    this.used = new Uint8Array(Math.floor(this.f.length / SA_SLOT));
+  }
+  static create(slots = 1024): SaStateTable { return new SaStateTable(new SharedArrayBuffer(slots * SA_SLOT * 8)); }
+  alloc(): number { const i = this.used.indexOf(0); if (i >= 0) this.used[i] = 1; return i; }
+  free(i: number): void { if (i >= 0) this.used[i] = 0; }
+  view(i: number): Float64Array { return this.f.subarray(i * SA_SLOT, (i + 1) * SA_SLOT); }
+  get inUse(): number { let n = 0; for (const u of this.used) n += u; return n; }
+}
+/** Where a new SA keeps its state: a slot of `table`; `init` false on the side that only views it (the express path). */
+export interface SaStore { table: SaStateTable; init: boolean }
+
 export interface SaCounters {
   packets: number; bytes: number;       // processed successfully (encrypted or decrypted)
   drops: Record<DropReason, number>;
@@ -68,24 +100,47 @@ export function overheadFor(s: Pick<SaSpec, 'protocol' | 'mode' | 'enc' | 'auth'
 export class SecurityAssociation {
   readonly esp?: EspKeys;
   readonly ah?: AhKeys;
-  private nextSeq = 1;
-  private outerId = 0;
   readonly window?: ReplayWindow;
-  readonly counters: SaCounters = { packets: 0, bytes: 0, drops: newDrops() };
   readonly created: number;
-  state: 'active' | 'soft-expired' | 'expired' = 'active';
-  /** opens left on the single chain since the last forged packet (0: batches allowed) */
-  private icvFirst = 0;
+  /** the mutable state (S_* offsets): a slot of the PIC's shared table, or the SA's own */
+  private readonly s: Float64Array;
+  /** its slot in the table (-1: own state, never on the express path) */
+  readonly slot: number;
+  private readonly table?: SaStateTable;
 
-  constructor(readonly spec: SaSpec, now = Date.now()) {
+  constructor(readonly spec: SaSpec, now = Date.now(), store?: SaStore) {
     this.created = now;
+    const slot = store ? store.table.alloc() : -1;
+    this.slot = slot;
+    if (slot >= 0) this.table = store!.table;
+    this.s = slot >= 0 ? store!.table.view(slot) : new Float64Array(SA_SLOT);
+    const init = slot < 0 || store!.init;
+    if (init) { this.s.fill(0); this.s[S_SEQ] = 1; }
     const enc = spec.enc ? { spec: ENC[spec.enc.algorithm], key: ENC[spec.enc.algorithm].expandKey(spec.enc.key) } : undefined;
     const auth = spec.auth ? { spec: AUTH[spec.auth.algorithm], key: spec.auth.key } : undefined;
     if (spec.protocol === 'esp') this.esp = { spi: spec.spi, ...(enc ? { enc } : {}), ...(auth ? { auth } : {}) };
     if (spec.protocol === 'ah') this.ah = { spi: spec.spi, auth: auth! };
     if (spec.protocol === 'bundle') { this.ah = { spi: spec.spi, auth: auth! }; this.esp = { spi: spec.auxSpi!, ...(enc ? { enc } : {}) }; }
-    if (!spec.manual && spec.replayWindow) this.window = new ReplayWindow(spec.replayWindow);
+    if (!spec.manual && spec.replayWindow) this.window = new ReplayWindow(spec.replayWindow, this.s.subarray(S_WINDOW, S_WINDOW + 1 + spec.replayWindow), init);
   }
+  /** The SA is gone from its PIC: its slot is free for the next (both sides free it as they drop it). */
+  release(): void { this.table?.free(this.slot); }
+
+  private get nextSeq(): number { return this.s[S_SEQ]!; }
+  private set nextSeq(v: number) { this.s[S_SEQ] = v; }
+  private get icvFirst(): number { return this.s[S_ICV_FIRST]!; }
+  private set icvFirst(v: number) { this.s[S_ICV_FIRST] = v; }
+  get state(): 'active' | 'soft-expired' | 'expired' { return STATES[this.s[S_STATE]!]!; }
+  set state(v: 'active' | 'soft-expired' | 'expired') { this.s[S_STATE] = STATES.indexOf(v); }
+  /** The SA's counters, as they are now (a copy). */
+  get counters(): SaCounters {
+    const drops = newDrops();
+    for (const r of DROP_REASONS) drops[r] = this.s[DROP_INDEX[r]]!;
+    return { packets: this.s[S_PACKETS]!, bytes: this.s[S_BYTES]!, drops };
+  }
+  /** A seal counted that the multi-buffer library then refused: counted as a `malformed` drop instead. */
+  unseal(bytes: number): void { this.s[S_PACKETS]--; this.s[S_BYTES] -= bytes; this.s[DROP_INDEX.malformed]++; }
+  private counted(bytes: number): void { this.s[S_PACKETS]++; this.s[S_BYTES] += bytes; }
 
   get name() { return this.spec.name; }
   /** The sequence number the next outbound packet will carry. */
@@ -110,7 +165,7 @@ export class SecurityAssociation {
   overhead(len: number): number { return overheadFor(this.spec, len); }
 
   private drop(reason: DropReason): SaResult {
-    this.counters.drops[reason]++;
+    this.s[DROP_INDEX[reason]]++;
     return { ok: false, reason };
   }
 
@@ -132,7 +187,7 @@ export class SecurityAssociation {
     let outer: Buffer;
     if (this.spec.mode === 'tunnel') {
       const t = this.spec.tunnel!;
-      const id = o.outerId ?? (this.outerId = (this.outerId + 1) & 0xffff);
+      const id = o.outerId ?? (this.s[S_OUTER_ID] = (this.s[S_OUTER_ID]! + 1) & 0xffff);
       const ttl = o.ttl ?? 64;
       const inner = pkt.subarray(0, h.totalLength);
       const u = this.spec.encap;
@@ -157,8 +212,7 @@ export class SecurityAssociation {
         outer = this.spec.protocol === 'ah' ? ahSeal(this.ah!, seq, fields, payload, h.protocol) : ahSeal(this.ah!, seq, fields, espSeal(this.esp!, seq, payload, h.protocol, o.iv), PROTO_ESP);
       }
     }
-    this.counters.packets++;
-    this.counters.bytes += h.totalLength;
+    this.counted(h.totalLength);
     return { ok: true, packet: outer };
   }
 
@@ -233,8 +287,7 @@ export class SecurityAssociation {
       out = buildIpv4(ipv4Fields(nextHeader, h.src, h.dst, h.tos, h.id, h.ttl, h.df), payload);
     }
     this.window?.update(seq);
-    this.counters.packets++;
-    this.counters.bytes += out.length;
+    this.counted(out.length);
     return { ok: true, packet: out };
   }
 }

@@ -38,6 +38,20 @@ export function adopt(tunnels: EsTunnelConfig[]): EsTunnelConfig[] {
   return (deserialize(serialize(tunnels)) as EsTunnelConfig[]).map(revive);
 }
 
+/**
+ * A change of SA state applied to a core: the worker's, on the ring, and the express path's on the
+ * main thread (es-pic.ts), which applies each change as it is pushed, in the same order. Anything
+ * else (a test's hang) is not an SA change, and is ignored here.
+ */
+export function applySaState(core: IpsecCore, m: SaStateMsg): void {
+  switch (m.t) {
+    case 'configure': core.configure(m.tunnels.map(revive)); break;
+    case 'install': core.installDynamic(m.ifl, { ...(m.pair.inbound ? { inbound: reviveSpec(m.pair.inbound) } : {}), ...(m.pair.outbound ? { outbound: reviveSpec(m.pair.outbound) } : {}) }); break;
+    case 'remove': core.removeDynamic(m.ifl, m.inbound, m.outbound); break;
+    case 'clear': core.clear(m.sa); break;
+  }
+}
+
 /** Multi-buffer batches: at most this many queued seals and opens wait for espBatchEnd at a time. */
 const MB_BATCH = 64;
 
@@ -64,13 +78,8 @@ export class PicTurn {
 
   /** A change of SA state, between the packets before and after it. */
   apply(m: SaStateMsg): void {
-    const core = this.core;
-    switch (m.t) {
-      case 'configure': this.ifls = m.ifls; core.configure(m.tunnels.map(revive)); break;
-      case 'install': core.installDynamic(m.ifl, { ...(m.pair.inbound ? { inbound: reviveSpec(m.pair.inbound) } : {}), ...(m.pair.outbound ? { outbound: reviveSpec(m.pair.outbound) } : {}) }); break;
-      case 'remove': core.removeDynamic(m.ifl, m.inbound, m.outbound); break;
-      case 'clear': core.clear(m.sa); break;
-    }
+    if (m.t === 'configure') this.ifls = m.ifls;
+    applySaState(this.core, m);
   }
 
   /**
