@@ -377,7 +377,12 @@ export class EsPic implements IpsecEngine {
   clear(saName?: string): void { if (saName === undefined) this.drops = newDrops(); this.saState({ t: 'clear', ...(saName !== undefined ? { sa: saName } : {}) }); }
 
   /** Test hooks: make the worker crash or hang, as a broken PIC would. */
-  crashForTest(): void { this.control({ t: 'crash' }); }
+  crashForTest(): void {
+    // the crash is as of now: nothing more is sealed on the dying worker's SAs, not even on the express
+    // path while the worker is still waking up to read the request
+    this.ex = undefined;
+    this.control({ t: 'crash' });
+  }
   /** the hang is on the ring: it starts after the packets queued before it, and those after it wait */
   hangForTest(ms: number): void { this.saState({ t: 'hang', ms }); }
 
