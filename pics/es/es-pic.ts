@@ -32,6 +32,8 @@ const STOP_GRACE_MS = 2000;
 const EXPRESS_MAX = 2048;
 const EXPRESS_SHARE = 0.05;
 const EXPRESS_BURST_MS = 1;
+/** The credit is the thread's, shared by every ES PIC of every router it runs (ms; when last refilled). */
+const credit = { left: EXPRESS_BURST_MS, at: 0 };
 
 function newWorker(workerData: unknown, transferList: MessagePort[], resourceLimits: ResourceLimits): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData, transferList, resourceLimits });
@@ -112,9 +114,7 @@ export class EsPic implements IpsecEngine {
    * SA change as it is pushed (so it holds the same SAs, in the same slots), and the PIC's lock.
    */
   private ex?: { core: IpsecCore; lock: Int32Array };
-  private exCredit = EXPRESS_BURST_MS;
-  private exAt = 0;
-  /** packets sealed or opened on the express path (tests and the bench read it) */
+  /** packets the express path took (sealed, opened, or dropped and counted; tests and the bench read it) */
   expressed = 0;
 
   /** Resolves when the first worker has loaded and answers (the PIC is online). */
@@ -214,10 +214,17 @@ export class EsPic implements IpsecEngine {
    * is on the ring, so neither an older change nor a newer packet overtakes it.
    */
   private saState(m: object): void {
-    // the express core takes the change now; the worker when it reaches it on the ring. Until then the
-    // ring is not empty, so the express path waits for the worker to catch up.
-    if (this.ex) applySaState(this.ex.core, m as SaStateMsg);
     const rec = serialize(m);
+    // the express core takes the change now; the worker when it reaches it on the ring. Until then the
+    // ring is not empty, so the express path waits for the worker to catch up. A change the express
+    // core cannot take (it threw) would leave it out of step with the worker: the path is off then,
+    // until the next worker, and the change goes to the worker all the same.
+    if (this.ex) {
+      try { applySaState(this.ex.core, m as SaStateMsg); } catch (e) {
+        this.ex = undefined;
+        this.o.onEvent?.(`ES PIC ${this.pic}: express path off until the next restart (${(e as Error).message})`);
+      }
+    }
     if (!this.saWaiting.length && this.toRing?.push(OP_CONTROL, 0, rec)) { this.scheduleWake(); return; }
     this.saWaiting.push(rec);
     this.saStateWaited++;
@@ -317,9 +324,9 @@ export class EsPic implements IpsecEngine {
     const ex = this.ex;
     if (!ex || pkt.length > EXPRESS_MAX || !this.worker || this.closing || this.offline !== undefined || this.wakeScheduled || this.saWaiting.length) return false;
     const t0 = performance.now();
-    this.exCredit = Math.min(EXPRESS_BURST_MS, this.exCredit + (t0 - this.exAt) * EXPRESS_SHARE);
-    this.exAt = t0;
-    if (this.exCredit <= 0) return false;
+    credit.left = Math.min(EXPRESS_BURST_MS, credit.left + (t0 - credit.at) * EXPRESS_SHARE);
+    credit.at = t0;
+    if (credit.left <= 0) return false;
     // an SA the shared table had no slot for keeps its state in the worker alone; no SA: the worker counts it
     if (!((ex.core.saFor(ifl, op === OP_ENCRYPT ? 'outbound' : 'inbound', pkt)?.slot ?? -1) >= 0)) return false;
     if (Atomics.compareExchange(ex.lock, 0, 0, 2) !== 0) return false;
@@ -331,7 +338,7 @@ export class EsPic implements IpsecEngine {
       Atomics.notify(ex.lock, 0);
     }
     if (!r) return false;
-    this.exCredit -= performance.now() - t0;
+    credit.left -= performance.now() - t0;
     this.expressed++;
     if (r.ok) { if (op === OP_ENCRYPT) this.sink?.outer(ifl, r.packet, trace); else this.sink?.inner(ifl, r.packet, trace); }
     return true;

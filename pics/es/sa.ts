@@ -37,6 +37,8 @@ const S_SEQ = 0, S_OUTER_ID = 1, S_PACKETS = 2, S_BYTES = 3, S_STATE = 4, S_ICV_
 const S_WINDOW = S_DROPS + DROP_REASONS.length;   // the replay window: its top, then 64 slots
 /** Doubles per SA (S_WINDOW + 1 + 64 = 84, rounded up). */
 export const SA_SLOT = 96;
+// a slot must hold the largest replay window whole: a window cut short would take replays as new
+if (S_WINDOW + 1 + 64 > SA_SLOT) throw new Error(`SA_SLOT ${SA_SLOT} is too small for ${DROP_REASONS.length} drop reasons and a 64-packet window`);
 const DROP_INDEX = Object.fromEntries(DROP_REASONS.map((r, i) => [r, S_DROPS + i])) as Record<DropReason, number>;
 const STATES = ['active', 'soft-expired', 'expired'] as const;
 
@@ -110,17 +112,18 @@ export class SecurityAssociation {
 
   constructor(readonly spec: SaSpec, now = Date.now(), store?: SaStore) {
     this.created = now;
+    // the keys first: whatever throws here (an unknown algorithm) throws before a slot is taken
+    const enc = spec.enc ? { spec: ENC[spec.enc.algorithm], key: ENC[spec.enc.algorithm].expandKey(spec.enc.key) } : undefined;
+    const auth = spec.auth ? { spec: AUTH[spec.auth.algorithm], key: spec.auth.key } : undefined;
+    if (spec.protocol === 'esp') this.esp = { spi: spec.spi, ...(enc ? { enc } : {}), ...(auth ? { auth } : {}) };
+    if (spec.protocol === 'ah') this.ah = { spi: spec.spi, auth: auth! };
+    if (spec.protocol === 'bundle') { this.ah = { spi: spec.spi, auth: auth! }; this.esp = { spi: spec.auxSpi!, ...(enc ? { enc } : {}) }; }
     const slot = store ? store.table.alloc() : -1;
     this.slot = slot;
     if (slot >= 0) this.table = store!.table;
     this.s = slot >= 0 ? store!.table.view(slot) : new Float64Array(SA_SLOT);
     const init = slot < 0 || store!.init;
     if (init) { this.s.fill(0); this.s[S_SEQ] = 1; }
-    const enc = spec.enc ? { spec: ENC[spec.enc.algorithm], key: ENC[spec.enc.algorithm].expandKey(spec.enc.key) } : undefined;
-    const auth = spec.auth ? { spec: AUTH[spec.auth.algorithm], key: spec.auth.key } : undefined;
-    if (spec.protocol === 'esp') this.esp = { spi: spec.spi, ...(enc ? { enc } : {}), ...(auth ? { auth } : {}) };
-    if (spec.protocol === 'ah') this.ah = { spi: spec.spi, auth: auth! };
-    if (spec.protocol === 'bundle') { this.ah = { spi: spec.spi, auth: auth! }; this.esp = { spi: spec.auxSpi!, ...(enc ? { enc } : {}) }; }
     if (!spec.manual && spec.replayWindow) this.window = new ReplayWindow(spec.replayWindow, this.s.subarray(S_WINDOW, S_WINDOW + 1 + spec.replayWindow), init);
   }
   /** The SA is gone from its PIC: its slot is free for the next (both sides free it as they drop it). */
