@@ -134,12 +134,20 @@ export class EsPic implements IpsecEngine {
   /** what made the local turn throw (the warm-up reports it); a throw never leaves this callback */
   localFault?: string;
   private readonly runLocal = () => {
+    // the turn holds the PIC's lock as the worker does while awake (the results it hands back may
+    // bring packets to this PIC again: those go to the ring, behind the rest)
+    const lock = this.ex?.lock;
+    if (lock) Atomics.store(lock, 0, 1);
     try { this.localTurn!.run(this.toRing!); this.drainResults(); } catch (e) { this.localFault ??= `ES PIC ${this.pic}: ${(e as Error).message}`; }
+    finally { if (lock) Atomics.store(lock, 0, 0); }
   };
   private spawnLocal(): void {
     this.toRing = new Ring(newRing(1 << 20));
     this.fromRing = new Ring(newRing(1 << 20));
-    const turn = this.localTurn = new PicTurn(new IpsecCore(), this.fromRing, rec => turn.apply(deserialize(rec) as SaStateMsg), false);
+    // the express path too, as a worker PIC has it (the warm-up then runs its code on objects of the real shapes)
+    const table = process.env.VROUTER_ES_EXPRESS === '0' ? undefined : SaStateTable.create(64);
+    this.ex = table ? { core: new IpsecCore({ table, init: false }), lock: new Int32Array(new SharedArrayBuffer(4)) } : undefined;
+    const turn = this.localTurn = new PicTurn(new IpsecCore(table ? { table, init: true } : undefined), this.fromRing, rec => turn.apply(deserialize(rec) as SaStateMsg), false);
     this.onReady?.(); this.onReady = undefined;
     this.onSelfTested?.(); this.onSelfTested = undefined;
   }
@@ -322,7 +330,7 @@ export class EsPic implements IpsecEngine {
    */
   private express(op: number, ifl: string, pkt: Buffer, trace: number): boolean {
     const ex = this.ex;
-    if (!ex || pkt.length > EXPRESS_MAX || !this.worker || this.closing || this.offline !== undefined || this.wakeScheduled || this.saWaiting.length) return false;
+    if (!ex || pkt.length > EXPRESS_MAX || (!this.worker && !this.localTurn) || this.closing || this.offline !== undefined || this.wakeScheduled || this.saWaiting.length) return false;
     const t0 = performance.now();
     credit.left = Math.min(EXPRESS_BURST_MS, credit.left + (t0 - credit.at) * EXPRESS_SHARE);
     credit.at = t0;

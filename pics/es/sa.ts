@@ -120,7 +120,7 @@ export class SecurityAssociation {
     if (spec.protocol === 'bundle') { this.ah = { spi: spec.spi, auth: auth! }; this.esp = { spi: spec.auxSpi!, ...(enc ? { enc } : {}) }; }
     const slot = store ? store.table.alloc() : -1;
     this.slot = slot;
-    if (slot >= 0) this.table = store!.table;
+    this.table = slot >= 0 ? store!.table : undefined;   // always assigned: one object shape for every SA
     this.s = slot >= 0 ? store!.table.view(slot) : new Float64Array(SA_SLOT);
     const init = slot < 0 || store!.init;
     if (init) { this.s.fill(0); this.s[S_SEQ] = 1; }

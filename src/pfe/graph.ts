@@ -44,7 +44,7 @@ export abstract class GraphNode<R extends string = string, N extends string = st
   abstract readonly nexts: readonly N[];
   readonly next = {} as Record<N, GraphNode>;
   readonly drops = new Map<R, number>();
-  vec: Pkt[] = [];
+  vec: Pkt[] = pktArray();
   n = 0;
   constructor(protected g: Graph) {}
   /** Process v[0..n): enqueue each packet to its next stage, or drop it. */
@@ -83,7 +83,7 @@ export class Graph {
   private order: GraphNode[] = [];
   /** the order stages run in (the order they were added in, unless `runAfter` moved one) */
   private runOrder: GraphNode[] = [];
-  private pool: Pkt[] = [];
+  private pool: Pkt[] = pktArray();
   private running = false;
   /** Router-wide drop counter (reason -> count), shared with the PFE's `drops`. */
   countDrop: (reason: string, ifl?: IflState) => void = () => {};
@@ -145,7 +145,7 @@ export class Graph {
           busy = true;
           // swap the vector out, so packets the stage sends to itself (or earlier) wait for the next round
           const v = node.vec;
-          node.vec = this.spare.pop() ?? [];
+          node.vec = this.spare.pop() ?? pktArray();
           node.n = 0;
           try { node.run(v, n); }
           finally { v.fill(DONE, 0, n); this.spare.push(v); }
@@ -153,8 +153,17 @@ export class Graph {
       }
     } finally { this.running = false; }
   }
-  private spare: Pkt[][] = [];
+  private spare: Pkt[][] = [pktArray()].slice(1);
 }
+
+/**
+ * An empty array of packets whose elements are objects from the start. An empty `[]` starts as an
+ * array of small integers and changes kind at its first packet; code V8 optimised on arrays that had
+ * already changed (the warm-up's graphs: src/router/warmup.ts) is thrown away when it meets one that
+ * has not (the router's own graph, made before the warm-up ran): the first real packet deoptimised a
+ * dozen functions that way (docs/performance.md, 2026-12-08).
+ */
+function pktArray(): Pkt[] { const a: Pkt[] = [DONE]; a.pop(); return a; }
 
 const EMPTY = Buffer.alloc(0);
 const DONE: Pkt = { buf: EMPTY, l3: 0, rxIfd: undefined, rx: undefined, out: undefined, nh: 0, via: undefined, local: false, trace: null, icmp: -1, icmpMtu: 0 };
