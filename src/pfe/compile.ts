@@ -7,7 +7,7 @@
 import type { RouterModel } from '../config/model.js';
 import { PROTO_AH, PROTO_ESP } from '../net/ipv4.js';
 import { ipToInt } from '../net/ip.js';
-import { RouteTable, Route, NextHop } from './routes.js';
+import { RouteTable, Route, NextHop, mkRoute } from './routes.js';
 import { CompiledFilter } from './filter.js';
 import { IfCounters } from './counters.js';
 import type { IfdState, IflState } from './state.js';
@@ -88,24 +88,23 @@ function compileRoutes(model: RouterModel, ifls: Map<string, IflState>, ifds: Ma
     const tunnelIfl = l.ifd.kind === 'es';
     for (const a of l.addresses) {
       localAddrs.set(a.local, l.name);
-      both({ prefix: { addr: a.local, len: 32 }, protocol: 'Local', preference: 0, nh: { kind: 'local', ifl: l.name } });
+      both(mkRoute({ addr: a.local, len: 32 }, 'Local', 0, { kind: 'local', ifl: l.name }));
       if (!usable(l, ifds)) continue;
       const nh: NextHop = tunnelIfl ? { kind: 'tunnel', ifl: l.name } : { kind: 'direct', ifl: l.name };
-      if (a.destination !== undefined) both({ prefix: { addr: a.destination, len: 32 }, protocol: 'Direct', preference: 0, nh });
-      else if (a.len < 32 && l.ifd.kind !== 'lo') both({ prefix: a.prefix, protocol: 'Direct', preference: 0, nh });
+      if (a.destination !== undefined) both(mkRoute({ addr: a.destination, len: 32 }, 'Direct', 0, nh));
+      else if (a.len < 32 && l.ifd.kind !== 'lo') both(mkRoute(a.prefix, 'Direct', 0, nh));
     }
   }
   const hiddenRoutes: Route[] = [];
   for (const sr of model.staticRoutes) {
-    const base = { prefix: sr.prefix, protocol: 'Static' as const, preference: 5 };
-    if (sr.discard) { routes.add({ ...base, nh: { kind: 'discard' } }); continue; }
-    if (sr.reject) { routes.add({ ...base, nh: { kind: 'reject' } }); continue; }
+    if (sr.discard) { routes.add(mkRoute(sr.prefix, 'Static', 5, { kind: 'discard' })); continue; }
+    if (sr.reject) { routes.add(mkRoute(sr.prefix, 'Static', 5, { kind: 'reject' })); continue; }
     let nh: NextHop | undefined;
     for (const hop of sr.nextHops) {
       nh = staticNextHop(hop, ifls, ifds, connected);
-      if (nh) { routes.add({ ...base, nh, nextHopText: hop }); break; }
+      if (nh) { routes.add(mkRoute(sr.prefix, 'Static', 5, nh, hop)); break; }
     }
-    if (!nh) hiddenRoutes.push({ ...base, nh: { kind: 'discard' }, nextHopText: sr.nextHops.join(' ') });
+    if (!nh) hiddenRoutes.push(mkRoute(sr.prefix, 'Static', 5, { kind: 'discard' }, sr.nextHops.join(' ')));
   }
   for (const r of rpdRoutes) routes.add(r);
   return { routes, hiddenRoutes, localAddrs };

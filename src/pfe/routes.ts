@@ -14,6 +14,14 @@ export type NextHop =
   | { kind: 'reject' };
 
 export interface Route { prefix: Prefix; protocol: 'Direct' | 'Local' | 'Static' | 'BGP'; preference: number; nh: NextHop; nextHopText?: string }
+/**
+ * A route, always made here: one object shape for every route, whatever its protocol. The lookup
+ * stage's code then fits every route it meets (a Direct route without `nextHopText` beside Static ones
+ * with it were two shapes, and the warm-up's code was thrown away at a real router's first packet).
+ */
+export function mkRoute(prefix: Prefix, protocol: Route['protocol'], preference: number, nh: NextHop, nextHopText?: string): Route {
+  return { prefix, protocol, preference, nh, nextHopText };
+}
 /** Same prefix, protocol, preference and next hop (rpd setting a route again as it was: nothing to do). */
 export function sameRoute(a: Route, b: Route): boolean {
   const x = a.nh as { kind: string; ifl?: string; gateway?: number }, y = b.nh as typeof x;

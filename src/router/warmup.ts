@@ -76,7 +76,10 @@ class StandInTap implements NativeTap {
   }
   private read(): void {
     this.scheduled = false;
-    const q = this.queue;
+    // the batch as the addon's reads make it: an array with holey elements (a packed one has another
+    // map, and code warmed on it was thrown away at the first real read: docs/performance.md, 2026-12-08)
+    const q = new Array<Buffer>(this.queue.length);
+    for (let i = 0; i < q.length; i++) q[i] = this.queue[i]!;
     this.queue = [];
     this.stats.rx += q.length; this.stats.batches++;
     this.guard(() => this.cb?.(q));

@@ -12,7 +12,7 @@ import type { Session, Timers } from './session.js';
 import type { NeighborModel } from './config.js';
 import type { RouterModel } from '../config/model.js';
 import type { Pfe } from '../pfe/pfe.js';
-import type { Route } from '../pfe/routes.js';
+import { mkRoute, type Route } from '../pfe/routes.js';
 import { intToIp, ipToInt, Prefix, prefixStr } from '../net/ip.js';
 import { refuseSyn, BGP_PORT } from './guard.js';
 
@@ -104,7 +104,7 @@ export class Rpd {
     const via = f?.igp ? this.pfe.routes.exact(f.igp.prefix) : undefined;
     if (!f || !via || via.protocol === 'BGP' || via.protocol !== f.igp!.protocol) { this.pfe.setRpdRoute(p, undefined); return; }
     const nh: Route['nh'] = via.nh.kind === 'direct' ? { kind: 'gateway', ifl: via.nh.ifl, gateway: f.gateway! } : via.nh;
-    this.pfe.setRpdRoute(p, { prefix: p, protocol: 'BGP', preference: a.preference, nh, nextHopText: intToIp(a.nextHop!) });
+    this.pfe.setRpdRoute(p, mkRoute(p, 'BGP', a.preference, nh, intToIp(a.nextHop!)));
   }
 
   /*
