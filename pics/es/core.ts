@@ -151,6 +151,9 @@ export class IpsecCore {
     const r = this.saFor(ifl, 'inbound', pkt)?.decapsulate(pkt, defer);
     return r?.ok === 'pending' ? r : this.count('inbound', r);
   }
+  /** encrypt and decrypt on an SA already found (saFor: the express path looks it up before it takes the lock) */
+  encryptOn(sa: SecurityAssociation, pkt: Buffer): SaResult { return this.count('outbound', sa.encapsulate(pkt)); }
+  decryptOn(sa: SecurityAssociation, pkt: Buffer): SaResult { return this.count('inbound', sa.decapsulate(pkt)); }
   /** A deferred open after its batch, counted as decrypt counts. */
   opened(p: PendingOpen): SaResult { return this.count('inbound', p.sa.opened(p)); }
   /** The SA a packet of `ifl` takes in direction `dir` (inbound: by its SPI, for negotiated SAs). */

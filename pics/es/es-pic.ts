@@ -35,6 +35,16 @@ const EXPRESS_BURST_MS = 1;
 /** The credit is the thread's, shared by every ES PIC of every router it runs (ms; when last refilled). */
 const credit = { left: EXPRESS_BURST_MS, at: 0 };
 
+/**
+ * A new express path (none with VROUTER_ES_EXPRESS=0): the SA state table the worker's core (or the
+ * local turn's) keeps its SAs in, the express core that views it, and the PIC's lock.
+ */
+function newExpress(slots?: number): { table: SaStateTable; ex: { core: IpsecCore; lock: Int32Array } } | undefined {
+  if (process.env.VROUTER_ES_EXPRESS === '0') return undefined;
+  const table = SaStateTable.create(slots);
+  return { table, ex: { core: new IpsecCore({ table, init: false }), lock: new Int32Array(new SharedArrayBuffer(4)) } };
+}
+
 function newWorker(workerData: unknown, transferList: MessagePort[], resourceLimits: ResourceLimits): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData, transferList, resourceLimits });
   // running from TypeScript source (vitest): register tsx's loader inside the worker, then load it
@@ -145,9 +155,9 @@ export class EsPic implements IpsecEngine {
     this.toRing = new Ring(newRing(1 << 20));
     this.fromRing = new Ring(newRing(1 << 20));
     // the express path too, as a worker PIC has it (the warm-up then runs its code on objects of the real shapes)
-    const table = process.env.VROUTER_ES_EXPRESS === '0' ? undefined : SaStateTable.create(64);
-    this.ex = table ? { core: new IpsecCore({ table, init: false }), lock: new Int32Array(new SharedArrayBuffer(4)) } : undefined;
-    const turn = this.localTurn = new PicTurn(new IpsecCore(table ? { table, init: true } : undefined), this.fromRing, rec => turn.apply(deserialize(rec) as SaStateMsg), false);
+    const x = newExpress(64);
+    this.ex = x?.ex;
+    const turn = this.localTurn = new PicTurn(new IpsecCore(x ? { table: x.table, init: true } : undefined), this.fromRing, rec => turn.apply(deserialize(rec) as SaStateMsg), false);
     this.onReady?.(); this.onReady = undefined;
     this.onSelfTested?.(); this.onSelfTested = undefined;
   }
@@ -163,10 +173,9 @@ export class EsPic implements IpsecEngine {
     const N = process.env.VROUTER_ES_UVWAKE === '0' ? undefined : espAddon();
     if (N && !this.waker) { try { this.waker = new N.Waker(() => this.drainResults()); } catch { this.waker = undefined; } }
     // a new worker: a new SA state table and lock, and an express core that starts empty as the worker does
-    const table = process.env.VROUTER_ES_EXPRESS === '0' ? undefined : SaStateTable.create();
-    const lock = table ? new SharedArrayBuffer(4) : undefined;
-    this.ex = table && lock ? { core: new IpsecCore({ table, init: false }), lock: new Int32Array(lock) } : undefined;
-    const w = newWorker({ port: ch.port2, toWorker, fromWorker, wakeId: this.waker?.id ?? 0, ...(this.o.selfTest ? { selfTest: this.o.selfTest } : {}), ...(table ? { saTable: table.sab, lock } : {}) }, [ch.port2], this.o.resourceLimits ?? WORKER_LIMITS);
+    const x = newExpress();
+    this.ex = x?.ex;
+    const w = newWorker({ port: ch.port2, toWorker, fromWorker, wakeId: this.waker?.id ?? 0, ...(this.o.selfTest ? { selfTest: this.o.selfTest } : {}), ...(x ? { saTable: x.table.sab, lock: x.ex.lock.buffer } : {}) }, [ch.port2], this.o.resourceLimits ?? WORKER_LIMITS);
     this.worker = w;
     this.port = ch.port1;
     this.pingSince = undefined;
@@ -336,11 +345,12 @@ export class EsPic implements IpsecEngine {
     credit.at = t0;
     if (credit.left <= 0) return false;
     // an SA the shared table had no slot for keeps its state in the worker alone; no SA: the worker counts it
-    if (!((ex.core.saFor(ifl, op === OP_ENCRYPT ? 'outbound' : 'inbound', pkt)?.slot ?? -1) >= 0)) return false;
+    const sa = ex.core.saFor(ifl, op === OP_ENCRYPT ? 'outbound' : 'inbound', pkt);
+    if (!sa || sa.slot < 0) return false;
     if (Atomics.compareExchange(ex.lock, 0, 0, 2) !== 0) return false;
     let r: SaResult | undefined;
     try {
-      if (this.toRing!.empty && this.fromRing!.empty) r = op === OP_ENCRYPT ? ex.core.encrypt(ifl, pkt) : ex.core.decrypt(ifl, pkt);
+      if (this.toRing!.empty && this.fromRing!.empty) r = op === OP_ENCRYPT ? ex.core.encryptOn(sa, pkt) : ex.core.decryptOn(sa, pkt);
     } finally {
       Atomics.store(ex.lock, 0, 0);
       Atomics.notify(ex.lock, 0);

@@ -54,6 +54,17 @@ async function newPic(): Promise<EsPic> {
   await p.selfTested;
   return p;
 }
+/** A PIC with one negotiated outbound SA, that has sealed a lone packet on the express path already. */
+async function sealing(spi: number): Promise<{ pic: EsPic; got: { outer: Out[]; inner: Out[] } }> {
+  const pic = await newPic();
+  const got = collect(pic);
+  pic.configure(dynTunnel);
+  pic.installDynamic(IFL, { outbound: spec(spi) });
+  await lone(pic, got.outer, i => pic.encrypt(IFL, inner(i)), 1);
+  return { pic, got };
+}
+/** Nothing waits on the ring into the worker (it has taken everything queued). */
+const taken = (pic: EsPic) => (pic as unknown as { toRing: { empty: boolean } }).toRing.empty;
 /** Lone packets, each sent only once the one before it came out, until `n` went the express path (at most `max` tries). */
 async function lone(pic: EsPic, got: Out[], send: (i: number) => void, n: number, max = 200): Promise<number> {
   const before = pic.expressed;
@@ -100,20 +111,19 @@ describe('ES PIC express path', () => {
     const got = collect(pic);
     pic.configure(dynTunnel);
     pic.installDynamic(IFL, { inbound: spec(0x2002, 'inbound') });
-    const taken = () => (pic as unknown as { toRing: { empty: boolean } }).toRing.empty;
     // the first ten alone (the express path, mostly)
     for (let i = 0; i < 10; i++) { const had = got.inner.length; pic.decrypt(IFL, wire[i]!); await until(() => got.inner.length > had, 'opened'); }
     expect(pic.expressed).toBeGreaterThan(0);
     // all forty behind a worker that is busy for a moment: the worker opens them, and finds the first ten replays
     let before = pic.expressed;
     pic.hangForTest(200);
-    await until(taken, 'the hang taken');
+    await until(() => taken(pic), 'the hang taken');
     for (const w of wire) pic.decrypt(IFL, w);
     await until(async () => { const s = await pic.snapshot(); return s.sas[0]!.packets === 40 && s.drops.replay === 10; }, 'the thirty new ones opened, ten replays');
     expect(pic.expressed).toBe(before);
     // ten the worker opened, alone again: the express path finds them replays
     before = pic.expressed;
-    for (let i = 10; i < 20; i++) { pic.decrypt(IFL, wire[i]!); await until(() => pic.expressed > before || (pic as unknown as { toRing: { empty: boolean } }).toRing.empty, 'taken'); await new Promise<void>(r => setImmediate(r)); }
+    for (let i = 10; i < 20; i++) { pic.decrypt(IFL, wire[i]!); await until(() => pic.expressed > before || taken(pic), 'taken'); await new Promise<void>(r => setImmediate(r)); }
     const snap = await until(async () => { const s = await pic.snapshot(); return s.drops.replay === 20 && s; }, 'twenty replays counted');
     expect(pic.expressed).toBeGreaterThan(before);
     // each packet opened exactly once, whichever path took it
@@ -152,15 +162,11 @@ describe('ES PIC express path', () => {
   });
 
   it('a hung worker holds its lock: nothing is expressed meanwhile, and its packets wait on the ring in order', async () => {
-    const pic = await newPic();
-    const got = collect(pic);
-    pic.configure(dynTunnel);
-    pic.installDynamic(IFL, { outbound: spec(0x4004) });
-    await lone(pic, got.outer, i => pic.encrypt(IFL, inner(i)), 1);
+    const { pic, got } = await sealing(0x4004);
     const had = got.outer.length, expressed = pic.expressed;
     pic.hangForTest(1500);
     // the worker has taken the hang off the ring: the ring is empty, and only the lock keeps packets off the express path
-    await until(() => (pic as unknown as { toRing: { empty: boolean } }).toRing.empty, 'the hang taken');
+    await until(() => taken(pic), 'the hang taken');
     for (let i = 0; i < 5; i++) { pic.encrypt(IFL, inner(100 + i)); await new Promise<void>(r => setImmediate(r)); }
     await until(() => got.outer.length === had + 5, 'sealed after the hang');
     expect(pic.expressed).toBe(expressed);
@@ -168,11 +174,7 @@ describe('ES PIC express path', () => {
   }, 15000);
 
   it('a result not yet handed back, or a packet over 2,048 bytes, keeps a packet off the express path', async () => {
-    const pic = await newPic();
-    const got = collect(pic);
-    pic.configure(dynTunnel);
-    pic.installDynamic(IFL, { outbound: spec(0x6006) });
-    await lone(pic, got.outer, i => pic.encrypt(IFL, inner(i)), 1);
+    const { pic, got } = await sealing(0x6006);
     let had = got.outer.length, expressed = pic.expressed;
     // a result the worker handed back that this thread has not drained yet (pushed here by hand, no wake-up)
     const fromRing = (pic as unknown as { fromRing: { push(op: number, idx: number, pkt: Buffer): boolean } }).fromRing;
