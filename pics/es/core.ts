@@ -143,17 +143,15 @@ export class IpsecCore {
     for (const sa of before) if (!now.has(sa)) sa.release();
   }
 
-  encrypt(ifl: string, pkt: Buffer): SaResult { return this.count('outbound', this.saFor(ifl, 'outbound', pkt)?.encapsulate(pkt)); }
+  /** `sa`: the SA already found (saFor; the express path looks it up before it takes the lock) */
+  encrypt(ifl: string, pkt: Buffer, sa = this.saFor(ifl, 'outbound', pkt)): SaResult { return this.count('outbound', sa?.encapsulate(pkt)); }
   /** With `defer` (inside a multi-buffer batch) an ESP open may be queued: a PendingOpen that `opened` finishes. */
-  decrypt(ifl: string, pkt: Buffer): SaResult;
+  decrypt(ifl: string, pkt: Buffer, defer?: false, sa?: SecurityAssociation): SaResult;
   decrypt(ifl: string, pkt: Buffer, defer: boolean): SaResult | PendingOpen;
-  decrypt(ifl: string, pkt: Buffer, defer = false): SaResult | PendingOpen {
-    const r = this.saFor(ifl, 'inbound', pkt)?.decapsulate(pkt, defer);
+  decrypt(ifl: string, pkt: Buffer, defer = false, sa = this.saFor(ifl, 'inbound', pkt)): SaResult | PendingOpen {
+    const r = sa?.decapsulate(pkt, defer);
     return r?.ok === 'pending' ? r : this.count('inbound', r);
   }
-  /** encrypt and decrypt on an SA already found (saFor: the express path looks it up before it takes the lock) */
-  encryptOn(sa: SecurityAssociation, pkt: Buffer): SaResult { return this.count('outbound', sa.encapsulate(pkt)); }
-  decryptOn(sa: SecurityAssociation, pkt: Buffer): SaResult { return this.count('inbound', sa.decapsulate(pkt)); }
   /** A deferred open after its batch, counted as decrypt counts. */
   opened(p: PendingOpen): SaResult { return this.count('inbound', p.sa.opened(p)); }
   /** The SA a packet of `ifl` takes in direction `dir` (inbound: by its SPI, for negotiated SAs). */

@@ -350,7 +350,7 @@ export class EsPic implements IpsecEngine {
     if (Atomics.compareExchange(ex.lock, 0, 0, 2) !== 0) return false;
     let r: SaResult | undefined;
     try {
-      if (this.toRing!.empty && this.fromRing!.empty) r = op === OP_ENCRYPT ? ex.core.encryptOn(sa, pkt) : ex.core.decryptOn(sa, pkt);
+      if (this.toRing!.empty && this.fromRing!.empty) r = op === OP_ENCRYPT ? ex.core.encrypt(ifl, pkt, sa) : ex.core.decrypt(ifl, pkt, false, sa);
     } finally {
       Atomics.store(ex.lock, 0, 0);
       Atomics.notify(ex.lock, 0);
